@@ -1,0 +1,107 @@
+//===- DistAttrs.td - dist dialect attributes ----------------*- tablegen -*-===//
+
+#ifndef DINFER_DIST_ATTRS_TD
+#define DINFER_DIST_ATTRS_TD
+
+include "DistBase.td"
+
+// `[2, 4]`: a bracketed list of integers.
+def Dist_IntListParameter : ArrayRefParameter<"int64_t", "integer list"> {
+  let parser = "::dinfer::dist::parseIntList($_parser)";
+  let printer = "::dinfer::dist::printIntList($_printer, $_self)";
+}
+
+def Dist_OptionalIntListParameter : OptionalArrayRefParameter<"int64_t", "integer list"> {
+  let parser = "::dinfer::dist::parseIntList($_parser)";
+  let printer = "::dinfer::dist::printIntList($_printer, $_self)";
+}
+
+// `[-1, [1, 0], 0]`: per tensor dimension -1, one axis, or several axes.
+def Dist_TensorMapParameter : AttrParameter<"::mlir::ArrayAttr", "tensor map"> {
+  let parser = "::dinfer::dist::parseTensorMap($_parser)";
+  let printer = "::dinfer::dist::printTensorMap($_printer, $_self)";
+}
+
+def Dist_DeviceMatrixAttr : Dist_Attr<"DeviceMatrix", "dev_matrix"> {
+  let summary = "The shape of one pipeline stage's devices";
+  let description = [{
+    Ranks are laid out row-major over the matrix: the last axis varies
+    fastest. Axes are named by their position counted from the right, as in
+    MindSpore: axis 0 is the last entry.
+
+    ```mlir
+    #dist.dev_matrix<[2, 4]>
+    ```
+  }];
+  let parameters = (ins Dist_IntListParameter:$dims);
+  let assemblyFormat = "`<` $dims `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The number of devices the matrix covers.
+    int64_t getDeviceCount() const;
+    /// The size of axis `axis`, counted from the right.
+    int64_t getAxisSize(int64_t axis) const {
+      return getDims()[getDims().size() - 1 - axis];
+    }
+    /// The number of ranks in a group spanning `axes`.
+    int64_t getGroupSize(::llvm::ArrayRef<int64_t> axes) const;
+  }];
+}
+
+def Dist_LayoutAttr : Dist_Attr<"Layout", "layout"> {
+  let summary = "How a tensor is laid out over a device matrix";
+  let description = [{
+    `dev_matrix` is one stage's device matrix; `tensor_map` has one entry per
+    tensor dimension: `-1` (not split), a device axis, or a list of axes
+    (major first) for a dimension split over several. Optional entries:
+    `opt_shard_step` and `opt_shard_size` (MindSpore's optimizer sharding:
+    a further split of dimension 0 inside the replica group), `stage` (the
+    pipeline stage) and `partial` (the device axes over which the value is a
+    pending sum; only inside programs).
+
+    ```mlir
+    #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>
+    #dist.layout<dev_matrix = [2, 2, 2], tensor_map = [[2, 1], -1], stage = 1>
+    #dist.layout<dev_matrix = [4, 2], tensor_map = [0, -1], opt_shard_step = 2, opt_shard_size = -1>
+    #dist.layout<dev_matrix = [2, 4], tensor_map = [1, -1], partial = [0]>
+    ```
+  }];
+  let parameters = (ins
+    Dist_IntListParameter:$dev_matrix,
+    Dist_TensorMapParameter:$tensor_map,
+    DefaultValuedParameter<"int64_t", "0">:$opt_shard_step,
+    DefaultValuedParameter<"int64_t", "0">:$opt_shard_size,
+    DefaultValuedParameter<"int64_t", "0">:$stage,
+    Dist_OptionalIntListParameter:$partial
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The layout as the layout algebra sees it.
+    ::dinfer::TensorLayout toTensorLayout() const;
+    /// Builds a layout from the algebra's form.
+    static LayoutAttr get(::mlir::MLIRContext *context,
+                          const ::dinfer::TensorLayout &layout,
+                          int64_t stage = 0,
+                          ::llvm::ArrayRef<int64_t> partial = {});
+    /// The device axes splitting dimension `dim`, major first.
+    ::llvm::ArrayRef<int64_t> getDimAxes(unsigned dim) const;
+    int64_t getDeviceCount() const;
+    /// Checks the layout against a tensor type: rank, divisibility and
+    /// optimizer sharding. Errors name the offending attribute.
+    ::llvm::LogicalResult verifyForType(
+        ::mlir::Type type,
+        ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError) const;
+  }];
+}
+
+def Dist_ReduceKind : I64EnumAttr<"ReduceKind", "reduction of a collective", [
+    I64EnumAttrCase<"sum", 0>,
+    I64EnumAttrCase<"max", 1>,
+    I64EnumAttrCase<"min", 2>,
+    I64EnumAttrCase<"prod", 3>
+  ]> {
+  let cppNamespace = "::dinfer::dist";
+}
+
+#endif // DINFER_DIST_ATTRS_TD

@@ -1,0 +1,49 @@
+//===- DistBase.td - the dist (sharding) dialect -------------*- tablegen -*-===//
+
+#ifndef DINFER_DIST_BASE_TD
+#define DINFER_DIST_BASE_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def Dist_Dialect : Dialect {
+  let name = "dist";
+  let cppNamespace = "::dinfer::dist";
+  let summary = "Device matrices, tensor layouts, collectives and pipeline transfers";
+  let description = [{
+    The `dist` dialect carries MindSpore's sharding model into MLIR. A device
+    matrix (`#dist.dev_matrix`) is the shape of one pipeline stage's devices,
+    ranks laid out row-major over it. A layout (`#dist.layout`) gives, per
+    tensor dimension, the device-matrix axes that split it, counted from the
+    right as MindSpore counts them; unreferenced axes are replicas. A layout
+    may also carry optimizer sharding, a pipeline stage and the axes over
+    which a value is a pending (partial) sum.
+
+    Collectives name the device-matrix axes they run over; the ranks of one
+    group are the ranks that differ only in those axes.
+
+    Module attributes `dist.device_num` and `dist.pipeline_stages` fix the
+    device count; every dev_matrix inside the module must cover exactly one
+    stage's devices (`device_num / pipeline_stages`).
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let extraClassDeclaration = [{
+    static constexpr ::llvm::StringLiteral kDeviceNumAttrName = "dist.device_num";
+    static constexpr ::llvm::StringLiteral kPipelineStagesAttrName = "dist.pipeline_stages";
+    static constexpr ::llvm::StringLiteral kLayoutAttrName = "dist.layout";
+  }];
+}
+
+class Dist_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Dist_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+class Dist_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Dist_Dialect, mnemonic, traits>;
+
+#endif // DINFER_DIST_BASE_TD

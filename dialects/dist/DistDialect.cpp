@@ -1,0 +1,297 @@
+//===- DistDialect.cpp - the dist dialect and its attributes --------------===//
+
+#include "dialects/dist/DistOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/SmallSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace dinfer;
+using namespace dinfer::dist;
+
+#include "dialects/dist/DistDialect.cpp.inc"
+#include "dialects/dist/DistEnums.cpp.inc"
+#include "dialects/dist/DistInterfaces.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/dist/DistAttrs.cpp.inc"
+
+void DistDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/dist/DistAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "dialects/dist/DistOps.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Parameter parsers and printers
+//===----------------------------------------------------------------------===//
+
+FailureOr<SmallVector<int64_t>> dist::parseIntList(AsmParser &parser) {
+  SmallVector<int64_t> values;
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&]() -> ParseResult {
+        return parser.parseInteger(values.emplace_back());
+      }))
+    return failure();
+  return values;
+}
+
+void dist::printIntList(AsmPrinter &printer, ArrayRef<int64_t> values) {
+  printer << '[';
+  llvm::interleaveComma(values, printer);
+  printer << ']';
+}
+
+FailureOr<ArrayAttr> dist::parseTensorMap(AsmParser &parser) {
+  SmallVector<Attribute> dims;
+  MLIRContext *context = parser.getContext();
+  auto parseEntry = [&]() -> ParseResult {
+    if (succeeded(parser.parseOptionalLSquare())) {
+      SmallVector<int64_t> axes;
+      if (parser.parseCommaSeparatedList([&]() { return parser.parseInteger(axes.emplace_back()); }) ||
+          parser.parseRSquare())
+        return failure();
+      dims.push_back(DenseI64ArrayAttr::get(context, axes));
+      return success();
+    }
+    int64_t axis;
+    SMLoc loc = parser.getCurrentLocation();
+    if (parser.parseInteger(axis))
+      return failure();
+    if (axis < -1)
+      return parser.emitError(loc, "tensor_map entry ") << axis << " is neither -1 nor a device axis";
+    dims.push_back(DenseI64ArrayAttr::get(context, axis == -1 ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{axis}));
+    return success();
+  };
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, parseEntry))
+    return failure();
+  return ArrayAttr::get(context, dims);
+}
+
+void dist::printTensorMap(AsmPrinter &printer, ArrayAttr tensorMap) {
+  printer << '[';
+  llvm::interleaveComma(tensorMap, printer, [&](Attribute entry) {
+    ArrayRef<int64_t> axes = llvm::cast<DenseI64ArrayAttr>(entry).asArrayRef();
+    if (axes.empty())
+      printer << -1;
+    else if (axes.size() == 1)
+      printer << axes.front();
+    else
+      printIntList(printer, axes);
+  });
+  printer << ']';
+}
+
+//===----------------------------------------------------------------------===//
+// DeviceMatrixAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult DeviceMatrixAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                       ArrayRef<int64_t> dims) {
+  if (dims.empty())
+    return emitError() << "dev_matrix must have at least one axis";
+  TensorLayout layout;
+  layout.devMatrix.assign(dims.begin(), dims.end());
+  if (llvm::Error err = checkLayout(layout))
+    return emitError() << llvm::toString(std::move(err));
+  return success();
+}
+
+int64_t DeviceMatrixAttr::getDeviceCount() const {
+  int64_t count = 1;
+  for (int64_t d : getDims())
+    count *= d;
+  return count;
+}
+
+int64_t DeviceMatrixAttr::getGroupSize(ArrayRef<int64_t> axes) const {
+  int64_t size = 1;
+  for (int64_t axis : axes)
+    size *= getAxisSize(axis);
+  return size;
+}
+
+//===----------------------------------------------------------------------===//
+// LayoutAttr
+//===----------------------------------------------------------------------===//
+
+static TensorLayout makeTensorLayout(ArrayRef<int64_t> devMatrix, ArrayAttr tensorMap,
+                                     int64_t optShardStep, int64_t optShardSize) {
+  TensorLayout layout;
+  layout.devMatrix.assign(devMatrix.begin(), devMatrix.end());
+  for (Attribute entry : tensorMap) {
+    ArrayRef<int64_t> axes = llvm::cast<DenseI64ArrayAttr>(entry).asArrayRef();
+    layout.tensorMap.emplace_back(axes.begin(), axes.end());
+  }
+  layout.optShardStep = optShardStep;
+  layout.optShardSize = optShardSize;
+  return layout;
+}
+
+LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 ArrayRef<int64_t> devMatrix, ArrayAttr tensorMap,
+                                 int64_t optShardStep, int64_t optShardSize, int64_t stage,
+                                 ArrayRef<int64_t> partial) {
+  if (!tensorMap || !llvm::all_of(tensorMap, llvm::IsaPred<DenseI64ArrayAttr>))
+    return emitError() << "tensor_map entries must be lists of device axes";
+  if (devMatrix.empty())
+    return emitError() << "dev_matrix must have at least one axis";
+  TensorLayout layout = makeTensorLayout(devMatrix, tensorMap, optShardStep, optShardSize);
+  if (llvm::Error err = checkLayout(layout))
+    return emitError() << llvm::toString(std::move(err));
+  if (stage < 0)
+    return emitError() << "stage is " << stage << "; stages count from 0";
+  const int64_t numAxes = static_cast<int64_t>(devMatrix.size());
+  llvm::SmallSet<int64_t, 4> seen;
+  for (int64_t axis : partial) {
+    if (axis < 0 || axis >= numAxes)
+      return emitError() << "partial uses device axis " << axis << ", out of range for a dev_matrix of "
+                         << numAxes << " axes";
+    if (!seen.insert(axis).second)
+      return emitError() << "partial lists device axis " << axis << " twice";
+    for (const DimAxes &axes : layout.tensorMap)
+      if (llvm::is_contained(axes, axis))
+        return emitError() << "partial device axis " << axis << " also splits the tensor in tensor_map";
+  }
+  return success();
+}
+
+TensorLayout LayoutAttr::toTensorLayout() const {
+  return makeTensorLayout(getDevMatrix(), getTensorMap(), getOptShardStep(), getOptShardSize());
+}
+
+LayoutAttr LayoutAttr::get(MLIRContext *context, const TensorLayout &layout, int64_t stage,
+                           ArrayRef<int64_t> partial) {
+  SmallVector<Attribute> dims;
+  for (const DimAxes &axes : layout.tensorMap)
+    dims.push_back(DenseI64ArrayAttr::get(context, axes));
+  return get(context, layout.devMatrix, ArrayAttr::get(context, dims), layout.optShardStep,
+             layout.optShardSize, stage, partial);
+}
+
+ArrayRef<int64_t> LayoutAttr::getDimAxes(unsigned dim) const {
+  return llvm::cast<DenseI64ArrayAttr>(getTensorMap()[dim]).asArrayRef();
+}
+
+int64_t LayoutAttr::getDeviceCount() const { return toTensorLayout().deviceCount(); }
+
+LogicalResult LayoutAttr::verifyForType(Type type, function_ref<InFlightDiagnostic()> emitError) const {
+  auto tensorType = llvm::dyn_cast<RankedTensorType>(type);
+  if (!tensorType || !tensorType.hasStaticShape())
+    return emitError() << "dist.layout needs a tensor of static shape, got " << type;
+  auto sharded = ShardedTensor::create(tensorType.getShape(), toTensorLayout());
+  if (!sharded)
+    return emitError() << "dist.layout does not fit " << type << ": " << llvm::toString(sharded.takeError());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Device counts and dialect attributes
+//===----------------------------------------------------------------------===//
+
+LogicalResult dist::verifyDeviceCount(Operation *op, ArrayRef<int64_t> devMatrix, StringRef attrName) {
+  auto module = llvm::dyn_cast<ModuleOp>(op);
+  if (!module)
+    module = op->getParentOfType<ModuleOp>();
+  if (!module)
+    return success();
+  auto deviceNum = module->getAttrOfType<IntegerAttr>(DistDialect::kDeviceNumAttrName);
+  if (!deviceNum)
+    return success();
+  int64_t stages = 1;
+  if (auto stagesAttr = module->getAttrOfType<IntegerAttr>(DistDialect::kPipelineStagesAttrName))
+    stages = stagesAttr.getInt();
+  if (stages <= 0 || deviceNum.getInt() % stages != 0)
+    return success(); // Reported by the module's own verifier.
+  int64_t stageDevices = deviceNum.getInt() / stages;
+  int64_t count = 1;
+  for (int64_t d : devMatrix)
+    count *= d;
+  if (count != stageDevices) {
+    InFlightDiagnostic diag = op->emitOpError() << attrName << " [";
+    llvm::interleaveComma(devMatrix, diag);
+    return diag << "] covers " << count << " devices, but a pipeline stage of the module has "
+                << stageDevices << " (dist.device_num = " << deviceNum.getInt()
+                << ", dist.pipeline_stages = " << stages << ")";
+  }
+  return success();
+}
+
+static LogicalResult verifyLayoutOn(Operation *op, LayoutAttr layout, Type type, StringRef what) {
+  if (failed(layout.verifyForType(type, [&]() { return op->emitOpError() << what << ": "; })))
+    return failure();
+  if (failed(verifyDeviceCount(op, layout.getDevMatrix(), "dist.layout dev_matrix")))
+    return failure();
+  auto module = llvm::isa<ModuleOp>(op) ? llvm::cast<ModuleOp>(op) : op->getParentOfType<ModuleOp>();
+  if (module)
+    if (auto stages = module->getAttrOfType<IntegerAttr>(DistDialect::kPipelineStagesAttrName))
+      if (layout.getStage() >= stages.getInt())
+        return op->emitOpError() << what << ": dist.layout stage " << layout.getStage()
+                                 << " is beyond the module's " << stages.getInt() << " pipeline stages";
+  return success();
+}
+
+LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribute attribute) {
+  StringRef name = attribute.getName().strref();
+  if (name == kDeviceNumAttrName || name == kPipelineStagesAttrName) {
+    if (!llvm::isa<ModuleOp>(op))
+      return op->emitOpError() << name << " belongs on a builtin.module";
+    auto value = llvm::dyn_cast<IntegerAttr>(attribute.getValue());
+    if (!value || value.getInt() <= 0)
+      return op->emitOpError() << name << " must be a positive integer";
+    auto deviceNum = op->getAttrOfType<IntegerAttr>(kDeviceNumAttrName);
+    auto stages = op->getAttrOfType<IntegerAttr>(kPipelineStagesAttrName);
+    if (deviceNum && stages && stages.getInt() > 0 && deviceNum.getInt() % stages.getInt() != 0)
+      return op->emitOpError() << "dist.device_num " << deviceNum.getInt()
+                               << " is not divisible by dist.pipeline_stages " << stages.getInt();
+    return success();
+  }
+  if (name == kLayoutAttrName) {
+    auto layout = llvm::dyn_cast<LayoutAttr>(attribute.getValue());
+    if (!layout)
+      return op->emitOpError() << "dist.layout must be a #dist.layout attribute";
+    if (op->getNumResults() != 1)
+      return op->emitOpError() << "dist.layout on an op needs exactly one result";
+    return verifyLayoutOn(op, layout, op->getResult(0).getType(), "result");
+  }
+  return op->emitOpError() << "unknown dist attribute '" << name << "'";
+}
+
+static LogicalResult verifyValueLayoutAttr(Operation *op, NamedAttribute attribute, Type type,
+                                           const Twine &what) {
+  if (attribute.getName().strref() != DistDialect::kLayoutAttrName)
+    return op->emitOpError() << "unknown dist attribute '" << attribute.getName().strref() << "' on " << what;
+  auto layout = llvm::dyn_cast<LayoutAttr>(attribute.getValue());
+  if (!layout)
+    return op->emitOpError() << "dist.layout on " << what << " must be a #dist.layout attribute";
+  return verifyLayoutOn(op, layout, type, what.str());
+}
+
+LogicalResult DistDialect::verifyRegionArgAttribute(Operation *op, unsigned regionIndex, unsigned argIndex,
+                                                    NamedAttribute attribute) {
+  Region &region = op->getRegion(regionIndex);
+  if (region.empty() || argIndex >= region.getNumArguments()) {
+    if (auto function = llvm::dyn_cast<FunctionOpInterface>(op))
+      return verifyValueLayoutAttr(op, attribute, function.getArgumentTypes()[argIndex],
+                                   "argument " + Twine(argIndex));
+    return success();
+  }
+  return verifyValueLayoutAttr(op, attribute, region.getArgument(argIndex).getType(),
+                               "argument " + Twine(argIndex));
+}
+
+LogicalResult DistDialect::verifyRegionResultAttribute(Operation *op, unsigned regionIndex,
+                                                       unsigned resultIndex, NamedAttribute attribute) {
+  auto function = llvm::dyn_cast<FunctionOpInterface>(op);
+  if (!function)
+    return op->emitOpError() << "dist.layout on a region result needs a function";
+  return verifyValueLayoutAttr(op, attribute, function.getResultTypes()[resultIndex],
+                               "result " + Twine(resultIndex));
+}

@@ -1,0 +1,194 @@
+//===- DistOps.cpp - dist dialect operations ------------------------------===//
+
+#include "dialects/dist/DistOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/SmallSet.h"
+
+using namespace mlir;
+using namespace dinfer;
+using namespace dinfer::dist;
+
+//===----------------------------------------------------------------------===//
+// Parameters and annotations
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyLayoutOfValue(Operation *op, LayoutAttr layout, Type type) {
+  if (failed(layout.verifyForType(type, [&]() { return op->emitOpError(); })))
+    return failure();
+  if (failed(verifyDeviceCount(op, layout.getDevMatrix(), "layout dev_matrix")))
+    return failure();
+  if (auto module = op->getParentOfType<ModuleOp>())
+    if (auto stages = module->getAttrOfType<IntegerAttr>(DistDialect::kPipelineStagesAttrName))
+      if (layout.getStage() >= stages.getInt())
+        return op->emitOpError() << "layout stage " << layout.getStage() << " is beyond the module's "
+                                 << stages.getInt() << " pipeline stages";
+  return success();
+}
+
+LogicalResult ParamOp::verify() {
+  if (getName().empty())
+    return emitOpError() << "needs a non-empty parameter name";
+  if (auto layout = getLayoutAttr())
+    return verifyLayoutOfValue(*this, layout, getType());
+  return success();
+}
+
+LogicalResult AnnotateOp::verify() { return verifyLayoutOfValue(*this, getLayout(), getType()); }
+
+//===----------------------------------------------------------------------===//
+// Collectives
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Checks a collective's group and computes what every collective needs.
+struct GroupInfo {
+  RankedTensorType type;
+  int64_t groupSize = 1;
+};
+
+FailureOr<GroupInfo> checkGroup(std::optional<Location> loc, StringRef opName, Value input,
+                                DenseI64ArrayAttr axesAttr, DeviceMatrixAttr devMatrix) {
+  GroupInfo info;
+  info.type = llvm::dyn_cast<RankedTensorType>(input.getType());
+  if (!info.type)
+    return emitOptionalError(loc, "'", opName, "' op needs a ranked tensor");
+  if (!axesAttr || !devMatrix)
+    return emitOptionalError(loc, "'", opName, "' op needs axes and dev_matrix");
+  ArrayRef<int64_t> axes = axesAttr.asArrayRef();
+  if (axes.empty())
+    return emitOptionalError(loc, "'", opName, "' op axes must name at least one device axis");
+  const int64_t numAxes = static_cast<int64_t>(devMatrix.getDims().size());
+  llvm::SmallSet<int64_t, 4> seen;
+  for (int64_t axis : axes) {
+    if (axis < 0 || axis >= numAxes)
+      return emitOptionalError(loc, "'", opName, "' op axes: device axis ", axis,
+                                " is out of range for a dev_matrix of ", numAxes, " axes");
+    if (!seen.insert(axis).second)
+      return emitOptionalError(loc, "'", opName, "' op axes: device axis ", axis, " is listed twice");
+  }
+  info.groupSize = devMatrix.getGroupSize(axes);
+  return info;
+}
+
+LogicalResult checkDim(std::optional<Location> loc, StringRef opName, StringRef attrName, int64_t dim,
+                       RankedTensorType type) {
+  if (dim < 0 || dim >= type.getRank())
+    return emitOptionalError(loc, "'", opName, "' op ", attrName, " ", dim, " is out of range for ", type);
+  return success();
+}
+
+LogicalResult checkDivisible(std::optional<Location> loc, StringRef opName, StringRef attrName, int64_t dim,
+                             RankedTensorType type, int64_t groupSize) {
+  if (type.getDimSize(dim) % groupSize != 0)
+    return emitOptionalError(loc, "'", opName, "' op ", attrName, " ", dim, " of size ", type.getDimSize(dim),
+                             " is not divisible by the group size ", groupSize);
+  return success();
+}
+
+RankedTensorType withDim(RankedTensorType type, int64_t dim, int64_t size) {
+  SmallVector<int64_t> shape(type.getShape());
+  shape[dim] = size;
+  return type.clone(shape);
+}
+} // namespace
+
+LogicalResult AllReduceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
+                         adaptor.getDevMatrixAttr());
+  if (failed(info))
+    return failure();
+  types.push_back(info->type);
+  return success();
+}
+
+LogicalResult AllGatherOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
+                         adaptor.getDevMatrixAttr());
+  if (failed(info) || !adaptor.getDimAttr())
+    return failure();
+  int64_t dim = adaptor.getDim();
+  if (failed(checkDim(loc, getOperationName(), "dim", dim, info->type)))
+    return failure();
+  types.push_back(withDim(info->type, dim, info->type.getDimSize(dim) * info->groupSize));
+  return success();
+}
+
+LogicalResult ReduceScatterOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
+                         adaptor.getDevMatrixAttr());
+  if (failed(info) || !adaptor.getDimAttr())
+    return failure();
+  int64_t dim = adaptor.getDim();
+  if (failed(checkDim(loc, getOperationName(), "dim", dim, info->type)) ||
+      failed(checkDivisible(loc, getOperationName(), "dim", dim, info->type, info->groupSize)))
+    return failure();
+  types.push_back(withDim(info->type, dim, info->type.getDimSize(dim) / info->groupSize));
+  return success();
+}
+
+LogicalResult AllToAllOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                           SmallVectorImpl<Type> &types) {
+  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
+                         adaptor.getDevMatrixAttr());
+  if (failed(info) || !adaptor.getSplitDimAttr() || !adaptor.getConcatDimAttr())
+    return failure();
+  int64_t splitDim = adaptor.getSplitDim(), concatDim = adaptor.getConcatDim();
+  if (failed(checkDim(loc, getOperationName(), "split_dim", splitDim, info->type)) ||
+      failed(checkDim(loc, getOperationName(), "concat_dim", concatDim, info->type)) ||
+      failed(checkDivisible(loc, getOperationName(), "split_dim", splitDim, info->type, info->groupSize)))
+    return failure();
+  RankedTensorType type = withDim(info->type, splitDim, info->type.getDimSize(splitDim) / info->groupSize);
+  types.push_back(withDim(type, concatDim, type.getDimSize(concatDim) * info->groupSize));
+  return success();
+}
+
+LogicalResult BroadcastOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
+                         adaptor.getDevMatrixAttr());
+  if (failed(info) || !adaptor.getRootAttr())
+    return failure();
+  int64_t root = adaptor.getRoot();
+  if (root < 0 || root >= info->groupSize)
+    return emitOptionalError(loc, "'", getOperationName(), "' op root ", root,
+                             " is not a position in a group of ", info->groupSize);
+  types.push_back(info->type);
+  return success();
+}
+
+LogicalResult AllReduceOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
+LogicalResult AllGatherOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
+LogicalResult ReduceScatterOp::verify() {
+  return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix");
+}
+LogicalResult AllToAllOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
+LogicalResult BroadcastOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
+
+//===----------------------------------------------------------------------===//
+// Pipeline transfers
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyTransfer(Operation *op, int64_t peerStage, int64_t tag) {
+  if (peerStage < 0)
+    return op->emitOpError() << "peer_stage is " << peerStage << "; stages count from 0";
+  if (tag < 0)
+    return op->emitOpError() << "sr_tag is " << tag << "; tags are non-negative";
+  if (auto module = op->getParentOfType<ModuleOp>())
+    if (auto stages = module->getAttrOfType<IntegerAttr>(DistDialect::kPipelineStagesAttrName))
+      if (peerStage >= stages.getInt())
+        return op->emitOpError() << "peer_stage " << peerStage << " is beyond the module's " << stages.getInt()
+                                 << " pipeline stages";
+  return success();
+}
+
+LogicalResult SendOp::verify() { return verifyTransfer(*this, getPeerStage(), getSrTag()); }
+LogicalResult RecvOp::verify() { return verifyTransfer(*this, getPeerStage(), getSrTag()); }
+
+#define GET_OP_CLASSES
+#include "dialects/dist/DistOps.cpp.inc"

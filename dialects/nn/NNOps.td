@@ -1,0 +1,341 @@
+//===- NNOps.td - nn dialect operations ----------------------*- tablegen -*-===//
+
+#ifndef DINFER_NN_OPS_TD
+#define DINFER_NN_OPS_TD
+
+include "NNBase.td"
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class NN_UnaryOp<string mnemonic, string primitive, string formula,
+                 Type operandType = NN_FloatTensor>
+    : NN_Op<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "MindSpore " # primitive # ": " # formula;
+  let description = "Elementwise `" # formula # "`; the result has the operand's type.";
+  let arguments = (ins operandType:$x);
+  let results = (outs operandType:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_SqrtOp : NN_UnaryOp<"sqrt", "Sqrt", "sqrt(x)">;
+def NN_NegOp : NN_UnaryOp<"neg", "Neg", "-x", NN_NumericTensor>;
+def NN_ExpOp : NN_UnaryOp<"exp", "Exp", "exp(x)">;
+def NN_ErfOp : NN_UnaryOp<"erf", "Erf", "erf(x)">;
+def NN_TanhOp : NN_UnaryOp<"tanh", "Tanh", "tanh(x)">;
+def NN_SigmoidOp : NN_UnaryOp<"sigmoid", "Sigmoid", "1 / (1 + exp(-x))">;
+def NN_ReLUOp : NN_UnaryOp<"relu", "ReLU", "max(x, 0)", NN_NumericTensor>;
+def NN_FastGeLUOp : NN_UnaryOp<"fast_gelu", "FastGeLU",
+    "x / (1 + exp(-1.702 |x|)) * exp(0.851 (x - |x|))">;
+def NN_SiLUOp : NN_UnaryOp<"silu", "SiLU", "x * sigmoid(x)">;
+
+def NN_GeLUOp : NN_Op<"gelu", [SameOperandsAndResultType]> {
+  let summary = "MindSpore GeLU: 0.5 x (1 + erf(x / sqrt(2)))";
+  let description = [{
+    With `approximate = "tanh"`, `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`,
+    the form MindSpore's GeLU computes on Ascend and ONNX's Gelu offers.
+  }];
+  let arguments = (ins NN_FloatTensor:$x, DefaultValuedStrAttr<StrAttr, "none">:$approximate);
+  let results = (outs NN_FloatTensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+  let hasVerifier = 1;
+}
+
+class NN_BinaryOp<string mnemonic, string primitive, string formula>
+    : NN_InferOp<mnemonic, []> {
+  let summary = "MindSpore " # primitive # ": " # formula # ", with broadcasting";
+  let description = [{
+    Elementwise with numpy broadcasting: shapes are aligned on the right and
+    a dimension of size 1 stretches. Both operands have one element type.
+  }];
+  let arguments = (ins NN_NumericTensor:$x, NN_NumericTensor:$y);
+  let results = (outs NN_NumericTensor:$z);
+  let assemblyFormat = "$x `,` $y attr-dict `:` type($x) `,` type($y)";
+}
+
+def NN_AddOp : NN_BinaryOp<"add", "Add", "x + y">;
+def NN_SubOp : NN_BinaryOp<"sub", "Sub", "x - y">;
+def NN_MulOp : NN_BinaryOp<"mul", "Mul", "x * y">;
+def NN_DivOp : NN_BinaryOp<"div", "Div", "x / y">;
+def NN_PowOp : NN_BinaryOp<"pow", "Pow", "x ^ y">;
+
+def NN_SelectOp : NN_InferOp<"select"> {
+  let summary = "MindSpore Select / Where: cond ? x : y, with broadcasting";
+  let arguments = (ins NN_BoolTensor:$cond, NN_Tensor:$x, NN_Tensor:$y);
+  let results = (outs NN_Tensor:$z);
+  let assemblyFormat = "$cond `,` $x `,` $y attr-dict `:` type($cond) `,` type($x) `,` type($y)";
+}
+
+def NN_CastOp : NN_InferOp<"cast"> {
+  let summary = "MindSpore Cast: converts the element type";
+  let arguments = (ins NN_Tensor:$x, TypeAttr:$dtype);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x `to` $dtype attr-dict `:` type($x)";
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix products
+//===----------------------------------------------------------------------===//
+
+def NN_MatMulOp : NN_InferOp<"matmul"> {
+  let summary = "MindSpore MatMul: a 2-D matrix product";
+  let description = [{
+    `[M, K] x [K, N] -> [M, N]`; `transpose_a` and `transpose_b` transpose an
+    operand first. Element types must agree.
+
+    ```mlir
+    %y = nn.matmul %x, %w {transpose_b = true} : tensor<128x96xf32>, tensor<16x96xf32>
+    ```
+  }];
+  let arguments = (ins NN_NumericTensor:$x, NN_NumericTensor:$w,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_a,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_b);
+  let results = (outs NN_NumericTensor:$y);
+  let assemblyFormat = "$x `,` $w attr-dict `:` type($x) `,` type($w)";
+}
+
+def NN_BatchMatMulOp : NN_InferOp<"batch_matmul"> {
+  let summary = "MindSpore BatchMatMul: matrix products over broadcast batch dimensions";
+  let description = [{
+    The last two dimensions of each operand are matrices; the leading ones
+    broadcast as in numpy.
+
+    ```mlir
+    %s = nn.batch_matmul %q, %k {transpose_b = true} : tensor<2x8x16x64xf32>, tensor<2x8x16x64xf32>
+    ```
+  }];
+  let arguments = (ins NN_NumericTensor:$x, NN_NumericTensor:$y,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_a,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_b);
+  let results = (outs NN_NumericTensor:$z);
+  let assemblyFormat = "$x `,` $y attr-dict `:` type($x) `,` type($y)";
+}
+
+def NN_BiasAddOp : NN_InferOp<"bias_add"> {
+  let summary = "MindSpore BiasAdd: adds a 1-D bias along the channel dimension";
+  let description = [{
+    The channel dimension is 1 for `NCHW` and `NCDHW` (the default) and the
+    last one for `NHWC`.
+  }];
+  let arguments = (ins NN_NumericTensor:$x, NN_NumericTensor:$bias,
+                       DefaultValuedStrAttr<StrAttr, "NCHW">:$data_format);
+  let results = (outs NN_NumericTensor:$y);
+  let assemblyFormat = "$x `,` $bias attr-dict `:` type($x) `,` type($bias)";
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisations
+//===----------------------------------------------------------------------===//
+
+def NN_SoftmaxOp : NN_InferOp<"softmax"> {
+  let summary = "MindSpore Softmax along one axis";
+  let arguments = (ins NN_FloatTensor:$x, DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs NN_FloatTensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_LogSoftmaxOp : NN_InferOp<"log_softmax"> {
+  let summary = "MindSpore LogSoftmax along one axis";
+  let arguments = (ins NN_FloatTensor:$x, DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs NN_FloatTensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_LayerNormOp : NN_InferOp<"layer_norm"> {
+  let summary = "MindSpore LayerNorm (inference: the normalised output only)";
+  let description = [{
+    Normalises over the dimensions from `begin_norm_axis` on; `gamma` and
+    `beta` have the shape of the dimensions from `begin_params_axis` on.
+    MindSpore's primitive also returns the mean and variance, which
+    inference never reads; this op returns the output alone.
+  }];
+  let arguments = (ins NN_FloatTensor:$x, NN_FloatTensor:$gamma, NN_FloatTensor:$beta,
+                       DefaultValuedAttr<I64Attr, "-1">:$begin_norm_axis,
+                       DefaultValuedAttr<I64Attr, "-1">:$begin_params_axis,
+                       DefaultValuedAttr<F32Attr, "1.0e-7">:$epsilon);
+  let results = (outs NN_FloatTensor:$y);
+  let assemblyFormat = "$x `,` $gamma `,` $beta attr-dict `:` type($x) `,` type($gamma) `,` type($beta)";
+}
+
+def NN_RMSNormOp : NN_InferOp<"rms_norm"> {
+  let summary = "MindSpore RmsNorm: x / sqrt(mean(x^2) + epsilon) * gamma";
+  let description = [{
+    Normalises over the trailing dimensions that `gamma` spans. Returns the
+    output alone (MindSpore's primitive also returns rstd).
+  }];
+  let arguments = (ins NN_FloatTensor:$x, NN_FloatTensor:$gamma,
+                       DefaultValuedAttr<F32Attr, "1.0e-6">:$epsilon);
+  let results = (outs NN_FloatTensor:$y);
+  let assemblyFormat = "$x `,` $gamma attr-dict `:` type($x) `,` type($gamma)";
+}
+
+def NN_BatchNormOp : NN_InferOp<"batch_norm"> {
+  let summary = "MindSpore BatchNorm in inference mode";
+  let description = [{
+    `(x - mean) / sqrt(variance + epsilon) * scale + bias` per channel
+    (dimension 1); the four parameters are 1-D of the channel count.
+  }];
+  let arguments = (ins NN_FloatTensor:$x, NN_FloatTensor:$scale, NN_FloatTensor:$bias,
+                       NN_FloatTensor:$mean, NN_FloatTensor:$variance,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let results = (outs NN_FloatTensor:$y);
+  let assemblyFormat = [{
+    $x `,` $scale `,` $bias `,` $mean `,` $variance attr-dict `:` type($x) `,` type($scale) `,`
+    type($bias) `,` type($mean) `,` type($variance)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+class NN_ReduceOp<string mnemonic, string primitive> : NN_InferOp<mnemonic> {
+  let summary = "MindSpore " # primitive # " over the listed axes";
+  let description = [{
+    An empty `axis` reduces every dimension. With `keep_dims` the reduced
+    dimensions stay as size 1.
+  }];
+  let arguments = (ins NN_NumericTensor:$x,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$axis,
+                       DefaultValuedAttr<BoolAttr, "false">:$keep_dims);
+  let results = (outs NN_NumericTensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "ReduceSum">;
+def NN_ReduceMeanOp : NN_ReduceOp<"reduce_mean", "ReduceMean">;
+def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "ReduceMax">;
+
+//===----------------------------------------------------------------------===//
+// Shape manipulation
+//===----------------------------------------------------------------------===//
+
+def NN_ReshapeOp : NN_InferOp<"reshape"> {
+  let summary = "MindSpore Reshape to a static shape";
+  let description = [{
+    One entry of `shape` may be -1: it takes what the element count leaves.
+
+    ```mlir
+    %y = nn.reshape %x {shape = array<i64: 4, -1>} : tensor<2x3x4xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$x, DenseI64ArrayAttr:$shape);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_TransposeOp : NN_InferOp<"transpose"> {
+  let summary = "MindSpore Transpose: result dimension i is operand dimension perm[i]";
+  let arguments = (ins NN_Tensor:$x, DenseI64ArrayAttr:$perm);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_ExpandDimsOp : NN_InferOp<"expand_dims"> {
+  let summary = "MindSpore ExpandDims: inserts a dimension of size 1 at `axis`";
+  let arguments = (ins NN_Tensor:$x, I64Attr:$axis);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_SqueezeOp : NN_InferOp<"squeeze"> {
+  let summary = "MindSpore Squeeze: removes dimensions of size 1";
+  let description = "An empty `axis` removes every dimension of size 1.";
+  let arguments = (ins NN_Tensor:$x, DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$axis);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_FlattenOp : NN_InferOp<"flatten"> {
+  let summary = "MindSpore Flatten: [d0, ..., dn] -> [d0 * ... * d(axis-1), d(axis) * ... * dn]";
+  let description = "`axis` defaults to 1, MindSpore's behaviour (keep the batch).";
+  let arguments = (ins NN_Tensor:$x, DefaultValuedAttr<I64Attr, "1">:$axis);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_ConcatOp : NN_InferOp<"concat"> {
+  let summary = "MindSpore Concat along `axis`";
+  let arguments = (ins Variadic<NN_Tensor>:$inputs, DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs)";
+}
+
+def NN_SplitOp : NN_InferOp<"split"> {
+  let summary = "MindSpore Split into `output_num` equal parts along `axis`";
+  let arguments = (ins NN_Tensor:$x, DefaultValuedAttr<I64Attr, "0">:$axis, I64Attr:$output_num);
+  let results = (outs Variadic<NN_Tensor>:$outputs);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_StridedSliceOp : NN_InferOp<"strided_slice"> {
+  let summary = "MindSpore StridedSlice: x[begin:end:strides] per dimension";
+  let description = [{
+    `begin`, `end` and `strides` have one entry per leading dimension they
+    slice (trailing dimensions are kept whole). Negative indices count from
+    the end, as in Python. Bit i of `begin_mask` / `end_mask` ignores
+    `begin[i]` / `end[i]`; bit i of `shrink_axis_mask` takes the single
+    element `begin[i]` and drops the dimension. Ellipsis and new-axis masks
+    are not supported.
+  }];
+  let arguments = (ins NN_Tensor:$x, DenseI64ArrayAttr:$begin, DenseI64ArrayAttr:$end,
+                       DenseI64ArrayAttr:$strides,
+                       DefaultValuedAttr<I64Attr, "0">:$begin_mask,
+                       DefaultValuedAttr<I64Attr, "0">:$end_mask,
+                       DefaultValuedAttr<I64Attr, "0">:$shrink_axis_mask);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_GatherOp : NN_InferOp<"gather"> {
+  let summary = "MindSpore Gather: rows of `params` along `axis` picked by `indices`";
+  let description = [{
+    The result shape is `params.shape[:axis] + indices.shape + params.shape[axis+1:]`.
+  }];
+  let arguments = (ins NN_Tensor:$params, NN_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$params `,` $indices attr-dict `:` type($params) `,` type($indices)";
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling (NCHW)
+//===----------------------------------------------------------------------===//
+
+def NN_Conv2DOp : NN_InferOp<"conv2d"> {
+  let summary = "MindSpore Conv2D on NCHW data with an [O, C/group, kH, kW] weight";
+  let description = [{
+    `pad_mode` is `pad` (use `pad` = [top, bottom, left, right]), `same`
+    (output = ceil(input / stride)) or `valid` (no padding). The bias, if any,
+    is a following `nn.bias_add`.
+  }];
+  let arguments = (ins NN_FloatTensor:$x, NN_FloatTensor:$w,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$stride,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pad,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation,
+                       DefaultValuedAttr<I64Attr, "1">:$group,
+                       DefaultValuedStrAttr<StrAttr, "pad">:$pad_mode);
+  let results = (outs NN_FloatTensor:$y);
+  let assemblyFormat = "$x `,` $w attr-dict `:` type($x) `,` type($w)";
+}
+
+class NN_PoolOp<string mnemonic, string primitive, dag extraArgs = (ins)> : NN_InferOp<mnemonic> {
+  let summary = "MindSpore " # primitive # " over NCHW data";
+  let description = [{
+    `pad_mode` as in `nn.conv2d`; with `ceil_mode` the output size rounds up.
+  }];
+  let arguments = !con((ins NN_FloatTensor:$x, DenseI64ArrayAttr:$kernel_size,
+                            DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                            DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pad,
+                            DefaultValuedStrAttr<StrAttr, "pad">:$pad_mode,
+                            DefaultValuedAttr<BoolAttr, "false">:$ceil_mode), extraArgs);
+  let results = (outs NN_FloatTensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_MaxPoolOp : NN_PoolOp<"max_pool", "MaxPool">;
+def NN_AvgPoolOp : NN_PoolOp<"avg_pool", "AvgPool",
+    (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)>;
+
+#endif // DINFER_NN_OPS_TD

@@ -1,0 +1,156 @@
+//===- Layout.h - MindSpore tensor layouts: which rank holds which slice --===//
+//
+// The layout algebra shared by the dist dialect, the resharding planner and
+// the command-line tools. It has MindSpore's semantics exactly:
+//
+//  * a device matrix is the shape of one pipeline stage's devices, ranks laid
+//    out row-major over it (the last axis varies fastest);
+//  * a tensor map gives, per tensor dimension, the device-matrix axes that
+//    split it, counted from the right; an unsplit dimension has no axes; a
+//    dimension split over several axes lists them major first and its piece
+//    index is row-major over them;
+//  * axes that split no dimension are replication axes;
+//  * optimizer sharding cuts the model-parallel slice further along
+//    dimension 0 inside the group of ranks that hold the same slice.
+//
+// This library depends on LLVM Support only, never on MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_RESHARD_LAYOUT_H
+#define DINFER_RESHARD_LAYOUT_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dinfer {
+
+/// The device-matrix axes that split one tensor dimension, major axis first.
+/// Empty when the dimension is not split (MindSpore's -1).
+using DimAxes = llvm::SmallVector<int64_t, 1>;
+
+/// A MindSpore parameter layout, as a strategy file stores it.
+struct TensorLayout {
+  llvm::SmallVector<int64_t, 4> devMatrix;
+  llvm::SmallVector<DimAxes, 4> tensorMap;
+  /// Rank stride inside the replica group; 0 means no optimizer sharding.
+  int64_t optShardStep = 0;
+  /// Chunk size of the replica group; -1 or 0 mean the whole group.
+  int64_t optShardSize = 0;
+
+  int64_t deviceCount() const;
+  bool hasOptimizerSharding() const { return optShardStep != 0; }
+};
+
+/// A box in a tensor: per dimension, an offset and an extent.
+struct Slice {
+  llvm::SmallVector<int64_t, 4> offset;
+  llvm::SmallVector<int64_t, 4> shape;
+
+  int64_t numElements() const;
+  bool operator==(const Slice &other) const {
+    return offset == other.offset && shape == other.shape;
+  }
+};
+
+/// Checks what can be checked without a shape: positive device-matrix entries,
+/// axes in range and used once, sane optimizer-sharding values.
+llvm::Error checkLayout(const TensorLayout &layout);
+
+/// Checks that the device matrix covers exactly `deviceCount` devices.
+llvm::Error checkDeviceCount(const TensorLayout &layout, int64_t deviceCount);
+
+/// A layout bound to a global shape: validated once, then answers which slice
+/// each rank holds and which ranks cover any region.
+///
+/// The tensor is cut into a regular grid of equal pieces; `pieceCounts()[d]`
+/// pieces along dimension d (dimension 0 includes the optimizer-sharding cut).
+/// Every rank holds exactly one piece; several ranks may hold the same one.
+class ShardedTensor {
+public:
+  static llvm::Expected<ShardedTensor> create(llvm::ArrayRef<int64_t> shape,
+                                              const TensorLayout &layout);
+
+  const TensorLayout &layout() const { return layout_; }
+  llvm::ArrayRef<int64_t> shape() const { return shape_; }
+  int64_t deviceCount() const { return static_cast<int64_t>(pieceOfRank_.size()); }
+  /// Number of pieces along each dimension.
+  llvm::ArrayRef<int64_t> pieceCounts() const { return pieceCounts_; }
+  /// The shape of every piece (every rank's slice).
+  llvm::ArrayRef<int64_t> pieceShape() const { return pieceShape_; }
+  int64_t numPieces() const { return static_cast<int64_t>(ranksOfPiece_.size()); }
+
+  /// The row-major grid index of the piece `rank` holds.
+  int64_t pieceOfRank(int64_t rank) const { return pieceOfRank_[rank]; }
+  llvm::SmallVector<int64_t, 4> pieceCoordinates(int64_t piece) const;
+  Slice pieceSlice(int64_t piece) const;
+  Slice sliceOfRank(int64_t rank) const { return pieceSlice(pieceOfRank(rank)); }
+
+  /// The ranks that hold `piece`, ascending.
+  llvm::ArrayRef<int64_t> ranksOfPiece(int64_t piece) const {
+    return ranksOfPiece_[piece];
+  }
+  /// The lowest rank holding the same slice as `rank`.
+  int64_t replicaOf(int64_t rank) const { return ranksOfPiece(pieceOfRank(rank)).front(); }
+  /// The ranks holding the same model-parallel slice as `rank` (before any
+  /// optimizer sharding), ascending: MindSpore's repeated group.
+  llvm::SmallVector<int64_t, 8> replicaGroup(int64_t rank) const;
+  /// For optimizer-sharded layouts, the all-gather group of `rank` (its chunk
+  /// of the replica group); otherwise just `rank`.
+  llvm::SmallVector<int64_t, 8> optShardGroup(int64_t rank) const;
+
+  /// One piece that overlaps a queried region.
+  struct Cover {
+    int64_t piece;
+    Slice pieceSlice;           ///< The whole piece in global coordinates.
+    Slice overlap;              ///< Its intersection with the region, global.
+    llvm::ArrayRef<int64_t> ranks; ///< Every rank holding the piece.
+  };
+  /// The pieces that together cover `region` exactly once, in row-major piece
+  /// order, found by intersecting intervals per dimension. Fails when the
+  /// region lies outside the tensor.
+  llvm::Expected<std::vector<Cover>> coverRegion(const Slice &region) const;
+
+private:
+  ShardedTensor() = default;
+
+  TensorLayout layout_;
+  llvm::SmallVector<int64_t, 4> shape_;
+  llvm::SmallVector<int64_t, 4> pieceCounts_;
+  llvm::SmallVector<int64_t, 4> pieceShape_;
+  llvm::SmallVector<int64_t, 4> mpPieceCounts_;
+  int64_t optChunk_ = 1; ///< Pieces per model-parallel slice along dim 0.
+  std::vector<int64_t> pieceOfRank_;
+  std::vector<int64_t> mpPieceOfRank_;
+  std::vector<llvm::SmallVector<int64_t, 2>> ranksOfPiece_;
+};
+
+/// The coordinates of `rank` in a row-major device matrix.
+llvm::SmallVector<int64_t, 4> rankToCoordinate(int64_t rank,
+                                               llvm::ArrayRef<int64_t> devMatrix);
+
+//===----------------------------------------------------------------------===//
+// Text forms shared by the tools (CONTRACTS.md section 1).
+//===----------------------------------------------------------------------===//
+
+/// Parses "96,16" (also "[96,16]"); `what` names the flag in errors.
+llvm::Expected<llvm::SmallVector<int64_t, 4>> parseIntList(llvm::StringRef text,
+                                                           llvm::StringRef what);
+/// Parses a command-line tensor map: "1+0,-1".
+llvm::Expected<llvm::SmallVector<DimAxes, 4>> parseTensorMap(llvm::StringRef text);
+/// Formats a tensor map as on the command line.
+std::string formatTensorMap(llvm::ArrayRef<DimAxes> tensorMap);
+/// The MindSpore integer form of a dimension: -1, an axis, or none when the
+/// dimension uses several axes.
+std::optional<int64_t> singleAxis(const DimAxes &axes);
+
+} // namespace dinfer
+
+#endif // DINFER_RESHARD_LAYOUT_H

@@ -1,0 +1,25 @@
+//===- dinfer-opt.cpp - dinfer's opt-style driver -------------------------===//
+//
+// Parses, verifies and transforms MLIR holding the nn and dist dialects, with
+// the upstream func, arith and tensor dialects alongside.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/dist/DistOps.h"
+#include "dialects/nn/NNDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::registerTransformsPasses();
+  mlir::DialectRegistry registry;
+  registry.insert<dinfer::nn::NNDialect, dinfer::dist::DistDialect, mlir::func::FuncDialect,
+                  mlir::arith::ArithDialect, mlir::tensor::TensorDialect>();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "dinfer optimizer driver: the nn and dist dialects\n", registry));
+}
