@@ -200,7 +200,7 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *context, std::optional<Locat
   Adaptor adaptor = withDefaults<CastOp>(context, rawAdaptor);
   auto dtype = adaptor.getDtypeAttr();
   if (!dtype)
-    return NN_ERROR()("requires a dtype");
+    return NN_ERROR()("requires attribute 'dtype'");
   Type element = dtype.getValue();
   if (!element.isIntOrFloat())
     return NN_ERROR()("dtype must be an integer or float type, got ", element);
@@ -409,7 +409,7 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
   Adaptor adaptor = withDefaults<ReshapeOp>(context, rawAdaptor);
   OpError error = NN_ERROR();
   if (!adaptor.getShapeAttr())
-    return error("requires a shape");
+    return error("requires attribute 'shape'");
   RankedTensorType x = tensorOf(adaptor.getX());
   SmallVector<int64_t> shape(adaptor.getShape());
   int64_t known = 1, inferred = -1;
@@ -441,7 +441,7 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *context, std::optional<
   Adaptor adaptor = withDefaults<TransposeOp>(context, rawAdaptor);
   OpError error = NN_ERROR();
   if (!adaptor.getPermAttr())
-    return error("requires a perm");
+    return error("requires attribute 'perm'");
   RankedTensorType x = tensorOf(adaptor.getX());
   ArrayRef<int64_t> perm = adaptor.getPerm();
   if (static_cast<int64_t>(perm.size()) != x.getRank())
@@ -462,7 +462,7 @@ LogicalResult ExpandDimsOp::inferReturnTypes(MLIRContext *context, std::optional
                                              SmallVectorImpl<Type> &types) {
   Adaptor adaptor = withDefaults<ExpandDimsOp>(context, rawAdaptor);
   if (!adaptor.getAxisAttr())
-    return NN_ERROR()("requires an axis");
+    return NN_ERROR()("requires attribute 'axis'");
   RankedTensorType x = tensorOf(adaptor.getX());
   auto axis = checkAxis(NN_ERROR(), "axis", adaptor.getAxis(), x.getRank() + 1);
   if (failed(axis))
@@ -551,7 +551,7 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *context, std::optional<Loca
   Adaptor adaptor = withDefaults<SplitOp>(context, rawAdaptor);
   OpError error = NN_ERROR();
   if (!adaptor.getOutputNumAttr())
-    return error("requires output_num");
+    return error("requires attribute 'output_num'");
   RankedTensorType x = tensorOf(adaptor.getX());
   auto axis = checkAxis(error, "axis", adaptor.getAxis(), x.getRank());
   if (failed(axis))
@@ -573,7 +573,7 @@ LogicalResult StridedSliceOp::inferReturnTypes(MLIRContext *context, std::option
   Adaptor adaptor = withDefaults<StridedSliceOp>(context, rawAdaptor);
   OpError error = NN_ERROR();
   if (!adaptor.getBeginAttr() || !adaptor.getEndAttr() || !adaptor.getStridesAttr())
-    return error("requires begin, end and strides");
+    return error("requires attributes 'begin', 'end' and 'strides'");
   RankedTensorType x = tensorOf(adaptor.getX());
   ArrayRef<int64_t> begin = adaptor.getBegin(), end = adaptor.getEnd(), strides = adaptor.getStrides();
   if (begin.size() != end.size() || begin.size() != strides.size())
@@ -670,7 +670,7 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *context, std::optional<Loc
 template <typename Adaptor>
 static LogicalResult inferPool(const OpError &error, Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (!adaptor.getKernelSizeAttr())
-    return error("requires a kernel_size");
+    return error("requires attribute 'kernel_size'");
   RankedTensorType x = tensorOf(adaptor.getX());
   if (failed(checkRank(error, "x", x, 4)) || failed(checkPositive(error, "kernel_size", adaptor.getKernelSize(), 2)) ||
       failed(checkPositive(error, "strides", adaptor.getStrides(), 2)) || failed(checkPads(error, adaptor.getPad())))

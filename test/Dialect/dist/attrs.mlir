@@ -1,0 +1,35 @@
+// RUN: dinfer-opt %s | dinfer-opt | FileCheck %s
+// RUN: dinfer-opt %s --mlir-print-op-generic | dinfer-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @device_matrix
+// CHECK-SAME: dm = #dist.dev_matrix<[2, 4]>
+// CHECK-SAME: dm1 = #dist.dev_matrix<[8]>
+func.func @device_matrix() attributes {dm = #dist.dev_matrix<[2, 4]>, dm1 = #dist.dev_matrix<[8]>} {
+  return
+}
+
+// Default-valued entries are elided when printed; attributes print sorted.
+// CHECK-LABEL: func.func @layouts
+// CHECK-SAME: multi = #dist.layout<dev_matrix = [2, 2, 2], tensor_map = {{\[\[}}2, 1], -1]>
+// CHECK-SAME: opt = #dist.layout<dev_matrix = [4, 2], tensor_map = [0, -1], opt_shard_step = 2, opt_shard_size = -1>
+// CHECK-SAME: partial = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, -1], partial = [0]>
+// CHECK-SAME: plain = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>
+// CHECK-SAME: scalar = #dist.layout<dev_matrix = [4], tensor_map = []>
+// CHECK-SAME: staged = #dist.layout<dev_matrix = [4], tensor_map = [0], stage = 1>
+func.func @layouts() attributes {
+  plain = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>,
+  multi = #dist.layout<dev_matrix = [2, 2, 2], tensor_map = [[2, 1], -1]>,
+  opt = #dist.layout<dev_matrix = [4, 2], tensor_map = [0, -1], opt_shard_step = 2, opt_shard_size = -1>,
+  partial = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, -1], partial = [0]>,
+  scalar = #dist.layout<dev_matrix = [4], tensor_map = []>,
+  staged = #dist.layout<tensor_map = [0], dev_matrix = [4], stage = 1, opt_shard_step = 0>
+} {
+  return
+}
+
+// A single-axis list is the same as the bare axis.
+// CHECK-LABEL: func.func @single_axis_list
+// CHECK-SAME: l = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>
+func.func @single_axis_list() attributes {l = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, [0]]>} {
+  return
+}
