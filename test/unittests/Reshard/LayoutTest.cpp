@@ -561,6 +561,10 @@ struct ExhaustiveCase {
   int numAxes;
 };
 
+void PrintTo(const ExhaustiveCase &c, std::ostream *os) {
+  *os << "rank " << c.rank << ", " << c.numAxes << " device axes";
+}
+
 class LayoutExhaustive : public ::testing::TestWithParam<ExhaustiveCase> {};
 
 TEST_P(LayoutExhaustive, MatchesMindSporeAlgorithm) {

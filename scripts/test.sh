@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine (packages, configure, build) and runs every
+# test through CTest: the lit suite (one CTest test; lit counts its own tests)
+# and the GoogleTest unit tests. Prints how many of each ran.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${DINFER_BUILD_DIR:-$root/build}
+
+"$root/scripts/build.sh"
+
+status=0
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)" || status=$?
+
+log="$build/Testing/Temporary/LastTest.log"
+lit_total=$(grep -m1 -o 'Total Discovered Tests: [0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+lit_passed=$(grep -m1 -oE '^ *Passed *: *[0-9]+' "$log" | grep -o '[0-9]*$' || echo 0)
+unit_total=$("$build/test/unittests/DinferUnitTests" --gtest_list_tests | grep -c '^  ' || true)
+echo
+echo "dinfer tests: lit ${lit_passed}/${lit_total} passed; unit tests (GoogleTest): ${unit_total} run under CTest"
+exit $status
