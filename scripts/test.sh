@@ -9,12 +9,13 @@ build=${DINFER_BUILD_DIR:-$root/build}
 "$root/scripts/build.sh"
 
 status=0
-ctest --test-dir "$build" --output-on-failure -j "$(nproc)" || status=$?
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)" 2>&1 | tee "$build/ctest.log" || status=$?
 
 log="$build/Testing/Temporary/LastTest.log"
 lit_total=$(grep -m1 -o 'Total Discovered Tests: [0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
 lit_passed=$(grep -m1 -oE '^ *Passed *: *[0-9]+' "$log" | grep -o '[0-9]*$' || echo 0)
 unit_total=$("$build/test/unittests/DinferUnitTests" --gtest_list_tests | grep -c '^  ' || true)
+unit_failed=$(grep -E "Test +#[0-9]+: " "$build/ctest.log" | grep -vE "Test +#[0-9]+: (lit|docs-current)" | grep -c "Failed" || true)
 echo
-echo "dinfer tests: lit ${lit_passed}/${lit_total} passed; unit tests (GoogleTest): ${unit_total} run under CTest"
+echo "dinfer tests: lit ${lit_passed}/${lit_total} passed; unit (GoogleTest) $((unit_total - unit_failed))/${unit_total} passed"
 exit $status
