@@ -224,17 +224,23 @@ LogicalResult dist::verifyDeviceCount(Operation *op, ArrayRef<int64_t> devMatrix
   return success();
 }
 
-static LogicalResult verifyLayoutOn(Operation *op, LayoutAttr layout, Type type, StringRef what) {
-  if (failed(layout.verifyForType(type, [&]() { return op->emitOpError() << what << ": "; })))
+LogicalResult dist::verifyValueLayout(Operation *op, LayoutAttr layout, Type type, StringRef what) {
+  auto emitError = [&]() {
+    InFlightDiagnostic diag = op->emitOpError();
+    if (!what.empty())
+      diag << what << ": ";
+    return diag;
+  };
+  if (failed(layout.verifyForType(type, emitError)))
     return failure();
-  if (failed(verifyDeviceCount(op, layout.getDevMatrix(), "dist.layout dev_matrix")))
+  if (failed(verifyDeviceCount(op, layout.getDevMatrix(), what.empty() ? "layout dev_matrix" : "dist.layout dev_matrix")))
     return failure();
   auto module = llvm::isa<ModuleOp>(op) ? llvm::cast<ModuleOp>(op) : op->getParentOfType<ModuleOp>();
   if (module)
     if (auto stages = module->getAttrOfType<IntegerAttr>(DistDialect::kPipelineStagesAttrName))
       if (layout.getStage() >= stages.getInt())
-        return op->emitOpError() << what << ": dist.layout stage " << layout.getStage()
-                                 << " is beyond the module's " << stages.getInt() << " pipeline stages";
+        return emitError() << "layout stage " << layout.getStage() << " is beyond the module's " << stages.getInt()
+                           << " pipeline stages";
   return success();
 }
 
@@ -259,7 +265,7 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
       return op->emitOpError() << "dist.layout must be a #dist.layout attribute";
     if (op->getNumResults() != 1)
       return op->emitOpError() << "dist.layout on an op needs exactly one result";
-    return verifyLayoutOn(op, layout, op->getResult(0).getType(), "result");
+    return verifyValueLayout(op, layout, op->getResult(0).getType(), "result");
   }
   return op->emitOpError() << "unknown dist attribute '" << name << "'";
 }
@@ -271,7 +277,7 @@ static LogicalResult verifyValueLayoutAttr(Operation *op, NamedAttribute attribu
   auto layout = llvm::dyn_cast<LayoutAttr>(attribute.getValue());
   if (!layout)
     return op->emitOpError() << "dist.layout on " << what << " must be a #dist.layout attribute";
-  return verifyLayoutOn(op, layout, type, what.str());
+  return verifyValueLayout(op, layout, type, what.str());
 }
 
 LogicalResult DistDialect::verifyRegionArgAttribute(Operation *op, unsigned regionIndex, unsigned argIndex,

@@ -62,4 +62,12 @@ mlir::LogicalResult verifyDeviceCount(mlir::Operation *op, llvm::ArrayRef<int64_
 
 #include "dialects/dist/DistInterfaces.h.inc"
 
+namespace dinfer::dist {
+/// Checks a layout against the value it describes (`type`), the module's
+/// device count and its pipeline stages. `what` names the value in errors
+/// ("argument 0"); empty for an op's own result.
+mlir::LogicalResult verifyValueLayout(mlir::Operation *op, LayoutAttr layout, mlir::Type type,
+                                      llvm::StringRef what);
+} // namespace dinfer::dist
+
 #endif // DINFER_DIALECT_DIST_DISTDIALECT_H

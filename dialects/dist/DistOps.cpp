@@ -15,28 +15,15 @@ using namespace dinfer::dist;
 // Parameters and annotations
 //===----------------------------------------------------------------------===//
 
-static LogicalResult verifyLayoutOfValue(Operation *op, LayoutAttr layout, Type type) {
-  if (failed(layout.verifyForType(type, [&]() { return op->emitOpError(); })))
-    return failure();
-  if (failed(verifyDeviceCount(op, layout.getDevMatrix(), "layout dev_matrix")))
-    return failure();
-  if (auto module = op->getParentOfType<ModuleOp>())
-    if (auto stages = module->getAttrOfType<IntegerAttr>(DistDialect::kPipelineStagesAttrName))
-      if (layout.getStage() >= stages.getInt())
-        return op->emitOpError() << "layout stage " << layout.getStage() << " is beyond the module's "
-                                 << stages.getInt() << " pipeline stages";
-  return success();
-}
-
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError() << "needs a non-empty parameter name";
   if (auto layout = getLayoutAttr())
-    return verifyLayoutOfValue(*this, layout, getType());
+    return verifyValueLayout(*this, layout, getType(), "");
   return success();
 }
 
-LogicalResult AnnotateOp::verify() { return verifyLayoutOfValue(*this, getLayout(), getType()); }
+LogicalResult AnnotateOp::verify() { return verifyValueLayout(*this, getLayout(), getType(), ""); }
 
 //===----------------------------------------------------------------------===//
 // Collectives

@@ -281,25 +281,24 @@ LogicalResult BiasAddOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
 // Normalisations
 //===----------------------------------------------------------------------===//
 
-LogicalResult SoftmaxOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
-                                          SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<SoftmaxOp>(context, rawAdaptor);
-  RankedTensorType x = tensorOf(adaptor.getX());
-  if (failed(checkAxis(NN_ERROR(), "axis", adaptor.getAxis(), x.getRank())))
+/// Softmax-like ops: the operand's type, after checking `axis`.
+static LogicalResult inferAlongAxis(const OpError &error, Value x, int64_t axis, SmallVectorImpl<Type> &types) {
+  RankedTensorType type = tensorOf(x);
+  if (failed(checkAxis(error, "axis", axis, type.getRank())))
     return failure();
-  types.push_back(x);
+  types.push_back(type);
   return success();
 }
 
-LogicalResult LogSoftmaxOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
-                                             SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<LogSoftmaxOp>(context, rawAdaptor);
-  RankedTensorType x = tensorOf(adaptor.getX());
-  if (failed(checkAxis(NN_ERROR(), "axis", adaptor.getAxis(), x.getRank())))
-    return failure();
-  types.push_back(x);
-  return success();
-}
+#define NN_ALONG_AXIS_INFERENCE(OP)                                                                        \
+  LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location> location,             \
+                                     Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {                   \
+    Adaptor adaptor = withDefaults<OP>(context, rawAdaptor);                                               \
+    return inferAlongAxis(NN_ERROR(), adaptor.getX(), adaptor.getAxis(), types);                           \
+  }
+NN_ALONG_AXIS_INFERENCE(SoftmaxOp)
+NN_ALONG_AXIS_INFERENCE(LogSoftmaxOp)
+#undef NN_ALONG_AXIS_INFERENCE
 
 LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                             SmallVectorImpl<Type> &types) {
