@@ -9,6 +9,7 @@
 
 #include "dinfer/Version.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/InitLLVM.h"
@@ -69,9 +70,13 @@ int main(int argc, char **argv) {
     if (*command)
       return run();
 
-  errs() << "dinfer: no command given; one of:";
+  SmallVector<StringRef, 8> names;
   for (auto &[command, run] : registry())
-    errs() << " " << command->getName();
+    names.push_back(command->getName());
+  llvm::sort(names);
+  errs() << "dinfer: no command given; one of:";
+  for (StringRef name : names)
+    errs() << " " << name;
   errs() << " (see dinfer --help)\n";
   return dinfer::cli::kUsage;
 }

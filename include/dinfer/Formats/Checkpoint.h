@@ -1,0 +1,128 @@
+//===- Checkpoint.h - MindSpore checkpoints (.ckpt), indexed and streamed --===//
+//
+// A checkpoint is a sequence of protobuf messages, one (name, tensor) value
+// each (shared/reference/mindspore-formats.md section 4). The reader indexes
+// a file without reading tensor data: names, dtypes, shapes and the byte
+// ranges of every tensor's content; any range of one tensor is then read on
+// demand with pread. It accepts what MindSpore 1.x and 2.x write: scalars
+// with dims [0] or none, tensors split over consecutive values, the 2.x CRC
+// trailer, every dtype including BFloat16, Int4 and str.
+//
+// The writer produces MindSpore 1.7's bytes (unpacked dims, scalars as [0],
+// tensors over 512 MiB split as 1.7 splits them), streams each tensor from a
+// callback, writes under a temporary name and renames when complete.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_FORMATS_CHECKPOINT_H
+#define DINFER_FORMATS_CHECKPOINT_H
+
+#include "dinfer/Formats/ByteSource.h"
+#include "dinfer/Formats/DType.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dinfer {
+
+/// One tensor of a checkpoint.
+struct CheckpointTensor {
+  struct Segment {
+    uint64_t offset; ///< Byte offset of this part of the content in the file.
+    uint64_t size;
+  };
+
+  std::string name;
+  std::string typeName;       ///< As stored: "Float32", "BFloat16", "str", ...
+  std::optional<DType> dtype; ///< None for a type name dinfer does not know.
+  llvm::SmallVector<int64_t, 4> shape; ///< Empty for a scalar.
+  /// The file stores the scalar with dims [0] (MindSpore up to 2.2).
+  bool zeroDimScalar = false;
+  /// A 2.x MapTensor entry: listed and carried through, never decoded.
+  bool isMapTensor = false;
+  llvm::SmallVector<Segment, 1> segments;
+  uint64_t bytes = 0;
+
+  int64_t numElements() const;
+};
+
+class Checkpoint {
+public:
+  enum class Crc { Absent, Unchecked, Ok };
+
+  /// Opens and indexes a checkpoint file.
+  static llvm::Expected<Checkpoint> open(llvm::StringRef path);
+  /// Indexes a checkpoint held by `source`.
+  static llvm::Expected<Checkpoint> index(std::unique_ptr<ByteSource> source);
+
+  const std::string &path() const { return source_->name(); }
+  llvm::ArrayRef<CheckpointTensor> tensors() const { return tensors_; }
+  const CheckpointTensor *find(llvm::StringRef name) const;
+
+  Crc crc() const { return crc_; }
+  /// Checks the 2.x CRC trailer against the file's content (reads the file).
+  llvm::Error verifyCrc();
+
+  /// Reads `out.size()` bytes of `tensor`'s content starting at `offset`.
+  llvm::Error read(const CheckpointTensor &tensor, uint64_t offset, llvm::MutableArrayRef<char> out) const;
+
+private:
+  Checkpoint() = default;
+
+  std::unique_ptr<ByteSource> source_;
+  std::vector<CheckpointTensor> tensors_;
+  Crc crc_ = Crc::Absent;
+  uint64_t crcValue_ = 0;
+  uint64_t contentEnd_ = 0;
+};
+
+/// Streams a checkpoint to disk in MindSpore 1.7's byte layout.
+class CheckpointWriter {
+public:
+  struct Options {
+    /// Append MindSpore 2.x's CRC trailer.
+    bool crc = false;
+    /// fsync before the rename.
+    bool sync = true;
+    /// Tensors above this many bytes are split over several values, as 1.7
+    /// splits them (512 MiB).
+    uint64_t sliceBytes = uint64_t(512) << 20;
+  };
+
+  /// Produces `out.size()` bytes of content starting at `offset`.
+  using Fill = llvm::function_ref<llvm::Error(uint64_t offset, llvm::MutableArrayRef<char> out)>;
+
+  static llvm::Expected<std::unique_ptr<CheckpointWriter>> create(llvm::StringRef path, Options options);
+  static llvm::Expected<std::unique_ptr<CheckpointWriter>> create(llvm::StringRef path) {
+    return create(path, Options());
+  }
+  ~CheckpointWriter();
+
+  /// Appends one tensor. A scalar (empty shape) is written with dims [0]
+  /// unless `zeroDimScalar` is false.
+  llvm::Error add(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape, uint64_t bytes,
+                  Fill fill, bool zeroDimScalar = true);
+  llvm::Error add(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape,
+                  llvm::ArrayRef<char> data, bool zeroDimScalar = true);
+  /// Writes the trailer, syncs and renames the file into place.
+  llvm::Error finish();
+
+private:
+  CheckpointWriter() = default;
+  llvm::Error writeBytes(llvm::ArrayRef<char> bytes);
+
+  std::string path_, tempPath_;
+  int fd_ = -1;
+  Options options_;
+  uint32_t crc_ = 0;
+  bool finished_ = false;
+};
+
+} // namespace dinfer
+
+#endif // DINFER_FORMATS_CHECKPOINT_H

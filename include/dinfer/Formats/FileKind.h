@@ -1,0 +1,25 @@
+//===- FileKind.h - what a file is, from its content ----------------------===//
+//
+// MindSpore strategy files end in ".ckpt" like checkpoints, so the kind is
+// always detected from the bytes, never from the name.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_FORMATS_FILEKIND_H
+#define DINFER_FORMATS_FILEKIND_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+namespace dinfer {
+
+enum class FileKind { Checkpoint, Strategy, MindIR, Onnx, Encrypted, Unknown };
+
+llvm::StringRef fileKindName(FileKind kind);
+
+/// Reads as little of the file as it can to tell its kind.
+llvm::Expected<FileKind> detectFileKind(llvm::StringRef path);
+
+} // namespace dinfer
+
+#endif // DINFER_FORMATS_FILEKIND_H

@@ -1,0 +1,446 @@
+//===- Checkpoint.cpp - MindSpore checkpoints, indexed and streamed -------===//
+
+#include "dinfer/Formats/Checkpoint.h"
+
+#include "Wire.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/CRC.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+
+using namespace dinfer;
+using llvm::Twine;
+
+namespace {
+constexpr char kCrcMagic[] = "crc_num";
+constexpr uint64_t kCrcTrailerSize = 7 + 10;
+constexpr uint64_t kMaxNameBytes = 1 << 20;
+constexpr uint64_t kMaxTypeNameBytes = 64;
+constexpr uint64_t kMaxPackedDimsBytes = 1024;
+constexpr size_t kMaxDims = 64;
+
+std::string shapeString(llvm::ArrayRef<int64_t> shape) {
+  std::string out = "[";
+  for (auto [i, d] : llvm::enumerate(shape))
+    out += (i ? "," : "") + std::to_string(d);
+  return out + "]";
+}
+
+/// Element count of a shape, or nullopt on overflow.
+std::optional<int64_t> elementCount(llvm::ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n))
+      return std::nullopt;
+  return n;
+}
+
+/// Bytes that `count` elements of `type` take; nullopt when unknown (str).
+std::optional<uint64_t> contentBytes(DType type, int64_t count) {
+  if (type == DType::String)
+    return std::nullopt;
+  uint64_t bits = static_cast<uint64_t>(count) * dtypeBits(type);
+  return (bits + 7) / 8;
+}
+} // namespace
+
+int64_t CheckpointTensor::numElements() const { return elementCount(shape).value_or(-1); }
+
+//===----------------------------------------------------------------------===//
+// Reader
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct RawValue {
+  std::string tag;
+  bool hasTensor = false, isMap = false, hasType = false, hasContent = false;
+  llvm::SmallVector<int64_t, 4> dims;
+  std::string typeName;
+  CheckpointTensor::Segment content{0, 0};
+};
+
+llvm::Error parseTensor(wire::Reader &reader, uint64_t begin, uint64_t end, RawValue &value) {
+  const std::string &file = reader.source().name();
+  uint64_t pos = begin;
+  while (pos < end) {
+    auto field = reader.next(pos, end);
+    if (!field)
+      return field.takeError();
+    if (field->number == 1 && field->type == wire::Varint) {
+      value.dims.push_back(static_cast<int64_t>(field->varint));
+    } else if (field->number == 1 && field->type == wire::Len) {
+      uint64_t p = field->payloadBegin, e = p + field->payloadSize;
+      if (field->payloadSize > kMaxPackedDimsBytes)
+        return fileError(file, "tensor '" + value.tag + "' has packed dims of " + Twine(field->payloadSize) + " bytes");
+      while (p < e) {
+        auto dim = reader.varint(p, e);
+        if (!dim)
+          return dim.takeError();
+        value.dims.push_back(static_cast<int64_t>(*dim));
+      }
+    } else if (field->number == 2 && field->type == wire::Len) {
+      auto name = reader.bytes(field->payloadBegin, field->payloadSize, kMaxTypeNameBytes, "tensor_type");
+      if (!name)
+        return name.takeError();
+      value.typeName = name->str();
+      value.hasType = true;
+    } else if (field->number == 3 && field->type == wire::Len) {
+      value.content = {field->payloadBegin, field->payloadSize};
+      value.hasContent = true;
+    } else if (field->number <= 3) {
+      return fileError(file, "tensor '" + value.tag + "': field " + Twine(field->number) + " has wire type " +
+                                 Twine(static_cast<int>(field->type)) + ", which the checkpoint format never uses");
+    }
+    if (value.dims.size() > kMaxDims)
+      return fileError(file, "tensor '" + value.tag + "' has more than " + Twine(kMaxDims) + " dimensions");
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<RawValue> parseValue(wire::Reader &reader, uint64_t begin, uint64_t end) {
+  const std::string &file = reader.source().name();
+  RawValue value;
+  bool hasTag = false;
+  uint64_t tensorBegin = 0, tensorEnd = 0;
+  uint64_t pos = begin;
+  while (pos < end) {
+    auto field = reader.next(pos, end);
+    if (!field)
+      return field.takeError();
+    if (field->number == 1 && field->type == wire::Len) {
+      auto tag = reader.bytes(field->payloadBegin, field->payloadSize, kMaxNameBytes, "tag");
+      if (!tag)
+        return tag.takeError();
+      value.tag = tag->str();
+      hasTag = true;
+    } else if (field->number == 2 && field->type == wire::Len) {
+      value.hasTensor = true;
+      tensorBegin = field->payloadBegin;
+      tensorEnd = field->payloadBegin + field->payloadSize;
+    } else if (field->number == 3 && field->type == wire::Len) {
+      value.isMap = true;
+    } else if (field->number <= 3) {
+      return fileError(file, "offset " + Twine(field->begin) + ": checkpoint value field " + Twine(field->number) +
+                                 " has wire type " + Twine(static_cast<int>(field->type)));
+    }
+  }
+  if (!hasTag)
+    return fileError(file, "offset " + Twine(begin) + ": checkpoint value without a name (tag)");
+  if (value.hasTensor) {
+    if (llvm::Error err = parseTensor(reader, tensorBegin, tensorEnd, value))
+      return std::move(err);
+    if (!value.hasType)
+      return fileError(file, "tensor '" + value.tag + "' has no tensor_type");
+    if (!value.hasContent)
+      return fileError(file, "tensor '" + value.tag + "' has no tensor_content");
+  } else if (!value.isMap) {
+    return fileError(file, "entry '" + value.tag + "' holds neither a tensor nor a map tensor");
+  }
+  return value;
+}
+
+/// Shape, scalar convention and byte count of an indexed tensor.
+llvm::Error finishTensor(const std::string &file, CheckpointTensor &tensor, llvm::ArrayRef<int64_t> dims) {
+  for (int64_t d : dims)
+    if (d < 0)
+      return fileError(file, "tensor '" + tensor.name + "' has a negative dimension in " + shapeString(dims));
+  if (!elementCount(dims))
+    return fileError(file, "tensor '" + tensor.name + "': the element count of " + shapeString(dims) +
+                               " overflows");
+  tensor.dtype = parseDType(tensor.typeName);
+  // MindSpore up to 2.2 writes scalars as dims [0]; an empty tensor of shape
+  // [0] has no content bytes, a scalar has one element's.
+  if (dims.size() == 1 && dims[0] == 0 && tensor.bytes > 0) {
+    tensor.zeroDimScalar = true;
+    tensor.shape.clear();
+  } else {
+    tensor.shape.assign(dims.begin(), dims.end());
+  }
+  if (!tensor.dtype)
+    return llvm::Error::success(); // Listed with its stored type name.
+  auto expected = contentBytes(*tensor.dtype, *elementCount(tensor.shape));
+  if (expected && *expected != tensor.bytes)
+    return fileError(file, llvm::formatv("tensor '{0}' has {1} bytes of content, but shape {2} of {3} needs {4}",
+                                         tensor.name, tensor.bytes, shapeString(dims), tensor.typeName, *expected)
+                               .str());
+  return llvm::Error::success();
+}
+} // namespace
+
+llvm::Expected<Checkpoint> Checkpoint::open(llvm::StringRef path) {
+  auto source = ByteSource::openFile(path);
+  if (!source)
+    return source.takeError();
+  return index(std::move(*source));
+}
+
+llvm::Expected<Checkpoint> Checkpoint::index(std::unique_ptr<ByteSource> source) {
+  Checkpoint ckpt;
+  ckpt.source_ = std::move(source);
+  const ByteSource &src = *ckpt.source_;
+  const std::string &file = src.name();
+  uint64_t end = src.size();
+  if (end == 0)
+    return fileError(file, "empty file, not a checkpoint");
+
+  if (end >= kCrcTrailerSize) {
+    char tail[kCrcTrailerSize];
+    if (llvm::Error err = src.readAt(end - kCrcTrailerSize, tail))
+      return std::move(err);
+    if (std::memcmp(tail, kCrcMagic, 7) == 0) {
+      uint64_t value = 0;
+      for (int i = 7; i < 17; ++i)
+        value = (value << 8) | static_cast<uint8_t>(tail[i]);
+      ckpt.crc_ = Crc::Unchecked;
+      ckpt.crcValue_ = value;
+      end -= kCrcTrailerSize;
+    }
+  }
+  ckpt.contentEnd_ = end;
+
+  wire::Reader reader(src);
+  std::vector<llvm::SmallVector<int64_t, 4>> dims;
+  uint64_t pos = 0;
+  while (pos < end) {
+    auto field = reader.next(pos, end);
+    if (!field)
+      return field.takeError();
+    if (field->number != 1 || field->type != wire::Len)
+      return fileError(file, "offset " + Twine(field->begin) + ": not a checkpoint: expected a value (field 1), found field " +
+                                 Twine(field->number) + " of wire type " + Twine(static_cast<int>(field->type)));
+    auto value = parseValue(reader, field->payloadBegin, field->payloadBegin + field->payloadSize);
+    if (!value)
+      return value.takeError();
+    CheckpointTensor *previous = ckpt.tensors_.empty() ? nullptr : &ckpt.tensors_.back();
+    if (previous && previous->name == value->tag && value->hasTensor && !previous->isMapTensor) {
+      // A tensor over 512 MiB continues in the next value with the same name.
+      if (previous->typeName != value->typeName || dims.back() != value->dims)
+        return fileError(file, "tensor '" + value->tag + "' is split over values that disagree on dtype or shape");
+      previous->segments.push_back(value->content);
+      previous->bytes += value->content.size;
+      continue;
+    }
+    CheckpointTensor tensor;
+    tensor.name = value->tag;
+    tensor.isMapTensor = value->isMap && !value->hasTensor;
+    tensor.typeName = value->hasTensor ? value->typeName : "MapTensor";
+    if (value->hasTensor) {
+      tensor.segments.push_back(value->content);
+      tensor.bytes = value->content.size;
+    }
+    ckpt.tensors_.push_back(std::move(tensor));
+    dims.push_back(value->dims);
+  }
+  for (auto [tensor, tensorDims] : llvm::zip_equal(ckpt.tensors_, dims))
+    if (!tensor.isMapTensor)
+      if (llvm::Error err = finishTensor(file, tensor, tensorDims))
+        return std::move(err);
+  return ckpt;
+}
+
+const CheckpointTensor *Checkpoint::find(llvm::StringRef name) const {
+  for (const CheckpointTensor &tensor : tensors_)
+    if (tensor.name == name)
+      return &tensor;
+  return nullptr;
+}
+
+llvm::Error Checkpoint::verifyCrc() {
+  if (crc_ == Crc::Absent)
+    return llvm::Error::success();
+  std::vector<char> chunk(1 << 20);
+  uint32_t crc = 0;
+  for (uint64_t pos = 0; pos < contentEnd_;) {
+    uint64_t n = std::min<uint64_t>(chunk.size(), contentEnd_ - pos);
+    if (llvm::Error err = source_->readAt(pos, llvm::MutableArrayRef<char>(chunk.data(), n)))
+      return err;
+    crc = llvm::crc32(crc, llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(chunk.data()), n));
+    pos += n;
+  }
+  if (crc != crcValue_)
+    return fileError(path(), llvm::formatv("CRC mismatch: the trailer says {0}, the content gives {1}", crcValue_, crc)
+                                 .str());
+  crc_ = Crc::Ok;
+  return llvm::Error::success();
+}
+
+llvm::Error Checkpoint::read(const CheckpointTensor &tensor, uint64_t offset, llvm::MutableArrayRef<char> out) const {
+  if (offset > tensor.bytes || out.size() > tensor.bytes - offset)
+    return fileError(path(), llvm::formatv("tensor '{0}': bytes [{1}, {2}) are outside its {3} bytes", tensor.name,
+                                           offset, offset + out.size(), tensor.bytes)
+                                 .str());
+  size_t done = 0;
+  for (const CheckpointTensor::Segment &segment : tensor.segments) {
+    if (done == out.size())
+      break;
+    if (offset >= segment.size) {
+      offset -= segment.size;
+      continue;
+    }
+    uint64_t n = std::min<uint64_t>(segment.size - offset, out.size() - done);
+    if (llvm::Error err = source_->readAt(segment.offset + offset, out.slice(done, n)))
+      return err;
+    done += n;
+    offset = 0;
+  }
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Writer
+//===----------------------------------------------------------------------===//
+
+namespace {
+void appendVarint(std::string &out, uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+void appendLenField(std::string &out, uint8_t key, llvm::StringRef payload) {
+  out.push_back(static_cast<char>(key));
+  appendVarint(out, payload.size());
+  out.append(payload.data(), payload.size());
+}
+} // namespace
+
+llvm::Expected<std::unique_ptr<CheckpointWriter>> CheckpointWriter::create(llvm::StringRef path, Options options) {
+  std::unique_ptr<CheckpointWriter> writer(new CheckpointWriter());
+  writer->path_ = path.str();
+  writer->options_ = options;
+  llvm::SmallString<256> temp;
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", writer->fd_, temp))
+    return fileError(path, "cannot create: " + ec.message());
+  writer->tempPath_ = temp.str().str();
+  return writer;
+}
+
+CheckpointWriter::~CheckpointWriter() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  if (!finished_ && !tempPath_.empty())
+    llvm::sys::fs::remove(tempPath_);
+}
+
+llvm::Error CheckpointWriter::writeBytes(llvm::ArrayRef<char> bytes) {
+  if (options_.crc)
+    crc_ = llvm::crc32(crc_, llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return fileError(path_, errno == ENOSPC ? "disk full while writing" : "write failed: " + Twine(std::strerror(errno)));
+    done += static_cast<size_t>(n);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error CheckpointWriter::add(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape,
+                                  uint64_t bytes, Fill fill, bool zeroDimScalar) {
+  if (finished_)
+    return fileError(path_, "tensor '" + name + "' added after the checkpoint was finished");
+  llvm::SmallVector<int64_t, 4> dims(shape);
+  if (dims.empty() && zeroDimScalar)
+    dims.push_back(0);
+
+  // 1.7 splits the flattened array into near-equal element counts, the first
+  // parts one element larger (np.array_split).
+  std::optional<DType> dtype = parseDType(typeName);
+  uint64_t elementBytes = dtype && dtypeBits(*dtype) % 8 == 0 && *dtype != DType::String ? dtypeBits(*dtype) / 8 : 1;
+  uint64_t parts = bytes > options_.sliceBytes ? (bytes + options_.sliceBytes - 1) / options_.sliceBytes : 1;
+  uint64_t elements = bytes / elementBytes;
+
+  std::vector<char> buffer;
+  uint64_t offset = 0;
+  for (uint64_t part = 0; part < parts; ++part) {
+    uint64_t partElements = elements / parts + (part < elements % parts ? 1 : 0);
+    uint64_t partBytes = parts == 1 ? bytes : partElements * elementBytes;
+
+    std::string tensorHeader;
+    for (int64_t d : dims) {
+      tensorHeader.push_back(0x08);
+      appendVarint(tensorHeader, static_cast<uint64_t>(d));
+    }
+    appendLenField(tensorHeader, 0x12, typeName);
+    tensorHeader.push_back(0x1a);
+    appendVarint(tensorHeader, partBytes);
+    uint64_t tensorSize = tensorHeader.size() + partBytes;
+
+    std::string valueHeader;
+    appendLenField(valueHeader, 0x0a, name);
+    valueHeader.push_back(0x12);
+    appendVarint(valueHeader, tensorSize);
+    uint64_t valueSize = valueHeader.size() + tensorSize;
+
+    std::string header;
+    header.push_back(0x0a);
+    appendVarint(header, valueSize);
+    header += valueHeader;
+    header += tensorHeader;
+    if (llvm::Error err = writeBytes(header))
+      return err;
+
+    constexpr uint64_t kChunk = 4 << 20;
+    buffer.resize(std::min<uint64_t>(kChunk, std::max<uint64_t>(partBytes, 1)));
+    for (uint64_t done = 0; done < partBytes;) {
+      uint64_t n = std::min<uint64_t>(buffer.size(), partBytes - done);
+      llvm::MutableArrayRef<char> chunk(buffer.data(), n);
+      if (llvm::Error err = fill(offset + done, chunk))
+        return err;
+      if (llvm::Error err = writeBytes(chunk))
+        return err;
+      done += n;
+    }
+    offset += partBytes;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error CheckpointWriter::add(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape,
+                                  llvm::ArrayRef<char> data, bool zeroDimScalar) {
+  return add(
+      name, typeName, shape, data.size(),
+      [&](uint64_t offset, llvm::MutableArrayRef<char> out) {
+        std::memcpy(out.data(), data.data() + offset, out.size());
+        return llvm::Error::success();
+      },
+      zeroDimScalar);
+}
+
+llvm::Error CheckpointWriter::finish() {
+  if (finished_)
+    return llvm::Error::success();
+  if (options_.crc) {
+    std::string trailer(kCrcMagic, 7);
+    uint64_t value = crc_;
+    char digits[10];
+    for (int i = 9; i >= 0; --i) {
+      digits[i] = static_cast<char>(value & 0xff);
+      value >>= 8;
+    }
+    trailer.append(digits, 10);
+    options_.crc = false; // the trailer is not part of the CRC
+    if (llvm::Error err = writeBytes(trailer))
+      return err;
+  }
+  if (options_.sync && ::fsync(fd_) != 0)
+    return fileError(path_, "fsync failed: " + Twine(std::strerror(errno)));
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    return fileError(path_, "close failed: " + Twine(std::strerror(errno)));
+  }
+  fd_ = -1;
+  if (std::error_code ec = llvm::sys::fs::rename(tempPath_, path_))
+    return fileError(path_, "cannot rename " + tempPath_ + " into place: " + ec.message());
+  finished_ = true;
+  return llvm::Error::success();
+}

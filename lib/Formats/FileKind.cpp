@@ -1,0 +1,79 @@
+//===- FileKind.cpp - what a file is, from its content --------------------===//
+
+#include "dinfer/Formats/FileKind.h"
+
+#include "dinfer/Formats/ByteSource.h"
+#include "dinfer/Formats/Strategy.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <vector>
+
+using namespace dinfer;
+
+llvm::StringRef dinfer::fileKindName(FileKind kind) {
+  switch (kind) {
+  case FileKind::Checkpoint: return "checkpoint";
+  case FileKind::Strategy: return "strategy";
+  case FileKind::MindIR: return "mindir";
+  case FileKind::Onnx: return "onnx";
+  case FileKind::Encrypted: return "encrypted";
+  case FileKind::Unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+namespace {
+/// Strategy files are small; anything larger is not parsed as one.
+constexpr uint64_t kMaxStrategyBytes = 256 << 20;
+
+bool isVersionString(llvm::StringRef s) {
+  if (s.empty() || !llvm::isDigit(s.front()))
+    return false;
+  return llvm::all_of(s, [](char c) { return llvm::isDigit(c) || c == '.'; });
+}
+} // namespace
+
+llvm::Expected<FileKind> dinfer::detectFileKind(llvm::StringRef path) {
+  auto source = ByteSource::openFile(path);
+  if (!source)
+    return source.takeError();
+  uint64_t size = (*source)->size();
+  if (size == 0)
+    return fileError(path, "empty file");
+  std::vector<char> head(std::min<uint64_t>(size, 64));
+  if (llvm::Error err = (*source)->readAt(0, head))
+    return std::move(err);
+  auto byte = [&](size_t i) { return i < head.size() ? static_cast<uint8_t>(head[i]) : 0; };
+
+  // MindSpore's cipher blocks start with a little-endian magic number.
+  if (head.size() >= 4 && byte(1) == 0x5e && byte(2) == 0x3a && byte(3) == 0x7f &&
+      (byte(0) == 0xd8 || byte(0) == 0xd9))
+    return FileKind::Encrypted;
+
+  // A checkpoint value starts with a nested name field: 0a <len> 0a.
+  if (byte(0) == 0x0a) {
+    size_t i = 1;
+    while (i < head.size() && (byte(i) & 0x80))
+      ++i;
+    // The reader then says precisely what is wrong with a damaged one.
+    if (byte(i + 1) == 0x0a)
+      return FileKind::Checkpoint;
+    // MindIR: ModelProto.ir_version, a version string such as "0.1.1".
+    uint64_t length = byte(1);
+    if (length < 0x80 && 2 + length <= head.size() &&
+        isVersionString(llvm::StringRef(head.data() + 2, length)))
+      return FileKind::MindIR;
+  }
+
+  if (size <= kMaxStrategyBytes) {
+    auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+    if (buffer && looksLikeStrategy((*buffer)->getBuffer()))
+      return FileKind::Strategy;
+  }
+  // ONNX: ModelProto.ir_version is a varint in field 1 (key 0x08).
+  if (byte(0) == 0x08)
+    return FileKind::Onnx;
+  return FileKind::Unknown;
+}

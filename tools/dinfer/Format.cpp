@@ -1,0 +1,49 @@
+//===- Format.cpp - text forms shared by dinfer's commands ----------------===//
+
+#include "Format.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace dinfer::cli;
+
+std::string dinfer::cli::formatList(llvm::ArrayRef<int64_t> values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i)
+    out += (i ? "," : "") + std::to_string(values[i]);
+  return out + "]";
+}
+
+std::string dinfer::cli::formatBytes(uint64_t bytes) {
+  if (bytes < 1024)
+    return std::to_string(bytes) + " B";
+  const char *units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = -1;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  return llvm::formatv(value < 10 ? "{0:f2} {1}" : "{0:f1} {1}", value, units[unit]).str();
+}
+
+llvm::json::Array dinfer::cli::jsonList(llvm::ArrayRef<int64_t> values) { return llvm::json::Array(values); }
+
+void Table::print(llvm::raw_ostream &os, llvm::StringRef indent) const {
+  std::vector<size_t> widths;
+  for (const auto &row : rows_)
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (widths.size() <= i)
+        widths.push_back(0);
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  for (const auto &row : rows_) {
+    os << indent;
+    for (size_t i = 0; i < row.size(); ++i) {
+      os << row[i];
+      if (i + 1 < row.size())
+        os.indent(widths[i] - row[i].size() + 2);
+    }
+    os << "\n";
+  }
+}
