@@ -76,8 +76,9 @@ int main(int argc, char **argv) {
   }
   uint64_t totalBytes = 0;
   for (const std::string &path : paths) {
-    uint64_t size;
-    llvm::sys::fs::file_size(path, size);
+    uint64_t size = 0;
+    if (std::error_code ec = llvm::sys::fs::file_size(path, size))
+      return fail(llvm::createStringError(ec, path + ": " + ec.message()));
     totalBytes += size;
   }
 

@@ -6,12 +6,9 @@
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CRC.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
-#include <cerrno>
 #include <cstring>
-#include <unistd.h>
 
 using namespace dinfer;
 using llvm::Twine;
@@ -313,41 +310,24 @@ void appendLenField(std::string &out, uint8_t key, llvm::StringRef payload) {
 
 llvm::Expected<std::unique_ptr<CheckpointWriter>> CheckpointWriter::create(llvm::StringRef path, Options options) {
   std::unique_ptr<CheckpointWriter> writer(new CheckpointWriter());
-  writer->path_ = path.str();
   writer->options_ = options;
-  llvm::SmallString<256> temp;
-  if (std::error_code ec = llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", writer->fd_, temp))
-    return fileError(path, "cannot create: " + ec.message());
-  writer->tempPath_ = temp.str().str();
+  auto file = AtomicFile::create(path);
+  if (!file)
+    return file.takeError();
+  writer->file_ = std::move(*file);
   return writer;
-}
-
-CheckpointWriter::~CheckpointWriter() {
-  if (fd_ >= 0)
-    ::close(fd_);
-  if (!finished_ && !tempPath_.empty())
-    llvm::sys::fs::remove(tempPath_);
 }
 
 llvm::Error CheckpointWriter::writeBytes(llvm::ArrayRef<char> bytes) {
   if (options_.crc)
     crc_ = llvm::crc32(crc_, llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return fileError(path_, errno == ENOSPC ? "disk full while writing" : "write failed: " + Twine(std::strerror(errno)));
-    done += static_cast<size_t>(n);
-  }
-  return llvm::Error::success();
+  return file_->write(bytes);
 }
 
 llvm::Error CheckpointWriter::add(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape,
                                   uint64_t bytes, Fill fill, bool zeroDimScalar) {
   if (finished_)
-    return fileError(path_, "tensor '" + name + "' added after the checkpoint was finished");
+    return fileError(file_->path(), "tensor '" + name + "' added after the checkpoint was finished");
   llvm::SmallVector<int64_t, 4> dims(shape);
   if (dims.empty() && zeroDimScalar)
     dims.push_back(0);
@@ -432,15 +412,8 @@ llvm::Error CheckpointWriter::finish() {
     if (llvm::Error err = writeBytes(trailer))
       return err;
   }
-  if (options_.sync && ::fsync(fd_) != 0)
-    return fileError(path_, "fsync failed: " + Twine(std::strerror(errno)));
-  if (::close(fd_) != 0) {
-    fd_ = -1;
-    return fileError(path_, "close failed: " + Twine(std::strerror(errno)));
-  }
-  fd_ = -1;
-  if (std::error_code ec = llvm::sys::fs::rename(tempPath_, path_))
-    return fileError(path_, "cannot rename " + tempPath_ + " into place: " + ec.message());
+  if (llvm::Error err = file_->commit(options_.sync))
+    return err;
   finished_ = true;
   return llvm::Error::success();
 }

@@ -11,34 +11,62 @@
 #include <cstring>
 #include <unistd.h>
 
-llvm::Error dinfer::writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes, bool sync) {
-  int fd = -1;
+using namespace dinfer;
+
+llvm::Expected<std::unique_ptr<AtomicFile>> AtomicFile::create(llvm::StringRef path) {
+  std::unique_ptr<AtomicFile> file(new AtomicFile());
+  file->path_ = path.str();
   llvm::SmallString<256> temp;
-  if (std::error_code ec = llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temp))
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", file->fd_, temp))
     return fileError(path, "cannot create: " + ec.message());
-  auto fail = [&](const llvm::Twine &message) {
-    ::close(fd);
-    llvm::sys::fs::remove(temp);
-    return fileError(path, message);
-  };
+  file->tempPath_ = temp.str().str();
+  return file;
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  if (!committed_ && !tempPath_.empty())
+    llvm::sys::fs::remove(tempPath_);
+}
+
+llvm::Error AtomicFile::write(llvm::ArrayRef<char> bytes) {
+  if (fd_ < 0)
+    return fileError(path_, "written after it was committed");
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      return fail(errno == ENOSPC ? "disk full while writing" : "write failed: " + llvm::Twine(std::strerror(errno)));
+      return fileError(path_, errno == ENOSPC ? llvm::Twine("disk full while writing")
+                                              : "write failed: " + llvm::Twine(std::strerror(errno)));
     done += static_cast<size_t>(n);
   }
-  if (sync && ::fsync(fd) != 0)
-    return fail("fsync failed: " + llvm::Twine(std::strerror(errno)));
-  if (::close(fd) != 0) {
-    llvm::sys::fs::remove(temp);
-    return fileError(path, "close failed: " + llvm::Twine(std::strerror(errno)));
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
-    llvm::sys::fs::remove(temp);
-    return fileError(path, "cannot rename into place: " + ec.message());
-  }
+  size_ += bytes.size();
   return llvm::Error::success();
+}
+
+llvm::Error AtomicFile::commit(bool sync) {
+  if (committed_)
+    return llvm::Error::success();
+  if (sync && ::fsync(fd_) != 0)
+    return fileError(path_, "fsync failed: " + llvm::Twine(std::strerror(errno)));
+  int rc = ::close(fd_);
+  fd_ = -1;
+  if (rc != 0)
+    return fileError(path_, "close failed: " + llvm::Twine(std::strerror(errno)));
+  if (std::error_code ec = llvm::sys::fs::rename(tempPath_, path_))
+    return fileError(path_, "cannot rename " + tempPath_ + " into place: " + ec.message());
+  committed_ = true;
+  return llvm::Error::success();
+}
+
+llvm::Error dinfer::writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes, bool sync) {
+  auto file = AtomicFile::create(path);
+  if (!file)
+    return file.takeError();
+  if (llvm::Error err = (*file)->write(bytes))
+    return err;
+  return (*file)->commit(sync);
 }

@@ -5,10 +5,12 @@
 
 #include "dinfer/Formats/Checkpoint.h"
 #include "dinfer/Formats/FileKind.h"
+#include "dinfer/Formats/MindIR.h"
 #include "dinfer/Formats/Strategy.h"
 
 #include "llvm/ADT/StringExtras.h"
 
+#include <map>
 #include <set>
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
@@ -139,6 +141,131 @@ int inspectStrategy() {
   return kSuccess;
 }
 
+//===----------------------------------------------------------------------===//
+// Models
+//===----------------------------------------------------------------------===//
+
+/// A model as inspect presents it, whatever its format.
+struct ModelSummary {
+  struct Value {
+    std::string name, dtype;
+    SmallVector<int64_t, 4> shape;
+    uint64_t bytes = 0;
+  };
+  struct Node {
+    std::string name, opType, opTypeRaw;
+  };
+  struct Function {
+    std::string name;
+    std::vector<Node> nodes;
+  };
+  std::string kind, header;
+  std::vector<Value> inputs, outputs, parameters;
+  std::vector<Node> nodes;
+  std::vector<Function> functions;
+};
+
+std::string dtypeText(std::optional<DType> dtype, int32_t raw) {
+  if (dtype)
+    return dtypeName(*dtype).str();
+  return raw == 0 ? "Undefined" : formatv("DataType({0})", raw).str();
+}
+
+ModelSummary::Value summaryValue(const MindIRValue &v) {
+  return {v.name, dtypeText(v.dtype, v.dataType), v.shape, 0};
+}
+
+std::vector<ModelSummary::Node> summaryNodes(const MindIRGraph &graph) {
+  std::vector<ModelSummary::Node> nodes;
+  for (const MindIRNode &n : graph.nodes)
+    nodes.push_back({n.name, n.opType, n.opTypeRaw});
+  return nodes;
+}
+
+Expected<ModelSummary> summarizeMindIR(StringRef path) {
+  auto model = MindIRModel::open(path);
+  if (!model)
+    return model.takeError();
+  ModelSummary summary;
+  summary.kind = "mindir";
+  summary.header = formatv("MindIR {0} from MindSpore {1}", model->irVersion(), model->producerVersion()).str();
+  for (const MindIRValue &v : model->inputs())
+    summary.inputs.push_back(summaryValue(v));
+  for (const MindIRValue &v : model->outputs())
+    summary.outputs.push_back(summaryValue(v));
+  for (const MindIRParameter &p : model->parameters()) {
+    ModelSummary::Value value = summaryValue(p);
+    value.bytes = p.bytes;
+    summary.parameters.push_back(value);
+  }
+  summary.nodes = summaryNodes(model->mainGraph());
+  for (const MindIRGraph &g : model->functions())
+    summary.functions.push_back({g.name, summaryNodes(g)});
+  return summary;
+}
+
+json::Array valuesJson(const std::vector<ModelSummary::Value> &values) {
+  json::Array out;
+  for (const auto &v : values)
+    out.push_back(json::Object{{"name", v.name}, {"dtype", v.dtype}, {"shape", jsonList(v.shape)}});
+  return out;
+}
+
+json::Array nodesJson(const std::vector<ModelSummary::Node> &nodes) {
+  json::Array out;
+  for (const auto &n : nodes)
+    out.push_back(json::Object{{"name", n.name}, {"op_type", n.opType}, {"op_type_raw", n.opTypeRaw}});
+  return out;
+}
+
+int inspectModel(Expected<ModelSummary> summary) {
+  if (!summary)
+    return failure(inspectCommand, toString(summary.takeError()));
+  if (jsonOption) {
+    json::Array functions;
+    for (const auto &f : summary->functions)
+      functions.push_back(json::Object{{"name", f.name}, {"nodes", nodesJson(f.nodes)}});
+    outs() << json::Value(json::Object{{"kind", summary->kind},
+                                       {"inputs", valuesJson(summary->inputs)},
+                                       {"outputs", valuesJson(summary->outputs)},
+                                       {"nodes", nodesJson(summary->nodes)},
+                                       {"parameters", valuesJson(summary->parameters)},
+                                       {"functions", std::move(functions)}})
+           << "\n";
+    return kSuccess;
+  }
+  uint64_t weightBytes = 0;
+  for (const auto &p : summary->parameters)
+    weightBytes += p.bytes;
+  outs() << formatv("{0}: {1}, {2} nodes, {3} parameters ({4}), {5} sub-graphs\n", fileOption, summary->header,
+                    summary->nodes.size(), summary->parameters.size(), formatBytes(weightBytes),
+                    summary->functions.size());
+  auto printValues = [](StringRef title, const std::vector<ModelSummary::Value> &values, bool sizes) {
+    outs() << title << ":\n";
+    Table table(sizes ? std::vector<std::string>{"name", "dtype", "shape", "size"}
+                      : std::vector<std::string>{"name", "dtype", "shape"});
+    for (const auto &v : values) {
+      std::vector<std::string> row = {v.name, v.dtype, formatList(v.shape)};
+      if (sizes)
+        row.push_back(formatBytes(v.bytes));
+      table.add(row);
+    }
+    table.print(outs());
+  };
+  printValues("inputs", summary->inputs, false);
+  printValues("outputs", summary->outputs, false);
+  if (!summary->parameters.empty())
+    printValues("parameters", summary->parameters, true);
+  std::map<std::string, int> counts;
+  for (const auto &n : summary->nodes)
+    ++counts[n.opType];
+  outs() << "ops:";
+  for (const auto &[op, count] : counts)
+    outs() << " " << op << (count > 1 ? formatv(" x{0}", count).str() : "");
+  outs() << "\n";
+  return kSuccess;
+}
+
 int runInspect() {
   if (fileOption.empty())
     return usageError(inspectCommand, "a file to inspect is required");
@@ -154,6 +281,7 @@ int runInspect() {
     return failure(inspectCommand, fileOption + ": the file is encrypted (MindSpore cipher blocks); decryption "
                                                 "is not supported yet");
   case FileKind::MindIR:
+    return inspectModel(summarizeMindIR(fileOption));
   case FileKind::Onnx:
     return failure(inspectCommand, fileOption + ": a " + fileKindName(*kind) +
                                        " model; dinfer cannot read models yet (the MindIR and ONNX readers are "

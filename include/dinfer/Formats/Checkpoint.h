@@ -19,6 +19,7 @@
 
 #include "dinfer/Formats/ByteSource.h"
 #include "dinfer/Formats/DType.h"
+#include "dinfer/Formats/FileUtils.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
@@ -101,7 +102,6 @@ public:
   static llvm::Expected<std::unique_ptr<CheckpointWriter>> create(llvm::StringRef path) {
     return create(path, Options());
   }
-  ~CheckpointWriter();
 
   /// Appends one tensor. A scalar (empty shape) is written with dims [0]
   /// unless `zeroDimScalar` is false.
@@ -116,8 +116,7 @@ private:
   CheckpointWriter() = default;
   llvm::Error writeBytes(llvm::ArrayRef<char> bytes);
 
-  std::string path_, tempPath_;
-  int fd_ = -1;
+  std::unique_ptr<AtomicFile> file_;
   Options options_;
   uint32_t crc_ = 0;
   bool finished_ = false;

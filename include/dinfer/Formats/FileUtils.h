@@ -3,14 +3,39 @@
 #ifndef DINFER_FORMATS_FILEUTILS_H
 #define DINFER_FORMATS_FILEUTILS_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <memory>
+#include <string>
+
 namespace dinfer {
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it (unless `sync`
-/// is false) and renames it to `path`. Nothing appears under `path` unless
-/// the whole content was written.
+/// A file written under a temporary name beside its final one and renamed
+/// into place by commit(); dropped without commit, it leaves nothing behind.
+class AtomicFile {
+public:
+  static llvm::Expected<std::unique_ptr<AtomicFile>> create(llvm::StringRef path);
+  ~AtomicFile();
+
+  /// Appends bytes; a full disk is an error that says so.
+  llvm::Error write(llvm::ArrayRef<char> bytes);
+  llvm::Error write(llvm::StringRef bytes) { return write(llvm::ArrayRef<char>(bytes.data(), bytes.size())); }
+  uint64_t size() const { return size_; }
+  const std::string &path() const { return path_; }
+  /// Syncs (unless `sync` is false), closes and renames into place.
+  llvm::Error commit(bool sync = true);
+
+private:
+  AtomicFile() = default;
+  std::string path_, tempPath_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  bool committed_ = false;
+};
+
+/// Writes `bytes` to `path` through an AtomicFile.
 llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes, bool sync = true);
 
 } // namespace dinfer

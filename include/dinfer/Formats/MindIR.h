@@ -1,0 +1,116 @@
+//===- MindIR.h - MindSpore MindIR models, read and written ---------------===//
+//
+// A MindIR file is a protobuf mind_ir.ModelProto (mindspore-formats.md
+// section 1.1). Weights are inline (TensorProto.raw_data) or, past a size
+// threshold, in external data: <prefix>_graph.mindir beside
+// <prefix>_variables/data_N, each data file a 64-byte header then every
+// parameter padded to 64 bytes. The reader accepts MindSpore 1.x and 2.x
+// files; writing what was read from a 1.7 file gives the same bytes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_FORMATS_MINDIR_H
+#define DINFER_FORMATS_MINDIR_H
+
+#include "dinfer/Formats/DType.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mind_ir {
+class ModelProto;
+class TensorProto;
+} // namespace mind_ir
+
+namespace dinfer {
+
+/// A value's name, element type and shape.
+struct MindIRValue {
+  std::string name;              ///< Without the "<graph>:" prefix.
+  std::optional<DType> dtype;    ///< None when the type is not a tensor type dinfer knows.
+  int32_t dataType = 0;          ///< mind_ir.TensorProto.DataType as stored.
+  llvm::SmallVector<int64_t, 4> shape;
+};
+
+struct MindIRParameter : MindIRValue {
+  uint64_t bytes = 0;
+  /// External data: the path relative to the model's folder, and where the
+  /// bytes are in it. Empty for inline data.
+  std::string location;
+  uint64_t offset = 0;
+  int index = 0; ///< Position in graph.parameter.
+};
+
+struct MindIRNode {
+  std::string name;
+  std::string opType;    ///< The primitive: "MatMul"
+  std::string opTypeRaw; ///< As stored: "REF::MatMul:3"
+  std::vector<std::string> inputs, outputs;
+};
+
+struct MindIRGraph {
+  std::string name;
+  std::vector<MindIRNode> nodes;
+};
+
+class MindIRModel {
+public:
+  struct WriteOptions {
+    /// Parameters above this many bytes in total go to external data
+    /// (MindSpore 1.7: about 1 GiB).
+    uint64_t externalThreshold = uint64_t(1) << 30;
+    bool sync = true;
+  };
+
+  /// Reads a .mindir file (and checks the external data it references).
+  static llvm::Expected<MindIRModel> open(llvm::StringRef path);
+  /// Parses a model held in memory; `directory` resolves external data.
+  static llvm::Expected<MindIRModel> parse(llvm::StringRef bytes, llvm::StringRef name,
+                                           llvm::StringRef directory = "");
+
+  MindIRModel(MindIRModel &&);
+  MindIRModel &operator=(MindIRModel &&);
+  ~MindIRModel();
+
+  const std::string &path() const { return path_; }
+  const mind_ir::ModelProto &proto() const { return *proto_; }
+  mind_ir::ModelProto &proto() { return *proto_; }
+
+  llvm::StringRef irVersion() const;
+  llvm::StringRef producerVersion() const; ///< model_version: the MindSpore version.
+  std::vector<MindIRValue> inputs() const;
+  std::vector<MindIRValue> outputs() const;
+  const std::vector<MindIRParameter> &parameters() const { return parameters_; }
+  MindIRGraph mainGraph() const;
+  std::vector<MindIRGraph> functions() const;
+
+  /// The bytes of one parameter, inline or external.
+  llvm::Expected<std::vector<char>> readParameter(const MindIRParameter &parameter) const;
+
+  /// Writes the model to `path`: inline weights, or `<prefix>_graph.mindir`
+  /// and `<prefix>_variables/` past the threshold (`path` then names the
+  /// prefix). Outputs appear only when complete.
+  llvm::Error write(llvm::StringRef path, const WriteOptions &options) const;
+  llvm::Error write(llvm::StringRef path) const { return write(path, WriteOptions()); }
+
+private:
+  MindIRModel();
+  llvm::Error index();
+
+  std::string path_, directory_;
+  std::unique_ptr<mind_ir::ModelProto> proto_;
+  std::vector<MindIRParameter> parameters_;
+};
+
+/// MindIR's TensorProto.DataType as a dinfer dtype.
+std::optional<DType> dtypeFromMindIR(int32_t dataType);
+int32_t dtypeToMindIR(DType type);
+
+} // namespace dinfer
+
+#endif // DINFER_FORMATS_MINDIR_H

@@ -1,0 +1,326 @@
+//===- MindIR.cpp - MindSpore MindIR models, read and written -------------===//
+
+#include "dinfer/Formats/MindIR.h"
+
+#include "dinfer/Formats/ByteSource.h"
+#include "dinfer/Formats/FileUtils.h"
+
+#include "mind_ir.pb.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cstring>
+#include <limits>
+
+using namespace dinfer;
+using llvm::StringRef;
+using llvm::Twine;
+
+namespace {
+constexpr uint64_t kExternalHeader = 64;
+constexpr uint64_t kExternalAlignment = 64;
+
+/// "<graph>:<name>" -> "<name>", as MindSpore's loaders read names.
+StringRef localName(StringRef name) {
+  size_t colon = name.find(':');
+  return colon == StringRef::npos ? name : name.drop_front(colon + 1);
+}
+
+std::string shapeString(llvm::ArrayRef<int64_t> shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    out += (i ? "," : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+MindIRValue valueOf(StringRef name, const mind_ir::TensorProto *tensor) {
+  MindIRValue value;
+  value.name = localName(name).str();
+  if (tensor) {
+    value.dataType = tensor->data_type();
+    value.dtype = dtypeFromMindIR(tensor->data_type());
+    value.shape.assign(tensor->dims().begin(), tensor->dims().end());
+  }
+  return value;
+}
+
+/// An external-data location must stay inside the model's folder.
+bool isContainedPath(StringRef location) {
+  if (location.empty() || llvm::sys::path::is_absolute(location) || location.starts_with("\\"))
+    return false;
+  for (auto it = llvm::sys::path::begin(location), end = llvm::sys::path::end(location); it != end; ++it)
+    if (*it == "..")
+      return false;
+  return true;
+}
+
+std::string resolveOp(const mind_ir::ModelProto &model, StringRef raw) {
+  if (!raw.consume_front("REF::"))
+    return raw.str();
+  for (const mind_ir::PrimitiveProto &primitive : model.primitives())
+    if (primitive.name() == raw) {
+      // "S-Prim-" marks a primitive called through its Python signature.
+      StringRef opType = primitive.op_type();
+      opType.consume_front("S-Prim-");
+      return opType.str();
+    }
+  // A call of a sub-graph or through a node: the referenced name.
+  return raw.str();
+}
+} // namespace
+
+std::optional<DType> dinfer::dtypeFromMindIR(int32_t dataType) {
+  switch (dataType) {
+  case mind_ir::TensorProto::FLOAT: return DType::Float32;
+  case mind_ir::TensorProto::UINT8: return DType::UInt8;
+  case mind_ir::TensorProto::INT8: return DType::Int8;
+  case mind_ir::TensorProto::UINT16: return DType::UInt16;
+  case mind_ir::TensorProto::INT16: return DType::Int16;
+  case mind_ir::TensorProto::INT32: return DType::Int32;
+  case mind_ir::TensorProto::INT64: return DType::Int64;
+  case mind_ir::TensorProto::BOOL: return DType::Bool;
+  case mind_ir::TensorProto::FLOAT16: return DType::Float16;
+  case mind_ir::TensorProto::DOUBLE:
+  case mind_ir::TensorProto::FLOAT64: return DType::Float64;
+  case mind_ir::TensorProto::UINT32: return DType::UInt32;
+  case mind_ir::TensorProto::UINT64: return DType::UInt64;
+  case mind_ir::TensorProto::BFLOAT16: return DType::BFloat16;
+  case mind_ir::TensorProto::QINT4X2: return DType::Int4;
+  default: return std::nullopt;
+  }
+}
+
+int32_t dinfer::dtypeToMindIR(DType type) {
+  switch (type) {
+  case DType::Float32: return mind_ir::TensorProto::FLOAT;
+  case DType::UInt8: return mind_ir::TensorProto::UINT8;
+  case DType::Int8: return mind_ir::TensorProto::INT8;
+  case DType::UInt16: return mind_ir::TensorProto::UINT16;
+  case DType::Int16: return mind_ir::TensorProto::INT16;
+  case DType::Int32: return mind_ir::TensorProto::INT32;
+  case DType::Int64: return mind_ir::TensorProto::INT64;
+  case DType::Bool: return mind_ir::TensorProto::BOOL;
+  case DType::Float16: return mind_ir::TensorProto::FLOAT16;
+  case DType::Float64: return mind_ir::TensorProto::DOUBLE; // as the 1.7 exporter writes it
+  case DType::UInt32: return mind_ir::TensorProto::UINT32;
+  case DType::UInt64: return mind_ir::TensorProto::UINT64;
+  case DType::BFloat16: return mind_ir::TensorProto::BFLOAT16;
+  case DType::Int4: return mind_ir::TensorProto::QINT4X2;
+  case DType::String: return mind_ir::TensorProto::STRING;
+  }
+  return mind_ir::TensorProto::UNDEFINED;
+}
+
+MindIRModel::MindIRModel() : proto_(std::make_unique<mind_ir::ModelProto>()) {}
+MindIRModel::MindIRModel(MindIRModel &&) = default;
+MindIRModel &MindIRModel::operator=(MindIRModel &&) = default;
+MindIRModel::~MindIRModel() = default;
+
+llvm::Expected<MindIRModel> MindIRModel::open(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return fileError(path, "cannot open: " + buffer.getError().message());
+  return parse((*buffer)->getBuffer(), path, llvm::sys::path::parent_path(path));
+}
+
+llvm::Expected<MindIRModel> MindIRModel::parse(StringRef bytes, StringRef name, StringRef directory) {
+  MindIRModel model;
+  model.path_ = name.str();
+  model.directory_ = directory.str();
+  if (bytes.empty())
+    return fileError(name, "empty file, not a MindIR model");
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    return fileError(name, "larger than 2 GiB: protobuf cannot hold it; weights this large belong in external data");
+  if (!model.proto_->ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      !model.proto_->has_graph())
+    return fileError(name, "not a MindIR model: the bytes do not parse as a mind_ir.ModelProto with a graph");
+  if (llvm::Error err = model.index())
+    return std::move(err);
+  return model;
+}
+
+llvm::Error MindIRModel::index() {
+  const mind_ir::GraphProto &graph = proto_->graph();
+  for (int i = 0; i < graph.parameter_size(); ++i) {
+    const mind_ir::TensorProto &tensor = graph.parameter(i);
+    MindIRParameter parameter;
+    static_cast<MindIRValue &>(parameter) = valueOf(tensor.name(), &tensor);
+    parameter.index = i;
+    int64_t count = 1;
+    for (int64_t d : parameter.shape)
+      if (d < 0 || __builtin_mul_overflow(count, d, &count))
+        return fileError(path_, "parameter '" + parameter.name + "' has an invalid shape " +
+                                    shapeString(parameter.shape));
+    if (tensor.has_raw_data()) {
+      parameter.bytes = tensor.raw_data().size();
+    } else if (tensor.has_external_data()) {
+      const auto &external = tensor.external_data();
+      if (!isContainedPath(external.location()))
+        return fileError(path_, "parameter '" + parameter.name + "': external data location '" +
+                                    external.location() + "' leaves the model's folder");
+      if (external.offset() < 0 || external.length() < 0)
+        return fileError(path_, "parameter '" + parameter.name + "': negative external data offset or length");
+      parameter.location = external.location();
+      parameter.offset = static_cast<uint64_t>(external.offset());
+      parameter.bytes = static_cast<uint64_t>(external.length());
+    } else {
+      return fileError(path_, "parameter '" + parameter.name + "' has neither raw_data nor external_data");
+    }
+    if (parameter.dtype && *parameter.dtype != DType::String) {
+      uint64_t expected = (static_cast<uint64_t>(count) * dtypeBits(*parameter.dtype) + 7) / 8;
+      if (expected != parameter.bytes)
+        return fileError(path_, llvm::formatv("parameter '{0}' has {1} bytes, but shape {2} of {3} needs {4}",
+                                              parameter.name, parameter.bytes, shapeString(parameter.shape),
+                                              dtypeName(*parameter.dtype), expected)
+                                    .str());
+    }
+    parameters_.push_back(std::move(parameter));
+  }
+  return llvm::Error::success();
+}
+
+StringRef MindIRModel::irVersion() const { return proto_->ir_version(); }
+StringRef MindIRModel::producerVersion() const { return proto_->model_version(); }
+
+std::vector<MindIRValue> MindIRModel::inputs() const {
+  std::vector<MindIRValue> values;
+  for (const mind_ir::ValueInfoProto &info : proto_->graph().input())
+    values.push_back(valueOf(info.name(), info.tensor_size() ? &info.tensor(0) : nullptr));
+  return values;
+}
+
+std::vector<MindIRValue> MindIRModel::outputs() const {
+  std::vector<MindIRValue> values;
+  for (const mind_ir::ValueInfoProto &info : proto_->graph().output())
+    values.push_back(valueOf(info.name(), info.tensor_size() ? &info.tensor(0) : nullptr));
+  return values;
+}
+
+static MindIRGraph graphOf(const mind_ir::ModelProto &model, const mind_ir::GraphProto &graph) {
+  MindIRGraph result;
+  result.name = graph.name();
+  for (const mind_ir::NodeProto &node : graph.node()) {
+    MindIRNode n;
+    n.name = node.name();
+    n.opTypeRaw = node.op_type();
+    n.opType = resolveOp(model, node.op_type());
+    n.inputs.assign(node.input().begin(), node.input().end());
+    n.outputs.assign(node.output().begin(), node.output().end());
+    result.nodes.push_back(std::move(n));
+  }
+  return result;
+}
+
+MindIRGraph MindIRModel::mainGraph() const { return graphOf(*proto_, proto_->graph()); }
+
+std::vector<MindIRGraph> MindIRModel::functions() const {
+  std::vector<MindIRGraph> graphs;
+  for (const mind_ir::GraphProto &graph : proto_->functions())
+    graphs.push_back(graphOf(*proto_, graph));
+  return graphs;
+}
+
+llvm::Expected<std::vector<char>> MindIRModel::readParameter(const MindIRParameter &parameter) const {
+  const mind_ir::TensorProto &tensor = proto_->graph().parameter(parameter.index);
+  if (parameter.location.empty()) {
+    const std::string &raw = tensor.raw_data();
+    return std::vector<char>(raw.begin(), raw.end());
+  }
+  llvm::SmallString<256> file(directory_);
+  llvm::sys::path::append(file, parameter.location);
+  auto source = ByteSource::openFile(file);
+  if (!source)
+    return source.takeError();
+  char header[1];
+  if ((*source)->size() < kExternalHeader)
+    return fileError(file, "external data file shorter than its 64-byte header");
+  if (llvm::Error err = (*source)->readAt(0, header))
+    return std::move(err);
+  if (header[0] != 1)
+    return fileError(file, "external data is not little-endian (header byte 0 is " +
+                               Twine(static_cast<int>(header[0])) + ")");
+  std::vector<char> data(parameter.bytes);
+  if (llvm::Error err = (*source)->readAt(parameter.offset, data))
+    return fileError(path_, "parameter '" + parameter.name + "': " + llvm::toString(std::move(err)));
+  return data;
+}
+
+llvm::Error MindIRModel::write(StringRef path, const WriteOptions &options) const {
+  uint64_t total = 0;
+  for (const MindIRParameter &parameter : parameters_)
+    total += parameter.bytes;
+  bool external = total > options.externalThreshold;
+
+  mind_ir::ModelProto out = *proto_;
+  if (!external) {
+    for (const MindIRParameter &parameter : parameters_) {
+      mind_ir::TensorProto *tensor = out.mutable_graph()->mutable_parameter(parameter.index);
+      if (!tensor->has_raw_data()) {
+        auto data = readParameter(parameter);
+        if (!data)
+          return data.takeError();
+        tensor->clear_external_data();
+        tensor->set_raw_data(data->data(), data->size());
+      }
+    }
+    std::string bytes;
+    if (!out.SerializeToString(&bytes))
+      return fileError(path, "cannot serialize the model");
+    return writeFileAtomically(path, bytes, options.sync);
+  }
+
+  // Split save: <dir>/<prefix>_graph.mindir and <dir>/<prefix>_variables/data_0.
+  StringRef prefix = llvm::sys::path::stem(path);
+  if (!path.ends_with(".mindir"))
+    prefix = llvm::sys::path::filename(path);
+  llvm::SmallString<256> directory = llvm::sys::path::parent_path(path);
+  std::string variablesName = (prefix + "_variables").str();
+  llvm::SmallString<256> variables(directory), staging(directory), graphPath(directory);
+  llvm::sys::path::append(variables, variablesName);
+  llvm::sys::path::append(staging, variablesName + ".tmp");
+  llvm::sys::path::append(graphPath, prefix + "_graph.mindir");
+  llvm::sys::fs::remove_directories(staging);
+  if (std::error_code ec = llvm::sys::fs::create_directories(staging))
+    return fileError(staging, "cannot create: " + ec.message());
+
+  llvm::SmallString<256> dataFile(staging);
+  llvm::sys::path::append(dataFile, "data_0");
+  auto file = AtomicFile::create(dataFile);
+  if (!file)
+    return file.takeError();
+  std::string header(kExternalHeader, '\0');
+  header[0] = 1; // little-endian
+  if (llvm::Error err = (*file)->write(llvm::StringRef(header)))
+    return err;
+  std::string location = variablesName + "/data_0";
+  const std::string padding(kExternalAlignment, '\0');
+  for (const MindIRParameter &parameter : parameters_) {
+    auto bytes = readParameter(parameter);
+    if (!bytes)
+      return bytes.takeError();
+    mind_ir::TensorProto *tensor = out.mutable_graph()->mutable_parameter(parameter.index);
+    tensor->clear_raw_data();
+    auto *ext = tensor->mutable_external_data();
+    ext->set_location(location);
+    ext->set_offset(static_cast<int64_t>((*file)->size()));
+    ext->set_length(static_cast<int64_t>(bytes->size()));
+    if (llvm::Error err = (*file)->write(llvm::ArrayRef<char>(*bytes)))
+      return err;
+    uint64_t pad = (kExternalAlignment - (*file)->size() % kExternalAlignment) % kExternalAlignment;
+    if (llvm::Error err = (*file)->write(llvm::StringRef(padding.data(), pad)))
+      return err;
+  }
+  if (llvm::Error err = (*file)->commit(options.sync))
+    return err;
+  llvm::sys::fs::remove_directories(variables);
+  if (std::error_code ec = llvm::sys::fs::rename(staging, variables))
+    return fileError(variables, "cannot rename into place: " + ec.message());
+  std::string bytes;
+  if (!out.SerializeToString(&bytes))
+    return fileError(graphPath, "cannot serialize the model");
+  return writeFileAtomically(graphPath, bytes, options.sync);
+}

@@ -1,0 +1,231 @@
+//===- MindIRTest.cpp - MindIR models: the samples, round trips, bad input -===//
+
+#include "dinfer/Formats/MindIR.h"
+
+#include "SampleFiles.h"
+
+#include "mind_ir.pb.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include "gtest/gtest.h"
+
+using namespace dinfer;
+using llvm::SmallVector;
+
+namespace {
+
+std::string readAll(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+  return buffer ? (*buffer)->getBuffer().str() : "";
+}
+
+class TempDir {
+public:
+  TempDir() { EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("dinfer-mindir", path_)); }
+  ~TempDir() { llvm::sys::fs::remove_directories(path_); }
+  std::string file(llvm::StringRef name) const {
+    llvm::SmallString<256> p(path_);
+    llvm::sys::path::append(p, name);
+    return p.str().str();
+  }
+
+private:
+  llvm::SmallString<256> path_;
+};
+
+MindIRModel mustOpen(llvm::StringRef name) {
+  auto model = MindIRModel::open(samplePath(name));
+  EXPECT_TRUE(static_cast<bool>(model)) << (model ? "" : llvm::toString(model.takeError()));
+  return std::move(*model);
+}
+
+TEST(MindIR, ReadsThe17Exporter) {
+  if (samplePath("ReLU_bprop_v17.mindir").empty())
+    GTEST_SKIP() << kSamplesMissing;
+  MindIRModel model = mustOpen("ReLU_bprop_v17.mindir");
+  EXPECT_EQ(model.irVersion(), "0.1.1");
+  EXPECT_EQ(model.producerVersion(), "1.7.0");
+  EXPECT_TRUE(model.parameters().empty());
+  MindIRGraph graph = model.mainGraph();
+  ASSERT_EQ(graph.nodes.size(), 2u);
+  EXPECT_EQ(graph.nodes[0].opTypeRaw, "REF::S-Prim-ReluGrad:2");
+  EXPECT_EQ(graph.nodes[0].opType, "ReluGrad");
+  EXPECT_EQ(graph.nodes[1].opType, "MakeTuple");
+  ASSERT_EQ(model.inputs().size(), 3u);
+  EXPECT_EQ(model.inputs()[0].name, "x");
+}
+
+TEST(MindIR, ReadsLeNetWithWeights) {
+  if (samplePath("ori_net.mindir").empty())
+    GTEST_SKIP() << kSamplesMissing;
+  MindIRModel model = mustOpen("ori_net.mindir");
+  EXPECT_EQ(model.producerVersion(), "2.0.0a0");
+  // Two weights in graph.parameter; the dense layers' weights are constants.
+  ASSERT_EQ(model.parameters().size(), 2u);
+  EXPECT_EQ(model.parameters()[1].name, "conv1.weight");
+  const MindIRParameter &conv2 = model.parameters()[0];
+  EXPECT_EQ(conv2.name, "conv2.weight");
+  EXPECT_EQ(conv2.dtype, DType::Float32);
+  EXPECT_EQ(conv2.shape, (SmallVector<int64_t, 4>{16, 6, 5, 5}));
+  EXPECT_EQ(conv2.bytes, 16u * 6 * 5 * 5 * 4);
+  auto data = model.readParameter(conv2);
+  ASSERT_TRUE(static_cast<bool>(data));
+  EXPECT_EQ(data->size(), conv2.bytes);
+  std::map<std::string, int> ops;
+  for (const MindIRNode &node : model.mainGraph().nodes)
+    ++ops[node.opType];
+  EXPECT_EQ(ops["Conv2D"], 2);
+  EXPECT_EQ(ops["MatMul"], 3);
+  EXPECT_EQ(ops["ReLU"], 4);
+  EXPECT_EQ(ops["Constant"], 5);
+  ASSERT_EQ(model.inputs().size(), 1u);
+  EXPECT_EQ(model.inputs()[0].name, "x");
+}
+
+TEST(MindIR, ReadsEveryPlainSample) {
+  for (const char *name : {"old_version_mindir_2.mindir", "add_no_encrpty.mindir", "relu.mindir", "tensor_add.mindir"}) {
+    if (samplePath(name).empty())
+      GTEST_SKIP() << kSamplesMissing;
+    auto model = MindIRModel::open(samplePath(name));
+    ASSERT_TRUE(static_cast<bool>(model)) << name << ": " << llvm::toString(model.takeError());
+    EXPECT_FALSE(model->mainGraph().nodes.empty()) << name;
+  }
+  MindIRModel lstm = mustOpen("old_version_mindir_2.mindir");
+  EXPECT_EQ(lstm.parameters().size(), 6u);
+  EXPECT_EQ(lstm.producerVersion(), "1.6.1");
+  MindIRModel add = mustOpen("tensor_add.mindir");
+  ASSERT_EQ(add.mainGraph().nodes.size(), 1u);
+  EXPECT_EQ(add.mainGraph().nodes[0].opType, "Add");
+  EXPECT_EQ(add.inputs()[0].shape, (SmallVector<int64_t, 4>{2, 2}));
+}
+
+TEST(MindIR, RewritingGivesTheSameBytes) {
+  TempDir dir;
+  for (const char *name : {"ReLU_bprop_v17.mindir", "ori_net.mindir", "old_version_mindir_2.mindir",
+                           "tensor_add.mindir", "relu.mindir", "add_no_encrpty.mindir"}) {
+    if (samplePath(name).empty())
+      GTEST_SKIP() << kSamplesMissing;
+    MindIRModel model = mustOpen(name);
+    std::string out = dir.file(name);
+    llvm::cantFail(model.write(out));
+    EXPECT_EQ(readAll(out), readAll(samplePath(name))) << name;
+  }
+}
+
+TEST(MindIR, ExternalDataRoundTrip) {
+  if (samplePath("ori_net.mindir").empty())
+    GTEST_SKIP() << kSamplesMissing;
+  MindIRModel model = mustOpen("ori_net.mindir");
+  TempDir dir;
+  MindIRModel::WriteOptions options;
+  options.externalThreshold = 1024; // force the split form
+  llvm::cantFail(model.write(dir.file("net.mindir"), options));
+  EXPECT_FALSE(llvm::sys::fs::exists(dir.file("net.mindir")));
+  ASSERT_TRUE(llvm::sys::fs::exists(dir.file("net_graph.mindir")));
+  std::string data = readAll(dir.file("net_variables/data_0"));
+  ASSERT_GE(data.size(), 64u);
+  EXPECT_EQ(data[0], 1);
+  EXPECT_EQ(data.size() % 64, 0u);
+
+  auto split = MindIRModel::open(dir.file("net_graph.mindir"));
+  ASSERT_TRUE(static_cast<bool>(split)) << llvm::toString(split.takeError());
+  ASSERT_EQ(split->parameters().size(), model.parameters().size());
+  for (size_t i = 0; i < model.parameters().size(); ++i) {
+    const MindIRParameter &p = split->parameters()[i];
+    EXPECT_EQ(p.location, "net_variables/data_0");
+    EXPECT_EQ(p.offset % 64, 0u);
+    EXPECT_EQ(llvm::cantFail(split->readParameter(p)), llvm::cantFail(model.readParameter(model.parameters()[i])));
+  }
+  // Back to inline: the original bytes again.
+  llvm::cantFail(split->write(dir.file("inline.mindir")));
+  EXPECT_EQ(readAll(dir.file("inline.mindir")), readAll(samplePath("ori_net.mindir")));
+}
+
+mind_ir::ModelProto tinyModel() {
+  mind_ir::ModelProto model;
+  model.set_ir_version("0.1.1");
+  model.set_producer_name("MindSpore");
+  model.set_model_version("1.7.0");
+  auto *graph = model.mutable_graph();
+  graph->set_name("g");
+  auto *parameter = graph->add_parameter();
+  parameter->set_name("g:w");
+  parameter->add_dims(2);
+  parameter->set_data_type(mind_ir::TensorProto::FLOAT);
+  parameter->set_raw_data(std::string(8, '\0'));
+  return model;
+}
+
+std::string errorOf(const mind_ir::ModelProto &proto) {
+  std::string bytes = proto.SerializeAsString();
+  auto model = MindIRModel::parse(bytes, "m.mindir", "/tmp");
+  return model ? "" : llvm::toString(model.takeError());
+}
+
+TEST(MindIRBadInput, NotAModel) {
+  auto model = MindIRModel::parse("hello", "h.mindir");
+  ASSERT_FALSE(static_cast<bool>(model));
+  EXPECT_EQ(llvm::toString(model.takeError()),
+            "h.mindir: not a MindIR model: the bytes do not parse as a mind_ir.ModelProto with a graph");
+  EXPECT_EQ(errorOf(tinyModel()), "");
+}
+
+TEST(MindIRBadInput, ParameterSizeDisagreesWithShape) {
+  mind_ir::ModelProto proto = tinyModel();
+  proto.mutable_graph()->mutable_parameter(0)->add_dims(3);
+  EXPECT_EQ(errorOf(proto), "m.mindir: parameter 'w' has 8 bytes, but shape [2,3] of Float32 needs 24");
+}
+
+TEST(MindIRBadInput, ExternalDataLeavingTheFolder) {
+  for (const char *location : {"../secret", "/etc/passwd", "a/../../b"}) {
+    mind_ir::ModelProto proto = tinyModel();
+    auto *parameter = proto.mutable_graph()->mutable_parameter(0);
+    parameter->clear_raw_data();
+    parameter->mutable_external_data()->set_location(location);
+    parameter->mutable_external_data()->set_offset(64);
+    parameter->mutable_external_data()->set_length(8);
+    EXPECT_EQ(errorOf(proto), std::string("m.mindir: parameter 'w': external data location '") + location +
+                                  "' leaves the model's folder");
+  }
+}
+
+TEST(MindIRBadInput, MissingExternalFile) {
+  mind_ir::ModelProto proto = tinyModel();
+  auto *parameter = proto.mutable_graph()->mutable_parameter(0);
+  parameter->clear_raw_data();
+  parameter->mutable_external_data()->set_location("m_variables/data_0");
+  parameter->mutable_external_data()->set_offset(64);
+  parameter->mutable_external_data()->set_length(8);
+  std::string bytes = proto.SerializeAsString();
+  TempDir dir;
+  auto model = llvm::cantFail(MindIRModel::parse(bytes, "m.mindir", dir.file("")));
+  auto data = model.readParameter(model.parameters()[0]);
+  ASSERT_FALSE(static_cast<bool>(data));
+  EXPECT_NE(llvm::toString(data.takeError()).find("data_0: cannot open"), std::string::npos);
+}
+
+TEST(MindIRBadInput, OverflowingShape) {
+  mind_ir::ModelProto proto = tinyModel();
+  auto *parameter = proto.mutable_graph()->mutable_parameter(0);
+  parameter->add_dims(int64_t(1) << 40);
+  parameter->add_dims(int64_t(1) << 40);
+  EXPECT_EQ(errorOf(proto), "m.mindir: parameter 'w' has an invalid shape [2,1099511627776,1099511627776]");
+}
+
+TEST(MindIRBadInput, EveryTruncationIsAnErrorOrAPrefixModel) {
+  if (samplePath("tensor_add.mindir").empty())
+    GTEST_SKIP() << kSamplesMissing;
+  std::string bytes = readAll(samplePath("tensor_add.mindir"));
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    auto model = MindIRModel::parse(llvm::StringRef(bytes.data(), n), "t.mindir");
+    if (!model)
+      llvm::consumeError(model.takeError());
+  }
+  SUCCEED() << "no crash on any of " << bytes.size() << " truncations";
+}
+
+} // namespace
