@@ -29,3 +29,9 @@ if os.path.isdir(config.dinfer_samples_dir):
 else:
     lit_config.note("MindSpore samples absent (%s): sample-file tests skipped" % config.dinfer_samples_dir)
 config.substitutions.append(("%samples", config.dinfer_samples_dir))
+
+# ONNX's own test suite, from Debian's libonnx-testdata.
+onnx_testdata = "/usr/share/libonnx-testdata/data"
+if os.path.isdir(onnx_testdata):
+    config.available_features.add("onnx-testdata")
+config.substitutions.append(("%onnx_testdata", onnx_testdata))

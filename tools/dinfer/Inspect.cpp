@@ -6,6 +6,9 @@
 #include "dinfer/Formats/Checkpoint.h"
 #include "dinfer/Formats/FileKind.h"
 #include "dinfer/Formats/MindIR.h"
+#include "dinfer/Formats/ONNX.h"
+
+#include "onnx/onnx_pb.h"
 #include "dinfer/Formats/Strategy.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -204,6 +207,69 @@ Expected<ModelSummary> summarizeMindIR(StringRef path) {
   return summary;
 }
 
+ModelSummary::Value onnxValue(const onnx::ValueInfoProto &info) {
+  ModelSummary::Value value;
+  value.name = info.name();
+  const onnx::TypeProto &type = info.type();
+  if (type.has_tensor_type()) {
+    int32_t elem = type.tensor_type().elem_type();
+    value.dtype = dtypeText(dtypeFromOnnx(elem), elem);
+    for (const onnx::TensorShapeProto::Dimension &dim : type.tensor_type().shape().dim())
+      value.shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+  } else {
+    value.dtype = "Undefined";
+  }
+  return value;
+}
+
+std::vector<ModelSummary::Node> onnxNodes(const google::protobuf::RepeatedPtrField<onnx::NodeProto> &nodes) {
+  std::vector<ModelSummary::Node> out;
+  for (const onnx::NodeProto &node : nodes) {
+    std::string op = node.domain().empty() || node.domain() == "ai.onnx" ? node.op_type()
+                                                                          : node.domain() + "." + node.op_type();
+    out.push_back({node.name(), op, node.op_type()});
+  }
+  return out;
+}
+
+Expected<ModelSummary> summarizeOnnx(StringRef path) {
+  auto model = OnnxModel::open(path);
+  if (!model)
+    return model.takeError();
+  const onnx::GraphProto &graph = model->proto().graph();
+  ModelSummary summary;
+  summary.kind = "onnx";
+  std::string producer = model->proto().producer_name();
+  if (!model->proto().producer_version().empty())
+    producer += (producer.empty() ? "" : " ") + model->proto().producer_version();
+  summary.header = formatv("ONNX IR {0}, opset {1}, from {2}", model->proto().ir_version(), model->opset(),
+                           producer.empty() ? "an unnamed producer" : producer)
+                       .str();
+  std::set<std::string> initializers;
+  for (const onnx::TensorProto &tensor : graph.initializer()) {
+    initializers.insert(tensor.name());
+    ModelSummary::Value value;
+    value.name = tensor.name();
+    value.dtype = dtypeText(dtypeFromOnnx(tensor.data_type()), tensor.data_type());
+    value.shape.assign(tensor.dims().begin(), tensor.dims().end());
+    int64_t count = 1;
+    for (int64_t d : value.shape)
+      count *= d;
+    if (std::optional<DType> dtype = dtypeFromOnnx(tensor.data_type()))
+      value.bytes = static_cast<uint64_t>(count) * dtypeBits(*dtype) / 8;
+    summary.parameters.push_back(value);
+  }
+  for (const onnx::ValueInfoProto &input : graph.input())
+    if (!initializers.count(input.name()))
+      summary.inputs.push_back(onnxValue(input));
+  for (const onnx::ValueInfoProto &output : graph.output())
+    summary.outputs.push_back(onnxValue(output));
+  summary.nodes = onnxNodes(graph.node());
+  for (const onnx::FunctionProto &function : model->proto().functions())
+    summary.functions.push_back({function.name(), onnxNodes(function.node())});
+  return summary;
+}
+
 json::Array valuesJson(const std::vector<ModelSummary::Value> &values) {
   json::Array out;
   for (const auto &v : values)
@@ -283,9 +349,7 @@ int runInspect() {
   case FileKind::MindIR:
     return inspectModel(summarizeMindIR(fileOption));
   case FileKind::Onnx:
-    return failure(inspectCommand, fileOption + ": a " + fileKindName(*kind) +
-                                       " model; dinfer cannot read models yet (the MindIR and ONNX readers are "
-                                       "still to come)");
+    return inspectModel(summarizeOnnx(fileOption));
   case FileKind::Unknown:
     break;
   }

@@ -1,0 +1,147 @@
+//===- ONNX.cpp - ONNX models through libonnx's protobuf classes ----------===//
+
+#include "dinfer/Formats/ONNX.h"
+
+#include "dinfer/Formats/ByteSource.h"
+
+#include "onnx/onnx_pb.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cstring>
+#include <limits>
+
+using namespace dinfer;
+using llvm::StringRef;
+
+std::optional<DType> dinfer::dtypeFromOnnx(int32_t dataType) {
+  switch (dataType) {
+  case onnx::TensorProto::FLOAT: return DType::Float32;
+  case onnx::TensorProto::UINT8: return DType::UInt8;
+  case onnx::TensorProto::INT8: return DType::Int8;
+  case onnx::TensorProto::UINT16: return DType::UInt16;
+  case onnx::TensorProto::INT16: return DType::Int16;
+  case onnx::TensorProto::INT32: return DType::Int32;
+  case onnx::TensorProto::INT64: return DType::Int64;
+  case onnx::TensorProto::BOOL: return DType::Bool;
+  case onnx::TensorProto::FLOAT16: return DType::Float16;
+  case onnx::TensorProto::DOUBLE: return DType::Float64;
+  case onnx::TensorProto::UINT32: return DType::UInt32;
+  case onnx::TensorProto::UINT64: return DType::UInt64;
+  case onnx::TensorProto::BFLOAT16: return DType::BFloat16;
+  default: return std::nullopt;
+  }
+}
+
+OnnxModel::OnnxModel() : proto_(std::make_unique<onnx::ModelProto>()) {}
+OnnxModel::OnnxModel(OnnxModel &&) = default;
+OnnxModel &OnnxModel::operator=(OnnxModel &&) = default;
+OnnxModel::~OnnxModel() = default;
+
+llvm::Expected<OnnxModel> OnnxModel::open(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+  if (!buffer)
+    return fileError(path, "cannot open: " + buffer.getError().message());
+  return parse((*buffer)->getBuffer(), path, llvm::sys::path::parent_path(path));
+}
+
+llvm::Expected<OnnxModel> OnnxModel::parse(StringRef bytes, StringRef name, StringRef directory) {
+  OnnxModel model;
+  model.path_ = name.str();
+  model.directory_ = directory.str();
+  if (bytes.empty())
+    return fileError(name, "empty file, not an ONNX model");
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    return fileError(name, "larger than 2 GiB; ONNX models this large keep their weights in external data");
+  if (!model.proto_->ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      !model.proto_->has_graph())
+    return fileError(name, "not an ONNX model: the bytes do not parse as an onnx.ModelProto with a graph");
+  return model;
+}
+
+int64_t OnnxModel::opset() const {
+  for (const onnx::OperatorSetIdProto &opset : proto_->opset_import())
+    if (opset.domain().empty() || opset.domain() == "ai.onnx")
+      return opset.version();
+  return 0;
+}
+
+namespace {
+template <typename T, typename Field>
+std::vector<char> packTyped(const Field &field) {
+  std::vector<char> out(field.size() * sizeof(T));
+  for (int i = 0; i < field.size(); ++i) {
+    T value = static_cast<T>(field.Get(i));
+    std::memcpy(out.data() + i * sizeof(T), &value, sizeof(T));
+  }
+  return out;
+}
+} // namespace
+
+llvm::Expected<std::vector<char>> OnnxModel::tensorBytes(const onnx::TensorProto &tensor) const {
+  std::optional<DType> dtype = dtypeFromOnnx(tensor.data_type());
+  if (!dtype)
+    return fileError(path_, "tensor '" + tensor.name() + "' has ONNX data type " + llvm::Twine(tensor.data_type()) +
+                                ", which dinfer does not support");
+  int64_t count = 1;
+  for (int64_t d : tensor.dims())
+    if (d < 0 || __builtin_mul_overflow(count, d, &count))
+      return fileError(path_, "tensor '" + tensor.name() + "' has an invalid shape");
+  uint64_t expected = static_cast<uint64_t>(count) * dtypeBits(*dtype) / 8;
+  std::vector<char> bytes;
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const onnx::StringStringEntryProto &entry : tensor.external_data()) {
+      if (entry.key() == "location")
+        location = entry.value();
+      else if (entry.key() == "offset")
+        offset = std::atoll(entry.value().c_str());
+      else if (entry.key() == "length")
+        length = std::atoll(entry.value().c_str());
+    }
+    bool escapes = location.empty() || llvm::sys::path::is_absolute(location);
+    for (auto it = llvm::sys::path::begin(location), end = llvm::sys::path::end(location); it != end; ++it)
+      escapes |= *it == "..";
+    if (escapes)
+      return fileError(path_, "tensor '" + tensor.name() + "': external data location '" + location +
+                                  "' leaves the model's folder");
+    llvm::SmallString<256> file(directory_);
+    llvm::sys::path::append(file, location);
+    auto source = ByteSource::openFile(file);
+    if (!source)
+      return source.takeError();
+    bytes.resize(length < 0 ? expected : static_cast<uint64_t>(length));
+    if (offset < 0)
+      return fileError(path_, "tensor '" + tensor.name() + "': negative external data offset");
+    if (llvm::Error err = (*source)->readAt(static_cast<uint64_t>(offset), bytes))
+      return std::move(err);
+  } else if (tensor.has_raw_data()) {
+    bytes.assign(tensor.raw_data().begin(), tensor.raw_data().end());
+  } else {
+    switch (*dtype) {
+    case DType::Float32: bytes = packTyped<float>(tensor.float_data()); break;
+    case DType::Float64: bytes = packTyped<double>(tensor.double_data()); break;
+    case DType::Int64: bytes = packTyped<int64_t>(tensor.int64_data()); break;
+    case DType::UInt64:
+    case DType::UInt32: bytes = *dtype == DType::UInt64 ? packTyped<uint64_t>(tensor.uint64_data())
+                                                        : packTyped<uint32_t>(tensor.uint64_data());
+      break;
+    case DType::Int32: bytes = packTyped<int32_t>(tensor.int32_data()); break;
+    case DType::Int16: bytes = packTyped<int16_t>(tensor.int32_data()); break;
+    case DType::UInt16:
+    case DType::Float16:
+    case DType::BFloat16: bytes = packTyped<uint16_t>(tensor.int32_data()); break;
+    case DType::Int8: bytes = packTyped<int8_t>(tensor.int32_data()); break;
+    case DType::UInt8:
+    case DType::Bool: bytes = packTyped<uint8_t>(tensor.int32_data()); break;
+    default: break;
+    }
+  }
+  if (bytes.size() != expected)
+    return fileError(path_, "tensor '" + tensor.name() + "' has " + llvm::Twine(bytes.size()) +
+                                " bytes of data, but its shape and type need " + llvm::Twine(expected));
+  return bytes;
+}
