@@ -1,0 +1,46 @@
+//===- ImportONNX.h - ONNX models into the nn dialect ---------------------===//
+//
+// Builds one func.func @main whose arguments are the graph's inputs and whose
+// body is nn ops. Initializers become dist.param references (their bytes stay
+// in the model); Constant nodes become arith.constant, as a resource blob when
+// large. Shape operands (Reshape's shape, Slice's starts, axes) must be
+// constants. An op or attribute the nn dialect cannot express is an error
+// naming the node and op type.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_TRANSLATE_IMPORTONNX_H
+#define DINFER_TRANSLATE_IMPORTONNX_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace dinfer {
+
+class OnnxModel;
+
+struct OnnxImportOptions {
+  /// Static shapes for inputs with dynamic dimensions.
+  llvm::StringMap<llvm::SmallVector<int64_t, 4>> inputShapes;
+  /// Values of graph inputs, as serialized onnx.TensorProto bytes (an ONNX
+  /// test's input_N.pb). An input the program needs as a constant (a shape
+  /// operand such as Reshape's shape or Slice's starts) takes its value from
+  /// here; it stays an argument of @main.
+  llvm::StringMap<std::string> inputValues;
+  /// Constants with more elements than this become resource blobs.
+  int64_t maxInlineConstantElements = 1024;
+};
+
+/// Imports `model`; on failure, diagnostics go to `context` and the result is
+/// null.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnx(const OnnxModel &model, mlir::MLIRContext *context,
+                                             const OnnxImportOptions &options = {});
+
+/// The ONNX op types the importer converts.
+llvm::ArrayRef<llvm::StringLiteral> supportedOnnxOps();
+
+} // namespace dinfer
+
+#endif // DINFER_TRANSLATE_IMPORTONNX_H

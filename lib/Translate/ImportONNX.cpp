@@ -1,0 +1,963 @@
+//===- ImportONNX.cpp - ONNX models into the nn dialect -------------------===//
+
+#include "dinfer/Translate/ImportONNX.h"
+
+#include "dialects/dist/DistOps.h"
+#include "dialects/nn/NNDialect.h"
+#include "dinfer/Formats/ONNX.h"
+
+#include "onnx/onnx_pb.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace dinfer;
+using llvm::StringRef;
+
+namespace {
+
+constexpr llvm::StringLiteral kSupportedOps[] = {
+    "Abs",         "Add",           "AveragePool",        "BatchNormalization", "Cast",       "Concat",
+    "Constant",    "Conv",          "Div",                "Erf",                "Exp",        "Flatten",
+    "Gather",      "Gemm",          "GlobalAveragePool",  "GlobalMaxPool",      "Identity",   "LayerNormalization",
+    "LogSoftmax",  "MatMul",        "MaxPool",            "Mul",                "Neg",        "Pow",
+    "ReduceMax",   "ReduceMean",    "ReduceSum",          "Relu",               "Reshape",    "Sigmoid",
+    "Slice",       "Softmax",       "Split",              "Sqrt",               "Squeeze",    "Sub",
+    "Tanh",        "Transpose",     "Unsqueeze",          "Where",
+};
+
+const onnx::AttributeProto *findAttr(const onnx::NodeProto &node, StringRef name) {
+  for (const onnx::AttributeProto &attr : node.attribute())
+    if (attr.name() == name)
+      return &attr;
+  return nullptr;
+}
+
+int64_t attrInt(const onnx::NodeProto &node, StringRef name, int64_t fallback) {
+  const onnx::AttributeProto *attr = findAttr(node, name);
+  return attr ? attr->i() : fallback;
+}
+
+float attrFloat(const onnx::NodeProto &node, StringRef name, float fallback) {
+  const onnx::AttributeProto *attr = findAttr(node, name);
+  return attr ? attr->f() : fallback;
+}
+
+std::string attrString(const onnx::NodeProto &node, StringRef name, StringRef fallback) {
+  const onnx::AttributeProto *attr = findAttr(node, name);
+  return attr ? attr->s() : fallback.str();
+}
+
+std::optional<SmallVector<int64_t>> attrInts(const onnx::NodeProto &node, StringRef name) {
+  const onnx::AttributeProto *attr = findAttr(node, name);
+  if (!attr)
+    return std::nullopt;
+  return SmallVector<int64_t>(attr->ints().begin(), attr->ints().end());
+}
+
+class Importer {
+public:
+  Importer(const OnnxModel &model, MLIRContext *context, const OnnxImportOptions &options)
+      : model_(model), context_(context), builder_(context), options_(options) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  using Converter = LogicalResult (Importer::*)(const onnx::NodeProto &, Location);
+
+  //===--- values and constants ---------------------------------------===//
+
+  FailureOr<Type> elementType(int32_t onnxType, Location loc, const Twine &what) {
+    switch (onnxType) {
+    case onnx::TensorProto::FLOAT: return builder_.getF32Type();
+    case onnx::TensorProto::FLOAT16: return builder_.getF16Type();
+    case onnx::TensorProto::BFLOAT16: return builder_.getBF16Type();
+    case onnx::TensorProto::DOUBLE: return builder_.getF64Type();
+    case onnx::TensorProto::BOOL: return builder_.getI1Type();
+    case onnx::TensorProto::INT8:
+    case onnx::TensorProto::UINT8: return builder_.getIntegerType(8);
+    case onnx::TensorProto::INT16:
+    case onnx::TensorProto::UINT16: return builder_.getIntegerType(16);
+    case onnx::TensorProto::INT32:
+    case onnx::TensorProto::UINT32: return builder_.getIntegerType(32);
+    case onnx::TensorProto::INT64:
+    case onnx::TensorProto::UINT64: return builder_.getIntegerType(64);
+    default:
+      return emitError(loc) << what << " has ONNX element type " << onnxType << ", which dinfer does not support";
+    }
+  }
+
+  FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info, Location loc) {
+    if (!info.type().has_tensor_type())
+      return emitError(loc) << "graph input '" << info.name() << "' is not a tensor";
+    const auto &tensorType = info.type().tensor_type();
+    auto element = elementType(tensorType.elem_type(), loc, "graph input '" + info.name() + "'");
+    if (failed(element))
+      return failure();
+    SmallVector<int64_t> shape;
+    auto given = options_.inputShapes.find(info.name());
+    if (given != options_.inputShapes.end()) {
+      shape.assign(given->second.begin(), given->second.end());
+    } else {
+      for (auto [i, dim] : llvm::enumerate(tensorType.shape().dim())) {
+        if (!dim.has_dim_value() || dim.dim_value() < 0)
+          return emitError(loc) << "graph input '" << info.name() << "' has a dynamic dimension " << i
+                                << (dim.has_dim_param() ? " ('" + dim.dim_param() + "')" : std::string())
+                                << "; give its shape (--input-shape " << info.name() << "=...)";
+        shape.push_back(dim.dim_value());
+      }
+    }
+    return RankedTensorType::get(shape, *element);
+  }
+
+  FailureOr<Value> lookup(const onnx::NodeProto &node, int index, Location loc) {
+    if (index >= node.input_size() || node.input(index).empty())
+      return emitError(loc) << node.op_type() << " needs input " << index;
+    auto it = values_.find(node.input(index));
+    if (it == values_.end())
+      return emitError(loc) << "input '" << node.input(index) << "' is not defined before its use";
+    return it->second;
+  }
+
+  Value optional(const onnx::NodeProto &node, int index) {
+    if (index >= node.input_size() || node.input(index).empty())
+      return {};
+    auto it = values_.find(node.input(index));
+    return it == values_.end() ? Value() : it->second;
+  }
+
+  bool hasInput(const onnx::NodeProto &node, int index) {
+    return index < node.input_size() && !node.input(index).empty();
+  }
+
+  /// An integer list held by a constant input (shape operands).
+  FailureOr<SmallVector<int64_t>> constantInts(const onnx::NodeProto &node, int index, Location loc,
+                                               StringRef what) {
+    auto it = constants_.find(node.input(index));
+    if (it == constants_.end()) {
+      auto given = options_.inputValues.find(node.input(index));
+      if (given != options_.inputValues.end()) {
+        auto tensor = std::make_unique<onnx::TensorProto>();
+        if (!tensor->ParseFromString(given->second))
+          return emitError(loc) << "the value given for input '" << node.input(index) << "' is not an onnx.TensorProto";
+        it = constants_.insert({node.input(index), tensor.get()}).first;
+        ownedTensors_.push_back(std::move(tensor));
+      }
+    }
+    if (it == constants_.end())
+      return emitError(loc) << node.op_type() << "'s " << what << " ('" << node.input(index)
+                            << "') must be a constant or an initializer";
+    const onnx::TensorProto &tensor = *it->second;
+    auto bytes = model_.tensorBytes(tensor);
+    if (!bytes)
+      return emitError(loc) << llvm::toString(bytes.takeError());
+    SmallVector<int64_t> values;
+    if (tensor.data_type() == onnx::TensorProto::INT64) {
+      for (size_t i = 0; i + 8 <= bytes->size(); i += 8) {
+        int64_t v;
+        std::memcpy(&v, bytes->data() + i, 8);
+        values.push_back(v);
+      }
+    } else if (tensor.data_type() == onnx::TensorProto::INT32) {
+      for (size_t i = 0; i + 4 <= bytes->size(); i += 4) {
+        int32_t v;
+        std::memcpy(&v, bytes->data() + i, 4);
+        values.push_back(v);
+      }
+    } else {
+      return emitError(loc) << node.op_type() << "'s " << what << " must hold integers";
+    }
+    return values;
+  }
+
+  /// The value of a tensor as an arith.constant: dense when small, a
+  /// resource blob otherwise.
+  FailureOr<Value> materialize(const onnx::TensorProto &tensor, Location loc) {
+    auto element = elementType(tensor.data_type(), loc, "constant '" + tensor.name() + "'");
+    if (failed(element))
+      return failure();
+    auto bytes = model_.tensorBytes(tensor);
+    if (!bytes)
+      return emitError(loc) << llvm::toString(bytes.takeError());
+    auto type = RankedTensorType::get(SmallVector<int64_t>(tensor.dims().begin(), tensor.dims().end()), *element);
+    ElementsAttr value;
+    if (element->isInteger(1)) {
+      SmallVector<bool> bits(bytes->begin(), bytes->end());
+      value = DenseElementsAttr::get(type, bits);
+    } else if (type.getNumElements() <= options_.maxInlineConstantElements) {
+      value = DenseElementsAttr::getFromRawBuffer(type, *bytes);
+    } else {
+      std::string name = tensor.name().empty() ? "onnx_constant" : tensor.name();
+      value = DenseResourceElementsAttr::get(
+          type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(*bytes, alignof(uint64_t)));
+    }
+    return arith::ConstantOp::create(builder_, loc, llvm::cast<TypedAttr>(value)).getResult();
+  }
+
+  Value scalarConstant(float value, Type element, Location loc) {
+    auto type = RankedTensorType::get({}, element);
+    Attribute attr = llvm::isa<FloatType>(element) ? Attribute(FloatAttr::get(element, value))
+                                                   : Attribute(IntegerAttr::get(element, static_cast<int64_t>(value)));
+    return arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(type, attr)).getResult();
+  }
+
+  /// Builds an nn op after inferring its result types; a shape the op
+  /// rejects is an error at the node's location, never an assertion.
+  template <typename OpT>
+  FailureOr<Operation *> make(Location loc, ValueRange operands, ArrayRef<NamedAttribute> attributes = {}) {
+    SmallVector<Type> types;
+    DictionaryAttr dictionary = builder_.getDictionaryAttr(attributes);
+    if (failed(OpT::inferReturnTypes(context_, loc, operands, dictionary, /*properties=*/nullptr, {}, types)))
+      return failure();
+    OperationState state(loc, OpT::getOperationName());
+    state.addOperands(operands);
+    state.addAttributes(attributes);
+    state.addTypes(types);
+    return builder_.create(state);
+  }
+
+  template <typename OpT>
+  FailureOr<Value> make1(Location loc, ValueRange operands, ArrayRef<NamedAttribute> attributes = {}) {
+    auto op = make<OpT>(loc, operands, attributes);
+    if (failed(op))
+      return failure();
+    return (*op)->getResult(0);
+  }
+
+  NamedAttribute named(StringRef name, Attribute value) { return builder_.getNamedAttr(name, value); }
+  NamedAttribute i64(StringRef name, int64_t value) { return named(name, builder_.getI64IntegerAttr(value)); }
+  NamedAttribute i64s(StringRef name, ArrayRef<int64_t> values) {
+    return named(name, builder_.getDenseI64ArrayAttr(values));
+  }
+
+  LogicalResult define(const onnx::NodeProto &node, int index, FailureOr<Value> value) {
+    if (failed(value))
+      return failure();
+    if (index < node.output_size() && !node.output(index).empty())
+      values_[node.output(index)] = *value;
+    return success();
+  }
+
+  LogicalResult onlyOutputs(const onnx::NodeProto &node, int count, Location loc) {
+    for (int i = count; i < node.output_size(); ++i)
+      if (!node.output(i).empty())
+        return emitError(loc) << node.op_type() << " output " << i << " ('" << node.output(i)
+                              << "') is not supported (only the first " << count << ")";
+    return success();
+  }
+
+  static RankedTensorType typeOf(Value value) { return llvm::cast<RankedTensorType>(value.getType()); }
+
+  //===--- converters --------------------------------------------------===//
+
+  template <typename OpT>
+  LogicalResult unary(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    return define(node, 0, make1<OpT>(loc, *x));
+  }
+
+  template <typename OpT>
+  LogicalResult binary(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc), y = lookup(node, 1, loc);
+    if (failed(x) || failed(y))
+      return failure();
+    Value rhs = *y;
+    // ONNX Pow may raise to an exponent of another type.
+    if (typeOf(*x).getElementType() != typeOf(rhs).getElementType() && std::is_same_v<OpT, nn::PowOp>) {
+      auto cast = make1<nn::CastOp>(loc, rhs, {named("dtype", TypeAttr::get(typeOf(*x).getElementType()))});
+      if (failed(cast))
+        return failure();
+      rhs = *cast;
+    }
+    return define(node, 0, make1<OpT>(loc, {*x, rhs}));
+  }
+
+  LogicalResult convertAbs(const onnx::NodeProto &node, Location loc) {
+    // |x| = relu(x) + relu(-x): no abs op in the nn dialect.
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    auto pos = make1<nn::ReLUOp>(loc, *x);
+    auto neg = make1<nn::NegOp>(loc, *x);
+    if (failed(pos) || failed(neg))
+      return failure();
+    auto negPos = make1<nn::ReLUOp>(loc, *neg);
+    if (failed(negPos))
+      return failure();
+    return define(node, 0, make1<nn::AddOp>(loc, {*pos, *negPos}));
+  }
+
+  LogicalResult convertIdentity(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    return define(node, 0, *x);
+  }
+
+  LogicalResult convertConstant(const onnx::NodeProto &node, Location loc) {
+    const onnx::AttributeProto *value = findAttr(node, "value");
+    if (value && value->has_t()) {
+      constants_[node.output(0)] = &value->t();
+      return define(node, 0, materialize(value->t(), loc));
+    }
+    // value_float(s) / value_int(s): build a tensor proto of our own.
+    auto owned = std::make_unique<onnx::TensorProto>();
+    owned->set_name(node.output(0));
+    if (const onnx::AttributeProto *f = findAttr(node, "value_float")) {
+      owned->set_data_type(onnx::TensorProto::FLOAT);
+      owned->add_float_data(f->f());
+    } else if (const onnx::AttributeProto *fs = findAttr(node, "value_floats")) {
+      owned->set_data_type(onnx::TensorProto::FLOAT);
+      owned->add_dims(fs->floats_size());
+      for (float v : fs->floats())
+        owned->add_float_data(v);
+    } else if (const onnx::AttributeProto *i = findAttr(node, "value_int")) {
+      owned->set_data_type(onnx::TensorProto::INT64);
+      owned->add_int64_data(i->i());
+    } else if (const onnx::AttributeProto *is = findAttr(node, "value_ints")) {
+      owned->set_data_type(onnx::TensorProto::INT64);
+      owned->add_dims(is->ints_size());
+      for (int64_t v : is->ints())
+        owned->add_int64_data(v);
+    } else {
+      return emitError(loc) << "Constant without a supported value attribute (value, value_float(s), value_int(s))";
+    }
+    constants_[node.output(0)] = owned.get();
+    FailureOr<Value> result = materialize(*owned, loc);
+    ownedTensors_.push_back(std::move(owned));
+    return define(node, 0, result);
+  }
+
+  LogicalResult convertCast(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    auto element = elementType(static_cast<int32_t>(attrInt(node, "to", 0)), loc, "Cast's target");
+    if (failed(element))
+      return failure();
+    return define(node, 0, make1<nn::CastOp>(loc, *x, {named("dtype", TypeAttr::get(*element))}));
+  }
+
+  LogicalResult convertWhere(const onnx::NodeProto &node, Location loc) {
+    auto c = lookup(node, 0, loc), x = lookup(node, 1, loc), y = lookup(node, 2, loc);
+    if (failed(c) || failed(x) || failed(y))
+      return failure();
+    return define(node, 0, make1<nn::SelectOp>(loc, {*c, *x, *y}));
+  }
+
+  /// numpy matmul: 1-D operands gain a dimension that is dropped afterwards.
+  LogicalResult convertMatMul(const onnx::NodeProto &node, Location loc) {
+    auto a = lookup(node, 0, loc), b = lookup(node, 1, loc);
+    if (failed(a) || failed(b))
+      return failure();
+    Value x = *a, y = *b;
+    bool vecA = typeOf(x).getRank() == 1, vecB = typeOf(y).getRank() == 1;
+    if (vecA) {
+      auto e = make1<nn::ExpandDimsOp>(loc, x, {i64("axis", 0)});
+      if (failed(e))
+        return failure();
+      x = *e;
+    }
+    if (vecB) {
+      auto e = make1<nn::ExpandDimsOp>(loc, y, {i64("axis", 1)});
+      if (failed(e))
+        return failure();
+      y = *e;
+    }
+    FailureOr<Value> product = typeOf(x).getRank() == 2 && typeOf(y).getRank() == 2
+                                   ? make1<nn::MatMulOp>(loc, {x, y})
+                                   : make1<nn::BatchMatMulOp>(loc, {x, y});
+    if (failed(product))
+      return failure();
+    Value result = *product;
+    int64_t rank = typeOf(result).getRank();
+    SmallVector<int64_t> squeeze;
+    if (vecA)
+      squeeze.push_back(rank - 2);
+    if (vecB)
+      squeeze.push_back(rank - 1);
+    if (!squeeze.empty()) {
+      auto s = make1<nn::SqueezeOp>(loc, result, {i64s("axis", squeeze)});
+      if (failed(s))
+        return failure();
+      result = *s;
+    }
+    return define(node, 0, result);
+  }
+
+  LogicalResult convertGemm(const onnx::NodeProto &node, Location loc) {
+    auto a = lookup(node, 0, loc), b = lookup(node, 1, loc);
+    if (failed(a) || failed(b))
+      return failure();
+    auto product = make1<nn::MatMulOp>(loc, {*a, *b},
+                                       {named("transpose_a", builder_.getBoolAttr(attrInt(node, "transA", 0))),
+                                        named("transpose_b", builder_.getBoolAttr(attrInt(node, "transB", 0)))});
+    if (failed(product))
+      return failure();
+    Value result = *product;
+    Type element = typeOf(result).getElementType();
+    float alpha = attrFloat(node, "alpha", 1.0f), beta = attrFloat(node, "beta", 1.0f);
+    if (alpha != 1.0f) {
+      auto scaled = make1<nn::MulOp>(loc, {result, scalarConstant(alpha, element, loc)});
+      if (failed(scaled))
+        return failure();
+      result = *scaled;
+    }
+    if (Value c = optional(node, 2)) {
+      if (beta != 1.0f) {
+        auto scaled = make1<nn::MulOp>(loc, {c, scalarConstant(beta, element, loc)});
+        if (failed(scaled))
+          return failure();
+        c = *scaled;
+      }
+      auto sum = make1<nn::AddOp>(loc, {result, c});
+      if (failed(sum))
+        return failure();
+      result = *sum;
+    }
+    return define(node, 0, result);
+  }
+
+  /// Before opset 13, softmax normalises over all dimensions from `axis` on.
+  template <typename OpT>
+  LogicalResult convertSoftmax(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    RankedTensorType type = typeOf(*x);
+    int64_t rank = type.getRank();
+    if (opset_ >= 13)
+      return define(node, 0, make1<OpT>(loc, *x, {i64("axis", attrInt(node, "axis", -1))}));
+    int64_t axis = attrInt(node, "axis", 1);
+    if (axis < 0)
+      axis += rank;
+    if (axis < 0 || axis > rank)
+      return emitError(loc) << node.op_type() << " axis " << attrInt(node, "axis", 1) << " is out of range";
+    if (axis == rank - 1)
+      return define(node, 0, make1<OpT>(loc, *x, {i64("axis", axis)}));
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < rank; ++d)
+      (d < axis ? outer : inner) *= type.getDimSize(d);
+    auto flat = make1<nn::ReshapeOp>(loc, *x, {i64s("shape", {outer, inner})});
+    if (failed(flat))
+      return failure();
+    auto normalized = make1<OpT>(loc, *flat, {i64("axis", 1)});
+    if (failed(normalized))
+      return failure();
+    return define(node, 0, make1<nn::ReshapeOp>(loc, *normalized, {i64s("shape", type.getShape())}));
+  }
+
+  LogicalResult convertLayerNorm(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc), scale = lookup(node, 1, loc);
+    if (failed(x) || failed(scale))
+      return failure();
+    Value bias = optional(node, 2);
+    if (!bias) {
+      RankedTensorType scaleType = typeOf(*scale);
+      bias = arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(scaleType, builder_.getZeroAttr(
+                                                                                            scaleType.getElementType())))
+                 .getResult();
+    }
+    int64_t axis = attrInt(node, "axis", -1);
+    float epsilon = attrFloat(node, "epsilon", 1e-5f);
+    if (failed(define(node, 0,
+                      make1<nn::LayerNormOp>(loc, {*x, *scale, bias},
+                                             {i64("begin_norm_axis", axis), i64("begin_params_axis", axis),
+                                              named("epsilon", builder_.getF32FloatAttr(epsilon))}))))
+      return failure();
+    bool wantsMean = node.output_size() > 1 && !node.output(1).empty();
+    bool wantsInvStdDev = node.output_size() > 2 && !node.output(2).empty();
+    if (!wantsMean && !wantsInvStdDev)
+      return success();
+    // The training outputs, spelled with nn ops: Mean and 1 / sqrt(Var + eps)
+    // over the normalised dimensions, kept as size 1.
+    RankedTensorType type = typeOf(*x);
+    int64_t begin = axis < 0 ? axis + type.getRank() : axis;
+    SmallVector<int64_t> axes;
+    for (int64_t d = begin; d < type.getRank(); ++d)
+      axes.push_back(d);
+    SmallVector<NamedAttribute> reduce = {i64s("axis", axes), named("keep_dims", builder_.getBoolAttr(true))};
+    auto mean = make1<nn::ReduceMeanOp>(loc, *x, reduce);
+    if (failed(mean) || failed(define(node, 1, mean)))
+      return failure();
+    if (!wantsInvStdDev)
+      return success();
+    auto centered = make1<nn::SubOp>(loc, {*x, *mean});
+    if (failed(centered))
+      return failure();
+    auto squared = make1<nn::MulOp>(loc, {*centered, *centered});
+    if (failed(squared))
+      return failure();
+    auto variance = make1<nn::ReduceMeanOp>(loc, *squared, reduce);
+    if (failed(variance))
+      return failure();
+    Type element = type.getElementType();
+    auto shifted = make1<nn::AddOp>(loc, {*variance, scalarConstant(epsilon, element, loc)});
+    if (failed(shifted))
+      return failure();
+    auto deviation = make1<nn::SqrtOp>(loc, *shifted);
+    if (failed(deviation))
+      return failure();
+    return define(node, 2, make1<nn::DivOp>(loc, {scalarConstant(1.0f, element, loc), *deviation}));
+  }
+
+  LogicalResult convertBatchNorm(const onnx::NodeProto &node, Location loc) {
+    if (attrInt(node, "training_mode", 0) != 0)
+      return emitError(loc) << "BatchNormalization in training mode is not supported";
+    if (failed(onlyOutputs(node, 1, loc)))
+      return failure();
+    SmallVector<Value> operands;
+    for (int i = 0; i < 5; ++i) {
+      auto v = lookup(node, i, loc);
+      if (failed(v))
+        return failure();
+      operands.push_back(*v);
+    }
+    return define(node, 0,
+                  make1<nn::BatchNormOp>(loc, operands,
+                                         {named("epsilon", builder_.getF32FloatAttr(attrFloat(node, "epsilon", 1e-5f)))}));
+  }
+
+  /// Axes from an attribute (older opsets) or an optional constant input.
+  FailureOr<std::optional<SmallVector<int64_t>>> axesOf(const onnx::NodeProto &node, int inputIndex, Location loc) {
+    if (auto attr = attrInts(node, "axes"))
+      return std::optional<SmallVector<int64_t>>(*attr);
+    if (hasInput(node, inputIndex)) {
+      auto axes = constantInts(node, inputIndex, loc, "axes");
+      if (failed(axes))
+        return failure();
+      return std::optional<SmallVector<int64_t>>(*axes);
+    }
+    return std::optional<SmallVector<int64_t>>();
+  }
+
+  template <typename OpT>
+  LogicalResult convertReduce(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    auto axes = axesOf(node, 1, loc);
+    if (failed(axes))
+      return failure();
+    bool keepDims = attrInt(node, "keepdims", 1) != 0;
+    if ((!*axes || (*axes)->empty()) && attrInt(node, "noop_with_empty_axes", 0))
+      return define(node, 0, *x);
+    SmallVector<int64_t> list = *axes ? **axes : SmallVector<int64_t>();
+    return define(node, 0, make1<OpT>(loc, *x, {i64s("axis", list), named("keep_dims", builder_.getBoolAttr(keepDims))}));
+  }
+
+  LogicalResult convertGlobalPool(const onnx::NodeProto &node, Location loc, bool max) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    SmallVector<int64_t> axes;
+    for (int64_t d = 2; d < typeOf(*x).getRank(); ++d)
+      axes.push_back(d);
+    SmallVector<NamedAttribute> attrs = {i64s("axis", axes), named("keep_dims", builder_.getBoolAttr(true))};
+    return define(node, 0, max ? make1<nn::ReduceMaxOp>(loc, *x, attrs) : make1<nn::ReduceMeanOp>(loc, *x, attrs));
+  }
+
+  LogicalResult convertReshape(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    auto shape = constantInts(node, 1, loc, "shape");
+    if (failed(shape))
+      return failure();
+    bool allowZero = attrInt(node, "allowzero", 0) != 0;
+    RankedTensorType type = typeOf(*x);
+    for (auto [i, d] : llvm::enumerate(*shape))
+      if (d == 0 && !allowZero) {
+        if (static_cast<int64_t>(i) >= type.getRank())
+          return emitError(loc) << "Reshape copies dimension " << i << " (0 in shape) of a rank-" << type.getRank()
+                                << " input";
+        d = type.getDimSize(i);
+      }
+    return define(node, 0, make1<nn::ReshapeOp>(loc, *x, {i64s("shape", *shape)}));
+  }
+
+  LogicalResult convertTranspose(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    SmallVector<int64_t> perm;
+    if (auto attr = attrInts(node, "perm"))
+      perm = *attr;
+    else
+      for (int64_t d = typeOf(*x).getRank() - 1; d >= 0; --d)
+        perm.push_back(d);
+    return define(node, 0, make1<nn::TransposeOp>(loc, *x, {i64s("perm", perm)}));
+  }
+
+  LogicalResult convertUnsqueeze(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    auto axes = axesOf(node, 1, loc);
+    if (failed(axes))
+      return failure();
+    if (!*axes)
+      return emitError(loc) << "Unsqueeze needs axes";
+    int64_t outRank = typeOf(*x).getRank() + static_cast<int64_t>((*axes)->size());
+    SmallVector<int64_t> normalized;
+    for (int64_t axis : **axes)
+      normalized.push_back(axis < 0 ? axis + outRank : axis);
+    llvm::sort(normalized);
+    Value result = *x;
+    for (int64_t axis : normalized) {
+      auto e = make1<nn::ExpandDimsOp>(loc, result, {i64("axis", axis)});
+      if (failed(e))
+        return failure();
+      result = *e;
+    }
+    return define(node, 0, result);
+  }
+
+  LogicalResult convertSqueeze(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    auto axes = axesOf(node, 1, loc);
+    if (failed(axes))
+      return failure();
+    SmallVector<int64_t> list = *axes ? **axes : SmallVector<int64_t>();
+    return define(node, 0, make1<nn::SqueezeOp>(loc, *x, {i64s("axis", list)}));
+  }
+
+  LogicalResult convertFlatten(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    return define(node, 0, make1<nn::FlattenOp>(loc, *x, {i64("axis", attrInt(node, "axis", 1))}));
+  }
+
+  LogicalResult convertConcat(const onnx::NodeProto &node, Location loc) {
+    SmallVector<Value> inputs;
+    for (int i = 0; i < node.input_size(); ++i) {
+      auto v = lookup(node, i, loc);
+      if (failed(v))
+        return failure();
+      inputs.push_back(*v);
+    }
+    if (!findAttr(node, "axis"))
+      return emitError(loc) << "Concat needs an axis";
+    return define(node, 0, make1<nn::ConcatOp>(loc, inputs, {i64("axis", attrInt(node, "axis", 0))}));
+  }
+
+  LogicalResult convertSplit(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    int64_t parts = node.output_size();
+    int64_t axis = attrInt(node, "axis", 0);
+    std::optional<SmallVector<int64_t>> sizes = attrInts(node, "split");
+    if (!sizes && hasInput(node, 1)) {
+      auto given = constantInts(node, 1, loc, "split");
+      if (failed(given))
+        return failure();
+      sizes = *given;
+    }
+    if (sizes && llvm::any_of(*sizes, [&](int64_t s) { return s != (*sizes)[0]; }))
+      return emitError(loc) << "Split into unequal parts is not supported (nn.split splits evenly)";
+    auto op = make<nn::SplitOp>(loc, *x, {i64("axis", axis), i64("output_num", parts)});
+    if (failed(op))
+      return failure();
+    for (int i = 0; i < parts; ++i)
+      if (failed(define(node, i, (*op)->getResult(i))))
+        return failure();
+    return success();
+  }
+
+  LogicalResult convertSlice(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    int64_t rank = typeOf(*x).getRank();
+    SmallVector<int64_t> starts, ends, axes, steps;
+    if (opset_ < 10) {
+      starts = attrInts(node, "starts").value_or(SmallVector<int64_t>());
+      ends = attrInts(node, "ends").value_or(SmallVector<int64_t>());
+      axes = attrInts(node, "axes").value_or(SmallVector<int64_t>());
+    } else {
+      auto s = constantInts(node, 1, loc, "starts");
+      if (failed(s))
+        return failure();
+      auto e = constantInts(node, 2, loc, "ends");
+      if (failed(e))
+        return failure();
+      starts = *s;
+      ends = *e;
+      if (hasInput(node, 3)) {
+        auto a = constantInts(node, 3, loc, "axes");
+        if (failed(a))
+          return failure();
+        axes = *a;
+      }
+      if (hasInput(node, 4)) {
+        auto st = constantInts(node, 4, loc, "steps");
+        if (failed(st))
+          return failure();
+        steps = *st;
+      }
+    }
+    if (axes.empty())
+      for (size_t i = 0; i < starts.size(); ++i)
+        axes.push_back(static_cast<int64_t>(i));
+    if (steps.empty())
+      steps.assign(starts.size(), 1);
+    if (starts.size() != ends.size() || starts.size() != axes.size() || starts.size() != steps.size())
+      return emitError(loc) << "Slice's starts, ends, axes and steps differ in length";
+    SmallVector<int64_t> begin(rank, 0), end(rank, std::numeric_limits<int64_t>::max()), strides(rank, 1);
+    for (size_t i = 0; i < axes.size(); ++i) {
+      int64_t axis = axes[i] < 0 ? axes[i] + rank : axes[i];
+      if (axis < 0 || axis >= rank)
+        return emitError(loc) << "Slice axis " << axes[i] << " is out of range for rank " << rank;
+      begin[axis] = starts[i];
+      end[axis] = ends[i];
+      strides[axis] = steps[i];
+    }
+    return define(node, 0, make1<nn::StridedSliceOp>(loc, *x, {i64s("begin", begin), i64s("end", end),
+                                                               i64s("strides", strides)}));
+  }
+
+  LogicalResult convertGather(const onnx::NodeProto &node, Location loc) {
+    auto params = lookup(node, 0, loc), indices = lookup(node, 1, loc);
+    if (failed(params) || failed(indices))
+      return failure();
+    return define(node, 0, make1<nn::GatherOp>(loc, {*params, *indices}, {i64("axis", attrInt(node, "axis", 0))}));
+  }
+
+  /// ONNX pads are [begin..., end...]; nn's are [top, bottom, left, right].
+  FailureOr<SmallVector<NamedAttribute>> windowAttrs(const onnx::NodeProto &node, Location loc, int64_t spatial) {
+    if (spatial != 2)
+      return emitError(loc) << node.op_type() << " over " << spatial
+                            << " spatial dimensions is not supported (only 2-D)";
+    SmallVector<NamedAttribute> attrs;
+    std::string autoPad = attrString(node, "auto_pad", "NOTSET");
+    if (autoPad == "SAME_UPPER")
+      attrs.push_back(named("pad_mode", builder_.getStringAttr("same")));
+    else if (autoPad == "VALID")
+      attrs.push_back(named("pad_mode", builder_.getStringAttr("valid")));
+    else if (autoPad != "NOTSET")
+      return emitError(loc) << node.op_type() << " auto_pad " << autoPad << " is not supported";
+    if (auto pads = attrInts(node, "pads")) {
+      if (pads->size() != 4)
+        return emitError(loc) << node.op_type() << " pads must have 4 entries";
+      attrs.push_back(i64s("pad", {(*pads)[0], (*pads)[2], (*pads)[1], (*pads)[3]}));
+    }
+    return attrs;
+  }
+
+  LogicalResult convertConv(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc), w = lookup(node, 1, loc);
+    if (failed(x) || failed(w))
+      return failure();
+    auto attrs = windowAttrs(node, loc, typeOf(*w).getRank() - 2);
+    if (failed(attrs))
+      return failure();
+    if (auto strides = attrInts(node, "strides"))
+      attrs->push_back(i64s("stride", *strides));
+    if (auto dilations = attrInts(node, "dilations"))
+      attrs->push_back(i64s("dilation", *dilations));
+    attrs->push_back(i64("group", attrInt(node, "group", 1)));
+    auto conv = make1<nn::Conv2DOp>(loc, {*x, *w}, *attrs);
+    if (failed(conv))
+      return failure();
+    if (Value bias = optional(node, 2))
+      return define(node, 0, make1<nn::BiasAddOp>(loc, {*conv, bias}));
+    return define(node, 0, *conv);
+  }
+
+  LogicalResult convertPool(const onnx::NodeProto &node, Location loc, bool max) {
+    if (failed(onlyOutputs(node, 1, loc)))
+      return failure();
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    auto kernel = attrInts(node, "kernel_shape");
+    if (!kernel)
+      return emitError(loc) << node.op_type() << " needs kernel_shape";
+    auto attrs = windowAttrs(node, loc, static_cast<int64_t>(kernel->size()));
+    if (failed(attrs))
+      return failure();
+    if (auto dilations = attrInts(node, "dilations"))
+      if (llvm::any_of(*dilations, [](int64_t d) { return d != 1; }))
+        return emitError(loc) << node.op_type() << " with dilations is not supported";
+    attrs->push_back(i64s("kernel_size", *kernel));
+    if (auto strides = attrInts(node, "strides"))
+      attrs->push_back(i64s("strides", *strides));
+    attrs->push_back(named("ceil_mode", builder_.getBoolAttr(attrInt(node, "ceil_mode", 0))));
+    if (!max) {
+      attrs->push_back(named("count_include_pad", builder_.getBoolAttr(attrInt(node, "count_include_pad", 0))));
+      return define(node, 0, make1<nn::AvgPoolOp>(loc, *x, *attrs));
+    }
+    return define(node, 0, make1<nn::MaxPoolOp>(loc, *x, *attrs));
+  }
+
+  Converter converterFor(StringRef op) {
+    static const llvm::StringMap<Converter> table = {
+        {"Abs", &Importer::convertAbs},
+        {"Add", &Importer::binary<nn::AddOp>},
+        {"AveragePool", &Importer::convertAveragePool},
+        {"BatchNormalization", &Importer::convertBatchNorm},
+        {"Cast", &Importer::convertCast},
+        {"Concat", &Importer::convertConcat},
+        {"Constant", &Importer::convertConstant},
+        {"Conv", &Importer::convertConv},
+        {"Div", &Importer::binary<nn::DivOp>},
+        {"Erf", &Importer::unary<nn::ErfOp>},
+        {"Exp", &Importer::unary<nn::ExpOp>},
+        {"Flatten", &Importer::convertFlatten},
+        {"Gather", &Importer::convertGather},
+        {"Gemm", &Importer::convertGemm},
+        {"GlobalAveragePool", &Importer::convertGlobalAveragePool},
+        {"GlobalMaxPool", &Importer::convertGlobalMaxPool},
+        {"Identity", &Importer::convertIdentity},
+        {"LayerNormalization", &Importer::convertLayerNorm},
+        {"LogSoftmax", &Importer::convertSoftmax<nn::LogSoftmaxOp>},
+        {"MatMul", &Importer::convertMatMul},
+        {"MaxPool", &Importer::convertMaxPool},
+        {"Mul", &Importer::binary<nn::MulOp>},
+        {"Neg", &Importer::unary<nn::NegOp>},
+        {"Pow", &Importer::binary<nn::PowOp>},
+        {"ReduceMax", &Importer::convertReduce<nn::ReduceMaxOp>},
+        {"ReduceMean", &Importer::convertReduce<nn::ReduceMeanOp>},
+        {"ReduceSum", &Importer::convertReduce<nn::ReduceSumOp>},
+        {"Relu", &Importer::unary<nn::ReLUOp>},
+        {"Reshape", &Importer::convertReshape},
+        {"Sigmoid", &Importer::unary<nn::SigmoidOp>},
+        {"Slice", &Importer::convertSlice},
+        {"Softmax", &Importer::convertSoftmax<nn::SoftmaxOp>},
+        {"Split", &Importer::convertSplit},
+        {"Sqrt", &Importer::unary<nn::SqrtOp>},
+        {"Squeeze", &Importer::convertSqueeze},
+        {"Sub", &Importer::binary<nn::SubOp>},
+        {"Tanh", &Importer::unary<nn::TanhOp>},
+        {"Transpose", &Importer::convertTranspose},
+        {"Unsqueeze", &Importer::convertUnsqueeze},
+        {"Where", &Importer::convertWhere},
+    };
+    auto it = table.find(op);
+    return it == table.end() ? nullptr : it->second;
+  }
+
+  LogicalResult convertAveragePool(const onnx::NodeProto &node, Location loc) { return convertPool(node, loc, false); }
+  LogicalResult convertMaxPool(const onnx::NodeProto &node, Location loc) { return convertPool(node, loc, true); }
+  LogicalResult convertGlobalAveragePool(const onnx::NodeProto &node, Location loc) {
+    return convertGlobalPool(node, loc, false);
+  }
+  LogicalResult convertGlobalMaxPool(const onnx::NodeProto &node, Location loc) {
+    return convertGlobalPool(node, loc, true);
+  }
+
+  Location nodeLoc(const onnx::NodeProto &node, int index) {
+    std::string name = node.name().empty() ? "node " + std::to_string(index) : node.name();
+    return NameLoc::get(builder_.getStringAttr(name + " (" + node.op_type() + ")"),
+                        FileLineColLoc::get(context_, model_.path(), index + 1, 1));
+  }
+
+  const OnnxModel &model_;
+  MLIRContext *context_;
+  OpBuilder builder_;
+  const OnnxImportOptions &options_;
+  int64_t opset_ = 0;
+  llvm::StringMap<Value> values_;
+  llvm::StringMap<const onnx::TensorProto *> constants_;
+  std::vector<std::unique_ptr<onnx::TensorProto>> ownedTensors_;
+};
+
+OwningOpRef<ModuleOp> Importer::run() {
+  context_->loadDialect<nn::NNDialect, dist::DistDialect, func::FuncDialect, arith::ArithDialect>();
+  const onnx::GraphProto &graph = model_.proto().graph();
+  opset_ = model_.opset();
+  Location fileLoc = FileLineColLoc::get(context_, model_.path(), 0, 0);
+  if (opset_ != 0 && (opset_ < 7 || opset_ > 17))
+    emitWarning(fileLoc) << "ONNX opset " << opset_ << " is outside the tested range 7 to 17";
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  (*module)->setAttr("dinfer.source", builder_.getStringAttr("onnx"));
+
+  llvm::StringSet<> initializers;
+  for (const onnx::TensorProto &tensor : graph.initializer())
+    initializers.insert(tensor.name());
+
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  for (const onnx::ValueInfoProto &input : graph.input()) {
+    if (initializers.contains(input.name()))
+      continue;
+    auto type = inputType(input, fileLoc);
+    if (failed(type))
+      return nullptr;
+    argTypes.push_back(*type);
+    argNames.push_back(input.name());
+  }
+
+  builder_.setInsertionPointToEnd(module->getBody());
+  auto function = func::FuncOp::create(builder_, fileLoc, "main", builder_.getFunctionType(argTypes, {}));
+  Block *entry = function.addEntryBlock();
+  for (auto [i, name] : llvm::enumerate(argNames)) {
+    values_[name] = entry->getArgument(i);
+    function.setArgAttr(i, "dinfer.name", builder_.getStringAttr(name));
+  }
+  builder_.setInsertionPointToStart(entry);
+
+  for (const onnx::TensorProto &tensor : graph.initializer()) {
+    Location loc = NameLoc::get(builder_.getStringAttr(tensor.name()), fileLoc);
+    auto element = elementType(tensor.data_type(), loc, "initializer '" + tensor.name() + "'");
+    if (failed(element))
+      return nullptr;
+    auto type = RankedTensorType::get(SmallVector<int64_t>(tensor.dims().begin(), tensor.dims().end()), *element);
+    values_[tensor.name()] = dist::ParamOp::create(builder_, loc, type, tensor.name(), nullptr).getResult();
+    constants_[tensor.name()] = &tensor;
+  }
+
+  for (auto [index, node] : llvm::enumerate(graph.node())) {
+    Location loc = nodeLoc(node, static_cast<int>(index));
+    bool standardDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    Converter converter = standardDomain ? converterFor(node.op_type()) : nullptr;
+    if (!converter) {
+      emitError(loc) << "unsupported ONNX op '"
+                     << (standardDomain ? node.op_type() : node.domain() + "." + node.op_type()) << "' (node '"
+                     << (node.name().empty() ? "#" + std::to_string(index) : node.name()) << "')";
+      return nullptr;
+    }
+    if (failed((this->*converter)(node, loc)))
+      return nullptr;
+  }
+
+  SmallVector<Value> results;
+  for (const onnx::ValueInfoProto &output : graph.output()) {
+    auto it = values_.find(output.name());
+    if (it == values_.end()) {
+      emitError(fileLoc) << "graph output '" << output.name() << "' is not produced by any node";
+      return nullptr;
+    }
+    results.push_back(it->second);
+  }
+  func::ReturnOp::create(builder_, fileLoc, results);
+  function.setFunctionType(builder_.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  for (auto [i, output] : llvm::enumerate(graph.output()))
+    function.setResultAttr(i, "dinfer.name", builder_.getStringAttr(output.name()));
+  return module;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> dinfer::importOnnx(const OnnxModel &model, MLIRContext *context,
+                                         const OnnxImportOptions &options) {
+  return Importer(model, context, options).run();
+}
+
+llvm::ArrayRef<llvm::StringLiteral> dinfer::supportedOnnxOps() { return kSupportedOps; }
