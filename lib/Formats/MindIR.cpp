@@ -143,6 +143,15 @@ llvm::Expected<MindIRModel> MindIRModel::parse(StringRef bytes, StringRef name, 
   return model;
 }
 
+llvm::Expected<MindIRModel> MindIRModel::fromProto(std::unique_ptr<mind_ir::ModelProto> proto, StringRef name) {
+  MindIRModel model;
+  model.path_ = name.str();
+  model.proto_ = std::move(proto);
+  if (llvm::Error err = model.index())
+    return std::move(err);
+  return model;
+}
+
 llvm::Error MindIRModel::index() {
   const mind_ir::GraphProto &graph = proto_->graph();
   for (int i = 0; i < graph.parameter_size(); ++i) {

@@ -6,7 +6,11 @@
 
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
+#include "dinfer/Formats/Checkpoint.h"
 #include "dinfer/Formats/ONNX.h"
+#include "dinfer/Translate/ExportMindIR.h"
+
+#include "mind_ir.pb.h"
 #include "dinfer/Reshard/Layout.h"
 #include "dinfer/Translate/ImportONNX.h"
 
@@ -93,6 +97,47 @@ OwningOpRef<Operation *> importOnnxTranslation(const std::shared_ptr<llvm::Sourc
   return OwningOpRef<Operation *>(module.release().getOperation());
 }
 
+llvm::cl::opt<std::string> weightsFile(
+    "weights", llvm::cl::desc("Checkpoint holding the data of the program's dist.param parameters (--export-mindir)"),
+    llvm::cl::value_desc("file.ckpt"));
+
+LogicalResult exportMindIRTranslation(Operation *op, llvm::raw_ostream &output) {
+  auto module = llvm::dyn_cast<ModuleOp>(op);
+  if (!module)
+    return op->emitError("--export-mindir needs a builtin.module");
+  std::optional<dinfer::Checkpoint> weights;
+  if (!weightsFile.empty()) {
+    auto checkpoint = dinfer::Checkpoint::open(weightsFile);
+    if (!checkpoint) {
+      llvm::errs() << "error: " << llvm::toString(checkpoint.takeError()) << "\n";
+      return failure();
+    }
+    weights.emplace(std::move(*checkpoint));
+  }
+  auto model = dinfer::exportMindIR(module, [&](StringRef name) -> llvm::Expected<std::vector<char>> {
+    if (!weights)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "parameter '" + name + "' has no data: give --weights FILE.ckpt");
+    const dinfer::CheckpointTensor *tensor = weights->find(name);
+    if (!tensor)
+      return dinfer::fileError(weightsFile, "has no tensor '" + name + "'");
+    std::vector<char> data(tensor->bytes);
+    if (llvm::Error err = weights->read(*tensor, 0, data))
+      return std::move(err);
+    return data;
+  });
+  if (!model) {
+    // The message already names the op and its location.
+    llvm::errs() << "error: " << llvm::toString(model.takeError()) << "\n";
+    return failure();
+  }
+  std::string bytes;
+  if (!model->proto().SerializeToString(&bytes))
+    return module.emitError("cannot serialize the MindIR model");
+  output << bytes;
+  return success();
+}
+
 void registerDialects(DialectRegistry &registry) {
   registry.insert<dinfer::nn::NNDialect, dinfer::dist::DistDialect, func::FuncDialect, arith::ArithDialect>();
 }
@@ -108,5 +153,8 @@ int main(int argc, char **argv) {
     }
   TranslateToMLIRRegistration importOnnx("import-onnx", "Import an ONNX model (opset 7 to 17) into the nn dialect",
                                          importOnnxTranslation, registerDialects);
+  TranslateFromMLIRRegistration exportMindIR("export-mindir",
+                                             "Export an nn-dialect program as MindIR (weights from --weights)",
+                                             exportMindIRTranslation, registerDialects);
   return failed(mlirTranslateMain(argc, argv, "dinfer translation driver")) ? 1 : 0;
 }

@@ -69,6 +69,8 @@ public:
 
   /// Reads a .mindir file (and checks the external data it references).
   static llvm::Expected<MindIRModel> open(llvm::StringRef path);
+  /// Takes over a model built in memory (parameters inline).
+  static llvm::Expected<MindIRModel> fromProto(std::unique_ptr<mind_ir::ModelProto> proto, llvm::StringRef name);
   /// Parses a model held in memory; `directory` resolves external data.
   static llvm::Expected<MindIRModel> parse(llvm::StringRef bytes, llvm::StringRef name,
                                            llvm::StringRef directory = "");

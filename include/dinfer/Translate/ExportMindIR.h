@@ -1,0 +1,34 @@
+//===- ExportMindIR.h - nn-dialect programs as MindIR ---------------------===//
+//
+// Writes a func.func of nn ops as a MindIR ModelProto the way MindSpore 1.7's
+// exporter lays one out: graph inputs as ValueInfoProto, weights (dist.param)
+// as graph.parameter with raw_data and ref_key, every op a NodeProto whose
+// op_type is "REF::<Primitive>:<id>" into the primitives table with
+// MindSpore's attribute names, constants as Constant nodes, and multi-output
+// primitives (LayerNorm, BatchNorm, Split) read through TupleGetItem.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_TRANSLATE_EXPORTMINDIR_H
+#define DINFER_TRANSLATE_EXPORTMINDIR_H
+
+#include "dinfer/Formats/MindIR.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace dinfer {
+
+/// The bytes of the parameter `name` (a dist.param of the program).
+using ParameterData = llvm::function_ref<llvm::Expected<std::vector<char>>(llvm::StringRef name)>;
+
+/// Exports the module's entry function (@main, or its only function). An op
+/// MindIR cannot express is an error at the op.
+llvm::Expected<MindIRModel> exportMindIR(mlir::ModuleOp module, ParameterData parameters);
+
+/// The nn ops the exporter writes.
+llvm::ArrayRef<llvm::StringLiteral> exportableOps();
+
+} // namespace dinfer
+
+#endif // DINFER_TRANSLATE_EXPORTMINDIR_H

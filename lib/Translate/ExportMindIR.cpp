@@ -1,0 +1,581 @@
+//===- ExportMindIR.cpp - nn-dialect programs as MindIR -------------------===//
+
+#include "dinfer/Translate/ExportMindIR.h"
+
+#include "dialects/dist/DistOps.h"
+#include "dialects/nn/NNDialect.h"
+#include "dinfer/Version.h"
+
+#include "mind_ir.pb.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace dinfer;
+using llvm::StringRef;
+
+namespace {
+
+constexpr llvm::StringLiteral kExportableOps[] = {
+    "nn.add",        "nn.avg_pool",   "nn.batch_matmul", "nn.batch_norm", "nn.bias_add",    "nn.cast",
+    "nn.concat",     "nn.conv2d",     "nn.div",          "nn.erf",        "nn.exp",         "nn.expand_dims",
+    "nn.fast_gelu",  "nn.flatten",    "nn.gather",       "nn.gelu",       "nn.layer_norm",  "nn.log_softmax",
+    "nn.matmul",     "nn.max_pool",   "nn.mul",          "nn.neg",        "nn.pow",         "nn.reduce_max",
+    "nn.reduce_mean", "nn.reduce_sum", "nn.relu",        "nn.reshape",    "nn.rms_norm",    "nn.select",
+    "nn.sigmoid",    "nn.silu",       "nn.softmax",      "nn.split",      "nn.sqrt",        "nn.squeeze",
+    "nn.strided_slice", "nn.sub",     "nn.tanh",         "nn.transpose",  "dist.param",     "dist.annotate",
+    "arith.constant",
+};
+
+using Attr = mind_ir::AttributeProto;
+
+int32_t mindirDataType(Type element) {
+  if (element.isF32())
+    return mind_ir::TensorProto::FLOAT;
+  if (element.isF16())
+    return mind_ir::TensorProto::FLOAT16;
+  if (element.isBF16())
+    return mind_ir::TensorProto::BFLOAT16;
+  if (element.isF64())
+    return mind_ir::TensorProto::DOUBLE;
+  if (element.isInteger(1))
+    return mind_ir::TensorProto::BOOL;
+  if (element.isInteger(8))
+    return element.isUnsignedInteger() ? mind_ir::TensorProto::UINT8 : mind_ir::TensorProto::INT8;
+  if (element.isInteger(16))
+    return element.isUnsignedInteger() ? mind_ir::TensorProto::UINT16 : mind_ir::TensorProto::INT16;
+  if (element.isInteger(32))
+    return element.isUnsignedInteger() ? mind_ir::TensorProto::UINT32 : mind_ir::TensorProto::INT32;
+  if (element.isInteger(64))
+    return element.isUnsignedInteger() ? mind_ir::TensorProto::UINT64 : mind_ir::TensorProto::INT64;
+  return mind_ir::TensorProto::UNDEFINED;
+}
+
+void setType(mind_ir::TensorProto *tensor, Type type) {
+  auto shaped = llvm::cast<ShapedType>(type);
+  for (int64_t d : shaped.getShape())
+    tensor->add_dims(d);
+  tensor->set_data_type(mindirDataType(shaped.getElementType()));
+}
+
+class Exporter {
+public:
+  Exporter(ModuleOp module, ParameterData parameters) : module_(module), parameters_(parameters) {}
+
+  llvm::Expected<MindIRModel> run();
+
+private:
+  //===--- primitives and attributes -----------------------------------===//
+
+  mind_ir::PrimitiveProto *primitive(StringRef opType) {
+    mind_ir::PrimitiveProto *prim = model_->add_primitives();
+    prim->set_name((opType + ":" + llvm::Twine(++counter_)).str());
+    prim->set_op_type(opType.str());
+    return prim;
+  }
+  static Attr *attr(mind_ir::PrimitiveProto *prim, StringRef name, Attr::AttributeType type) {
+    Attr *a = prim->add_attribute();
+    a->set_name(name.str());
+    a->set_type(type);
+    return a;
+  }
+  static void setBool(mind_ir::PrimitiveProto *p, StringRef name, bool v) { attr(p, name, Attr::BOOL)->set_i(v); }
+  static void setInt(mind_ir::PrimitiveProto *p, StringRef name, int64_t v) { attr(p, name, Attr::INT64)->set_i(v); }
+  static void setFloat(mind_ir::PrimitiveProto *p, StringRef name, float v) { attr(p, name, Attr::FLOAT)->set_f(v); }
+  static void setString(mind_ir::PrimitiveProto *p, StringRef name, StringRef v) {
+    attr(p, name, Attr::STRING)->set_s(v.str());
+  }
+  static void fillInts(Attr *a, ArrayRef<int64_t> values) {
+    for (int64_t v : values) {
+      Attr *element = a->add_values();
+      element->set_type(Attr::INT64);
+      element->add_ints(v);
+    }
+  }
+  static void setInts(mind_ir::PrimitiveProto *p, StringRef name, ArrayRef<int64_t> values) {
+    fillInts(attr(p, name, Attr::TUPLE), values);
+  }
+
+  //===--- nodes --------------------------------------------------------===//
+
+  void setShape(mind_ir::NodeProto *node, TypeRange types) {
+    Attr *shape = node->add_attribute();
+    shape->set_name("shape");
+    if (types.size() == 1) {
+      shape->set_type(Attr::TENSORS);
+      setType(shape->add_tensors(), types.front());
+      return;
+    }
+    shape->set_type(Attr::TUPLE);
+    for (Type type : types) {
+      Attr *element = shape->add_values();
+      element->set_type(Attr::TENSORS);
+      setType(element->add_tensors(), type);
+    }
+  }
+
+  std::string node(mind_ir::PrimitiveProto *prim, ArrayRef<std::string> inputs, TypeRange types) {
+    std::string id = std::to_string(++counter_);
+    std::string name = graphName_ + ":" + prim->op_type() + ":" + id;
+    mind_ir::NodeProto *n = graph_->add_node();
+    for (const std::string &input : inputs)
+      n->add_input(input);
+    n->add_output(name);
+    n->set_name(name);
+    n->set_op_type("REF::" + prim->name());
+    setShape(n, types);
+    n->set_domain("Default/" + prim->op_type() + "-op" + id);
+    return name;
+  }
+
+  mind_ir::NodeProto *constantNode(std::string &name) {
+    name = "[ValueNode]" + std::to_string(++counter_);
+    mind_ir::NodeProto *n = graph_->add_node();
+    n->add_output(name);
+    n->set_name(name);
+    n->set_op_type("Constant");
+    return n;
+  }
+
+  std::string constInts(ArrayRef<int64_t> values) {
+    std::string name;
+    Attr *value = constantNode(name)->add_attribute();
+    value->set_name("value");
+    value->set_type(Attr::TUPLE);
+    fillInts(value, values);
+    return name;
+  }
+
+  std::string constInt(int64_t v) {
+    std::string name;
+    Attr *value = constantNode(name)->add_attribute();
+    value->set_name("value");
+    value->set_type(Attr::INT64);
+    value->set_i(v);
+    return name;
+  }
+
+  std::string constType(Type element) {
+    std::string name;
+    Attr *value = constantNode(name)->add_attribute();
+    value->set_name("value");
+    value->set_type(Attr::TENSORS);
+    value->add_tensors()->set_data_type(mindirDataType(element));
+    return name;
+  }
+
+  FailureOr<std::string> constTensor(ElementsAttr elements, Location loc) {
+    auto type = llvm::cast<ShapedType>(elements.getType());
+    std::string bytes;
+    if (auto dense = llvm::dyn_cast<DenseElementsAttr>(elements)) {
+      if (type.getElementType().isInteger(1)) {
+        for (bool b : dense.getValues<bool>())
+          bytes.push_back(b ? 1 : 0);
+      } else {
+        ArrayRef<char> raw = dense.getRawData();
+        if (dense.isSplat())
+          for (int64_t i = 0; i < type.getNumElements(); ++i)
+            bytes.append(raw.data(), raw.size());
+        else
+          bytes.assign(raw.data(), raw.size());
+      }
+    } else if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements)) {
+      AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+      if (!blob)
+        return emitError(loc) << "constant blob '" << resource.getRawHandle().getKey() << "' has no data";
+      bytes.assign(blob->getData().data(), blob->getData().size());
+    } else {
+      return emitError(loc) << "constant of kind " << elements << " cannot be exported";
+    }
+    std::string name;
+    Attr *value = constantNode(name)->add_attribute();
+    value->set_name("value");
+    value->set_type(Attr::TENSORS);
+    mind_ir::TensorProto *tensor = value->add_tensors();
+    setType(tensor, type);
+    tensor->set_name("value0");
+    tensor->set_raw_data(bytes);
+    return name;
+  }
+
+  std::string tupleGetItem(const std::string &tuple, int64_t index, Type type) {
+    if (!tupleGetItem_)
+      tupleGetItem_ = primitive("TupleGetItem");
+    return node(tupleGetItem_, {tuple, constInt(index)}, type);
+  }
+
+  std::string makeTuple(ArrayRef<std::string> elements, TypeRange types) {
+    if (!makeTuple_)
+      makeTuple_ = primitive("MakeTuple");
+    return node(makeTuple_, elements, types);
+  }
+
+  //===--- ops ----------------------------------------------------------===//
+
+  std::string nameOf(Value value) { return names_.lookup(value); }
+
+  /// One node, one result, operands in order.
+  void simple(Operation *op, StringRef opType, llvm::function_ref<void(mind_ir::PrimitiveProto *)> attrs = {}) {
+    mind_ir::PrimitiveProto *prim = primitive(opType);
+    if (attrs)
+      attrs(prim);
+    SmallVector<std::string> inputs;
+    for (Value operand : op->getOperands())
+      inputs.push_back(nameOf(operand));
+    names_[op->getResult(0)] = node(prim, inputs, op->getResult(0).getType());
+  }
+
+  /// A MindSpore primitive with several outputs of which the program reads
+  /// the first.
+  void firstOfTuple(Operation *op, mind_ir::PrimitiveProto *prim, ArrayRef<std::string> inputs,
+                    ArrayRef<Type> tupleTypes) {
+    std::string tuple = node(prim, inputs, tupleTypes);
+    names_[op->getResult(0)] = tupleGetItem(tuple, 0, op->getResult(0).getType());
+  }
+
+  static RankedTensorType withOnes(RankedTensorType type, int64_t from) {
+    SmallVector<int64_t> shape(type.getShape());
+    for (int64_t d = from; d < type.getRank(); ++d)
+      shape[d] = 1;
+    return type.clone(shape);
+  }
+
+  LogicalResult exportOp(Operation *op);
+
+  template <typename OpT>
+  LogicalResult reduce(OpT op, StringRef opType) {
+    mind_ir::PrimitiveProto *p = primitive(opType);
+    setBool(p, "keep_dims", op.getKeepDims());
+    names_[op.getResult()] = node(p, {nameOf(op.getX()), constInts(op.getAxis())}, op.getType());
+    return success();
+  }
+
+  ModuleOp module_;
+  ParameterData parameters_;
+  std::unique_ptr<mind_ir::ModelProto> model_ = std::make_unique<mind_ir::ModelProto>();
+  mind_ir::GraphProto *graph_ = nullptr;
+  std::string graphName_;
+  llvm::DenseMap<Value, std::string> names_;
+  llvm::StringMap<std::string> parameterNames_;
+  int counter_ = 0;
+  mind_ir::PrimitiveProto *tupleGetItem_ = nullptr;
+  mind_ir::PrimitiveProto *makeTuple_ = nullptr;
+};
+
+LogicalResult Exporter::exportOp(Operation *op) {
+  auto poolAttrs = [&](auto pool, mind_ir::PrimitiveProto *prim) -> LogicalResult {
+    ArrayRef<int64_t> k = pool.getKernelSize(), s = pool.getStrides(), pad = pool.getPad();
+    StringRef mode = pool.getPadMode();
+    bool padded = llvm::any_of(pad, [](int64_t p) { return p != 0; });
+    if ((mode == "pad" && padded) || pool.getCeilMode())
+      return op->emitOpError() << "explicit padding and ceil_mode have no MindSpore " << prim->op_type()
+                               << " equivalent in MindIR";
+    setString(prim, "pad_mode", mode == "same" ? "SAME" : "VALID");
+    setInts(prim, "kernel_size", {1, 1, k[0], k[1]});
+    setInts(prim, "strides", {1, 1, s[0], s[1]});
+    setString(prim, "format", "NCHW");
+    return success();
+  };
+
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](dist::ParamOp param) -> LogicalResult {
+        auto it = parameterNames_.find(param.getName());
+        if (it != parameterNames_.end()) {
+          names_[param.getResult()] = it->second;
+          return success();
+        }
+        auto data = parameters_(param.getName());
+        if (!data)
+          return param.emitOpError() << llvm::toString(data.takeError());
+        mind_ir::TensorProto *tensor = graph_->add_parameter();
+        setType(tensor, param.getType());
+        std::string name = graphName_ + ":" + param.getName().str();
+        tensor->set_name(name);
+        tensor->set_raw_data(data->data(), data->size());
+        tensor->set_ref_key(param.getName().str());
+        parameterNames_[param.getName()] = name;
+        names_[param.getResult()] = name;
+        return success();
+      })
+      .Case([&](dist::AnnotateOp annotate) -> LogicalResult {
+        names_[annotate.getResult()] = nameOf(annotate.getInput());
+        return success();
+      })
+      .Case([&](arith::ConstantOp constant) -> LogicalResult {
+        auto elements = llvm::dyn_cast<ElementsAttr>(constant.getValue());
+        if (!elements)
+          return constant.emitOpError() << "only tensor constants can be exported";
+        auto name = constTensor(elements, constant.getLoc());
+        if (failed(name))
+          return failure();
+        names_[constant.getResult()] = *name;
+        return success();
+      })
+      .Case([&](nn::MatMulOp mm) -> LogicalResult {
+        simple(op, "MatMul", [&](mind_ir::PrimitiveProto *p) {
+          setBool(p, "transpose_a", mm.getTransposeA());
+          setBool(p, "transpose_b", mm.getTransposeB());
+        });
+        return success();
+      })
+      .Case([&](nn::BatchMatMulOp mm) -> LogicalResult {
+        simple(op, "BatchMatMul", [&](mind_ir::PrimitiveProto *p) {
+          setBool(p, "transpose_a", mm.getTransposeA());
+          setBool(p, "transpose_b", mm.getTransposeB());
+        });
+        return success();
+      })
+      .Case([&](nn::BiasAddOp b) -> LogicalResult {
+        simple(op, "BiasAdd", [&](mind_ir::PrimitiveProto *p) { setString(p, "format", b.getDataFormat()); });
+        return success();
+      })
+      .Case([&](nn::AddOp) -> LogicalResult { return simple(op, "Add"), success(); })
+      .Case([&](nn::SubOp) -> LogicalResult { return simple(op, "Sub"), success(); })
+      .Case([&](nn::MulOp) -> LogicalResult { return simple(op, "Mul"), success(); })
+      .Case([&](nn::DivOp) -> LogicalResult { return simple(op, "Div"), success(); })
+      .Case([&](nn::PowOp) -> LogicalResult { return simple(op, "Pow"), success(); })
+      .Case([&](nn::SelectOp) -> LogicalResult { return simple(op, "Select"), success(); })
+      .Case([&](nn::SqrtOp) -> LogicalResult { return simple(op, "Sqrt"), success(); })
+      .Case([&](nn::NegOp) -> LogicalResult { return simple(op, "Neg"), success(); })
+      .Case([&](nn::ExpOp) -> LogicalResult { return simple(op, "Exp"), success(); })
+      .Case([&](nn::ErfOp) -> LogicalResult { return simple(op, "Erf"), success(); })
+      .Case([&](nn::TanhOp) -> LogicalResult { return simple(op, "Tanh"), success(); })
+      .Case([&](nn::SigmoidOp) -> LogicalResult { return simple(op, "Sigmoid"), success(); })
+      .Case([&](nn::ReLUOp) -> LogicalResult { return simple(op, "ReLU"), success(); })
+      .Case([&](nn::FastGeLUOp) -> LogicalResult { return simple(op, "FastGeLU"), success(); })
+      .Case([&](nn::SiLUOp) -> LogicalResult { return simple(op, "SiLU"), success(); })
+      .Case([&](nn::GeLUOp g) -> LogicalResult {
+        simple(op, "GeLU", [&](mind_ir::PrimitiveProto *p) { setString(p, "approximate", g.getApproximate()); });
+        return success();
+      })
+      .Case([&](nn::SoftmaxOp s) -> LogicalResult {
+        simple(op, "Softmax", [&](mind_ir::PrimitiveProto *p) { setInts(p, "axis", {s.getAxis()}); });
+        return success();
+      })
+      .Case([&](nn::LogSoftmaxOp s) -> LogicalResult {
+        simple(op, "LogSoftmax", [&](mind_ir::PrimitiveProto *p) { setInt(p, "axis", s.getAxis()); });
+        return success();
+      })
+      .Case([&](nn::LayerNormOp ln) -> LogicalResult {
+        mind_ir::PrimitiveProto *p = primitive("LayerNorm");
+        setInt(p, "begin_norm_axis", ln.getBeginNormAxis());
+        setInt(p, "begin_params_axis", ln.getBeginParamsAxis());
+        setFloat(p, "epsilon", ln.getEpsilon().convertToFloat());
+        auto type = llvm::cast<RankedTensorType>(ln.getType());
+        int64_t axis = ln.getBeginNormAxis() < 0 ? ln.getBeginNormAxis() + type.getRank() : ln.getBeginNormAxis();
+        RankedTensorType stats = withOnes(type, axis);
+        firstOfTuple(op, p, {nameOf(ln.getX()), nameOf(ln.getGamma()), nameOf(ln.getBeta())},
+                     {type, stats, stats});
+        return success();
+      })
+      .Case([&](nn::RMSNormOp rms) -> LogicalResult {
+        mind_ir::PrimitiveProto *p = primitive("RmsNorm");
+        setFloat(p, "epsilon", rms.getEpsilon().convertToFloat());
+        auto type = llvm::cast<RankedTensorType>(rms.getType());
+        int64_t gammaRank = llvm::cast<RankedTensorType>(rms.getGamma().getType()).getRank();
+        firstOfTuple(op, p, {nameOf(rms.getX()), nameOf(rms.getGamma())},
+                     {type, withOnes(type, type.getRank() - gammaRank)});
+        return success();
+      })
+      .Case([&](nn::BatchNormOp bn) -> LogicalResult {
+        mind_ir::PrimitiveProto *p = primitive("BatchNorm");
+        setBool(p, "is_training", false);
+        setFloat(p, "epsilon", bn.getEpsilon().convertToFloat());
+        setString(p, "format", "NCHW");
+        Type channel = bn.getMean().getType();
+        SmallVector<std::string> inputs;
+        for (Value v : op->getOperands())
+          inputs.push_back(nameOf(v));
+        firstOfTuple(op, p, inputs, {bn.getType(), channel, channel, channel, channel});
+        return success();
+      })
+      .Case([&](nn::ReduceSumOp r) -> LogicalResult { return reduce(r, "ReduceSum"); })
+      .Case([&](nn::ReduceMeanOp r) -> LogicalResult { return reduce(r, "ReduceMean"); })
+      .Case([&](nn::ReduceMaxOp r) -> LogicalResult { return reduce(r, "ReduceMax"); })
+      .Case([&](nn::ReshapeOp r) -> LogicalResult {
+        auto type = llvm::cast<RankedTensorType>(r.getType());
+        names_[r.getResult()] = node(primitive("Reshape"), {nameOf(r.getX()), constInts(type.getShape())}, type);
+        return success();
+      })
+      .Case([&](nn::TransposeOp t) -> LogicalResult {
+        names_[t.getResult()] = node(primitive("Transpose"), {nameOf(t.getX()), constInts(t.getPerm())}, t.getType());
+        return success();
+      })
+      .Case([&](nn::ExpandDimsOp e) -> LogicalResult {
+        names_[e.getResult()] = node(primitive("ExpandDims"), {nameOf(e.getX()), constInt(e.getAxis())}, e.getType());
+        return success();
+      })
+      .Case([&](nn::SqueezeOp s) -> LogicalResult {
+        simple(op, "Squeeze", [&](mind_ir::PrimitiveProto *p) { setInts(p, "axis", s.getAxis()); });
+        return success();
+      })
+      .Case([&](nn::FlattenOp f) -> LogicalResult {
+        if (f.getAxis() == 1) {
+          simple(op, "Flatten");
+          return success();
+        }
+        auto type = llvm::cast<RankedTensorType>(f.getType());
+        names_[f.getResult()] = node(primitive("Reshape"), {nameOf(f.getX()), constInts(type.getShape())}, type);
+        return success();
+      })
+      .Case([&](nn::ConcatOp c) -> LogicalResult {
+        mind_ir::PrimitiveProto *p = primitive("Concat");
+        setInt(p, "axis", c.getAxis());
+        SmallVector<std::string> inputs;
+        for (Value v : c.getInputs())
+          inputs.push_back(nameOf(v));
+        std::string tuple = makeTuple(inputs, c.getInputs().getTypes());
+        names_[c.getResult()] = node(p, {tuple}, c.getType());
+        return success();
+      })
+      .Case([&](nn::SplitOp s) -> LogicalResult {
+        mind_ir::PrimitiveProto *p = primitive("Split");
+        setInt(p, "axis", s.getAxis());
+        setInt(p, "output_num", s.getOutputNum());
+        std::string tuple = node(p, {nameOf(s.getX())}, s.getResultTypes());
+        for (auto [i, result] : llvm::enumerate(s.getResults()))
+          names_[result] = tupleGetItem(tuple, static_cast<int64_t>(i), result.getType());
+        return success();
+      })
+      .Case([&](nn::StridedSliceOp s) -> LogicalResult {
+        mind_ir::PrimitiveProto *p = primitive("StridedSlice");
+        setInt(p, "begin_mask", s.getBeginMask());
+        setInt(p, "end_mask", s.getEndMask());
+        setInt(p, "ellipsis_mask", 0);
+        setInt(p, "new_axis_mask", 0);
+        setInt(p, "shrink_axis_mask", s.getShrinkAxisMask());
+        names_[s.getResult()] = node(p, {nameOf(s.getX()), constInts(s.getBegin()), constInts(s.getEnd()),
+                                         constInts(s.getStrides())},
+                                     s.getType());
+        return success();
+      })
+      .Case([&](nn::GatherOp g) -> LogicalResult {
+        names_[g.getResult()] = node(primitive("Gather"),
+                                     {nameOf(g.getParams()), nameOf(g.getIndices()), constInt(g.getAxis())},
+                                     g.getType());
+        return success();
+      })
+      .Case([&](nn::CastOp c) -> LogicalResult {
+        names_[c.getResult()] = node(primitive("Cast"), {nameOf(c.getX()), constType(c.getDtype())}, c.getType());
+        return success();
+      })
+      .Case([&](nn::Conv2DOp c) -> LogicalResult {
+        auto w = llvm::cast<RankedTensorType>(c.getW().getType());
+        simple(op, "Conv2D", [&](mind_ir::PrimitiveProto *p) {
+          setInt(p, "out_channel", w.getDimSize(0));
+          setInts(p, "kernel_size", {w.getDimSize(2), w.getDimSize(3)});
+          setInt(p, "mode", 1);
+          setString(p, "pad_mode", c.getPadMode());
+          setInts(p, "pad", c.getPad());
+          setInts(p, "stride", {1, 1, c.getStride()[0], c.getStride()[1]});
+          setInts(p, "dilation", {1, 1, c.getDilation()[0], c.getDilation()[1]});
+          setInt(p, "group", c.getGroup());
+          setInt(p, "groups", c.getGroup());
+          setString(p, "format", "NCHW");
+        });
+        return success();
+      })
+      .Case([&](nn::MaxPoolOp pool) -> LogicalResult {
+        mind_ir::PrimitiveProto *p = primitive("MaxPool");
+        if (failed(poolAttrs(pool, p)))
+          return failure();
+        names_[pool.getResult()] = node(p, {nameOf(pool.getX())}, pool.getType());
+        return success();
+      })
+      .Case([&](nn::AvgPoolOp pool) -> LogicalResult {
+        mind_ir::PrimitiveProto *p = primitive("AvgPool");
+        if (failed(poolAttrs(pool, p)))
+          return failure();
+        names_[pool.getResult()] = node(p, {nameOf(pool.getX())}, pool.getType());
+        return success();
+      })
+      .Default([&](Operation *other) {
+        return other->emitOpError() << "cannot be exported to MindIR";
+      });
+}
+
+llvm::Expected<MindIRModel> Exporter::run() {
+  func::FuncOp entry = module_.lookupSymbol<func::FuncOp>("main");
+  if (!entry) {
+    auto functions = llvm::to_vector(module_.getOps<func::FuncOp>());
+    if (functions.size() != 1)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "the module needs a function @main, or exactly one function, to export");
+    entry = functions.front();
+  }
+  if (!entry.getBody().hasOneBlock())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "@" + entry.getName().str() +
+                                                                       " must have a single block to export");
+
+  // The layout MindSpore 1.7's exporter writes.
+  model_->set_ir_version("0.1.1");
+  model_->set_producer_name("MindSpore");
+  model_->set_model_version("1.7.0");
+  model_->set_doc_string("exported by dinfer " DINFER_VERSION_STRING);
+  graphName_ = entry.getName().str();
+  graph_ = model_->mutable_graph();
+  graph_->set_name(graphName_);
+
+  for (auto [i, arg] : llvm::enumerate(entry.getArguments())) {
+    auto name = entry.getArgAttrOfType<StringAttr>(i, "dinfer.name");
+    std::string full = graphName_ + ":" + (name ? name.str() : "input" + std::to_string(i));
+    mind_ir::ValueInfoProto *input = graph_->add_input();
+    input->set_name(full);
+    setType(input->add_tensor(), arg.getType());
+    names_[arg] = full;
+  }
+
+  bool ok = true;
+  std::string errors;
+  {
+    ScopedDiagnosticHandler handler(module_.getContext(), [&](Diagnostic &diag) {
+      if (diag.getSeverity() == DiagnosticSeverity::Error) {
+        std::string location;
+        llvm::raw_string_ostream os(location);
+        if (auto file = llvm::dyn_cast<FileLineColLoc>(diag.getLocation()))
+          os << file.getFilename().getValue() << ":" << file.getLine() << ":" << file.getColumn();
+        else
+          os << diag.getLocation();
+        errors += (errors.empty() ? "" : "\n") + location + ": " + diag.str();
+      }
+      return success();
+    });
+    for (Operation &op : entry.getBody().front()) {
+      if (auto ret = llvm::dyn_cast<func::ReturnOp>(op)) {
+        SmallVector<std::string> results;
+        for (Value v : ret.getOperands())
+          results.push_back(nameOf(v));
+        std::string output = results.size() == 1 ? results.front() : makeTuple(results, ret.getOperandTypes());
+        mind_ir::ValueInfoProto *info = graph_->add_output();
+        info->set_name(output);
+        for (Type type : ret.getOperandTypes())
+          setType(info->add_tensor(), type);
+        continue;
+      }
+      if (failed(exportOp(&op))) {
+        ok = false;
+        break;
+      }
+    }
+  }
+  if (!ok)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), errors);
+  model_->set_little_endian(true);
+  model_->set_mind_ir_version(1);
+  return MindIRModel::fromProto(std::move(model_), graphName_ + ".mindir");
+}
+
+} // namespace
+
+llvm::Expected<MindIRModel> dinfer::exportMindIR(ModuleOp module, ParameterData parameters) {
+  return Exporter(module, parameters).run();
+}
+
+llvm::ArrayRef<llvm::StringLiteral> dinfer::exportableOps() { return kExportableOps; }
