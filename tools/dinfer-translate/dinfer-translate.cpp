@@ -9,6 +9,7 @@
 #include "dinfer/Formats/Checkpoint.h"
 #include "dinfer/Formats/ONNX.h"
 #include "dinfer/Translate/ExportMindIR.h"
+#include "dinfer/Translate/ImportMindIR.h"
 
 #include "mind_ir.pb.h"
 #include "dinfer/Reshard/Layout.h"
@@ -138,6 +139,25 @@ LogicalResult exportMindIRTranslation(Operation *op, llvm::raw_ostream &output) 
   return success();
 }
 
+OwningOpRef<Operation *> importMindIRTranslation(const std::shared_ptr<llvm::SourceMgr> &sourceMgr,
+                                                 MLIRContext *context) {
+  ScopedDiagnosticHandler handler(context, [](Diagnostic &diag) {
+    printDiagnostic(diag);
+    return success();
+  });
+  const llvm::MemoryBuffer *buffer = sourceMgr->getMemoryBuffer(sourceMgr->getMainFileID());
+  StringRef path = buffer->getBufferIdentifier();
+  auto model = dinfer::MindIRModel::parse(buffer->getBuffer(), path, llvm::sys::path::parent_path(path));
+  if (!model) {
+    emitError(UnknownLoc::get(context)) << llvm::toString(model.takeError());
+    return nullptr;
+  }
+  OwningOpRef<ModuleOp> module = dinfer::importMindIR(*model, context);
+  if (!module || failed(verify(*module)))
+    return nullptr;
+  return OwningOpRef<Operation *>(module.release().getOperation());
+}
+
 void registerDialects(DialectRegistry &registry) {
   registry.insert<dinfer::nn::NNDialect, dinfer::dist::DistDialect, func::FuncDialect, arith::ArithDialect>();
 }
@@ -153,6 +173,8 @@ int main(int argc, char **argv) {
     }
   TranslateToMLIRRegistration importOnnx("import-onnx", "Import an ONNX model (opset 7 to 17) into the nn dialect",
                                          importOnnxTranslation, registerDialects);
+  TranslateToMLIRRegistration importMindIR("import-mindir", "Import a MindIR model into the nn dialect",
+                                           importMindIRTranslation, registerDialects);
   TranslateFromMLIRRegistration exportMindIR("export-mindir",
                                              "Export an nn-dialect program as MindIR (weights from --weights)",
                                              exportMindIRTranslation, registerDialects);

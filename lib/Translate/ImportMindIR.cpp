@@ -1,0 +1,671 @@
+//===- ImportMindIR.cpp - MindIR models into the nn dialect ---------------===//
+
+#include "dinfer/Translate/ImportMindIR.h"
+
+#include "dialects/dist/DistOps.h"
+#include "dialects/nn/NNDialect.h"
+#include "dinfer/Formats/MindIR.h"
+
+#include "mind_ir.pb.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringMap.h"
+
+using namespace mlir;
+using namespace dinfer;
+using llvm::StringRef;
+
+namespace {
+
+using AttrList = google::protobuf::RepeatedPtrField<mind_ir::AttributeProto>;
+
+/// Constants with more elements than this become resource blobs.
+constexpr int64_t kMaxInlineConstantElements = 1024;
+
+/// What a MindIR name stands for: a tensor, a compile-time constant, a tuple
+/// or a monad.
+struct Item {
+  Value value;
+  std::optional<SmallVector<int64_t>> ints;
+  std::optional<double> scalar;
+  Type dtype;
+  std::vector<Item> tuple;
+  bool isTuple = false;
+  bool monad = false;
+};
+
+/// A primitive's attributes, from the primitives table or the node itself.
+class Attrs {
+public:
+  explicit Attrs(const AttrList *list) : list_(list) {}
+
+  const mind_ir::AttributeProto *find(StringRef name) const {
+    if (list_)
+      for (const mind_ir::AttributeProto &a : *list_)
+        if (a.name() == name)
+          return &a;
+    return nullptr;
+  }
+  bool getBool(StringRef name, bool fallback) const {
+    const auto *a = find(name);
+    return a ? a->i() != 0 : fallback;
+  }
+  int64_t getInt(StringRef name, int64_t fallback) const {
+    const auto *a = find(name);
+    if (!a)
+      return fallback;
+    if (a->values_size() == 1)
+      return a->values(0).ints_size() ? a->values(0).ints(0) : a->values(0).i();
+    if (a->ints_size() == 1)
+      return a->ints(0);
+    return a->i();
+  }
+  float getFloat(StringRef name, float fallback) const {
+    const auto *a = find(name);
+    return a ? a->f() : fallback;
+  }
+  std::string getString(StringRef name, StringRef fallback) const {
+    const auto *a = find(name);
+    if (!a)
+      return fallback.str();
+    if (!a->s().empty())
+      return a->s();
+    return a->strings_size() ? a->strings(0) : fallback.str();
+  }
+  std::optional<SmallVector<int64_t>> getInts(StringRef name) const {
+    const auto *a = find(name);
+    if (!a)
+      return std::nullopt;
+    SmallVector<int64_t> out;
+    if (a->values_size())
+      for (const auto &v : a->values())
+        out.push_back(v.ints_size() ? v.ints(0) : v.i());
+    else if (a->ints_size())
+      out.assign(a->ints().begin(), a->ints().end());
+    else
+      out.push_back(a->i());
+    return out;
+  }
+
+private:
+  const AttrList *list_;
+};
+
+class Importer {
+public:
+  Importer(const MindIRModel &model, MLIRContext *context) : model_(model), context_(context), builder_(context) {}
+  OwningOpRef<ModuleOp> run();
+
+private:
+  FailureOr<Type> elementType(int32_t dataType, Location loc) {
+    switch (dataType) {
+    case mind_ir::TensorProto::FLOAT: return builder_.getF32Type();
+    case mind_ir::TensorProto::FLOAT16: return builder_.getF16Type();
+    case mind_ir::TensorProto::BFLOAT16: return builder_.getBF16Type();
+    case mind_ir::TensorProto::DOUBLE:
+    case mind_ir::TensorProto::FLOAT64: return builder_.getF64Type();
+    case mind_ir::TensorProto::BOOL: return builder_.getI1Type();
+    case mind_ir::TensorProto::INT8:
+    case mind_ir::TensorProto::UINT8: return builder_.getIntegerType(8);
+    case mind_ir::TensorProto::INT16:
+    case mind_ir::TensorProto::UINT16: return builder_.getIntegerType(16);
+    case mind_ir::TensorProto::INT32:
+    case mind_ir::TensorProto::UINT32: return builder_.getIntegerType(32);
+    case mind_ir::TensorProto::INT64:
+    case mind_ir::TensorProto::UINT64: return builder_.getIntegerType(64);
+    default: return emitError(loc) << "MindIR data type " << dataType << " is not supported";
+    }
+  }
+
+  FailureOr<RankedTensorType> tensorType(const mind_ir::TensorProto &tensor, Location loc) {
+    auto element = elementType(tensor.data_type(), loc);
+    if (failed(element))
+      return failure();
+    for (int64_t d : tensor.dims())
+      if (d < 0)
+        return emitError(loc) << "dynamic dimensions are not supported";
+    return RankedTensorType::get(SmallVector<int64_t>(tensor.dims().begin(), tensor.dims().end()), *element);
+  }
+
+  FailureOr<Item> constant(const mind_ir::NodeProto &node, Location loc) {
+    const mind_ir::AttributeProto *value = nullptr;
+    for (const auto &a : node.attribute())
+      if (a.name() == "value")
+        value = &a;
+    Item item;
+    if (!value)
+      return emitError(loc) << "Constant without a value";
+    // The 0.1.0 scheme names monads in ref_attr_name.
+    if (StringRef(value->ref_attr_name()).starts_with("Monad:")) {
+      item.monad = true;
+      return item;
+    }
+    switch (value->type()) {
+    case mind_ir::AttributeProto::UMONAD:
+    case mind_ir::AttributeProto::IOMONAD:
+    case mind_ir::AttributeProto::NONE:
+      item.monad = true;
+      return item;
+    case mind_ir::AttributeProto::TUPLE:
+    case mind_ir::AttributeProto::LIST: {
+      SmallVector<int64_t> ints(value->ints().begin(), value->ints().end());
+      for (const auto &v : value->values())
+        ints.push_back(v.ints_size() ? v.ints(0) : v.i());
+      item.ints = ints;
+      return item;
+    }
+    case mind_ir::AttributeProto::INT8:
+    case mind_ir::AttributeProto::INT16:
+    case mind_ir::AttributeProto::INT32:
+    case mind_ir::AttributeProto::INT64:
+    case mind_ir::AttributeProto::UINT8:
+    case mind_ir::AttributeProto::BOOL:
+      // The 0.1.0 scheme writes tuples as repeated ints of an INT64 attribute.
+      if (value->ints_size())
+        item.ints = SmallVector<int64_t>(value->ints().begin(), value->ints().end());
+      else
+        item.ints = SmallVector<int64_t>{value->i()};
+      return item;
+    case mind_ir::AttributeProto::FLOAT:
+      item.scalar = value->f();
+      return item;
+    case mind_ir::AttributeProto::DOUBLE:
+      item.scalar = value->d();
+      return item;
+    case mind_ir::AttributeProto::TENSORS:
+    case mind_ir::AttributeProto::TENSOR: {
+      const mind_ir::TensorProto &t = value->tensors_size() ? value->tensors(0) : value->t();
+      auto element = elementType(t.data_type(), loc);
+      if (failed(element))
+        return failure();
+      if (!t.has_raw_data()) { // a type object: Cast's dtype
+        item.dtype = *element;
+        return item;
+      }
+      auto type = tensorType(t, loc);
+      if (failed(type))
+        return failure();
+      uint64_t expected = (type->getNumElements() * type->getElementTypeBitWidth() + 7) / 8;
+      if (element->isInteger(1))
+        expected = type->getNumElements();
+      if (t.raw_data().size() != expected)
+        return emitError(loc) << "constant of " << *type << " has " << t.raw_data().size() << " bytes, expected "
+                              << expected;
+      ElementsAttr attr;
+      ArrayRef<char> raw(t.raw_data().data(), t.raw_data().size());
+      if (element->isInteger(1)) {
+        SmallVector<bool> bits(raw.begin(), raw.end());
+        attr = DenseElementsAttr::get(*type, bits);
+      } else if (type->getNumElements() <= kMaxInlineConstantElements) {
+        attr = DenseElementsAttr::getFromRawBuffer(*type, raw);
+      } else {
+        // Weights held as constants stay out of the IR text: a resource blob.
+        attr = DenseResourceElementsAttr::get(*type, node.name(),
+                                              HeapAsmResourceBlob::allocateAndCopyWithAlign(raw, alignof(uint64_t)));
+      }
+      item.value = arith::ConstantOp::create(builder_, loc, llvm::cast<TypedAttr>(attr)).getResult();
+      return item;
+    }
+    default:
+      return emitError(loc) << "Constant of attribute type " << static_cast<int>(value->type())
+                            << " is not supported";
+    }
+  }
+
+  template <typename OpT>
+  FailureOr<Value> make(Location loc, ValueRange operands, ArrayRef<NamedAttribute> attributes = {}) {
+    SmallVector<Type> types;
+    if (failed(OpT::inferReturnTypes(context_, loc, operands, builder_.getDictionaryAttr(attributes), nullptr, {},
+                                     types)))
+      return failure();
+    OperationState state(loc, OpT::getOperationName());
+    state.addOperands(operands);
+    state.addAttributes(attributes);
+    state.addTypes(types);
+    Operation *op = builder_.create(state);
+    return op->getResult(0);
+  }
+
+  template <typename OpT>
+  FailureOr<Operation *> makeOp(Location loc, ValueRange operands, ArrayRef<NamedAttribute> attributes) {
+    SmallVector<Type> types;
+    if (failed(OpT::inferReturnTypes(context_, loc, operands, builder_.getDictionaryAttr(attributes), nullptr, {},
+                                     types)))
+      return failure();
+    OperationState state(loc, OpT::getOperationName());
+    state.addOperands(operands);
+    state.addAttributes(attributes);
+    state.addTypes(types);
+    return builder_.create(state);
+  }
+
+  NamedAttribute named(StringRef name, Attribute value) { return builder_.getNamedAttr(name, value); }
+  NamedAttribute i64(StringRef name, int64_t v) { return named(name, builder_.getI64IntegerAttr(v)); }
+  NamedAttribute i64s(StringRef name, ArrayRef<int64_t> v) { return named(name, builder_.getDenseI64ArrayAttr(v)); }
+  NamedAttribute boolean(StringRef name, bool v) { return named(name, builder_.getBoolAttr(v)); }
+  NamedAttribute f32(StringRef name, float v) { return named(name, builder_.getF32FloatAttr(v)); }
+
+  LogicalResult convert(const mind_ir::NodeProto &node, StringRef op, const Attrs &attrs, Location loc);
+
+  FailureOr<Item> input(const mind_ir::NodeProto &node, int index, Location loc) {
+    if (index >= node.input_size())
+      return emitError(loc) << "needs input " << index;
+    auto it = items_.find(node.input(index));
+    if (it == items_.end())
+      return emitError(loc) << "input '" << node.input(index) << "' is not defined before its use";
+    return it->second;
+  }
+  FailureOr<Value> tensorInput(const mind_ir::NodeProto &node, int index, Location loc) {
+    auto item = input(node, index, loc);
+    if (failed(item))
+      return failure();
+    if (!item->value)
+      return emitError(loc) << "input " << index << " ('" << node.input(index) << "') is not a tensor";
+    return item->value;
+  }
+  FailureOr<SmallVector<int64_t>> intsInput(const mind_ir::NodeProto &node, int index, Location loc) {
+    auto item = input(node, index, loc);
+    if (failed(item))
+      return failure();
+    if (!item->ints)
+      return emitError(loc) << "input " << index << " ('" << node.input(index)
+                            << "') must be a constant integer or tuple";
+    return *item->ints;
+  }
+
+  const MindIRModel &model_;
+  MLIRContext *context_;
+  OpBuilder builder_;
+  llvm::StringMap<Item> items_;
+};
+
+LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, const Attrs &attrs, Location loc) {
+  std::string out = node.output_size() ? node.output(0) : node.name();
+  auto define = [&](FailureOr<Value> value) -> LogicalResult {
+    if (failed(value))
+      return failure();
+    Item item;
+    item.value = *value;
+    items_[out] = item;
+    return success();
+  };
+  auto tensors = [&](int count) -> FailureOr<SmallVector<Value>> {
+    SmallVector<Value> values;
+    for (int i = 0; i < count; ++i) {
+      auto v = tensorInput(node, i, loc);
+      if (failed(v))
+        return failure();
+      values.push_back(*v);
+    }
+    return values;
+  };
+  auto unary = [&](auto tag) -> LogicalResult {
+    using OpT = decltype(tag);
+    auto x = tensors(1);
+    return failed(x) ? failure() : define(make<OpT>(loc, *x));
+  };
+  auto binary = [&](auto tag) -> LogicalResult {
+    using OpT = decltype(tag);
+    auto xy = tensors(2);
+    return failed(xy) ? failure() : define(make<OpT>(loc, *xy));
+  };
+
+  // MindSpore's plumbing.
+  if (op == "Load" || op == "Depend" || op == "UpdateState") {
+    auto item = input(node, 0, loc);
+    if (failed(item))
+      return failure();
+    items_[out] = *item;
+    return success();
+  }
+  if (op == "MakeTuple") {
+    Item tuple;
+    tuple.isTuple = true;
+    for (int i = 0; i < node.input_size(); ++i) {
+      auto item = input(node, i, loc);
+      if (failed(item))
+        return failure();
+      tuple.tuple.push_back(*item);
+    }
+    items_[out] = tuple;
+    return success();
+  }
+  if (op == "TupleGetItem") {
+    auto tuple = input(node, 0, loc);
+    auto index = intsInput(node, 1, loc);
+    if (failed(tuple) || failed(index))
+      return failure();
+    if (!tuple->isTuple || index->size() != 1 || (*index)[0] < 0 ||
+        (*index)[0] >= static_cast<int64_t>(tuple->tuple.size()))
+      return emitError(loc) << "TupleGetItem index out of range";
+    items_[out] = tuple->tuple[(*index)[0]];
+    return success();
+  }
+
+  if (op == "MatMul" || op == "BatchMatMul") {
+    auto xy = tensors(2);
+    if (failed(xy))
+      return failure();
+    SmallVector<NamedAttribute> a = {boolean("transpose_a", attrs.getBool("transpose_a", false)),
+                                     boolean("transpose_b", attrs.getBool("transpose_b", false))};
+    return define(op == "MatMul" ? make<nn::MatMulOp>(loc, *xy, a) : make<nn::BatchMatMulOp>(loc, *xy, a));
+  }
+  if (op == "BiasAdd") {
+    auto xy = tensors(2);
+    return failed(xy) ? failure()
+                      : define(make<nn::BiasAddOp>(loc, *xy, {named("data_format", builder_.getStringAttr(
+                                                                                      attrs.getString("format", "NCHW")))}));
+  }
+  if (op == "Add" || op == "AddN")
+    return binary(nn::AddOp());
+  if (op == "Sub")
+    return binary(nn::SubOp());
+  if (op == "Mul")
+    return binary(nn::MulOp());
+  if (op == "Div" || op == "RealDiv")
+    return binary(nn::DivOp());
+  if (op == "Pow")
+    return binary(nn::PowOp());
+  if (op == "Sqrt")
+    return unary(nn::SqrtOp());
+  if (op == "Neg")
+    return unary(nn::NegOp());
+  if (op == "Exp")
+    return unary(nn::ExpOp());
+  if (op == "Erf")
+    return unary(nn::ErfOp());
+  if (op == "Tanh")
+    return unary(nn::TanhOp());
+  if (op == "Sigmoid")
+    return unary(nn::SigmoidOp());
+  if (op == "ReLU")
+    return unary(nn::ReLUOp());
+  if (op == "FastGeLU" || op == "FastGelu")
+    return unary(nn::FastGeLUOp());
+  if (op == "SiLU")
+    return unary(nn::SiLUOp());
+  if (op == "GeLU" || op == "Gelu") {
+    auto x = tensors(1);
+    return failed(x) ? failure()
+                     : define(make<nn::GeLUOp>(loc, *x, {named("approximate", builder_.getStringAttr(
+                                                                                  attrs.getString("approximate", "none")))}));
+  }
+  if (op == "Softmax" || op == "LogSoftmax") {
+    auto x = tensors(1);
+    if (failed(x))
+      return failure();
+    int64_t axis = attrs.getInt("axis", -1);
+    return define(op == "Softmax" ? make<nn::SoftmaxOp>(loc, *x, {i64("axis", axis)})
+                                  : make<nn::LogSoftmaxOp>(loc, *x, {i64("axis", axis)}));
+  }
+  if (op == "ReduceSum" || op == "ReduceMean" || op == "ReduceMax") {
+    auto x = tensorInput(node, 0, loc);
+    if (failed(x))
+      return failure();
+    SmallVector<int64_t> axis;
+    if (node.input_size() > 1) {
+      auto given = intsInput(node, 1, loc);
+      if (failed(given))
+        return failure();
+      axis = *given;
+    } else if (auto attr = attrs.getInts("axis")) {
+      axis = *attr;
+    }
+    SmallVector<NamedAttribute> a = {i64s("axis", axis), boolean("keep_dims", attrs.getBool("keep_dims", false))};
+    return define(op == "ReduceSum"    ? make<nn::ReduceSumOp>(loc, *x, a)
+                  : op == "ReduceMean" ? make<nn::ReduceMeanOp>(loc, *x, a)
+                                       : make<nn::ReduceMaxOp>(loc, *x, a));
+  }
+  if (op == "Reshape" || op == "Transpose" || op == "ExpandDims") {
+    auto x = tensorInput(node, 0, loc);
+    auto ints = intsInput(node, 1, loc);
+    if (failed(x) || failed(ints))
+      return failure();
+    if (op == "Reshape")
+      return define(make<nn::ReshapeOp>(loc, *x, {i64s("shape", *ints)}));
+    if (op == "Transpose")
+      return define(make<nn::TransposeOp>(loc, *x, {i64s("perm", *ints)}));
+    return define(make<nn::ExpandDimsOp>(loc, *x, {i64("axis", (*ints)[0])}));
+  }
+  if (op == "Squeeze") {
+    auto x = tensors(1);
+    return failed(x) ? failure()
+                     : define(make<nn::SqueezeOp>(loc, *x, {i64s("axis", attrs.getInts("axis").value_or(
+                                                                             SmallVector<int64_t>()))}));
+  }
+  if (op == "Flatten")
+    return unary(nn::FlattenOp());
+  if (op == "Concat") {
+    auto tuple = input(node, 0, loc);
+    if (failed(tuple))
+      return failure();
+    SmallVector<Value> inputs;
+    for (const Item &item : tuple->isTuple ? tuple->tuple : std::vector<Item>{*tuple}) {
+      if (!item.value)
+        return emitError(loc) << "Concat of a non-tensor";
+      inputs.push_back(item.value);
+    }
+    return define(make<nn::ConcatOp>(loc, inputs, {i64("axis", attrs.getInt("axis", 0))}));
+  }
+  if (op == "Split") {
+    auto x = tensors(1);
+    if (failed(x))
+      return failure();
+    auto split = makeOp<nn::SplitOp>(loc, *x, {i64("axis", attrs.getInt("axis", 0)),
+                                               i64("output_num", attrs.getInt("output_num", 1))});
+    if (failed(split))
+      return failure();
+    Item tuple;
+    tuple.isTuple = true;
+    for (Value result : (*split)->getResults()) {
+      Item element;
+      element.value = result;
+      tuple.tuple.push_back(element);
+    }
+    items_[out] = tuple;
+    return success();
+  }
+  if (op == "StridedSlice") {
+    auto x = tensorInput(node, 0, loc);
+    auto begin = intsInput(node, 1, loc), end = intsInput(node, 2, loc), strides = intsInput(node, 3, loc);
+    if (failed(x) || failed(begin) || failed(end) || failed(strides))
+      return failure();
+    if (attrs.getInt("ellipsis_mask", 0) || attrs.getInt("new_axis_mask", 0))
+      return emitError(loc) << "StridedSlice with ellipsis or new-axis masks is not supported";
+    return define(make<nn::StridedSliceOp>(
+        loc, *x, {i64s("begin", *begin), i64s("end", *end), i64s("strides", *strides),
+                  i64("begin_mask", attrs.getInt("begin_mask", 0)), i64("end_mask", attrs.getInt("end_mask", 0)),
+                  i64("shrink_axis_mask", attrs.getInt("shrink_axis_mask", 0))}));
+  }
+  if (op == "Gather" || op == "GatherV2") {
+    auto xy = tensors(2);
+    if (failed(xy))
+      return failure();
+    int64_t axis = 0;
+    if (node.input_size() > 2) {
+      auto given = intsInput(node, 2, loc);
+      if (failed(given))
+        return failure();
+      axis = (*given)[0];
+    }
+    return define(make<nn::GatherOp>(loc, *xy, {i64("axis", axis)}));
+  }
+  if (op == "Cast") {
+    auto x = tensorInput(node, 0, loc);
+    auto dtype = input(node, 1, loc);
+    if (failed(x) || failed(dtype))
+      return failure();
+    if (!dtype->dtype)
+      return emitError(loc) << "Cast's target type must be a constant type";
+    return define(make<nn::CastOp>(loc, *x, {named("dtype", TypeAttr::get(dtype->dtype))}));
+  }
+  if (op == "Select") {
+    auto values = tensors(3);
+    return failed(values) ? failure() : define(make<nn::SelectOp>(loc, *values));
+  }
+  if (op == "Conv2D") {
+    auto xw = tensors(2);
+    if (failed(xw))
+      return failure();
+    auto stride = attrs.getInts("stride").value_or(SmallVector<int64_t>{1, 1});
+    auto dilation = attrs.getInts("dilation").value_or(SmallVector<int64_t>{1, 1});
+    auto lastTwo = [](SmallVector<int64_t> v) {
+      return v.size() == 4 ? SmallVector<int64_t>{v[2], v[3]} : v.size() == 1 ? SmallVector<int64_t>{v[0], v[0]} : v;
+    };
+    auto pad = attrs.getInts("pad").value_or(SmallVector<int64_t>{0, 0, 0, 0});
+    if (pad.size() == 1)
+      pad.assign(4, pad[0]);
+    std::string mode = StringRef(attrs.getString("pad_mode", "valid")).lower();
+    return define(make<nn::Conv2DOp>(loc, *xw, {i64s("stride", lastTwo(stride)), i64s("dilation", lastTwo(dilation)),
+                                                i64s("pad", pad), i64("group", attrs.getInt("group", 1)),
+                                                named("pad_mode", builder_.getStringAttr(mode))}));
+  }
+  if (op == "MaxPool" || op == "AvgPool") {
+    auto x = tensors(1);
+    if (failed(x))
+      return failure();
+    auto last2 = [](SmallVector<int64_t> v) {
+      return v.size() == 4 ? SmallVector<int64_t>{v[2], v[3]} : v.size() == 1 ? SmallVector<int64_t>{v[0], v[0]} : v;
+    };
+    auto kernel = last2(attrs.getInts("kernel_size").value_or(SmallVector<int64_t>{1, 1}));
+    auto strides = last2(attrs.getInts("strides").value_or(SmallVector<int64_t>{1, 1}));
+    std::string mode = StringRef(attrs.getString("pad_mode", "VALID")).lower();
+    SmallVector<NamedAttribute> a = {i64s("kernel_size", kernel), i64s("strides", strides),
+                                     named("pad_mode", builder_.getStringAttr(mode))};
+    return define(op == "MaxPool" ? make<nn::MaxPoolOp>(loc, *x, a) : make<nn::AvgPoolOp>(loc, *x, a));
+  }
+  if (op == "LayerNorm" || op == "RmsNorm" || op == "BatchNorm") {
+    int count = op == "LayerNorm" ? 3 : op == "RmsNorm" ? 2 : 5;
+    auto values = tensors(count);
+    if (failed(values))
+      return failure();
+    FailureOr<Value> y;
+    if (op == "LayerNorm")
+      y = make<nn::LayerNormOp>(loc, *values, {i64("begin_norm_axis", attrs.getInt("begin_norm_axis", -1)),
+                                               i64("begin_params_axis", attrs.getInt("begin_params_axis", -1)),
+                                               f32("epsilon", attrs.getFloat("epsilon", 1e-7f))});
+    else if (op == "RmsNorm")
+      y = make<nn::RMSNormOp>(loc, *values, {f32("epsilon", attrs.getFloat("epsilon", 1e-6f))});
+    else {
+      if (attrs.getBool("is_training", false))
+        return emitError(loc) << "BatchNorm in training mode is not supported";
+      y = make<nn::BatchNormOp>(loc, *values, {f32("epsilon", attrs.getFloat("epsilon", 1e-5f))});
+    }
+    if (failed(y))
+      return failure();
+    // The statistics outputs are never read in inference; only element 0 is.
+    Item tuple;
+    tuple.isTuple = true;
+    Item first;
+    first.value = *y;
+    tuple.tuple.push_back(first);
+    items_[out] = tuple;
+    return success();
+  }
+  return emitError(loc) << "unsupported MindSpore primitive '" << op << "'";
+}
+
+OwningOpRef<ModuleOp> Importer::run() {
+  context_->loadDialect<nn::NNDialect, dist::DistDialect, func::FuncDialect, arith::ArithDialect>();
+  const mind_ir::ModelProto &proto = model_.proto();
+  const mind_ir::GraphProto &graph = proto.graph();
+  Location fileLoc = FileLineColLoc::get(context_, model_.path(), 0, 0);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  (*module)->setAttr("dinfer.source", builder_.getStringAttr("mindir"));
+
+  llvm::StringMap<const mind_ir::PrimitiveProto *> primitives;
+  for (const mind_ir::PrimitiveProto &p : proto.primitives())
+    primitives[p.name()] = &p;
+
+  SmallVector<Type> argTypes;
+  for (const mind_ir::ValueInfoProto &input : graph.input()) {
+    if (input.tensor_size() == 0) {
+      emitError(fileLoc) << "graph input '" << input.name() << "' has no tensor type";
+      return nullptr;
+    }
+    auto type = tensorType(input.tensor(0), fileLoc);
+    if (failed(type))
+      return nullptr;
+    argTypes.push_back(*type);
+  }
+  builder_.setInsertionPointToEnd(module->getBody());
+  auto function = func::FuncOp::create(builder_, fileLoc, "main", builder_.getFunctionType(argTypes, {}));
+  Block *entry = function.addEntryBlock();
+  for (auto [i, input] : llvm::enumerate(graph.input())) {
+    items_[input.name()].value = entry->getArgument(i);
+    StringRef local = StringRef(input.name()).split(':').second;
+    function.setArgAttr(i, "dinfer.name", builder_.getStringAttr(local.empty() ? input.name() : local.str()));
+  }
+  builder_.setInsertionPointToStart(entry);
+  for (const MindIRParameter &parameter : model_.parameters()) {
+    const mind_ir::TensorProto &tensor = graph.parameter(parameter.index);
+    Location loc = NameLoc::get(builder_.getStringAttr(parameter.name), fileLoc);
+    auto type = tensorType(tensor, loc);
+    if (failed(type))
+      return nullptr;
+    items_[tensor.name()].value = dist::ParamOp::create(builder_, loc, *type, parameter.name, nullptr).getResult();
+  }
+
+  for (auto [index, node] : llvm::enumerate(graph.node())) {
+    StringRef raw = node.op_type();
+    const AttrList *attrList = &node.attribute();
+    std::string op = raw.str();
+    if (raw.consume_front("REF::")) {
+      auto it = primitives.find(raw);
+      if (it == primitives.end()) {
+        emitError(fileLoc) << "node '" << node.name() << "' calls '" << raw
+                           << "', which is not a primitive (sub-graph calls are not supported)";
+        return nullptr;
+      }
+      op = it->second->op_type();
+      attrList = &it->second->attribute();
+    }
+    StringRef opName = op;
+    opName.consume_front("S-Prim-");
+    Location loc = NameLoc::get(builder_.getStringAttr(node.name() + " (" + opName.str() + ")"),
+                                FileLineColLoc::get(context_, model_.path(), static_cast<unsigned>(index) + 1, 1));
+    if (opName == "Constant") {
+      auto item = constant(node, loc);
+      if (failed(item))
+        return nullptr;
+      items_[node.output_size() ? node.output(0) : node.name()] = *item;
+      continue;
+    }
+    if (opName == "Return")
+      continue;
+    if (failed(convert(node, opName, Attrs(attrList), loc)))
+      return nullptr;
+  }
+
+  SmallVector<Value> results;
+  for (const mind_ir::ValueInfoProto &output : graph.output()) {
+    auto it = items_.find(output.name());
+    if (it == items_.end()) {
+      emitError(fileLoc) << "graph output '" << output.name() << "' is not produced by any node";
+      return nullptr;
+    }
+    std::vector<Item> flat = it->second.isTuple ? it->second.tuple : std::vector<Item>{it->second};
+    for (const Item &item : flat) {
+      if (!item.value) {
+        emitError(fileLoc) << "graph output '" << output.name() << "' is not a tensor";
+        return nullptr;
+      }
+      results.push_back(item.value);
+    }
+  }
+  func::ReturnOp::create(builder_, fileLoc, results);
+  function.setFunctionType(builder_.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  return module;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> dinfer::importMindIR(const MindIRModel &model, MLIRContext *context) {
+  return Importer(model, context).run();
+}
