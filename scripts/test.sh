@@ -14,8 +14,11 @@ ctest --test-dir "$build" --output-on-failure -j "$(nproc)" 2>&1 | tee "$build/c
 log="$build/Testing/Temporary/LastTest.log"
 lit_total=$(grep -m1 -o 'Total Discovered Tests: [0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
 lit_passed=$(grep -m1 -oE '^ *Passed *: *[0-9]+' "$log" | grep -o '[0-9]*$' || echo 0)
+lit_skipped=$(grep -m1 -oE '^ *Unsupported *: *[0-9]+' "$log" | grep -o '[0-9]*$' || echo 0)
 unit_total=$("$build/test/unittests/DinferUnitTests" --gtest_list_tests | grep -c '^  ' || true)
 unit_failed=$(grep -E "Test +#[0-9]+: " "$build/ctest.log" | grep -vE "Test +#[0-9]+: (lit|docs-current)" | grep -c "Failed" || true)
 echo
-echo "dinfer tests: lit ${lit_passed}/${lit_total} passed; unit (GoogleTest) $((unit_total - unit_failed))/${unit_total} passed"
+skipped=""
+[ "$lit_skipped" -gt 0 ] && skipped=" (${lit_skipped} skipped: their sample files are absent)"
+echo "dinfer tests: lit ${lit_passed}/${lit_total} passed${skipped}; unit (GoogleTest) $((unit_total - unit_failed))/${unit_total} passed"
 exit $status
