@@ -6,6 +6,8 @@
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Version.h"
 
+#include "TranslateUtils.h"
+
 #include "mind_ir.pb.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -37,25 +39,8 @@ constexpr llvm::StringLiteral kExportableOps[] = {
 using Attr = mind_ir::AttributeProto;
 
 int32_t mindirDataType(Type element) {
-  if (element.isF32())
-    return mind_ir::TensorProto::FLOAT;
-  if (element.isF16())
-    return mind_ir::TensorProto::FLOAT16;
-  if (element.isBF16())
-    return mind_ir::TensorProto::BFLOAT16;
-  if (element.isF64())
-    return mind_ir::TensorProto::DOUBLE;
-  if (element.isInteger(1))
-    return mind_ir::TensorProto::BOOL;
-  if (element.isInteger(8))
-    return element.isUnsignedInteger() ? mind_ir::TensorProto::UINT8 : mind_ir::TensorProto::INT8;
-  if (element.isInteger(16))
-    return element.isUnsignedInteger() ? mind_ir::TensorProto::UINT16 : mind_ir::TensorProto::INT16;
-  if (element.isInteger(32))
-    return element.isUnsignedInteger() ? mind_ir::TensorProto::UINT32 : mind_ir::TensorProto::INT32;
-  if (element.isInteger(64))
-    return element.isUnsignedInteger() ? mind_ir::TensorProto::UINT64 : mind_ir::TensorProto::INT64;
-  return mind_ir::TensorProto::UNDEFINED;
+  std::optional<DType> dtype = fromMLIRType(element);
+  return dtype ? dtypeToMindIR(*dtype) : mind_ir::TensorProto::UNDEFINED;
 }
 
 void setType(mind_ir::TensorProto *tensor, Type type) {
@@ -356,7 +341,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return success();
       })
       .Case([&](nn::SoftmaxOp s) -> LogicalResult {
-        simple(op, "Softmax", [&](mind_ir::PrimitiveProto *p) { setInts(p, "axis", {s.getAxis()}); });
+        simple(op, "Softmax", [&](mind_ir::PrimitiveProto *p) { setInts(p, "axis", {static_cast<int64_t>(s.getAxis())}); });
         return success();
       })
       .Case([&](nn::LogSoftmaxOp s) -> LogicalResult {
@@ -369,7 +354,10 @@ LogicalResult Exporter::exportOp(Operation *op) {
         setInt(p, "begin_params_axis", ln.getBeginParamsAxis());
         setFloat(p, "epsilon", ln.getEpsilon().convertToFloat());
         auto type = llvm::cast<RankedTensorType>(ln.getType());
-        int64_t axis = ln.getBeginNormAxis() < 0 ? ln.getBeginNormAxis() + type.getRank() : ln.getBeginNormAxis();
+        // I64Attr getters return uint64_t: read the axis as signed.
+        int64_t axis = static_cast<int64_t>(ln.getBeginNormAxis());
+        if (axis < 0)
+          axis += type.getRank();
         RankedTensorType stats = withOnes(type, axis);
         firstOfTuple(op, p, {nameOf(ln.getX()), nameOf(ln.getGamma()), nameOf(ln.getBeta())},
                      {type, stats, stats});

@@ -6,6 +6,8 @@
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Formats/MindIR.h"
 
+#include "TranslateUtils.h"
+
 #include "mind_ir.pb.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -104,23 +106,11 @@ public:
 
 private:
   FailureOr<Type> elementType(int32_t dataType, Location loc) {
-    switch (dataType) {
-    case mind_ir::TensorProto::FLOAT: return builder_.getF32Type();
-    case mind_ir::TensorProto::FLOAT16: return builder_.getF16Type();
-    case mind_ir::TensorProto::BFLOAT16: return builder_.getBF16Type();
-    case mind_ir::TensorProto::DOUBLE:
-    case mind_ir::TensorProto::FLOAT64: return builder_.getF64Type();
-    case mind_ir::TensorProto::BOOL: return builder_.getI1Type();
-    case mind_ir::TensorProto::INT8:
-    case mind_ir::TensorProto::UINT8: return builder_.getIntegerType(8);
-    case mind_ir::TensorProto::INT16:
-    case mind_ir::TensorProto::UINT16: return builder_.getIntegerType(16);
-    case mind_ir::TensorProto::INT32:
-    case mind_ir::TensorProto::UINT32: return builder_.getIntegerType(32);
-    case mind_ir::TensorProto::INT64:
-    case mind_ir::TensorProto::UINT64: return builder_.getIntegerType(64);
-    default: return emitError(loc) << "MindIR data type " << dataType << " is not supported";
-    }
+    std::optional<DType> dtype = dtypeFromMindIR(dataType);
+    Type type = dtype ? toMLIRType(*dtype, builder_) : Type();
+    if (!type)
+      return emitError(loc) << "MindIR data type " << dataType << " is not supported";
+    return type;
   }
 
   FailureOr<RankedTensorType> tensorType(const mind_ir::TensorProto &tensor, Location loc) {
@@ -220,29 +210,10 @@ private:
 
   template <typename OpT>
   FailureOr<Value> make(Location loc, ValueRange operands, ArrayRef<NamedAttribute> attributes = {}) {
-    SmallVector<Type> types;
-    if (failed(OpT::inferReturnTypes(context_, loc, operands, builder_.getDictionaryAttr(attributes), nullptr, {},
-                                     types)))
+    auto op = createInferred<OpT>(builder_, loc, operands, attributes);
+    if (failed(op))
       return failure();
-    OperationState state(loc, OpT::getOperationName());
-    state.addOperands(operands);
-    state.addAttributes(attributes);
-    state.addTypes(types);
-    Operation *op = builder_.create(state);
-    return op->getResult(0);
-  }
-
-  template <typename OpT>
-  FailureOr<Operation *> makeOp(Location loc, ValueRange operands, ArrayRef<NamedAttribute> attributes) {
-    SmallVector<Type> types;
-    if (failed(OpT::inferReturnTypes(context_, loc, operands, builder_.getDictionaryAttr(attributes), nullptr, {},
-                                     types)))
-      return failure();
-    OperationState state(loc, OpT::getOperationName());
-    state.addOperands(operands);
-    state.addAttributes(attributes);
-    state.addTypes(types);
-    return builder_.create(state);
+    return (*op)->getResult(0);
   }
 
   NamedAttribute named(StringRef name, Attribute value) { return builder_.getNamedAttr(name, value); }
@@ -457,7 +428,7 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
     auto x = tensors(1);
     if (failed(x))
       return failure();
-    auto split = makeOp<nn::SplitOp>(loc, *x, {i64("axis", attrs.getInt("axis", 0)),
+    auto split = createInferred<nn::SplitOp>(builder_, loc, *x, {i64("axis", attrs.getInt("axis", 0)),
                                                i64("output_num", attrs.getInt("output_num", 1))});
     if (failed(split))
       return failure();

@@ -6,6 +6,8 @@
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Formats/ONNX.h"
 
+#include "TranslateUtils.h"
+
 #include "onnx/onnx_pb.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -77,23 +79,11 @@ private:
   //===--- values and constants ---------------------------------------===//
 
   FailureOr<Type> elementType(int32_t onnxType, Location loc, const Twine &what) {
-    switch (onnxType) {
-    case onnx::TensorProto::FLOAT: return builder_.getF32Type();
-    case onnx::TensorProto::FLOAT16: return builder_.getF16Type();
-    case onnx::TensorProto::BFLOAT16: return builder_.getBF16Type();
-    case onnx::TensorProto::DOUBLE: return builder_.getF64Type();
-    case onnx::TensorProto::BOOL: return builder_.getI1Type();
-    case onnx::TensorProto::INT8:
-    case onnx::TensorProto::UINT8: return builder_.getIntegerType(8);
-    case onnx::TensorProto::INT16:
-    case onnx::TensorProto::UINT16: return builder_.getIntegerType(16);
-    case onnx::TensorProto::INT32:
-    case onnx::TensorProto::UINT32: return builder_.getIntegerType(32);
-    case onnx::TensorProto::INT64:
-    case onnx::TensorProto::UINT64: return builder_.getIntegerType(64);
-    default:
+    std::optional<DType> dtype = dtypeFromOnnx(onnxType);
+    Type type = dtype ? toMLIRType(*dtype, builder_) : Type();
+    if (!type)
       return emitError(loc) << what << " has ONNX element type " << onnxType << ", which dinfer does not support";
-    }
+    return type;
   }
 
   FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info, Location loc) {
@@ -210,19 +200,9 @@ private:
     return arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(type, attr)).getResult();
   }
 
-  /// Builds an nn op after inferring its result types; a shape the op
-  /// rejects is an error at the node's location, never an assertion.
   template <typename OpT>
   FailureOr<Operation *> make(Location loc, ValueRange operands, ArrayRef<NamedAttribute> attributes = {}) {
-    SmallVector<Type> types;
-    DictionaryAttr dictionary = builder_.getDictionaryAttr(attributes);
-    if (failed(OpT::inferReturnTypes(context_, loc, operands, dictionary, /*properties=*/nullptr, {}, types)))
-      return failure();
-    OperationState state(loc, OpT::getOperationName());
-    state.addOperands(operands);
-    state.addAttributes(attributes);
-    state.addTypes(types);
-    return builder_.create(state);
+    return createInferred<OpT>(builder_, loc, operands, attributes);
   }
 
   template <typename OpT>

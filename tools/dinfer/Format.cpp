@@ -29,6 +29,27 @@ std::string dinfer::cli::formatBytes(uint64_t bytes) {
 
 llvm::json::Array dinfer::cli::jsonList(llvm::ArrayRef<int64_t> values) { return llvm::json::Array(values); }
 
+llvm::json::Array dinfer::cli::tensorMapJson(llvm::ArrayRef<DimAxes> tensorMap) {
+  llvm::json::Array map;
+  for (const DimAxes &axes : tensorMap) {
+    if (std::optional<int64_t> axis = singleAxis(axes))
+      map.push_back(*axis);
+    else
+      map.push_back(jsonList(axes));
+  }
+  return map;
+}
+
+std::string dinfer::cli::tensorMapText(llvm::ArrayRef<DimAxes> tensorMap) {
+  std::string out = "[";
+  for (size_t i = 0; i < tensorMap.size(); ++i) {
+    out += i ? "," : "";
+    std::optional<int64_t> axis = singleAxis(tensorMap[i]);
+    out += axis ? std::to_string(*axis) : formatList(tensorMap[i]);
+  }
+  return out + "]";
+}
+
 void Table::print(llvm::raw_ostream &os, llvm::StringRef indent) const {
   std::vector<size_t> widths;
   for (const auto &row : rows_)

@@ -29,27 +29,6 @@ cl::opt<std::string> fileOption(cl::Positional, cl::desc("<file>"), cl::sub(insp
 cl::opt<bool> jsonOption("json", cl::desc("Print JSON (CONTRACTS.md section 3)"), cl::sub(inspectCommand),
                          cl::cat(category()));
 
-std::string tensorMapText(ArrayRef<DimAxes> map) {
-  std::string out = "[";
-  for (size_t i = 0; i < map.size(); ++i) {
-    out += i ? "," : "";
-    std::optional<int64_t> axis = singleAxis(map[i]);
-    out += axis ? std::to_string(*axis) : formatList(map[i]);
-  }
-  return out + "]";
-}
-
-json::Array tensorMapJson(ArrayRef<DimAxes> map) {
-  json::Array out;
-  for (const DimAxes &axes : map) {
-    if (std::optional<int64_t> axis = singleAxis(axes))
-      out.push_back(*axis);
-    else
-      out.push_back(jsonList(axes));
-  }
-  return out;
-}
-
 int inspectCheckpoint() {
   auto checkpoint = Checkpoint::open(fileOption);
   if (!checkpoint)

@@ -1,6 +1,7 @@
 //===- Slices.cpp - `dinfer slices`: which slice each rank holds ----------===//
 
 #include "Command.h"
+#include "Format.h"
 
 #include "dinfer/Reshard/Layout.h"
 
@@ -12,6 +13,7 @@
 
 using namespace llvm;
 using namespace dinfer;
+using namespace dinfer::cli;
 
 namespace {
 cl::SubCommand slicesCommand("slices", "Print which slice of a tensor each rank holds under a layout");
@@ -34,26 +36,6 @@ cl::opt<int64_t> optShardSizeOption("opt-shard-size",
                                     cl::init(0), cl::sub(slicesCommand), cl::cat(cli::category()));
 cl::opt<bool> jsonOption("json", cl::desc("Print JSON (CONTRACTS.md section 2)"), cl::sub(slicesCommand),
                          cl::cat(cli::category()));
-
-std::string formatList(ArrayRef<int64_t> values) {
-  std::string out = "[";
-  for (auto [i, v] : llvm::enumerate(values))
-    out += (i ? "," : "") + std::to_string(v);
-  return out + "]";
-}
-
-json::Array toJson(ArrayRef<int64_t> values) { return json::Array(values); }
-
-json::Array tensorMapJson(ArrayRef<DimAxes> tensorMap) {
-  json::Array map;
-  for (const DimAxes &axes : tensorMap) {
-    if (std::optional<int64_t> axis = singleAxis(axes))
-      map.push_back(*axis);
-    else
-      map.push_back(json::Array(axes));
-  }
-  return map;
-}
 
 int runSlices() {
   for (const cl::opt<std::string> *option : {&shapeOption, &devMatrixOption, &tensorMapOption})
@@ -85,16 +67,16 @@ int runSlices() {
     for (int64_t rank = 0; rank < sharded->deviceCount(); ++rank) {
       Slice slice = sharded->sliceOfRank(rank);
       ranks.push_back(json::Object{{"rank", rank},
-                                   {"offset", toJson(slice.offset)},
-                                   {"shape", toJson(slice.shape)},
+                                   {"offset", jsonList(slice.offset)},
+                                   {"shape", jsonList(slice.shape)},
                                    {"replica_of", sharded->replicaOf(rank)}});
     }
-    json::Object root{{"shape", toJson(*shape)},
-                      {"dev_matrix", toJson(*devMatrix)},
+    json::Object root{{"shape", jsonList(*shape)},
+                      {"dev_matrix", jsonList(*devMatrix)},
                       {"tensor_map", tensorMapJson(*tensorMap)},
                       {"opt_weight_shard_step", layout.optShardStep},
                       {"opt_weight_shard_size", layout.optShardSize},
-                      {"slice_shape", toJson(sharded->pieceShape())},
+                      {"slice_shape", jsonList(sharded->pieceShape())},
                       {"distinct_slices", sharded->numPieces()},
                       {"ranks", std::move(ranks)}};
     outs() << json::Value(std::move(root)) << "\n";

@@ -3,6 +3,7 @@
 #include "dinfer/Formats/Checkpoint.h"
 
 #include "SampleFiles.h"
+#include "TestUtils.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
@@ -19,26 +20,7 @@ using llvm::SmallVector;
 
 namespace {
 
-std::string readAll(llvm::StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
-  EXPECT_TRUE(static_cast<bool>(buffer)) << path.str();
-  return buffer ? (*buffer)->getBuffer().str() : "";
-}
 
-/// A temporary folder removed at the end of a test.
-class TempDir {
-public:
-  TempDir() { EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("dinfer-test", path_)); }
-  ~TempDir() { llvm::sys::fs::remove_directories(path_); }
-  std::string file(llvm::StringRef name) const {
-    llvm::SmallString<256> p(path_);
-    llvm::sys::path::append(p, name);
-    return p.str().str();
-  }
-
-private:
-  llvm::SmallString<256> path_;
-};
 
 std::vector<char> tensorBytes(const Checkpoint &ckpt, const CheckpointTensor &t) {
   std::vector<char> data(t.bytes);

@@ -3,6 +3,7 @@
 #include "dinfer/Formats/MindIR.h"
 
 #include "SampleFiles.h"
+#include "TestUtils.h"
 
 #include "mind_ir.pb.h"
 
@@ -18,24 +19,7 @@ using llvm::SmallVector;
 
 namespace {
 
-std::string readAll(llvm::StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
-  return buffer ? (*buffer)->getBuffer().str() : "";
-}
 
-class TempDir {
-public:
-  TempDir() { EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("dinfer-mindir", path_)); }
-  ~TempDir() { llvm::sys::fs::remove_directories(path_); }
-  std::string file(llvm::StringRef name) const {
-    llvm::SmallString<256> p(path_);
-    llvm::sys::path::append(p, name);
-    return p.str().str();
-  }
-
-private:
-  llvm::SmallString<256> path_;
-};
 
 MindIRModel mustOpen(llvm::StringRef name) {
   auto model = MindIRModel::open(samplePath(name));

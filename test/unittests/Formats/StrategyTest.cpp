@@ -3,6 +3,7 @@
 #include "dinfer/Formats/Strategy.h"
 
 #include "SampleFiles.h"
+#include "TestUtils.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -15,10 +16,6 @@ using llvm::SmallVector;
 
 namespace {
 
-std::string readAll(llvm::StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
-  return buffer ? (*buffer)->getBuffer().str() : "";
-}
 
 const StrategyLayout *findByName(const StrategyFile &s, llvm::StringRef name) {
   for (const StrategyLayout &l : s.layouts)

@@ -609,8 +609,9 @@ TEST_P(LayoutExhaustive, MatchesMindSporeAlgorithm) {
   RecordProperty("opt_sharded_cases", optSharded);
   EXPECT_GT(cases, 0);
   // Every device matrix with a replica axis admits some optimizer sharding.
-  if (rank > 0 && numAxes > 1)
+  if (rank > 0 && numAxes > 1) {
     EXPECT_GT(optSharded, 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(SmallShapes, LayoutExhaustive,
