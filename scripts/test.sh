@@ -17,8 +17,11 @@ lit_passed=$(grep -m1 -oE '^ *Passed *: *[0-9]+' "$log" | grep -o '[0-9]*$' || e
 lit_skipped=$(grep -m1 -oE '^ *Unsupported *: *[0-9]+' "$log" | grep -o '[0-9]*$' || echo 0)
 unit_total=$("$build/test/unittests/DinferUnitTests" --gtest_list_tests | grep -c '^  ' || true)
 unit_failed=$(grep -E "Test +#[0-9]+: " "$build/ctest.log" | grep -vE "Test +#[0-9]+: (lit|docs-current)" | grep -c "Failed" || true)
+unit_skipped=$(grep -E "Test +#[0-9]+: " "$build/ctest.log" | grep -vE "Test +#[0-9]+: (lit|docs-current)" | grep -c "Skipped" || true)
 echo
 skipped=""
 [ "$lit_skipped" -gt 0 ] && skipped=" (${lit_skipped} skipped: their sample files are absent)"
-echo "dinfer tests: lit ${lit_passed}/${lit_total} passed${skipped}; unit (GoogleTest) $((unit_total - unit_failed))/${unit_total} passed"
+unit_note=""
+[ "$unit_skipped" -gt 0 ] && unit_note=" (${unit_skipped} skipped: their sample files are absent)"
+echo "dinfer tests: lit ${lit_passed}/${lit_total} passed${skipped}; unit (GoogleTest) $((unit_total - unit_failed - unit_skipped))/${unit_total} passed${unit_note}"
 exit $status
