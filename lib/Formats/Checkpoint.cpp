@@ -181,9 +181,8 @@ llvm::Expected<Checkpoint> Checkpoint::index(std::unique_ptr<ByteSource> source)
   ckpt.source_ = std::move(source);
   const ByteSource &src = *ckpt.source_;
   const std::string &file = src.name();
+  // An empty file is an empty checkpoint (a rank with no parameters).
   uint64_t end = src.size();
-  if (end == 0)
-    return fileError(file, "empty file, not a checkpoint");
 
   if (end >= kCrcTrailerSize) {
     char tail[kCrcTrailerSize];
@@ -237,14 +236,15 @@ llvm::Expected<Checkpoint> Checkpoint::index(std::unique_ptr<ByteSource> source)
     if (!tensor.isMapTensor)
       if (llvm::Error err = finishTensor(file, tensor, tensorDims))
         return std::move(err);
+  for (auto [i, tensor] : llvm::enumerate(ckpt.tensors_))
+    if (!ckpt.byName_.insert({tensor.name, i}).second)
+      return fileError(file, "tensor '" + tensor.name + "' appears twice (not as consecutive parts of one tensor)");
   return ckpt;
 }
 
 const CheckpointTensor *Checkpoint::find(llvm::StringRef name) const {
-  for (const CheckpointTensor &tensor : tensors_)
-    if (tensor.name == name)
-      return &tensor;
-  return nullptr;
+  auto it = byName_.find(name);
+  return it == byName_.end() ? nullptr : &tensors_[it->second];
 }
 
 llvm::Error Checkpoint::verifyCrc() {

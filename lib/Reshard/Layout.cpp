@@ -205,6 +205,41 @@ llvm::Expected<ShardedTensor> ShardedTensor::create(ArrayRef<int64_t> shape,
   return st;
 }
 
+llvm::Expected<ShardedTensor> ShardedTensor::create(ArrayRef<int64_t> shape, const TensorLayout &layout,
+                                                    ArrayRef<int64_t> dim0Sizes) {
+  if (dim0Sizes.empty())
+    return create(shape, layout);
+  if (shape.empty())
+    return layoutError("param_split_shape {0} given for a scalar", joinInts(dim0Sizes));
+  if (layout.hasOptimizerSharding())
+    return layoutError("param_split_shape cannot be combined with optimizer sharding");
+  int64_t total = 0;
+  for (int64_t size : dim0Sizes) {
+    if (size < 0)
+      return layoutError("param_split_shape {0} has a negative entry", joinInts(dim0Sizes));
+    total += size;
+  }
+  if (total != shape[0])
+    return layoutError("param_split_shape {0} sums to {1}, but dimension 0 has {2}", joinInts(dim0Sizes), total,
+                       shape[0]);
+  // Lay the pieces out on a tensor with one row per dimension-0 piece, then
+  // give dimension 0 its real extents.
+  SmallVector<int64_t, 4> rows(shape.begin(), shape.end());
+  rows[0] = static_cast<int64_t>(dim0Sizes.size());
+  auto st = create(rows, layout);
+  if (!st)
+    return st.takeError();
+  if (st->pieceCounts_[0] != rows[0])
+    return layoutError("param_split_shape has {0} entries, but the layout splits dimension 0 into {1}", rows[0],
+                       st->pieceCounts_[0]);
+  st->shape_[0] = shape[0];
+  st->dim0Bounds_.push_back(0);
+  for (int64_t size : dim0Sizes)
+    st->dim0Bounds_.push_back(st->dim0Bounds_.back() + size);
+  st->pieceShape_[0] = dim0Sizes.front();
+  return st;
+}
+
 SmallVector<int64_t, 4> ShardedTensor::pieceCoordinates(int64_t piece) const {
   SmallVector<int64_t, 4> coords(shape_.size());
   for (size_t d = shape_.size(); d-- > 0;) {
@@ -219,6 +254,11 @@ Slice ShardedTensor::pieceSlice(int64_t piece) const {
   slice.shape = pieceShape_;
   for (auto [c, size] : llvm::zip_equal(pieceCoordinates(piece), pieceShape_))
     slice.offset.push_back(c * size);
+  if (!dim0Bounds_.empty()) {
+    int64_t c0 = pieceCoordinates(piece)[0];
+    slice.offset[0] = dim0Bounds_[c0];
+    slice.shape[0] = dim0Bounds_[c0 + 1] - dim0Bounds_[c0];
+  }
   return slice;
 }
 
@@ -240,6 +280,17 @@ SmallVector<int64_t, 8> ShardedTensor::optShardGroup(int64_t rank) const {
   return SmallVector<int64_t, 8>(group.begin() + begin, group.begin() + begin + optChunk_);
 }
 
+/// Odometer over per-dimension index intervals, last dimension fastest;
+/// false once every combination was visited.
+static bool advance(llvm::SmallVectorImpl<int64_t> &coords, ArrayRef<int64_t> first, ArrayRef<int64_t> last) {
+  for (size_t d = coords.size(); d-- > 0;) {
+    if (++coords[d] <= last[d])
+      return true;
+    coords[d] = first[d];
+  }
+  return false;
+}
+
 llvm::Expected<std::vector<ShardedTensor::Cover>> ShardedTensor::coverRegion(const Slice &region) const {
   const size_t rank = shape_.size();
   if (region.offset.size() != rank || region.shape.size() != rank)
@@ -252,6 +303,12 @@ llvm::Expected<std::vector<ShardedTensor::Cover>> ShardedTensor::coverRegion(con
                          begin + extent, d, shape_[d]);
     if (extent == 0)
       return std::vector<Cover>{};
+    if (d == 0 && !dim0Bounds_.empty()) {
+      // The pieces whose [bound[i], bound[i+1]) meet [begin, begin + extent).
+      first[d] = std::upper_bound(dim0Bounds_.begin(), dim0Bounds_.end(), begin) - dim0Bounds_.begin() - 1;
+      last[d] = std::lower_bound(dim0Bounds_.begin(), dim0Bounds_.end(), begin + extent) - dim0Bounds_.begin() - 1;
+      continue;
+    }
     first[d] = begin / pieceShape_[d];
     last[d] = (begin + extent - 1) / pieceShape_[d];
   }
@@ -262,6 +319,12 @@ llvm::Expected<std::vector<ShardedTensor::Cover>> ShardedTensor::coverRegion(con
     Cover cover;
     cover.piece = rowMajorIndex(coords, pieceCounts_);
     cover.pieceSlice = pieceSlice(cover.piece);
+    if (cover.pieceSlice.numElements() == 0 && !dim0Bounds_.empty()) {
+      // An empty manual piece covers nothing.
+      if (!advance(coords, first, last))
+        return covers;
+      continue;
+    }
     for (size_t d = 0; d < rank; ++d) {
       int64_t lo = std::max(region.offset[d], cover.pieceSlice.offset[d]);
       int64_t hi = std::min(region.offset[d] + region.shape[d],
@@ -271,17 +334,7 @@ llvm::Expected<std::vector<ShardedTensor::Cover>> ShardedTensor::coverRegion(con
     }
     cover.ranks = ranksOfPiece_[cover.piece];
     covers.push_back(std::move(cover));
-    // Odometer over the per-dimension piece intervals, last dimension fastest.
-    size_t d = rank;
-    while (d > 0) {
-      --d;
-      if (++coords[d] <= last[d])
-        break;
-      coords[d] = first[d];
-      if (d == 0)
-        return covers;
-    }
-    if (rank == 0)
+    if (!advance(coords, first, last))
       return covers;
   }
 }

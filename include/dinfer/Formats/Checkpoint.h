@@ -23,6 +23,7 @@
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <memory>
 #include <optional>
@@ -77,6 +78,7 @@ private:
 
   std::unique_ptr<ByteSource> source_;
   std::vector<CheckpointTensor> tensors_;
+  llvm::StringMap<size_t> byName_;
   Crc crc_ = Crc::Absent;
   uint64_t crcValue_ = 0;
   uint64_t contentEnd_ = 0;

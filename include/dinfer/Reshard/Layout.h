@@ -77,13 +77,19 @@ class ShardedTensor {
 public:
   static llvm::Expected<ShardedTensor> create(llvm::ArrayRef<int64_t> shape,
                                               const TensorLayout &layout);
+  /// A layout with a manual, uneven split of dimension 0 (MindSpore's
+  /// param_split_shape): `dim0Sizes` gives the extent of each dimension-0
+  /// piece. Optimizer sharding cannot be combined with it.
+  static llvm::Expected<ShardedTensor> create(llvm::ArrayRef<int64_t> shape, const TensorLayout &layout,
+                                              llvm::ArrayRef<int64_t> dim0Sizes);
 
   const TensorLayout &layout() const { return layout_; }
   llvm::ArrayRef<int64_t> shape() const { return shape_; }
   int64_t deviceCount() const { return static_cast<int64_t>(pieceOfRank_.size()); }
   /// Number of pieces along each dimension.
   llvm::ArrayRef<int64_t> pieceCounts() const { return pieceCounts_; }
-  /// The shape of every piece (every rank's slice).
+  /// The shape of every piece (every rank's slice); along an uneven
+  /// dimension 0, the extent of the first piece.
   llvm::ArrayRef<int64_t> pieceShape() const { return pieceShape_; }
   int64_t numPieces() const { return static_cast<int64_t>(ranksOfPiece_.size()); }
 
@@ -127,6 +133,9 @@ private:
   llvm::SmallVector<int64_t, 4> pieceShape_;
   llvm::SmallVector<int64_t, 4> mpPieceCounts_;
   int64_t optChunk_ = 1; ///< Pieces per model-parallel slice along dim 0.
+  /// Piece boundaries along dimension 0 when it is split unevenly (count + 1
+  /// offsets); empty when every piece has the same extent.
+  llvm::SmallVector<int64_t, 8> dim0Bounds_;
   std::vector<int64_t> pieceOfRank_;
   std::vector<int64_t> mpPieceOfRank_;
   std::vector<llvm::SmallVector<int64_t, 2>> ranksOfPiece_;

@@ -1,0 +1,46 @@
+//===- Executor.h - move the bytes a reshard plan lists -------------------===//
+//
+// Writes every planned destination checkpoint, streaming: each tensor is
+// assembled in slabs of rows read straight from the source files with pread,
+// so memory stays bounded by the slab budget, never by a tensor or a file.
+// Destination files are written in parallel, each under a temporary name that
+// is renamed into place when complete.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_RESHARD_EXECUTOR_H
+#define DINFER_RESHARD_EXECUTOR_H
+
+#include "dinfer/Formats/Checkpoint.h"
+#include "dinfer/Reshard/Planner.h"
+
+#include <functional>
+#include <string>
+
+namespace dinfer {
+
+struct ExecuteOptions {
+  /// Destination files written at once; 0 means one per core.
+  unsigned threads = 0;
+  /// A budget for assembly buffers across all threads; 0 means 64 MiB per
+  /// thread. A single row larger than a thread's share is still read whole.
+  uint64_t maxMemory = 0;
+  /// fsync every file before renaming it into place.
+  bool sync = true;
+  /// Called (from worker threads) with the bytes written so far.
+  std::function<void(uint64_t)> progress;
+};
+
+/// Writes plan.ranks[i] to outputs[i], reading from sources[rank] (one per
+/// source rank, as planned).
+llvm::Error executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const Checkpoint *> sources,
+                           llvm::ArrayRef<std::string> outputs, const ExecuteOptions &options);
+
+/// The tensors without a layout (plan.replicated) whose content differs
+/// between the source ranks holding them.
+llvm::Expected<std::vector<std::string>> disagreeingReplicas(const ReshardPlan &plan,
+                                                             llvm::ArrayRef<const Checkpoint *> sources);
+
+} // namespace dinfer
+
+#endif // DINFER_RESHARD_EXECUTOR_H

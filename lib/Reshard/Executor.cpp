@@ -1,0 +1,268 @@
+//===- Executor.cpp - move the bytes a reshard plan lists -----------------===//
+
+#include "dinfer/Reshard/Executor.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/ThreadPool.h"
+#include "llvm/Support/Threading.h"
+#include "llvm/Support/xxhash.h"
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+using namespace dinfer;
+using llvm::SmallVector;
+
+namespace {
+constexpr uint64_t kDefaultSlabBytes = 64 << 20;
+/// A box whose source byte span is at most this much larger than the box is
+/// read in one pread and scattered; otherwise run by run.
+constexpr uint64_t kGatherSlack = 1 << 20;
+
+template <typename... Ts>
+llvm::Error execError(const char *fmt, Ts &&...vals) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 llvm::formatv(fmt, std::forward<Ts>(vals)...).str());
+}
+
+SmallVector<int64_t, 4> stridesOf(llvm::ArrayRef<int64_t> shape) {
+  SmallVector<int64_t, 4> strides(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;)
+    strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+/// Builds one destination tensor slab by slab.
+class Assembler {
+public:
+  Assembler(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources, uint64_t slabBudget)
+      : tensor_(tensor), sources_(sources) {
+    rows_ = tensor.shape.empty() ? 1 : tensor.shape[0];
+    rowBytes_ = rows_ ? tensor.bytes / rows_ : 0;
+    slabRows_ = rowBytes_ ? std::max<int64_t>(1, std::min<int64_t>(rows_, slabBudget / rowBytes_)) : rows_;
+  }
+
+  /// A tensor that is one whole source tensor streams straight from it.
+  bool isWholeCopy() const {
+    if (tensor_.copies.size() != 1)
+      return false;
+    const TensorCopy &copy = tensor_.copies.front();
+    const auto &srcShape = tensor_.srcShapes.at(copy.srcRank);
+    return llvm::equal(srcShape, tensor_.shape) && llvm::all_of(copy.srcRegion.offset, [](int64_t o) { return o == 0; });
+  }
+
+  llvm::Error fill(uint64_t offset, llvm::MutableArrayRef<char> out) {
+    if (isWholeCopy()) {
+      const TensorCopy &copy = tensor_.copies.front();
+      const Checkpoint *source = sources_[copy.srcRank];
+      const CheckpointTensor *src = source->find(tensor_.name);
+      if (!src)
+        return execError("source rank {0}: tensor '{1}' vanished from {2}", copy.srcRank, tensor_.name,
+                         source->path());
+      return source->read(*src, offset, out);
+    }
+    while (!out.empty()) {
+      int64_t row = rowBytes_ ? static_cast<int64_t>(offset / rowBytes_) : 0;
+      if (row < slabRow_ || row >= slabRow_ + slabCount_)
+        if (llvm::Error err = assemble(row))
+          return err;
+      uint64_t within = offset - static_cast<uint64_t>(slabRow_) * rowBytes_;
+      uint64_t n = std::min<uint64_t>(out.size(), slab_.size() - within);
+      std::memcpy(out.data(), slab_.data() + within, n);
+      out = out.drop_front(n);
+      offset += n;
+    }
+    return llvm::Error::success();
+  }
+
+private:
+  llvm::Error assemble(int64_t row0) {
+    slabRow_ = row0;
+    slabCount_ = std::min<int64_t>(slabRows_, rows_ - row0);
+    slab_.assign(static_cast<size_t>(slabCount_) * rowBytes_, 0);
+    std::optional<DType> dtype = parseDType(tensor_.typeName);
+    if (!dtype || dtypeBits(*dtype) % 8 != 0 || *dtype == DType::String)
+      return execError("tensor '{0}' of type {1} would have to be sliced, which only whole-byte types allow",
+                       tensor_.name, tensor_.typeName);
+    uint64_t elementBytes = dtypeBits(*dtype) / 8;
+    SmallVector<int64_t, 4> slabShape(tensor_.shape);
+    if (!slabShape.empty())
+      slabShape[0] = slabCount_;
+    for (const TensorCopy &copy : tensor_.copies) {
+      Slice src = copy.srcRegion, dst = copy.dstRegion;
+      if (!dst.shape.empty()) {
+        int64_t lo = std::max(dst.offset[0], row0), hi = std::min(dst.offset[0] + dst.shape[0], row0 + slabCount_);
+        if (lo >= hi)
+          continue;
+        src.offset[0] += lo - dst.offset[0];
+        dst.offset[0] = lo - row0;
+        src.shape[0] = dst.shape[0] = hi - lo;
+      }
+      if (llvm::Error err = copyBox(copy.srcRank, src, dst, slabShape, elementBytes))
+        return err;
+    }
+    return llvm::Error::success();
+  }
+
+  /// Copies box `src` of the source slice into box `dst` of the slab.
+  llvm::Error copyBox(int64_t srcRank, const Slice &src, const Slice &dst, llvm::ArrayRef<int64_t> slabShape,
+                      uint64_t elementBytes) {
+    const Checkpoint *source = sources_[srcRank];
+    const CheckpointTensor *tensor = source->find(tensor_.name);
+    if (!tensor)
+      return execError("source rank {0}: tensor '{1}' vanished from {2}", srcRank, tensor_.name, source->path());
+    const auto &srcShape = tensor_.srcShapes.at(srcRank);
+    const size_t rank = src.shape.size();
+    SmallVector<int64_t, 4> srcStrides = stridesOf(srcShape), dstStrides = stridesOf(slabShape);
+
+    // Trailing dimensions the box spans whole in both slices form one run.
+    size_t split = rank;
+    int64_t runElements = 1;
+    while (split > 0) {
+      size_t d = split - 1;
+      runElements *= src.shape[d];
+      if (src.shape[d] != srcShape[d] || dst.shape[d] != slabShape[d]) {
+        --split;
+        break;
+      }
+      --split;
+    }
+    // Dimensions [0, split) are iterated; [split, rank) form the run.
+    uint64_t runBytes = static_cast<uint64_t>(runElements) * elementBytes;
+    auto offsetOf = [](llvm::ArrayRef<int64_t> index, llvm::ArrayRef<int64_t> base, llvm::ArrayRef<int64_t> strides,
+                       size_t upTo) {
+      int64_t linear = 0;
+      for (size_t d = 0; d < strides.size(); ++d)
+        linear += (base[d] + (d < upTo ? index[d] : 0)) * strides[d];
+      return linear;
+    };
+    SmallVector<int64_t, 4> index(rank, 0);
+    int64_t runs = 1;
+    for (size_t d = 0; d < split; ++d)
+      runs *= src.shape[d];
+    if (runs == 0 || runElements == 0)
+      return llvm::Error::success();
+
+    // One read of the whole source span when it is not much larger than the box.
+    SmallVector<int64_t, 4> last(rank, 0);
+    for (size_t d = 0; d < split; ++d)
+      last[d] = src.shape[d] - 1;
+    uint64_t spanBegin = static_cast<uint64_t>(offsetOf(index, src.offset, srcStrides, split)) * elementBytes;
+    uint64_t spanEnd = static_cast<uint64_t>(offsetOf(last, src.offset, srcStrides, split)) * elementBytes + runBytes;
+    uint64_t boxBytes = static_cast<uint64_t>(runs) * runBytes;
+    bool gather = spanEnd - spanBegin <= boxBytes + std::max(boxBytes, kGatherSlack);
+    if (gather) {
+      span_.resize(spanEnd - spanBegin);
+      if (llvm::Error err = source->read(*tensor, spanBegin, span_))
+        return err;
+    }
+    for (int64_t r = 0; r < runs; ++r) {
+      uint64_t srcByte = static_cast<uint64_t>(offsetOf(index, src.offset, srcStrides, split)) * elementBytes;
+      uint64_t dstByte = static_cast<uint64_t>(offsetOf(index, dst.offset, dstStrides, split)) * elementBytes;
+      char *target = slab_.data() + dstByte;
+      if (gather)
+        std::memcpy(target, span_.data() + (srcByte - spanBegin), runBytes);
+      else if (llvm::Error err = source->read(*tensor, srcByte, llvm::MutableArrayRef<char>(target, runBytes)))
+        return err;
+      for (size_t d = split; d-- > 0;) {
+        if (++index[d] < src.shape[d])
+          break;
+        index[d] = 0;
+      }
+    }
+    return llvm::Error::success();
+  }
+
+  const TensorPlan &tensor_;
+  llvm::ArrayRef<const Checkpoint *> sources_;
+  int64_t rows_ = 0, slabRows_ = 0, slabRow_ = 0, slabCount_ = 0;
+  uint64_t rowBytes_ = 0;
+  std::vector<char> slab_, span_;
+};
+} // namespace
+
+llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const Checkpoint *> sources,
+                                   llvm::ArrayRef<std::string> outputs, const ExecuteOptions &options) {
+  if (outputs.size() != plan.ranks.size())
+    return execError("{0} outputs for {1} planned ranks", outputs.size(), plan.ranks.size());
+  unsigned threads = options.threads ? options.threads : llvm::hardware_concurrency().compute_thread_count();
+  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(plan.ranks.size())));
+  uint64_t slabBudget = options.maxMemory ? std::max<uint64_t>(1 << 20, options.maxMemory / threads / 2)
+                                          : kDefaultSlabBytes;
+
+  std::atomic<uint64_t> written{0};
+  std::vector<std::string> errors(plan.ranks.size());
+  auto writeRank = [&](size_t i) {
+    const RankPlan &rank = plan.ranks[i];
+    CheckpointWriter::Options writerOptions;
+    writerOptions.sync = options.sync;
+    auto writer = CheckpointWriter::create(outputs[i], writerOptions);
+    if (!writer) {
+      errors[i] = llvm::toString(writer.takeError());
+      return;
+    }
+    for (const TensorPlan &tensor : rank.tensors) {
+      Assembler assembler(tensor, sources, slabBudget);
+      llvm::Error err = (*writer)->add(
+          tensor.name, tensor.typeName, tensor.shape, tensor.bytes,
+          [&](uint64_t offset, llvm::MutableArrayRef<char> out) -> llvm::Error {
+            if (llvm::Error fillError = assembler.fill(offset, out))
+              return fillError;
+            uint64_t total = written.fetch_add(out.size()) + out.size();
+            if (options.progress)
+              options.progress(total);
+            return llvm::Error::success();
+          },
+          tensor.zeroDimScalar || !tensor.shape.empty());
+      if (err) {
+        errors[i] = "destination rank " + std::to_string(rank.rank) + ": " + llvm::toString(std::move(err));
+        return;
+      }
+    }
+    if (llvm::Error err = (*writer)->finish())
+      errors[i] = llvm::toString(std::move(err));
+  };
+
+  if (threads == 1) {
+    for (size_t i = 0; i < plan.ranks.size(); ++i)
+      writeRank(i);
+  } else {
+    llvm::DefaultThreadPool pool(llvm::hardware_concurrency(threads));
+    for (size_t i = 0; i < plan.ranks.size(); ++i)
+      pool.async([&writeRank, i] { writeRank(i); });
+    pool.wait();
+  }
+  for (const std::string &error : errors)
+    if (!error.empty())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<std::string>> dinfer::disagreeingReplicas(const ReshardPlan &plan,
+                                                                     llvm::ArrayRef<const Checkpoint *> sources) {
+  std::vector<std::string> disagreeing;
+  std::vector<char> buffer;
+  for (const std::string &name : plan.replicated) {
+    std::optional<uint64_t> first;
+    for (const Checkpoint *source : sources) {
+      const CheckpointTensor *tensor = source->find(name);
+      if (!tensor)
+        continue;
+      buffer.resize(tensor->bytes);
+      if (llvm::Error err = source->read(*tensor, 0, buffer))
+        return std::move(err);
+      uint64_t hash = llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(buffer.data()),
+                                                                buffer.size())) ^
+                      (tensor->shape.size() << 1);
+      if (!first)
+        first = hash;
+      else if (*first != hash) {
+        disagreeing.push_back(name);
+        break;
+      }
+    }
+  }
+  return disagreeing;
+}

@@ -1,0 +1,382 @@
+//===- Planner.cpp - plan a reshard: which bytes go where -----------------===//
+
+#include "dinfer/Reshard/Planner.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace dinfer;
+using llvm::SmallVector;
+using llvm::StringRef;
+
+namespace {
+template <typename... Ts>
+llvm::Error planError(const char *fmt, Ts &&...vals) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 llvm::formatv(fmt, std::forward<Ts>(vals)...).str());
+}
+
+std::string shapeText(llvm::ArrayRef<int64_t> shape) {
+  return "[" + llvm::join(llvm::map_range(shape, [](int64_t d) { return std::to_string(d); }), ",") + "]";
+}
+
+/// The layout of a full tensor of rank `rank` on one device.
+TensorLayout wholeLayout(size_t rank) {
+  TensorLayout layout;
+  layout.devMatrix = {1};
+  layout.tensorMap.resize(rank);
+  return layout;
+}
+
+uint64_t sliceBytes(llvm::ArrayRef<int64_t> shape, StringRef typeName, uint64_t fallbackBytes) {
+  std::optional<DType> dtype = parseDType(typeName);
+  if (!dtype || *dtype == DType::String)
+    return fallbackBytes;
+  uint64_t count = 1;
+  for (int64_t d : shape)
+    count *= static_cast<uint64_t>(d);
+  return (count * dtypeBits(*dtype) + 7) / 8;
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// LayoutSet
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<LayoutSet> LayoutSet::fromStrategy(const StrategyFile &strategy, std::optional<int64_t> deviceNum,
+                                                  StringRef fileName) {
+  LayoutSet set;
+  int64_t maxStage = 0;
+  for (const StrategyLayout &item : strategy.layouts) {
+    if (item.field != 0)
+      return planError("{0}: parameter '{1}' has field {2}; field slices are refused (as MindSpore refuses them)",
+                       fileName, item.param, item.field);
+    auto [it, inserted] = set.layouts_.try_emplace(item.param);
+    ParamLayout &layout = it->second;
+    if (inserted) {
+      layout.layout = item.layout;
+      layout.paramSplitShape = item.paramSplitShape;
+      layout.fullShape = item.tensorShape;
+    } else if (layout.layout.devMatrix != item.layout.devMatrix || layout.layout.tensorMap != item.layout.tensorMap) {
+      return planError("{0}: parameter '{1}' has different layouts in different stages", fileName, item.param);
+    }
+    SmallVector<int64_t, 2> stages = item.stages.empty() ? SmallVector<int64_t, 2>{0} : item.stages;
+    for (int64_t stage : stages)
+      if (!llvm::is_contained(layout.stages, stage))
+        layout.stages.push_back(stage);
+    llvm::sort(layout.stages);
+    maxStage = std::max(maxStage, layout.stages.back());
+    set.stageDevices_ = std::max(set.stageDevices_, item.layout.deviceCount());
+  }
+  set.stages_ = maxStage + 1;
+  // A layout over fewer devices than the stage has is replicated on the rest:
+  // a leading, unreferenced device axis.
+  for (auto &[name, layout] : set.layouts_) {
+    int64_t count = layout.layout.deviceCount();
+    if (set.stageDevices_ % count != 0)
+      return planError("{0}: parameter '{1}' uses {2} devices, which does not divide the stage's {3}", fileName,
+                       name, count, set.stageDevices_);
+    if (count != set.stageDevices_)
+      layout.layout.devMatrix.insert(layout.layout.devMatrix.begin(), set.stageDevices_ / count);
+  }
+  if (deviceNum && *deviceNum != set.deviceNum())
+    return planError("{0}: --device-num {1} disagrees with the strategy: {2} stage(s) of {3} devices", fileName,
+                     *deviceNum, set.stages_, set.stageDevices_);
+  return set;
+}
+
+LayoutSet LayoutSet::full() {
+  LayoutSet set;
+  set.full_ = true;
+  return set;
+}
+
+const ParamLayout *LayoutSet::find(StringRef param) const {
+  auto it = layouts_.find(param.str());
+  return it == layouts_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> LayoutSet::params() const {
+  std::vector<std::string> names;
+  for (const auto &entry : layouts_)
+    names.push_back(entry.first);
+  return names;
+}
+
+llvm::Expected<SourceTensors> dinfer::synthesizeSources(const LayoutSet &src, DType dtype) {
+  SourceTensors files(src.isFull() ? 1 : src.deviceNum());
+  for (const std::string &name : src.params()) {
+    const ParamLayout *layout = src.find(name);
+    if (!layout->fullShape)
+      return planError("parameter '{0}' has no full shape in the strategy (only JSON strategies carry it)", name);
+    auto st = ShardedTensor::create(*layout->fullShape, layout->layout, layout->paramSplitShape);
+    if (!st)
+      return planError("parameter '{0}': {1}", name, llvm::toString(st.takeError()));
+    for (int64_t stage : layout->stages)
+      for (int64_t local = 0; local < src.stageDevices(); ++local) {
+        SourceTensor tensor;
+        tensor.typeName = dtypeName(dtype).str();
+        tensor.shape = st->sliceOfRank(local).shape;
+        tensor.bytes = sliceBytes(tensor.shape, tensor.typeName, 0);
+        files[stage * src.stageDevices() + local].add(name, std::move(tensor));
+      }
+  }
+  return files;
+}
+
+//===----------------------------------------------------------------------===//
+// The plan
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// How one tensor lies on the source side.
+struct SourceGeometry {
+  std::optional<ShardedTensor> sharded;
+  int64_t baseRank = 0; ///< Global rank of the stage's local rank 0.
+  SmallVector<int64_t, 4> fullShape;
+  std::string typeName;
+  bool zeroDimScalar = false;
+};
+
+class Planner {
+public:
+  Planner(const LayoutSet &src, const LayoutSet &dst, const SourceTensors &sources, const PlanOptions &options)
+      : src_(src), dst_(dst), sources_(sources), options_(options) {}
+
+  llvm::Expected<ReshardPlan> run();
+
+private:
+  /// The first source rank (within `ranks`) whose file holds `name`.
+  std::optional<int64_t> holder(StringRef name, int64_t first, int64_t count) const {
+    for (int64_t r = first; r < first + count && r < static_cast<int64_t>(sources_.size()); ++r)
+      if (sources_[r].tensors.count(name))
+        return r;
+    return std::nullopt;
+  }
+
+  llvm::Expected<SourceGeometry> sourceGeometry(StringRef name);
+
+  const LayoutSet &src_;
+  const LayoutSet &dst_;
+  const SourceTensors &sources_;
+  const PlanOptions &options_;
+  std::map<std::string, SourceGeometry> geometry_;
+};
+
+llvm::Expected<SourceGeometry> Planner::sourceGeometry(StringRef name) {
+  auto cached = geometry_.find(name.str());
+  if (cached != geometry_.end())
+    return cached->second;
+
+  SourceGeometry geometry;
+  const ParamLayout *layout = src_.isFull() ? nullptr : src_.find(name);
+  int64_t stageDevices = src_.isFull() ? 1 : src_.stageDevices();
+  std::optional<int64_t> stage;
+  if (layout) {
+    // Read from the first stage whose files hold the tensor.
+    for (int64_t s : layout->stages)
+      if (holder(name, s * stageDevices, stageDevices)) {
+        stage = s;
+        break;
+      }
+  }
+  std::optional<int64_t> rank = stage ? holder(name, *stage * stageDevices, stageDevices)
+                                      : holder(name, 0, static_cast<int64_t>(sources_.size()));
+  if (!rank)
+    return planError("tensor '{0}' is in no source checkpoint", name);
+  const SourceTensor &sample = sources_[*rank].tensors.find(name)->second;
+  geometry.typeName = sample.typeName;
+  geometry.zeroDimScalar = sample.zeroDimScalar;
+
+  TensorLayout tensorLayout;
+  SmallVector<int64_t, 4> splitSizes;
+  if (layout && stage) {
+    tensorLayout = layout->layout;
+    splitSizes = layout->paramSplitShape;
+    geometry.baseRank = *stage * stageDevices;
+  } else {
+    // No layout: the whole tensor, as the holding rank stores it.
+    tensorLayout = wholeLayout(sample.shape.size());
+    geometry.baseRank = *rank;
+  }
+  if (tensorLayout.tensorMap.size() != sample.shape.size())
+    return planError("source rank {0}: tensor '{1}' has rank {2}, but its training layout has {3} dimensions", *rank,
+                     name, sample.shape.size(), tensorLayout.tensorMap.size());
+
+  // The full shape: from either strategy, or the slice times its splits.
+  const ParamLayout *dstLayout = dst_.isFull() ? nullptr : dst_.find(name);
+  if (layout && layout->fullShape)
+    geometry.fullShape = *layout->fullShape;
+  else if (dstLayout && dstLayout->fullShape)
+    geometry.fullShape = *dstLayout->fullShape;
+  else {
+    auto unit = ShardedTensor::create(SmallVector<int64_t, 4>(sample.shape.size(), 0), tensorLayout);
+    if (!unit)
+      return planError("tensor '{0}': {1}", name, llvm::toString(unit.takeError()));
+    for (auto [d, extent] : llvm::enumerate(sample.shape))
+      geometry.fullShape.push_back(extent * unit->pieceCounts()[d]);
+    if (!splitSizes.empty()) {
+      geometry.fullShape[0] = 0;
+      for (int64_t size : splitSizes)
+        geometry.fullShape[0] += size;
+    }
+  }
+  auto sharded = ShardedTensor::create(geometry.fullShape, tensorLayout, splitSizes);
+  if (!sharded)
+    return planError("tensor '{0}' of full shape {1}: {2}", name, shapeText(geometry.fullShape),
+                     llvm::toString(sharded.takeError()));
+  // Every rank holding the tensor must hold the slice its layout gives.
+  if (layout && stage) {
+    for (int64_t s : layout->stages)
+      for (int64_t local = 0; local < stageDevices; ++local) {
+        int64_t r = s * stageDevices + local;
+        if (r >= static_cast<int64_t>(sources_.size()))
+          break;
+        auto found = sources_[r].tensors.find(name);
+        if (found == sources_[r].tensors.end()) {
+          if (s == *stage)
+            return planError("source rank {0}: tensor '{1}' is missing from its checkpoint", r, name);
+          continue;
+        }
+        Slice expected = sharded->sliceOfRank(local);
+        if (found->second.shape != expected.shape)
+          return planError("source rank {0}: tensor '{1}' has shape {2}, but its training layout gives {3}", r,
+                           name, shapeText(found->second.shape), shapeText(expected.shape));
+      }
+  }
+  geometry.sharded.emplace(std::move(*sharded));
+  geometry_.emplace(name.str(), geometry);
+  return geometry;
+}
+
+llvm::Expected<ReshardPlan> Planner::run() {
+  ReshardPlan plan;
+  int64_t srcDevices = src_.isFull() ? 1 : src_.deviceNum();
+  if (static_cast<int64_t>(sources_.size()) != srcDevices)
+    return planError("the source layout needs {0} checkpoint files, one per rank, but {1} were given", srcDevices,
+                     sources_.size());
+  int64_t dstDevices = dst_.isFull() ? 1 : dst_.deviceNum();
+  int64_t dstStageDevices = dst_.isFull() ? 1 : dst_.stageDevices();
+
+  // Every tensor of the sources, in file order, first rank first.
+  std::vector<std::string> order;
+  std::set<std::string> seen;
+  for (const SourceFile &file : sources_)
+    for (const std::string &name : file.order)
+      if (seen.insert(name).second)
+        order.push_back(name);
+  if (!dst_.isFull())
+    for (const std::string &name : dst_.params())
+      if (!seen.count(name))
+        plan.missing.push_back(name);
+  if (!src_.isFull())
+    for (const std::string &name : src_.params())
+      if (!seen.count(name) && !llvm::is_contained(plan.missing, name))
+        plan.missing.push_back(name);
+
+  std::vector<int64_t> ranks = options_.ranks;
+  if (ranks.empty())
+    for (int64_t r = 0; r < dstDevices; ++r)
+      ranks.push_back(r);
+  for (int64_t r : ranks)
+    if (r < 0 || r >= dstDevices)
+      return planError("destination rank {0} does not exist: the destination has {1} ranks", r, dstDevices);
+
+  for (const std::string &name : order) {
+    if (!options_.only.empty() && !options_.only.count(name))
+      continue;
+    // A tensor with a layout on neither side (learning rate, step counters)
+    // goes whole to every destination; one the destination layout leaves out
+    // is not written.
+    bool srcLayout = !src_.isFull() && src_.find(name);
+    bool dstLayout = !dst_.isFull() && dst_.find(name);
+    if (dst_.isFull() || dstLayout)
+      continue;
+    if (srcLayout || !options_.copyUnlisted)
+      plan.unused.push_back(name);
+    else
+      plan.replicated.push_back(name);
+  }
+
+  for (int64_t dstRank : ranks) {
+    RankPlan rankPlan;
+    rankPlan.rank = dstRank;
+    int64_t dstStage = dstRank / dstStageDevices, dstLocal = dstRank % dstStageDevices;
+    for (const std::string &name : order) {
+      if (!options_.only.empty() && !options_.only.count(name))
+        continue;
+      if (llvm::is_contained(plan.unused, name))
+        continue;
+      const ParamLayout *dstLayout = dst_.isFull() ? nullptr : dst_.find(name);
+      bool replicated = llvm::is_contained(plan.replicated, name);
+      if (dstLayout && !llvm::is_contained(dstLayout->stages, dstStage))
+        continue; // another stage's parameter
+      auto geometry = sourceGeometry(name);
+      if (!geometry)
+        return geometry.takeError();
+
+      TensorPlan tensor;
+      tensor.name = name;
+      tensor.typeName = geometry->typeName;
+      tensor.fullShape = geometry->fullShape;
+      tensor.zeroDimScalar = geometry->zeroDimScalar;
+      Slice want;
+      if (dstLayout && !replicated) {
+        auto dstSharded =
+            ShardedTensor::create(geometry->fullShape, dstLayout->layout, dstLayout->paramSplitShape);
+        if (!dstSharded)
+          return planError("tensor '{0}' of full shape {1} does not fit its destination layout: {2}", name,
+                           shapeText(geometry->fullShape), llvm::toString(dstSharded.takeError()));
+        want = dstSharded->sliceOfRank(dstLocal);
+      } else {
+        want.offset.assign(geometry->fullShape.size(), 0);
+        want.shape = geometry->fullShape;
+      }
+      tensor.shape = want.shape;
+
+      auto covers = geometry->sharded->coverRegion(want);
+      if (!covers)
+        return planError("tensor '{0}': {1}", name, llvm::toString(covers.takeError()));
+      for (auto &cover : *covers) {
+        if (cover.ranks.empty())
+          return planError("tensor '{0}': no source rank holds the piece at {1}", name,
+                           shapeText(cover.pieceSlice.offset));
+        // Spread reads of replicated pieces across the files that hold them.
+        int64_t local = cover.ranks[dstRank % cover.ranks.size()];
+        int64_t srcRank = geometry->baseRank + local;
+        auto found = sources_[srcRank].tensors.find(name);
+        if (found == sources_[srcRank].tensors.end())
+          return planError("source rank {0}: tensor '{1}' is missing from its checkpoint", srcRank, name);
+        if (found->second.shape != SmallVector<int64_t, 4>(cover.pieceSlice.shape)) {
+          if (!(found->second.shape.empty() && cover.pieceSlice.shape.empty()))
+            return planError("source rank {0}: tensor '{1}' has shape {2}, but its training layout gives {3}",
+                             srcRank, name, shapeText(found->second.shape), shapeText(cover.pieceSlice.shape));
+        }
+        TensorCopy copy;
+        copy.srcRank = srcRank;
+        for (size_t d = 0; d < want.shape.size(); ++d) {
+          copy.srcRegion.offset.push_back(cover.overlap.offset[d] - cover.pieceSlice.offset[d]);
+          copy.dstRegion.offset.push_back(cover.overlap.offset[d] - want.offset[d]);
+        }
+        copy.srcRegion.shape = cover.overlap.shape;
+        copy.dstRegion.shape = cover.overlap.shape;
+        tensor.srcShapes[srcRank] = found->second.shape;
+        tensor.copies.push_back(std::move(copy));
+        rankPlan.srcRanks.insert(srcRank);
+      }
+      tensor.bytes = sliceBytes(tensor.shape, tensor.typeName,
+                                sources_[tensor.copies.front().srcRank].tensors.find(name)->second.bytes);
+      rankPlan.bytes += tensor.bytes;
+      rankPlan.tensors.push_back(std::move(tensor));
+    }
+    plan.ranks.push_back(std::move(rankPlan));
+  }
+  return plan;
+}
+} // namespace
+
+llvm::Expected<ReshardPlan> dinfer::planReshard(const LayoutSet &src, const LayoutSet &dst,
+                                                const SourceTensors &sources, const PlanOptions &options) {
+  return Planner(src, dst, sources, options).run();
+}

@@ -1,0 +1,138 @@
+"""MindSpore checkpoints from numpy, independently of dinfer's own writer.
+
+  ckpt.py make OUT.ckpt NAME=SHAPE[:DTYPE] ...   tensors with values 0, 1, 2, ... (per tensor)
+  ckpt.py full-of SPEC.json OUT.ckpt             the same from {"name": [shape], ...}
+  ckpt.py compare A.ckpt B.ckpt                  same names, shapes, dtypes and bytes
+  ckpt.py slice FULL.ckpt OUT.ckpt NAME=OFFSET:SHAPE ...   check OUT's tensors against boxes of FULL
+"""
+import sys
+
+import numpy as np
+
+DTYPES = {"Float32": np.float32, "Float16": np.float16, "Float64": np.float64, "Int32": np.int32,
+          "Int64": np.int64, "Int8": np.int8, "UInt8": np.uint8, "Bool": np.bool_, "Int16": np.int16}
+
+
+def varint(value):
+    out = bytearray()
+    value &= (1 << 64) - 1
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def field(key, payload):
+    return bytes([key]) + varint(len(payload)) + payload
+
+
+def encode(name, array, type_name):
+    dims = b"".join(b"\x08" + varint(d) for d in (array.shape or (0,)))
+    tensor = dims + field(0x12, type_name.encode()) + field(0x1A, np.ascontiguousarray(array).tobytes())
+    return field(0x0A, field(0x0A, name.encode()) + field(0x12, tensor))
+
+
+def read_varint(data, pos):
+    value, shift = 0, 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def fields(data):
+    pos = 0
+    while pos < len(data):
+        key, pos = read_varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = read_varint(data, pos)
+            yield number, value
+        elif wire == 2:
+            length, pos = read_varint(data, pos)
+            yield number, data[pos:pos + length]
+            pos += length
+        else:
+            raise ValueError("unexpected wire type %d" % wire)
+
+
+def load(path):
+    """{name: array} in file order, joining tensors split over several values."""
+    tensors = {}
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[-17:-10] == b"crc_num":
+        data = data[:-17]
+    for _, value in fields(data):
+        name, dims, type_name, content = None, [], None, b""
+        for number, payload in fields(value):
+            if number == 1:
+                name = payload.decode()
+            elif number == 2:
+                for n, p in fields(payload):
+                    if n == 1:
+                        dims.append(p)
+                    elif n == 2:
+                        type_name = p.decode()
+                    elif n == 3:
+                        content = bytes(p)
+        if name in tensors:
+            tensors[name] = (tensors[name][0] + content, dims, type_name)
+        else:
+            tensors[name] = (content, dims, type_name)
+    out = {}
+    for name, (content, dims, type_name) in tensors.items():
+        array = np.frombuffer(content, dtype=DTYPES[type_name])
+        shape = () if dims == [0] and array.size == 1 else tuple(dims)
+        out[name] = (array.reshape(shape), type_name)
+    return out
+
+
+def make(path, specs):
+    with open(path, "wb") as f:
+        for spec in specs:
+            name, rest = spec.split("=")
+            shape_text, _, type_name = rest.partition(":")
+            type_name = type_name or "Float32"
+            shape = tuple(int(d) for d in shape_text.split(",") if d)
+            count = int(np.prod(shape)) if shape else 1
+            array = (np.arange(count) % 251).astype(DTYPES[type_name]).reshape(shape)
+            f.write(encode(name, array, type_name))
+
+
+def main():
+    command = sys.argv[1]
+    if command == "make":
+        make(sys.argv[2], sys.argv[3:])
+    elif command == "compare":
+        a, b = load(sys.argv[2]), load(sys.argv[3])
+        if list(a) != list(b):
+            sys.exit("tensor names differ: %s vs %s" % (list(a), list(b)))
+        for name in a:
+            (x, tx), (y, ty) = a[name], b[name]
+            if tx != ty or x.shape != y.shape or x.tobytes() != y.tobytes():
+                sys.exit("tensor %s differs: %s%s vs %s%s" % (name, tx, x.shape, ty, y.shape))
+        print("same: %d tensors" % len(a))
+    elif command == "slice":
+        full, part = load(sys.argv[2]), load(sys.argv[3])
+        for spec in sys.argv[4:]:
+            name, box = spec.split("=")
+            offset_text, shape_text = box.split(":")
+            offset = [int(v) for v in offset_text.split(",") if v]
+            shape = [int(v) for v in shape_text.split(",") if v]
+            index = tuple(slice(o, o + s) for o, s in zip(offset, shape))
+            expected = full[name][0][index]
+            got = part[name][0]
+            if got.shape != expected.shape or got.tobytes() != expected.tobytes():
+                sys.exit("%s: tensor %s is not the box %s of the full tensor" % (sys.argv[3], name, box))
+        print("slices match")
+    else:
+        sys.exit("unknown command " + command)
+
+
+if __name__ == "__main__":
+    main()

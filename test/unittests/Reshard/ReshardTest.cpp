@@ -1,0 +1,383 @@
+//===- ReshardTest.cpp - the planner and executor against a dense oracle --===//
+//
+// Thousands of random cases on small shapes: random device matrices, tensor
+// maps with multi-axis dimensions, optimizer sharding, manual uneven splits,
+// pipeline stages, dtypes, full checkpoints on either side, and different
+// device counts in training and inference. The source checkpoint set is cut
+// from a dense tensor by the MindSpore-literal oracle; every destination
+// slice is compared with the oracle's slice of the same dense tensor, element
+// by element (the plan) and byte for byte (the files the executor writes).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dinfer/Reshard/Executor.h"
+#include "dinfer/Reshard/Planner.h"
+
+#include "Oracle.h"
+#include "TestUtils.h"
+
+#include "gtest/gtest.h"
+
+#include <random>
+
+using namespace dinfer;
+using namespace dinfer::oracle;
+using llvm::SmallVector;
+
+namespace {
+
+/// One side of a random case.
+struct Side {
+  bool full = false;
+  int64_t stages = 1;
+  int64_t stage = 0; ///< The stage holding the parameter.
+  TensorLayout layout;
+  SmallVector<int64_t, 4> split; ///< param_split_shape
+  int64_t stageDevices() const { return full ? 1 : layout.deviceCount(); }
+  int64_t devices() const { return full ? 1 : stages * stageDevices(); }
+};
+
+/// MindSpore's slices of `full` for every stage-local rank of `side`.
+std::optional<std::vector<Array>> slicesOf(ArrayRef<int64_t> shape, const Side &side) {
+  if (side.full)
+    return std::vector<Array>{iota(shape)};
+  if (side.split.empty())
+    return oracleSlices(shape, side.layout);
+  // Manual split: the chunk index of each rank along dimension 0 picks rows
+  // [prefix[i], prefix[i + 1]) (merge_sliced_parameter's uneven path).
+  SmallVector<int64_t, 4> rows(shape.begin(), shape.end());
+  rows[0] = static_cast<int64_t>(side.split.size());
+  auto pieces = oracleSlices(rows, side.layout);
+  if (!pieces)
+    return std::nullopt;
+  Array full = iota(shape);
+  std::vector<int64_t> prefix = {0};
+  for (int64_t s : side.split)
+    prefix.push_back(prefix.back() + s);
+  int64_t rowElements = full.data.size() / std::max<int64_t>(shape[0], 1);
+  std::vector<Array> out;
+  for (const Array &piece : *pieces) {
+    int64_t index = piece.data.empty() ? 0 : piece.data.front() / (rowElements ? rowElements : 1);
+    Array slice;
+    slice.shape = std::vector<int64_t>(shape.begin(), shape.end());
+    slice.shape[0] = side.split[index];
+    slice.data.assign(full.data.begin() + prefix[index] * rowElements,
+                      full.data.begin() + prefix[index + 1] * rowElements);
+    out.push_back(std::move(slice));
+  }
+  return out;
+}
+
+TensorLayout randomLayout(std::mt19937 &rng, size_t rank) {
+  TensorLayout layout;
+  int numAxes = 1 + rng() % 3;
+  for (int i = 0; i < numAxes; ++i)
+    layout.devMatrix.push_back(1 + rng() % 3);
+  layout.tensorMap.resize(rank);
+  for (int axis = numAxes - 1; axis >= 0; --axis) {
+    int64_t dim = rng() % (rank + 1);
+    if (dim < static_cast<int64_t>(rank))
+      layout.tensorMap[dim].push_back(axis);
+  }
+  return layout;
+}
+
+int64_t splitOf(const Side &side, size_t dim) {
+  if (side.full)
+    return 1;
+  int64_t split = 1;
+  int64_t numAxes = side.layout.devMatrix.size();
+  for (int64_t axis : side.layout.tensorMap[dim])
+    split *= side.layout.devMatrix[numAxes - 1 - axis];
+  return split;
+}
+
+struct Case {
+  SmallVector<int64_t, 4> shape;
+  Side src, dst;
+  DType dtype;
+  std::vector<Array> srcSlices, dstSlices;
+};
+
+std::optional<Case> randomCase(std::mt19937 &rng) {
+  Case c;
+  size_t rank = rng() % 4;
+  const DType dtypes[] = {DType::Float32, DType::Float16, DType::Int8, DType::Int64, DType::Bool};
+  c.dtype = dtypes[rng() % 5];
+  c.src.full = rng() % 8 == 0;
+  c.dst.full = !c.src.full && rng() % 8 == 0;
+  for (Side *side : {&c.src, &c.dst}) {
+    if (side->full)
+      continue;
+    side->layout = randomLayout(rng, rank);
+    side->stages = 1 + rng() % 2;
+    side->stage = rng() % side->stages;
+  }
+  bool opt = false;
+  for (Side *side : {&c.src, &c.dst})
+    if (!side->full && rank > 0 && rng() % 2 == 0) {
+      side->layout.optShardStep = 1 + rng() % 8;
+      side->layout.optShardSize = std::vector<int64_t>{-1, 2, 3}[rng() % 3];
+      opt = true;
+    }
+  for (size_t d = 0; d < rank; ++d) {
+    int64_t a = splitOf(c.src, d), b = splitOf(c.dst, d);
+    c.shape.push_back(std::lcm(a, b) * (1 + rng() % 2) * (d == 0 && opt ? 72 : 1));
+  }
+  // A manual uneven split of dimension 0 on the source, now and then.
+  if (!c.src.full && rank > 0 && !c.src.layout.hasOptimizerSharding() && rng() % 6 == 0) {
+    bool onlyDim0 = true;
+    for (size_t d = 1; d < rank; ++d)
+      onlyDim0 &= c.src.layout.tensorMap[d].empty();
+    int64_t pieces = splitOf(c.src, 0);
+    if (onlyDim0 && pieces > 1) {
+      int64_t left = c.shape[0];
+      for (int64_t i = 0; i + 1 < pieces; ++i) {
+        int64_t size = left > 0 ? static_cast<int64_t>(rng() % (left + 1)) : 0;
+        c.src.split.push_back(size);
+        left -= size;
+      }
+      c.src.split.push_back(left);
+    }
+  }
+  auto srcSlices = slicesOf(c.shape, c.src);
+  auto dstSlices = slicesOf(c.shape, c.dst);
+  if (!srcSlices || !dstSlices)
+    return std::nullopt; // optimizer sharding MindSpore would refuse
+  c.srcSlices = std::move(*srcSlices);
+  c.dstSlices = std::move(*dstSlices);
+  return c;
+}
+
+std::optional<LayoutSet> layoutSet(const Side &side) {
+  if (side.full)
+    return LayoutSet::full();
+  StrategyFile file;
+  StrategyLayout item;
+  item.name = item.param = "w";
+  item.layout = side.layout;
+  item.paramSplitShape = side.split;
+  item.stages = {side.stage};
+  file.layouts.push_back(item);
+  // The other stages exist: give them a parameter of their own.
+  for (int64_t s = 0; s < side.stages; ++s) {
+    if (s == side.stage)
+      continue;
+    StrategyLayout other;
+    other.name = other.param = "other" + std::to_string(s);
+    other.layout.devMatrix = side.layout.devMatrix;
+    other.layout.tensorMap = {{}};
+    other.stages = {s};
+    file.layouts.push_back(other);
+  }
+  auto set = LayoutSet::fromStrategy(file, std::nullopt, "random.json");
+  EXPECT_TRUE(static_cast<bool>(set)) << llvm::toString(set.takeError());
+  return std::move(*set);
+}
+
+/// The bytes of element ids: element e is E bytes (e*E + k) & 0xff.
+std::string bytesOf(const Array &array, DType dtype) {
+  size_t e = dtypeBits(dtype) / 8;
+  std::string out(array.data.size() * e, '\0');
+  for (size_t i = 0; i < array.data.size(); ++i)
+    for (size_t k = 0; k < e; ++k)
+      out[i * e + k] = static_cast<char>((array.data[i] * e + k) & 0xff);
+  return out;
+}
+
+SourceTensors sourcesOf(const Case &c) {
+  SourceTensors files(c.src.devices());
+  int64_t base = c.src.full ? 0 : c.src.stage * c.src.stageDevices();
+  for (size_t local = 0; local < c.srcSlices.size(); ++local) {
+    SourceTensor tensor;
+    tensor.typeName = dtypeName(c.dtype).str();
+    tensor.shape.assign(c.srcSlices[local].shape.begin(), c.srcSlices[local].shape.end());
+    tensor.bytes = c.srcSlices[local].data.size() * dtypeBits(c.dtype) / 8;
+    files[base + local].add("w", tensor);
+  }
+  return files;
+}
+
+TEST(ReshardPlan, RandomCasesMatchTheDenseOracle) {
+  std::mt19937 rng(20261128);
+  int checked = 0, optimizer = 0, uneven = 0, staged = 0, full = 0, attempts = 0;
+  while (checked < 3000 && attempts < 20000) {
+    ++attempts;
+    auto c = randomCase(rng);
+    if (!c)
+      continue;
+    auto src = layoutSet(c->src), dst = layoutSet(c->dst);
+    SourceTensors sources = sourcesOf(*c);
+    auto plan = planReshard(*src, *dst, sources, PlanOptions());
+    ASSERT_TRUE(static_cast<bool>(plan)) << llvm::toString(plan.takeError());
+    int64_t dstBase = c->dst.full ? 0 : c->dst.stage * c->dst.stageDevices();
+    int64_t planned = 0;
+    for (const RankPlan &rank : plan->ranks) {
+      for (const TensorPlan &tensor : rank.tensors) {
+        if (tensor.name != "w")
+          continue;
+        ++planned;
+        int64_t local = rank.rank - dstBase;
+        ASSERT_GE(local, 0);
+        ASSERT_LT(local, static_cast<int64_t>(c->dstSlices.size()));
+        const Array &expected = c->dstSlices[local];
+        ASSERT_EQ(std::vector<int64_t>(tensor.shape.begin(), tensor.shape.end()), expected.shape);
+        // Replay the copies on element ids.
+        std::vector<int64_t> got(expected.data.size(), -1);
+        for (const TensorCopy &copy : tensor.copies) {
+          const Array &source = c->srcSlices[copy.srcRank - (c->src.full ? 0 : c->src.stage * c->src.stageDevices())];
+          size_t r = copy.srcRegion.shape.size();
+          std::vector<int64_t> index(r, 0);
+          int64_t count = copy.srcRegion.numElements();
+          for (int64_t n = 0; n < count; ++n) {
+            int64_t s = 0, d = 0;
+            for (size_t k = 0; k < r; ++k) {
+              s = s * source.shape[k] + copy.srcRegion.offset[k] + index[k];
+              d = d * expected.shape[k] + copy.dstRegion.offset[k] + index[k];
+            }
+            ASSERT_EQ(got[d], -1) << "element written twice";
+            got[d] = source.data[s];
+            for (size_t k = r; k-- > 0;) {
+              if (++index[k] < copy.srcRegion.shape[k])
+                break;
+              index[k] = 0;
+            }
+          }
+        }
+        ASSERT_EQ(got, expected.data) << "destination rank " << rank.rank;
+      }
+    }
+    ASSERT_EQ(planned, static_cast<int64_t>(c->dstSlices.size()));
+    ++checked;
+    optimizer += c->src.layout.hasOptimizerSharding() || c->dst.layout.hasOptimizerSharding();
+    uneven += !c->src.split.empty();
+    staged += c->src.stages > 1 || c->dst.stages > 1;
+    full += c->src.full || c->dst.full;
+  }
+  RecordProperty("cases", checked);
+  EXPECT_EQ(checked, 3000);
+  EXPECT_GT(optimizer, 50);
+  EXPECT_GT(uneven, 20);
+  EXPECT_GT(staged, 500);
+  EXPECT_GT(full, 100);
+}
+
+/// A checkpoint file's bytes, encoded here independently of dinfer's writer.
+std::string encodeCheckpoint(const std::string &name, const std::string &type, ArrayRef<int64_t> shape,
+                             const std::string &content) {
+  auto varint = [](uint64_t v) {
+    std::string out;
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+    return out;
+  };
+  auto field = [&](char key, const std::string &payload) { return std::string(1, key) + varint(payload.size()) + payload; };
+  std::string dims;
+  SmallVector<int64_t, 4> stored(shape.begin(), shape.end());
+  if (stored.empty())
+    stored.push_back(0); // a scalar, as MindSpore up to 2.2 writes it
+  for (int64_t d : stored)
+    dims += std::string(1, 0x08) + varint(d);
+  std::string tensor = dims + field(0x12, type) + field(0x1a, content);
+  return field(0x0a, field(0x0a, name) + field(0x12, tensor));
+}
+
+TEST(ReshardExecute, RandomCasesWriteTheOracleBytes) {
+  std::mt19937 rng(7);
+  TempDir dir;
+  int checked = 0, attempts = 0;
+  while (checked < 300 && attempts < 5000) {
+    ++attempts;
+    auto c = randomCase(rng);
+    if (!c)
+      continue;
+    auto src = layoutSet(c->src), dst = layoutSet(c->dst);
+    SourceTensors sources = sourcesOf(*c);
+    auto planned = planReshard(*src, *dst, sources, PlanOptions());
+    ASSERT_TRUE(static_cast<bool>(planned)) << llvm::toString(planned.takeError());
+    ReshardPlan plan = std::move(*planned);
+
+    // The source set, as checkpoints held in memory.
+    std::vector<std::string> bytes(sources.size());
+    int64_t base = c->src.full ? 0 : c->src.stage * c->src.stageDevices();
+    for (size_t local = 0; local < c->srcSlices.size(); ++local)
+      bytes[base + local] = encodeCheckpoint("w", dtypeName(c->dtype).str(), c->srcSlices[local].shape,
+                                             bytesOf(c->srcSlices[local], c->dtype));
+    std::vector<Checkpoint> checkpoints;
+    for (size_t r = 0; r < bytes.size(); ++r) {
+      if (bytes[r].empty())
+        bytes[r] = encodeCheckpoint("unrelated", "Int32", {}, std::string(4, '\0'));
+      auto checkpoint = Checkpoint::index(ByteSource::fromBuffer(bytes[r], "rank.ckpt"));
+      ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
+      checkpoints.push_back(std::move(*checkpoint));
+    }
+    std::vector<const Checkpoint *> pointers;
+    for (const Checkpoint &ckpt : checkpoints)
+      pointers.push_back(&ckpt);
+    std::vector<std::string> outputs;
+    for (const RankPlan &rank : plan.ranks)
+      outputs.push_back(dir.file("case" + std::to_string(checked) + "_rank" + std::to_string(rank.rank) + ".ckpt"));
+    ExecuteOptions options;
+    options.sync = false;
+    options.threads = 2;
+    options.maxMemory = 1 + rng() % 4096; // tiny slabs: many partial rows
+    llvm::Error err = executeReshard(plan, pointers, outputs, options);
+    ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+
+    int64_t dstBase = c->dst.full ? 0 : c->dst.stage * c->dst.stageDevices();
+    for (size_t i = 0; i < plan.ranks.size(); ++i) {
+      auto opened = Checkpoint::open(outputs[i]);
+      ASSERT_TRUE(static_cast<bool>(opened)) << llvm::toString(opened.takeError());
+      Checkpoint written = std::move(*opened);
+      const CheckpointTensor *w = written.find("w");
+      if (!w)
+        continue;
+      const Array &expected = c->dstSlices[plan.ranks[i].rank - dstBase];
+      std::vector<char> data(w->bytes);
+      llvm::cantFail(written.read(*w, 0, data));
+      ASSERT_EQ(std::string(data.begin(), data.end()), bytesOf(expected, c->dtype))
+          << "destination rank " << plan.ranks[i].rank;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 300);
+}
+
+TEST(ReshardPlan, ErrorsNameTheRankAndTensor) {
+  Side side;
+  side.layout.devMatrix = {2, 4};
+  side.layout.tensorMap = {{}, {0}};
+  auto src = layoutSet(side);
+  SourceTensors sources(8);
+  for (int r = 0; r < 8; ++r)
+    sources[r].add("w", SourceTensor{"Float32", {96, r == 5 ? 8 : 4}, 0, false});
+  auto plan = planReshard(*src, LayoutSet::full(), sources, PlanOptions());
+  ASSERT_FALSE(static_cast<bool>(plan));
+  EXPECT_EQ(llvm::toString(plan.takeError()),
+            "source rank 5: tensor 'w' has shape [96,8], but its training layout gives [96,4]");
+
+  SourceTensors tooFew(4);
+  auto short_ = planReshard(*src, LayoutSet::full(), tooFew, PlanOptions());
+  ASSERT_FALSE(static_cast<bool>(short_));
+  EXPECT_EQ(llvm::toString(short_.takeError()),
+            "the source layout needs 8 checkpoint files, one per rank, but 4 were given");
+}
+
+TEST(ReshardPlan, FieldIsRefused) {
+  StrategyFile file;
+  StrategyLayout item;
+  item.name = item.param = "wide";
+  item.layout.devMatrix = {2};
+  item.layout.tensorMap = {{0}};
+  item.field = 3;
+  file.layouts.push_back(item);
+  auto set = LayoutSet::fromStrategy(file, std::nullopt, "s.ckpt");
+  ASSERT_FALSE(static_cast<bool>(set));
+  EXPECT_EQ(llvm::toString(set.takeError()),
+            "s.ckpt: parameter 'wide' has field 3; field slices are refused (as MindSpore refuses them)");
+}
+
+} // namespace
