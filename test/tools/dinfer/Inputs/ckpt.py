@@ -2,7 +2,7 @@
 
   ckpt.py make OUT.ckpt NAME=SHAPE[:DTYPE] ...   tensors with values 0, 1, 2, ... (per tensor)
   ckpt.py full-of SPEC.json OUT.ckpt             the same from {"name": [shape], ...}
-  ckpt.py compare A.ckpt B.ckpt                  same names, shapes, dtypes and bytes
+  ckpt.py compare A.ckpt B.ckpt                  same names (in any order), shapes, dtypes and bytes
   ckpt.py slice FULL.ckpt OUT.ckpt NAME=OFFSET:SHAPE ...   check OUT's tensors against boxes of FULL
 """
 import sys
@@ -110,8 +110,8 @@ def main():
         make(sys.argv[2], sys.argv[3:])
     elif command == "compare":
         a, b = load(sys.argv[2]), load(sys.argv[3])
-        if list(a) != list(b):
-            sys.exit("tensor names differ: %s vs %s" % (list(a), list(b)))
+        if sorted(a) != sorted(b):
+            sys.exit("tensor names differ: %s" % sorted(set(a) ^ set(b)))
         for name in a:
             (x, tx), (y, ty) = a[name], b[name]
             if tx != ty or x.shape != y.shape or x.tobytes() != y.tobytes():
