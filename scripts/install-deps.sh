@@ -9,7 +9,7 @@ PACKAGES=(
   # clang-22 with its runtime: libFuzzer and the sanitizers.
   clang-22 libclang-rt-22-dev
   # Build system.
-  cmake ninja-build ccache g++ pkg-config
+  cmake ninja-build ccache g++ pkg-config time
   # Formats.
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   # Kernels, collectives, crypto.

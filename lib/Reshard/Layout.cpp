@@ -30,8 +30,15 @@ int64_t rowMajorIndex(ArrayRef<int64_t> coords, ArrayRef<int64_t> extents) {
   return index;
 }
 
+/// "[0,1,2]"; long lists keep their first and last entries.
 std::string joinInts(ArrayRef<int64_t> values) {
-  return "[" + llvm::join(llvm::map_range(values, [](int64_t v) { return std::to_string(v); }), ",") + "]";
+  auto text = [](ArrayRef<int64_t> part) {
+    return llvm::join(llvm::map_range(part, [](int64_t v) { return std::to_string(v); }), ",");
+  };
+  if (values.size() > 16)
+    return "[" + text(values.take_front(8)) + ",...," + text(values.take_back(2)) + "] (" +
+           std::to_string(values.size()) + " ranks)";
+  return "[" + text(values) + "]";
 }
 } // namespace
 

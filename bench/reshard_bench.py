@@ -1,0 +1,227 @@
+#!/usr/bin/python3
+"""Resharding benchmarks, each measured side by side with its peer or limit.
+
+  reshard_bench.py plan [--layers 96]
+      --plan for a 175-billion-parameter GPT (96 layers, hidden 12288) trained on
+      1,024 ranks (16 stages of dp 8 x tp 8, optimizer sharding) to 64 inference
+      ranks (tp 8 x dp 8, one stage), from generated JSON strategies with full
+      shapes. Prints the time against the one-second goal.
+
+  reshard_bench.py reshard [--mib 512] [--dir /tmp/dinfer-reshard-bench]
+      8 ranks of MIB MiB, tensor parallel 8 -> tensor parallel 2 with data
+      parallel 2, in the page cache. Prints in one run: throughput with
+      --no-sync against cp of the same number of bytes (goal >= 0.8), with sync
+      against the disk's write speed (dd with fsync), peak memory (max RSS by
+      /usr/bin/time) against the largest destination file (goal <= 1.25), and
+      the speed-up over merge-everything-then-split written with numpy
+      (MindSpore's load_distributed_checkpoint algorithm).
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "test", "tools", "dinfer", "Inputs"))
+from ckpt import encode, load  # noqa: E402
+
+
+def dinfer_binary(build):
+    return os.path.join(build, "bin", "dinfer")
+
+
+def layout(dev, tmap, shape, step=0, size=0):
+    return {"dev_matrix": dev, "tensor_map": tmap, "tensor_shape": shape, "field": 0,
+            "opt_weight_shard_step": step, "opt_weight_shard_size": size}
+
+
+def gpt_params(layers, hidden, vocab=51200, positions=2048):
+    """(name, shape, tensor_map over (dp, tp) with tp the last axis, layer)."""
+    params = [("embedding.word", [vocab, hidden], [0, -1], 0),
+              ("embedding.position", [positions, hidden], [-1, -1], 0)]
+    for l in range(layers):
+        p = "layers.%d." % l
+        params += [(p + "ln1.gamma", [hidden], [-1], l), (p + "ln1.beta", [hidden], [-1], l),
+                   (p + "attn.qkv.weight", [hidden, 3 * hidden], [-1, 0], l),
+                   (p + "attn.qkv.bias", [3 * hidden], [0], l),
+                   (p + "attn.proj.weight", [hidden, hidden], [0, -1], l),
+                   (p + "attn.proj.bias", [hidden], [-1], l),
+                   (p + "ln2.gamma", [hidden], [-1], l), (p + "ln2.beta", [hidden], [-1], l),
+                   (p + "mlp.fc1.weight", [hidden, 4 * hidden], [-1, 0], l),
+                   (p + "mlp.fc1.bias", [4 * hidden], [0], l),
+                   (p + "mlp.fc2.weight", [4 * hidden, hidden], [0, -1], l),
+                   (p + "mlp.fc2.bias", [hidden], [-1], l)]
+    params += [("final_ln.gamma", [hidden], [-1], layers - 1), ("final_ln.beta", [hidden], [-1], layers - 1)]
+    return params
+
+
+def plan(args):
+    work = args.dir
+    os.makedirs(work, exist_ok=True)
+    stages, layers_per_stage = 16, args.layers // 16
+    train, predict = {}, {}
+    count = 0
+    for name, shape, tmap, layer in gpt_params(args.layers, 12288):
+        count += int(np.prod(shape))
+        stage = min(layer // layers_per_stage, stages - 1)
+        # Training: dev [8 dp, 8 tp], optimizer states sharded over the 8 data-parallel replicas.
+        # The replica group of a tensor-parallel slice strides by 8; a replicated
+        # tensor's group is all 64 ranks of the stage.
+        replica_step = 8 if 0 in tmap else 1
+        for prefix, step in [("", 0), ("adam_m.", replica_step), ("adam_v.", replica_step)]:
+            train["%d-%s%s" % (stage, prefix, name)] = layout([8, 8], tmap, shape, step, -1 if step else 0)
+        predict[name] = layout([8, 8], tmap, shape)
+    for path, items in [("train.json", train), ("predict.json", predict)]:
+        with open(os.path.join(work, path), "w") as f:
+            json.dump({"current_stage": 1, "parallel_strategy_item": {}, "parallel_layout_item": items}, f)
+    command = [dinfer_binary(args.build), "reshard", "--src-strategy", os.path.join(work, "train.json"),
+               "--dst-strategy", os.path.join(work, "predict.json"), "--dst", os.path.join(work, "out"), "--plan",
+               "--params-only"]
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(result.stderr)
+    print(result.stdout.splitlines()[0])
+    print("model: %.1f billion parameters, %d layout items; 1024 training ranks -> 64 inference ranks"
+          % (count / 1e9, len(train)))
+    print("--plan: %.3f s, %.2f of the one-second goal" % (elapsed, elapsed / 1.0))
+
+
+def write_set(work, mib):
+    """8 tensor-parallel ranks, each holding MIB MiB of column slices."""
+    src = os.path.join(work, "tp8")
+    rows, tensors = 4096, 8
+    cols_per_rank = (mib << 20) // (4 * rows * tensors)
+    full_cols = cols_per_rank * 8
+    strategy = {}
+    for t in range(tensors):
+        strategy["w%d" % t] = layout([8], [-1, 0], [rows, full_cols])
+    json.dump({"current_stage": 1, "parallel_strategy_item": {}, "parallel_layout_item": strategy},
+              open(os.path.join(work, "tp8.json"), "w"))
+    predict = {"w%d" % t: layout([2, 2], [-1, 0], [rows, full_cols]) for t in range(tensors)}
+    json.dump({"current_stage": 1, "parallel_strategy_item": {}, "parallel_layout_item": predict},
+              open(os.path.join(work, "tp2dp2.json"), "w"))
+    for r in range(8):
+        folder = os.path.join(src, "rank_%d" % r)
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "checkpoint_%d.ckpt" % r)
+        if os.path.exists(path) and os.path.getsize(path) > (mib << 20):
+            continue
+        with open(path, "wb") as f:
+            for t in range(tensors):
+                block = np.full((rows, cols_per_rank), r * 100 + t, dtype=np.float32)
+                f.write(encode("w%d" % t, block, "Float32"))
+    return src, rows, full_cols, tensors
+
+
+def numpy_merge_then_split(src, out, tensors):
+    """MindSpore's way: load every file, build every full tensor, slice it."""
+    os.makedirs(out, exist_ok=True)
+    files = [load(os.path.join(src, "rank_%d" % r, "checkpoint_%d.ckpt" % r)) for r in range(8)]
+    outputs = [open(os.path.join(out, "dst_%d.ckpt" % d), "wb") for d in range(4)]
+    for t in range(tensors):
+        name = "w%d" % t
+        full = np.concatenate([files[r][name][0] for r in range(8)], axis=1)
+        half = full.shape[1] // 2
+        for d in range(4):
+            piece = full[:, (d % 2) * half:(d % 2 + 1) * half]
+            outputs[d].write(encode(name, piece, "Float32"))
+    for f in outputs:
+        f.close()
+
+
+def timed(command, **kwargs):
+    start = time.perf_counter()
+    subprocess.run(command, check=True, **kwargs)
+    return time.perf_counter() - start
+
+
+def reshard(args):
+    work = args.dir
+    os.makedirs(work, exist_ok=True)
+    src, rows, cols, tensors = write_set(work, args.mib)
+    src_files = [os.path.join(src, "rank_%d" % r, "checkpoint_%d.ckpt" % r) for r in range(8)]
+    src_bytes = sum(os.path.getsize(f) for f in src_files)
+    subprocess.run(["cat"] + src_files, stdout=subprocess.DEVNULL, check=True)  # into the page cache
+
+    def run_dinfer(out, sync):
+        shutil.rmtree(out, ignore_errors=True)
+        command = ["/usr/bin/time", "-f", "%M", dinfer_binary(args.build), "reshard", "--src", src, "--src-strategy",
+                   os.path.join(work, "tp8.json"), "--dst", out, "--dst-strategy", os.path.join(work, "tp2dp2.json")]
+        if not sync:
+            command.append("--no-sync")
+        start = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        if result.returncode != 0:
+            sys.exit(result.stderr)
+        peak_kib = int(result.stderr.strip().splitlines()[-1])
+        return elapsed, peak_kib
+
+    out = os.path.join(work, "tp2dp2")
+    no_sync, peak_kib = run_dinfer(out, sync=False)
+    dst_files = [os.path.join(out, "rank_%d" % d, "checkpoint_%d.ckpt" % d) for d in range(4)]
+    dst_bytes = sum(os.path.getsize(f) for f in dst_files)
+    largest = max(os.path.getsize(f) for f in dst_files)
+
+    # cp of the same number of bytes: the source set, copied twice.
+    copies = os.path.join(work, "cp")
+    shutil.rmtree(copies, ignore_errors=True)
+    os.makedirs(copies)
+    cp_time = 0.0
+    for round_ in range(max(1, round(dst_bytes / src_bytes))):
+        cp_time += timed(["cp"] + src_files + [copies + "/"])
+        if round_ == 0:
+            for f in os.listdir(copies):
+                os.rename(os.path.join(copies, f), os.path.join(copies, "a_" + f))
+    cp_bytes = sum(os.path.getsize(os.path.join(copies, f)) for f in os.listdir(copies))
+    shutil.rmtree(copies)
+
+    with_sync, _ = run_dinfer(out, sync=True)
+    probe = os.path.join(work, "dd.bin")
+    dd_mib = min(2048, max(256, dst_bytes >> 21))
+    dd_time = timed(["dd", "if=/dev/zero", "of=" + probe, "bs=1M", "count=%d" % dd_mib, "conv=fsync"],
+                    stderr=subprocess.DEVNULL)
+    os.remove(probe)
+
+    numpy_out = os.path.join(work, "numpy")
+    shutil.rmtree(numpy_out, ignore_errors=True)
+    numpy_time = timed([sys.executable, "-c",
+                        "import sys; sys.path.insert(0, %r); import reshard_bench as b; b.numpy_merge_then_split(%r, %r, %d)"
+                        % (HERE, src, numpy_out, tensors)])
+    shutil.rmtree(numpy_out, ignore_errors=True)
+
+    gib = 1 << 30
+    ours = dst_bytes / no_sync
+    print("reshard tp8 -> tp2 x dp2: %d source ranks, %.2f GiB read, %d destination files, %.2f GiB written"
+          % (8, src_bytes / gib, len(dst_files), dst_bytes / gib))
+    print("no sync:   %.2f GiB/s; cp %.2f GiB/s; ratio %.2f (goal >= 0.8)" % (ours / gib, cp_bytes / cp_time / gib,
+                                                                           ours / (cp_bytes / cp_time)))
+    print("with sync: %.2f GiB/s; disk (dd, fsync) %.2f GiB/s; ratio %.2f"
+          % (dst_bytes / with_sync / gib, (dd_mib << 20) / dd_time / gib,
+             (dst_bytes / with_sync) / ((dd_mib << 20) / dd_time)))
+    print("peak memory: %.1f MiB; largest destination file %.1f MiB; ratio %.3f (goal <= 1.25)"
+          % (peak_kib / 1024, largest / (1 << 20), peak_kib * 1024 / largest))
+    print("merge-then-split with numpy: %.2f s; dinfer %.2f s; speed-up %.1fx" % (numpy_time, no_sync,
+                                                                              numpy_time / no_sync))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("what", choices=["plan", "reshard"])
+    parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    parser.add_argument("--dir", default="/tmp/dinfer-reshard-bench")
+    parser.add_argument("--layers", type=int, default=96)
+    parser.add_argument("--mib", type=int, default=512)
+    args = parser.parse_args()
+    plan(args) if args.what == "plan" else reshard(args)
+
+
+if __name__ == "__main__":
+    main()
