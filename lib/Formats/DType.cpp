@@ -4,6 +4,8 @@
 
 #include "llvm/ADT/StringSwitch.h"
 
+#include <cstring>
+
 using namespace dinfer;
 
 llvm::StringRef dinfer::dtypeName(DType type) {
@@ -70,4 +72,127 @@ unsigned dinfer::dtypeBits(DType type) {
 
 bool dinfer::isFloatingPoint(DType type) {
   return type == DType::Float16 || type == DType::BFloat16 || type == DType::Float32 || type == DType::Float64;
+}
+
+namespace {
+uint32_t bitsOf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  return x;
+}
+
+float floatOf(uint32_t x) {
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+uint16_t floatToHalf(float value) {
+  uint32_t x = bitsOf(value);
+  uint32_t sign = (x >> 16) & 0x8000, mantissa = x & 0x7fffff;
+  int32_t exponent = static_cast<int32_t>((x >> 23) & 0xff);
+  if (exponent == 0xff) // infinity or NaN (kept quiet)
+    return static_cast<uint16_t>(sign | 0x7c00 | (mantissa ? 0x200 | (mantissa >> 13) : 0));
+  int32_t e = exponent - 127 + 15;
+  if (e >= 0x1f)
+    return static_cast<uint16_t>(sign | 0x7c00);
+  if (e <= 0) { // a subnormal half, or zero
+    if (e < -10)
+      return static_cast<uint16_t>(sign);
+    mantissa |= 0x800000;
+    uint32_t shift = static_cast<uint32_t>(14 - e);
+    uint32_t half = mantissa >> shift, rest = mantissa & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+    if (rest > halfway || (rest == halfway && (half & 1)))
+      ++half;
+    return static_cast<uint16_t>(sign | half);
+  }
+  uint32_t half = sign | (static_cast<uint32_t>(e) << 10) | (mantissa >> 13);
+  uint32_t rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (half & 1)))
+    ++half; // a carry into the exponent rounds up correctly, to infinity at worst
+  return static_cast<uint16_t>(half);
+}
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  int32_t exponent = (h >> 10) & 0x1f;
+  uint32_t mantissa = h & 0x3ff;
+  if (exponent == 0) {
+    if (mantissa == 0)
+      return floatOf(sign);
+    exponent = 1;
+    while (!(mantissa & 0x400)) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    mantissa &= 0x3ff;
+  } else if (exponent == 0x1f) {
+    return floatOf(sign | 0x7f800000 | (mantissa << 13));
+  }
+  return floatOf(sign | (static_cast<uint32_t>(exponent + 127 - 15) << 23) | (mantissa << 13));
+}
+
+uint16_t floatToBFloat(float value) {
+  uint32_t x = bitsOf(value);
+  if ((x & 0x7fffffff) > 0x7f800000)
+    return static_cast<uint16_t>((x >> 16) | 0x40);
+  return static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+}
+
+float bfloatToFloat(uint16_t b) { return floatOf(static_cast<uint32_t>(b) << 16); }
+
+float load(DType type, const char *p) {
+  switch (type) {
+  case DType::Float16: {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return halfToFloat(h);
+  }
+  case DType::BFloat16: {
+    uint16_t b;
+    std::memcpy(&b, p, 2);
+    return bfloatToFloat(b);
+  }
+  case DType::Float64: {
+    double d;
+    std::memcpy(&d, p, 8);
+    return static_cast<float>(d);
+  }
+  default: {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  }
+}
+} // namespace
+
+void dinfer::convertFloats(DType from, DType to, const char *in, char *out, size_t count) {
+  size_t inBytes = dtypeBits(from) / 8, outBytes = dtypeBits(to) / 8;
+  for (size_t i = 0; i < count; ++i, in += inBytes, out += outBytes) {
+    if (from == DType::Float64 && to == DType::Float64) {
+      std::memcpy(out, in, 8);
+      continue;
+    }
+    float value = load(from, in);
+    switch (to) {
+    case DType::Float16: {
+      uint16_t h = floatToHalf(value);
+      std::memcpy(out, &h, 2);
+      break;
+    }
+    case DType::BFloat16: {
+      uint16_t b = floatToBFloat(value);
+      std::memcpy(out, &b, 2);
+      break;
+    }
+    case DType::Float64: {
+      double d = value;
+      std::memcpy(out, &d, 8);
+      break;
+    }
+    default:
+      std::memcpy(out, &value, 4);
+    }
+  }
 }

@@ -205,11 +205,27 @@ llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const
     }
     for (const TensorPlan &tensor : rank.tensors) {
       Assembler assembler(tensor, sources, slabBudget);
+      std::optional<DType> from = parseDType(tensor.typeName);
+      bool convert = options.convertTo && from && isFloatingPoint(*from) && *from != *options.convertTo;
+      uint64_t inElement = convert ? dtypeBits(*from) / 8 : 1;
+      uint64_t outElement = convert ? dtypeBits(*options.convertTo) / 8 : 1;
+      uint64_t bytes = tensor.bytes / inElement * outElement;
+      std::vector<char> staging;
       llvm::Error err = (*writer)->add(
-          tensor.name, tensor.typeName, tensor.shape, tensor.bytes,
+          tensor.name, convert ? dtypeName(*options.convertTo) : llvm::StringRef(tensor.typeName), tensor.shape,
+          bytes,
           [&](uint64_t offset, llvm::MutableArrayRef<char> out) -> llvm::Error {
-            if (llvm::Error fillError = assembler.fill(offset, out))
-              return fillError;
+            if (!convert) {
+              if (llvm::Error fillError = assembler.fill(offset, out))
+                return fillError;
+            } else {
+              // Chunks hold whole elements: the writer's chunk size is a multiple of 8.
+              uint64_t count = out.size() / outElement;
+              staging.resize(count * inElement);
+              if (llvm::Error fillError = assembler.fill(offset / outElement * inElement, staging))
+                return fillError;
+              convertFloats(*from, *options.convertTo, staging.data(), out.data(), count);
+            }
             uint64_t total = written.fetch_add(out.size()) + out.size();
             if (options.progress)
               options.progress(total);

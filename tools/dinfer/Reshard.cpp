@@ -57,7 +57,7 @@ cl::opt<std::string> ranksOption("rank", cl::desc("Write only these destination 
 cl::opt<bool> paramsOnlyOption("params-only",
                                cl::desc("Drop optimizer states (moments., adam_m., adam_v., accu_grads.)"),
                                cl::sub(reshardCommand), cl::cat(category()));
-cl::opt<std::string> dtypeOption("dtype", cl::desc("Convert floating tensors (not supported yet)"),
+cl::opt<std::string> dtypeOption("dtype", cl::desc("Convert floating tensors to this type"),
                                  cl::value_desc("float16|bfloat16|float32"), cl::sub(reshardCommand),
                                  cl::cat(category()));
 cl::opt<unsigned> threadsOption("threads", cl::desc("Destination files written at once (default: cores)"),
@@ -230,8 +230,12 @@ int runReshard() {
       (srcOption.empty() && srcListOption.empty() && !planOption))
     return usageError(reshardCommand, "usage: dinfer reshard --src SRC --src-strategy FILE|none --dst DST "
                                       "--dst-strategy FILE|none");
-  if (!dtypeOption.empty())
-    return usageError(reshardCommand, "--dtype is not supported yet");
+  std::optional<DType> convertTo;
+  if (!dtypeOption.empty()) {
+    convertTo = parseDType(dtypeOption);
+    if (!convertTo || !isFloatingPoint(*convertTo) || *convertTo == DType::Float64)
+      return usageError(reshardCommand, "--dtype must be float16, bfloat16 or float32, not '" + dtypeOption + "'");
+  }
   uint64_t maxMemory = 0;
   if (!maxMemoryOption.empty()) {
     auto size = parseSize(maxMemoryOption);
@@ -338,7 +342,11 @@ int runReshard() {
   std::vector<std::string> outputs;
   uint64_t total = 0;
   for (const RankPlan &rank : plan->ranks) {
-    total += rank.bytes;
+    for (const TensorPlan &t : rank.tensors) {
+      std::optional<DType> from = parseDType(t.typeName);
+      bool convert = convertTo && from && isFloatingPoint(*from) && *from != *convertTo;
+      total += convert ? t.bytes / (dtypeBits(*from) / 8) * (dtypeBits(*convertTo) / 8) : t.bytes;
+    }
     SmallString<256> path(dstOption);
     if (!dst->isFull()) {
       sys::path::append(path, "rank_" + std::to_string(rank.rank));
@@ -356,6 +364,7 @@ int runReshard() {
   executeOptions.threads = threadsOption;
   executeOptions.maxMemory = maxMemory;
   executeOptions.sync = !noSyncOption;
+  executeOptions.convertTo = convertTo;
   executeOptions.progress = [&](uint64_t bytes) { progress.update(bytes); };
   Error err = executeReshard(*plan, pointers, outputs, executeOptions);
   progress.stop();

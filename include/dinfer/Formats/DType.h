@@ -5,6 +5,7 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
@@ -36,6 +37,11 @@ std::optional<DType> parseDType(llvm::StringRef name);
 /// Bits per element (4 for Int4, 32 per character for String).
 unsigned dtypeBits(DType type);
 bool isFloatingPoint(DType type);
+
+/// Converts floating-point elements between Float16, BFloat16, Float32 and
+/// Float64, rounding to nearest even (as numpy does). `out` must hold as many
+/// elements as `in`.
+void convertFloats(DType from, DType to, const char *in, char *out, size_t count);
 
 } // namespace dinfer
 

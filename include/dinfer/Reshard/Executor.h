@@ -15,6 +15,7 @@
 #include "dinfer/Reshard/Planner.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace dinfer {
@@ -27,12 +28,15 @@ struct ExecuteOptions {
   uint64_t maxMemory = 0;
   /// fsync every file before renaming it into place.
   bool sync = true;
+  /// Convert floating tensors to this type (Float16, BFloat16 or Float32).
+  std::optional<DType> convertTo;
   /// Called (from worker threads) with the bytes written so far.
   std::function<void(uint64_t)> progress;
 };
 
 /// Writes plan.ranks[i] to outputs[i], reading from sources[rank] (one per
-/// source rank, as planned).
+/// source rank, as planned). The plan's byte counts are those of the source
+/// types; with convertTo they change with the element size.
 llvm::Error executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const Checkpoint *> sources,
                            llvm::ArrayRef<std::string> outputs, const ExecuteOptions &options);
 

@@ -4,12 +4,14 @@
   ckpt.py full-of SPEC.json OUT.ckpt             the same from {"name": [shape], ...}
   ckpt.py compare A.ckpt B.ckpt                  same names (in any order), shapes, dtypes and bytes
   ckpt.py slice FULL.ckpt OUT.ckpt NAME=OFFSET:SHAPE ...   check OUT's tensors against boxes of FULL
+  ckpt.py random OUT.ckpt NAME=SHAPE ...        Float32 tensors of normal random values (seed 0)
+  ckpt.py converted A.ckpt B.ckpt DTYPE          B holds A's floats rounded to float16 or bfloat16
 """
 import sys
 
 import numpy as np
 
-DTYPES = {"Float32": np.float32, "Float16": np.float16, "Float64": np.float64, "Int32": np.int32,
+DTYPES = {"BFloat16": np.uint16, "Float32": np.float32, "Float16": np.float16, "Float64": np.float64, "Int32": np.int32,
           "Int64": np.int64, "Int8": np.int8, "UInt8": np.uint8, "Bool": np.bool_, "Int16": np.int16}
 
 
@@ -130,6 +132,28 @@ def main():
             if got.shape != expected.shape or got.tobytes() != expected.tobytes():
                 sys.exit("%s: tensor %s is not the box %s of the full tensor" % (sys.argv[3], name, box))
         print("slices match")
+    elif command == "random":
+        rng = np.random.default_rng(0)
+        with open(sys.argv[2], "wb") as f:
+            for spec in sys.argv[3:]:
+                name, shape_text = spec.split("=")
+                shape = tuple(int(d) for d in shape_text.split(",") if d)
+                f.write(encode(name, (rng.standard_normal(shape) * 100).astype(np.float32), "Float32"))
+    elif command == "converted":
+        a, b = load(sys.argv[2]), load(sys.argv[3])
+        target = sys.argv[4]
+        for name, (x, _) in a.items():
+            y, type_name = b[name]
+            if target == "float16":
+                expected = x.astype(np.float16)
+                ok = type_name == "Float16" and y.tobytes() == expected.tobytes()
+            else:
+                u = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+                expected = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+                ok = type_name == "BFloat16" and y.view(np.uint16).tobytes() == expected.tobytes()
+            if not ok:
+                sys.exit("tensor %s is not %s rounded to %s" % (name, sys.argv[2], target))
+        print("converted: %d tensors" % len(a))
     else:
         sys.exit("unknown command " + command)
 
