@@ -23,8 +23,8 @@ def NN_Dialect : Dialect {
 
 defvar NN_Tensor = AnyStaticShapeTensor;
 def NN_FloatTensor : StaticShapeTensorOf<[AnyFloat]>;
-def NN_NumericTensor : StaticShapeTensorOf<[AnyFloat, AnySignlessInteger]>;
-def NN_IndexTensor : StaticShapeTensorOf<[AnySignlessInteger]>;
+def NN_NumericTensor : StaticShapeTensorOf<[AnyFloat, AnyInteger]>;
+def NN_IndexTensor : StaticShapeTensorOf<[AnyInteger]>;
 def NN_BoolTensor : StaticShapeTensorOf<[I1]>;
 
 class NN_Op<string mnemonic, list<Trait> traits = []>

@@ -3,6 +3,7 @@
 #include "dinfer/Formats/ONNX.h"
 
 #include "dinfer/Formats/ByteSource.h"
+#include "dinfer/Formats/Npy.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -80,7 +81,17 @@ std::vector<char> packTyped(const Field &field) {
 }
 } // namespace
 
+/// The bytes of `tensor` of the model at `path_`, external data resolved
+/// against `directory_`.
+static llvm::Expected<std::vector<char>> bytesOfImpl(const onnx::TensorProto &tensor, const std::string &path_,
+                                                     const std::string &directory_);
+
 llvm::Expected<std::vector<char>> OnnxModel::tensorBytes(const onnx::TensorProto &tensor) const {
+  return bytesOfImpl(tensor, path_, directory_);
+}
+
+static llvm::Expected<std::vector<char>> bytesOfImpl(const onnx::TensorProto &tensor, const std::string &path_,
+                                          const std::string &directory_) {
   std::optional<DType> dtype = dtypeFromOnnx(tensor.data_type());
   if (!dtype)
     return fileError(path_, "tensor '" + tensor.name() + "' has ONNX data type " + llvm::Twine(tensor.data_type()) +
@@ -144,4 +155,34 @@ llvm::Expected<std::vector<char>> OnnxModel::tensorBytes(const onnx::TensorProto
     return fileError(path_, "tensor '" + tensor.name() + "' has " + llvm::Twine(bytes.size()) +
                                 " bytes of data, but its shape and type need " + llvm::Twine(expected));
   return bytes;
+}
+
+llvm::Expected<NpyArray> dinfer::parseOnnxTensor(StringRef bytes, StringRef fileName) {
+  onnx::TensorProto tensor;
+  if (!tensor.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return fileError(fileName, "not a serialized onnx.TensorProto");
+  auto data = bytesOfImpl(tensor, fileName.str(), "");
+  if (!data)
+    return data.takeError();
+  NpyArray array;
+  array.dtype = *dtypeFromOnnx(tensor.data_type());
+  array.shape.assign(tensor.dims().begin(), tensor.dims().end());
+  array.data = std::move(*data);
+  return array;
+}
+
+std::string dinfer::serializeOnnxTensor(const NpyArray &array, StringRef name) {
+  onnx::TensorProto tensor;
+  tensor.set_name(name.str());
+  for (int64_t d : array.shape)
+    tensor.add_dims(d);
+  int32_t type = onnx::TensorProto::UNDEFINED;
+  for (int32_t t = 1; t <= 16; ++t)
+    if (dtypeFromOnnx(t) == array.dtype) {
+      type = t;
+      break;
+    }
+  tensor.set_data_type(type);
+  tensor.set_raw_data(array.data.data(), array.data.size());
+  return tensor.SerializeAsString();
 }

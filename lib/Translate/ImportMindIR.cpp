@@ -632,6 +632,11 @@ OwningOpRef<ModuleOp> Importer::run() {
   }
   func::ReturnOp::create(builder_, fileLoc, results);
   function.setFunctionType(builder_.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  if (results.size() == static_cast<size_t>(graph.output_size()))
+    for (auto [i, output] : llvm::enumerate(graph.output())) {
+      StringRef local = StringRef(output.name()).split(':').second;
+      function.setResultAttr(i, "dinfer.name", builder_.getStringAttr(local.empty() ? output.name() : local.str()));
+    }
   return module;
 }
 

@@ -9,14 +9,14 @@ using namespace mlir;
 Type dinfer::toMLIRType(DType type, Builder &builder) {
   switch (type) {
   case DType::Bool: return builder.getI1Type();
-  case DType::Int8:
-  case DType::UInt8: return builder.getIntegerType(8);
-  case DType::Int16:
-  case DType::UInt16: return builder.getIntegerType(16);
-  case DType::Int32:
-  case DType::UInt32: return builder.getIntegerType(32);
-  case DType::Int64:
-  case DType::UInt64: return builder.getIntegerType(64);
+  case DType::Int8: return builder.getIntegerType(8);
+  case DType::UInt8: return builder.getIntegerType(8, /*isSigned=*/false);
+  case DType::Int16: return builder.getIntegerType(16);
+  case DType::UInt16: return builder.getIntegerType(16, /*isSigned=*/false);
+  case DType::Int32: return builder.getIntegerType(32);
+  case DType::UInt32: return builder.getIntegerType(32, /*isSigned=*/false);
+  case DType::Int64: return builder.getIntegerType(64);
+  case DType::UInt64: return builder.getIntegerType(64, /*isSigned=*/false);
   case DType::Float16: return builder.getF16Type();
   case DType::BFloat16: return builder.getBF16Type();
   case DType::Float32: return builder.getF32Type();

@@ -12,8 +12,8 @@
 
 namespace dinfer {
 
-/// The MLIR element type of a dtype. Unsigned types map to signless integers
-/// of their width, which is what the nn ops accept; String and Int4 have none.
+/// The MLIR element type of a dtype: signless integers for signed types,
+/// unsigned integers (ui8) for unsigned ones; String and Int4 have none.
 mlir::Type toMLIRType(DType type, mlir::Builder &builder);
 /// The dtype of an MLIR element type (signless integers read as signed).
 std::optional<DType> fromMLIRType(mlir::Type type);

@@ -47,7 +47,21 @@ def check(test_dir, bin_dir, supported):
                                 capture_output=True, text=True, timeout=120)
         if verify.returncode != 0:
             return name, "invalid-ir", ops, verify.stderr.strip()[-300:]
-        return name, "imported", ops, ""
+        if not RUN:
+            return name, "imported", ops, ""
+        # Run it on the test's data and compare with the expected outputs.
+        data = os.path.join(test_dir, "test_data_set_0")
+        inputs = ["--input=%s=%s" % (v["name"], os.path.join(data, "input_%d.pb" % i))
+                  for i, v in enumerate(summary["inputs"])]
+        expects = ["--expect=%s=%s" % (v["name"], os.path.join(data, "output_%d.pb" % i))
+                   for i, v in enumerate(summary["outputs"]) if os.path.isfile(os.path.join(data, "output_%d.pb" % i))]
+        out_dir = os.path.join(WORK, name)
+        ran = run([os.path.join(bin_dir, "dinfer"), "run", model, "--output-dir", out_dir] + inputs + expects)
+        if ran.returncode < 0 or ran.returncode > 1:
+            return name, "crash", ops, "dinfer run: exit %d: %s" % (ran.returncode, ran.stderr.strip()[-300:])
+        if ran.returncode == 0:
+            return name, "ran", ops, ""
+        return name, "differs" if "DIFFERS" in ran.stderr else "run-error", ops, ran.stderr.strip()[-300:]
     if len(errors) != 1:
         return name, "unclear", ops, result.stderr.strip()[-300:]
     message = errors[0]
@@ -59,14 +73,23 @@ def check(test_dir, bin_dir, supported):
     return name, "refused-op" if unsupported else "refused", ops, message
 
 
+RUN = False
+WORK = "/tmp/dinfer-onnx-node-tests"
+
+
 def main():
+    global RUN, WORK
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
     parser.add_argument("--data", default="/usr/share/libonnx-testdata/data/node")
     parser.add_argument("--min-imported", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--run", action="store_true", help="also run every imported test and compare its outputs")
+    parser.add_argument("--min-ran", type=int, default=0)
+    parser.add_argument("--work", default=WORK)
     args = parser.parse_args()
+    RUN, WORK = args.run, args.work
 
     supported = set(run([os.path.join(args.bin, "dinfer-translate"), "--list-onnx-ops"]).stdout.split())
     if not supported:
@@ -81,24 +104,33 @@ def main():
     covered = {}
     for name, status, ops, message in results:
         by_status.setdefault(status, []).append((name, ops, message))
-        if status == "imported":
+        if status in ("imported", "ran"):
             for op in ops:
                 covered[op] = covered.get(op, 0) + 1
     print("ONNX node tests: %d" % len(results))
-    for status in ["imported", "refused", "refused-op", "inspect-failed", "invalid-ir", "unclear", "crash"]:
+    for status in ["imported", "ran", "differs", "run-error", "refused", "refused-op", "inspect-failed", "invalid-ir",
+                   "unclear", "crash"]:
         print("  %-14s %d" % (status, len(by_status.get(status, []))))
     print("ops covered by imported tests (%d of %d supported):" % (len(covered), len(supported)))
     print("  " + " ".join("%s(%d)" % (op, n) for op, n in sorted(covered.items())))
     missing = sorted(supported - set(covered))
     if missing:
         print("supported ops no test imported: " + " ".join(missing))
-    show = ["refused", "inspect-failed", "invalid-ir", "unclear", "crash"] + (["refused-op"] if args.verbose else [])
+    show = ["differs", "run-error", "refused", "inspect-failed", "invalid-ir", "unclear", "crash"] + \
+        (["refused-op"] if args.verbose else [])
+    if RUN:
+        print("ran and matched: " + " ".join(sorted(n for n, *_ in by_status.get("ran", []))))
     for status in show:
         for name, ops, message in by_status.get(status, []):
             print("%s %s [%s]: %s" % (status, name, ",".join(ops), message))
 
     failures = sum(len(by_status.get(s, [])) for s in ["inspect-failed", "invalid-ir", "unclear", "crash"])
-    imported = len(by_status.get("imported", []))
+    imported = len(by_status.get("imported", [])) + len(by_status.get("ran", [])) + \
+        len(by_status.get("differs", [])) + len(by_status.get("run-error", []))
+    if RUN and len(by_status.get("ran", [])) < args.min_ran:
+        print("FAIL: %d tests ran and matched, fewer than the %d expected" % (len(by_status.get("ran", [])),
+                                                                            args.min_ran))
+        return 1
     if imported < args.min_imported:
         print("FAIL: %d imported, fewer than the %d expected" % (imported, args.min_imported))
         return 1

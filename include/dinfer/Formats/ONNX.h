@@ -49,6 +49,13 @@ private:
   std::unique_ptr<onnx::ModelProto> proto_;
 };
 
+struct NpyArray;
+
+/// A serialized onnx.TensorProto (an ONNX test's input_N.pb) as an array.
+llvm::Expected<NpyArray> parseOnnxTensor(llvm::StringRef bytes, llvm::StringRef fileName);
+/// An array as serialized onnx.TensorProto bytes named `name`.
+std::string serializeOnnxTensor(const NpyArray &array, llvm::StringRef name);
+
 /// ONNX's TensorProto.DataType as a dinfer dtype.
 std::optional<DType> dtypeFromOnnx(int32_t dataType);
 

@@ -145,7 +145,7 @@ func.func @gather_axis(%t: tensor<1000x64xf32>, %ids: tensor<4xi32>) {
 // -----
 
 func.func @gather_float_indices(%t: tensor<1000x64xf32>, %ids: tensor<4xf32>) {
-  // expected-error @+1 {{'nn.gather' op operand #1 must be statically shaped tensor of signless integer values}}
+  // expected-error @+1 {{'nn.gather' op operand #1 must be statically shaped tensor of integer values}}
   %0 = "nn.gather"(%t, %ids) : (tensor<1000x64xf32>, tensor<4xf32>) -> tensor<4x64xf32>
   return
 }

@@ -1,0 +1,688 @@
+//===- Interpreter.cpp - run an nn-dialect program on the host CPU --------===//
+
+#include "dinfer/Runtime/Interpreter.h"
+
+#include "dialects/dist/DistOps.h"
+#include "dialects/nn/NNDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+using namespace mlir;
+using namespace dinfer;
+using llvm::SmallVector;
+
+std::optional<DType> dinfer::runtimeDType(Type t) {
+  if (t.isF32())
+    return DType::Float32;
+  if (t.isF16())
+    return DType::Float16;
+  if (t.isBF16())
+    return DType::BFloat16;
+  if (t.isF64())
+    return DType::Float64;
+  if (auto i = llvm::dyn_cast<IntegerType>(t)) {
+    switch (i.getWidth()) {
+    case 1: return DType::Bool;
+    case 8: return i.isUnsigned() ? DType::UInt8 : DType::Int8;
+    case 16: return i.isUnsigned() ? DType::UInt16 : DType::Int16;
+    case 32: return i.isUnsigned() ? DType::UInt32 : DType::Int32;
+    case 64: return i.isUnsigned() ? DType::UInt64 : DType::Int64;
+    default: return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::string where(Operation *op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << op->getName() << " at " << op->getLoc();
+  return text;
+}
+
+llvm::Error opError(Operation *op, const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), where(op) + ": " + message);
+}
+
+RankedTensorType typeOf(Value v) { return llvm::cast<RankedTensorType>(v.getType()); }
+
+SmallVector<int64_t, 4> stridesOf(llvm::ArrayRef<int64_t> shape) {
+  SmallVector<int64_t, 4> strides(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;)
+    strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+int64_t product(llvm::ArrayRef<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    n *= d;
+  return n;
+}
+
+int64_t normalize(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
+
+/// Input offsets of a numpy-broadcast operand, for each output element.
+class BroadcastIndex {
+public:
+  BroadcastIndex(llvm::ArrayRef<int64_t> in, llvm::ArrayRef<int64_t> out) : out_(out.begin(), out.end()) {
+    SmallVector<int64_t, 4> inStrides = stridesOf(in);
+    strides_.assign(out.size(), 0);
+    size_t offset = out.size() - in.size();
+    for (size_t d = 0; d < in.size(); ++d)
+      strides_[offset + d] = in[d] == 1 ? 0 : inStrides[d];
+  }
+  int64_t operator()(int64_t linear) const {
+    int64_t result = 0;
+    for (size_t d = out_.size(); d-- > 0;) {
+      result += (linear % out_[d]) * strides_[d];
+      linear /= out_[d];
+    }
+    return result;
+  }
+
+private:
+  SmallVector<int64_t, 4> out_, strides_;
+};
+
+class Interpreter {
+public:
+  Interpreter(WeightSource weights) : weights_(weights) {}
+  llvm::Expected<std::vector<Buffer>> run(func::FuncOp function, std::vector<Buffer> inputs);
+
+private:
+  const Buffer &in(Value v) { return *values_.lookup(v); }
+  Buffer &define(Value v, DType dtype) {
+    auto buffer = std::make_shared<Buffer>(dtype, typeOf(v).getShape());
+    values_[v] = buffer;
+    return *buffer;
+  }
+  Buffer &define(Value v) { return define(v, *runtimeDType(typeOf(v).getElementType())); }
+
+  llvm::Error execute(Operation *op);
+  enum class Reduction { Sum, Mean, Max };
+  llvm::Error constant(arith::ConstantOp op);
+  llvm::Error softmax(Value x, Value y, int64_t axis, bool log);
+  llvm::Error reduce(Value x, Value y, llvm::ArrayRef<int64_t> axes, Reduction kind);
+  llvm::Error matmul(Operation *op, Value x, Value y, bool ta, bool tb);
+  llvm::Error conv2d(nn::Conv2DOp op);
+  template <typename PoolOp>
+  llvm::Error pool(PoolOp op, bool max);
+
+  template <typename F>
+  void unary(Operation *op, F f) {
+    const Buffer &x = in(op->getOperand(0));
+    Buffer &y = define(op->getResult(0));
+    if (x.dtype == DType::Float32) {
+      const float *a = x.as<float>();
+      float *b = y.as<float>();
+      for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+        b[i] = static_cast<float>(f(static_cast<double>(a[i])));
+      return;
+    }
+    for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+      y.set(i, f(x.get(i)));
+  }
+
+  template <typename F>
+  void binary(Operation *op, F f) {
+    const Buffer &x = in(op->getOperand(0)), &y = in(op->getOperand(1));
+    Buffer &z = define(op->getResult(0));
+    bool integral = !isFloatingPoint(z.dtype);
+    if (x.shape == z.shape && y.shape == z.shape && z.dtype == DType::Float32) {
+      const float *a = x.as<float>(), *b = y.as<float>();
+      float *c = z.as<float>();
+      for (int64_t i = 0, n = z.numElements(); i < n; ++i)
+        c[i] = static_cast<float>(f(a[i], b[i], false));
+      return;
+    }
+    BroadcastIndex ix(x.shape, z.shape), iy(y.shape, z.shape);
+    for (int64_t i = 0, n = z.numElements(); i < n; ++i)
+      z.set(i, f(x.get(ix(i)), y.get(iy(i)), integral));
+  }
+
+  WeightSource weights_;
+  llvm::DenseMap<Value, std::shared_ptr<Buffer>> values_;
+};
+
+llvm::Error Interpreter::constant(arith::ConstantOp op) {
+  auto elements = llvm::dyn_cast<ElementsAttr>(op.getValue());
+  auto type = llvm::dyn_cast<RankedTensorType>(op.getType());
+  if (!elements || !type || !runtimeDType(type.getElementType()))
+    return opError(op, "only tensor constants of supported element types can run");
+  Buffer &out = define(op.getResult());
+  if (auto dense = llvm::dyn_cast<DenseElementsAttr>(elements)) {
+    if (type.getElementType().isInteger(1)) {
+      int64_t i = 0;
+      for (bool b : dense.getValues<bool>())
+        out.data[i++] = b;
+      return llvm::Error::success();
+    }
+    llvm::ArrayRef<char> raw = dense.getRawData();
+    if (dense.isSplat()) {
+      for (size_t i = 0; i < out.data.size(); i += raw.size())
+        std::memcpy(out.data.data() + i, raw.data(), raw.size());
+    } else {
+      std::memcpy(out.data.data(), raw.data(), out.data.size());
+    }
+    return llvm::Error::success();
+  }
+  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != out.data.size())
+      return opError(op, "resource blob '" + resource.getRawHandle().getKey() + "' has no data of the right size");
+    std::memcpy(out.data.data(), blob->getData().data(), out.data.size());
+    return llvm::Error::success();
+  }
+  return opError(op, "unsupported constant");
+}
+
+llvm::Error Interpreter::matmul(Operation *op, Value xv, Value yv, bool ta, bool tb) {
+  const Buffer &x = in(xv), &y = in(yv);
+  Buffer &z = define(op->getResult(0));
+  int64_t rx = x.shape.size(), ry = y.shape.size(), rz = z.shape.size();
+  int64_t m = z.shape[rz - 2], n = z.shape[rz - 1];
+  int64_t k = ta ? x.shape[rx - 2] : x.shape[rx - 1];
+  int64_t xRows = x.shape[rx - 2], xCols = x.shape[rx - 1], yCols = y.shape[ry - 1];
+  SmallVector<int64_t, 4> batch(z.shape.begin(), z.shape.end() - 2);
+  SmallVector<int64_t, 4> xBatch(x.shape.begin(), x.shape.end() - 2), yBatch(y.shape.begin(), y.shape.end() - 2);
+  BroadcastIndex bx(xBatch, batch), by(yBatch, batch);
+  int64_t batches = product(batch), xMatrix = xRows * xCols, yMatrix = y.shape[ry - 2] * yCols;
+  for (int64_t b = 0; b < batches; ++b) {
+    int64_t xo = bx(b) * xMatrix, yo = by(b) * yMatrix, zo = b * m * n;
+    if (z.dtype == DType::Float32) {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
+                  x.as<float>() + xo, xCols, y.as<float>() + yo, yCols, 0.0f, z.as<float>() + zo, n);
+      continue;
+    }
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double sum = 0;
+        for (int64_t p = 0; p < k; ++p) {
+          double a = x.get(xo + (ta ? p * xCols + i : i * xCols + p));
+          double c = y.get(yo + (tb ? j * yCols + p : p * yCols + j));
+          sum += a * c;
+        }
+        z.set(zo + i * n + j, sum);
+      }
+  }
+  return llvm::Error::success();
+}
+
+/// Leading pad of a window along one dimension for a pad mode.
+void windowPads(llvm::StringRef mode, int64_t input, int64_t output, int64_t kernel, int64_t stride,
+                int64_t dilation, int64_t given, int64_t &before) {
+  if (mode == "same") {
+    int64_t total = std::max<int64_t>((output - 1) * stride + (kernel - 1) * dilation + 1 - input, 0);
+    before = total / 2;
+  } else if (mode == "valid") {
+    before = 0;
+  } else {
+    before = given;
+  }
+}
+
+llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
+  const Buffer &x = in(op.getX()), &w = in(op.getW());
+  Buffer &y = define(op.getResult());
+  int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  int64_t O = w.shape[0], Cg = w.shape[1], KH = w.shape[2], KW = w.shape[3];
+  int64_t OH = y.shape[2], OW = y.shape[3], G = op.getGroup(), Og = O / G;
+  auto stride = op.getStride(), dilation = op.getDilation(), pad = op.getPad();
+  int64_t top, left;
+  windowPads(op.getPadMode(), H, OH, KH, stride[0], dilation[0], pad[0], top);
+  windowPads(op.getPadMode(), W, OW, KW, stride[1], dilation[1], pad[2], left);
+  bool f32 = y.dtype == DType::Float32;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o) {
+      int64_t g = o / Og;
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double sum = 0;
+          for (int64_t c = 0; c < Cg; ++c) {
+            int64_t ic = g * Cg + c;
+            for (int64_t kh = 0; kh < KH; ++kh) {
+              int64_t ih = oh * stride[0] - top + kh * dilation[0];
+              if (ih < 0 || ih >= H)
+                continue;
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                int64_t iw = ow * stride[1] - left + kw * dilation[1];
+                if (iw < 0 || iw >= W)
+                  continue;
+                int64_t xi = ((n * C + ic) * H + ih) * W + iw, wi = ((o * Cg + c) * KH + kh) * KW + kw;
+                sum += f32 ? static_cast<double>(x.as<float>()[xi]) * w.as<float>()[wi] : x.get(xi) * w.get(wi);
+              }
+            }
+          }
+          y.set(((n * O + o) * OH + oh) * OW + ow, sum);
+        }
+    }
+  return llvm::Error::success();
+}
+
+template <typename PoolOp>
+llvm::Error Interpreter::pool(PoolOp op, bool max) {
+  const Buffer &x = in(op.getX());
+  Buffer &y = define(op.getResult());
+  int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], OH = y.shape[2], OW = y.shape[3];
+  auto k = op.getKernelSize(), s = op.getStrides(), pad = op.getPad();
+  int64_t top, left;
+  windowPads(op.getPadMode(), H, OH, k[0], s[0], 1, pad[0], top);
+  windowPads(op.getPadMode(), W, OW, k[1], s[1], 1, pad[2], left);
+  int64_t bottom = op.getPadMode() == "pad" ? pad[1] : top, right = op.getPadMode() == "pad" ? pad[3] : left;
+  bool includePad = false;
+  if constexpr (std::is_same_v<PoolOp, nn::AvgPoolOp>)
+    includePad = op.getCountIncludePad();
+  for (int64_t nc = 0; nc < N * C; ++nc)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        double acc = max ? -std::numeric_limits<double>::infinity() : 0.0;
+        int64_t count = 0, padded = 0;
+        for (int64_t kh = 0; kh < k[0]; ++kh)
+          for (int64_t kw = 0; kw < k[1]; ++kw) {
+            int64_t ih = oh * s[0] - top + kh, iw = ow * s[1] - left + kw;
+            if (ih >= -top && ih < H + bottom && iw >= -left && iw < W + right)
+              ++padded;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+              continue;
+            double v = x.get((nc * H + ih) * W + iw);
+            acc = max ? std::max(acc, v) : acc + v;
+            ++count;
+          }
+        if (!max)
+          acc /= std::max<int64_t>(includePad ? padded : count, 1);
+        y.set((nc * OH + oh) * OW + ow, acc);
+      }
+  return llvm::Error::success();
+}
+
+/// Python slice semantics per dimension, as nn.strided_slice infers them.
+struct SliceDim {
+  int64_t begin, stride, extent;
+  bool shrink;
+};
+
+SmallVector<SliceDim, 4> sliceDims(nn::StridedSliceOp op) {
+  RankedTensorType type = typeOf(op.getX());
+  SmallVector<SliceDim, 4> dims;
+  auto begin = op.getBegin(), end = op.getEnd(), strides = op.getStrides();
+  uint64_t beginMask = op.getBeginMask(), endMask = op.getEndMask(), shrinkMask = op.getShrinkAxisMask();
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    int64_t size = type.getDimSize(d);
+    if (d >= static_cast<int64_t>(begin.size())) {
+      dims.push_back({0, 1, size, false});
+      continue;
+    }
+    if (shrinkMask >> d & 1) {
+      dims.push_back({begin[d] < 0 ? begin[d] + size : begin[d], 1, 1, true});
+      continue;
+    }
+    int64_t stride = strides[d];
+    bool forward = stride > 0;
+    auto clamp = [&](int64_t index) {
+      if (index < 0)
+        index += size;
+      return forward ? std::clamp<int64_t>(index, 0, size) : std::clamp<int64_t>(index, -1, size - 1);
+    };
+    int64_t b = (beginMask >> d & 1) ? (forward ? 0 : size - 1) : clamp(begin[d]);
+    int64_t e = (endMask >> d & 1) ? (forward ? size : -1) : clamp(end[d]);
+    int64_t extent = forward ? (std::max<int64_t>(e - b, 0) + stride - 1) / stride
+                             : (std::max<int64_t>(b - e, 0) + (-stride) - 1) / (-stride);
+    dims.push_back({b, stride, extent, false});
+  }
+  return dims;
+}
+
+double gelu(double x, bool tanhForm) {
+  if (tanhForm)
+    return 0.5 * x * (1 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+  return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+}
+
+llvm::Error Interpreter::execute(Operation *op) {
+  return llvm::TypeSwitch<Operation *, llvm::Error>(op)
+      .Case([&](arith::ConstantOp c) { return constant(c); })
+      .Case([&](dist::ParamOp p) -> llvm::Error {
+        auto data = weights_(p.getName());
+        if (!data)
+          return opError(op, llvm::toString(data.takeError()));
+        RankedTensorType type = typeOf(p.getResult());
+        if (data->shape != SmallVector<int64_t, 4>(type.getShape()) ||
+            data->dtype != *runtimeDType(type.getElementType()))
+          return opError(op, "the data of parameter '" + p.getName() + "' has another shape or dtype than " +
+                                 "its reference");
+        values_[p.getResult()] = std::make_shared<Buffer>(std::move(*data));
+        return llvm::Error::success();
+      })
+      .Case([&](dist::AnnotateOp a) {
+        values_[a.getResult()] = values_.lookup(a.getInput());
+        return llvm::Error::success();
+      })
+      .Case([&](nn::SqrtOp) { return unary(op, [](double x) { return std::sqrt(x); }), llvm::Error::success(); })
+      .Case([&](nn::NegOp) { return unary(op, [](double x) { return -x; }), llvm::Error::success(); })
+      .Case([&](nn::ExpOp) { return unary(op, [](double x) { return std::exp(x); }), llvm::Error::success(); })
+      .Case([&](nn::ErfOp) { return unary(op, [](double x) { return std::erf(x); }), llvm::Error::success(); })
+      .Case([&](nn::TanhOp) { return unary(op, [](double x) { return std::tanh(x); }), llvm::Error::success(); })
+      .Case([&](nn::SigmoidOp) {
+        return unary(op, [](double x) { return 1 / (1 + std::exp(-x)); }), llvm::Error::success();
+      })
+      .Case([&](nn::ReLUOp) { return unary(op, [](double x) { return x > 0 ? x : 0.0; }), llvm::Error::success(); })
+      .Case([&](nn::SiLUOp) {
+        return unary(op, [](double x) { return x / (1 + std::exp(-x)); }), llvm::Error::success();
+      })
+      .Case([&](nn::FastGeLUOp) {
+        return unary(op, [](double x) { return x / (1 + std::exp(-1.702 * std::abs(x))) * std::exp(0.851 * (x - std::abs(x))); }),
+               llvm::Error::success();
+      })
+      .Case([&](nn::GeLUOp g) {
+        bool tanhForm = g.getApproximate() == "tanh";
+        return unary(op, [&](double x) { return gelu(x, tanhForm); }), llvm::Error::success();
+      })
+      .Case([&](nn::AddOp) { return binary(op, [](double a, double b, bool) { return a + b; }), llvm::Error::success(); })
+      .Case([&](nn::SubOp) { return binary(op, [](double a, double b, bool) { return a - b; }), llvm::Error::success(); })
+      .Case([&](nn::MulOp) { return binary(op, [](double a, double b, bool) { return a * b; }), llvm::Error::success(); })
+      .Case([&](nn::DivOp) -> llvm::Error {
+        binary(op, [](double a, double b, bool integral) { return integral ? (b == 0 ? 0 : std::trunc(a / b)) : a / b; });
+        return llvm::Error::success();
+      })
+      .Case([&](nn::PowOp) { return binary(op, [](double a, double b, bool) { return std::pow(a, b); }), llvm::Error::success(); })
+      .Case([&](nn::SelectOp s) -> llvm::Error {
+        const Buffer &c = in(s.getCond()), &x = in(s.getX()), &y = in(s.getY());
+        Buffer &z = define(s.getResult());
+        BroadcastIndex ic(c.shape, z.shape), ix(x.shape, z.shape), iy(y.shape, z.shape);
+        for (int64_t i = 0, n = z.numElements(); i < n; ++i)
+          z.set(i, c.get(ic(i)) != 0 ? x.get(ix(i)) : y.get(iy(i)));
+        return llvm::Error::success();
+      })
+      .Case([&](nn::CastOp c) -> llvm::Error {
+        const Buffer &x = in(c.getX());
+        if (!runtimeDType(c.getDtype()))
+          return opError(op, "cast to an unsupported type");
+        Buffer &y = define(c.getResult());
+        for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+          y.set(i, x.get(i));
+        return llvm::Error::success();
+      })
+      .Case([&](nn::MatMulOp m) { return matmul(op, m.getX(), m.getW(), m.getTransposeA(), m.getTransposeB()); })
+      .Case([&](nn::BatchMatMulOp m) { return matmul(op, m.getX(), m.getY(), m.getTransposeA(), m.getTransposeB()); })
+      .Case([&](nn::BiasAddOp b) -> llvm::Error {
+        const Buffer &x = in(b.getX()), &bias = in(b.getBias());
+        Buffer &y = define(b.getResult());
+        int64_t channel = b.getDataFormat() == "NHWC" ? x.shape.size() - 1 : 1;
+        int64_t inner = product(llvm::ArrayRef<int64_t>(x.shape).drop_front(channel + 1)), C = x.shape[channel];
+        for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+          y.set(i, x.get(i) + bias.get((i / inner) % C));
+        return llvm::Error::success();
+      })
+      .Case([&](nn::SoftmaxOp o) { return softmax(o.getX(), o.getResult(), o.getAxis(), false); })
+      .Case([&](nn::LogSoftmaxOp o) { return softmax(o.getX(), o.getResult(), o.getAxis(), true); })
+      .Case([&](nn::LayerNormOp o) -> llvm::Error {
+        const Buffer &x = in(o.getX()), &g = in(o.getGamma()), &b = in(o.getBeta());
+        Buffer &y = define(o.getResult());
+        int64_t axis = normalize(static_cast<int64_t>(o.getBeginNormAxis()), x.shape.size());
+        int64_t inner = product(llvm::ArrayRef<int64_t>(x.shape).drop_front(axis)), P = g.numElements();
+        double eps = o.getEpsilon().convertToDouble();
+        for (int64_t base = 0; base < x.numElements(); base += inner) {
+          double mean = 0, var = 0;
+          for (int64_t i = 0; i < inner; ++i)
+            mean += x.get(base + i);
+          mean /= inner;
+          for (int64_t i = 0; i < inner; ++i)
+            var += (x.get(base + i) - mean) * (x.get(base + i) - mean);
+          var /= inner;
+          double scale = 1 / std::sqrt(var + eps);
+          for (int64_t i = 0; i < inner; ++i) {
+            int64_t e = base + i;
+            y.set(e, (x.get(e) - mean) * scale * g.get(e % P) + b.get(e % P));
+          }
+        }
+        return llvm::Error::success();
+      })
+      .Case([&](nn::RMSNormOp o) -> llvm::Error {
+        const Buffer &x = in(o.getX()), &g = in(o.getGamma());
+        Buffer &y = define(o.getResult());
+        int64_t inner = g.numElements();
+        double eps = o.getEpsilon().convertToDouble();
+        for (int64_t base = 0; base < x.numElements(); base += inner) {
+          double ms = 0;
+          for (int64_t i = 0; i < inner; ++i)
+            ms += x.get(base + i) * x.get(base + i);
+          double scale = 1 / std::sqrt(ms / inner + eps);
+          for (int64_t i = 0; i < inner; ++i)
+            y.set(base + i, x.get(base + i) * scale * g.get(i));
+        }
+        return llvm::Error::success();
+      })
+      .Case([&](nn::BatchNormOp o) -> llvm::Error {
+        const Buffer &x = in(o.getX()), &sc = in(o.getScale()), &bi = in(o.getBias()), &mu = in(o.getMean()),
+                     &va = in(o.getVariance());
+        Buffer &y = define(o.getResult());
+        int64_t C = x.shape[1], inner = product(llvm::ArrayRef<int64_t>(x.shape).drop_front(2));
+        double eps = o.getEpsilon().convertToDouble();
+        for (int64_t i = 0, n = x.numElements(); i < n; ++i) {
+          int64_t c = (i / inner) % C;
+          y.set(i, (x.get(i) - mu.get(c)) / std::sqrt(va.get(c) + eps) * sc.get(c) + bi.get(c));
+        }
+        return llvm::Error::success();
+      })
+      .Case([&](nn::ReduceSumOp o) { return reduce(o.getX(), o.getResult(), o.getAxis(), Reduction::Sum); })
+      .Case([&](nn::ReduceMeanOp o) { return reduce(o.getX(), o.getResult(), o.getAxis(), Reduction::Mean); })
+      .Case([&](nn::ReduceMaxOp o) { return reduce(o.getX(), o.getResult(), o.getAxis(), Reduction::Max); })
+      .Case<nn::ReshapeOp, nn::ExpandDimsOp, nn::SqueezeOp, nn::FlattenOp>([&](Operation *o) -> llvm::Error {
+        Buffer &y = define(o->getResult(0));
+        y.data = in(o->getOperand(0)).data;
+        return llvm::Error::success();
+      })
+      .Case([&](nn::TransposeOp o) -> llvm::Error {
+        const Buffer &x = in(o.getX());
+        Buffer &y = define(o.getResult());
+        auto perm = o.getPerm();
+        SmallVector<int64_t, 4> xs = stridesOf(x.shape);
+        size_t e = x.elementBytes();
+        for (int64_t i = 0, n = y.numElements(); i < n; ++i) {
+          int64_t rest = i, src = 0;
+          for (size_t d = y.shape.size(); d-- > 0;) {
+            src += (rest % y.shape[d]) * xs[perm[d]];
+            rest /= y.shape[d];
+          }
+          std::memcpy(y.data.data() + i * e, x.data.data() + src * e, e);
+        }
+        return llvm::Error::success();
+      })
+      .Case([&](nn::ConcatOp o) -> llvm::Error {
+        Buffer &y = define(o.getResult());
+        int64_t axis = normalize(static_cast<int64_t>(o.getAxis()), y.shape.size());
+        int64_t inner = product(llvm::ArrayRef<int64_t>(y.shape).drop_front(axis + 1)) * y.elementBytes();
+        int64_t outer = product(llvm::ArrayRef<int64_t>(y.shape).take_front(axis));
+        int64_t offset = 0, row = y.shape[axis] * inner;
+        for (Value v : o.getInputs()) {
+          const Buffer &x = in(v);
+          int64_t chunk = x.shape[axis] * inner;
+          for (int64_t b = 0; b < outer; ++b)
+            std::memcpy(y.data.data() + b * row + offset, x.data.data() + b * chunk, chunk);
+          offset += chunk;
+        }
+        return llvm::Error::success();
+      })
+      .Case([&](nn::SplitOp o) -> llvm::Error {
+        const Buffer &x = in(o.getX());
+        int64_t axis = normalize(static_cast<int64_t>(o.getAxis()), x.shape.size());
+        int64_t inner = product(llvm::ArrayRef<int64_t>(x.shape).drop_front(axis + 1)) * x.elementBytes();
+        int64_t outer = product(llvm::ArrayRef<int64_t>(x.shape).take_front(axis));
+        int64_t row = x.shape[axis] * inner, offset = 0;
+        for (Value result : o.getResults()) {
+          Buffer &y = define(result);
+          int64_t chunk = y.shape[axis] * inner;
+          for (int64_t b = 0; b < outer; ++b)
+            std::memcpy(y.data.data() + b * chunk, x.data.data() + b * row + offset, chunk);
+          offset += chunk;
+        }
+        return llvm::Error::success();
+      })
+      .Case([&](nn::StridedSliceOp o) -> llvm::Error {
+        const Buffer &x = in(o.getX());
+        Buffer &y = define(o.getResult());
+        SmallVector<SliceDim, 4> dims = sliceDims(o);
+        SmallVector<int64_t, 4> xs = stridesOf(x.shape), extents;
+        for (const SliceDim &d : dims)
+          extents.push_back(d.extent);
+        size_t e = x.elementBytes();
+        for (int64_t i = 0, n = y.numElements(); i < n; ++i) {
+          int64_t rest = i, src = 0;
+          for (size_t d = dims.size(); d-- > 0;) {
+            int64_t c = rest % extents[d];
+            rest /= extents[d];
+            src += (dims[d].begin + c * dims[d].stride) * xs[d];
+          }
+          std::memcpy(y.data.data() + i * e, x.data.data() + src * e, e);
+        }
+        return llvm::Error::success();
+      })
+      .Case([&](nn::GatherOp o) -> llvm::Error {
+        const Buffer &p = in(o.getParams()), &idx = in(o.getIndices());
+        Buffer &y = define(o.getResult());
+        int64_t axis = normalize(static_cast<int64_t>(o.getAxis()), p.shape.size());
+        int64_t size = p.shape[axis];
+        int64_t inner = product(llvm::ArrayRef<int64_t>(p.shape).drop_front(axis + 1)) * p.elementBytes();
+        int64_t outer = product(llvm::ArrayRef<int64_t>(p.shape).take_front(axis)), count = idx.numElements();
+        for (int64_t b = 0; b < outer; ++b)
+          for (int64_t j = 0; j < count; ++j) {
+            int64_t k = static_cast<int64_t>(idx.get(j));
+            if (k < 0)
+              k += size;
+            if (k < 0 || k >= size)
+              return opError(op, "index " + std::to_string(static_cast<int64_t>(idx.get(j))) +
+                                     " is out of range for a dimension of " + std::to_string(size));
+            std::memcpy(y.data.data() + (b * count + j) * inner, p.data.data() + (b * size + k) * inner, inner);
+          }
+        return llvm::Error::success();
+      })
+      .Case([&](nn::Conv2DOp o) { return conv2d(o); })
+      .Case([&](nn::MaxPoolOp o) { return pool(o, true); })
+      .Case([&](nn::AvgPoolOp o) { return pool(o, false); })
+      .Default([&](Operation *other) { return opError(other, "the runtime cannot run this op"); });
+}
+
+llvm::Error Interpreter::softmax(Value xv, Value yv, int64_t axisAttr, bool log) {
+  const Buffer &x = in(xv);
+  Buffer &y = define(yv);
+  int64_t axis = normalize(axisAttr, x.shape.size());
+  int64_t len = x.shape[axis], inner = product(llvm::ArrayRef<int64_t>(x.shape).drop_front(axis + 1));
+  int64_t outer = x.numElements() / std::max<int64_t>(len * inner, 1);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      int64_t base = o * len * inner + i;
+      double mx = -std::numeric_limits<double>::infinity(), sum = 0;
+      for (int64_t a = 0; a < len; ++a)
+        mx = std::max(mx, x.get(base + a * inner));
+      for (int64_t a = 0; a < len; ++a)
+        sum += std::exp(x.get(base + a * inner) - mx);
+      for (int64_t a = 0; a < len; ++a) {
+        double v = x.get(base + a * inner) - mx;
+        y.set(base + a * inner, log ? v - std::log(sum) : std::exp(v) / sum);
+      }
+    }
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::reduce(Value xv, Value yv, llvm::ArrayRef<int64_t> axes, Reduction kind) {
+  const Buffer &x = in(xv);
+  Buffer &y = define(yv);
+  size_t rank = x.shape.size();
+  SmallVector<bool, 4> reduced(rank, axes.empty());
+  for (int64_t a : axes)
+    reduced[normalize(a, rank)] = true;
+  // Output strides over the input's dimensions: 0 for reduced ones.
+  SmallVector<int64_t, 4> outStrides(rank, 0);
+  int64_t stride = 1;
+  for (size_t d = rank; d-- > 0;)
+    if (!reduced[d]) {
+      outStrides[d] = stride;
+      stride *= x.shape[d];
+    }
+  int64_t outCount = y.numElements(), inCount = x.numElements();
+  std::vector<double> acc(outCount, kind == Reduction::Max ? -std::numeric_limits<double>::infinity() : 0.0);
+  for (int64_t i = 0; i < inCount; ++i) {
+    int64_t rest = i, o = 0;
+    for (size_t d = rank; d-- > 0;) {
+      o += (rest % x.shape[d]) * outStrides[d];
+      rest /= x.shape[d];
+    }
+    double v = x.get(i);
+    acc[o] = kind == Reduction::Max ? std::max(acc[o], v) : acc[o] + v;
+  }
+  int64_t per = outCount ? inCount / outCount : 0;
+  for (int64_t o = 0; o < outCount; ++o)
+    y.set(o, kind == Reduction::Mean ? acc[o] / std::max<int64_t>(per, 1) : acc[o]);
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Expected<std::vector<Buffer>> Interpreter::run(func::FuncOp function, std::vector<Buffer> inputs) {
+  if (inputs.size() != function.getNumArguments())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the program takes " + std::to_string(function.getNumArguments()) +
+                                       " inputs, " + std::to_string(inputs.size()) + " were given");
+  for (auto [i, arg] : llvm::enumerate(function.getArguments()))
+    values_[arg] = std::make_shared<Buffer>(std::move(inputs[i]));
+
+  // Last use of every value, to free buffers early.
+  llvm::DenseMap<Operation *, SmallVector<Value, 2>> dying;
+  {
+    llvm::DenseMap<Value, Operation *> lastUse;
+    for (Operation &op : function.getBody().front())
+      for (Value operand : op.getOperands())
+        lastUse[operand] = &op;
+    for (auto &[value, op] : lastUse)
+      dying[op].push_back(value);
+  }
+
+  for (Operation &op : function.getBody().front()) {
+    if (auto ret = llvm::dyn_cast<func::ReturnOp>(op)) {
+      std::vector<Buffer> outputs;
+      for (Value v : ret.getOperands())
+        outputs.push_back(*values_.lookup(v));
+      return outputs;
+    }
+    if (llvm::Error err = execute(&op))
+      return std::move(err);
+    for (Value v : dying.lookup(&op))
+      values_.erase(v);
+  }
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "the program has no return");
+}
+
+llvm::Expected<std::vector<Buffer>> dinfer::runProgram(ModuleOp module, std::vector<Buffer> inputs,
+                                                       WeightSource weights) {
+  func::FuncOp entry = module.lookupSymbol<func::FuncOp>("main");
+  if (!entry) {
+    auto functions = llvm::to_vector(module.getOps<func::FuncOp>());
+    if (functions.size() != 1)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "the module needs a function @main, or exactly one function, to run");
+    entry = functions.front();
+  }
+  for (Operation &op : entry.getBody().front())
+    for (Value result : op.getResults())
+      if (auto type = llvm::dyn_cast<RankedTensorType>(result.getType()); !type || !runtimeDType(type.getElementType()))
+        return opError(&op, "produces a value of a type the runtime does not support");
+  return Interpreter(weights).run(entry, std::move(inputs));
+}

@@ -1,0 +1,286 @@
+//===- Run.cpp - `dinfer run`: a model on one device ----------------------===//
+//
+//   dinfer run MODEL --input NAME=FILE.npy|FILE.pb ... [--output-dir DIR]
+//              [--expect NAME=FILE ...] [--rtol R] [--atol A]
+//
+// Runs an ONNX or MindIR model with the single-device interpreter and writes
+// every graph output as <output-dir>/<name>.npy (CONTRACTS.md section 7).
+// Runs of exported per-rank folders come with the distributed runtime.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Command.h"
+#include "Format.h"
+
+#include "dialects/dist/DistOps.h"
+#include "dialects/nn/NNDialect.h"
+#include "dinfer/Formats/ByteSource.h"
+#include "dinfer/Formats/FileKind.h"
+#include "dinfer/Formats/MindIR.h"
+#include "dinfer/Formats/Npy.h"
+#include "dinfer/Formats/ONNX.h"
+#include "dinfer/Runtime/Interpreter.h"
+#include "dinfer/Translate/ImportMindIR.h"
+#include "dinfer/Translate/ImportONNX.h"
+
+#include "onnx/onnx_pb.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cblas.h>
+
+#include <cmath>
+#include <map>
+
+using namespace llvm;
+using namespace dinfer;
+using namespace dinfer::cli;
+
+namespace {
+cl::SubCommand runCommand("run", "Run a model on this machine");
+
+cl::opt<std::string> modelOption(cl::Positional, cl::desc("<model>"), cl::sub(runCommand), cl::cat(category()));
+cl::list<std::string> inputOptions("input", cl::desc("A graph input: NAME=FILE.npy (or an ONNX test's FILE.pb)"),
+                                   cl::value_desc("name=file"), cl::sub(runCommand), cl::cat(category()));
+cl::opt<std::string> outputDirOption("output-dir", cl::desc("Folder for <output>.npy files (default: .)"),
+                                     cl::init("."), cl::sub(runCommand), cl::cat(category()));
+cl::list<std::string> expectOptions("expect", cl::desc("Compare an output with a reference: NAME=FILE.npy|FILE.pb"),
+                                    cl::value_desc("name=file"), cl::sub(runCommand), cl::cat(category()));
+cl::opt<double> rtolOption("rtol", cl::desc("Relative tolerance of --expect"), cl::init(1e-3), cl::sub(runCommand),
+                           cl::cat(category()));
+cl::opt<double> atolOption("atol", cl::desc("Absolute tolerance of --expect"), cl::init(1e-5), cl::sub(runCommand),
+                           cl::cat(category()));
+cl::opt<unsigned> threadsOption("threads", cl::desc("Threads for matrix products (default: all cores)"), cl::init(0),
+                                cl::sub(runCommand), cl::cat(category()));
+
+Expected<NpyArray> readArray(StringRef file) {
+  if (file.ends_with(".pb")) {
+    auto buffer = MemoryBuffer::getFile(file, false, false);
+    if (!buffer)
+      return fileError(file, "cannot open: " + buffer.getError().message());
+    return parseOnnxTensor((*buffer)->getBuffer(), file);
+  }
+  return readNpy(file);
+}
+
+Expected<std::map<std::string, NpyArray>> readNamed(const cl::list<std::string> &specs, StringRef flag) {
+  std::map<std::string, NpyArray> arrays;
+  for (const std::string &spec : specs) {
+    auto [name, file] = StringRef(spec).split('=');
+    if (name.empty() || file.empty())
+      return createStringError(inconvertibleErrorCode(), flag + " expects NAME=FILE, got '" + spec + "'");
+    auto array = readArray(file);
+    if (!array)
+      return array.takeError();
+    arrays[name.str()] = std::move(*array);
+  }
+  return arrays;
+}
+
+Buffer toBuffer(NpyArray array) {
+  Buffer buffer;
+  buffer.dtype = array.dtype;
+  buffer.shape = array.shape;
+  buffer.data = std::move(array.data);
+  return buffer;
+}
+
+std::string fileNameFor(StringRef name) {
+  std::string out = name.str();
+  for (char &c : out)
+    if (c == '/' || c == ':' || c == '\\')
+      c = '_';
+  return out;
+}
+
+/// numpy.allclose, with the largest differences for the report.
+bool close(const Buffer &got, const NpyArray &want, double &maxAbs, double &maxRel) {
+  Buffer expected = toBuffer(want);
+  if (got.dtype == DType::BFloat16 && expected.dtype == DType::UInt16)
+    expected.dtype = DType::BFloat16; // bfloat16 bits stored as uint16
+  maxAbs = maxRel = 0;
+  if (got.shape != expected.shape)
+    return false;
+  bool ok = true;
+  // One bfloat16 ulp is 2^-7 relative: rounding modes may differ by it.
+  double rtol = got.dtype == DType::BFloat16 ? std::max<double>(rtolOption, 1.0 / 128) : rtolOption;
+  for (int64_t i = 0, n = got.numElements(); i < n; ++i) {
+    double a = got.get(i), b = expected.get(i);
+    if (std::isnan(a) && std::isnan(b))
+      continue;
+    if (std::isinf(a) || std::isinf(b)) {
+      ok &= a == b;
+      continue;
+    }
+    double diff = std::abs(a - b);
+    maxAbs = std::max(maxAbs, diff);
+    if (b != 0)
+      maxRel = std::max(maxRel, diff / std::abs(b));
+    ok &= diff <= atolOption + rtol * std::abs(b);
+  }
+  return ok;
+}
+
+int runRun() {
+  if (modelOption.empty())
+    return usageError(runCommand, "usage: dinfer run MODEL --input NAME=FILE.npy ... [--output-dir DIR]");
+  auto inputs = readNamed(inputOptions, "--input");
+  if (!inputs)
+    return usageError(runCommand, toString(inputs.takeError()));
+  auto expected = readNamed(expectOptions, "--expect");
+  if (!expected)
+    return usageError(runCommand, toString(expected.takeError()));
+  if (threadsOption)
+    openblas_set_num_threads(static_cast<int>(threadsOption));
+  auto kind = detectFileKind(modelOption);
+  if (!kind)
+    return failure(runCommand, toString(kind.takeError()));
+
+  mlir::MLIRContext context;
+  context.loadDialect<nn::NNDialect, dist::DistDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    if (diag.getSeverity() == mlir::DiagnosticSeverity::Error) {
+      std::string where;
+      if (auto name = dyn_cast<mlir::NameLoc>(diag.getLocation()))
+        where = name.getName().str() + ": ";
+      diagnostics += (diagnostics.empty() ? "" : "; ") + where + diag.str();
+    }
+    return mlir::success();
+  });
+
+  std::optional<OnnxModel> onnxModel;
+  std::optional<MindIRModel> mindirModel;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (*kind == FileKind::Onnx) {
+    auto model = OnnxModel::open(modelOption);
+    if (!model)
+      return failure(runCommand, toString(model.takeError()));
+    onnxModel.emplace(std::move(*model));
+    OnnxImportOptions options;
+    for (const auto &[name, array] : *inputs)
+      options.inputValues[name] = serializeOnnxTensor(array, name);
+    // A dynamic dimension takes the given input's extent; static ones are checked.
+    for (const onnx::ValueInfoProto &input : onnxModel->proto().graph().input()) {
+      auto given = inputs->find(input.name());
+      if (given == inputs->end() || !input.type().has_tensor_type())
+        continue;
+      bool dynamic = false;
+      for (const auto &dim : input.type().tensor_type().shape().dim())
+        dynamic |= !dim.has_dim_value() || dim.dim_value() < 0;
+      if (dynamic)
+        options.inputShapes[input.name()] =
+            SmallVector<int64_t, 4>(given->second.shape.begin(), given->second.shape.end());
+    }
+    module = importOnnx(*onnxModel, &context, options);
+  } else if (*kind == FileKind::MindIR) {
+    auto model = MindIRModel::open(modelOption);
+    if (!model)
+      return failure(runCommand, toString(model.takeError()));
+    mindirModel.emplace(std::move(*model));
+    module = importMindIR(*mindirModel, &context);
+  } else {
+    return failure(runCommand, modelOption + ": not an ONNX or MindIR model (it is a " + fileKindName(*kind) + ")");
+  }
+  if (!module || failed(mlir::verify(*module)))
+    return failure(runCommand, modelOption + ": " + (diagnostics.empty() ? "cannot import" : diagnostics));
+
+  auto entry = *module->getOps<mlir::func::FuncOp>().begin();
+  std::vector<Buffer> buffers;
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    auto nameAttr = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    std::string name = nameAttr ? nameAttr.str() : "input" + std::to_string(i);
+    auto it = inputs->find(name);
+    if (it == inputs->end())
+      return failure(runCommand, "input '" + name + "' is missing: give --input " + name + "=FILE.npy");
+    auto type = cast<mlir::RankedTensorType>(entry.getArgument(i).getType());
+    // numpy and ONNX's test data have no bfloat16: its bits come as uint16.
+    if (runtimeDType(type.getElementType()) == DType::BFloat16 && it->second.dtype == DType::UInt16)
+      it->second.dtype = DType::BFloat16;
+    if (SmallVector<int64_t, 4>(type.getShape()) != it->second.shape ||
+        runtimeDType(type.getElementType()) != it->second.dtype)
+      return failure(runCommand, formatv("input '{0}' is {1} of {2}, but the model takes {3} of {4}", name,
+                                         dtypeName(it->second.dtype), formatList(it->second.shape),
+                                         dtypeName(*runtimeDType(type.getElementType())), formatList(type.getShape()))
+                                     .str());
+    buffers.push_back(toBuffer(it->second));
+  }
+
+  auto weights = [&](StringRef name) -> Expected<Buffer> {
+    if (onnxModel) {
+      for (const onnx::TensorProto &tensor : onnxModel->proto().graph().initializer())
+        if (tensor.name() == name) {
+          auto bytes = onnxModel->tensorBytes(tensor);
+          if (!bytes)
+            return bytes.takeError();
+          NpyArray array;
+          array.dtype = *dtypeFromOnnx(tensor.data_type());
+          array.shape.assign(tensor.dims().begin(), tensor.dims().end());
+          array.data = std::move(*bytes);
+          return toBuffer(std::move(array));
+        }
+    } else {
+      for (const MindIRParameter &p : mindirModel->parameters())
+        if (p.name == name) {
+          auto bytes = mindirModel->readParameter(p);
+          if (!bytes)
+            return bytes.takeError();
+          NpyArray array;
+          array.dtype = *p.dtype;
+          array.shape = p.shape;
+          array.data = std::move(*bytes);
+          return toBuffer(std::move(array));
+        }
+    }
+    return createStringError(inconvertibleErrorCode(), "the model has no weight '" + name + "'");
+  };
+  auto outputs = runProgram(*module, std::move(buffers), weights);
+  if (!outputs)
+    return failure(runCommand, toString(outputs.takeError()));
+
+  if (std::error_code ec = sys::fs::create_directories(outputDirOption))
+    return failure(runCommand, outputDirOption + ": cannot create: " + ec.message());
+  bool mismatch = false;
+  for (auto [i, output] : llvm::enumerate(*outputs)) {
+    auto nameAttr = entry.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    std::string name = nameAttr ? nameAttr.str() : "output" + std::to_string(i);
+    SmallString<256> path(outputDirOption);
+    sys::path::append(path, fileNameFor(name) + ".npy");
+    NpyArray array;
+    // numpy has no bfloat16: write its bits as uint16.
+    array.dtype = output.dtype == DType::BFloat16 ? DType::UInt16 : output.dtype;
+    array.shape = output.shape;
+    array.data = output.data;
+    if (Error err = writeNpy(array, path))
+      return failure(runCommand, toString(std::move(err)));
+    auto want = expected->find(name);
+    if (want != expected->end()) {
+      double maxAbs, maxRel;
+      bool ok = close(output, want->second, maxAbs, maxRel);
+      errs() << formatv("dinfer run: {0}: {1} (max abs diff {2:e2}, max rel diff {3:e2})\n", name,
+                        ok ? "matches" : "DIFFERS", maxAbs, maxRel);
+      mismatch |= !ok;
+    }
+  }
+  for (const auto &[name, array] : *expected) {
+    bool found = false;
+    for (unsigned i = 0; i < entry.getNumResults(); ++i)
+      if (auto attr = entry.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name"); attr && attr.str() == name)
+        found = true;
+    if (!found)
+      return failure(runCommand, "--expect names '" + name + "', which is not an output of the model");
+  }
+  return mismatch ? kFailure : kSuccess;
+}
+
+CommandRegistration registration(runCommand, runRun);
+} // namespace
