@@ -79,6 +79,12 @@ int64_t product(llvm::ArrayRef<int64_t> dims) {
 
 int64_t normalize(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
 
+/// memcpy that accepts the null pointers of empty buffers.
+void copyBytes(char *dst, const char *src, size_t n) {
+  if (n)
+    std::memcpy(dst, src, n);
+}
+
 /// Input offsets of a numpy-broadcast operand, for each output element.
 class BroadcastIndex {
 public:
@@ -178,9 +184,9 @@ llvm::Error Interpreter::constant(arith::ConstantOp op) {
     llvm::ArrayRef<char> raw = dense.getRawData();
     if (dense.isSplat()) {
       for (size_t i = 0; i < out.data.size(); i += raw.size())
-        std::memcpy(out.data.data() + i, raw.data(), raw.size());
+        copyBytes(out.data.data() + i, raw.data(), raw.size());
     } else {
-      std::memcpy(out.data.data(), raw.data(), out.data.size());
+      copyBytes(out.data.data(), raw.data(), out.data.size());
     }
     return llvm::Error::success();
   }
@@ -188,7 +194,7 @@ llvm::Error Interpreter::constant(arith::ConstantOp op) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob || blob->getData().size() != out.data.size())
       return opError(op, "resource blob '" + resource.getRawHandle().getKey() + "' has no data of the right size");
-    std::memcpy(out.data.data(), blob->getData().data(), out.data.size());
+    copyBytes(out.data.data(), blob->getData().data(), out.data.size());
     return llvm::Error::success();
   }
   return opError(op, "unsupported constant");
@@ -502,7 +508,7 @@ llvm::Error Interpreter::execute(Operation *op) {
             src += (rest % y.shape[d]) * xs[perm[d]];
             rest /= y.shape[d];
           }
-          std::memcpy(y.data.data() + i * e, x.data.data() + src * e, e);
+          copyBytes(y.data.data() + i * e, x.data.data() + src * e, e);
         }
         return llvm::Error::success();
       })
@@ -516,7 +522,7 @@ llvm::Error Interpreter::execute(Operation *op) {
           const Buffer &x = in(v);
           int64_t chunk = x.shape[axis] * inner;
           for (int64_t b = 0; b < outer; ++b)
-            std::memcpy(y.data.data() + b * row + offset, x.data.data() + b * chunk, chunk);
+            copyBytes(y.data.data() + b * row + offset, x.data.data() + b * chunk, chunk);
           offset += chunk;
         }
         return llvm::Error::success();
@@ -531,7 +537,7 @@ llvm::Error Interpreter::execute(Operation *op) {
           Buffer &y = define(result);
           int64_t chunk = y.shape[axis] * inner;
           for (int64_t b = 0; b < outer; ++b)
-            std::memcpy(y.data.data() + b * chunk, x.data.data() + b * row + offset, chunk);
+            copyBytes(y.data.data() + b * chunk, x.data.data() + b * row + offset, chunk);
           offset += chunk;
         }
         return llvm::Error::success();
@@ -551,7 +557,7 @@ llvm::Error Interpreter::execute(Operation *op) {
             rest /= extents[d];
             src += (dims[d].begin + c * dims[d].stride) * xs[d];
           }
-          std::memcpy(y.data.data() + i * e, x.data.data() + src * e, e);
+          copyBytes(y.data.data() + i * e, x.data.data() + src * e, e);
         }
         return llvm::Error::success();
       })
@@ -570,7 +576,7 @@ llvm::Error Interpreter::execute(Operation *op) {
             if (k < 0 || k >= size)
               return opError(op, "index " + std::to_string(static_cast<int64_t>(idx.get(j))) +
                                      " is out of range for a dimension of " + std::to_string(size));
-            std::memcpy(y.data.data() + (b * count + j) * inner, p.data.data() + (b * size + k) * inner, inner);
+            copyBytes(y.data.data() + (b * count + j) * inner, p.data.data() + (b * size + k) * inner, inner);
           }
         return llvm::Error::success();
       })
