@@ -8,15 +8,10 @@
 
 using namespace dinfer;
 
-Buffer::Buffer(DType dtype, llvm::ArrayRef<int64_t> shape) : dtype(dtype), shape(shape.begin(), shape.end()) {
+Buffer::Buffer(DType type, llvm::ArrayRef<int64_t> dims) {
+  dtype = type;
+  shape.assign(dims.begin(), dims.end());
   data.assign(static_cast<size_t>(numElements()) * elementBytes(), 0);
-}
-
-int64_t Buffer::numElements() const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
 }
 
 double Buffer::get(int64_t i) const {

@@ -86,14 +86,6 @@ Expected<std::map<std::string, NpyArray>> readNamed(const cl::list<std::string> 
   return arrays;
 }
 
-Buffer toBuffer(NpyArray array) {
-  Buffer buffer;
-  buffer.dtype = array.dtype;
-  buffer.shape = array.shape;
-  buffer.data = std::move(array.data);
-  return buffer;
-}
-
 std::string fileNameFor(StringRef name) {
   std::string out = name.str();
   for (char &c : out)
@@ -104,7 +96,7 @@ std::string fileNameFor(StringRef name) {
 
 /// numpy.allclose, with the largest differences for the report.
 bool close(const Buffer &got, const NpyArray &want, double &maxAbs, double &maxRel) {
-  Buffer expected = toBuffer(want);
+  Buffer expected = Buffer(want);
   if (got.dtype == DType::BFloat16 && expected.dtype == DType::UInt16)
     expected.dtype = DType::BFloat16; // bfloat16 bits stored as uint16
   maxAbs = maxRel = 0;
@@ -212,7 +204,7 @@ int runRun() {
                                          dtypeName(it->second.dtype), formatList(it->second.shape),
                                          dtypeName(*runtimeDType(type.getElementType())), formatList(type.getShape()))
                                      .str());
-    buffers.push_back(toBuffer(it->second));
+    buffers.push_back(Buffer(it->second));
   }
 
   auto weights = [&](StringRef name) -> Expected<Buffer> {
@@ -226,7 +218,7 @@ int runRun() {
           array.dtype = *dtypeFromOnnx(tensor.data_type());
           array.shape.assign(tensor.dims().begin(), tensor.dims().end());
           array.data = std::move(*bytes);
-          return toBuffer(std::move(array));
+          return Buffer(std::move(array));
         }
     } else {
       for (const MindIRParameter &p : mindirModel->parameters())
@@ -238,7 +230,7 @@ int runRun() {
           array.dtype = *p.dtype;
           array.shape = p.shape;
           array.data = std::move(*bytes);
-          return toBuffer(std::move(array));
+          return Buffer(std::move(array));
         }
     }
     return createStringError(inconvertibleErrorCode(), "the model has no weight '" + name + "'");
@@ -255,11 +247,10 @@ int runRun() {
     std::string name = nameAttr ? nameAttr.str() : "output" + std::to_string(i);
     SmallString<256> path(outputDirOption);
     sys::path::append(path, fileNameFor(name) + ".npy");
-    NpyArray array;
+    NpyArray array = output;
     // numpy has no bfloat16: write its bits as uint16.
-    array.dtype = output.dtype == DType::BFloat16 ? DType::UInt16 : output.dtype;
-    array.shape = output.shape;
-    array.data = output.data;
+    if (array.dtype == DType::BFloat16)
+      array.dtype = DType::UInt16;
     if (Error err = writeNpy(array, path))
       return failure(runCommand, toString(std::move(err)));
     auto want = expected->find(name);

@@ -4,6 +4,7 @@
 #define DINFER_RUNTIME_BUFFER_H
 
 #include "dinfer/Formats/DType.h"
+#include "dinfer/Formats/Npy.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -12,16 +13,13 @@
 
 namespace dinfer {
 
-/// A dense, row-major, little-endian tensor in host memory.
-struct Buffer {
-  DType dtype = DType::Float32;
-  llvm::SmallVector<int64_t, 4> shape;
-  std::vector<char> data;
-
+/// A dense, row-major, little-endian tensor in host memory: an NpyArray with
+/// element access.
+struct Buffer : NpyArray {
   Buffer() = default;
   Buffer(DType dtype, llvm::ArrayRef<int64_t> shape);
+  explicit Buffer(NpyArray array) : NpyArray(std::move(array)) {}
 
-  int64_t numElements() const;
   size_t elementBytes() const { return dtypeBits(dtype) / 8; }
   template <typename T>
   T *as() {
