@@ -96,14 +96,16 @@ public:
     size_t count = 0;
     std::vector<const char *> inputs;
     std::vector<char *> outputs;
-    int arrived = 0, departed = 0, finished = 0;
+    int arrived = 0, midway = 0, departed = 0, finished = 0;
   };
+
+  using Work = llvm::function_ref<llvm::Error(Slot &, size_t)>;
 
   /// Runs `work(slot, position)` once every member has published its
   /// buffers, then waits until every member is done with the others' memory.
+  /// A `secondPhase` runs after every member has finished `work`.
   llvm::Error rendezvous(int rank, llvm::ArrayRef<int> group, llvm::StringRef call, size_t count, const void *in,
-                         void *out, Communicator::Timeout timeout,
-                         llvm::function_ref<llvm::Error(Slot &, size_t)> work) {
+                         void *out, Communicator::Timeout timeout, Work work, Work secondPhase = nullptr) {
     auto position = llvm::find(group, rank);
     if (position == group.end())
       return fail(rank, call, group, "rank " + std::to_string(rank) + " is not a member of the group");
@@ -152,6 +154,18 @@ public:
       return err;
     lock.unlock();
     llvm::Error result = work(slot, me);
+    if (secondPhase) {
+      lock.lock();
+      ++slot.midway;
+      changed_.notify_all();
+      if (llvm::Error err = waitFor([&] { return slot.midway == static_cast<int>(group.size()); })) {
+        llvm::consumeError(std::move(result));
+        return err;
+      }
+      lock.unlock();
+      if (!result)
+        result = secondPhase(slot, me);
+    }
     lock.lock();
     ++slot.departed;
     changed_.notify_all();
@@ -231,10 +245,29 @@ public:
 
   llvm::Error allReduce(llvm::ArrayRef<int> group, DType dtype, const void *in, void *out, size_t count, ReduceOp op,
                         Timeout timeout) override {
-    return world_->rendezvous(rank_, group, "all_reduce", count, in, out, timeout,
-                              [&](World::Slot &slot, size_t me) {
-                                return reduce(dtype, slot.inputs, 0, slot.outputs[me], count, op);
-                              });
+    // Each member reduces one chunk of every input into its own output, then
+    // copies the others' chunks: every byte is read about twice, as in a
+    // reduce-scatter followed by an all-gather, however many members there are.
+    size_t members = group.size();
+    size_t elementBytes = dtypeBits(dtype) / 8;
+    auto chunk = [&](size_t position) {
+      size_t begin = count * position / members, end = count * (position + 1) / members;
+      return std::pair<size_t, size_t>(begin * elementBytes, (end - begin));
+    };
+    return world_->rendezvous(
+        rank_, group, "all_reduce", count, in, out, timeout,
+        [&](World::Slot &slot, size_t me) {
+          auto [offset, elements] = chunk(me);
+          return reduce(dtype, slot.inputs, offset, slot.outputs[me] + offset, elements, op);
+        },
+        [&](World::Slot &slot, size_t me) {
+          for (size_t other = 0; other < members; ++other) {
+            auto [offset, elements] = chunk(other);
+            if (other != me && elements)
+              std::memcpy(slot.outputs[me] + offset, slot.outputs[other] + offset, elements * elementBytes);
+          }
+          return llvm::Error::success();
+        });
   }
 
   llvm::Error allGather(llvm::ArrayRef<int> group, DType dtype, const void *in, void *out, size_t count,
