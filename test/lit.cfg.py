@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import shutil
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -36,3 +37,9 @@ if os.path.isdir(onnx_testdata):
     config.available_features.add("onnx-testdata")
 config.substitutions.append(("%onnx_testdata", onnx_testdata))
 config.substitutions.append(("%dinfer_bin", config.dinfer_tools_dir))
+
+# Open MPI: tests of the MPI communicator run their driver under mpirun.
+# Root needs --allow-run-as-root; more ranks than cores need --oversubscribe.
+if config.dinfer_have_mpi and shutil.which("mpirun"):
+    config.available_features.add("mpi")
+config.substitutions.append(("%mpirun", "mpirun --allow-run-as-root --oversubscribe"))

@@ -8,6 +8,8 @@
 
 #include "dinfer/Runtime/Communicator.h"
 
+#include "Reduce.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -19,68 +21,7 @@
 
 using namespace dinfer;
 
-Communicator::~Communicator() = default;
-
 namespace {
-
-template <typename T>
-T combine(T a, T b, ReduceOp op) {
-  switch (op) {
-  case ReduceOp::Sum: return a + b;
-  case ReduceOp::Max: return a > b ? a : b;
-  case ReduceOp::Min: return a < b ? a : b;
-  case ReduceOp::Prod: return a * b;
-  }
-  return a;
-}
-
-/// out[i] = in_0[i] op in_1[i] op ... in group order.
-template <typename T>
-void reduceTyped(llvm::ArrayRef<const char *> inputs, size_t offset, char *out, size_t count, ReduceOp op) {
-  T *o = reinterpret_cast<T *>(out);
-  for (size_t i = 0; i < count; ++i) {
-    T acc = reinterpret_cast<const T *>(inputs[0] + offset)[i];
-    for (size_t k = 1; k < inputs.size(); ++k)
-      acc = combine(acc, reinterpret_cast<const T *>(inputs[k] + offset)[i], op);
-    o[i] = acc;
-  }
-}
-
-void reduceHalf(DType dtype, llvm::ArrayRef<const char *> inputs, size_t offset, char *out, size_t count,
-                ReduceOp op) {
-  for (size_t i = 0; i < count; ++i) {
-    float acc;
-    convertFloats(dtype, DType::Float32, inputs[0] + offset + 2 * i, reinterpret_cast<char *>(&acc), 1);
-    for (size_t k = 1; k < inputs.size(); ++k) {
-      float v;
-      convertFloats(dtype, DType::Float32, inputs[k] + offset + 2 * i, reinterpret_cast<char *>(&v), 1);
-      acc = combine(acc, v, op);
-    }
-    convertFloats(DType::Float32, dtype, reinterpret_cast<const char *>(&acc), out + 2 * i, 1);
-  }
-}
-
-llvm::Error reduce(DType dtype, llvm::ArrayRef<const char *> inputs, size_t offset, char *out, size_t count,
-                   ReduceOp op) {
-  switch (dtype) {
-  case DType::Float32: reduceTyped<float>(inputs, offset, out, count, op); break;
-  case DType::Float64: reduceTyped<double>(inputs, offset, out, count, op); break;
-  case DType::Int8: reduceTyped<int8_t>(inputs, offset, out, count, op); break;
-  case DType::UInt8: reduceTyped<uint8_t>(inputs, offset, out, count, op); break;
-  case DType::Int16: reduceTyped<int16_t>(inputs, offset, out, count, op); break;
-  case DType::UInt16: reduceTyped<uint16_t>(inputs, offset, out, count, op); break;
-  case DType::Int32: reduceTyped<int32_t>(inputs, offset, out, count, op); break;
-  case DType::UInt32: reduceTyped<uint32_t>(inputs, offset, out, count, op); break;
-  case DType::Int64: reduceTyped<int64_t>(inputs, offset, out, count, op); break;
-  case DType::UInt64: reduceTyped<uint64_t>(inputs, offset, out, count, op); break;
-  case DType::Float16:
-  case DType::BFloat16: reduceHalf(dtype, inputs, offset, out, count, op); break;
-  default:
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "cannot reduce elements of type " + dtypeName(dtype).str());
-  }
-  return llvm::Error::success();
-}
 
 std::string groupText(llvm::ArrayRef<int> group) {
   return "[" + llvm::join(llvm::map_range(group, [](int r) { return std::to_string(r); }), ",") + "]";
@@ -258,7 +199,7 @@ public:
         rank_, group, "all_reduce", count, in, out, timeout,
         [&](World::Slot &slot, size_t me) {
           auto [offset, elements] = chunk(me);
-          return reduce(dtype, slot.inputs, offset, slot.outputs[me] + offset, elements, op);
+          return reduceInGroupOrder(dtype, slot.inputs, offset, slot.outputs[me] + offset, elements, op);
         },
         [&](World::Slot &slot, size_t me) {
           for (size_t other = 0; other < members; ++other) {
@@ -287,7 +228,7 @@ public:
     size_t bytes = count * dtypeBits(dtype) / 8;
     return world_->rendezvous(rank_, group, "reduce_scatter", count, in, out, timeout,
                               [&](World::Slot &slot, size_t me) {
-                                return reduce(dtype, slot.inputs, me * bytes, slot.outputs[me], count, op);
+                                return reduceInGroupOrder(dtype, slot.inputs, me * bytes, slot.outputs[me], count, op);
                               });
   }
 
