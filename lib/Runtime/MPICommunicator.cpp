@@ -326,9 +326,13 @@ private:
       if (now > deadline)
         abortMPIRun(llvm::formatv("{0} on group {1} timed out after {2} ms", call, groupText(group), timeout.count())
                         .str());
-      // Spin briefly for short calls, then stop burning a core another rank may need.
-      if (polls > 1000)
-        std::this_thread::sleep_for(std::chrono::microseconds(now - start > std::chrono::milliseconds(10) ? 200 : 20));
+      // Open MPI moves non-blocking collectives forward only inside MPI calls,
+      // so poll hard while a call is young; past a second it is waiting for a
+      // late rank, and polling gently leaves the core to whoever needs it.
+      if (now - start > std::chrono::seconds(1))
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      else if (polls % 64 == 63)
+        std::this_thread::yield();
     }
   }
 
