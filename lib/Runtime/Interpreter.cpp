@@ -159,9 +159,28 @@ private:
         c[i] = static_cast<float>(f(a[i], b[i], false));
       return;
     }
+    // A bias (y repeats along the leading dimensions of x): one row of y per
+    // row of x, without per-element index arithmetic.
+    if (x.shape == z.shape && z.dtype == DType::Float32 && y.dtype == DType::Float32 && isTrailingRow(y.shape, z.shape)) {
+      const float *a = x.as<float>(), *b = y.as<float>();
+      float *c = z.as<float>();
+      int64_t row = std::max<int64_t>(y.numElements(), 1);
+      for (int64_t start = 0, n = z.numElements(); start < n; start += row)
+        for (int64_t j = 0; j < row; ++j)
+          c[start + j] = static_cast<float>(f(a[start + j], b[j], false));
+      return;
+    }
     BroadcastIndex ix(x.shape, z.shape), iy(y.shape, z.shape);
     for (int64_t i = 0, n = z.numElements(); i < n; ++i)
       z.set(i, f(x.get(ix(i)), y.get(iy(i)), integral));
+  }
+
+  /// Whether `part`, leading 1s dropped, is the trailing dimensions of `whole`.
+  static bool isTrailingRow(llvm::ArrayRef<int64_t> part, llvm::ArrayRef<int64_t> whole) {
+    while (!part.empty() && part.front() == 1)
+      part = part.drop_front();
+    return part.size() <= whole.size() && part == whole.take_back(part.size()) &&
+           !llvm::is_contained(part, 0);
   }
 
   WeightSource weights_;
