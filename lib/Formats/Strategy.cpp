@@ -179,6 +179,16 @@ void toProto(const StrategyFile &strategy, pb::ParallelStrategyMap &map) {
 // JSON
 //===----------------------------------------------------------------------===//
 
+/// The keys of a JSON object in sorted order: llvm::json::Object is a hash
+/// map, and strategies list their items in a stable order.
+std::vector<std::string> sortedKeys(const llvm::json::Object &object) {
+  std::vector<std::string> names;
+  for (const auto &kv : object)
+    names.push_back(kv.first.str());
+  llvm::sort(names);
+  return names;
+}
+
 llvm::Expected<llvm::SmallVector<int64_t, 4>> intList(const llvm::json::Value *value, StringRef file,
                                                       const Twine &what) {
   llvm::SmallVector<int64_t, 4> out;
@@ -199,11 +209,7 @@ llvm::Expected<StrategyFile> fromJson(const llvm::json::Object &root, StringRef 
   strategy.encoding = StrategyFile::Encoding::Json;
   strategy.currentStage = root.getInteger("current_stage").value_or(1);
   if (const llvm::json::Object *items = root.getObject("parallel_strategy_item")) {
-    std::vector<std::string> names;
-    for (const auto &kv : *items)
-      names.push_back(kv.first.str());
-    llvm::sort(names);
-    for (const std::string &name : names) {
+    for (const std::string &name : sortedKeys(*items)) {
       const llvm::json::Object *item = items->getObject(name);
       if (!item)
         return strategyError(file, "strategy item '" + name + "' must be an object");
@@ -225,11 +231,7 @@ llvm::Expected<StrategyFile> fromJson(const llvm::json::Object &root, StringRef 
   const llvm::json::Object *items = root.getObject("parallel_layout_item");
   if (!items)
     return strategyError(file, "JSON strategy without parallel_layout_item");
-  std::vector<std::string> names;
-  for (const auto &kv : *items)
-    names.push_back(kv.first.str());
-  llvm::sort(names);
-  for (const std::string &name : names) {
+  for (const std::string &name : sortedKeys(*items)) {
     const llvm::json::Object *item = items->getObject(name);
     if (!item)
       return strategyError(file, "layout '" + name + "' must be an object");

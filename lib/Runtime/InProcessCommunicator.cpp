@@ -8,10 +8,9 @@
 
 #include "dinfer/Runtime/Communicator.h"
 
-#include "Reduce.h"
+#include "CollectiveCommon.h"
 
 #include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <condition_variable>
@@ -22,10 +21,6 @@
 using namespace dinfer;
 
 namespace {
-
-std::string groupText(llvm::ArrayRef<int> group) {
-  return "[" + llvm::join(llvm::map_range(group, [](int r) { return std::to_string(r); }), ",") + "]";
-}
 
 /// The memory all ranks of one process share.
 class World {
@@ -192,8 +187,8 @@ public:
     size_t members = group.size();
     size_t elementBytes = dtypeBits(dtype) / 8;
     auto chunk = [&](size_t position) {
-      size_t begin = count * position / members, end = count * (position + 1) / members;
-      return std::pair<size_t, size_t>(begin * elementBytes, (end - begin));
+      auto [begin, end] = chunkBounds(count, members, position);
+      return std::pair<size_t, size_t>(begin * elementBytes, end - begin);
     };
     return world_->rendezvous(
         rank_, group, "all_reduce", count, in, out, timeout,

@@ -10,9 +10,8 @@
 
 #include "dinfer/Runtime/MPICommunicator.h"
 
-#include "Reduce.h"
+#include "CollectiveCommon.h"
 
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <mpi.h>
@@ -27,10 +26,6 @@
 using namespace dinfer;
 
 namespace {
-
-std::string groupText(llvm::ArrayRef<int> group) {
-  return "[" + llvm::join(llvm::map_range(group, [](int r) { return std::to_string(r); }), ",") + "]";
-}
 
 llvm::Error error(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
@@ -97,7 +92,7 @@ public:
     size_t elementBytes = dtypeBits(dtype) / 8, n = group.size(), me = members->position;
     std::vector<int> chunkBytes(n), chunkOffsets(n);
     for (size_t i = 0; i < n; ++i) {
-      size_t begin = count * i / n, end = count * (i + 1) / n;
+      auto [begin, end] = chunkBounds(count, n, i);
       if ((end - begin) * elementBytes > INT_MAX || begin * elementBytes > INT_MAX)
         return tooLarge("all_reduce", group, count * elementBytes);
       chunkBytes[i] = int((end - begin) * elementBytes);

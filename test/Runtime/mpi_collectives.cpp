@@ -15,38 +15,21 @@
 
 #include "dinfer/Runtime/MPICommunicator.h"
 
+#include "Runtime/CollectiveReference.h"
+
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <random>
 #include <thread>
 
 using namespace dinfer;
+using namespace dinfer::reference;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::vector<float> dataOf(int rank, size_t count) {
-  std::mt19937 rng(1000 + rank);
-  std::uniform_real_distribution<float> dist(-10, 10);
-  std::vector<float> values(count);
-  for (float &x : values)
-    x = dist(rng);
-  return values;
-}
-
-float combine(float a, float b, ReduceOp op) {
-  switch (op) {
-  case ReduceOp::Sum: return a + b;
-  case ReduceOp::Max: return a > b ? a : b;
-  case ReduceOp::Min: return a < b ? a : b;
-  case ReduceOp::Prod: return a * b;
-  }
-  return a;
-}
 
 int failures = 0;
 

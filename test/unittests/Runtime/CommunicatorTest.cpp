@@ -2,6 +2,8 @@
 
 #include "dinfer/Runtime/Communicator.h"
 
+#include "Runtime/CollectiveReference.h"
+
 #include "gtest/gtest.h"
 
 #include <chrono>
@@ -9,10 +11,10 @@
 #include <algorithm>
 #include <functional>
 #include <numeric>
-#include <random>
 #include <thread>
 
 using namespace dinfer;
+using namespace dinfer::reference;
 using namespace std::chrono_literals;
 
 namespace {
@@ -24,25 +26,6 @@ void onRanks(int size, const std::function<void(int)> &body) {
     threads.emplace_back(body, r);
   for (std::thread &t : threads)
     t.join();
-}
-
-std::vector<float> dataOf(int rank, size_t count) {
-  std::mt19937 rng(1000 + rank);
-  std::uniform_real_distribution<float> dist(-10, 10);
-  std::vector<float> v(count);
-  for (float &x : v)
-    x = dist(rng);
-  return v;
-}
-
-float combine(float a, float b, ReduceOp op) {
-  switch (op) {
-  case ReduceOp::Sum: return a + b;
-  case ReduceOp::Max: return a > b ? a : b;
-  case ReduceOp::Min: return a < b ? a : b;
-  case ReduceOp::Prod: return a * b;
-  }
-  return a;
 }
 
 class Collectives : public ::testing::TestWithParam<int> {};

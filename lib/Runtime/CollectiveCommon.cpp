@@ -1,10 +1,16 @@
-//===- Reduce.cpp - element-wise reductions in group order ----------------===//
+//===- CollectiveCommon.cpp - what every communicator shares --------------===//
 
-#include "Reduce.h"
+#include "CollectiveCommon.h"
+
+#include "llvm/ADT/StringExtras.h"
 
 using namespace dinfer;
 
 Communicator::~Communicator() = default;
+
+std::string dinfer::groupText(llvm::ArrayRef<int> group) {
+  return "[" + llvm::join(llvm::map_range(group, [](int r) { return std::to_string(r); }), ",") + "]";
+}
 
 namespace {
 
