@@ -14,8 +14,25 @@ Buffer::Buffer(DType type, llvm::ArrayRef<int64_t> dims) {
   data.assign(static_cast<size_t>(numElements()) * elementBytes(), 0);
 }
 
+Buffer Buffer::view(DType type, llvm::ArrayRef<int64_t> dims, const char *bytes, std::shared_ptr<const void> owner) {
+  Buffer buffer;
+  buffer.dtype = type;
+  buffer.shape.assign(dims.begin(), dims.end());
+  buffer.viewBytes = bytes;
+  buffer.viewOwner = std::move(owner);
+  return buffer;
+}
+
+void Buffer::materialize() {
+  if (!viewBytes)
+    return;
+  data.assign(viewBytes, viewBytes + byteSize());
+  viewBytes = nullptr;
+  viewOwner.reset();
+}
+
 double Buffer::get(int64_t i) const {
-  const char *p = data.data() + i * elementBytes();
+  const char *p = bytes() + i * elementBytes();
   switch (dtype) {
   case DType::Bool: return *reinterpret_cast<const uint8_t *>(p) != 0;
   case DType::Int8: return *reinterpret_cast<const int8_t *>(p);

@@ -2,6 +2,8 @@
 
 #include "dinfer/Runtime/Interpreter.h"
 
+#include "dinfer/Runtime/Kernels.h"
+
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
 
@@ -14,12 +16,11 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 
 using namespace mlir;
@@ -115,12 +116,53 @@ public:
 
 private:
   const Buffer &in(Value v) { return *values_.lookup(v); }
+  /// The buffer of a new value: storage of a dead value of the same size
+  /// when there is one, or fresh zeroed memory.
   Buffer &define(Value v, DType dtype) {
-    auto buffer = std::make_shared<Buffer>(dtype, typeOf(v).getShape());
+    auto buffer = std::make_shared<Buffer>();
+    buffer->dtype = dtype;
+    buffer->shape.assign(typeOf(v).getShape().begin(), typeOf(v).getShape().end());
+    size_t bytes = buffer->byteSize();
+    auto spare = pool_.find(bytes);
+    if (spare != pool_.end() && bytes) {
+      buffer->data = std::move(spare->second);
+      pool_.erase(spare);
+      pooledBytes_ -= bytes;
+    } else {
+      buffer->data.assign(bytes, 0);
+    }
     values_[v] = buffer;
     return *buffer;
   }
   Buffer &define(Value v) { return define(v, *runtimeDType(typeOf(v).getElementType())); }
+  /// Defines `result` in the storage of `operand` when the operand dies at
+  /// this op and nothing else holds it: elementwise kernels run in place.
+  Buffer &defineInPlaceOf(Value result, Value operand) {
+    auto it = values_.find(operand);
+    DType dtype = *runtimeDType(typeOf(result).getElementType());
+    if (it != values_.end() && dyingHere_.contains(operand) && it->second.use_count() == 1 && !it->second->isView() &&
+        it->second->dtype == dtype && it->second->shape == SmallVector<int64_t, 4>(typeOf(result).getShape()) &&
+        !llvm::is_contained(liveOutputs_, operand)) {
+      std::shared_ptr<Buffer> buffer = it->second;
+      values_[result] = buffer;
+      return *buffer;
+    }
+    return define(result, dtype);
+  }
+  /// Returns the storage of a value that died to the pool.
+  void release(Value v) {
+    auto it = values_.find(v);
+    if (it == values_.end())
+      return;
+    std::shared_ptr<Buffer> buffer = std::move(it->second);
+    values_.erase(it);
+    constexpr size_t poolLimit = size_t(1) << 30;
+    if (buffer.use_count() == 1 && !buffer->isView() && !buffer->data.empty() &&
+        pooledBytes_ + buffer->data.size() <= poolLimit) {
+      pooledBytes_ += buffer->data.size();
+      pool_.emplace(buffer->data.size(), std::move(buffer->data));
+    }
+  }
 
   llvm::Error execute(Operation *op);
   enum class Reduction { Sum, Mean, Max };
@@ -133,8 +175,14 @@ private:
   llvm::Error pool(PoolOp op, bool max);
 
   template <typename F>
-  void unary(Operation *op, F f) {
+  void unary(Operation *op, F f, std::optional<kernels::Unary> fast = std::nullopt) {
     const Buffer &x = in(op->getOperand(0));
+    if (x.dtype == DType::Float32 && fast) {
+      const float *a = x.as<float>();
+      Buffer &y = defineInPlaceOf(op->getResult(0), op->getOperand(0));
+      kernels::unary(*fast, a, y.as<float>(), y.numElements());
+      return;
+    }
     Buffer &y = define(op->getResult(0));
     if (x.dtype == DType::Float32) {
       const float *a = x.as<float>();
@@ -148,28 +196,36 @@ private:
   }
 
   template <typename F>
-  void binary(Operation *op, F f) {
-    const Buffer &x = in(op->getOperand(0)), &y = in(op->getOperand(1));
-    Buffer &z = define(op->getResult(0));
+  void binary(Operation *op, F f, std::optional<kernels::Binary> fast = std::nullopt) {
+    Value xv = op->getOperand(0), yv = op->getOperand(1), zv = op->getResult(0);
+    const Buffer &x = in(xv), &y = in(yv);
+    RankedTensorType zType = typeOf(zv);
+    if (fast && x.dtype == DType::Float32 && y.dtype == DType::Float32 && zType.getElementType().isF32()) {
+      llvm::ArrayRef<int64_t> zShape = zType.getShape();
+      int64_t count = zType.getNumElements();
+      // The full operand on the left and a bias row (or scalar) on the
+      // right: one row of y per row of x, no per-element index arithmetic.
+      if (llvm::ArrayRef<int64_t>(x.shape) == zShape && isTrailingRow(y.shape, zShape)) {
+        const float *a = x.as<float>(), *b = y.as<float>();
+        Buffer &z = defineInPlaceOf(zv, xv);
+        kernels::binaryRows(*fast, a, b, z.as<float>(), count, std::max<int64_t>(y.numElements(), 1));
+        return;
+      }
+      bool commutes = *fast == kernels::Binary::Add || *fast == kernels::Binary::Mul || *fast == kernels::Binary::Max ||
+                      *fast == kernels::Binary::Min;
+      if (llvm::ArrayRef<int64_t>(y.shape) == zShape && isTrailingRow(x.shape, zShape) &&
+          (commutes || x.numElements() == 1)) {
+        const float *a = x.as<float>(), *b = y.as<float>();
+        Buffer &z = defineInPlaceOf(zv, yv);
+        if (commutes)
+          kernels::binaryRows(*fast, b, a, z.as<float>(), count, std::max<int64_t>(x.numElements(), 1));
+        else
+          kernels::binaryScalarLeft(*fast, *a, b, z.as<float>(), count);
+        return;
+      }
+    }
+    Buffer &z = define(zv);
     bool integral = !isFloatingPoint(z.dtype);
-    if (x.shape == z.shape && y.shape == z.shape && z.dtype == DType::Float32) {
-      const float *a = x.as<float>(), *b = y.as<float>();
-      float *c = z.as<float>();
-      for (int64_t i = 0, n = z.numElements(); i < n; ++i)
-        c[i] = static_cast<float>(f(a[i], b[i], false));
-      return;
-    }
-    // A bias (y repeats along the leading dimensions of x): one row of y per
-    // row of x, without per-element index arithmetic.
-    if (x.shape == z.shape && z.dtype == DType::Float32 && y.dtype == DType::Float32 && isTrailingRow(y.shape, z.shape)) {
-      const float *a = x.as<float>(), *b = y.as<float>();
-      float *c = z.as<float>();
-      int64_t row = std::max<int64_t>(y.numElements(), 1);
-      for (int64_t start = 0, n = z.numElements(); start < n; start += row)
-        for (int64_t j = 0; j < row; ++j)
-          c[start + j] = static_cast<float>(f(a[start + j], b[j], false));
-      return;
-    }
     BroadcastIndex ix(x.shape, z.shape), iy(y.shape, z.shape);
     for (int64_t i = 0, n = z.numElements(); i < n; ++i)
       z.set(i, f(x.get(ix(i)), y.get(iy(i)), integral));
@@ -179,12 +235,17 @@ private:
   static bool isTrailingRow(llvm::ArrayRef<int64_t> part, llvm::ArrayRef<int64_t> whole) {
     while (!part.empty() && part.front() == 1)
       part = part.drop_front();
-    return part.size() <= whole.size() && part == whole.take_back(part.size()) &&
-           !llvm::is_contained(part, 0);
+    return part.size() <= whole.size() && part == whole.take_back(part.size()) && !llvm::is_contained(part, 0);
   }
 
   WeightSource weights_;
   llvm::DenseMap<Value, std::shared_ptr<Buffer>> values_;
+  /// Operands whose last use is the op being executed.
+  llvm::SmallDenseSet<Value, 4> dyingHere_;
+  /// Values the function returns: never overwritten in place.
+  SmallVector<Value, 4> liveOutputs_;
+  std::multimap<size_t, std::vector<char>> pool_;
+  size_t pooledBytes_ = 0;
 };
 
 llvm::Error Interpreter::constant(arith::ConstantOp op) {
@@ -192,31 +253,38 @@ llvm::Error Interpreter::constant(arith::ConstantOp op) {
   auto type = llvm::dyn_cast<RankedTensorType>(op.getType());
   if (!elements || !type || !runtimeDType(type.getElementType()))
     return opError(op, "only tensor constants of supported element types can run");
-  Buffer &out = define(op.getResult());
-  if (auto dense = llvm::dyn_cast<DenseElementsAttr>(elements)) {
-    if (type.getElementType().isInteger(1)) {
-      int64_t i = 0;
-      for (bool b : dense.getValues<bool>())
-        out.data[i++] = b;
-      return llvm::Error::success();
-    }
-    llvm::ArrayRef<char> raw = dense.getRawData();
-    if (dense.isSplat()) {
-      for (size_t i = 0; i < out.data.size(); i += raw.size())
-        copyBytes(out.data.data() + i, raw.data(), raw.size());
-    } else {
-      copyBytes(out.data.data(), raw.data(), out.data.size());
-    }
+  DType dtype = *runtimeDType(type.getElementType());
+  size_t bytes = static_cast<size_t>(type.getNumElements()) * (dtypeBits(dtype) / 8);
+  // Weights are read where the module holds them, never copied.
+  auto viewOf = [&](const char *data) {
+    values_[op.getResult()] = std::make_shared<Buffer>(Buffer::view(dtype, type.getShape(), data));
     return llvm::Error::success();
-  }
+  };
   if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements)) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != out.data.size())
+    if (!blob || blob->getData().size() != bytes)
       return opError(op, "resource blob '" + resource.getRawHandle().getKey() + "' has no data of the right size");
-    copyBytes(out.data.data(), blob->getData().data(), out.data.size());
-    return llvm::Error::success();
+    return viewOf(blob->getData().data());
   }
-  return opError(op, "unsupported constant");
+  auto dense = llvm::dyn_cast<DenseElementsAttr>(elements);
+  if (!dense)
+    return opError(op, "unsupported constant");
+  llvm::ArrayRef<char> raw = dense.getRawData();
+  bool isBool = type.getElementType().isInteger(1);
+  if (!isBool && !dense.isSplat() && raw.size() == bytes)
+    return viewOf(raw.data());
+  Buffer &out = define(op.getResult());
+  if (isBool) {
+    int64_t i = 0;
+    for (bool b : dense.getValues<bool>())
+      out.data[i++] = b;
+  } else if (dense.isSplat()) {
+    for (size_t i = 0; i < out.data.size(); i += raw.size())
+      copyBytes(out.data.data() + i, raw.data(), raw.size());
+  } else {
+    copyBytes(out.data.data(), raw.data(), out.data.size());
+  }
+  return llvm::Error::success();
 }
 
 llvm::Error Interpreter::matmul(Operation *op, Value xv, Value yv, bool ta, bool tb) {
@@ -230,13 +298,14 @@ llvm::Error Interpreter::matmul(Operation *op, Value xv, Value yv, bool ta, bool
   SmallVector<int64_t, 4> xBatch(x.shape.begin(), x.shape.end() - 2), yBatch(y.shape.begin(), y.shape.end() - 2);
   BroadcastIndex bx(xBatch, batch), by(yBatch, batch);
   int64_t batches = product(batch), xMatrix = xRows * xCols, yMatrix = y.shape[ry - 2] * yCols;
+  if (z.dtype == DType::Float32 && x.dtype == DType::Float32 && y.dtype == DType::Float32) {
+    if (llvm::Error err =
+            kernels::matmul(x.as<float>(), x.shape, ta, y.as<float>(), y.shape, tb, z.as<float>(), z.shape))
+      return opError(op, llvm::toString(std::move(err)));
+    return llvm::Error::success();
+  }
   for (int64_t b = 0; b < batches; ++b) {
     int64_t xo = bx(b) * xMatrix, yo = by(b) * yMatrix, zo = b * m * n;
-    if (z.dtype == DType::Float32) {
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
-                  x.as<float>() + xo, xCols, y.as<float>() + yo, yCols, 0.0f, z.as<float>() + zo, n);
-      continue;
-    }
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
         double sum = 0;
@@ -252,8 +321,8 @@ llvm::Error Interpreter::matmul(Operation *op, Value xv, Value yv, bool ta, bool
 }
 
 /// Leading pad of a window along one dimension for a pad mode.
-void windowPads(llvm::StringRef mode, int64_t input, int64_t output, int64_t kernel, int64_t stride,
-                int64_t dilation, int64_t given, int64_t &before) {
+void windowPads(llvm::StringRef mode, int64_t input, int64_t output, int64_t kernel, int64_t stride, int64_t dilation,
+                int64_t given, int64_t &before) {
   if (mode == "same") {
     int64_t total = std::max<int64_t>((output - 1) * stride + (kernel - 1) * dilation + 1 - input, 0);
     before = total / 2;
@@ -275,6 +344,23 @@ llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
   windowPads(op.getPadMode(), H, OH, KH, stride[0], dilation[0], pad[0], top);
   windowPads(op.getPadMode(), W, OW, KW, stride[1], dilation[1], pad[2], left);
   bool f32 = y.dtype == DType::Float32;
+  if (f32 && x.dtype == DType::Float32 && w.dtype == DType::Float32) {
+    kernels::Conv2DParams params;
+    params.strides[0] = stride[0];
+    params.strides[1] = stride[1];
+    params.dilations[0] = dilation[0];
+    params.dilations[1] = dilation[1];
+    params.padBefore[0] = top;
+    params.padBefore[1] = left;
+    // The trailing pads that make oneDNN's output extent the declared one.
+    params.padAfter[0] = (OH - 1) * stride[0] + (KH - 1) * dilation[0] + 1 - H - top;
+    params.padAfter[1] = (OW - 1) * stride[1] + (KW - 1) * dilation[1] + 1 - W - left;
+    params.groups = G;
+    if (llvm::Error err =
+            kernels::conv2d(x.as<float>(), x.shape, w.as<float>(), w.shape, y.as<float>(), y.shape, params))
+      return opError(op, llvm::toString(std::move(err)));
+    return llvm::Error::success();
+  }
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < O; ++o) {
       int64_t g = o / Og;
@@ -400,34 +486,88 @@ llvm::Error Interpreter::execute(Operation *op) {
         values_[a.getResult()] = values_.lookup(a.getInput());
         return llvm::Error::success();
       })
-      .Case([&](nn::SqrtOp) { return unary(op, [](double x) { return std::sqrt(x); }), llvm::Error::success(); })
-      .Case([&](nn::NegOp) { return unary(op, [](double x) { return -x; }), llvm::Error::success(); })
-      .Case([&](nn::ExpOp) { return unary(op, [](double x) { return std::exp(x); }), llvm::Error::success(); })
-      .Case([&](nn::ErfOp) { return unary(op, [](double x) { return std::erf(x); }), llvm::Error::success(); })
-      .Case([&](nn::TanhOp) { return unary(op, [](double x) { return std::tanh(x); }), llvm::Error::success(); })
-      .Case([&](nn::SigmoidOp) {
-        return unary(op, [](double x) { return 1 / (1 + std::exp(-x)); }), llvm::Error::success();
+      .Case([&](nn::SqrtOp) {
+        return unary(
+                   op, [](double x) { return std::sqrt(x); }, kernels::Unary::Sqrt),
+               llvm::Error::success();
       })
-      .Case([&](nn::ReLUOp) { return unary(op, [](double x) { return x > 0 ? x : 0.0; }), llvm::Error::success(); })
+      .Case([&](nn::NegOp) {
+        return unary(
+                   op, [](double x) { return -x; }, kernels::Unary::Neg),
+               llvm::Error::success();
+      })
+      .Case([&](nn::ExpOp) {
+        return unary(
+                   op, [](double x) { return std::exp(x); }, kernels::Unary::Exp),
+               llvm::Error::success();
+      })
+      .Case([&](nn::ErfOp) {
+        return unary(
+                   op, [](double x) { return std::erf(x); }, kernels::Unary::Erf),
+               llvm::Error::success();
+      })
+      .Case([&](nn::TanhOp) {
+        return unary(
+                   op, [](double x) { return std::tanh(x); }, kernels::Unary::Tanh),
+               llvm::Error::success();
+      })
+      .Case([&](nn::SigmoidOp) {
+        return unary(
+                   op, [](double x) { return 1 / (1 + std::exp(-x)); }, kernels::Unary::Sigmoid),
+               llvm::Error::success();
+      })
+      .Case([&](nn::ReLUOp) {
+        return unary(
+                   op, [](double x) { return x > 0 ? x : 0.0; }, kernels::Unary::ReLU),
+               llvm::Error::success();
+      })
       .Case([&](nn::SiLUOp) {
-        return unary(op, [](double x) { return x / (1 + std::exp(-x)); }), llvm::Error::success();
+        return unary(
+                   op, [](double x) { return x / (1 + std::exp(-x)); }, kernels::Unary::SiLU),
+               llvm::Error::success();
       })
       .Case([&](nn::FastGeLUOp) {
-        return unary(op, [](double x) { return x / (1 + std::exp(-1.702 * std::abs(x))) * std::exp(0.851 * (x - std::abs(x))); }),
+        return unary(
+                   op,
+                   [](double x) {
+                     return x / (1 + std::exp(-1.702 * std::abs(x))) * std::exp(0.851 * (x - std::abs(x)));
+                   },
+                   kernels::Unary::FastGeLU),
                llvm::Error::success();
       })
       .Case([&](nn::GeLUOp g) {
         bool tanhForm = g.getApproximate() == "tanh";
-        return unary(op, [&](double x) { return gelu(x, tanhForm); }), llvm::Error::success();
+        return unary(
+                   op, [&](double x) { return gelu(x, tanhForm); },
+                   tanhForm ? kernels::Unary::GeLUTanh : kernels::Unary::GeLU),
+               llvm::Error::success();
       })
-      .Case([&](nn::AddOp) { return binary(op, [](double a, double b, bool) { return a + b; }), llvm::Error::success(); })
-      .Case([&](nn::SubOp) { return binary(op, [](double a, double b, bool) { return a - b; }), llvm::Error::success(); })
-      .Case([&](nn::MulOp) { return binary(op, [](double a, double b, bool) { return a * b; }), llvm::Error::success(); })
+      .Case([&](nn::AddOp) {
+        return binary(
+                   op, [](double a, double b, bool) { return a + b; }, kernels::Binary::Add),
+               llvm::Error::success();
+      })
+      .Case([&](nn::SubOp) {
+        return binary(
+                   op, [](double a, double b, bool) { return a - b; }, kernels::Binary::Sub),
+               llvm::Error::success();
+      })
+      .Case([&](nn::MulOp) {
+        return binary(
+                   op, [](double a, double b, bool) { return a * b; }, kernels::Binary::Mul),
+               llvm::Error::success();
+      })
       .Case([&](nn::DivOp) -> llvm::Error {
-        binary(op, [](double a, double b, bool integral) { return integral ? (b == 0 ? 0 : std::trunc(a / b)) : a / b; });
+        binary(
+            op, [](double a, double b, bool integral) { return integral ? (b == 0 ? 0 : std::trunc(a / b)) : a / b; },
+            kernels::Binary::Div);
         return llvm::Error::success();
       })
-      .Case([&](nn::PowOp) { return binary(op, [](double a, double b, bool) { return std::pow(a, b); }), llvm::Error::success(); })
+      .Case([&](nn::PowOp) {
+        return binary(
+                   op, [](double a, double b, bool) { return std::pow(a, b); }, kernels::Binary::Pow),
+               llvm::Error::success();
+      })
       .Case([&](nn::SelectOp s) -> llvm::Error {
         const Buffer &c = in(s.getCond()), &x = in(s.getX()), &y = in(s.getY());
         Buffer &z = define(s.getResult());
@@ -464,6 +604,12 @@ llvm::Error Interpreter::execute(Operation *op) {
         int64_t axis = normalize(static_cast<int64_t>(o.getBeginNormAxis()), x.shape.size());
         int64_t inner = product(llvm::ArrayRef<int64_t>(x.shape).drop_front(axis)), P = g.numElements();
         double eps = o.getEpsilon().convertToDouble();
+        if (x.dtype == DType::Float32 && g.dtype == DType::Float32 && b.dtype == DType::Float32 && P == inner &&
+            b.numElements() == inner && inner > 0) {
+          kernels::layerNormRows(x.as<float>(), g.as<float>(), b.as<float>(), y.as<float>(), x.numElements() / inner,
+                                 inner, static_cast<float>(eps));
+          return llvm::Error::success();
+        }
         for (int64_t base = 0; base < x.numElements(); base += inner) {
           double mean = 0, var = 0;
           for (int64_t i = 0; i < inner; ++i)
@@ -485,6 +631,11 @@ llvm::Error Interpreter::execute(Operation *op) {
         Buffer &y = define(o.getResult());
         int64_t inner = g.numElements();
         double eps = o.getEpsilon().convertToDouble();
+        if (x.dtype == DType::Float32 && g.dtype == DType::Float32 && inner > 0) {
+          kernels::rmsNormRows(x.as<float>(), g.as<float>(), y.as<float>(), x.numElements() / inner, inner,
+                               static_cast<float>(eps));
+          return llvm::Error::success();
+        }
         for (int64_t base = 0; base < x.numElements(); base += inner) {
           double ms = 0;
           for (int64_t i = 0; i < inner; ++i)
@@ -511,24 +662,28 @@ llvm::Error Interpreter::execute(Operation *op) {
       .Case([&](nn::ReduceMeanOp o) { return reduce(o.getX(), o.getResult(), o.getAxis(), Reduction::Mean); })
       .Case([&](nn::ReduceMaxOp o) { return reduce(o.getX(), o.getResult(), o.getAxis(), Reduction::Max); })
       .Case<nn::ReshapeOp, nn::ExpandDimsOp, nn::SqueezeOp, nn::FlattenOp>([&](Operation *o) -> llvm::Error {
-        Buffer &y = define(o->getResult(0));
-        y.data = in(o->getOperand(0)).data;
+        // The same bytes under another shape: a view stays a view, a dying
+        // operand gives its storage, anything else is copied.
+        Value xv = o->getOperand(0);
+        std::shared_ptr<Buffer> x = values_.lookup(xv);
+        std::shared_ptr<Buffer> y;
+        if (!x->isView() && dyingHere_.contains(xv) && x.use_count() == 2 && !llvm::is_contained(liveOutputs_, xv)) {
+          y = std::make_shared<Buffer>();
+          y->dtype = x->dtype;
+          y->data = std::move(x->data);
+          values_[xv] = y; // its storage moved: nothing is left to pool
+        } else {
+          y = std::make_shared<Buffer>(*x);
+        }
+        y->shape.assign(typeOf(o->getResult(0)).getShape().begin(), typeOf(o->getResult(0)).getShape().end());
+        values_[o->getResult(0)] = y;
         return llvm::Error::success();
       })
       .Case([&](nn::TransposeOp o) -> llvm::Error {
         const Buffer &x = in(o.getX());
         Buffer &y = define(o.getResult());
-        auto perm = o.getPerm();
-        SmallVector<int64_t, 4> xs = stridesOf(x.shape);
-        size_t e = x.elementBytes();
-        for (int64_t i = 0, n = y.numElements(); i < n; ++i) {
-          int64_t rest = i, src = 0;
-          for (size_t d = y.shape.size(); d-- > 0;) {
-            src += (rest % y.shape[d]) * xs[perm[d]];
-            rest /= y.shape[d];
-          }
-          copyBytes(y.data.data() + i * e, x.data.data() + src * e, e);
-        }
+        SmallVector<int64_t, 4> perm(o.getPerm().begin(), o.getPerm().end());
+        kernels::transpose(x.bytes(), y.data.data(), x.shape, perm, x.elementBytes());
         return llvm::Error::success();
       })
       .Case([&](nn::ConcatOp o) -> llvm::Error {
@@ -541,7 +696,7 @@ llvm::Error Interpreter::execute(Operation *op) {
           const Buffer &x = in(v);
           int64_t chunk = x.shape[axis] * inner;
           for (int64_t b = 0; b < outer; ++b)
-            copyBytes(y.data.data() + b * row + offset, x.data.data() + b * chunk, chunk);
+            copyBytes(y.data.data() + b * row + offset, x.bytes() + b * chunk, chunk);
           offset += chunk;
         }
         return llvm::Error::success();
@@ -556,7 +711,7 @@ llvm::Error Interpreter::execute(Operation *op) {
           Buffer &y = define(result);
           int64_t chunk = y.shape[axis] * inner;
           for (int64_t b = 0; b < outer; ++b)
-            copyBytes(y.data.data() + b * chunk, x.data.data() + b * row + offset, chunk);
+            copyBytes(y.data.data() + b * chunk, x.bytes() + b * row + offset, chunk);
           offset += chunk;
         }
         return llvm::Error::success();
@@ -576,7 +731,7 @@ llvm::Error Interpreter::execute(Operation *op) {
             rest /= extents[d];
             src += (dims[d].begin + c * dims[d].stride) * xs[d];
           }
-          copyBytes(y.data.data() + i * e, x.data.data() + src * e, e);
+          copyBytes(y.data.data() + i * e, x.bytes() + src * e, e);
         }
         return llvm::Error::success();
       })
@@ -595,7 +750,7 @@ llvm::Error Interpreter::execute(Operation *op) {
             if (k < 0 || k >= size)
               return opError(op, "index " + std::to_string(static_cast<int64_t>(idx.get(j))) +
                                      " is out of range for a dimension of " + std::to_string(size));
-            copyBytes(y.data.data() + (b * count + j) * inner, p.data.data() + (b * size + k) * inner, inner);
+            copyBytes(y.data.data() + (b * count + j) * inner, p.bytes() + (b * size + k) * inner, inner);
           }
         return llvm::Error::success();
       })
@@ -611,6 +766,10 @@ llvm::Error Interpreter::softmax(Value xv, Value yv, int64_t axisAttr, bool log)
   int64_t axis = normalize(axisAttr, x.shape.size());
   int64_t len = x.shape[axis], inner = product(llvm::ArrayRef<int64_t>(x.shape).drop_front(axis + 1));
   int64_t outer = x.numElements() / std::max<int64_t>(len * inner, 1);
+  if (x.dtype == DType::Float32 && inner == 1 && len > 0) {
+    kernels::softmaxRows(x.as<float>(), y.as<float>(), outer, len, log);
+    return llvm::Error::success();
+  }
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i = 0; i < inner; ++i) {
       int64_t base = o * len * inner + i;
@@ -664,10 +823,12 @@ llvm::Error Interpreter::reduce(Value xv, Value yv, llvm::ArrayRef<int64_t> axes
 llvm::Expected<std::vector<Buffer>> Interpreter::run(func::FuncOp function, std::vector<Buffer> inputs) {
   if (inputs.size() != function.getNumArguments())
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "the program takes " + std::to_string(function.getNumArguments()) +
-                                       " inputs, " + std::to_string(inputs.size()) + " were given");
+                                   "the program takes " + std::to_string(function.getNumArguments()) + " inputs, " +
+                                       std::to_string(inputs.size()) + " were given");
   for (auto [i, arg] : llvm::enumerate(function.getArguments()))
     values_[arg] = std::make_shared<Buffer>(std::move(inputs[i]));
+  if (auto ret = llvm::dyn_cast<func::ReturnOp>(function.getBody().front().getTerminator()))
+    liveOutputs_.assign(ret.getOperands().begin(), ret.getOperands().end());
 
   // Last use of every value, to free buffers early.
   llvm::DenseMap<Operation *, SmallVector<Value, 2>> dying;
@@ -683,14 +844,20 @@ llvm::Expected<std::vector<Buffer>> Interpreter::run(func::FuncOp function, std:
   for (Operation &op : function.getBody().front()) {
     if (auto ret = llvm::dyn_cast<func::ReturnOp>(op)) {
       std::vector<Buffer> outputs;
-      for (Value v : ret.getOperands())
+      for (Value v : ret.getOperands()) {
         outputs.push_back(*values_.lookup(v));
+        outputs.back().materialize();
+      }
       return outputs;
     }
+    dyingHere_.clear();
+    auto dead = dying.find(&op);
+    if (dead != dying.end())
+      dyingHere_.insert(dead->second.begin(), dead->second.end());
     if (llvm::Error err = execute(&op))
       return std::move(err);
-    for (Value v : dying.lookup(&op))
-      values_.erase(v);
+    for (Value v : dyingHere_)
+      release(v);
   }
   return llvm::createStringError(llvm::inconvertibleErrorCode(), "the program has no return");
 }

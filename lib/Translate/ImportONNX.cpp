@@ -15,8 +15,8 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringSet.h"
 
 #include <limits>
@@ -28,13 +28,47 @@ using llvm::StringRef;
 namespace {
 
 constexpr llvm::StringLiteral kSupportedOps[] = {
-    "Abs",         "Add",           "AveragePool",        "BatchNormalization", "Cast",       "Concat",
-    "Constant",    "Conv",          "Div",                "Erf",                "Exp",        "Flatten",
-    "Gather",      "Gemm",          "GlobalAveragePool",  "GlobalMaxPool",      "Identity",   "LayerNormalization",
-    "LogSoftmax",  "MatMul",        "MaxPool",            "Mul",                "Neg",        "Pow",
-    "ReduceMax",   "ReduceMean",    "ReduceSum",          "Relu",               "Reshape",    "Sigmoid",
-    "Slice",       "Softmax",       "Split",              "Sqrt",               "Squeeze",    "Sub",
-    "Tanh",        "Transpose",     "Unsqueeze",          "Where",
+    "Abs",
+    "Add",
+    "AveragePool",
+    "BatchNormalization",
+    "Cast",
+    "Concat",
+    "Constant",
+    "Conv",
+    "Div",
+    "Erf",
+    "Exp",
+    "Flatten",
+    "Gather",
+    "Gemm",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "Identity",
+    "LayerNormalization",
+    "LogSoftmax",
+    "MatMul",
+    "MaxPool",
+    "Mul",
+    "Neg",
+    "Pow",
+    "ReduceMax",
+    "ReduceMean",
+    "ReduceSum",
+    "Relu",
+    "Reshape",
+    "Shape",
+    "Sigmoid",
+    "Slice",
+    "Softmax",
+    "Split",
+    "Sqrt",
+    "Squeeze",
+    "Sub",
+    "Tanh",
+    "Transpose",
+    "Unsqueeze",
+    "Where",
 };
 
 const onnx::AttributeProto *findAttr(const onnx::NodeProto &node, StringRef name) {
@@ -130,8 +164,7 @@ private:
   }
 
   /// An integer list held by a constant input (shape operands).
-  FailureOr<SmallVector<int64_t>> constantInts(const onnx::NodeProto &node, int index, Location loc,
-                                               StringRef what) {
+  FailureOr<SmallVector<int64_t>> constantInts(const onnx::NodeProto &node, int index, Location loc, StringRef what) {
     auto it = constants_.find(node.input(index));
     if (it == constants_.end()) {
       auto given = options_.inputValues.find(node.input(index));
@@ -169,6 +202,136 @@ private:
     return values;
   }
 
+  /// The integers of a constant int32/int64 tensor, and its dims.
+  struct KnownInts {
+    SmallVector<int64_t> values, dims;
+  };
+  std::optional<KnownInts> knownInts(const std::string &name) {
+    auto it = constants_.find(name);
+    if (it == constants_.end())
+      return std::nullopt;
+    const onnx::TensorProto &tensor = *it->second;
+    int32_t type = tensor.data_type();
+    if (type != onnx::TensorProto::INT64 && type != onnx::TensorProto::INT32)
+      return std::nullopt;
+    auto bytes = model_.tensorBytes(tensor);
+    if (!bytes) {
+      llvm::consumeError(bytes.takeError());
+      return std::nullopt;
+    }
+    KnownInts known;
+    known.dims.assign(tensor.dims().begin(), tensor.dims().end());
+    size_t width = type == onnx::TensorProto::INT64 ? 8 : 4;
+    for (size_t i = 0; i + width <= bytes->size(); i += width) {
+      if (width == 8) {
+        int64_t v;
+        std::memcpy(&v, bytes->data() + i, 8);
+        known.values.push_back(v);
+      } else {
+        int32_t v;
+        std::memcpy(&v, bytes->data() + i, 4);
+        known.values.push_back(v);
+      }
+    }
+    return known;
+  }
+
+  /// Shape arithmetic on static shapes (Shape, then Gather, Add, Div,
+  /// Unsqueeze, Concat... on its integers) folds into int64 constants, the
+  /// way torch's exporter writes the sizes of Slice and Reshape. Returns
+  /// false when the node is not such arithmetic and must be converted.
+  FailureOr<bool> foldShapeArithmetic(const onnx::NodeProto &node, Location loc) {
+    StringRef op = node.op_type();
+    KnownInts result;
+    if (op == "Shape") {
+      auto x = lookup(node, 0, loc);
+      if (failed(x))
+        return failure();
+      auto type = typeOf(*x);
+      int64_t rank = type.getRank();
+      int64_t start = attrInt(node, "start", 0), end = attrInt(node, "end", rank);
+      start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+      end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
+      for (int64_t d = start; d < end; ++d)
+        result.values.push_back(type.getDimSize(d));
+      result.dims = {static_cast<int64_t>(result.values.size())};
+    } else {
+      static const llvm::StringSet<> foldable = {"Gather",    "Add",     "Sub",    "Mul",  "Div",
+                                                 "Unsqueeze", "Squeeze", "Concat", "Cast", "Identity"};
+      if (!foldable.contains(op) || node.input_size() == 0)
+        return false;
+      SmallVector<KnownInts> inputs;
+      for (const std::string &name : node.input()) {
+        if (name.empty())
+          continue;
+        auto known = knownInts(name);
+        // Only vectors and scalars: shape arithmetic never needs more.
+        if (!known || known->dims.size() > 1)
+          return false;
+        inputs.push_back(std::move(*known));
+      }
+      if (op == "Cast") {
+        int64_t to = attrInt(node, "to", 0);
+        if (to != onnx::TensorProto::INT64 && to != onnx::TensorProto::INT32)
+          return false;
+        result = inputs[0];
+      } else if (op == "Identity") {
+        result = inputs[0];
+      } else if (op == "Gather") {
+        if (inputs.size() != 2 || inputs[0].dims.size() != 1 || attrInt(node, "axis", 0) != 0)
+          return false;
+        int64_t size = inputs[0].values.size();
+        for (int64_t index : inputs[1].values) {
+          if (index < -size || index >= size)
+            return emitError(loc) << "Gather index " << index << " is out of range for a shape of rank " << size;
+          result.values.push_back(inputs[0].values[index < 0 ? index + size : index]);
+        }
+        result.dims = inputs[1].dims;
+      } else if (op == "Unsqueeze" || op == "Squeeze") {
+        // A scalar becomes [1] and back; nothing else is shape arithmetic.
+        bool scalar = inputs[0].dims.empty();
+        if (op == "Unsqueeze" ? !scalar : (scalar || inputs[0].values.size() != 1))
+          return false;
+        result.values = inputs[0].values;
+        if (op == "Unsqueeze")
+          result.dims = {1};
+      } else if (op == "Concat") {
+        for (const KnownInts &in : inputs) {
+          if (in.dims.size() != 1)
+            return false;
+          result.values.append(in.values);
+        }
+        result.dims = {static_cast<int64_t>(result.values.size())};
+      } else {
+        if (inputs.size() != 2)
+          return false;
+        const KnownInts &a = inputs[0], &b = inputs[1];
+        size_t n = std::max(a.values.size(), b.values.size());
+        if ((a.values.size() != n && a.values.size() != 1) || (b.values.size() != n && b.values.size() != 1))
+          return false;
+        result.dims = a.dims.size() >= b.dims.size() ? a.dims : b.dims;
+        for (size_t i = 0; i < n; ++i) {
+          int64_t x = a.values[a.values.size() == 1 ? 0 : i], y = b.values[b.values.size() == 1 ? 0 : i];
+          if (op == "Div" && y == 0)
+            return emitError(loc) << "shape arithmetic divides by zero";
+          result.values.push_back(op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : x / y);
+        }
+      }
+    }
+    auto owned = std::make_unique<onnx::TensorProto>();
+    owned->set_name(node.output(0));
+    owned->set_data_type(onnx::TensorProto::INT64);
+    for (int64_t d : result.dims)
+      owned->add_dims(d);
+    for (int64_t v : result.values)
+      owned->add_int64_data(v);
+    constants_[node.output(0)] = owned.get();
+    if (failed(define(node, 0, materialize(*owned, loc))))
+      return failure();
+    ownedTensors_.push_back(std::move(owned));
+    return true;
+  }
+
   /// The value of a tensor as an arith.constant: dense when small, a
   /// resource blob otherwise.
   FailureOr<Value> materialize(const onnx::TensorProto &tensor, Location loc) {
@@ -187,8 +350,8 @@ private:
       value = DenseElementsAttr::getFromRawBuffer(type, *bytes);
     } else {
       std::string name = tensor.name().empty() ? "onnx_constant" : tensor.name();
-      value = DenseResourceElementsAttr::get(
-          type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(*bytes, alignof(uint64_t)));
+      value = DenseResourceElementsAttr::get(type, name,
+                                             HeapAsmResourceBlob::allocateAndCopyWithAlign(*bytes, alignof(uint64_t)));
     }
     return arith::ConstantOp::create(builder_, loc, llvm::cast<TypedAttr>(value)).getResult();
   }
@@ -311,7 +474,8 @@ private:
       for (int64_t v : is->ints())
         owned->add_int64_data(v);
     } else {
-      return emitError(loc) << "Constant without a supported value attribute (value, value_float(s), value_int(s))";
+      return emitError(loc) << "Constant without a supported value attribute "
+                               "(value, value_float(s), value_int(s))";
     }
     constants_[node.output(0)] = owned.get();
     FailureOr<Value> result = materialize(*owned, loc);
@@ -445,8 +609,8 @@ private:
     Value bias = optional(node, 2);
     if (!bias) {
       RankedTensorType scaleType = typeOf(*scale);
-      bias = arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(scaleType, builder_.getZeroAttr(
-                                                                                            scaleType.getElementType())))
+      bias = arith::ConstantOp::create(
+                 builder_, loc, DenseElementsAttr::get(scaleType, builder_.getZeroAttr(scaleType.getElementType())))
                  .getResult();
     }
     int64_t axis = attrInt(node, "axis", -1);
@@ -505,8 +669,8 @@ private:
       operands.push_back(*v);
     }
     return define(node, 0,
-                  make1<nn::BatchNormOp>(loc, operands,
-                                         {named("epsilon", builder_.getF32FloatAttr(attrFloat(node, "epsilon", 1e-5f)))}));
+                  make1<nn::BatchNormOp>(
+                      loc, operands, {named("epsilon", builder_.getF32FloatAttr(attrFloat(node, "epsilon", 1e-5f)))}));
   }
 
   /// Axes from an attribute (older opsets) or an optional constant input.
@@ -534,7 +698,8 @@ private:
     if ((!*axes || (*axes)->empty()) && attrInt(node, "noop_with_empty_axes", 0))
       return define(node, 0, *x);
     SmallVector<int64_t> list = *axes ? **axes : SmallVector<int64_t>();
-    return define(node, 0, make1<OpT>(loc, *x, {i64s("axis", list), named("keep_dims", builder_.getBoolAttr(keepDims))}));
+    return define(node, 0,
+                  make1<OpT>(loc, *x, {i64s("axis", list), named("keep_dims", builder_.getBoolAttr(keepDims))}));
   }
 
   LogicalResult convertGlobalPool(const onnx::NodeProto &node, Location loc, bool max) {
@@ -649,7 +814,8 @@ private:
       sizes = *given;
     }
     if (sizes && llvm::any_of(*sizes, [&](int64_t s) { return s != (*sizes)[0]; }))
-      return emitError(loc) << "Split into unequal parts is not supported (nn.split splits evenly)";
+      return emitError(loc) << "Split into unequal parts is not supported "
+                               "(nn.split splits evenly)";
     auto op = make<nn::SplitOp>(loc, *x, {i64("axis", axis), i64("output_num", parts)});
     if (failed(op))
       return failure();
@@ -707,8 +873,9 @@ private:
       end[axis] = ends[i];
       strides[axis] = steps[i];
     }
-    return define(node, 0, make1<nn::StridedSliceOp>(loc, *x, {i64s("begin", begin), i64s("end", end),
-                                                               i64s("strides", strides)}));
+    return define(
+        node, 0,
+        make1<nn::StridedSliceOp>(loc, *x, {i64s("begin", begin), i64s("end", end), i64s("strides", strides)}));
   }
 
   LogicalResult convertGather(const onnx::NodeProto &node, Location loc) {
@@ -907,6 +1074,13 @@ OwningOpRef<ModuleOp> Importer::run() {
     Location loc = nodeLoc(node, static_cast<int>(index));
     bool standardDomain = node.domain().empty() || node.domain() == "ai.onnx";
     Converter converter = standardDomain ? converterFor(node.op_type()) : nullptr;
+    if (standardDomain) {
+      auto folded = foldShapeArithmetic(node, loc);
+      if (failed(folded))
+        return nullptr;
+      if (*folded)
+        continue;
+    }
     if (!converter) {
       emitError(loc) << "unsupported ONNX op '"
                      << (standardDomain ? node.op_type() : node.domain() + "." + node.op_type()) << "' (node '"

@@ -36,8 +36,6 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <cblas.h>
-
 #include <cmath>
 #include <map>
 
@@ -59,7 +57,7 @@ cl::opt<double> rtolOption("rtol", cl::desc("Relative tolerance of --expect"), c
                            cl::cat(category()));
 cl::opt<double> atolOption("atol", cl::desc("Absolute tolerance of --expect"), cl::init(1e-5), cl::sub(runCommand),
                            cl::cat(category()));
-cl::opt<unsigned> threadsOption("threads", cl::desc("Threads for matrix products (default: all cores)"), cl::init(0),
+cl::opt<unsigned> threadsOption("threads", cl::desc("Kernel threads (default: all cores)"), cl::init(0),
                                 cl::sub(runCommand), cl::cat(category()));
 
 Expected<NpyArray> readArray(StringRef file) {
@@ -131,8 +129,7 @@ int runRun() {
   auto expected = readNamed(expectOptions, "--expect");
   if (!expected)
     return usageError(runCommand, toString(expected.takeError()));
-  if (threadsOption)
-    openblas_set_num_threads(static_cast<int>(threadsOption));
+  setKernelThreads(threadsOption);
   auto kind = detectFileKind(modelOption);
   if (!kind)
     return failure(runCommand, toString(kind.takeError()));

@@ -2,9 +2,10 @@
 //
 // Executes func.func @main of an nn-dialect module op by op on host buffers:
 // the single-device reference the partitioned programs are checked against.
-// Float32 matrix products go to OpenBLAS; every other kernel is portable C++
-// over the element types the nn ops accept. A buffer is freed after its last
-// use.
+// Float32 work runs on vectorised, threaded kernels (matrix products and
+// convolutions on oneDNN); other element types on portable C++. Weights are
+// read where they lie; a value's storage is reused once it is dead, and
+// elementwise ops write over an operand that dies with them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,8 +25,11 @@ using WeightSource = llvm::function_ref<llvm::Expected<Buffer>(llvm::StringRef n
 
 /// Runs the module's entry function on `inputs` (one per argument, in order).
 /// Errors name the op and its location.
-llvm::Expected<std::vector<Buffer>> runProgram(mlir::ModuleOp module, std::vector<Buffer> inputs,
-                                               WeightSource weights);
+llvm::Expected<std::vector<Buffer>> runProgram(mlir::ModuleOp module, std::vector<Buffer> inputs, WeightSource weights);
+
+/// Threads the kernels use when called from this thread (0: every core, or
+/// OMP_NUM_THREADS). Ranks that share a process divide the cores this way.
+void setKernelThreads(unsigned threads);
 
 /// The dtype of an MLIR tensor element type, if the runtime handles it.
 std::optional<DType> runtimeDType(mlir::Type elementType);

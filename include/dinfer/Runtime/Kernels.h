@@ -1,0 +1,67 @@
+//===- Kernels.h - float32 CPU kernels of the interpreter -----------------===//
+//
+// The hot kernels of the runtime, on contiguous float32 data: vectorised
+// elementwise math (exp, erf and tanh as polynomials the compiler vectorises,
+// compiled for AVX2 and AVX-512 beside the baseline), row-wise Softmax and
+// LayerNorm, and matrix products and convolutions through oneDNN. Work is
+// split over the OpenMP threads of the calling thread (setKernelThreads), the
+// same pool oneDNN runs on, so no two thread pools spin against each other.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_RUNTIME_KERNELS_H
+#define DINFER_RUNTIME_KERNELS_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+
+namespace dinfer::kernels {
+
+/// Calls body(begin, end) over [0, count) in chunks on the kernel threads;
+/// inline when the work (count × costPerItem) is too small to share.
+void parallelFor(int64_t count, int64_t costPerItem, llvm::function_ref<void(int64_t, int64_t)> body);
+
+enum class Unary { Exp, Erf, Tanh, Sigmoid, SiLU, ReLU, GeLU, GeLUTanh, FastGeLU, Neg, Sqrt, Log };
+/// y[i] = f(x[i]); x and y may be the same array.
+void unary(Unary kind, const float *x, float *y, int64_t count);
+
+enum class Binary { Add, Sub, Mul, Div, Pow, Max, Min };
+/// z[i] = x[i] op y[i] for i < count, y repeating with period yCount (a
+/// bias row: yCount divides count; yCount == count is the plain case and
+/// yCount == 1 a scalar). x and z may be the same array.
+void binaryRows(Binary kind, const float *x, const float *y, float *z, int64_t count, int64_t yCount);
+/// z = x op y with y's value repeated: a scalar on the left (x) side.
+void binaryScalarLeft(Binary kind, float x, const float *y, float *z, int64_t count);
+
+/// Softmax (or log-softmax) of each of `rows` contiguous rows of `length`.
+void softmaxRows(const float *x, float *y, int64_t rows, int64_t length, bool log);
+/// (x - mean) / sqrt(var + eps) * gamma + beta for each row of `length`;
+/// gamma and beta hold `length` values (beta may be null).
+void layerNormRows(const float *x, const float *gamma, const float *beta, float *y, int64_t rows, int64_t length,
+                   float eps);
+/// x / sqrt(mean(x²) + eps) * gamma for each row.
+void rmsNormRows(const float *x, const float *gamma, float *y, int64_t rows, int64_t length, float eps);
+
+/// Elements of x ([shape] row-major, elementBytes each) permuted by perm.
+void transpose(const char *x, char *y, llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> perm,
+               size_t elementBytes);
+
+/// A batched float32 matrix product z[b] = op(x[b']) · op(y[b'']) with
+/// numpy broadcasting over the batch dimensions, on oneDNN. The shapes are
+/// those of the stored (untransposed) operands.
+llvm::Error matmul(const float *x, llvm::ArrayRef<int64_t> xShape, bool transposeX, const float *y,
+                   llvm::ArrayRef<int64_t> yShape, bool transposeY, float *z, llvm::ArrayRef<int64_t> zShape);
+
+struct Conv2DParams {
+  int64_t strides[2], dilations[2], padBefore[2], padAfter[2], groups;
+};
+/// NCHW float32 convolution (OIHW weights, no bias) on oneDNN.
+llvm::Error conv2d(const float *x, llvm::ArrayRef<int64_t> xShape, const float *w, llvm::ArrayRef<int64_t> wShape,
+                   float *y, llvm::ArrayRef<int64_t> yShape, const Conv2DParams &params);
+
+} // namespace dinfer::kernels
+
+#endif // DINFER_RUNTIME_KERNELS_H

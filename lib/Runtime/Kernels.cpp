@@ -1,0 +1,564 @@
+//===- Kernels.cpp - float32 CPU kernels of the interpreter ---------------===//
+
+#include "dinfer/Runtime/Kernels.h"
+
+#include "dinfer/Runtime/Interpreter.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+using namespace dinfer;
+using namespace dinfer::kernels;
+using llvm::ArrayRef;
+using llvm::SmallVector;
+
+// Each kernel loop is compiled three times, chosen at load time by the CPU:
+// the baseline keeps the binary portable, the others give 8 and 16 lanes.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define DINFER_VECTOR_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define DINFER_VECTOR_CLONES
+#endif
+#define DINFER_INLINE inline __attribute__((always_inline))
+
+void dinfer::setKernelThreads(unsigned threads) {
+  if (threads)
+    omp_set_num_threads(static_cast<int>(threads));
+}
+
+void kernels::parallelFor(int64_t count, int64_t costPerItem, llvm::function_ref<void(int64_t, int64_t)> body) {
+  // Below this much work a fork-join costs more than it saves.
+  constexpr int64_t minimumWork = 1 << 15;
+  int threads = omp_get_max_threads();
+  if (threads <= 1 || count <= 1 || count * costPerItem < minimumWork || omp_in_parallel()) {
+    body(0, count);
+    return;
+  }
+  threads = static_cast<int>(std::min<int64_t>(threads, count));
+#pragma omp parallel num_threads(threads)
+  {
+    int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
+    int64_t begin = count * t / n, end = count * (t + 1) / n;
+    if (begin < end)
+      body(begin, end);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise math
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// e^x within 2 ulp over the float range (Cephes' polynomial after reducing
+/// by powers of two); branch-free so that loops over it vectorise. Results
+/// below 1e-38 flush to zero.
+DINFER_INLINE float expApprox(float x) {
+  float clamped = std::min(std::max(x, -87.0f), 88.72f);
+  float n = std::floor(clamped * 1.44269504088896341f + 0.5f);
+  float r = clamped - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  // 2^n as 2^(n-1) · 2, so that n = 128 near the top of the range fits.
+  int32_t bits = (static_cast<int32_t>(n) + 126) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  float result = p * scale * 2.0f;
+  result = x > 88.7228f ? INFINITY : result;
+  return x < -87.0f ? 0.0f : result;
+}
+
+/// erfc(z) with a fractional error below 1.2e-7 everywhere (the Chebyshev
+/// fit of Numerical Recipes' erfcc), so that 1 + erf(x) = erfc(-x) keeps its
+/// precision where erf is close to -1.
+DINFER_INLINE float erfcApprox(float z) {
+  float a = std::fabs(z);
+  float t = 1.0f / (1.0f + 0.5f * a);
+  float poly =
+      -1.26551223f +
+      t * (1.00002368f +
+           t * (0.37409196f +
+                t * (0.09678418f +
+                     t * (-0.18628806f +
+                          t * (0.27886807f +
+                               t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
+  float positive = t * expApprox(poly - a * a);
+  return z < 0.0f ? 2.0f - positive : positive;
+}
+
+/// erf(x): a Taylor series near 0 (where 1 - erfc loses digits), erfc beyond.
+DINFER_INLINE float erfApprox(float x) {
+  float x2 = x * x;
+  float near = 1.1283791671f * x * (1.0f + x2 * (-1.0f / 3 + x2 * (1.0f / 10 + x2 * (-1.0f / 42 + x2 / 216))));
+  float far = std::copysign(1.0f - erfcApprox(std::fabs(x)), x);
+  return std::fabs(x) < 0.5f ? near : far;
+}
+
+DINFER_INLINE float tanhApprox(float x) {
+  float a = std::fabs(x);
+  float far = 1.0f - 2.0f / (expApprox(2.0f * a) + 1.0f);
+  float x2 = x * x;
+  float near = x * (1.0f + x2 * (-1.0f / 3 + x2 * (2.0f / 15 - x2 * 17.0f / 315)));
+  return a < 0.125f ? near : std::copysign(far, x);
+}
+
+DINFER_INLINE float sigmoidApprox(float x) { return 1.0f / (1.0f + expApprox(-x)); }
+
+template <Unary kind>
+DINFER_INLINE float apply(float x) {
+  switch (kind) {
+  case Unary::Exp: return expApprox(x);
+  case Unary::Erf: return erfApprox(x);
+  case Unary::Tanh: return tanhApprox(x);
+  case Unary::Sigmoid: return sigmoidApprox(x);
+  case Unary::SiLU: return x * sigmoidApprox(x);
+  case Unary::ReLU: return x > 0.0f ? x : 0.0f;
+  // 1 + erf(x/√2) = erfc(-x/√2), and 1 + tanh(u) = 2·sigmoid(2u): neither
+  // cancels where x is very negative.
+  case Unary::GeLU: return 0.5f * x * erfcApprox(x * -0.70710678118654752f);
+  case Unary::GeLUTanh: return x * sigmoidApprox(1.5957691216057308f * (x + 0.044715f * x * x * x));
+  case Unary::FastGeLU: {
+    float a = std::fabs(x);
+    return x / (1.0f + expApprox(-1.702f * a)) * expApprox(0.851f * (x - a));
+  }
+  case Unary::Neg: return -x;
+  case Unary::Sqrt: return std::sqrt(x);
+  case Unary::Log: return std::log(x);
+  }
+  return x;
+}
+
+template <Unary kind>
+DINFER_VECTOR_CLONES void unaryLoop(const float *__restrict x, float *__restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = apply<kind>(x[i]);
+}
+
+/// The same loop for x == y: __restrict must not lie.
+template <Unary kind>
+DINFER_VECTOR_CLONES void unaryInPlace(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = apply<kind>(x[i]);
+}
+
+template <Unary kind>
+void unaryRange(const float *x, float *y, int64_t begin, int64_t end) {
+  if (x == y)
+    unaryInPlace<kind>(y + begin, end - begin);
+  else
+    unaryLoop<kind>(x + begin, y + begin, end - begin);
+}
+
+template <Binary kind>
+DINFER_INLINE float combine(float a, float b) {
+  switch (kind) {
+  case Binary::Add: return a + b;
+  case Binary::Sub: return a - b;
+  case Binary::Mul: return a * b;
+  case Binary::Div: return a / b;
+  case Binary::Pow: return std::pow(a, b);
+  case Binary::Max: return std::max(a, b);
+  case Binary::Min: return std::min(a, b);
+  }
+  return a;
+}
+
+template <Binary kind>
+DINFER_VECTOR_CLONES void binaryLoop(const float *x, const float *y, float *z, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    z[i] = combine<kind>(x[i], y[i]);
+}
+
+template <Binary kind>
+DINFER_VECTOR_CLONES void binaryScalarRight(const float *x, float y, float *z, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    z[i] = combine<kind>(x[i], y);
+}
+
+template <Binary kind>
+DINFER_VECTOR_CLONES void binaryScalarLeftLoop(float x, const float *y, float *z, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    z[i] = combine<kind>(x, y[i]);
+}
+
+template <Binary kind>
+void binaryDispatch(const float *x, const float *y, float *z, int64_t count, int64_t yCount) {
+  if (yCount == 1) {
+    float scalar = *y;
+    parallelFor(count, 1, [&](int64_t b, int64_t e) { binaryScalarRight<kind>(x + b, scalar, z + b, e - b); });
+    return;
+  }
+  if (yCount == count) {
+    parallelFor(count, 1, [&](int64_t b, int64_t e) { binaryLoop<kind>(x + b, y + b, z + b, e - b); });
+    return;
+  }
+  int64_t rows = count / yCount;
+  parallelFor(rows, yCount, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r)
+      binaryLoop<kind>(x + r * yCount, y, z + r * yCount, yCount);
+  });
+}
+
+DINFER_VECTOR_CLONES float rowMax(const float *x, int64_t n) {
+  float m = -INFINITY;
+  for (int64_t i = 0; i < n; ++i)
+    m = std::max(m, x[i]);
+  return m;
+}
+
+DINFER_VECTOR_CLONES float expShiftedSum(const float *__restrict x, float *__restrict y, int64_t n, float shift) {
+  float sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = expApprox(x[i] - shift);
+    sum += y[i];
+  }
+  return sum;
+}
+
+DINFER_VECTOR_CLONES void scaleRow(float *y, int64_t n, float scale) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] *= scale;
+}
+
+DINFER_VECTOR_CLONES void shiftRow(const float *x, float *y, int64_t n, float shift) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = x[i] - shift;
+}
+
+DINFER_VECTOR_CLONES void meanAndVariance(const float *x, int64_t n, float &mean, float &variance) {
+  float sum = 0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += x[i];
+  mean = sum / n;
+  float squares = 0;
+  for (int64_t i = 0; i < n; ++i)
+    squares += (x[i] - mean) * (x[i] - mean);
+  variance = squares / n;
+}
+
+DINFER_VECTOR_CLONES void normalizeRow(const float *x, const float *gamma, const float *beta, float *y, int64_t n,
+                                       float mean, float scale) {
+  if (beta) {
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = (x[i] - mean) * scale * gamma[i] + beta[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = (x[i] - mean) * scale * gamma[i];
+  }
+}
+
+DINFER_VECTOR_CLONES float sumOfSquares(const float *x, int64_t n) {
+  float sum = 0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += x[i] * x[i];
+  return sum;
+}
+
+} // namespace
+
+void kernels::unary(Unary kind, const float *x, float *y, int64_t count) {
+  auto run = [&](auto range) { parallelFor(count, 8, [&](int64_t b, int64_t e) { range(x, y, b, e); }); };
+  switch (kind) {
+  case Unary::Exp: return run(unaryRange<Unary::Exp>);
+  case Unary::Erf: return run(unaryRange<Unary::Erf>);
+  case Unary::Tanh: return run(unaryRange<Unary::Tanh>);
+  case Unary::Sigmoid: return run(unaryRange<Unary::Sigmoid>);
+  case Unary::SiLU: return run(unaryRange<Unary::SiLU>);
+  case Unary::ReLU: return run(unaryRange<Unary::ReLU>);
+  case Unary::GeLU: return run(unaryRange<Unary::GeLU>);
+  case Unary::GeLUTanh: return run(unaryRange<Unary::GeLUTanh>);
+  case Unary::FastGeLU: return run(unaryRange<Unary::FastGeLU>);
+  case Unary::Neg: return run(unaryRange<Unary::Neg>);
+  case Unary::Sqrt: return run(unaryRange<Unary::Sqrt>);
+  case Unary::Log: return run(unaryRange<Unary::Log>);
+  }
+}
+
+void kernels::binaryRows(Binary kind, const float *x, const float *y, float *z, int64_t count, int64_t yCount) {
+  switch (kind) {
+  case Binary::Add: return binaryDispatch<Binary::Add>(x, y, z, count, yCount);
+  case Binary::Sub: return binaryDispatch<Binary::Sub>(x, y, z, count, yCount);
+  case Binary::Mul: return binaryDispatch<Binary::Mul>(x, y, z, count, yCount);
+  case Binary::Div: return binaryDispatch<Binary::Div>(x, y, z, count, yCount);
+  case Binary::Pow: return binaryDispatch<Binary::Pow>(x, y, z, count, yCount);
+  case Binary::Max: return binaryDispatch<Binary::Max>(x, y, z, count, yCount);
+  case Binary::Min: return binaryDispatch<Binary::Min>(x, y, z, count, yCount);
+  }
+}
+
+void kernels::binaryScalarLeft(Binary kind, float x, const float *y, float *z, int64_t count) {
+  auto run = [&](auto loop) { parallelFor(count, 1, [&](int64_t b, int64_t e) { loop(x, y + b, z + b, e - b); }); };
+  switch (kind) {
+  case Binary::Add: return run(binaryScalarLeftLoop<Binary::Add>);
+  case Binary::Sub: return run(binaryScalarLeftLoop<Binary::Sub>);
+  case Binary::Mul: return run(binaryScalarLeftLoop<Binary::Mul>);
+  case Binary::Div: return run(binaryScalarLeftLoop<Binary::Div>);
+  case Binary::Pow: return run(binaryScalarLeftLoop<Binary::Pow>);
+  case Binary::Max: return run(binaryScalarLeftLoop<Binary::Max>);
+  case Binary::Min: return run(binaryScalarLeftLoop<Binary::Min>);
+  }
+}
+
+void kernels::softmaxRows(const float *x, float *y, int64_t rows, int64_t length, bool log) {
+  parallelFor(rows, length * 8, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float *in = x + r * length;
+      float *out = y + r * length;
+      float max = rowMax(in, length);
+      if (std::isinf(max) && max < 0) { // every entry -inf: numpy gives NaN
+        std::fill(out, out + length, NAN);
+        continue;
+      }
+      float sum = expShiftedSum(in, out, length, max);
+      if (log)
+        shiftRow(in, out, length, max + std::log(sum));
+      else
+        scaleRow(out, length, 1.0f / sum);
+    }
+  });
+}
+
+void kernels::layerNormRows(const float *x, const float *gamma, const float *beta, float *y, int64_t rows,
+                            int64_t length, float eps) {
+  parallelFor(rows, length * 4, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      float mean, variance;
+      meanAndVariance(x + r * length, length, mean, variance);
+      normalizeRow(x + r * length, gamma, beta, y + r * length, length, mean, 1.0f / std::sqrt(variance + eps));
+    }
+  });
+}
+
+void kernels::rmsNormRows(const float *x, const float *gamma, float *y, int64_t rows, int64_t length, float eps) {
+  parallelFor(rows, length * 3, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      float scale = 1.0f / std::sqrt(sumOfSquares(x + r * length, length) / length + eps);
+      normalizeRow(x + r * length, gamma, nullptr, y + r * length, length, 0.0f, scale);
+    }
+  });
+}
+
+void kernels::transpose(const char *x, char *y, ArrayRef<int64_t> shape, ArrayRef<int64_t> perm, size_t elementBytes) {
+  size_t rank = shape.size();
+  SmallVector<int64_t, 6> inStrides(rank, 1), outShape(rank), stepOf(rank);
+  for (size_t d = rank; d-- > 1;)
+    inStrides[d - 1] = inStrides[d] * shape[d];
+  int64_t total = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    outShape[d] = shape[perm[d]];
+    stepOf[d] = inStrides[perm[d]];
+    total *= outShape[d];
+  }
+  if (total == 0)
+    return;
+  if (rank == 0) {
+    std::memcpy(y, x, elementBytes);
+    return;
+  }
+  // Rows of the output that are contiguous in the input copy whole.
+  bool rowsContiguous = perm.back() == static_cast<int64_t>(rank) - 1;
+  int64_t row = rowsContiguous ? outShape.back() : 1;
+  size_t loopRank = rowsContiguous ? rank - 1 : rank;
+  int64_t rows = total / row;
+  size_t rowBytes = row * elementBytes;
+  parallelFor(rows, row + 8, [&](int64_t begin, int64_t end) {
+    // An odometer over the output's outer dimensions.
+    SmallVector<int64_t, 6> index(loopRank, 0);
+    int64_t rest = begin, source = 0;
+    for (size_t d = loopRank; d-- > 0;) {
+      index[d] = rest % outShape[d];
+      rest /= outShape[d];
+      source += index[d] * stepOf[d];
+    }
+    for (int64_t r = begin; r < end; ++r) {
+      std::memcpy(y + r * rowBytes, x + source * elementBytes, rowBytes);
+      for (size_t d = loopRank; d-- > 0;) {
+        source += stepOf[d];
+        if (++index[d] < outShape[d])
+          break;
+        source -= stepOf[d] * outShape[d];
+        index[d] = 0;
+      }
+    }
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// oneDNN
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+using dnnl::memory;
+
+dnnl::engine &cpuEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream &threadStream() {
+  thread_local dnnl::stream stream(cpuEngine());
+  return stream;
+}
+
+/// Primitives by a key of their shapes: building one costs more than a
+/// small product, and a program runs the same shapes again and again.
+template <typename Primitive>
+struct Compiled {
+  typename Primitive::primitive_desc descriptor;
+  Primitive executable;
+  explicit Compiled(typename Primitive::primitive_desc d) : descriptor(d), executable(descriptor) {}
+};
+
+template <typename Primitive>
+class PrimitiveCache {
+public:
+  template <typename Build>
+  std::shared_ptr<Compiled<Primitive>> get(const std::string &key, Build build) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end())
+      return it->second;
+    if (cache_.size() >= 4096)
+      cache_.clear();
+    auto compiled = std::make_shared<Compiled<Primitive>>(build());
+    cache_.emplace(key, compiled);
+    return compiled;
+  }
+
+private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Compiled<Primitive>>> cache_;
+};
+
+std::string keyOf(std::initializer_list<ArrayRef<int64_t>> lists) {
+  std::string key;
+  for (ArrayRef<int64_t> list : lists) {
+    for (int64_t v : list)
+      key += std::to_string(v) + ",";
+    key += ";";
+  }
+  return key;
+}
+
+llvm::Error dnnlError(const char *what, const dnnl::error &e) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), std::string("oneDNN ") + what + ": " + e.what());
+}
+
+/// Logical [batch..., rows, cols] dims and strides of a stored matrix
+/// operand, padded with leading 1s to `rank`.
+void matrixDesc(ArrayRef<int64_t> stored, bool transposed, size_t rank, memory::dims &dims, memory::dims &strides) {
+  SmallVector<int64_t, 6> contiguous(stored.size(), 1);
+  for (size_t d = stored.size(); d-- > 1;)
+    contiguous[d - 1] = contiguous[d] * stored[d];
+  size_t pad = rank - stored.size();
+  dims.assign(rank, 1);
+  strides.assign(rank, 0);
+  for (size_t d = 0; d < stored.size(); ++d) {
+    dims[pad + d] = stored[d];
+    strides[pad + d] = contiguous[d];
+  }
+  for (size_t d = 0; d < pad; ++d)
+    strides[d] = contiguous.empty() ? 1 : contiguous[0] * stored[0];
+  if (transposed) {
+    std::swap(dims[rank - 1], dims[rank - 2]);
+    std::swap(strides[rank - 1], strides[rank - 2]);
+  }
+}
+
+} // namespace
+
+llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool transposeX, const float *y,
+                            ArrayRef<int64_t> yShape, bool transposeY, float *z, ArrayRef<int64_t> zShape) {
+  size_t rank = zShape.size();
+  memory::dims xDims, xStrides, yDims, yStrides, zDims(zShape.begin(), zShape.end()), zStrides;
+  // [batch..., M, K] · [K, N] is one [batch·M, K] · [K, N] product.
+  if (!transposeX && yShape.size() == 2 && xShape.size() > 2) {
+    int64_t rows = 1;
+    for (int64_t d : xShape.drop_back())
+      rows *= d;
+    SmallVector<int64_t, 2> x2{rows, xShape.back()}, z2{rows, zShape.back()};
+    return matmul(x, x2, false, y, yShape, transposeY, z, z2);
+  }
+  matrixDesc(xShape, transposeX, rank, xDims, xStrides);
+  matrixDesc(yShape, transposeY, rank, yDims, yStrides);
+  memory::dims zContiguous;
+  matrixDesc(zShape, false, rank, zDims, zContiguous);
+  if (zDims[rank - 2] == 0 || zDims[rank - 1] == 0)
+    return llvm::Error::success();
+  if (xDims[rank - 1] == 0) { // an empty contraction sums nothing
+    int64_t count = 1;
+    for (int64_t d : zShape)
+      count *= d;
+    std::fill(z, z + count, 0.0f);
+    return llvm::Error::success();
+  }
+  for (size_t d = 0; d + 2 < rank; ++d)
+    if (zDims[d] == 0)
+      return llvm::Error::success();
+  try {
+    static PrimitiveCache<dnnl::matmul> cache;
+    auto compiled = cache.get(keyOf({xDims, xStrides, yDims, yStrides, zDims}), [&] {
+      memory::desc xd(xDims, memory::data_type::f32, xStrides), yd(yDims, memory::data_type::f32, yStrides),
+          zd(zDims, memory::data_type::f32, zContiguous);
+      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(xd, yd, zd), cpuEngine());
+    });
+    const auto &pd = compiled->descriptor;
+    memory xm(pd.src_desc(), cpuEngine(), const_cast<float *>(x)),
+        ym(pd.weights_desc(), cpuEngine(), const_cast<float *>(y)), zm(pd.dst_desc(), cpuEngine(), z);
+    compiled->executable.execute(threadStream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, ym}, {DNNL_ARG_DST, zm}});
+    threadStream().wait();
+  } catch (const dnnl::error &e) {
+    return dnnlError("matmul", e);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const float *w, ArrayRef<int64_t> wShape,
+                            float *y, ArrayRef<int64_t> yShape, const Conv2DParams &p) {
+  for (int64_t d : yShape)
+    if (d == 0)
+      return llvm::Error::success();
+  memory::dims src(xShape.begin(), xShape.end()), dst(yShape.begin(), yShape.end()), weights;
+  int64_t groups = p.groups;
+  if (groups > 1)
+    weights = {groups, wShape[0] / groups, wShape[1], wShape[2], wShape[3]};
+  else
+    weights.assign(wShape.begin(), wShape.end());
+  memory::dims strides{p.strides[0], p.strides[1]}, dilations{p.dilations[0] - 1, p.dilations[1] - 1},
+      padL{p.padBefore[0], p.padBefore[1]}, padR{p.padAfter[0], p.padAfter[1]};
+  try {
+    static PrimitiveCache<dnnl::convolution_forward> cache;
+    auto compiled = cache.get(keyOf({src, weights, dst, strides, dilations, padL, padR}), [&] {
+      memory::desc sd(src, memory::data_type::f32, memory::format_tag::nchw),
+          wd(weights, memory::data_type::f32, groups > 1 ? memory::format_tag::goihw : memory::format_tag::oihw),
+          dd(dst, memory::data_type::f32, memory::format_tag::nchw);
+      dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, sd,
+                                           wd, dd, strides, dilations, padL, padR);
+      return dnnl::convolution_forward::primitive_desc(desc, cpuEngine());
+    });
+    const auto &pd = compiled->descriptor;
+    memory xm(pd.src_desc(), cpuEngine(), const_cast<float *>(x)),
+        wm(pd.weights_desc(), cpuEngine(), const_cast<float *>(w)), ym(pd.dst_desc(), cpuEngine(), y);
+    compiled->executable.execute(threadStream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}});
+    threadStream().wait();
+  } catch (const dnnl::error &e) {
+    return dnnlError("convolution", e);
+  }
+  return llvm::Error::success();
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""Exports the small models that test/models holds, with Debian's torch at a
+fixed seed: the ONNX file, one input and torch's own outputs as .npy files.
+
+    /usr/bin/python3 scripts/export-torch-models.py [--out test/models] [--only NAME]
+
+CI never runs this: the files it writes are committed. Rerun it only to change
+a model; the outputs then change too (torch's kernels decide the last bits).
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    def __init__(self, d=64, hidden=256, classes=10):
+        super().__init__()
+        self.fc1 = nn.Linear(d, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.fc3 = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        x = torch.relu(self.fc1(x))
+        x = torch.nn.functional.gelu(self.fc2(x))
+        return torch.log_softmax(self.fc3(x), dim=-1)
+
+
+class Encoder(nn.Module):
+    """A post-norm transformer encoder as torch writes it (packed QKV)."""
+
+    def __init__(self, d=256, heads=4, ffn=1024, layers=2):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(d, heads, ffn, dropout=0.0, activation="gelu", batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+    def forward(self, x):
+        return self.encoder(x)
+
+
+class GPTBlock(nn.Module):
+    """One pre-norm decoder block with a causal mask and separate Q, K, V."""
+
+    def __init__(self, d=128, heads=4, seq=32):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(d)
+        self.q = nn.Linear(d, d)
+        self.k = nn.Linear(d, d)
+        self.v = nn.Linear(d, d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.up = nn.Linear(d, 4 * d)
+        self.down = nn.Linear(4 * d, d)
+        mask = torch.triu(torch.full((seq, seq), -1e9), diagonal=1)
+        self.register_buffer("mask", mask)
+
+    def split(self, t):
+        b, s, d = t.shape
+        return t.reshape(b, s, self.heads, d // self.heads).transpose(1, 2)
+
+    def forward(self, x):
+        b, s, d = x.shape
+        h = self.ln1(x)
+        q, k, v = self.split(self.q(h)), self.split(self.k(h)), self.split(self.v(h))
+        scores = q @ k.transpose(-1, -2) / (d // self.heads) ** 0.5 + self.mask
+        attention = torch.softmax(scores, dim=-1) @ v
+        x = x + self.proj(attention.transpose(1, 2).reshape(b, s, d))
+        return x + self.down(nn.functional.gelu(self.up(self.ln2(x)), approximate="tanh"))
+
+
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.conv2 = nn.Conv2d(16, 32, 3, stride=2, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(32 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = self.pool(torch.relu(self.conv2(x)))
+        return self.fc(torch.flatten(x, 1))
+
+
+MODELS = {
+    # name: (factory, input shape)
+    "mlp": (MLP, (8, 64)),
+    "encoder": (Encoder, (1, 64, 256)),
+    "gpt_block": (GPTBlock, (2, 32, 128)),
+    "cnn": (CNN, (2, 3, 16, 16)),
+}
+
+
+def export(name, out):
+    factory, shape = MODELS[name]
+    torch.manual_seed(1234)
+    model = factory().eval()
+    if name == "cnn":  # non-trivial running statistics
+        with torch.no_grad():
+            model.bn1.running_mean.uniform_(-0.5, 0.5)
+            model.bn1.running_var.uniform_(0.5, 1.5)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(99))
+    with torch.no_grad():
+        y = model(x)
+    path = os.path.join(out, name)
+    os.makedirs(path, exist_ok=True)
+    torch.onnx.export(model, (x,), os.path.join(path, "model.onnx"), input_names=["x"], output_names=["y"],
+                      opset_version=17, do_constant_folding=True)
+    np.save(os.path.join(path, "x.npy"), x.numpy())
+    np.save(os.path.join(path, "y.npy"), y.numpy())
+    print(f"{name}: input {list(shape)} -> output {list(y.shape)}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "test", "models"))
+    parser.add_argument("--only", choices=sorted(MODELS))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    for name in [args.only] if args.only else MODELS:
+        export(name, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,321 @@
+//===- KernelsTest.cpp - the float32 kernels against double references ----===//
+//
+// Every kernel on small shapes, exhaustively over permutations, transposes
+// and broadcasts, against straightforward double-precision loops; the math
+// approximations over a dense sweep of their ranges.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dinfer/Runtime/Kernels.h"
+
+#include "llvm/Support/Error.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <vector>
+
+using namespace dinfer;
+using namespace dinfer::kernels;
+
+namespace {
+
+std::vector<float> randomData(size_t n, unsigned seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> data(n);
+  for (float &v : data)
+    v = dist(rng);
+  return data;
+}
+
+double reference(Unary kind, double x) {
+  switch (kind) {
+  case Unary::Exp: return std::exp(x);
+  case Unary::Erf: return std::erf(x);
+  case Unary::Tanh: return std::tanh(x);
+  case Unary::Sigmoid: return 1 / (1 + std::exp(-x));
+  case Unary::SiLU: return x / (1 + std::exp(-x));
+  case Unary::ReLU: return x > 0 ? x : 0;
+  case Unary::GeLU: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+  case Unary::GeLUTanh: return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+  case Unary::FastGeLU: return x / (1 + std::exp(-1.702 * std::abs(x))) * std::exp(0.851 * (x - std::abs(x)));
+  case Unary::Neg: return -x;
+  case Unary::Sqrt: return std::sqrt(x);
+  case Unary::Log: return std::log(x);
+  }
+  return 0;
+}
+
+TEST(KernelsTest, UnaryMathWithinFloatTolerance) {
+  // A dense sweep, including the branch points of the approximations.
+  std::vector<float> x;
+  for (float v = -20.0f; v <= 20.0f; v += 0.001953125f)
+    x.push_back(v);
+  for (float v : {0.0f, -0.0f, 0.124999f, 0.125f, 0.499999f, 0.5f, 1e-30f, -1e-30f, 88.0f, -87.0f})
+    x.push_back(v);
+  const Unary kinds[] = {Unary::Exp,  Unary::Erf,  Unary::Tanh,     Unary::Sigmoid,  Unary::SiLU,
+                         Unary::ReLU, Unary::GeLU, Unary::GeLUTanh, Unary::FastGeLU, Unary::Neg};
+  for (Unary kind : kinds) {
+    std::vector<float> y(x.size());
+    unary(kind, x.data(), y.data(), x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      double want = reference(kind, x[i]);
+      double tolerance = 2e-6 * std::abs(want) + 2e-7;
+      ASSERT_NEAR(y[i], want, tolerance) << "kind " << static_cast<int>(kind) << " at x = " << x[i];
+    }
+  }
+}
+
+TEST(KernelsTest, ExpLimits) {
+  float x[] = {100.0f, -100.0f, INFINITY, -INFINITY, 88.7f};
+  float y[5];
+  unary(Unary::Exp, x, y, 5);
+  EXPECT_TRUE(std::isinf(y[0]));
+  EXPECT_EQ(y[1], 0.0f);
+  EXPECT_TRUE(std::isinf(y[2]));
+  EXPECT_EQ(y[3], 0.0f);
+  double top = std::exp(static_cast<double>(88.7f));
+  EXPECT_NEAR(y[4], top, top * 2e-6);
+}
+
+TEST(KernelsTest, UnaryInPlaceAndLarge) {
+  // Large enough to be split over threads.
+  std::vector<float> x = randomData(1 << 18, 1), y = x;
+  unary(Unary::GeLU, y.data(), y.data(), y.size());
+  for (size_t i = 0; i < x.size(); i += 97)
+    ASSERT_NEAR(y[i], reference(Unary::GeLU, x[i]), 2e-6 * std::abs(y[i]) + 2e-7);
+}
+
+TEST(KernelsTest, BinaryRowsAndScalars) {
+  const Binary kinds[] = {Binary::Add, Binary::Sub, Binary::Mul, Binary::Div, Binary::Max, Binary::Min, Binary::Pow};
+  auto combine = [](Binary kind, double a, double b) {
+    switch (kind) {
+    case Binary::Add: return a + b;
+    case Binary::Sub: return a - b;
+    case Binary::Mul: return a * b;
+    case Binary::Div: return a / b;
+    case Binary::Pow: return std::pow(a, b);
+    case Binary::Max: return std::max(a, b);
+    case Binary::Min: return std::min(a, b);
+    }
+    return 0.0;
+  };
+  for (Binary kind : kinds)
+    for (int64_t count : {1, 6, 24, 1 << 16})
+      for (int64_t yCount : {int64_t(1), int64_t(6), count}) {
+        if (count % yCount)
+          continue;
+        std::vector<float> x = randomData(count, 2), y = randomData(yCount, 3), z(count);
+        if (kind == Binary::Pow)
+          for (float &v : x)
+            v = std::abs(v) + 0.5f;
+        binaryRows(kind, x.data(), y.data(), z.data(), count, yCount);
+        for (int64_t i = 0; i < count; ++i)
+          ASSERT_FLOAT_EQ(z[i], static_cast<float>(combine(kind, x[i], y[i % yCount])))
+              << "kind " << static_cast<int>(kind) << " count " << count << " yCount " << yCount;
+        binaryScalarLeft(kind, x[0], x.data(), z.data(), count);
+        for (int64_t i = 0; i < count; ++i)
+          ASSERT_FLOAT_EQ(z[i], static_cast<float>(combine(kind, x[0], x[i])));
+      }
+}
+
+TEST(KernelsTest, SoftmaxAndLogSoftmaxRows) {
+  for (int64_t rows : {1, 3, 512})
+    for (int64_t length : {1, 2, 7, 64, 1000}) {
+      std::vector<float> x = randomData(rows * length, 4, 3.0f), y(x.size()), logY(x.size());
+      softmaxRows(x.data(), y.data(), rows, length, false);
+      softmaxRows(x.data(), logY.data(), rows, length, true);
+      for (int64_t r = 0; r < rows; ++r) {
+        double max = -INFINITY, sum = 0;
+        for (int64_t i = 0; i < length; ++i)
+          max = std::max<double>(max, x[r * length + i]);
+        for (int64_t i = 0; i < length; ++i)
+          sum += std::exp(x[r * length + i] - max);
+        for (int64_t i = 0; i < length; ++i) {
+          double e = x[r * length + i] - max;
+          ASSERT_NEAR(y[r * length + i], std::exp(e) / sum, 2e-6 * std::exp(e) / sum + 1e-9);
+          ASSERT_NEAR(logY[r * length + i], e - std::log(sum), 1e-5 * (1 + std::abs(e - std::log(sum))));
+        }
+      }
+    }
+}
+
+TEST(KernelsTest, LayerNormAndRMSNormRows) {
+  for (int64_t rows : {1, 5, 300})
+    for (int64_t length : {1, 3, 16, 768}) {
+      std::vector<float> x = randomData(rows * length, 5, 2.0f), gamma = randomData(length, 6),
+                         beta = randomData(length, 7), y(x.size()), rms(x.size());
+      layerNormRows(x.data(), gamma.data(), beta.data(), y.data(), rows, length, 1e-5f);
+      rmsNormRows(x.data(), gamma.data(), rms.data(), rows, length, 1e-6f);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *row = x.data() + r * length;
+        double mean = std::accumulate(row, row + length, 0.0) / length, var = 0, squares = 0;
+        for (int64_t i = 0; i < length; ++i) {
+          var += (row[i] - mean) * (row[i] - mean);
+          squares += double(row[i]) * row[i];
+        }
+        var /= length;
+        for (int64_t i = 0; i < length; ++i) {
+          double want = (row[i] - mean) / std::sqrt(var + 1e-5) * gamma[i] + beta[i];
+          ASSERT_NEAR(y[r * length + i], want, 1e-4 * (1 + std::abs(want)));
+          double wantRms = row[i] / std::sqrt(squares / length + 1e-6) * gamma[i];
+          ASSERT_NEAR(rms[r * length + i], wantRms, 1e-4 * (1 + std::abs(wantRms)));
+        }
+      }
+    }
+}
+
+TEST(KernelsTest, TransposeEveryPermutationOfSmallShapes) {
+  const std::vector<std::vector<int64_t>> shapes = {{},        {5},       {2, 3},       {1, 4},
+                                                    {2, 3, 4}, {3, 1, 2}, {2, 3, 2, 3}, {2, 2, 3, 2, 2}};
+  for (const auto &shape : shapes)
+    for (size_t elementBytes : {1, 2, 4, 8}) {
+      int64_t count = std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<>());
+      std::vector<char> x(count * elementBytes), y(x.size());
+      std::iota(x.begin(), x.end(), 0);
+      std::vector<int64_t> perm(shape.size());
+      std::iota(perm.begin(), perm.end(), 0);
+      do {
+        transpose(x.data(), y.data(), shape, perm, elementBytes);
+        std::vector<int64_t> strides(shape.size(), 1), outShape(shape.size());
+        for (size_t d = shape.size(); d-- > 1;)
+          strides[d - 1] = strides[d] * shape[d];
+        for (size_t d = 0; d < shape.size(); ++d)
+          outShape[d] = shape[perm[d]];
+        for (int64_t i = 0; i < count; ++i) {
+          int64_t rest = i, source = 0;
+          for (size_t d = shape.size(); d-- > 0;) {
+            source += (rest % outShape[d]) * strides[perm[d]];
+            rest /= outShape[d];
+          }
+          ASSERT_EQ(0, std::memcmp(&y[i * elementBytes], &x[source * elementBytes], elementBytes))
+              << "rank " << shape.size() << " element " << i;
+        }
+      } while (std::next_permutation(perm.begin(), perm.end()));
+    }
+}
+
+/// z = op(x) · op(y) over broadcast batches, in double.
+std::vector<double> referenceMatmul(const std::vector<float> &x, std::vector<int64_t> xs, bool tx,
+                                    const std::vector<float> &y, std::vector<int64_t> ys, bool ty,
+                                    const std::vector<int64_t> &zs) {
+  size_t rank = zs.size();
+  while (xs.size() < rank)
+    xs.insert(xs.begin(), 1);
+  while (ys.size() < rank)
+    ys.insert(ys.begin(), 1);
+  int64_t m = zs[rank - 2], n = zs[rank - 1], k = tx ? xs[rank - 2] : xs[rank - 1];
+  int64_t batches = 1;
+  for (size_t d = 0; d + 2 < rank; ++d)
+    batches *= zs[d];
+  std::vector<double> z(batches * m * n);
+  for (int64_t b = 0; b < batches; ++b) {
+    int64_t rest = b, xb = 0, yb = 0, xStride = 1, yStride = 1;
+    for (size_t d = rank - 2; d-- > 0;) {
+      int64_t i = rest % zs[d];
+      rest /= zs[d];
+      xb += (xs[d] == 1 ? 0 : i) * xStride;
+      yb += (ys[d] == 1 ? 0 : i) * yStride;
+      xStride *= xs[d];
+      yStride *= ys[d];
+    }
+    const float *xm = x.data() + xb * xs[rank - 2] * xs[rank - 1], *ym = y.data() + yb * ys[rank - 2] * ys[rank - 1];
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double sum = 0;
+        for (int64_t p = 0; p < k; ++p)
+          sum += double(tx ? xm[p * m + i] : xm[i * k + p]) * (ty ? ym[j * k + p] : ym[p * n + j]);
+        z[(b * m + i) * n + j] = sum;
+      }
+  }
+  return z;
+}
+
+TEST(KernelsTest, MatmulTransposesAndBroadcasts) {
+  struct Case {
+    std::vector<int64_t> xBatch, yBatch, zBatch;
+  };
+  const Case batches[] = {
+      {{}, {}, {}},    {{3}, {}, {3}},          {{}, {3}, {3}}, {{2, 3}, {3}, {2, 3}}, {{2, 1}, {1, 3}, {2, 3}},
+      {{1}, {4}, {4}}, {{2, 3}, {2, 3}, {2, 3}}};
+  for (const Case &c : batches)
+    for (int64_t m : {1, 3})
+      for (int64_t k : {1, 5})
+        for (int64_t n : {2, 7})
+          for (bool tx : {false, true})
+            for (bool ty : {false, true}) {
+              std::vector<int64_t> xs = c.xBatch, ys = c.yBatch, zs = c.zBatch;
+              xs.push_back(tx ? k : m);
+              xs.push_back(tx ? m : k);
+              ys.push_back(ty ? n : k);
+              ys.push_back(ty ? k : n);
+              zs.push_back(m);
+              zs.push_back(n);
+              auto count = [](const std::vector<int64_t> &s) {
+                return std::accumulate(s.begin(), s.end(), int64_t(1), std::multiplies<>());
+              };
+              std::vector<float> x = randomData(count(xs), 8), y = randomData(count(ys), 9), z(count(zs), -1.0f);
+              llvm::Error err = matmul(x.data(), xs, tx, y.data(), ys, ty, z.data(), zs);
+              ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+              std::vector<double> want = referenceMatmul(x, xs, tx, y, ys, ty, zs);
+              for (size_t i = 0; i < want.size(); ++i)
+                ASSERT_NEAR(z[i], want[i], 1e-4 * (1 + std::abs(want[i])))
+                    << "m " << m << " k " << k << " n " << n << " tx " << tx << " ty " << ty << " element " << i;
+            }
+}
+
+TEST(KernelsTest, Conv2DAgainstDirectLoops) {
+  struct Case {
+    int64_t n, c, h, w, o, kh, kw, stride, dilation, padBefore, padAfter, groups;
+  };
+  const Case cases[] = {{1, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0, 1}, {2, 3, 6, 7, 4, 3, 3, 1, 1, 1, 1, 1},
+                        {1, 4, 8, 8, 6, 3, 3, 2, 1, 1, 0, 2}, {1, 2, 9, 9, 2, 3, 3, 1, 2, 2, 2, 2},
+                        {1, 3, 4, 4, 5, 1, 1, 1, 1, 0, 0, 1}, {1, 4, 7, 5, 4, 2, 3, 2, 1, 1, 1, 4}};
+  for (const Case &c : cases) {
+    int64_t oh = (c.h + c.padBefore + c.padAfter - (c.kh - 1) * c.dilation - 1) / c.stride + 1;
+    int64_t ow = (c.w + c.padBefore + c.padAfter - (c.kw - 1) * c.dilation - 1) / c.stride + 1;
+    int64_t cg = c.c / c.groups, og = c.o / c.groups;
+    std::vector<float> x = randomData(c.n * c.c * c.h * c.w, 10), w = randomData(c.o * cg * c.kh * c.kw, 11),
+                       y(c.n * c.o * oh * ow);
+    Conv2DParams p{
+        {c.stride, c.stride}, {c.dilation, c.dilation}, {c.padBefore, c.padBefore}, {c.padAfter, c.padAfter}, c.groups};
+    llvm::Error err =
+        conv2d(x.data(), {c.n, c.c, c.h, c.w}, w.data(), {c.o, cg, c.kh, c.kw}, y.data(), {c.n, c.o, oh, ow}, p);
+    ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+    for (int64_t n = 0; n < c.n; ++n)
+      for (int64_t o = 0; o < c.o; ++o)
+        for (int64_t i = 0; i < oh; ++i)
+          for (int64_t j = 0; j < ow; ++j) {
+            double sum = 0;
+            int64_t g = o / og;
+            for (int64_t ic = 0; ic < cg; ++ic)
+              for (int64_t a = 0; a < c.kh; ++a)
+                for (int64_t b = 0; b < c.kw; ++b) {
+                  int64_t hi = i * c.stride - c.padBefore + a * c.dilation,
+                          wi = j * c.stride - c.padBefore + b * c.dilation;
+                  if (hi < 0 || hi >= c.h || wi < 0 || wi >= c.w)
+                    continue;
+                  sum += double(x[((n * c.c + g * cg + ic) * c.h + hi) * c.w + wi]) *
+                         w[((o * cg + ic) * c.kh + a) * c.kw + b];
+                }
+            ASSERT_NEAR(y[((n * c.o + o) * oh + i) * ow + j], sum, 1e-4 * (1 + std::abs(sum)));
+          }
+  }
+}
+
+TEST(KernelsTest, ParallelForCoversEveryIndexOnce) {
+  for (int64_t count : {0, 1, 7, 1000, 100000}) {
+    std::vector<int> hits(count, 0);
+    parallelFor(count, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        ++hits[i];
+    });
+    EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), count);
+  }
+}
+
+} // namespace
