@@ -1,20 +1,22 @@
 //===- matmul_peak.cpp - a matmul-heavy layer against the sgemm peak ------===//
 //
 // Measures, side by side in one run:
-//   * the sgemm peak of this machine: OpenBLAS cblas_sgemm on a square
-//     product, best of several rounds;
+//   * the sgemm peak of this machine: the better of OpenBLAS's cblas_sgemm
+//     and oneDNN's matmul on a square product, best of several rounds;
 //   * a transformer feed-forward block run by dinfer's interpreter
 //     (matmul -> add bias -> gelu -> matmul -> add bias, weights handed over
 //     by the weight source as a model file's would be), counting only the
 //     two products' flops.
 // The figure is the block's flop rate as a fraction of the peak (goal:
-// >= 0.7). OpenBLAS's thread count follows OPENBLAS_NUM_THREADS.
+// >= 0.7). OpenBLAS's thread count follows OPENBLAS_NUM_THREADS, the
+// interpreter's and oneDNN's OMP_NUM_THREADS.
 //
 // Usage: dinfer-bench-matmul-peak [TOKENS] [HIDDEN] [FFN] [ROUNDS]
 //
 //===----------------------------------------------------------------------===//
 
 #include "dinfer/Runtime/Interpreter.h"
+#include "dinfer/Runtime/Kernels.h"
 
 #include "dialects/dist/DistDialect.h"
 #include "dialects/nn/NNDialect.h"
@@ -74,7 +76,13 @@ int main(int argc, char **argv) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, square, square, square, 1.0f, a.data(), square, b.data(),
                 square, 0.0f, c.data(), square);
   });
-  double peakGflops = 2.0 * square * square * square / peakSeconds / 1e9;
+  double openblasGflops = 2.0 * square * square * square / peakSeconds / 1e9;
+  int64_t squareShape[] = {square, square};
+  double dnnlSeconds = bestOf(rounds, [&] {
+    llvm::cantFail(kernels::matmul(a.data(), squareShape, false, b.data(), squareShape, false, c.data(), squareShape));
+  });
+  double dnnlGflops = 2.0 * square * square * square / dnnlSeconds / 1e9;
+  double peakGflops = std::max(openblasGflops, dnnlGflops);
 
   mlir::MLIRContext context;
   context.loadDialect<nn::NNDialect, dist::DistDialect, mlir::func::FuncDialect>();
@@ -106,12 +114,26 @@ func.func @main(%x: tensor<{0}x{1}xf32>) -> tensor<{0}x{1}xf32> {
                                         {"b2", randomBuffer({hidden}, 5)}};
   std::string failure;
   double blockSeconds = bestOf(rounds, [&] {
+    // Weights are read in place, as those of a loaded model are.
     auto outputs = runProgram(*module, {x}, [&](llvm::StringRef name) -> llvm::Expected<Buffer> {
-      return weights.at(name.str());
+      const Buffer &w = weights.at(name.str());
+      return Buffer::view(w.dtype, w.shape, w.bytes());
     });
     if (!outputs)
       failure = llvm::toString(outputs.takeError());
   });
+  if (getenv("DINFER_PROFILE")) {
+    OpProfile profile;
+    llvm::cantFail(runProgram(
+                       *module, {x},
+                       [&](llvm::StringRef name) -> llvm::Expected<Buffer> {
+                         const Buffer &w = weights.at(name.str());
+                         return Buffer::view(w.dtype, w.shape, w.bytes());
+                       },
+                       &profile)
+                       .takeError());
+    profile.print(llvm::errs());
+  }
   if (!failure.empty()) {
     llvm::errs() << "dinfer-bench-matmul-peak: " << failure << "\n";
     return 1;
@@ -128,9 +150,10 @@ func.func @main(%x: tensor<{0}x{1}xf32>) -> tensor<{0}x{1}xf32> {
                 weights["w2"].as<float>(), hidden, 0.0f, blockOut.data(), hidden);
   });
 
-  llvm::outs() << llvm::formatv("sgemm peak ({0}^3, best of {1}): {2:f1} GFLOP/s\n", square, rounds, peakGflops);
-  llvm::outs() << llvm::formatv("feed-forward block {0}x{1} -> {2} -> {1}: {3:f2} ms, {4:f1} GFLOP/s\n", tokens,
-                                hidden, ffn, blockSeconds * 1e3, blockGflops);
+  llvm::outs() << llvm::formatv("sgemm peak ({0}^3, best of {1}): {2:f1} GFLOP/s (OpenBLAS {3:f1}, oneDNN {4:f1})\n",
+                                square, rounds, peakGflops, openblasGflops, dnnlGflops);
+  llvm::outs() << llvm::formatv("feed-forward block {0}x{1} -> {2} -> {1}: {3:f2} ms, {4:f1} GFLOP/s\n", tokens, hidden,
+                                ffn, blockSeconds * 1e3, blockGflops);
   llvm::outs() << llvm::formatv("the two products alone through cblas_sgemm: {0:f2} ms, {1:f1} GFLOP/s\n",
                                 productsSeconds * 1e3, 2.0 * 2.0 * tokens * hidden * ffn / productsSeconds / 1e9);
   llvm::outs() << llvm::formatv("block / sgemm peak: {0:f2} (goal >= 0.7)\n", blockGflops / peakGflops);

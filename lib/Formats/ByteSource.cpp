@@ -2,6 +2,8 @@
 
 #include "dinfer/Formats/ByteSource.h"
 
+#include "llvm/Support/MemoryBuffer.h"
+
 #include "llvm/Support/FileSystem.h"
 
 #include <cstring>
@@ -76,4 +78,21 @@ llvm::Expected<std::unique_ptr<ByteSource>> ByteSource::openFile(llvm::StringRef
 
 std::unique_ptr<ByteSource> ByteSource::fromBuffer(llvm::StringRef bytes, llvm::StringRef name) {
   return std::make_unique<BufferSource>(bytes, name.str());
+}
+
+llvm::Expected<MappedBytes> dinfer::mapFileRange(llvm::StringRef path, uint64_t offset, uint64_t length) {
+  uint64_t size = 0;
+  if (std::error_code ec = llvm::sys::fs::file_size(path, size))
+    return fileError(path, "cannot open: " + ec.message());
+  if (offset > size || length > size - offset)
+    return fileError(path, "the range of " + llvm::Twine(length) + " bytes at offset " + llvm::Twine(offset) +
+                               " lies past the end of the file (" + llvm::Twine(size) + " bytes)");
+  auto mapped = llvm::MemoryBuffer::getFileSlice(path, length, offset, /*IsVolatile=*/false);
+  if (!mapped)
+    return fileError(path, "cannot map: " + mapped.getError().message());
+  std::shared_ptr<llvm::MemoryBuffer> buffer = std::move(*mapped);
+  MappedBytes result;
+  result.bytes = llvm::ArrayRef<char>(buffer->getBufferStart(), buffer->getBufferSize());
+  result.owner = std::move(buffer);
+  return result;
 }

@@ -135,8 +135,7 @@ llvm::Expected<MindIRModel> MindIRModel::parse(StringRef bytes, StringRef name, 
     return fileError(name, "empty file, not a MindIR model");
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     return fileError(name, "larger than 2 GiB: protobuf cannot hold it; weights this large belong in external data");
-  if (!model.proto_->ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
-      !model.proto_->has_graph())
+  if (!model.proto_->ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())) || !model.proto_->has_graph())
     return fileError(name, "not a MindIR model: the bytes do not parse as a mind_ir.ModelProto with a graph");
   if (llvm::Error err = model.index())
     return std::move(err);
@@ -162,15 +161,15 @@ llvm::Error MindIRModel::index() {
     int64_t count = 1;
     for (int64_t d : parameter.shape)
       if (d < 0 || __builtin_mul_overflow(count, d, &count))
-        return fileError(path_, "parameter '" + parameter.name + "' has an invalid shape " +
-                                    shapeString(parameter.shape));
+        return fileError(path_,
+                         "parameter '" + parameter.name + "' has an invalid shape " + shapeString(parameter.shape));
     if (tensor.has_raw_data()) {
       parameter.bytes = tensor.raw_data().size();
     } else if (tensor.has_external_data()) {
       const auto &external = tensor.external_data();
       if (!isContainedPath(external.location()))
-        return fileError(path_, "parameter '" + parameter.name + "': external data location '" +
-                                    external.location() + "' leaves the model's folder");
+        return fileError(path_, "parameter '" + parameter.name + "': external data location '" + external.location() +
+                                    "' leaves the model's folder");
       if (external.offset() < 0 || external.length() < 0)
         return fileError(path_, "parameter '" + parameter.name + "': negative external data offset or length");
       parameter.location = external.location();
@@ -256,6 +255,26 @@ llvm::Expected<std::vector<char>> MindIRModel::readParameter(const MindIRParamet
   if (llvm::Error err = (*source)->readAt(parameter.offset, data))
     return fileError(path_, "parameter '" + parameter.name + "': " + llvm::toString(std::move(err)));
   return data;
+}
+
+llvm::Expected<MappedBytes> MindIRModel::mapParameter(const MindIRParameter &parameter) const {
+  const mind_ir::TensorProto &tensor = proto_->graph().parameter(parameter.index);
+  if (parameter.location.empty()) {
+    const std::string &raw = tensor.raw_data();
+    return MappedBytes{llvm::ArrayRef<char>(raw.data(), raw.size()), nullptr};
+  }
+  llvm::SmallString<256> file(directory_);
+  llvm::sys::path::append(file, parameter.location);
+  auto header = mapFileRange(file, 0, kExternalHeader);
+  if (!header)
+    return fileError(file, "external data file shorter than its 64-byte header");
+  if (header->bytes[0] != 1)
+    return fileError(file, "external data is not little-endian (header byte 0 is " +
+                               Twine(static_cast<int>(header->bytes[0])) + ")");
+  auto mapped = mapFileRange(file, parameter.offset, parameter.bytes);
+  if (!mapped)
+    return fileError(path_, "parameter '" + parameter.name + "': " + llvm::toString(mapped.takeError()));
+  return mapped;
 }
 
 llvm::Error MindIRModel::write(StringRef path, const WriteOptions &options) const {

@@ -56,8 +56,7 @@ llvm::Expected<OnnxModel> OnnxModel::parse(StringRef bytes, StringRef name, Stri
     return fileError(name, "empty file, not an ONNX model");
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     return fileError(name, "larger than 2 GiB; ONNX models this large keep their weights in external data");
-  if (!model.proto_->ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
-      !model.proto_->has_graph())
+  if (!model.proto_->ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())) || !model.proto_->has_graph())
     return fileError(name, "not an ONNX model: the bytes do not parse as an onnx.ModelProto with a graph");
   return model;
 }
@@ -90,8 +89,59 @@ llvm::Expected<std::vector<char>> OnnxModel::tensorBytes(const onnx::TensorProto
   return bytesOfImpl(tensor, path_, directory_);
 }
 
+llvm::Expected<MappedBytes> OnnxModel::mapTensor(const onnx::TensorProto &tensor) const {
+  std::optional<DType> dtype = dtypeFromOnnx(tensor.data_type());
+  bool external = tensor.data_location() == onnx::TensorProto::EXTERNAL;
+  if (!dtype || (!external && !tensor.has_raw_data())) {
+    // Typed fields (float_data, ...) must be packed: a copy.
+    auto bytes = tensorBytes(tensor);
+    if (!bytes)
+      return bytes.takeError();
+    auto owned = std::make_shared<std::vector<char>>(std::move(*bytes));
+    return MappedBytes{llvm::ArrayRef<char>(owned->data(), owned->size()), owned};
+  }
+  int64_t count = 1;
+  for (int64_t d : tensor.dims())
+    if (d < 0 || __builtin_mul_overflow(count, d, &count))
+      return fileError(path_, "tensor '" + tensor.name() + "' has an invalid shape");
+  uint64_t expected = static_cast<uint64_t>(count) * dtypeBits(*dtype) / 8;
+  MappedBytes mapped;
+  if (external) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const onnx::StringStringEntryProto &entry : tensor.external_data()) {
+      if (entry.key() == "location")
+        location = entry.value();
+      else if (entry.key() == "offset")
+        offset = std::atoll(entry.value().c_str());
+      else if (entry.key() == "length")
+        length = std::atoll(entry.value().c_str());
+    }
+    bool escapes = location.empty() || llvm::sys::path::is_absolute(location);
+    for (auto it = llvm::sys::path::begin(location), end = llvm::sys::path::end(location); it != end; ++it)
+      escapes |= *it == "..";
+    if (escapes)
+      return fileError(path_, "tensor '" + tensor.name() + "': external data location '" + location +
+                                  "' leaves the model's folder");
+    if (offset < 0)
+      return fileError(path_, "tensor '" + tensor.name() + "': negative external data offset");
+    llvm::SmallString<256> file(directory_);
+    llvm::sys::path::append(file, location);
+    auto range = mapFileRange(file, static_cast<uint64_t>(offset), length < 0 ? expected : uint64_t(length));
+    if (!range)
+      return fileError(path_, "tensor '" + tensor.name() + "': " + llvm::toString(range.takeError()));
+    mapped = std::move(*range);
+  } else {
+    mapped.bytes = llvm::ArrayRef<char>(tensor.raw_data().data(), tensor.raw_data().size());
+  }
+  if (mapped.bytes.size() != expected)
+    return fileError(path_, "tensor '" + tensor.name() + "' has " + llvm::Twine(mapped.bytes.size()) +
+                                " bytes of data, but its shape and type need " + llvm::Twine(expected));
+  return mapped;
+}
+
 static llvm::Expected<std::vector<char>> bytesOfImpl(const onnx::TensorProto &tensor, const std::string &path_,
-                                          const std::string &directory_) {
+                                                     const std::string &directory_) {
   std::optional<DType> dtype = dtypeFromOnnx(tensor.data_type());
   if (!dtype)
     return fileError(path_, "tensor '" + tensor.name() + "' has ONNX data type " + llvm::Twine(tensor.data_type()) +
@@ -137,8 +187,9 @@ static llvm::Expected<std::vector<char>> bytesOfImpl(const onnx::TensorProto &te
     case DType::Float64: bytes = packTyped<double>(tensor.double_data()); break;
     case DType::Int64: bytes = packTyped<int64_t>(tensor.int64_data()); break;
     case DType::UInt64:
-    case DType::UInt32: bytes = *dtype == DType::UInt64 ? packTyped<uint64_t>(tensor.uint64_data())
-                                                        : packTyped<uint32_t>(tensor.uint64_data());
+    case DType::UInt32:
+      bytes = *dtype == DType::UInt64 ? packTyped<uint64_t>(tensor.uint64_data())
+                                      : packTyped<uint32_t>(tensor.uint64_data());
       break;
     case DType::Int32: bytes = packTyped<int32_t>(tensor.int32_data()); break;
     case DType::Int16: bytes = packTyped<int16_t>(tensor.int32_data()); break;

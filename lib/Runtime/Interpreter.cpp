@@ -14,7 +14,10 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
 
 #include <algorithm>
 #include <cmath>
@@ -109,10 +112,24 @@ private:
   SmallVector<int64_t, 4> out_, strides_;
 };
 
+} // namespace
+
+/// What an Executable keeps from one run to the next: the ops at which each
+/// value dies, and the storage of dead values, reused by later ones.
+struct dinfer::Executable::State {
+  func::FuncOp entry;
+  llvm::DenseMap<Operation *, SmallVector<Value, 2>> dying;
+  std::multimap<size_t, std::vector<char>> pool;
+  size_t pooledBytes = 0;
+};
+
+namespace {
+
 class Interpreter {
 public:
-  Interpreter(WeightSource weights) : weights_(weights) {}
-  llvm::Expected<std::vector<Buffer>> run(func::FuncOp function, std::vector<Buffer> inputs);
+  Interpreter(Executable::State &state, WeightSource weights, OpProfile *profile)
+      : weights_(weights), profile_(profile), state_(state), pool_(state.pool), pooledBytes_(state.pooledBytes) {}
+  llvm::Expected<std::vector<Buffer>> run(std::vector<Buffer> inputs);
 
 private:
   const Buffer &in(Value v) { return *values_.lookup(v); }
@@ -148,6 +165,27 @@ private:
       return *buffer;
     }
     return define(result, dtype);
+  }
+  /// `result` as the bytes of `operand` under another shape: a dying
+  /// operand hands its storage over; otherwise the result is a read-only
+  /// view that keeps the operand alive.
+  void alias(Value result, Value operand) {
+    std::shared_ptr<Buffer> x = values_.lookup(operand);
+    llvm::ArrayRef<int64_t> shape = typeOf(result).getShape();
+    std::shared_ptr<Buffer> y;
+    if (!x->isView() && dyingHere_.contains(operand) && x.use_count() == 2 &&
+        !llvm::is_contained(liveOutputs_, operand)) {
+      y = std::make_shared<Buffer>();
+      y->dtype = x->dtype;
+      y->data = std::move(x->data);
+      values_[operand] = y; // its storage moved: nothing is left to pool
+    } else if (x->isView()) {
+      y = std::make_shared<Buffer>(*x);
+    } else {
+      y = std::make_shared<Buffer>(Buffer::view(x->dtype, shape, x->bytes(), x));
+    }
+    y->shape.assign(shape.begin(), shape.end());
+    values_[result] = y;
   }
   /// Returns the storage of a value that died to the pool.
   void release(Value v) {
@@ -239,13 +277,15 @@ private:
   }
 
   WeightSource weights_;
+  OpProfile *profile_;
   llvm::DenseMap<Value, std::shared_ptr<Buffer>> values_;
   /// Operands whose last use is the op being executed.
   llvm::SmallDenseSet<Value, 4> dyingHere_;
   /// Values the function returns: never overwritten in place.
   SmallVector<Value, 4> liveOutputs_;
-  std::multimap<size_t, std::vector<char>> pool_;
-  size_t pooledBytes_ = 0;
+  Executable::State &state_;
+  std::multimap<size_t, std::vector<char>> &pool_;
+  size_t &pooledBytes_;
 };
 
 llvm::Error Interpreter::constant(arith::ConstantOp op) {
@@ -662,27 +702,22 @@ llvm::Error Interpreter::execute(Operation *op) {
       .Case([&](nn::ReduceMeanOp o) { return reduce(o.getX(), o.getResult(), o.getAxis(), Reduction::Mean); })
       .Case([&](nn::ReduceMaxOp o) { return reduce(o.getX(), o.getResult(), o.getAxis(), Reduction::Max); })
       .Case<nn::ReshapeOp, nn::ExpandDimsOp, nn::SqueezeOp, nn::FlattenOp>([&](Operation *o) -> llvm::Error {
-        // The same bytes under another shape: a view stays a view, a dying
-        // operand gives its storage, anything else is copied.
-        Value xv = o->getOperand(0);
-        std::shared_ptr<Buffer> x = values_.lookup(xv);
-        std::shared_ptr<Buffer> y;
-        if (!x->isView() && dyingHere_.contains(xv) && x.use_count() == 2 && !llvm::is_contained(liveOutputs_, xv)) {
-          y = std::make_shared<Buffer>();
-          y->dtype = x->dtype;
-          y->data = std::move(x->data);
-          values_[xv] = y; // its storage moved: nothing is left to pool
-        } else {
-          y = std::make_shared<Buffer>(*x);
-        }
-        y->shape.assign(typeOf(o->getResult(0)).getShape().begin(), typeOf(o->getResult(0)).getShape().end());
-        values_[o->getResult(0)] = y;
+        alias(o->getResult(0), o->getOperand(0));
         return llvm::Error::success();
       })
       .Case([&](nn::TransposeOp o) -> llvm::Error {
         const Buffer &x = in(o.getX());
-        Buffer &y = define(o.getResult());
         SmallVector<int64_t, 4> perm(o.getPerm().begin(), o.getPerm().end());
+        // Moving only dimensions of extent 1 leaves the bytes in order.
+        SmallVector<int64_t, 4> moved;
+        for (int64_t d : perm)
+          if (x.shape[d] != 1)
+            moved.push_back(d);
+        if (llvm::is_sorted(moved)) {
+          alias(o.getResult(), o.getX());
+          return llvm::Error::success();
+        }
+        Buffer &y = define(o.getResult());
         kernels::transpose(x.bytes(), y.data.data(), x.shape, perm, x.elementBytes());
         return llvm::Error::success();
       })
@@ -724,14 +759,27 @@ llvm::Error Interpreter::execute(Operation *op) {
         for (const SliceDim &d : dims)
           extents.push_back(d.extent);
         size_t e = x.elementBytes();
-        for (int64_t i = 0, n = y.numElements(); i < n; ++i) {
-          int64_t rest = i, src = 0;
-          for (size_t d = dims.size(); d-- > 0;) {
-            int64_t c = rest % extents[d];
-            rest /= extents[d];
-            src += (dims[d].begin + c * dims[d].stride) * xs[d];
+        // Runs along the last dimension are contiguous when its stride is 1:
+        // one copy per run, the outer dimensions walked by an odometer.
+        size_t rank = dims.size();
+        bool contiguousRuns = rank > 0 && dims.back().stride == 1;
+        int64_t run = contiguousRuns ? extents.back() : 1, total = y.numElements();
+        size_t outerRank = contiguousRuns ? rank - 1 : rank;
+        if (total == 0)
+          return llvm::Error::success();
+        SmallVector<int64_t, 4> index(outerRank, 0);
+        int64_t src = 0;
+        for (size_t d = 0; d < rank; ++d)
+          src += dims[d].begin * xs[d];
+        for (int64_t out = 0; out < total; out += run) {
+          copyBytes(y.data.data() + out * e, x.bytes() + src * e, run * e);
+          for (size_t d = outerRank; d-- > 0;) {
+            src += dims[d].stride * xs[d];
+            if (++index[d] < extents[d])
+              break;
+            src -= dims[d].stride * xs[d] * extents[d];
+            index[d] = 0;
           }
-          copyBytes(y.data.data() + i * e, x.bytes() + src * e, e);
         }
         return llvm::Error::success();
       })
@@ -820,7 +868,8 @@ llvm::Error Interpreter::reduce(Value xv, Value yv, llvm::ArrayRef<int64_t> axes
 
 } // namespace
 
-llvm::Expected<std::vector<Buffer>> Interpreter::run(func::FuncOp function, std::vector<Buffer> inputs) {
+llvm::Expected<std::vector<Buffer>> Interpreter::run(std::vector<Buffer> inputs) {
+  func::FuncOp function = state_.entry;
   if (inputs.size() != function.getNumArguments())
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "the program takes " + std::to_string(function.getNumArguments()) + " inputs, " +
@@ -830,40 +879,51 @@ llvm::Expected<std::vector<Buffer>> Interpreter::run(func::FuncOp function, std:
   if (auto ret = llvm::dyn_cast<func::ReturnOp>(function.getBody().front().getTerminator()))
     liveOutputs_.assign(ret.getOperands().begin(), ret.getOperands().end());
 
-  // Last use of every value, to free buffers early.
-  llvm::DenseMap<Operation *, SmallVector<Value, 2>> dying;
-  {
-    llvm::DenseMap<Value, Operation *> lastUse;
-    for (Operation &op : function.getBody().front())
-      for (Value operand : op.getOperands())
-        lastUse[operand] = &op;
-    for (auto &[value, op] : lastUse)
-      dying[op].push_back(value);
-  }
-
   for (Operation &op : function.getBody().front()) {
     if (auto ret = llvm::dyn_cast<func::ReturnOp>(op)) {
       std::vector<Buffer> outputs;
       for (Value v : ret.getOperands()) {
-        outputs.push_back(*values_.lookup(v));
+        std::shared_ptr<Buffer> &buffer = values_[v];
+        outputs.push_back(buffer.use_count() == 1 ? std::move(*buffer) : *buffer);
         outputs.back().materialize();
       }
       return outputs;
     }
     dyingHere_.clear();
-    auto dead = dying.find(&op);
-    if (dead != dying.end())
+    auto dead = state_.dying.find(&op);
+    if (dead != state_.dying.end())
       dyingHere_.insert(dead->second.begin(), dead->second.end());
+    auto began = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     if (llvm::Error err = execute(&op))
       return std::move(err);
+    if (profile_) {
+      auto &[seconds, calls] = profile_->byOp[op.getName().getStringRef().str()];
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+      ++calls;
+    }
     for (Value v : dyingHere_)
       release(v);
   }
   return llvm::createStringError(llvm::inconvertibleErrorCode(), "the program has no return");
 }
 
-llvm::Expected<std::vector<Buffer>> dinfer::runProgram(ModuleOp module, std::vector<Buffer> inputs,
-                                                       WeightSource weights) {
+void OpProfile::print(llvm::raw_ostream &os) const {
+  double total = 0;
+  for (const auto &[name, entry] : byOp)
+    total += entry.first;
+  std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(byOp.begin(), byOp.end());
+  std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) { return a.second.first > b.second.first; });
+  os << llvm::formatv("{0,-24} {1,10} {2,7} {3,6}\n", "op", "ms", "calls", "share");
+  for (const auto &[name, entry] : rows)
+    os << llvm::formatv("{0,-24} {1,10:f3} {2,7} {3,5:f1}%\n", name, entry.first * 1e3, entry.second,
+                        total > 0 ? 100 * entry.first / total : 0.0);
+  os << llvm::formatv("{0,-24} {1,10:f3}\n", "total", total * 1e3);
+}
+
+Executable::Executable() : state_(std::make_unique<State>()) {}
+Executable::~Executable() = default;
+
+llvm::Expected<std::unique_ptr<Executable>> Executable::prepare(ModuleOp module) {
   func::FuncOp entry = module.lookupSymbol<func::FuncOp>("main");
   if (!entry) {
     auto functions = llvm::to_vector(module.getOps<func::FuncOp>());
@@ -876,5 +936,28 @@ llvm::Expected<std::vector<Buffer>> dinfer::runProgram(ModuleOp module, std::vec
     for (Value result : op.getResults())
       if (auto type = llvm::dyn_cast<RankedTensorType>(result.getType()); !type || !runtimeDType(type.getElementType()))
         return opError(&op, "produces a value of a type the runtime does not support");
-  return Interpreter(weights).run(entry, std::move(inputs));
+  std::unique_ptr<Executable> executable(new Executable());
+  executable->state_->entry = entry;
+  // The op at which each value is used for the last time: its storage goes
+  // back to the pool there.
+  llvm::DenseMap<Value, Operation *> lastUse;
+  for (Operation &op : entry.getBody().front())
+    for (Value operand : op.getOperands())
+      lastUse[operand] = &op;
+  for (auto &[value, op] : lastUse)
+    executable->state_->dying[op].push_back(value);
+  return executable;
+}
+
+llvm::Expected<std::vector<Buffer>> Executable::run(std::vector<Buffer> inputs, WeightSource weights,
+                                                    OpProfile *profile) {
+  return Interpreter(*state_, weights, profile).run(std::move(inputs));
+}
+
+llvm::Expected<std::vector<Buffer>> dinfer::runProgram(ModuleOp module, std::vector<Buffer> inputs,
+                                                       WeightSource weights, OpProfile *profile) {
+  auto executable = Executable::prepare(module);
+  if (!executable)
+    return executable.takeError();
+  return (*executable)->run(std::move(inputs), weights, profile);
 }

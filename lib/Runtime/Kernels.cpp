@@ -25,7 +25,7 @@ using llvm::SmallVector;
 // Each kernel loop is compiled three times, chosen at load time by the CPU:
 // the baseline keeps the binary portable, the others give 8 and 16 lanes.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define DINFER_VECTOR_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define DINFER_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define DINFER_VECTOR_CLONES
 #endif

@@ -7,6 +7,7 @@
 
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
+#include "dinfer/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -17,6 +18,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
+  dinfer::registerDinferPasses();
   mlir::DialectRegistry registry;
   registry.insert<dinfer::nn::NNDialect, dinfer::dist::DistDialect, mlir::func::FuncDialect,
                   mlir::arith::ArithDialect, mlir::tensor::TensorDialect>();

@@ -20,6 +20,7 @@
 #include "dinfer/Formats/Npy.h"
 #include "dinfer/Formats/ONNX.h"
 #include "dinfer/Runtime/Interpreter.h"
+#include "dinfer/Transforms/Passes.h"
 #include "dinfer/Translate/ImportMindIR.h"
 #include "dinfer/Translate/ImportONNX.h"
 
@@ -29,13 +30,17 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 
@@ -57,6 +62,13 @@ cl::opt<double> rtolOption("rtol", cl::desc("Relative tolerance of --expect"), c
                            cl::cat(category()));
 cl::opt<double> atolOption("atol", cl::desc("Absolute tolerance of --expect"), cl::init(1e-5), cl::sub(runCommand),
                            cl::cat(category()));
+cl::opt<unsigned> repeatOption("repeat",
+                               cl::desc("Time N more runs after the first and print the best and median (ms)"),
+                               cl::init(0), cl::sub(runCommand), cl::cat(category()));
+cl::opt<bool> noFuseOption("no-fuse", cl::desc("Run the program as imported, without fusing ops"), cl::sub(runCommand),
+                           cl::cat(category()));
+cl::opt<bool> profileOption("profile", cl::desc("Print the time each kind of op took"), cl::sub(runCommand),
+                            cl::cat(category()));
 cl::opt<unsigned> threadsOption("threads", cl::desc("Kernel threads (default: all cores)"), cl::init(0),
                                 cl::sub(runCommand), cl::cat(category()));
 
@@ -182,6 +194,14 @@ int runRun() {
   }
   if (!module || failed(mlir::verify(*module)))
     return failure(runCommand, modelOption + ": " + (diagnostics.empty() ? "cannot import" : diagnostics));
+  // Fusions that make the program cheaper to run without changing its
+  // meaning (GeLU spelled out in elementwise ops becomes one nn.gelu).
+  if (!noFuseOption) {
+    mlir::PassManager passes(&context);
+    passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
+    if (failed(passes.run(*module)))
+      return failure(runCommand, modelOption + ": " + (diagnostics.empty() ? "fusion failed" : diagnostics));
+  }
 
   auto entry = *module->getOps<mlir::func::FuncOp>().begin();
   std::vector<Buffer> buffers;
@@ -204,38 +224,63 @@ int runRun() {
     buffers.push_back(Buffer(it->second));
   }
 
+  // Weights are read where they lie: inside the loaded model, or mapped from
+  // its external data files.
+  llvm::StringMap<const onnx::TensorProto *> initializers;
+  llvm::StringMap<const MindIRParameter *> parameters;
+  if (onnxModel)
+    for (const onnx::TensorProto &tensor : onnxModel->proto().graph().initializer())
+      initializers[tensor.name()] = &tensor;
+  if (mindirModel)
+    for (const MindIRParameter &p : mindirModel->parameters())
+      parameters[p.name] = &p;
   auto weights = [&](StringRef name) -> Expected<Buffer> {
-    if (onnxModel) {
-      for (const onnx::TensorProto &tensor : onnxModel->proto().graph().initializer())
-        if (tensor.name() == name) {
-          auto bytes = onnxModel->tensorBytes(tensor);
-          if (!bytes)
-            return bytes.takeError();
-          NpyArray array;
-          array.dtype = *dtypeFromOnnx(tensor.data_type());
-          array.shape.assign(tensor.dims().begin(), tensor.dims().end());
-          array.data = std::move(*bytes);
-          return Buffer(std::move(array));
-        }
-    } else {
-      for (const MindIRParameter &p : mindirModel->parameters())
-        if (p.name == name) {
-          auto bytes = mindirModel->readParameter(p);
-          if (!bytes)
-            return bytes.takeError();
-          NpyArray array;
-          array.dtype = *p.dtype;
-          array.shape = p.shape;
-          array.data = std::move(*bytes);
-          return Buffer(std::move(array));
-        }
+    if (const onnx::TensorProto *tensor = initializers.lookup(name)) {
+      auto mapped = onnxModel->mapTensor(*tensor);
+      if (!mapped)
+        return mapped.takeError();
+      SmallVector<int64_t, 4> shape(tensor->dims().begin(), tensor->dims().end());
+      return Buffer::view(*dtypeFromOnnx(tensor->data_type()), shape, mapped->bytes.data(), mapped->owner);
+    }
+    if (const MindIRParameter *p = parameters.lookup(name)) {
+      if (!p->dtype)
+        return createStringError(inconvertibleErrorCode(), "weight '" + name + "' has a type dinfer cannot run");
+      auto mapped = mindirModel->mapParameter(*p);
+      if (!mapped)
+        return mapped.takeError();
+      return Buffer::view(*p->dtype, p->shape, mapped->bytes.data(), mapped->owner);
     }
     return createStringError(inconvertibleErrorCode(), "the model has no weight '" + name + "'");
   };
-  auto outputs = runProgram(*module, std::move(buffers), weights);
+  OpProfile profile;
+  std::vector<Buffer> firstInputs = repeatOption ? buffers : std::vector<Buffer>();
+  // With --repeat the profile covers the timed runs, not the first (which
+  // also builds the kernels' primitives).
+  bool profileFirst = profileOption && !repeatOption;
+  auto executable = Executable::prepare(*module);
+  if (!executable)
+    return failure(runCommand, toString(executable.takeError()));
+  auto outputs = (*executable)->run(std::move(buffers), weights, profileFirst ? &profile : nullptr);
   if (!outputs)
     return failure(runCommand, toString(outputs.takeError()));
+  if (repeatOption) {
+    std::vector<double> times;
+    for (unsigned round = 0; round < repeatOption; ++round) {
+      auto began = std::chrono::steady_clock::now();
+      auto again = (*executable)->run(firstInputs, weights, profileOption ? &profile : nullptr);
+      times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
+      if (!again)
+        return failure(runCommand, toString(again.takeError()));
+    }
+    if (profileOption)
+      profile.scale(1.0 / repeatOption);
+    std::sort(times.begin(), times.end());
+    errs() << formatv("dinfer run: {0} runs: best {1:f3} ms, median {2:f3} ms\n", times.size(), times.front(),
+                      times[times.size() / 2]);
+  }
 
+  if (profileOption)
+    profile.print(errs());
   if (std::error_code ec = sys::fs::create_directories(outputDirOption))
     return failure(runCommand, outputDirOption + ": cannot create: " + ec.message());
   bool mismatch = false;

@@ -41,6 +41,18 @@ private:
 /// An error "<file>: <message>", the form every reader reports.
 llvm::Error fileError(llvm::StringRef file, const llvm::Twine &message);
 
+/// Bytes read in place rather than copied: inside a loaded model, or a
+/// read-only mapping of part of a file. `owner` (when set) keeps them valid.
+struct MappedBytes {
+  llvm::ArrayRef<char> bytes;
+  std::shared_ptr<const void> owner;
+};
+
+/// Maps `length` bytes of `path` at `offset` read-only (the operating system
+/// pages them in on first touch); an error names the file when the range
+/// lies past its end.
+llvm::Expected<MappedBytes> mapFileRange(llvm::StringRef path, uint64_t offset, uint64_t length);
+
 } // namespace dinfer
 
 #endif // DINFER_FORMATS_BYTESOURCE_H

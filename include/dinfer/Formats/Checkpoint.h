@@ -40,8 +40,8 @@ struct CheckpointTensor {
   };
 
   std::string name;
-  std::string typeName;       ///< As stored: "Float32", "BFloat16", "str", ...
-  std::optional<DType> dtype; ///< None for a type name dinfer does not know.
+  std::string typeName;                ///< As stored: "Float32", "BFloat16", "str", ...
+  std::optional<DType> dtype;          ///< None for a type name dinfer does not know.
   llvm::SmallVector<int64_t, 4> shape; ///< Empty for a scalar.
   /// The file stores the scalar with dims [0] (MindSpore up to 2.2).
   bool zeroDimScalar = false;

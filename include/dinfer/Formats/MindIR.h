@@ -12,6 +12,7 @@
 #ifndef DINFER_FORMATS_MINDIR_H
 #define DINFER_FORMATS_MINDIR_H
 
+#include "dinfer/Formats/ByteSource.h"
 #include "dinfer/Formats/DType.h"
 
 #include "llvm/ADT/SmallVector.h"
@@ -31,9 +32,9 @@ namespace dinfer {
 
 /// A value's name, element type and shape.
 struct MindIRValue {
-  std::string name;              ///< Without the "<graph>:" prefix.
-  std::optional<DType> dtype;    ///< None when the type is not a tensor type dinfer knows.
-  int32_t dataType = 0;          ///< mind_ir.TensorProto.DataType as stored.
+  std::string name;           ///< Without the "<graph>:" prefix.
+  std::optional<DType> dtype; ///< None when the type is not a tensor type dinfer knows.
+  int32_t dataType = 0;       ///< mind_ir.TensorProto.DataType as stored.
   llvm::SmallVector<int64_t, 4> shape;
 };
 
@@ -72,8 +73,7 @@ public:
   /// Takes over a model built in memory (parameters inline).
   static llvm::Expected<MindIRModel> fromProto(std::unique_ptr<mind_ir::ModelProto> proto, llvm::StringRef name);
   /// Parses a model held in memory; `directory` resolves external data.
-  static llvm::Expected<MindIRModel> parse(llvm::StringRef bytes, llvm::StringRef name,
-                                           llvm::StringRef directory = "");
+  static llvm::Expected<MindIRModel> parse(llvm::StringRef bytes, llvm::StringRef name, llvm::StringRef directory = "");
 
   MindIRModel(MindIRModel &&);
   MindIRModel &operator=(MindIRModel &&);
@@ -93,6 +93,9 @@ public:
 
   /// The bytes of one parameter, inline or external.
   llvm::Expected<std::vector<char>> readParameter(const MindIRParameter &parameter) const;
+  /// The same bytes without a copy: inside the model for inline data, a
+  /// read-only mapping of the external data file otherwise.
+  llvm::Expected<MappedBytes> mapParameter(const MindIRParameter &parameter) const;
 
   /// Writes the model to `path`: inline weights, or `<prefix>_graph.mindir`
   /// and `<prefix>_variables/` past the threshold (`path` then names the

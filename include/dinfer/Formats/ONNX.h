@@ -9,6 +9,7 @@
 #ifndef DINFER_FORMATS_ONNX_H
 #define DINFER_FORMATS_ONNX_H
 
+#include "dinfer/Formats/ByteSource.h"
 #include "dinfer/Formats/DType.h"
 
 #include "llvm/ADT/SmallVector.h"
@@ -42,6 +43,9 @@ public:
 
   /// The little-endian bytes of a tensor (raw_data, typed fields or external data).
   llvm::Expected<std::vector<char>> tensorBytes(const onnx::TensorProto &tensor) const;
+  /// The same bytes without a copy where they lie ready: raw_data inside the
+  /// model, or a mapping of the external data file; typed fields are packed.
+  llvm::Expected<MappedBytes> mapTensor(const onnx::TensorProto &tensor) const;
 
 private:
   OnnxModel();

@@ -18,14 +18,58 @@
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
+#include <map>
+#include <memory>
+#include <string>
+
+namespace llvm {
+class raw_ostream;
+}
+
 namespace dinfer {
 
 /// The data of the dist.param named `name`.
 using WeightSource = llvm::function_ref<llvm::Expected<Buffer>(llvm::StringRef name)>;
 
+/// Where the time of a run went, by op name: seconds and calls.
+struct OpProfile {
+  std::map<std::string, std::pair<double, int64_t>> byOp;
+  /// A table, the slowest op first, with each op's share of the total.
+  void print(llvm::raw_ostream &os) const;
+  /// Multiplies every time by `factor` (1/runs: the time per run).
+  void scale(double factor) {
+    for (auto &entry : byOp)
+      entry.second.first *= factor;
+  }
+};
+
+/// A program prepared to run many times: the liveness of its values is
+/// computed once, and the storage one run frees is reused by the next. One
+/// run at a time; the module must outlive it.
+class Executable {
+public:
+  /// Prepares the module's @main (or its only function); an error names an
+  /// op whose values the runtime cannot hold.
+  static llvm::Expected<std::unique_ptr<Executable>> prepare(mlir::ModuleOp module);
+  ~Executable();
+
+  /// Runs on `inputs` (one per argument, in order). Errors name the op and
+  /// its location. With `profile`, every op is timed.
+  llvm::Expected<std::vector<Buffer>> run(std::vector<Buffer> inputs, WeightSource weights,
+                                          OpProfile *profile = nullptr);
+
+  struct State;
+
+private:
+  Executable();
+  std::unique_ptr<State> state_;
+};
+
+/// Prepares and runs the module once.
 /// Runs the module's entry function on `inputs` (one per argument, in order).
-/// Errors name the op and its location.
-llvm::Expected<std::vector<Buffer>> runProgram(mlir::ModuleOp module, std::vector<Buffer> inputs, WeightSource weights);
+/// Errors name the op and its location. With `profile`, every op is timed.
+llvm::Expected<std::vector<Buffer>> runProgram(mlir::ModuleOp module, std::vector<Buffer> inputs, WeightSource weights,
+                                               OpProfile *profile = nullptr);
 
 /// Threads the kernels use when called from this thread (0: every core, or
 /// OMP_NUM_THREADS). Ranks that share a process divide the cores this way.

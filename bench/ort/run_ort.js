@@ -1,0 +1,71 @@
+// Times an ONNX model in ONNX Runtime (npm onnxruntime-node) with a given
+// intra-op thread count and prints one JSON line:
+//   {"best_ms": ..., "median_ms": ..., "runs": N, "threads": T}
+// Usage: node run_ort.js MODEL.onnx NAME=INPUT.npy THREADS RUNS [OUTPUT_NAME=OUT.npy]
+// Only float32 .npy inputs and outputs (little-endian, C order) are handled.
+'use strict';
+const fs = require('fs');
+const ort = require('onnxruntime-node');
+
+function readNpy(path) {
+  const bytes = fs.readFileSync(path);
+  const major = bytes[6];
+  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  const headerStart = major === 1 ? 10 : 12;
+  const header = bytes.toString('latin1', headerStart, headerStart + headerLength);
+  if (!header.includes("'<f4'")) throw new Error(`${path}: only float32 .npy files are supported`);
+  if (header.includes("'fortran_order': True")) throw new Error(`${path}: Fortran order is not supported`);
+  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(',').map((s) => s.trim()).filter((s) => s).map(Number);
+  const offset = headerStart + headerLength;
+  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + bytes.length));
+  return new ort.Tensor('float32', data, shape);
+}
+
+function writeNpy(path, tensor) {
+  const shape = tensor.dims.length === 1 ? `(${tensor.dims[0]},)` : `(${tensor.dims.join(', ')})`;
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const prefix = Buffer.alloc(10);
+  prefix.write('\x93NUMPY', 0, 'latin1');
+  prefix[6] = 1;
+  prefix[7] = 0;
+  prefix.writeUInt16LE(header.length, 8);
+  fs.writeFileSync(path, Buffer.concat([prefix, Buffer.from(header, 'latin1'), Buffer.from(tensor.data.buffer)]));
+}
+
+async function main() {
+  const [model, inputSpec, threadsText, runsText, outputSpec] = process.argv.slice(2);
+  if (!model || !inputSpec || !threadsText || !runsText) {
+    console.error('usage: node run_ort.js MODEL.onnx NAME=INPUT.npy THREADS RUNS [OUTPUT_NAME=OUT.npy]');
+    process.exit(2);
+  }
+  const threads = Number(threadsText), runs = Number(runsText);
+  const [inputName, inputPath] = inputSpec.split('=');
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const feeds = { [inputName]: readNpy(inputPath) };
+  for (let i = 0; i < 3; ++i) await session.run(feeds);
+  const times = [];
+  let outputs;
+  for (let i = 0; i < runs; ++i) {
+    const began = process.hrtime.bigint();
+    outputs = await session.run(feeds);
+    times.push(Number(process.hrtime.bigint() - began) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  if (outputSpec) {
+    const [outputName, outputPath] = outputSpec.split('=');
+    writeNpy(outputPath, outputs[outputName]);
+  }
+  console.log(JSON.stringify({ best_ms: times[0], median_ms: times[Math.floor(times.length / 2)], runs, threads }));
+}
+
+main().catch((error) => {
+  console.error(`run_ort.js: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,23 @@
+//===- Passes.td - dinfer's passes -------------------------*- tablegen -*-===//
+
+#ifndef DINFER_TRANSFORMS_PASSES
+#define DINFER_TRANSFORMS_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def NNFuseGeLU : Pass<"nn-fuse-gelu", "mlir::func::FuncOp"> {
+  let summary = "Fuse GeLU spelled out in elementwise ops into nn.gelu";
+  let description = [{
+    Exporters write GeLU as the arithmetic that defines it: torch's ONNX
+    exporter writes the erf form as `x * (erf(x / sqrt(2)) + 1) * 0.5` and
+    the tanh form as `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))`,
+    five to nine ops that each walk the whole tensor. This pass finds both,
+    whatever the order of the products' and sums' operands, and replaces
+    them with one `nn.gelu` (`approximate = "tanh"` for the second).
+    Constants must match to within 1e-6 relative; the intermediate values
+    must have no other users.
+  }];
+  let dependentDialects = ["dinfer::nn::NNDialect"];
+}
+
+#endif // DINFER_TRANSFORMS_PASSES
