@@ -87,6 +87,11 @@ class CNN(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+# Larger models for benchmarks only (bench/encoder_vs_ort.py): not committed.
+BENCH_MODELS = {
+    "encoder_4x512": (lambda: Encoder(d=512, heads=8, ffn=2048, layers=4), (1, 64, 512)),
+}
+
 MODELS = {
     # name: (factory, input shape)
     "mlp": (MLP, (8, 64)),
@@ -97,7 +102,7 @@ MODELS = {
 
 
 def export(name, out):
-    factory, shape = MODELS[name]
+    factory, shape = {**MODELS, **BENCH_MODELS}[name]
     torch.manual_seed(1234)
     model = factory().eval()
     if name == "cnn":  # non-trivial running statistics
@@ -119,10 +124,12 @@ def export(name, out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "test", "models"))
-    parser.add_argument("--only", choices=sorted(MODELS))
+    parser.add_argument("--only", choices=sorted({**MODELS, **BENCH_MODELS}))
+    parser.add_argument("--bench", action="store_true", help="export the benchmark models instead")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    for name in [args.only] if args.only else MODELS:
+    names = [args.only] if args.only else (BENCH_MODELS if args.bench else MODELS)
+    for name in names:
         export(name, args.out)
 
 

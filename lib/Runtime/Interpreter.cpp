@@ -12,7 +12,9 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
@@ -119,6 +121,11 @@ private:
 struct dinfer::Executable::State {
   func::FuncOp entry;
   llvm::DenseMap<Operation *, SmallVector<Value, 2>> dying;
+  /// Values that are the same in every run: weights, constants, and what is
+  /// computed from them alone.
+  llvm::DenseSet<Value> runInvariant;
+  /// Weights of matrix products, kept in oneDNN's blocked layout.
+  llvm::DenseMap<Operation *, std::unique_ptr<kernels::PrepackedWeights>> prepacked;
   std::multimap<size_t, std::vector<char>> pool;
   size_t pooledBytes = 0;
 };
@@ -339,8 +346,15 @@ llvm::Error Interpreter::matmul(Operation *op, Value xv, Value yv, bool ta, bool
   BroadcastIndex bx(xBatch, batch), by(yBatch, batch);
   int64_t batches = product(batch), xMatrix = xRows * xCols, yMatrix = y.shape[ry - 2] * yCols;
   if (z.dtype == DType::Float32 && x.dtype == DType::Float32 && y.dtype == DType::Float32) {
+    kernels::PrepackedWeights *prepacked = nullptr;
+    if (state_.runInvariant.contains(yv)) {
+      auto &slot = state_.prepacked[op];
+      if (!slot)
+        slot = std::make_unique<kernels::PrepackedWeights>();
+      prepacked = slot.get();
+    }
     if (llvm::Error err =
-            kernels::matmul(x.as<float>(), x.shape, ta, y.as<float>(), y.shape, tb, z.as<float>(), z.shape))
+            kernels::matmul(x.as<float>(), x.shape, ta, y.as<float>(), y.shape, tb, z.as<float>(), z.shape, prepacked))
       return opError(op, llvm::toString(std::move(err)));
     return llvm::Error::success();
   }
@@ -946,6 +960,15 @@ llvm::Expected<std::unique_ptr<Executable>> Executable::prepare(ModuleOp module)
       lastUse[operand] = &op;
   for (auto &[value, op] : lastUse)
     executable->state_->dying[op].push_back(value);
+  // Run-invariant values: an op without side effects whose operands are all
+  // run-invariant (weights and constants have none) gives the same result in
+  // every run, given that weights do not change between runs.
+  for (Operation &op : entry.getBody().front()) {
+    if (op.getNumResults() == 0 || !isMemoryEffectFree(&op))
+      continue;
+    if (llvm::all_of(op.getOperands(), [&](Value v) { return executable->state_->runInvariant.contains(v); }))
+      executable->state_->runInvariant.insert(op.result_begin(), op.result_end());
+  }
   return executable;
 }
 

@@ -483,8 +483,19 @@ void matrixDesc(ArrayRef<int64_t> stored, bool transposed, size_t rank, memory::
 
 } // namespace
 
+struct kernels::PrepackedWeights::Storage {
+  const float *source = nullptr;
+  std::string key;
+  memory packed;
+  std::shared_ptr<Compiled<dnnl::matmul>> compiled;
+};
+
+kernels::PrepackedWeights::PrepackedWeights() = default;
+kernels::PrepackedWeights::~PrepackedWeights() = default;
+
 llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool transposeX, const float *y,
-                            ArrayRef<int64_t> yShape, bool transposeY, float *z, ArrayRef<int64_t> zShape) {
+                            ArrayRef<int64_t> yShape, bool transposeY, float *z, ArrayRef<int64_t> zShape,
+                            PrepackedWeights *prepacked) {
   size_t rank = zShape.size();
   memory::dims xDims, xStrides, yDims, yStrides, zDims(zShape.begin(), zShape.end()), zStrides;
   // [batch..., M, K] · [K, N] is one [batch·M, K] · [K, N] product.
@@ -493,7 +504,7 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
     for (int64_t d : xShape.drop_back())
       rows *= d;
     SmallVector<int64_t, 2> x2{rows, xShape.back()}, z2{rows, zShape.back()};
-    return matmul(x, x2, false, y, yShape, transposeY, z, z2);
+    return matmul(x, x2, false, y, yShape, transposeY, z, z2, prepacked);
   }
   matrixDesc(xShape, transposeX, rank, xDims, xStrides);
   matrixDesc(yShape, transposeY, rank, yDims, yStrides);
@@ -511,13 +522,45 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
   for (size_t d = 0; d + 2 < rank; ++d)
     if (zDims[d] == 0)
       return llvm::Error::success();
+  // A constant 2-D right operand is reordered once into the layout the
+  // kernel reads fastest (format `any`), as ONNX Runtime prepacks weights.
+  bool packWeights = prepacked && rank == 2 && yShape.size() == 2;
   try {
+    std::string key = keyOf({xDims, xStrides, yDims, yStrides, zDims});
+    memory::desc xd(xDims, memory::data_type::f32, xStrides), yd(yDims, memory::data_type::f32, yStrides),
+        zd(zDims, memory::data_type::f32, zContiguous);
+    if (packWeights) {
+      auto &storage = prepacked->storage;
+      if (!storage || storage->source != y || storage->key != key) {
+        static PrimitiveCache<dnnl::matmul> packedCache;
+        auto compiled = packedCache.get("packed;" + key, [&] {
+          memory::desc anyWeights(yDims, memory::data_type::f32, memory::format_tag::any);
+          return dnnl::matmul::primitive_desc(dnnl::matmul::desc(xd, anyWeights, zd), cpuEngine());
+        });
+        auto fresh = std::make_unique<PrepackedWeights::Storage>();
+        fresh->source = y;
+        fresh->key = key;
+        fresh->compiled = compiled;
+        memory plain(yd, cpuEngine(), const_cast<float *>(y));
+        if (compiled->descriptor.weights_desc() == yd) {
+          fresh->packed = plain;
+        } else {
+          fresh->packed = memory(compiled->descriptor.weights_desc(), cpuEngine());
+          dnnl::reorder(plain, fresh->packed).execute(threadStream(), plain, fresh->packed);
+          threadStream().wait();
+        }
+        storage = std::move(fresh);
+      }
+      const auto &pd = storage->compiled->descriptor;
+      memory xm(pd.src_desc(), cpuEngine(), const_cast<float *>(x)), zm(pd.dst_desc(), cpuEngine(), z);
+      storage->compiled->executable.execute(
+          threadStream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, storage->packed}, {DNNL_ARG_DST, zm}});
+      threadStream().wait();
+      return llvm::Error::success();
+    }
     static PrimitiveCache<dnnl::matmul> cache;
-    auto compiled = cache.get(keyOf({xDims, xStrides, yDims, yStrides, zDims}), [&] {
-      memory::desc xd(xDims, memory::data_type::f32, xStrides), yd(yDims, memory::data_type::f32, yStrides),
-          zd(zDims, memory::data_type::f32, zContiguous);
-      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(xd, yd, zd), cpuEngine());
-    });
+    auto compiled =
+        cache.get(key, [&] { return dnnl::matmul::primitive_desc(dnnl::matmul::desc(xd, yd, zd), cpuEngine()); });
     const auto &pd = compiled->descriptor;
     memory xm(pd.src_desc(), cpuEngine(), const_cast<float *>(x)),
         ym(pd.weights_desc(), cpuEngine(), const_cast<float *>(y)), zm(pd.dst_desc(), cpuEngine(), z);

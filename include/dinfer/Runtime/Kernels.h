@@ -17,6 +17,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <memory>
 
 namespace dinfer::kernels {
 
@@ -49,11 +50,26 @@ void rmsNormRows(const float *x, const float *gamma, float *y, int64_t rows, int
 void transpose(const char *x, char *y, llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> perm,
                size_t elementBytes);
 
+/// The right operand of a matrix product that stays the same from call to
+/// call (a weight), kept in the blocked layout oneDNN's kernels read
+/// fastest. The first product given it fills it; later ones reuse it while
+/// the operand's address and shapes stay the same, and refill it otherwise.
+/// The caller promises that the bytes at that address do not change.
+class PrepackedWeights {
+public:
+  PrepackedWeights();
+  ~PrepackedWeights();
+  struct Storage;
+  std::unique_ptr<Storage> storage;
+};
+
 /// A batched float32 matrix product z[b] = op(x[b']) · op(y[b'']) with
 /// numpy broadcasting over the batch dimensions, on oneDNN. The shapes are
-/// those of the stored (untransposed) operands.
+/// those of the stored (untransposed) operands. With `prepacked`, a 2-D y is
+/// taken as constant and read from its prepacked copy.
 llvm::Error matmul(const float *x, llvm::ArrayRef<int64_t> xShape, bool transposeX, const float *y,
-                   llvm::ArrayRef<int64_t> yShape, bool transposeY, float *z, llvm::ArrayRef<int64_t> zShape);
+                   llvm::ArrayRef<int64_t> yShape, bool transposeY, float *z, llvm::ArrayRef<int64_t> zShape,
+                   PrepackedWeights *prepacked = nullptr);
 
 struct Conv2DParams {
   int64_t strides[2], dilations[2], padBefore[2], padAfter[2], groups;

@@ -319,3 +319,26 @@ TEST(KernelsTest, ParallelForCoversEveryIndexOnce) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(KernelsTest, PrepackedWeightsMatchAndFollowTheOperand) {
+  PrepackedWeights prepacked;
+  for (int64_t m : {1, 64})
+    for (bool ty : {false, true}) {
+      int64_t k = 96, n = 80;
+      std::vector<int64_t> xs{2, m, k}, ys = ty ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n},
+                                        zs{2, m, n};
+      std::vector<float> x = randomData(2 * m * k, 12), y1 = randomData(k * n, 13), y2 = randomData(k * n, 14);
+      for (const std::vector<float> *y : {&y1, &y2, &y1}) {
+        std::vector<float> z(2 * m * n);
+        llvm::Error err = matmul(x.data(), xs, false, y->data(), ys, ty, z.data(), zs, &prepacked);
+        ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+        std::vector<double> want = referenceMatmul(x, xs, false, *y, ys, ty, zs);
+        for (size_t i = 0; i < want.size(); ++i)
+          ASSERT_NEAR(z[i], want[i], 1e-4 * (1 + std::abs(want[i]))) << "m " << m << " ty " << ty;
+      }
+    }
+}
+
+} // namespace
