@@ -37,8 +37,7 @@ void reduceTyped(llvm::ArrayRef<const char *> inputs, size_t offset, char *out, 
   }
 }
 
-void reduceHalf(DType dtype, llvm::ArrayRef<const char *> inputs, size_t offset, char *out, size_t count,
-                ReduceOp op) {
+void reduceHalf(DType dtype, llvm::ArrayRef<const char *> inputs, size_t offset, char *out, size_t count, ReduceOp op) {
   for (size_t i = 0; i < count; ++i) {
     float acc;
     convertFloats(dtype, DType::Float32, inputs[0] + offset + 2 * i, reinterpret_cast<char *>(&acc), 1);
@@ -53,8 +52,8 @@ void reduceHalf(DType dtype, llvm::ArrayRef<const char *> inputs, size_t offset,
 
 } // namespace
 
-llvm::Error dinfer::reduceInGroupOrder(DType dtype, llvm::ArrayRef<const char *> inputs, size_t offset, char *out, size_t count,
-                   ReduceOp op) {
+llvm::Error dinfer::reduceInGroupOrder(DType dtype, llvm::ArrayRef<const char *> inputs, size_t offset, char *out,
+                                       size_t count, ReduceOp op) {
   switch (dtype) {
   case DType::Float32: reduceTyped<float>(inputs, offset, out, count, op); break;
   case DType::Float64: reduceTyped<double>(inputs, offset, out, count, op); break;
@@ -73,4 +72,34 @@ llvm::Error dinfer::reduceInGroupOrder(DType dtype, llvm::ArrayRef<const char *>
                                    "cannot reduce elements of type " + dtypeName(dtype).str());
   }
   return llvm::Error::success();
+}
+
+std::vector<int> dinfer::deviceGroup(llvm::ArrayRef<int64_t> devMatrix, llvm::ArrayRef<int64_t> axes, int rank) {
+  size_t dims = devMatrix.size();
+  std::vector<int64_t> strides(dims, 1), coordinates(dims, 0);
+  for (size_t d = dims; d-- > 1;)
+    strides[d - 1] = strides[d] * devMatrix[d];
+  int64_t rest = rank;
+  for (size_t d = 0; d < dims; ++d) {
+    coordinates[d] = rest / strides[d];
+    rest %= strides[d];
+  }
+  // The dev_matrix dimensions the group varies, leftmost (slowest) first.
+  std::vector<size_t> varying;
+  for (size_t d = 0; d < dims; ++d)
+    if (llvm::is_contained(axes, static_cast<int64_t>(dims - 1 - d)))
+      varying.push_back(d);
+  int64_t base = 0;
+  for (size_t d = 0; d < dims; ++d)
+    if (!llvm::is_contained(varying, d))
+      base += coordinates[d] * strides[d];
+  std::vector<int> group{static_cast<int>(base)};
+  for (size_t d : varying) {
+    std::vector<int> grown;
+    for (int member : group)
+      for (int64_t c = 0; c < devMatrix[d]; ++c)
+        grown.push_back(member + static_cast<int>(c * strides[d]));
+    group = std::move(grown);
+  }
+  return group;
 }

@@ -77,11 +77,11 @@ public:
           for (size_t i = 0; i < group.size(); ++i)
             if (!slot.inputs[i])
               missing.push_back(group[i]);
-          return abort(llvm::formatv("{0} on group {1} timed out after {2} ms in rank {3}, waiting for {4}", call,
-                                     groupText(group), timeout.count(), rank,
-                                     missing.empty() ? std::string("the others to finish")
-                                                     : "rank(s) " + groupText(missing))
-                           .str());
+          return abort(
+              llvm::formatv("{0} on group {1} timed out after {2} ms in rank {3}, waiting for {4}", call,
+                            groupText(group), timeout.count(), rank,
+                            missing.empty() ? std::string("the others to finish") : "rank(s) " + groupText(missing))
+                  .str());
         }
       }
       return llvm::Error::success();
@@ -139,8 +139,8 @@ public:
     std::vector<char> message = std::move(mailbox_[key].front());
     mailbox_[key].erase(mailbox_[key].begin());
     if (message.size() != bytes)
-      return abort(llvm::formatv("recv in rank {0} from rank {1} (tag {2}) expected {3} bytes, got {4}", to, from,
-                                 tag, bytes, message.size())
+      return abort(llvm::formatv("recv in rank {0} from rank {1} (tag {2}) expected {3} bytes, got {4}", to, from, tag,
+                                 bytes, message.size())
                        .str());
     if (bytes)
       std::memcpy(data, message.data(), bytes);
@@ -148,6 +148,12 @@ public:
   }
 
   int size() const { return size_; }
+
+  /// Fails every pending and later call of every rank.
+  void stop(const std::string &message) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    llvm::consumeError(abort(message));
+  }
 
 private:
   static llvm::Error error(const std::string &message) {
@@ -178,6 +184,9 @@ public:
   InProcessCommunicator(std::shared_ptr<World> world, int rank) : world_(std::move(world)), rank_(rank) {}
   int rank() const override { return rank_; }
   int size() const override { return world_->size(); }
+  void abort(const std::string &reason) override {
+    world_->stop(llvm::formatv("rank {0} stopped the run: {1}", rank_, reason).str());
+  }
 
   llvm::Error allReduce(llvm::ArrayRef<int> group, DType dtype, const void *in, void *out, size_t count, ReduceOp op,
                         Timeout timeout) override {
@@ -209,13 +218,12 @@ public:
   llvm::Error allGather(llvm::ArrayRef<int> group, DType dtype, const void *in, void *out, size_t count,
                         Timeout timeout) override {
     size_t bytes = count * dtypeBits(dtype) / 8;
-    return world_->rendezvous(rank_, group, "all_gather", count, in, out, timeout,
-                              [&](World::Slot &slot, size_t me) {
-                                for (size_t k = 0; k < slot.inputs.size(); ++k)
-                                  if (bytes)
-                                    std::memcpy(slot.outputs[me] + k * bytes, slot.inputs[k], bytes);
-                                return llvm::Error::success();
-                              });
+    return world_->rendezvous(rank_, group, "all_gather", count, in, out, timeout, [&](World::Slot &slot, size_t me) {
+      for (size_t k = 0; k < slot.inputs.size(); ++k)
+        if (bytes)
+          std::memcpy(slot.outputs[me] + k * bytes, slot.inputs[k], bytes);
+      return llvm::Error::success();
+    });
   }
 
   llvm::Error reduceScatter(llvm::ArrayRef<int> group, DType dtype, const void *in, void *out, size_t count,
@@ -230,13 +238,12 @@ public:
   llvm::Error allToAll(llvm::ArrayRef<int> group, DType dtype, const void *in, void *out, size_t count,
                        Timeout timeout) override {
     size_t bytes = count * dtypeBits(dtype) / 8;
-    return world_->rendezvous(rank_, group, "all_to_all", count, in, out, timeout,
-                              [&](World::Slot &slot, size_t me) {
-                                for (size_t k = 0; k < slot.inputs.size(); ++k)
-                                  if (bytes)
-                                    std::memcpy(slot.outputs[me] + k * bytes, slot.inputs[k] + me * bytes, bytes);
-                                return llvm::Error::success();
-                              });
+    return world_->rendezvous(rank_, group, "all_to_all", count, in, out, timeout, [&](World::Slot &slot, size_t me) {
+      for (size_t k = 0; k < slot.inputs.size(); ++k)
+        if (bytes)
+          std::memcpy(slot.outputs[me] + k * bytes, slot.inputs[k] + me * bytes, bytes);
+      return llvm::Error::success();
+    });
   }
 
   llvm::Error broadcast(llvm::ArrayRef<int> group, DType dtype, void *buffer, size_t count, int root,

@@ -134,8 +134,9 @@ namespace {
 
 class Interpreter {
 public:
-  Interpreter(Executable::State &state, WeightSource weights, OpProfile *profile)
-      : weights_(weights), profile_(profile), state_(state), pool_(state.pool), pooledBytes_(state.pooledBytes) {}
+  Interpreter(Executable::State &state, WeightSource weights, OpProfile *profile, const RankContext *rank)
+      : weights_(weights), profile_(profile), rank_(rank), state_(state), pool_(state.pool),
+        pooledBytes_(state.pooledBytes) {}
   llvm::Expected<std::vector<Buffer>> run(std::vector<Buffer> inputs);
 
 private:
@@ -218,6 +219,11 @@ private:
   llvm::Error conv2d(nn::Conv2DOp op);
   template <typename PoolOp>
   llvm::Error pool(PoolOp op, bool max);
+  llvm::Error collective(Operation *op);
+  /// The global ranks of this rank's group for a collective over `axes` of
+  /// `devMatrix`, which numbers the ranks of one pipeline stage.
+  llvm::Expected<std::vector<int>> groupFor(Operation *op, llvm::ArrayRef<int64_t> devMatrix,
+                                            llvm::ArrayRef<int64_t> axes);
 
   template <typename F>
   void unary(Operation *op, F f, std::optional<kernels::Unary> fast = std::nullopt) {
@@ -285,6 +291,7 @@ private:
 
   WeightSource weights_;
   OpProfile *profile_;
+  const RankContext *rank_;
   llvm::DenseMap<Value, std::shared_ptr<Buffer>> values_;
   /// Operands whose last use is the op being executed.
   llvm::SmallDenseSet<Value, 4> dyingHere_;
@@ -540,6 +547,8 @@ llvm::Error Interpreter::execute(Operation *op) {
         values_[a.getResult()] = values_.lookup(a.getInput());
         return llvm::Error::success();
       })
+      .Case<dist::AllReduceOp, dist::AllGatherOp, dist::ReduceScatterOp, dist::AllToAllOp, dist::BroadcastOp,
+            dist::SendOp, dist::RecvOp>([&](Operation *o) { return collective(o); })
       .Case([&](nn::SqrtOp) {
         return unary(
                    op, [](double x) { return std::sqrt(x); }, kernels::Unary::Sqrt),
@@ -822,6 +831,170 @@ llvm::Error Interpreter::execute(Operation *op) {
       .Default([&](Operation *other) { return opError(other, "the runtime cannot run this op"); });
 }
 
+namespace {
+ReduceOp reduceOpOf(dist::ReduceKind kind) {
+  switch (kind) {
+  case dist::ReduceKind::sum: return ReduceOp::Sum;
+  case dist::ReduceKind::max: return ReduceOp::Max;
+  case dist::ReduceKind::min: return ReduceOp::Min;
+  case dist::ReduceKind::prod: return ReduceOp::Prod;
+  }
+  return ReduceOp::Sum;
+}
+
+/// Bytes of a tensor seen as [outer, parts × piece, inner]: the offset of
+/// part `p` of row `o`, where `piece` rows of `inner` bytes make one part.
+struct Blocks {
+  int64_t outer, pieceBytes, rowBytes;
+  Blocks(llvm::ArrayRef<int64_t> shape, int64_t dim, int64_t parts, size_t elementBytes) {
+    int64_t inner = elementBytes;
+    for (int64_t d : shape.drop_front(dim + 1))
+      inner *= d;
+    outer = 1;
+    for (int64_t d : shape.take_front(dim))
+      outer *= d;
+    rowBytes = shape[dim] * inner;
+    pieceBytes = rowBytes / parts;
+  }
+};
+
+/// Makes the parts of dimension `dim` contiguous: out = [parts][outer][piece].
+void packParts(const char *in, char *out, const Blocks &b, int64_t parts) {
+  for (int64_t p = 0; p < parts; ++p)
+    for (int64_t o = 0; o < b.outer; ++o)
+      std::memcpy(out + (p * b.outer + o) * b.pieceBytes, in + o * b.rowBytes + p * b.pieceBytes, b.pieceBytes);
+}
+
+/// The inverse: contiguous parts back into dimension `dim`.
+void unpackParts(const char *in, char *out, const Blocks &b, int64_t parts) {
+  for (int64_t p = 0; p < parts; ++p)
+    for (int64_t o = 0; o < b.outer; ++o)
+      std::memcpy(out + o * b.rowBytes + p * b.pieceBytes, in + (p * b.outer + o) * b.pieceBytes, b.pieceBytes);
+}
+} // namespace
+
+llvm::Expected<std::vector<int>> Interpreter::groupFor(Operation *op, llvm::ArrayRef<int64_t> devMatrix,
+                                                       llvm::ArrayRef<int64_t> axes) {
+  int world = rank_->communicator->size(), rank = rank_->communicator->rank();
+  int stageSize = rank_->stageSize > 0 ? rank_->stageSize : world;
+  int64_t devices = product(devMatrix);
+  if (devices != stageSize)
+    return opError(op, "its dev_matrix holds " + std::to_string(devices) +
+                           " devices, but a pipeline stage of this run "
+                           "has " +
+                           std::to_string(stageSize) + " ranks");
+  int stageBase = rank / stageSize * stageSize;
+  std::vector<int> group = deviceGroup(devMatrix, axes, rank - stageBase);
+  for (int &member : group)
+    member += stageBase;
+  return group;
+}
+
+llvm::Error Interpreter::collective(Operation *op) {
+  if (!rank_ || !rank_->communicator)
+    return opError(op, "a collective needs the ranks of a distributed run: run the per-rank programs together "
+                       "(this one ran alone)");
+  Communicator &comm = *rank_->communicator;
+  Communicator::Timeout timeout = rank_->timeout;
+  auto failed = [&](llvm::Error err) {
+    return opError(op, "rank " + std::to_string(comm.rank()) + ": " + llvm::toString(std::move(err)));
+  };
+  if (auto send = llvm::dyn_cast<dist::SendOp>(op)) {
+    const Buffer &x = in(send.getInput());
+    int stageSize = rank_->stageSize > 0 ? rank_->stageSize : comm.size();
+    int peer = static_cast<int>(send.getPeerStage()) * stageSize + comm.rank() % stageSize;
+    if (peer < 0 || peer >= comm.size())
+      return opError(op, "stage " + std::to_string(send.getPeerStage()) + " is not in this run");
+    if (llvm::Error err =
+            comm.send(peer, x.dtype, x.bytes(), x.numElements(), static_cast<int>(send.getSrTag()), timeout))
+      return failed(std::move(err));
+    return llvm::Error::success();
+  }
+  if (auto recv = llvm::dyn_cast<dist::RecvOp>(op)) {
+    Buffer &y = define(recv.getResult());
+    int stageSize = rank_->stageSize > 0 ? rank_->stageSize : comm.size();
+    int peer = static_cast<int>(recv.getPeerStage()) * stageSize + comm.rank() % stageSize;
+    if (peer < 0 || peer >= comm.size())
+      return opError(op, "stage " + std::to_string(recv.getPeerStage()) + " is not in this run");
+    if (llvm::Error err =
+            comm.recv(peer, y.dtype, y.data.data(), y.numElements(), static_cast<int>(recv.getSrTag()), timeout))
+      return failed(std::move(err));
+    return llvm::Error::success();
+  }
+  if (auto reduce = llvm::dyn_cast<dist::AllReduceOp>(op)) {
+    auto group = groupFor(op, reduce.getDevMatrix().getDims(), reduce.getAxes());
+    if (!group)
+      return group.takeError();
+    const Buffer &x = in(reduce.getInput());
+    Buffer &y = define(reduce.getResult());
+    if (llvm::Error err = comm.allReduce(*group, x.dtype, x.bytes(), y.data.data(), x.numElements(),
+                                         reduceOpOf(reduce.getKind()), timeout))
+      return failed(std::move(err));
+    return llvm::Error::success();
+  }
+  if (auto gather = llvm::dyn_cast<dist::AllGatherOp>(op)) {
+    auto group = groupFor(op, gather.getDevMatrix().getDims(), gather.getAxes());
+    if (!group)
+      return group.takeError();
+    const Buffer &x = in(gather.getInput());
+    Buffer &y = define(gather.getResult());
+    int64_t parts = group->size(), dim = gather.getDim();
+    // Members' pieces arrive one after another; along dimension 0 that is
+    // the result already, along another they are interleaved into it.
+    bool leading = product(llvm::ArrayRef<int64_t>(x.shape).take_front(dim)) == 1;
+    std::vector<char> staging(leading ? 0 : y.data.size());
+    char *target = leading ? y.data.data() : staging.data();
+    if (llvm::Error err = comm.allGather(*group, x.dtype, x.bytes(), target, x.numElements(), timeout))
+      return failed(std::move(err));
+    if (!leading)
+      unpackParts(staging.data(), y.data.data(), Blocks(y.shape, dim, parts, y.elementBytes()), parts);
+    return llvm::Error::success();
+  }
+  if (auto scatter = llvm::dyn_cast<dist::ReduceScatterOp>(op)) {
+    auto group = groupFor(op, scatter.getDevMatrix().getDims(), scatter.getAxes());
+    if (!group)
+      return group.takeError();
+    const Buffer &x = in(scatter.getInput());
+    Buffer &y = define(scatter.getResult());
+    int64_t parts = group->size(), dim = scatter.getDim();
+    bool leading = product(llvm::ArrayRef<int64_t>(x.shape).take_front(dim)) == 1;
+    std::vector<char> staging(leading ? 0 : x.byteSize());
+    if (!leading)
+      packParts(x.bytes(), staging.data(), Blocks(x.shape, dim, parts, x.elementBytes()), parts);
+    if (llvm::Error err = comm.reduceScatter(*group, x.dtype, leading ? x.bytes() : staging.data(), y.data.data(),
+                                             y.numElements(), reduceOpOf(scatter.getKind()), timeout))
+      return failed(std::move(err));
+    return llvm::Error::success();
+  }
+  if (auto exchange = llvm::dyn_cast<dist::AllToAllOp>(op)) {
+    auto group = groupFor(op, exchange.getDevMatrix().getDims(), exchange.getAxes());
+    if (!group)
+      return group.takeError();
+    const Buffer &x = in(exchange.getInput());
+    Buffer &y = define(exchange.getResult());
+    int64_t parts = group->size();
+    std::vector<char> sent(x.byteSize()), received(y.data.size());
+    packParts(x.bytes(), sent.data(), Blocks(x.shape, exchange.getSplitDim(), parts, x.elementBytes()), parts);
+    if (llvm::Error err =
+            comm.allToAll(*group, x.dtype, sent.data(), received.data(), x.numElements() / parts, timeout))
+      return failed(std::move(err));
+    unpackParts(received.data(), y.data.data(), Blocks(y.shape, exchange.getConcatDim(), parts, y.elementBytes()),
+                parts);
+    return llvm::Error::success();
+  }
+  auto broadcast = llvm::cast<dist::BroadcastOp>(op);
+  auto group = groupFor(op, broadcast.getDevMatrix().getDims(), broadcast.getAxes());
+  if (!group)
+    return group.takeError();
+  const Buffer &x = in(broadcast.getInput());
+  Buffer &y = define(broadcast.getResult());
+  copyBytes(y.data.data(), x.bytes(), y.data.size());
+  if (llvm::Error err = comm.broadcast(*group, y.dtype, y.data.data(), y.numElements(),
+                                       static_cast<int>(broadcast.getRoot()), timeout))
+    return failed(std::move(err));
+  return llvm::Error::success();
+}
+
 llvm::Error Interpreter::softmax(Value xv, Value yv, int64_t axisAttr, bool log) {
   const Buffer &x = in(xv);
   Buffer &y = define(yv);
@@ -973,8 +1146,16 @@ llvm::Expected<std::unique_ptr<Executable>> Executable::prepare(ModuleOp module)
 }
 
 llvm::Expected<std::vector<Buffer>> Executable::run(std::vector<Buffer> inputs, WeightSource weights,
-                                                    OpProfile *profile) {
-  return Interpreter(*state_, weights, profile).run(std::move(inputs));
+                                                    OpProfile *profile, const RankContext *rank) {
+  auto outputs = Interpreter(*state_, weights, profile, rank).run(std::move(inputs));
+  // A rank that cannot go on stops the others rather than leave them
+  // waiting for it until their timeouts.
+  if (!outputs && rank && rank->communicator) {
+    std::string message = llvm::toString(outputs.takeError());
+    rank->communicator->abort(message);
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  }
+  return outputs;
 }
 
 llvm::Expected<std::vector<Buffer>> dinfer::runProgram(ModuleOp module, std::vector<Buffer> inputs,

@@ -79,6 +79,7 @@ public:
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  void abort(const std::string &reason) override { abortMPIRun(reason); }
 
   llvm::Error allReduce(llvm::ArrayRef<int> group, DType dtype, const void *in, void *out, size_t count, ReduceOp op,
                         Timeout timeout) override {
@@ -105,8 +106,7 @@ public:
     MPI_Request request;
     if (llvm::Error err = post("all_reduce", group,
                                MPI_Ialltoallv(in, chunkBytes.data(), chunkOffsets.data(), MPI_BYTE, pieces.data(),
-                                              myCounts.data(), pieceOffsets.data(), MPI_BYTE, members->comm,
-                                              &request)))
+                                              myCounts.data(), pieceOffsets.data(), MPI_BYTE, members->comm, &request)))
       return err;
     if (llvm::Error err = wait(request, "all_reduce", group, timeout))
       return err;
@@ -152,9 +152,9 @@ public:
       return bytes.takeError();
     std::vector<char> pieces(size_t(*bytes) * n);
     MPI_Request request;
-    if (llvm::Error err = post("reduce_scatter", group,
-                               MPI_Ialltoall(in, *bytes, MPI_BYTE, pieces.data(), *bytes, MPI_BYTE, members->comm,
-                                             &request)))
+    if (llvm::Error err =
+            post("reduce_scatter", group,
+                 MPI_Ialltoall(in, *bytes, MPI_BYTE, pieces.data(), *bytes, MPI_BYTE, members->comm, &request)))
       return err;
     if (llvm::Error err = wait(request, "reduce_scatter", group, timeout))
       return err;
@@ -185,14 +185,13 @@ public:
     if (!members)
       return members.takeError();
     if (root < 0 || size_t(root) >= group.size())
-      return error(llvm::formatv("broadcast on group {0}: root position {1} is outside the group", groupText(group),
-                                 root));
+      return error(
+          llvm::formatv("broadcast on group {0}: root position {1} is outside the group", groupText(group), root));
     auto bytes = byteCount("broadcast", group, dtype, count, 1);
     if (!bytes)
       return bytes.takeError();
     MPI_Request request;
-    if (llvm::Error err =
-            post("broadcast", group, MPI_Ibcast(buffer, *bytes, MPI_BYTE, root, members->comm, &request)))
+    if (llvm::Error err = post("broadcast", group, MPI_Ibcast(buffer, *bytes, MPI_BYTE, root, members->comm, &request)))
       return err;
     return wait(request, "broadcast", group, timeout);
   }
@@ -250,8 +249,8 @@ private:
                                  groupText(group), size_));
     auto position = llvm::find(group, rank_);
     if (position == group.end())
-      return error(llvm::formatv("{0} on group {1}: rank {2} is not a member of the group", call, groupText(group),
-                                 rank_));
+      return error(
+          llvm::formatv("{0} on group {1}: rank {2} is not a member of the group", call, groupText(group), rank_));
     Group created;
     created.position = position - group.begin();
     MPI_Group world, members;
@@ -319,8 +318,8 @@ private:
         return llvm::Error::success();
       auto now = std::chrono::steady_clock::now();
       if (now > deadline)
-        abortMPIRun(llvm::formatv("{0} on group {1} timed out after {2} ms", call, groupText(group), timeout.count())
-                        .str());
+        abortMPIRun(
+            llvm::formatv("{0} on group {1} timed out after {2} ms", call, groupText(group), timeout.count()).str());
       // Open MPI moves non-blocking collectives forward only inside MPI calls,
       // so poll hard while a call is young; past a second it is waiting for a
       // late rank, and polling gently leaves the core to whoever needs it.

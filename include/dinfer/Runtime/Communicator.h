@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace dinfer {
@@ -50,9 +51,19 @@ public:
   /// Every member's `buffer` receives the buffer of position `root`.
   virtual llvm::Error broadcast(llvm::ArrayRef<int> group, DType dtype, void *buffer, size_t count, int root,
                                 Timeout timeout) = 0;
+  /// Stops the run: every pending and later call of every rank fails with
+  /// `reason` (in-process), or every process ends (MPI_Abort). For a rank
+  /// that cannot go on, so that the others do not wait out their timeouts.
+  virtual void abort(const std::string &reason) = 0;
   virtual llvm::Error send(int peer, DType dtype, const void *in, size_t count, int tag, Timeout timeout) = 0;
   virtual llvm::Error recv(int peer, DType dtype, void *out, size_t count, int tag, Timeout timeout) = 0;
 };
+
+/// The group of `rank` (an index into `devMatrix`, row-major) over device
+/// axes `axes`, counted from the right as MindSpore counts them: every rank
+/// that differs from it only in those axes, in row-major order over them.
+/// Axes out of range are ignored.
+std::vector<int> deviceGroup(llvm::ArrayRef<int64_t> devMatrix, llvm::ArrayRef<int64_t> axes, int rank);
 
 /// `size` communicators sharing memory, one per thread of one process.
 std::vector<std::unique_ptr<Communicator>> createInProcessWorld(int size);

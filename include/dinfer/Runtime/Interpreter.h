@@ -13,6 +13,7 @@
 #define DINFER_RUNTIME_INTERPRETER_H
 
 #include "dinfer/Runtime/Buffer.h"
+#include "dinfer/Runtime/Communicator.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
@@ -43,6 +44,18 @@ struct OpProfile {
   }
 };
 
+/// What a per-rank program needs for its dist collectives and pipeline
+/// transfers.
+struct RankContext {
+  Communicator *communicator = nullptr;
+  /// Ranks per pipeline stage: stage s holds global ranks [s·stageSize,
+  /// (s+1)·stageSize), a collective's dev_matrix numbers the ranks of one
+  /// stage, and dist.send/recv reach the same position in another stage.
+  /// 0: the whole run is one stage.
+  int stageSize = 0;
+  Communicator::Timeout timeout = std::chrono::seconds(300);
+};
+
 /// A program prepared to run many times: the liveness of its values is
 /// computed once, and the storage one run frees is reused by the next. One
 /// run at a time; the module must outlive it.
@@ -55,8 +68,10 @@ public:
 
   /// Runs on `inputs` (one per argument, in order). Errors name the op and
   /// its location. With `profile`, every op is timed.
+  /// A per-rank program (one with dist collectives) needs `rank`; when a
+  /// rank fails, its communicator stops the other ranks.
   llvm::Expected<std::vector<Buffer>> run(std::vector<Buffer> inputs, WeightSource weights,
-                                          OpProfile *profile = nullptr);
+                                          OpProfile *profile = nullptr, const RankContext *rank = nullptr);
 
   struct State;
 
