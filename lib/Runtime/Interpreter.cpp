@@ -462,6 +462,20 @@ llvm::Error Interpreter::pool(PoolOp op, bool max) {
   bool includePad = false;
   if constexpr (std::is_same_v<PoolOp, nn::AvgPoolOp>)
     includePad = op.getCountIncludePad();
+  // oneDNN counts every pad it is given; the trailing pads that make the
+  // declared output extent (ceil mode) must not count, so averages that
+  // count pads go to oneDNN only when those are the declared ones.
+  int64_t trailing[2] = {(OH - 1) * s[0] + k[0] - H - top, (OW - 1) * s[1] + k[1] - W - left};
+  bool trailingDeclared = trailing[0] == bottom && trailing[1] == right;
+  if (x.dtype == DType::Float32 && trailing[0] >= 0 && trailing[1] >= 0 && (!includePad || trailingDeclared)) {
+    kernels::Pool2DParams params{{k[0], k[1]}, {s[0], s[1]}, {top, left}, {trailing[0], trailing[1]}};
+    kernels::Pooling kind = max          ? kernels::Pooling::Max
+                            : includePad ? kernels::Pooling::AverageCountingPads
+                                         : kernels::Pooling::AverageOfInputs;
+    if (llvm::Error err = kernels::pool2d(kind, x.as<float>(), x.shape, y.as<float>(), y.shape, params))
+      return opError(op, llvm::toString(std::move(err)));
+    return llvm::Error::success();
+  }
   for (int64_t nc = 0; nc < N * C; ++nc)
     for (int64_t oh = 0; oh < OH; ++oh)
       for (int64_t ow = 0; ow < OW; ++ow) {
@@ -715,6 +729,16 @@ llvm::Error Interpreter::execute(Operation *op) {
         Buffer &y = define(o.getResult());
         int64_t C = x.shape[1], inner = product(llvm::ArrayRef<int64_t>(x.shape).drop_front(2));
         double eps = o.getEpsilon().convertToDouble();
+        if (x.dtype == DType::Float32 && C > 0) {
+          std::vector<float> scale(C), shift(C);
+          for (int64_t c = 0; c < C; ++c) {
+            double a = sc.get(c) / std::sqrt(va.get(c) + eps);
+            scale[c] = static_cast<float>(a);
+            shift[c] = static_cast<float>(bi.get(c) - mu.get(c) * a);
+          }
+          kernels::channelAffine(x.as<float>(), y.as<float>(), x.shape[0], C, inner, scale.data(), shift.data());
+          return llvm::Error::success();
+        }
         for (int64_t i = 0, n = x.numElements(); i < n; ++i) {
           int64_t c = (i / inner) % C;
           y.set(i, (x.get(i) - mu.get(c)) / std::sqrt(va.get(c) + eps) * sc.get(c) + bi.get(c));

@@ -353,6 +353,21 @@ void kernels::rmsNormRows(const float *x, const float *gamma, float *y, int64_t 
   });
 }
 
+namespace {
+DINFER_VECTOR_CLONES void affineRow(const float *x, float *y, int64_t n, float scale, float shift) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = x[i] * scale + shift;
+}
+} // namespace
+
+void kernels::channelAffine(const float *x, float *y, int64_t batches, int64_t channels, int64_t inner,
+                            const float *scale, const float *shift) {
+  parallelFor(batches * channels, inner * 2, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; ++row)
+      affineRow(x + row * inner, y + row * inner, inner, scale[row % channels], shift[row % channels]);
+  });
+}
+
 void kernels::transpose(const char *x, char *y, ArrayRef<int64_t> shape, ArrayRef<int64_t> perm, size_t elementBytes) {
   size_t rank = shape.size();
   SmallVector<int64_t, 6> inStrides(rank, 1), outShape(rank), stepOf(rank);
@@ -602,6 +617,36 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
     threadStream().wait();
   } catch (const dnnl::error &e) {
     return dnnlError("convolution", e);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error kernels::pool2d(Pooling kind, const float *x, ArrayRef<int64_t> xShape, float *y, ArrayRef<int64_t> yShape,
+                            const Pool2DParams &p) {
+  for (int64_t d : yShape)
+    if (d == 0)
+      return llvm::Error::success();
+  memory::dims src(xShape.begin(), xShape.end()), dst(yShape.begin(), yShape.end()), kernel{p.kernel[0], p.kernel[1]},
+      strides{p.strides[0], p.strides[1]}, padL{p.padBefore[0], p.padBefore[1]}, padR{p.padAfter[0], p.padAfter[1]};
+  dnnl::algorithm algorithm = kind == Pooling::Max                   ? dnnl::algorithm::pooling_max
+                              : kind == Pooling::AverageCountingPads ? dnnl::algorithm::pooling_avg_include_padding
+                                                                     : dnnl::algorithm::pooling_avg_exclude_padding;
+  memory::dims kindDims{static_cast<int64_t>(kind)};
+  try {
+    static PrimitiveCache<dnnl::pooling_forward> cache;
+    auto compiled = cache.get(keyOf({kindDims, src, dst, kernel, strides, padL, padR}), [&] {
+      memory::desc sd(src, memory::data_type::f32, memory::format_tag::nchw),
+          dd(dst, memory::data_type::f32, memory::format_tag::nchw);
+      dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, sd, dd, strides, kernel, padL,
+                                       padR);
+      return dnnl::pooling_forward::primitive_desc(desc, cpuEngine());
+    });
+    const auto &pd = compiled->descriptor;
+    memory xm(pd.src_desc(), cpuEngine(), const_cast<float *>(x)), ym(pd.dst_desc(), cpuEngine(), y);
+    compiled->executable.execute(threadStream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DST, ym}});
+    threadStream().wait();
+  } catch (const dnnl::error &e) {
+    return dnnlError("pooling", e);
   }
   return llvm::Error::success();
 }

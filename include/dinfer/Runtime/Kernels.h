@@ -46,6 +46,11 @@ void layerNormRows(const float *x, const float *gamma, const float *beta, float 
 /// x / sqrt(mean(x²) + eps) * gamma for each row.
 void rmsNormRows(const float *x, const float *gamma, float *y, int64_t rows, int64_t length, float eps);
 
+/// y = x · scale[c] + shift[c] over [batches, channels, inner] (inference
+/// BatchNorm with its statistics folded into scale and shift).
+void channelAffine(const float *x, float *y, int64_t batches, int64_t channels, int64_t inner, const float *scale,
+                   const float *shift);
+
 /// Elements of x ([shape] row-major, elementBytes each) permuted by perm.
 void transpose(const char *x, char *y, llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> perm,
                size_t elementBytes);
@@ -77,6 +82,16 @@ struct Conv2DParams {
 /// NCHW float32 convolution (OIHW weights, no bias) on oneDNN.
 llvm::Error conv2d(const float *x, llvm::ArrayRef<int64_t> xShape, const float *w, llvm::ArrayRef<int64_t> wShape,
                    float *y, llvm::ArrayRef<int64_t> yShape, const Conv2DParams &params);
+
+enum class Pooling { Max, AverageCountingPads, AverageOfInputs };
+struct Pool2DParams {
+  int64_t kernel[2], strides[2], padBefore[2], padAfter[2];
+};
+/// NCHW float32 max or average pooling on oneDNN. AverageCountingPads
+/// divides by the window size with the pads inside it, AverageOfInputs by
+/// the input elements alone.
+llvm::Error pool2d(Pooling kind, const float *x, llvm::ArrayRef<int64_t> xShape, float *y,
+                   llvm::ArrayRef<int64_t> yShape, const Pool2DParams &params);
 
 } // namespace dinfer::kernels
 

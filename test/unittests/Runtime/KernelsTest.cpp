@@ -327,8 +327,7 @@ TEST(KernelsTest, PrepackedWeightsMatchAndFollowTheOperand) {
   for (int64_t m : {1, 64})
     for (bool ty : {false, true}) {
       int64_t k = 96, n = 80;
-      std::vector<int64_t> xs{2, m, k}, ys = ty ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n},
-                                        zs{2, m, n};
+      std::vector<int64_t> xs{2, m, k}, ys = ty ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n}, zs{2, m, n};
       std::vector<float> x = randomData(2 * m * k, 12), y1 = randomData(k * n, 13), y2 = randomData(k * n, 14);
       for (const std::vector<float> *y : {&y1, &y2, &y1}) {
         std::vector<float> z(2 * m * n);
@@ -339,6 +338,63 @@ TEST(KernelsTest, PrepackedWeightsMatchAndFollowTheOperand) {
           ASSERT_NEAR(z[i], want[i], 1e-4 * (1 + std::abs(want[i]))) << "m " << m << " ty " << ty;
       }
     }
+}
+
+} // namespace
+
+namespace {
+
+TEST(KernelsTest, Pool2DAgainstDirectLoops) {
+  struct Case {
+    int64_t n, c, h, w, k, stride, padBefore, padAfter;
+  };
+  const Case cases[] = {{1, 1, 4, 4, 2, 2, 0, 0},
+                        {2, 3, 7, 5, 3, 2, 1, 1},
+                        {1, 2, 6, 6, 3, 1, 1, 1},
+                        {1, 1, 5, 5, 2, 2, 0, 1},
+                        {1, 4, 8, 8, 3, 3, 0, 1}};
+  for (const Case &c : cases)
+    for (Pooling kind : {Pooling::Max, Pooling::AverageCountingPads, Pooling::AverageOfInputs}) {
+      int64_t oh = (c.h + c.padBefore + c.padAfter - c.k) / c.stride + 1;
+      int64_t ow = (c.w + c.padBefore + c.padAfter - c.k) / c.stride + 1;
+      std::vector<float> x = randomData(c.n * c.c * c.h * c.w, 15), y(c.n * c.c * oh * ow);
+      Pool2DParams p{{c.k, c.k}, {c.stride, c.stride}, {c.padBefore, c.padBefore}, {c.padAfter, c.padAfter}};
+      llvm::Error err = pool2d(kind, x.data(), {c.n, c.c, c.h, c.w}, y.data(), {c.n, c.c, oh, ow}, p);
+      ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+      for (int64_t plane = 0; plane < c.n * c.c; ++plane)
+        for (int64_t i = 0; i < oh; ++i)
+          for (int64_t j = 0; j < ow; ++j) {
+            double acc = kind == Pooling::Max ? -INFINITY : 0.0;
+            int64_t inputs = 0, window = 0;
+            for (int64_t a = 0; a < c.k; ++a)
+              for (int64_t b = 0; b < c.k; ++b) {
+                int64_t hi = i * c.stride - c.padBefore + a, wi = j * c.stride - c.padBefore + b;
+                if (hi < c.h + c.padAfter && wi < c.w + c.padAfter)
+                  ++window;
+                if (hi < 0 || hi >= c.h || wi < 0 || wi >= c.w)
+                  continue;
+                double v = x[(plane * c.h + hi) * c.w + wi];
+                acc = kind == Pooling::Max ? std::max(acc, v) : acc + v;
+                ++inputs;
+              }
+            if (kind == Pooling::AverageCountingPads)
+              acc /= window;
+            else if (kind == Pooling::AverageOfInputs)
+              acc /= inputs;
+            ASSERT_NEAR(y[(plane * oh + i) * ow + j], acc, 1e-5 * (1 + std::abs(acc)))
+                << "kind " << static_cast<int>(kind) << " k " << c.k << " stride " << c.stride;
+          }
+    }
+}
+
+TEST(KernelsTest, ChannelAffine) {
+  std::vector<float> x = randomData(2 * 3 * 50, 16), y(x.size()), scale = randomData(3, 17), shift = randomData(3, 18);
+  channelAffine(x.data(), y.data(), 2, 3, 50, scale.data(), shift.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    size_t c = i / 50 % 3;
+    double want = double(x[i]) * scale[c] + shift[c]; // FMA may round once
+    ASSERT_NEAR(y[i], want, 1e-6 * (1 + std::abs(want)));
+  }
 }
 
 } // namespace
