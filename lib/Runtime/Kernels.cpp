@@ -16,6 +16,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 using namespace dinfer;
 using namespace dinfer::kernels;
@@ -461,6 +463,28 @@ private:
   std::map<std::string, std::shared_ptr<Compiled<Primitive>>> cache_;
 };
 
+/// Primitives are shared by every thread that runs a kernel (ranks of an
+/// in-process run among them). oneDNN's default scratchpad is shared by all
+/// primitives and ties each primitive to the thread that created it, so
+/// dinfer gives every execution a scratchpad of its own: one per thread.
+dnnl::primitive_attr userScratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+/// `arguments` plus this thread's scratchpad, large enough for `pd`.
+std::unordered_map<int, memory> withScratchpad(const dnnl::primitive_desc_base &pd,
+                                               std::unordered_map<int, memory> arguments) {
+  thread_local std::vector<char> scratch;
+  memory::desc desc = pd.scratchpad_desc();
+  size_t bytes = desc.get_size();
+  if (scratch.size() < bytes)
+    scratch.resize(bytes);
+  arguments.insert({DNNL_ARG_SCRATCHPAD, memory(desc, cpuEngine(), scratch.data())});
+  return arguments;
+}
+
 std::string keyOf(std::initializer_list<ArrayRef<int64_t>> lists) {
   std::string key;
   for (ArrayRef<int64_t> list : lists) {
@@ -550,7 +574,7 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
         static PrimitiveCache<dnnl::matmul> packedCache;
         auto compiled = packedCache.get("packed;" + key, [&] {
           memory::desc anyWeights(yDims, memory::data_type::f32, memory::format_tag::any);
-          return dnnl::matmul::primitive_desc(dnnl::matmul::desc(xd, anyWeights, zd), cpuEngine());
+          return dnnl::matmul::primitive_desc(dnnl::matmul::desc(xd, anyWeights, zd), userScratchpad(), cpuEngine());
         });
         auto fresh = std::make_unique<PrepackedWeights::Storage>();
         fresh->source = y;
@@ -569,17 +593,20 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
       const auto &pd = storage->compiled->descriptor;
       memory xm(pd.src_desc(), cpuEngine(), const_cast<float *>(x)), zm(pd.dst_desc(), cpuEngine(), z);
       storage->compiled->executable.execute(
-          threadStream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, storage->packed}, {DNNL_ARG_DST, zm}});
+          threadStream(),
+          withScratchpad(pd, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, storage->packed}, {DNNL_ARG_DST, zm}}));
       threadStream().wait();
       return llvm::Error::success();
     }
     static PrimitiveCache<dnnl::matmul> cache;
-    auto compiled =
-        cache.get(key, [&] { return dnnl::matmul::primitive_desc(dnnl::matmul::desc(xd, yd, zd), cpuEngine()); });
+    auto compiled = cache.get(key, [&] {
+      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(xd, yd, zd), userScratchpad(), cpuEngine());
+    });
     const auto &pd = compiled->descriptor;
     memory xm(pd.src_desc(), cpuEngine(), const_cast<float *>(x)),
         ym(pd.weights_desc(), cpuEngine(), const_cast<float *>(y)), zm(pd.dst_desc(), cpuEngine(), z);
-    compiled->executable.execute(threadStream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, ym}, {DNNL_ARG_DST, zm}});
+    compiled->executable.execute(threadStream(),
+                                 withScratchpad(pd, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, ym}, {DNNL_ARG_DST, zm}}));
     threadStream().wait();
   } catch (const dnnl::error &e) {
     return dnnlError("matmul", e);
@@ -608,12 +635,13 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
           dd(dst, memory::data_type::f32, memory::format_tag::nchw);
       dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, sd,
                                            wd, dd, strides, dilations, padL, padR);
-      return dnnl::convolution_forward::primitive_desc(desc, cpuEngine());
+      return dnnl::convolution_forward::primitive_desc(desc, userScratchpad(), cpuEngine());
     });
     const auto &pd = compiled->descriptor;
     memory xm(pd.src_desc(), cpuEngine(), const_cast<float *>(x)),
         wm(pd.weights_desc(), cpuEngine(), const_cast<float *>(w)), ym(pd.dst_desc(), cpuEngine(), y);
-    compiled->executable.execute(threadStream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}});
+    compiled->executable.execute(threadStream(),
+                                 withScratchpad(pd, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}}));
     threadStream().wait();
   } catch (const dnnl::error &e) {
     return dnnlError("convolution", e);
@@ -639,11 +667,11 @@ llvm::Error kernels::pool2d(Pooling kind, const float *x, ArrayRef<int64_t> xSha
           dd(dst, memory::data_type::f32, memory::format_tag::nchw);
       dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, sd, dd, strides, kernel, padL,
                                        padR);
-      return dnnl::pooling_forward::primitive_desc(desc, cpuEngine());
+      return dnnl::pooling_forward::primitive_desc(desc, userScratchpad(), cpuEngine());
     });
     const auto &pd = compiled->descriptor;
     memory xm(pd.src_desc(), cpuEngine(), const_cast<float *>(x)), ym(pd.dst_desc(), cpuEngine(), y);
-    compiled->executable.execute(threadStream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DST, ym}});
+    compiled->executable.execute(threadStream(), withScratchpad(pd, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DST, ym}}));
     threadStream().wait();
   } catch (const dnnl::error &e) {
     return dnnlError("pooling", e);
