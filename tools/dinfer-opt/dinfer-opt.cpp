@@ -8,6 +8,7 @@
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Transforms/Passes.h"
+#include "dinfer/Transforms/ShardingRules.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -20,8 +21,9 @@ int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   dinfer::registerDinferPasses();
   mlir::DialectRegistry registry;
-  registry.insert<dinfer::nn::NNDialect, dinfer::dist::DistDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::tensor::TensorDialect>();
+  registry.insert<dinfer::nn::NNDialect, dinfer::dist::DistDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
+                  mlir::tensor::TensorDialect>();
+  dinfer::registerNNShardingRules(registry);
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "dinfer optimizer driver: the nn and dist dialects\n", registry));
 }

@@ -20,4 +20,15 @@ def NNFuseGeLU : Pass<"nn-fuse-gelu", "mlir::func::FuncOp"> {
   let dependentDialects = ["dinfer::nn::NNDialect"];
 }
 
+def TestDistShardingRules : Pass<"test-dist-sharding-rules", "mlir::func::FuncOp"> {
+  let summary = "Report every op's sharding rule as a remark (for tests)";
+  let description = [{
+    Emits, on every op, a remark with its sharding rule in Shardy's notation,
+    `([i, k], [k, j])->([i, j]) {i=8, j=16, k=32} reduction={k}`: per
+    operand and result, the factors of each dimension (major first, `1` for a
+    broadcast dimension without one), the factor sizes, and the factors that
+    are summed over or must stay whole. Ops without a rule say so.
+  }];
+}
+
 #endif // DINFER_TRANSFORMS_PASSES
