@@ -82,6 +82,36 @@ std::vector<char> packTyped(const Field &field) {
 
 /// The bytes of `tensor` of the model at `path_`, external data resolved
 /// against `directory_`.
+/// The external data of `tensor` ("location", "offset", "length" entries),
+/// mapped read-only; the location must stay inside the model's folder.
+static llvm::Expected<MappedBytes> mapExternalData(const onnx::TensorProto &tensor, const std::string &path_,
+                                                   const std::string &directory_, uint64_t expected) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const onnx::StringStringEntryProto &entry : tensor.external_data()) {
+    if (entry.key() == "location")
+      location = entry.value();
+    else if (entry.key() == "offset")
+      offset = std::atoll(entry.value().c_str());
+    else if (entry.key() == "length")
+      length = std::atoll(entry.value().c_str());
+  }
+  bool escapes = location.empty() || llvm::sys::path::is_absolute(location);
+  for (auto it = llvm::sys::path::begin(location), end = llvm::sys::path::end(location); it != end; ++it)
+    escapes |= *it == "..";
+  if (escapes)
+    return fileError(path_, "tensor '" + tensor.name() + "': external data location '" + location +
+                                "' leaves the model's folder");
+  if (offset < 0)
+    return fileError(path_, "tensor '" + tensor.name() + "': negative external data offset");
+  llvm::SmallString<256> file(directory_);
+  llvm::sys::path::append(file, location);
+  auto range = mapFileRange(file, static_cast<uint64_t>(offset), length < 0 ? expected : uint64_t(length));
+  if (!range)
+    return fileError(path_, "tensor '" + tensor.name() + "': " + llvm::toString(range.takeError()));
+  return range;
+}
+
 static llvm::Expected<std::vector<char>> bytesOfImpl(const onnx::TensorProto &tensor, const std::string &path_,
                                                      const std::string &directory_);
 
@@ -107,29 +137,9 @@ llvm::Expected<MappedBytes> OnnxModel::mapTensor(const onnx::TensorProto &tensor
   uint64_t expected = static_cast<uint64_t>(count) * dtypeBits(*dtype) / 8;
   MappedBytes mapped;
   if (external) {
-    std::string location;
-    int64_t offset = 0, length = -1;
-    for (const onnx::StringStringEntryProto &entry : tensor.external_data()) {
-      if (entry.key() == "location")
-        location = entry.value();
-      else if (entry.key() == "offset")
-        offset = std::atoll(entry.value().c_str());
-      else if (entry.key() == "length")
-        length = std::atoll(entry.value().c_str());
-    }
-    bool escapes = location.empty() || llvm::sys::path::is_absolute(location);
-    for (auto it = llvm::sys::path::begin(location), end = llvm::sys::path::end(location); it != end; ++it)
-      escapes |= *it == "..";
-    if (escapes)
-      return fileError(path_, "tensor '" + tensor.name() + "': external data location '" + location +
-                                  "' leaves the model's folder");
-    if (offset < 0)
-      return fileError(path_, "tensor '" + tensor.name() + "': negative external data offset");
-    llvm::SmallString<256> file(directory_);
-    llvm::sys::path::append(file, location);
-    auto range = mapFileRange(file, static_cast<uint64_t>(offset), length < 0 ? expected : uint64_t(length));
+    auto range = mapExternalData(tensor, path_, directory_, expected);
     if (!range)
-      return fileError(path_, "tensor '" + tensor.name() + "': " + llvm::toString(range.takeError()));
+      return range.takeError();
     mapped = std::move(*range);
   } else {
     mapped.bytes = llvm::ArrayRef<char>(tensor.raw_data().data(), tensor.raw_data().size());
@@ -153,32 +163,10 @@ static llvm::Expected<std::vector<char>> bytesOfImpl(const onnx::TensorProto &te
   uint64_t expected = static_cast<uint64_t>(count) * dtypeBits(*dtype) / 8;
   std::vector<char> bytes;
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
-    std::string location;
-    int64_t offset = 0, length = -1;
-    for (const onnx::StringStringEntryProto &entry : tensor.external_data()) {
-      if (entry.key() == "location")
-        location = entry.value();
-      else if (entry.key() == "offset")
-        offset = std::atoll(entry.value().c_str());
-      else if (entry.key() == "length")
-        length = std::atoll(entry.value().c_str());
-    }
-    bool escapes = location.empty() || llvm::sys::path::is_absolute(location);
-    for (auto it = llvm::sys::path::begin(location), end = llvm::sys::path::end(location); it != end; ++it)
-      escapes |= *it == "..";
-    if (escapes)
-      return fileError(path_, "tensor '" + tensor.name() + "': external data location '" + location +
-                                  "' leaves the model's folder");
-    llvm::SmallString<256> file(directory_);
-    llvm::sys::path::append(file, location);
-    auto source = ByteSource::openFile(file);
-    if (!source)
-      return source.takeError();
-    bytes.resize(length < 0 ? expected : static_cast<uint64_t>(length));
-    if (offset < 0)
-      return fileError(path_, "tensor '" + tensor.name() + "': negative external data offset");
-    if (llvm::Error err = (*source)->readAt(static_cast<uint64_t>(offset), bytes))
-      return std::move(err);
+    auto range = mapExternalData(tensor, path_, directory_, expected);
+    if (!range)
+      return range.takeError();
+    bytes.assign(range->bytes.begin(), range->bytes.end());
   } else if (tensor.has_raw_data()) {
     bytes.assign(tensor.raw_data().begin(), tensor.raw_data().end());
   } else {
