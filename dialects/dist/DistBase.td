@@ -35,6 +35,11 @@ def Dist_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kDeviceNumAttrName = "dist.device_num";
     static constexpr ::llvm::StringLiteral kPipelineStagesAttrName = "dist.pipeline_stages";
     static constexpr ::llvm::StringLiteral kLayoutAttrName = "dist.layout";
+    /// An op's strategy: one list of split numbers per operand (MindSpore's
+    /// ((2, 1), (1, 4))), as `[array<i64: 2, 1>, array<i64: 1, 4>]`.
+    static constexpr ::llvm::StringLiteral kStrategyAttrName = "dist.strategy";
+    /// The pipeline stage an op runs in.
+    static constexpr ::llvm::StringLiteral kStageAttrName = "dist.stage";
   }];
 }
 

@@ -259,6 +259,36 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
                                << " is not divisible by dist.pipeline_stages " << stages.getInt();
     return success();
   }
+  if (name == kStrategyAttrName) {
+    auto strategy = llvm::dyn_cast<ArrayAttr>(attribute.getValue());
+    if (!strategy || strategy.size() != op->getNumOperands())
+      return op->emitOpError() << "dist.strategy needs one list of split numbers per operand (" << op->getNumOperands()
+                               << ")";
+    for (auto [index, entry] : llvm::enumerate(strategy)) {
+      auto splits = llvm::dyn_cast<DenseI64ArrayAttr>(entry);
+      auto type = llvm::dyn_cast<RankedTensorType>(op->getOperand(index).getType());
+      if (!splits || !type || splits.size() != type.getRank())
+        return op->emitOpError() << "dist.strategy entry " << index << " must give one split number per dimension of "
+                                 << op->getOperand(index).getType();
+      for (auto [d, split] : llvm::enumerate(splits.asArrayRef()))
+        if (split <= 0 || type.getDimSize(d) % split != 0)
+          return op->emitOpError() << "dist.strategy splits dimension " << d << " of operand " << index << " ("
+                                   << type.getDimSize(d) << ") into " << split << " parts";
+    }
+    return success();
+  }
+  if (name == kStageAttrName) {
+    auto stage = llvm::dyn_cast<IntegerAttr>(attribute.getValue());
+    if (!stage || stage.getInt() < 0)
+      return op->emitOpError() << "dist.stage must be a non-negative integer";
+    auto module = op->getParentOfType<ModuleOp>();
+    if (module)
+      if (auto stages = module->getAttrOfType<IntegerAttr>(kPipelineStagesAttrName))
+        if (stage.getInt() >= stages.getInt())
+          return op->emitOpError() << "dist.stage " << stage.getInt() << " is beyond the module's " << stages.getInt()
+                                   << " pipeline stages";
+    return success();
+  }
   if (name == kLayoutAttrName) {
     auto layout = llvm::dyn_cast<LayoutAttr>(attribute.getValue());
     if (!layout)

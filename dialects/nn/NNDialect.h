@@ -16,4 +16,11 @@
 #define GET_OP_CLASSES
 #include "dialects/nn/NNOps.h.inc"
 
+namespace dinfer::nn {
+/// The MindSpore primitive an nn op stands for ("MatMul", "LayerNorm"), as
+/// MindIR files and strategy keys (`<Primitive>_<parameter>`) name it; empty
+/// for an op that is not an nn op.
+llvm::StringRef primitiveName(mlir::Operation *op);
+} // namespace dinfer::nn
+
 #endif // DINFER_DIALECT_NN_NNDIALECT_H

@@ -9,6 +9,7 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/SmallSet.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace dinfer::nn;
@@ -701,3 +702,48 @@ LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
 
 #define GET_OP_CLASSES
 #include "dialects/nn/NNOps.cpp.inc"
+
+llvm::StringRef dinfer::nn::primitiveName(Operation *op) {
+  return llvm::TypeSwitch<Operation *, llvm::StringRef>(op)
+      .Case([](SqrtOp) { return "Sqrt"; })
+      .Case([](NegOp) { return "Neg"; })
+      .Case([](ExpOp) { return "Exp"; })
+      .Case([](ErfOp) { return "Erf"; })
+      .Case([](TanhOp) { return "Tanh"; })
+      .Case([](SigmoidOp) { return "Sigmoid"; })
+      .Case([](ReLUOp) { return "ReLU"; })
+      .Case([](FastGeLUOp) { return "FastGeLU"; })
+      .Case([](SiLUOp) { return "SiLU"; })
+      .Case([](GeLUOp) { return "GeLU"; })
+      .Case([](AddOp) { return "Add"; })
+      .Case([](SubOp) { return "Sub"; })
+      .Case([](MulOp) { return "Mul"; })
+      .Case([](DivOp) { return "Div"; })
+      .Case([](PowOp) { return "Pow"; })
+      .Case([](SelectOp) { return "Select"; })
+      .Case([](CastOp) { return "Cast"; })
+      .Case([](MatMulOp) { return "MatMul"; })
+      .Case([](BatchMatMulOp) { return "BatchMatMul"; })
+      .Case([](BiasAddOp) { return "BiasAdd"; })
+      .Case([](SoftmaxOp) { return "Softmax"; })
+      .Case([](LogSoftmaxOp) { return "LogSoftmax"; })
+      .Case([](LayerNormOp) { return "LayerNorm"; })
+      .Case([](RMSNormOp) { return "RmsNorm"; })
+      .Case([](BatchNormOp) { return "BatchNorm"; })
+      .Case([](ReduceSumOp) { return "ReduceSum"; })
+      .Case([](ReduceMeanOp) { return "ReduceMean"; })
+      .Case([](ReduceMaxOp) { return "ReduceMax"; })
+      .Case([](ReshapeOp) { return "Reshape"; })
+      .Case([](TransposeOp) { return "Transpose"; })
+      .Case([](ExpandDimsOp) { return "ExpandDims"; })
+      .Case([](SqueezeOp) { return "Squeeze"; })
+      .Case([](FlattenOp) { return "Flatten"; })
+      .Case([](ConcatOp) { return "Concat"; })
+      .Case([](SplitOp) { return "Split"; })
+      .Case([](StridedSliceOp) { return "StridedSlice"; })
+      .Case([](GatherOp) { return "Gather"; })
+      .Case([](Conv2DOp) { return "Conv2D"; })
+      .Case([](MaxPoolOp) { return "MaxPool"; })
+      .Case([](AvgPoolOp) { return "AvgPool"; })
+      .Default([](Operation *) { return ""; });
+}

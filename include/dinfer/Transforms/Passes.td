@@ -20,6 +20,31 @@ def NNFuseGeLU : Pass<"nn-fuse-gelu", "mlir::func::FuncOp"> {
   let dependentDialects = ["dinfer::nn::NNDialect"];
 }
 
+def DistAttachStrategy : Pass<"dist-attach-strategy", "mlir::ModuleOp"> {
+  let summary = "Attach a training strategy file's op strategies and parameter layouts";
+  let description = [{
+    Reads a MindSpore strategy file (protobuf or JSON, merged pipeline files
+    too) and attaches what it says to the program:
+    * every `dist.param` the file lays out gets its `layout` (with the stage
+      of a merged file's `<stage>-` prefix; a parameter several stages share
+      keeps the first and is reported);
+    * every op with a sharding rule and a parameter operand is looked up as
+      MindSpore keys it, `<Primitive>_<first parameter name>`, and gets
+      `dist.strategy` (one list of split numbers per operand) and `dist.stage`.
+    A parameter or keyed op the file does not cover keeps the rule's default
+    (replicated) and gets a remark; an op or layout whose split numbers do
+    not match its operands' shapes is an error at the op. File entries that
+    match nothing in the program are reported in one warning.
+
+    `--dist-attach-strategy=FILE` names the file directly; `file=FILE` works
+    too.
+  }];
+  let options = [
+    Option<"file", "file", "std::string", /*default=*/"\"\"", "The training strategy file">
+  ];
+  let dependentDialects = ["dinfer::dist::DistDialect"];
+}
+
 def TestDistShardingRules : Pass<"test-dist-sharding-rules", "mlir::func::FuncOp"> {
   let summary = "Report every op's sharding rule as a remark (for tests)";
   let description = [{
