@@ -40,6 +40,10 @@ def Dist_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kStrategyAttrName = "dist.strategy";
     /// The pipeline stage an op runs in.
     static constexpr ::llvm::StringLiteral kStageAttrName = "dist.stage";
+    /// What --dist-infer-predict-layout did to a parameter's layout: `same`,
+    /// `dropped-replicas`, `shrunk-model-parallel`, `split-batch`,
+    /// `restaged` or `replicated`.
+    static constexpr ::llvm::StringLiteral kRuleAttrName = "dist.rule";
   }];
 }
 

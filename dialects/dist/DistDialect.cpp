@@ -36,9 +36,8 @@ void DistDialect::initialize() {
 
 FailureOr<SmallVector<int64_t>> dist::parseIntList(AsmParser &parser) {
   SmallVector<int64_t> values;
-  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&]() -> ParseResult {
-        return parser.parseInteger(values.emplace_back());
-      }))
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square,
+                                     [&]() -> ParseResult { return parser.parseInteger(values.emplace_back()); }))
     return failure();
   return values;
 }
@@ -93,8 +92,7 @@ void dist::printTensorMap(AsmPrinter &printer, ArrayAttr tensorMap) {
 // DeviceMatrixAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult DeviceMatrixAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                       ArrayRef<int64_t> dims) {
+LogicalResult DeviceMatrixAttr::verify(function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> dims) {
   if (dims.empty())
     return emitError() << "dev_matrix must have at least one axis";
   TensorLayout layout;
@@ -122,8 +120,8 @@ int64_t DeviceMatrixAttr::getGroupSize(ArrayRef<int64_t> axes) const {
 // LayoutAttr
 //===----------------------------------------------------------------------===//
 
-static TensorLayout makeTensorLayout(ArrayRef<int64_t> devMatrix, ArrayAttr tensorMap,
-                                     int64_t optShardStep, int64_t optShardSize) {
+static TensorLayout makeTensorLayout(ArrayRef<int64_t> devMatrix, ArrayAttr tensorMap, int64_t optShardStep,
+                                     int64_t optShardSize) {
   TensorLayout layout;
   layout.devMatrix.assign(devMatrix.begin(), devMatrix.end());
   for (Attribute entry : tensorMap) {
@@ -135,9 +133,8 @@ static TensorLayout makeTensorLayout(ArrayRef<int64_t> devMatrix, ArrayAttr tens
   return layout;
 }
 
-LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 ArrayRef<int64_t> devMatrix, ArrayAttr tensorMap,
-                                 int64_t optShardStep, int64_t optShardSize, int64_t stage,
+LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> devMatrix,
+                                 ArrayAttr tensorMap, int64_t optShardStep, int64_t optShardSize, int64_t stage,
                                  ArrayRef<int64_t> partial) {
   if (!tensorMap || !llvm::all_of(tensorMap, llvm::IsaPred<DenseI64ArrayAttr>))
     return emitError() << "tensor_map entries must be lists of device axes";
@@ -152,8 +149,8 @@ LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   llvm::SmallSet<int64_t, 4> seen;
   for (int64_t axis : partial) {
     if (axis < 0 || axis >= numAxes)
-      return emitError() << "partial uses device axis " << axis << ", out of range for a dev_matrix of "
-                         << numAxes << " axes";
+      return emitError() << "partial uses device axis " << axis << ", out of range for a dev_matrix of " << numAxes
+                         << " axes";
     if (!seen.insert(axis).second)
       return emitError() << "partial lists device axis " << axis << " twice";
     for (const DimAxes &axes : layout.tensorMap)
@@ -167,13 +164,12 @@ TensorLayout LayoutAttr::toTensorLayout() const {
   return makeTensorLayout(getDevMatrix(), getTensorMap(), getOptShardStep(), getOptShardSize());
 }
 
-LayoutAttr LayoutAttr::get(MLIRContext *context, const TensorLayout &layout, int64_t stage,
-                           ArrayRef<int64_t> partial) {
+LayoutAttr LayoutAttr::get(MLIRContext *context, const TensorLayout &layout, int64_t stage, ArrayRef<int64_t> partial) {
   SmallVector<Attribute> dims;
   for (const DimAxes &axes : layout.tensorMap)
     dims.push_back(DenseI64ArrayAttr::get(context, axes));
-  return get(context, layout.devMatrix, ArrayAttr::get(context, dims), layout.optShardStep,
-             layout.optShardSize, stage, partial);
+  return get(context, layout.devMatrix, ArrayAttr::get(context, dims), layout.optShardStep, layout.optShardSize, stage,
+             partial);
 }
 
 ArrayRef<int64_t> LayoutAttr::getDimAxes(unsigned dim) const {
@@ -217,9 +213,8 @@ LogicalResult dist::verifyDeviceCount(Operation *op, ArrayRef<int64_t> devMatrix
   if (count != stageDevices) {
     InFlightDiagnostic diag = op->emitOpError() << attrName << " [";
     llvm::interleaveComma(devMatrix, diag);
-    return diag << "] covers " << count << " devices, but a pipeline stage of the module has "
-                << stageDevices << " (dist.device_num = " << deviceNum.getInt()
-                << ", dist.pipeline_stages = " << stages << ")";
+    return diag << "] covers " << count << " devices, but a pipeline stage of the module has " << stageDevices
+                << " (dist.device_num = " << deviceNum.getInt() << ", dist.pipeline_stages = " << stages << ")";
   }
   return success();
 }
@@ -233,7 +228,8 @@ LogicalResult dist::verifyValueLayout(Operation *op, LayoutAttr layout, Type typ
   };
   if (failed(layout.verifyForType(type, emitError)))
     return failure();
-  if (failed(verifyDeviceCount(op, layout.getDevMatrix(), what.empty() ? "layout dev_matrix" : "dist.layout dev_matrix")))
+  if (failed(
+          verifyDeviceCount(op, layout.getDevMatrix(), what.empty() ? "layout dev_matrix" : "dist.layout dev_matrix")))
     return failure();
   auto module = llvm::isa<ModuleOp>(op) ? llvm::cast<ModuleOp>(op) : op->getParentOfType<ModuleOp>();
   if (module)
@@ -277,6 +273,15 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
     }
     return success();
   }
+  if (name == kRuleAttrName) {
+    auto rule = llvm::dyn_cast<StringAttr>(attribute.getValue());
+    if (!rule || !llvm::is_contained(
+                     {"same", "dropped-replicas", "shrunk-model-parallel", "split-batch", "restaged", "replicated"},
+                     rule.getValue()))
+      return op->emitOpError() << "dist.rule must be one of \"same\", \"dropped-replicas\", "
+                                  "\"shrunk-model-parallel\", \"split-batch\", \"restaged\", \"replicated\"";
+    return success();
+  }
   if (name == kStageAttrName) {
     auto stage = llvm::dyn_cast<IntegerAttr>(attribute.getValue());
     if (!stage || stage.getInt() < 0)
@@ -300,8 +305,7 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
   return op->emitOpError() << "unknown dist attribute '" << name << "'";
 }
 
-static LogicalResult verifyValueLayoutAttr(Operation *op, NamedAttribute attribute, Type type,
-                                           const Twine &what) {
+static LogicalResult verifyValueLayoutAttr(Operation *op, NamedAttribute attribute, Type type, const Twine &what) {
   if (attribute.getName().strref() != DistDialect::kLayoutAttrName)
     return op->emitOpError() << "unknown dist attribute '" << attribute.getName().strref() << "' on " << what;
   auto layout = llvm::dyn_cast<LayoutAttr>(attribute.getValue());
@@ -315,19 +319,16 @@ LogicalResult DistDialect::verifyRegionArgAttribute(Operation *op, unsigned regi
   Region &region = op->getRegion(regionIndex);
   if (region.empty() || argIndex >= region.getNumArguments()) {
     if (auto function = llvm::dyn_cast<FunctionOpInterface>(op))
-      return verifyValueLayoutAttr(op, attribute, function.getArgumentTypes()[argIndex],
-                                   "argument " + Twine(argIndex));
+      return verifyValueLayoutAttr(op, attribute, function.getArgumentTypes()[argIndex], "argument " + Twine(argIndex));
     return success();
   }
-  return verifyValueLayoutAttr(op, attribute, region.getArgument(argIndex).getType(),
-                               "argument " + Twine(argIndex));
+  return verifyValueLayoutAttr(op, attribute, region.getArgument(argIndex).getType(), "argument " + Twine(argIndex));
 }
 
-LogicalResult DistDialect::verifyRegionResultAttribute(Operation *op, unsigned regionIndex,
-                                                       unsigned resultIndex, NamedAttribute attribute) {
+LogicalResult DistDialect::verifyRegionResultAttribute(Operation *op, unsigned regionIndex, unsigned resultIndex,
+                                                       NamedAttribute attribute) {
   auto function = llvm::dyn_cast<FunctionOpInterface>(op);
   if (!function)
     return op->emitOpError() << "dist.layout on a region result needs a function";
-  return verifyValueLayoutAttr(op, attribute, function.getResultTypes()[resultIndex],
-                               "result " + Twine(resultIndex));
+  return verifyValueLayoutAttr(op, attribute, function.getResultTypes()[resultIndex], "result " + Twine(resultIndex));
 }

@@ -45,6 +45,42 @@ def DistAttachStrategy : Pass<"dist-attach-strategy", "mlir::ModuleOp"> {
   let dependentDialects = ["dinfer::dist::DistDialect"];
 }
 
+def DistInferPredictLayout : Pass<"dist-infer-predict-layout", "mlir::ModuleOp"> {
+  let summary = "Adapt training op strategies to the inference device count; derive parameter layouts";
+  let description = [{
+    Runs after `--dist-attach-strategy`. The inference devices per stage are
+    `device-num / pipeline-stages` (options, or the module's `dist.device_num`
+    and `dist.pipeline_stages`); training's come from `train-device-num`, or
+    from the device matrices of the attached parameter layouts. Each op's
+    strategy is split, through its sharding rule, into the model-parallel part
+    (factors of parameter dimensions, degree mp) and the data-parallel part
+    (other split factors, degree dp), and adapted as CONTRACTS.md section 8
+    says: the same count keeps every strategy (`same`); otherwise mp' is the
+    largest divisor of mp that divides N, shrinking the innermost factors
+    first (`shrunk-model-parallel`); a split batch gets dp', the largest
+    divisor of N / mp' that divides the batch (`split-batch` when it grows,
+    `dropped-replicas` when it shrinks); what is left of N is replicas.
+    Optimizer sharding is always dropped.
+
+    Every parameter then takes the layout of its first user with a strategy:
+    the op's device matrix in MindSpore's order (the factors of operand 0's
+    dimensions, then those only later operands have), a leading replica axis,
+    standardized (axes of 1 removed); `dist.rule` records what was applied. A
+    parameter no strategized op uses keeps its training layout when the
+    counts agree and becomes replicated otherwise (with a remark). A pipeline
+    stage count other than training's is refused: rebalancing stages is not
+    implemented yet.
+  }];
+  let options = [
+    Option<"deviceNum", "device-num", "int64_t", /*default=*/"0", "Inference devices (default: dist.device_num)">,
+    Option<"pipelineStages", "pipeline-stages", "int64_t", /*default=*/"0",
+           "Inference pipeline stages (default: dist.pipeline_stages, or 1)">,
+    Option<"trainDeviceNum", "train-device-num", "int64_t", /*default=*/"0",
+           "Training devices per stage (default: from the attached layouts)">
+  ];
+  let dependentDialects = ["dinfer::dist::DistDialect"];
+}
+
 def TestDistShardingRules : Pass<"test-dist-sharding-rules", "mlir::func::FuncOp"> {
   let summary = "Report every op's sharding rule as a remark (for tests)";
   let description = [{

@@ -1,0 +1,266 @@
+//===- InferPredictLayout.cpp - strategies for the inference device count -===//
+
+#include "dinfer/Transforms/Passes.h"
+
+#include "dialects/dist/DistOps.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SetVector.h"
+
+#include <numeric>
+
+namespace dinfer {
+#define GEN_PASS_DEF_DISTINFERPREDICTLAYOUT
+#include "dinfer/Transforms/Passes.h.inc"
+} // namespace dinfer
+
+using namespace mlir;
+using namespace dinfer;
+
+namespace {
+
+int64_t largestDivisorOfDividing(int64_t of, int64_t dividing) {
+  for (int64_t d = std::min(of, dividing); d > 1; --d)
+    if (of % d == 0 && dividing % d == 0)
+      return d;
+  return 1;
+}
+
+/// An op's strategy seen through its sharding rule: the split of every
+/// factor, which factors are model-parallel, and MindSpore's device-matrix
+/// order of the factors.
+struct FactorSplits {
+  dist::ShardingRule rule;
+  SmallVector<int64_t> split;       ///< per factor
+  SmallVector<bool> modelParallel;  ///< per factor: it splits a parameter dimension
+  SmallVector<int64_t> deviceOrder; ///< factors, outermost first
+};
+
+FailureOr<FactorSplits> factorSplits(Operation *op, ArrayAttr strategy) {
+  auto ruled = llvm::dyn_cast<dist::ShardingRuleOpInterface>(op);
+  if (!ruled)
+    return op->emitError("has a dist.strategy but no sharding rule");
+  FailureOr<dist::ShardingRule> rule = ruled.getShardingRule();
+  if (failed(rule))
+    return op->emitError("has a dist.strategy but its sharding rule admits no split");
+  FactorSplits result;
+  result.rule = *rule;
+  size_t factors = rule->factorSizes.size();
+  result.split.assign(factors, 1);
+  result.modelParallel.assign(factors, false);
+  llvm::SetVector<int64_t> order;
+  for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+    bool parameter = static_cast<bool>(operand.getDefiningOp<dist::ParamOp>());
+    ArrayRef<int64_t> splits = llvm::cast<DenseI64ArrayAttr>(strategy[index]).asArrayRef();
+    for (auto [d, factorsOfDim] : llvm::enumerate(rule->operandFactors[index])) {
+      int64_t split = splits[d];
+      for (int64_t f : factorsOfDim) {
+        order.insert(f);
+        if (parameter)
+          result.modelParallel[f] = true;
+      }
+      if (split == 1)
+        continue;
+      if (factorsOfDim.empty())
+        return op->emitError() << "dist.strategy splits dimension " << d << " of operand " << index
+                               << ", which the op broadcasts";
+      // A dimension made of several factors takes its split on the major one.
+      int64_t major = factorsOfDim.front();
+      if (rule->factorSizes[major] % split != 0)
+        return op->emitError() << "dist.strategy splits dimension " << d << " of operand " << index << " into " << split
+                               << " parts, which its major factor of " << rule->factorSizes[major] << " cannot take";
+      if (result.split[major] != 1 && result.split[major] != split)
+        return op->emitError() << "dist.strategy splits one factor two ways (" << result.split[major] << " and "
+                               << split << ")";
+      if (rule->factorKinds[major] == dist::FactorKind::NeedReplication)
+        return op->emitError() << "dist.strategy splits dimension " << d << " of operand " << index
+                               << ", which the op needs whole";
+      result.split[major] = split;
+    }
+  }
+  result.deviceOrder.assign(order.begin(), order.end());
+  return result;
+}
+
+struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<DistInferPredictLayoutPass> {
+  using DistInferPredictLayoutBase::DistInferPredictLayoutBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *context = &getContext();
+    auto moduleInt = [&](StringRef name, int64_t fallback) {
+      auto attr = module->getAttrOfType<IntegerAttr>(name);
+      return attr ? attr.getInt() : fallback;
+    };
+    int64_t devices = deviceNum ? static_cast<int64_t>(deviceNum) : moduleInt(dist::DistDialect::kDeviceNumAttrName, 0);
+    int64_t stages = pipelineStages ? static_cast<int64_t>(pipelineStages)
+                                    : moduleInt(dist::DistDialect::kPipelineStagesAttrName, 1);
+    if (devices <= 0 || stages <= 0 || devices % stages != 0) {
+      module.emitError() << "--dist-infer-predict-layout needs the inference device count (device-num=N, or "
+                            "dist.device_num on the module) divisible by the pipeline stages; got "
+                         << devices << " devices and " << stages << " stages";
+      return signalPassFailure();
+    }
+    int64_t perStage = devices / stages;
+
+    // Training's devices per stage and stage count, from the layouts.
+    int64_t trainPerStage = trainDeviceNum, trainStages = 1;
+    module.walk([&](dist::ParamOp param) {
+      if (auto layout = param.getLayoutAttr()) {
+        if (!trainPerStage)
+          trainPerStage = layout.getDeviceCount();
+        trainStages = std::max<int64_t>(trainStages, layout.getStage() + 1);
+      }
+    });
+    module.walk([&](Operation *op) {
+      if (auto stage = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName))
+        trainStages = std::max<int64_t>(trainStages, stage.getInt() + 1);
+    });
+    if (!trainPerStage) {
+      module.emitError() << "--dist-infer-predict-layout cannot tell training's device count: no parameter has a "
+                            "layout (run --dist-attach-strategy first) and train-device-num is not given";
+      return signalPassFailure();
+    }
+    if (trainStages != stages) {
+      module.emitError() << "training ran " << trainStages << " pipeline stages and inference asks for " << stages
+                         << ": rebalancing stages is not implemented yet";
+      return signalPassFailure();
+    }
+    bool same = perStage == trainPerStage;
+
+    // Parameters take the layout of their first user with a strategy.
+    llvm::DenseMap<Operation *, std::pair<dist::LayoutAttr, StringRef>> layouts;
+    bool failedAny = false;
+    module.walk([&](Operation *op) {
+      auto strategy = op->getAttrOfType<ArrayAttr>(dist::DistDialect::kStrategyAttrName);
+      if (!strategy)
+        return;
+      FailureOr<FactorSplits> splits = factorSplits(op, strategy);
+      if (failed(splits)) {
+        failedAny = true;
+        return;
+      }
+      StringRef rule = "same";
+      if (!same && failed(adapt(op, *splits, perStage, rule))) {
+        failedAny = true;
+        return;
+      }
+      // The adapted strategy: per operand dimension, its factors' splits.
+      SmallVector<Attribute> operands;
+      for (const auto &dims : splits->rule.operandFactors) {
+        SmallVector<int64_t> dimSplits;
+        for (const auto &factors : dims) {
+          int64_t split = 1;
+          for (int64_t f : factors)
+            split *= splits->split[f];
+          dimSplits.push_back(split);
+        }
+        operands.push_back(DenseI64ArrayAttr::get(context, dimSplits));
+      }
+      op->setAttr(dist::DistDialect::kStrategyAttrName, ArrayAttr::get(context, operands));
+
+      // The op's device matrix: a replica axis, then its factors' splits;
+      // axes of 1 dropped (MindSpore's standardization).
+      int64_t used = 1;
+      for (int64_t f : splits->deviceOrder)
+        used *= splits->split[f];
+      SmallVector<int64_t> devMatrix;
+      SmallVector<int64_t> axisOfFactor(splits->split.size(), -1);
+      if (perStage / used > 1)
+        devMatrix.push_back(perStage / used);
+      for (int64_t f : splits->deviceOrder)
+        if (splits->split[f] > 1) {
+          axisOfFactor[f] = devMatrix.size();
+          devMatrix.push_back(splits->split[f]);
+        }
+      int64_t stage = 0;
+      if (auto stageAttr = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName))
+        stage = stageAttr.getInt();
+      for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+        auto param = operand.getDefiningOp<dist::ParamOp>();
+        if (!param || layouts.count(param))
+          continue;
+        TensorLayout layout;
+        layout.devMatrix.assign(devMatrix.begin(), devMatrix.end());
+        for (const auto &factors : splits->rule.operandFactors[index]) {
+          DimAxes axes;
+          for (int64_t f : factors)
+            if (axisOfFactor[f] >= 0)
+              axes.push_back(static_cast<int64_t>(devMatrix.size()) - 1 - axisOfFactor[f]);
+          layout.tensorMap.push_back(axes);
+        }
+        if (layout.devMatrix.empty()) // one device: a one-axis matrix of 1
+          layout.devMatrix.push_back(1);
+        layouts[param] = {dist::LayoutAttr::get(context, layout, stage, {}), rule};
+      }
+    });
+    if (failedAny)
+      return signalPassFailure();
+
+    module->setAttr(dist::DistDialect::kDeviceNumAttrName, IntegerAttr::get(IntegerType::get(context, 64), devices));
+    if (stages > 1)
+      module->setAttr(dist::DistDialect::kPipelineStagesAttrName,
+                      IntegerAttr::get(IntegerType::get(context, 64), stages));
+    module.walk([&](dist::ParamOp param) {
+      auto it = layouts.find(param);
+      StringRef rule;
+      if (it != layouts.end()) {
+        param.setLayoutAttr(it->second.first);
+        rule = it->second.second;
+      } else if (param.getLayoutAttr() && same) {
+        // No strategized user: the training layout stands, minus optimizer sharding.
+        TensorLayout layout = param.getLayoutAttr().toTensorLayout();
+        layout.optShardStep = layout.optShardSize = 0;
+        param.setLayoutAttr(dist::LayoutAttr::get(context, layout, param.getLayoutAttr().getStage(), {}));
+        rule = "same";
+      } else {
+        if (param.getLayoutAttr())
+          param.emitRemark() << "parameter '" << param.getName()
+                             << "' has a training layout but no op with a strategy uses it: replicated on " << perStage
+                             << " devices";
+        param.removeLayoutAttr();
+        rule = "replicated";
+      }
+      param->setAttr(dist::DistDialect::kRuleAttrName, StringAttr::get(context, rule));
+    });
+  }
+
+  /// CONTRACTS.md section 8, rules 1 and 2.
+  LogicalResult adapt(Operation *op, FactorSplits &splits, int64_t devices, StringRef &rule) {
+    int64_t mp = 1, dp = 1;
+    for (size_t f = 0; f < splits.split.size(); ++f)
+      (splits.modelParallel[f] ? mp : dp) *= splits.split[f];
+    int64_t mpNew = largestDivisorOfDividing(mp, devices);
+    // Shrink the innermost model-parallel factors first.
+    int64_t excess = mp / mpNew;
+    for (auto it = splits.deviceOrder.rbegin(); it != splits.deviceOrder.rend() && excess > 1; ++it) {
+      if (!splits.modelParallel[*it])
+        continue;
+      int64_t g = std::gcd(splits.split[*it], excess);
+      splits.split[*it] /= g;
+      excess /= g;
+    }
+    rule = mpNew < mp ? "shrunk-model-parallel" : "same";
+    if (dp > 1) {
+      // The split batch: the outermost data-parallel factor takes all of dp'.
+      int64_t batch = -1;
+      for (int64_t f : splits.deviceOrder)
+        if (!splits.modelParallel[f] && splits.split[f] > 1) {
+          if (batch < 0)
+            batch = f;
+          splits.split[f] = 1;
+        }
+      int64_t dpNew = largestDivisorOfDividing(devices / mpNew, splits.rule.factorSizes[batch]);
+      splits.split[batch] = dpNew;
+      if (rule == "same" && dpNew != dp)
+        rule = dpNew > dp ? "split-batch" : "dropped-replicas";
+    } else if (rule == "same") {
+      rule = "dropped-replicas";
+    }
+    (void)op;
+    return success();
+  }
+};
+
+} // namespace
