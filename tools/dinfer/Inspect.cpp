@@ -8,15 +8,15 @@
 #include "dinfer/Formats/MindIR.h"
 #include "dinfer/Formats/ONNX.h"
 
-#include "onnx/onnx_pb.h"
 #include "dinfer/Formats/Strategy.h"
+#include "onnx/onnx_pb.h"
 
 #include "llvm/ADT/StringExtras.h"
 
-#include <map>
-#include <set>
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
+#include <map>
+#include <set>
 
 using namespace llvm;
 using namespace dinfer;
@@ -44,8 +44,7 @@ int inspectCheckpoint() {
                                      {"dtype", t.dtype ? dtypeName(*t.dtype).str() : t.typeName},
                                      {"shape", jsonList(t.shape)},
                                      {"bytes", static_cast<int64_t>(t.bytes)}});
-    outs() << json::Value(json::Object{{"kind", "checkpoint"}, {"tensors", std::move(tensors)}, {"crc", crc}})
-           << "\n";
+    outs() << json::Value(json::Object{{"kind", "checkpoint"}, {"tensors", std::move(tensors)}, {"crc", crc}}) << "\n";
     return kSuccess;
   }
   uint64_t total = 0;
@@ -58,8 +57,7 @@ int inspectCheckpoint() {
     table.add({t.name, t.typeName, shape, formatBytes(t.bytes)});
   }
   outs() << formatv("{0}: MindSpore checkpoint, {1} tensors, {2} of data, CRC {3}\n", fileOption,
-                    checkpoint->tensors().size(), formatBytes(total),
-                    crc == "ok" ? "verified" : "absent");
+                    checkpoint->tensors().size(), formatBytes(total), crc == "ok" ? "verified" : "absent");
   table.print(outs());
   return kSuccess;
 }
@@ -99,9 +97,9 @@ int inspectStrategy() {
   std::set<int64_t> stages;
   for (const StrategyLayout &l : strategy->layouts)
     stages.insert(l.stages.begin(), l.stages.end());
-  outs() << formatv("{0}: MindSpore strategy file ({1}), current_stage {2}, {3} op strategies, {4} layouts",
-                    fileOption, strategy->encoding == StrategyFile::Encoding::Json ? "JSON" : "protobuf",
-                    strategy->currentStage, strategy->ops.size(), strategy->layouts.size());
+  outs() << formatv("{0}: MindSpore strategy file ({1}), current_stage {2}, {3} op strategies, {4} layouts", fileOption,
+                    strategy->encoding == StrategyFile::Encoding::Json ? "JSON" : "protobuf", strategy->currentStage,
+                    strategy->ops.size(), strategy->layouts.size());
   if (!stages.empty())
     outs() << ", merged pipeline stages " << join(map_range(stages, [](int64_t s) { return std::to_string(s); }), ",");
   outs() << "\nlayouts:\n";
@@ -153,9 +151,7 @@ std::string dtypeText(std::optional<DType> dtype, int32_t raw) {
   return raw == 0 ? "Undefined" : formatv("DataType({0})", raw).str();
 }
 
-ModelSummary::Value summaryValue(const MindIRValue &v) {
-  return {v.name, dtypeText(v.dtype, v.dataType), v.shape, 0};
-}
+ModelSummary::Value summaryValue(const MindIRValue &v) { return {v.name, dtypeText(v.dtype, v.dataType), v.shape, 0}; }
 
 std::vector<ModelSummary::Node> summaryNodes(const MindIRGraph &graph) {
   std::vector<ModelSummary::Node> nodes;
@@ -204,8 +200,8 @@ ModelSummary::Value onnxValue(const onnx::ValueInfoProto &info) {
 std::vector<ModelSummary::Node> onnxNodes(const google::protobuf::RepeatedPtrField<onnx::NodeProto> &nodes) {
   std::vector<ModelSummary::Node> out;
   for (const onnx::NodeProto &node : nodes) {
-    std::string op = node.domain().empty() || node.domain() == "ai.onnx" ? node.op_type()
-                                                                          : node.domain() + "." + node.op_type();
+    std::string op =
+        node.domain().empty() || node.domain() == "ai.onnx" ? node.op_type() : node.domain() + "." + node.op_type();
     out.push_back({node.name(), op, node.op_type()});
   }
   return out;
@@ -318,19 +314,14 @@ int runInspect() {
   if (!kind)
     return failure(inspectCommand, toString(kind.takeError()));
   switch (*kind) {
-  case FileKind::Checkpoint:
-    return inspectCheckpoint();
-  case FileKind::Strategy:
-    return inspectStrategy();
+  case FileKind::Checkpoint: return inspectCheckpoint();
+  case FileKind::Strategy: return inspectStrategy();
   case FileKind::Encrypted:
     return failure(inspectCommand, fileOption + ": the file is encrypted (MindSpore cipher blocks); decryption "
                                                 "is not supported yet");
-  case FileKind::MindIR:
-    return inspectModel(summarizeMindIR(fileOption));
-  case FileKind::Onnx:
-    return inspectModel(summarizeOnnx(fileOption));
-  case FileKind::Unknown:
-    break;
+  case FileKind::MindIR: return inspectModel(summarizeMindIR(fileOption));
+  case FileKind::Onnx: return inspectModel(summarizeOnnx(fileOption));
+  case FileKind::Unknown: break;
   }
   return failure(inspectCommand, fileOption + ": not a checkpoint, strategy file, MindIR or ONNX model");
 }

@@ -23,8 +23,7 @@ using namespace dinfer;
 using namespace dinfer::cli;
 
 namespace {
-cl::SubCommand mergeCommand("merge-strategy",
-                            "Merge the per-stage strategy files of a pipeline-parallel run into one");
+cl::SubCommand mergeCommand("merge-strategy", "Merge the per-stage strategy files of a pipeline-parallel run into one");
 
 cl::opt<std::string> dirOption(cl::Positional, cl::desc("<dir>"), cl::sub(mergeCommand), cl::cat(category()));
 cl::opt<std::string> outputOption("o", cl::desc("Output strategy file (JSON when it ends in .json)"),
@@ -79,8 +78,8 @@ int runMerge() {
       return failure(mergeCommand, parent + ": cannot create: " + mkdirError.message());
   if (Error err = writeStrategy(*merged, outputOption))
     return failure(mergeCommand, toString(std::move(err)));
-  errs() << "dinfer merge-strategy: " << stages.size() << " stage files, " << merged->layouts.size()
-         << " layouts -> " << outputOption << "\n";
+  errs() << "dinfer merge-strategy: " << stages.size() << " stage files, " << merged->layouts.size() << " layouts -> "
+         << outputOption << "\n";
   return kSuccess;
 }
 

@@ -33,16 +33,18 @@ using namespace dinfer;
 using namespace dinfer::cli;
 
 namespace {
-cl::SubCommand reshardCommand("reshard",
-                              "Merge and re-split checkpoints from a training layout to another layout");
+cl::SubCommand reshardCommand("reshard", "Merge and re-split checkpoints from a training layout to another layout");
 
-cl::opt<std::string> srcOption("src", cl::desc("Source: a folder of rank_<i>/ checkpoints, or one .ckpt with "
-                                               "--src-strategy none"),
+cl::opt<std::string> srcOption("src",
+                               cl::desc("Source: a folder of rank_<i>/ checkpoints, or one .ckpt with "
+                                        "--src-strategy none"),
                                cl::value_desc("dir|file"), cl::sub(reshardCommand), cl::cat(category()));
-cl::opt<std::string> srcStrategyOption("src-strategy", cl::desc("Training strategy file, or none for a full checkpoint"),
+cl::opt<std::string> srcStrategyOption("src-strategy",
+                                       cl::desc("Training strategy file, or none for a full checkpoint"),
                                        cl::value_desc("file|none"), cl::sub(reshardCommand), cl::cat(category()));
-cl::opt<std::string> dstOption("dst", cl::desc("Destination: a folder for rank_<i>/ checkpoints, or one .ckpt with "
-                                               "--dst-strategy none"),
+cl::opt<std::string> dstOption("dst",
+                               cl::desc("Destination: a folder for rank_<i>/ checkpoints, or one .ckpt with "
+                                        "--dst-strategy none"),
                                cl::value_desc("dir|file"), cl::sub(reshardCommand), cl::cat(category()));
 cl::opt<std::string> dstStrategyOption("dst-strategy", cl::desc("Destination strategy file, or none to merge"),
                                        cl::value_desc("file|none"), cl::sub(reshardCommand), cl::cat(category()));
@@ -60,8 +62,8 @@ cl::opt<bool> paramsOnlyOption("params-only",
 cl::opt<std::string> dtypeOption("dtype", cl::desc("Convert floating tensors to this type"),
                                  cl::value_desc("float16|bfloat16|float32"), cl::sub(reshardCommand),
                                  cl::cat(category()));
-cl::opt<unsigned> threadsOption("threads", cl::desc("Destination files written at once (default: cores)"),
-                                cl::init(0), cl::sub(reshardCommand), cl::cat(category()));
+cl::opt<unsigned> threadsOption("threads", cl::desc("Destination files written at once (default: cores)"), cl::init(0),
+                                cl::sub(reshardCommand), cl::cat(category()));
 cl::opt<std::string> maxMemoryOption("max-memory", cl::desc("Budget for assembly buffers, e.g. 512M, 4G"),
                                      cl::value_desc("size"), cl::sub(reshardCommand), cl::cat(category()));
 cl::opt<bool> noSyncOption("no-sync", cl::desc("Do not fsync outputs before renaming them into place"),
@@ -93,16 +95,16 @@ Expected<std::string> rankFile(StringRef dir, int64_t rank) {
   SmallString<256> folder(dir);
   sys::path::append(folder, "rank_" + std::to_string(rank));
   if (!sys::fs::is_directory(folder))
-    return createStringError(inconvertibleErrorCode(), "source rank " + std::to_string(rank) + ": " + folder +
-                                                           " is missing");
+    return createStringError(inconvertibleErrorCode(),
+                             "source rank " + std::to_string(rank) + ": " + folder + " is missing");
   std::vector<std::string> files;
   std::error_code ec;
   for (sys::fs::directory_iterator it(folder, ec), end; it != end && !ec; it.increment(ec))
     if (StringRef(it->path()).ends_with(".ckpt"))
       files.push_back(it->path());
   if (files.empty())
-    return createStringError(inconvertibleErrorCode(), "source rank " + std::to_string(rank) + ": no .ckpt in " +
-                                                           folder);
+    return createStringError(inconvertibleErrorCode(),
+                             "source rank " + std::to_string(rank) + ": no .ckpt in " + folder);
   llvm::sort(files);
   if (files.size() > 1)
     errs() << "dinfer reshard: note: rank " << rank << " has " << files.size() << " checkpoints; using "
@@ -147,9 +149,7 @@ public:
     wake_.notify_all();
     ticker_.join();
   }
-  double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
 private:
   void draw() {
@@ -183,12 +183,12 @@ void printPlan(const ReshardPlan &plan, int64_t srcRanks) {
       size_t n = 0;
       for (const TensorPlan &t : rank.tensors)
         n += t.copies.size();
-      ranks.push_back(json::Object{{"rank", rank.rank},
-                                   {"bytes", static_cast<int64_t>(rank.bytes)},
-                                   {"tensors", static_cast<int64_t>(rank.tensors.size())},
-                                   {"copies", static_cast<int64_t>(n)},
-                                   {"source_ranks", json::Array(std::vector<int64_t>(rank.srcRanks.begin(),
-                                                                                     rank.srcRanks.end()))}});
+      ranks.push_back(json::Object{
+          {"rank", rank.rank},
+          {"bytes", static_cast<int64_t>(rank.bytes)},
+          {"tensors", static_cast<int64_t>(rank.tensors.size())},
+          {"copies", static_cast<int64_t>(n)},
+          {"source_ranks", json::Array(std::vector<int64_t>(rank.srcRanks.begin(), rank.srcRanks.end()))}});
     }
     outs() << json::Value(json::Object{{"source_ranks", srcRanks},
                                        {"bytes", static_cast<int64_t>(total)},
@@ -200,8 +200,8 @@ void printPlan(const ReshardPlan &plan, int64_t srcRanks) {
            << "\n";
     return;
   }
-  outs() << formatv("plan: {0} source ranks -> {1} destination ranks, {2} in {3} copies\n", srcRanks,
-                    plan.ranks.size(), formatBytes(total), copies);
+  outs() << formatv("plan: {0} source ranks -> {1} destination ranks, {2} in {3} copies\n", srcRanks, plan.ranks.size(),
+                    formatBytes(total), copies);
   Table table({"rank", "tensors", "bytes", "copies", "source ranks"});
   for (const RankPlan &rank : plan.ranks) {
     size_t n = 0;
@@ -280,17 +280,17 @@ int runReshard() {
     }
   }
   if (!files.empty() && static_cast<int64_t>(files.size()) != srcRanks)
-    return failure(reshardCommand, formatv("the source layout has {0} ranks but {1} checkpoint files were given",
-                                           srcRanks, files.size())
-                                       .str());
+    return failure(
+        reshardCommand,
+        formatv("the source layout has {0} ranks but {1} checkpoint files were given", srcRanks, files.size()).str());
 
   std::vector<Checkpoint> checkpoints;
   SourceTensors sources;
   if (files.empty()) {
     auto synthetic = synthesizeSources(*src, DType::Float32);
     if (!synthetic)
-      return failure(reshardCommand, "--plan without checkpoints needs full shapes: " +
-                                         toString(synthetic.takeError()));
+      return failure(reshardCommand,
+                     "--plan without checkpoints needs full shapes: " + toString(synthetic.takeError()));
     sources = std::move(*synthetic);
   } else {
     for (const std::string &file : files) {

@@ -11,6 +11,7 @@
 
 #include "Command.h"
 #include "Format.h"
+#include "ModelImport.h"
 
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
@@ -142,65 +143,28 @@ int runRun() {
   if (!expected)
     return usageError(runCommand, toString(expected.takeError()));
   setKernelThreads(threadsOption);
-  auto kind = detectFileKind(modelOption);
-  if (!kind)
-    return failure(runCommand, toString(kind.takeError()));
 
   mlir::MLIRContext context;
-  context.loadDialect<nn::NNDialect, dist::DistDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
-    if (diag.getSeverity() == mlir::DiagnosticSeverity::Error) {
-      std::string where;
-      if (auto name = dyn_cast<mlir::NameLoc>(diag.getLocation()))
-        where = name.getName().str() + ": ";
-      diagnostics += (diagnostics.empty() ? "" : "; ") + where + diag.str();
-    }
-    return mlir::success();
-  });
-
-  std::optional<OnnxModel> onnxModel;
-  std::optional<MindIRModel> mindirModel;
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  if (*kind == FileKind::Onnx) {
-    auto model = OnnxModel::open(modelOption);
-    if (!model)
-      return failure(runCommand, toString(model.takeError()));
-    onnxModel.emplace(std::move(*model));
-    OnnxImportOptions options;
-    for (const auto &[name, array] : *inputs)
-      options.inputValues[name] = serializeOnnxTensor(array, name);
-    // A dynamic dimension takes the given input's extent; static ones are checked.
-    for (const onnx::ValueInfoProto &input : onnxModel->proto().graph().input()) {
-      auto given = inputs->find(input.name());
-      if (given == inputs->end() || !input.type().has_tensor_type())
-        continue;
-      bool dynamic = false;
-      for (const auto &dim : input.type().tensor_type().shape().dim())
-        dynamic |= !dim.has_dim_value() || dim.dim_value() < 0;
-      if (dynamic)
-        options.inputShapes[input.name()] =
-            SmallVector<int64_t, 4>(given->second.shape.begin(), given->second.shape.end());
-    }
-    module = importOnnx(*onnxModel, &context, options);
-  } else if (*kind == FileKind::MindIR) {
-    auto model = MindIRModel::open(modelOption);
-    if (!model)
-      return failure(runCommand, toString(model.takeError()));
-    mindirModel.emplace(std::move(*model));
-    module = importMindIR(*mindirModel, &context);
-  } else {
-    return failure(runCommand, modelOption + ": not an ONNX or MindIR model (it is a " + fileKindName(*kind) + ")");
+  DiagnosticCollector diagnostics(context);
+  std::map<std::string, SmallVector<int64_t, 4>> shapes;
+  std::map<std::string, std::string> values;
+  for (const auto &[name, array] : *inputs) {
+    shapes[name] = SmallVector<int64_t, 4>(array.shape.begin(), array.shape.end());
+    values[name] = serializeOnnxTensor(array, name);
   }
-  if (!module || failed(mlir::verify(*module)))
-    return failure(runCommand, modelOption + ": " + (diagnostics.empty() ? "cannot import" : diagnostics));
+  auto imported = importModel(modelOption, context, diagnostics, shapes, values, /*checkShapes=*/false);
+  if (!imported)
+    return failure(runCommand, toString(imported.takeError()));
+  std::optional<OnnxModel> &onnxModel = (*imported)->onnx;
+  std::optional<MindIRModel> &mindirModel = (*imported)->mindir;
+  mlir::OwningOpRef<mlir::ModuleOp> &module = (*imported)->module;
   // Fusions that make the program cheaper to run without changing its
   // meaning (GeLU spelled out in elementwise ops becomes one nn.gelu).
   if (!noFuseOption) {
     mlir::PassManager passes(&context);
     passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
     if (failed(passes.run(*module)))
-      return failure(runCommand, modelOption + ": " + (diagnostics.empty() ? "fusion failed" : diagnostics));
+      return failure(runCommand, modelOption + ": " + diagnostics.text("fusion failed"));
   }
 
   auto entry = *module->getOps<mlir::func::FuncOp>().begin();

@@ -21,13 +21,11 @@ cl::SubCommand slicesCommand("slices", "Print which slice of a tensor each rank 
 cl::opt<std::string> shapeOption("shape", cl::desc("Global tensor shape, e.g. 96,16"), cl::value_desc("dims"),
                                  cl::sub(slicesCommand), cl::cat(cli::category()));
 cl::opt<std::string> devMatrixOption("dev-matrix", cl::desc("Device matrix of one stage, e.g. 2,4"),
-                                     cl::value_desc("dims"), cl::sub(slicesCommand),
-                                     cl::cat(cli::category()));
+                                     cl::value_desc("dims"), cl::sub(slicesCommand), cl::cat(cli::category()));
 cl::opt<std::string> tensorMapOption("tensor-map",
                                      cl::desc("Device axis per tensor dimension, counted from the right; -1 = "
                                               "not split; several axes joined with +, e.g. 1+0,-1"),
-                                     cl::value_desc("map"), cl::sub(slicesCommand),
-                                     cl::cat(cli::category()));
+                                     cl::value_desc("map"), cl::sub(slicesCommand), cl::cat(cli::category()));
 cl::opt<int64_t> optShardStepOption("opt-shard-step",
                                     cl::desc("Optimizer sharding: rank stride inside the replica group (0 = none)"),
                                     cl::init(0), cl::sub(slicesCommand), cl::cat(cli::category()));
@@ -87,8 +85,8 @@ int runSlices() {
                     formatTensorMap(*tensorMap));
   if (layout.hasOptimizerSharding())
     outs() << formatv(", opt_shard_step {0}, opt_shard_size {1}", layout.optShardStep, layout.optShardSize);
-  outs() << formatv("\n{0} ranks, {1} distinct slices of shape {2}\n", sharded->deviceCount(),
-                    sharded->numPieces(), formatList(sharded->pieceShape()));
+  outs() << formatv("\n{0} ranks, {1} distinct slices of shape {2}\n", sharded->deviceCount(), sharded->numPieces(),
+                    formatList(sharded->pieceShape()));
   outs() << formatv("{0,6}  {1,-20}  {2,-20}  {3}\n", "rank", "offset", "shape", "replica_of");
   for (int64_t rank = 0; rank < sharded->deviceCount(); ++rank) {
     Slice slice = sharded->sliceOfRank(rank);

@@ -49,15 +49,13 @@ int dinfer::cli::failure(const cl::SubCommand &command, const Twine &message) {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(dinfer::cli::category());
-  cl::SetVersionPrinter([](raw_ostream &os) {
-    os << "dinfer " DINFER_VERSION_STRING " (MLIR " DINFER_MLIR_VERSION_STRING ")\n";
-  });
+  cl::SetVersionPrinter(
+      [](raw_ostream &os) { os << "dinfer " DINFER_VERSION_STRING " (MLIR " DINFER_MLIR_VERSION_STRING ")\n"; });
 
   std::string parseErrors;
   raw_string_ostream errorStream(parseErrors);
-  const char *overview =
-      "dinfer: distributed inference for models trained with tensor, data, optimizer and pipeline\n"
-      "parallelism. Run `dinfer <command> --help` for a command's options.\n";
+  const char *overview = "dinfer: distributed inference for models trained with tensor, data, optimizer and pipeline\n"
+                         "parallelism. Run `dinfer <command> --help` for a command's options.\n";
   if (!cl::ParseCommandLineOptions(argc, argv, overview, &errorStream)) {
     // cl may explain over several lines; the first one says what went wrong.
     StringRef first = StringRef(parseErrors).trim().split('\n').first.trim();

@@ -1,0 +1,97 @@
+//===- ModelImport.cpp - an ONNX or MindIR file as an nn-dialect module ---===//
+
+#include "ModelImport.h"
+
+#include "dinfer/Formats/FileKind.h"
+#include "dinfer/Translate/ImportMindIR.h"
+
+#include "dialects/dist/DistDialect.h"
+#include "dialects/nn/NNDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+
+#include <onnx/onnx_pb.h>
+
+using namespace llvm;
+using namespace dinfer;
+using namespace dinfer::cli;
+
+DiagnosticCollector::DiagnosticCollector(mlir::MLIRContext &context) : context_(context) {
+  id_ = context.getDiagEngine().registerHandler([this](mlir::Diagnostic &diag) {
+    if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
+      return mlir::failure(); // remarks and warnings go on to the default handler
+    std::string where;
+    if (auto name = dyn_cast<mlir::NameLoc>(diag.getLocation()))
+      where = name.getName().str() + ": ";
+    errors_ += (errors_.empty() ? "" : "; ") + where + diag.str();
+    return mlir::success();
+  });
+}
+
+DiagnosticCollector::~DiagnosticCollector() { context_.getDiagEngine().eraseHandler(id_); }
+
+static std::string shapeText(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, d] : llvm::enumerate(shape))
+    text += (i ? "," : "") + std::to_string(d);
+  return text + "]";
+}
+
+Expected<std::unique_ptr<ImportedModel>>
+dinfer::cli::importModel(StringRef path, mlir::MLIRContext &context, const DiagnosticCollector &diagnostics,
+                         const std::map<std::string, SmallVector<int64_t, 4>> &shapes,
+                         const std::map<std::string, std::string> &values, bool checkShapes) {
+  context.loadDialect<nn::NNDialect, dist::DistDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
+  auto kind = detectFileKind(path);
+  if (!kind)
+    return kind.takeError();
+  auto imported = std::make_unique<ImportedModel>();
+  if (*kind == FileKind::Onnx) {
+    auto model = OnnxModel::open(path);
+    if (!model)
+      return model.takeError();
+    imported->onnx.emplace(std::move(*model));
+    OnnxImportOptions options;
+    for (const auto &[name, bytes] : values)
+      options.inputValues[name] = bytes;
+    // A dynamic dimension takes the given extent.
+    for (const onnx::ValueInfoProto &input : imported->onnx->proto().graph().input()) {
+      auto given = shapes.find(input.name());
+      if (given == shapes.end() || !input.type().has_tensor_type())
+        continue;
+      bool dynamic = false;
+      for (const auto &dim : input.type().tensor_type().shape().dim())
+        dynamic |= !dim.has_dim_value() || dim.dim_value() < 0;
+      if (dynamic)
+        options.inputShapes[input.name()] = given->second;
+    }
+    imported->module = importOnnx(*imported->onnx, &context, options);
+  } else if (*kind == FileKind::MindIR) {
+    auto model = MindIRModel::open(path);
+    if (!model)
+      return model.takeError();
+    imported->mindir.emplace(std::move(*model));
+    imported->module = importMindIR(*imported->mindir, &context);
+  } else {
+    return createStringError(inconvertibleErrorCode(),
+                             path + ": not an ONNX or MindIR model (it is a " + fileKindName(*kind) + ")");
+  }
+  if (!imported->module || failed(mlir::verify(*imported->module)))
+    return createStringError(inconvertibleErrorCode(), path + ": " + diagnostics.text("cannot import"));
+  if (checkShapes) {
+    auto entry = *imported->module->getOps<mlir::func::FuncOp>().begin();
+    for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+      auto name = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+      auto given = name ? shapes.find(name.str()) : shapes.end();
+      auto type = llvm::cast<mlir::RankedTensorType>(entry.getArgument(i).getType());
+      if (given != shapes.end() && ArrayRef<int64_t>(given->second) != type.getShape())
+        return createStringError(inconvertibleErrorCode(), path + ": input '" + name.str() + "' is " +
+                                                               shapeText(type.getShape()) + " in the model, but " +
+                                                               shapeText(given->second) + " was given");
+    }
+  }
+  return imported;
+}
