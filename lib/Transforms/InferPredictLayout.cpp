@@ -3,6 +3,7 @@
 #include "dinfer/Transforms/Passes.h"
 
 #include "dialects/dist/DistOps.h"
+#include "dinfer/Transforms/StrategyLayout.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
@@ -25,62 +26,6 @@ int64_t largestDivisorOfDividing(int64_t of, int64_t dividing) {
     if (of % d == 0 && dividing % d == 0)
       return d;
   return 1;
-}
-
-/// An op's strategy seen through its sharding rule: the split of every
-/// factor, which factors are model-parallel, and MindSpore's device-matrix
-/// order of the factors.
-struct FactorSplits {
-  dist::ShardingRule rule;
-  SmallVector<int64_t> split;       ///< per factor
-  SmallVector<bool> modelParallel;  ///< per factor: it splits a parameter dimension
-  SmallVector<int64_t> deviceOrder; ///< factors, outermost first
-};
-
-FailureOr<FactorSplits> factorSplits(Operation *op, ArrayAttr strategy) {
-  auto ruled = llvm::dyn_cast<dist::ShardingRuleOpInterface>(op);
-  if (!ruled)
-    return op->emitError("has a dist.strategy but no sharding rule");
-  FailureOr<dist::ShardingRule> rule = ruled.getShardingRule();
-  if (failed(rule))
-    return op->emitError("has a dist.strategy but its sharding rule admits no split");
-  FactorSplits result;
-  result.rule = *rule;
-  size_t factors = rule->factorSizes.size();
-  result.split.assign(factors, 1);
-  result.modelParallel.assign(factors, false);
-  llvm::SetVector<int64_t> order;
-  for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
-    bool parameter = static_cast<bool>(operand.getDefiningOp<dist::ParamOp>());
-    ArrayRef<int64_t> splits = llvm::cast<DenseI64ArrayAttr>(strategy[index]).asArrayRef();
-    for (auto [d, factorsOfDim] : llvm::enumerate(rule->operandFactors[index])) {
-      int64_t split = splits[d];
-      for (int64_t f : factorsOfDim) {
-        order.insert(f);
-        if (parameter)
-          result.modelParallel[f] = true;
-      }
-      if (split == 1)
-        continue;
-      if (factorsOfDim.empty())
-        return op->emitError() << "dist.strategy splits dimension " << d << " of operand " << index
-                               << ", which the op broadcasts";
-      // A dimension made of several factors takes its split on the major one.
-      int64_t major = factorsOfDim.front();
-      if (rule->factorSizes[major] % split != 0)
-        return op->emitError() << "dist.strategy splits dimension " << d << " of operand " << index << " into " << split
-                               << " parts, which its major factor of " << rule->factorSizes[major] << " cannot take";
-      if (result.split[major] != 1 && result.split[major] != split)
-        return op->emitError() << "dist.strategy splits one factor two ways (" << result.split[major] << " and "
-                               << split << ")";
-      if (rule->factorKinds[major] == dist::FactorKind::NeedReplication)
-        return op->emitError() << "dist.strategy splits dimension " << d << " of operand " << index
-                               << ", which the op needs whole";
-      result.split[major] = split;
-    }
-  }
-  result.deviceOrder.assign(order.begin(), order.end());
-  return result;
 }
 
 struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<DistInferPredictLayoutPass> {
@@ -146,34 +91,7 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
         failedAny = true;
         return;
       }
-      // The adapted strategy: per operand dimension, its factors' splits.
-      SmallVector<Attribute> operands;
-      for (const auto &dims : splits->rule.operandFactors) {
-        SmallVector<int64_t> dimSplits;
-        for (const auto &factors : dims) {
-          int64_t split = 1;
-          for (int64_t f : factors)
-            split *= splits->split[f];
-          dimSplits.push_back(split);
-        }
-        operands.push_back(DenseI64ArrayAttr::get(context, dimSplits));
-      }
-      op->setAttr(dist::DistDialect::kStrategyAttrName, ArrayAttr::get(context, operands));
-
-      // The op's device matrix: a replica axis, then its factors' splits;
-      // axes of 1 dropped (MindSpore's standardization).
-      int64_t used = 1;
-      for (int64_t f : splits->deviceOrder)
-        used *= splits->split[f];
-      SmallVector<int64_t> devMatrix;
-      SmallVector<int64_t> axisOfFactor(splits->split.size(), -1);
-      if (perStage / used > 1)
-        devMatrix.push_back(perStage / used);
-      for (int64_t f : splits->deviceOrder)
-        if (splits->split[f] > 1) {
-          axisOfFactor[f] = devMatrix.size();
-          devMatrix.push_back(splits->split[f]);
-        }
+      op->setAttr(dist::DistDialect::kStrategyAttrName, strategyAttr(context, *splits));
       int64_t stage = 0;
       if (auto stageAttr = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName))
         stage = stageAttr.getInt();
@@ -181,17 +99,7 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
         auto param = operand.getDefiningOp<dist::ParamOp>();
         if (!param || layouts.count(param))
           continue;
-        TensorLayout layout;
-        layout.devMatrix.assign(devMatrix.begin(), devMatrix.end());
-        for (const auto &factors : splits->rule.operandFactors[index]) {
-          DimAxes axes;
-          for (int64_t f : factors)
-            if (axisOfFactor[f] >= 0)
-              axes.push_back(static_cast<int64_t>(devMatrix.size()) - 1 - axisOfFactor[f]);
-          layout.tensorMap.push_back(axes);
-        }
-        if (layout.devMatrix.empty()) // one device: a one-axis matrix of 1
-          layout.devMatrix.push_back(1);
+        TensorLayout layout = operandLayout(*splits, index, perStage);
         layouts[param] = {dist::LayoutAttr::get(context, layout, stage, {}), rule};
       }
     });

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -21,12 +22,16 @@ using namespace dinfer::cli;
 
 DiagnosticCollector::DiagnosticCollector(mlir::MLIRContext &context) : context_(context) {
   id_ = context.getDiagEngine().registerHandler([this](mlir::Diagnostic &diag) {
-    if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
-      return mlir::failure(); // remarks and warnings go on to the default handler
     std::string where;
     if (auto name = dyn_cast<mlir::NameLoc>(diag.getLocation()))
       where = name.getName().str() + ": ";
-    errors_ += (errors_.empty() ? "" : "; ") + where + diag.str();
+    if (diag.getSeverity() == mlir::DiagnosticSeverity::Error) {
+      errors_ += (errors_.empty() ? "" : "; ") + where + diag.str();
+      return mlir::success();
+    }
+    // Warnings and remarks go to stderr as they come (stdout stays clean for --json).
+    errs() << "dinfer: " << (diag.getSeverity() == mlir::DiagnosticSeverity::Warning ? "warning: " : "remark: ")
+           << where << diag.str() << "\n";
     return mlir::success();
   });
 }

@@ -81,6 +81,30 @@ def DistInferPredictLayout : Pass<"dist-infer-predict-layout", "mlir::ModuleOp">
   let dependentDialects = ["dinfer::dist::DistDialect"];
 }
 
+def DistAuthorStrategy : Pass<"dist-author-strategy", "mlir::ModuleOp"> {
+  let summary = "Write a training strategy onto the program from a preset (Megatron)";
+  let description = [{
+    Gives every op that MindSpore would key (an op with a parameter operand)
+    the strategy a Megatron-style training run uses, as `dist.strategy` and
+    `dist.stage = 0`: matrix products with a weight alternate column-parallel
+    (output features split `tp` ways) and row-parallel (contraction split
+    `tp` ways), an op being row-parallel when its input comes from a
+    column-parallel product through anything but a normalization; the bias
+    that follows a column-parallel product is split with it; an embedding
+    table (Gather) is vocabulary-parallel; every activation's first
+    dimension (the batch) is split `dp` ways; other parameters are whole.
+    A product or table whose split dimension `tp` does not divide stays data
+    parallel (with a remark); a batch `dp` does not divide is an error naming
+    the op.
+  }];
+  let options = [
+    Option<"preset", "preset", "std::string", /*default=*/"\"megatron\"", "The preset (megatron)">,
+    Option<"tp", "tp", "int64_t", /*default=*/"1", "Tensor-parallel degree">,
+    Option<"dp", "dp", "int64_t", /*default=*/"1", "Data-parallel degree (the batch split)">
+  ];
+  let dependentDialects = ["dinfer::dist::DistDialect"];
+}
+
 def TestDistShardingRules : Pass<"test-dist-sharding-rules", "mlir::func::FuncOp"> {
   let summary = "Report every op's sharding rule as a remark (for tests)";
   let description = [{

@@ -1,0 +1,176 @@
+//===- AuthorStrategy.cpp - a Megatron-style training strategy ------------===//
+
+#include "dinfer/Transforms/Passes.h"
+#include "dinfer/Transforms/StrategyLayout.h"
+
+#include "dialects/dist/DistOps.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+
+namespace dinfer {
+#define GEN_PASS_DEF_DISTAUTHORSTRATEGY
+#include "dinfer/Transforms/Passes.h.inc"
+} // namespace dinfer
+
+using namespace mlir;
+using namespace dinfer;
+
+namespace {
+
+bool isParameter(Value v) { return static_cast<bool>(v.getDefiningOp<dist::ParamOp>()); }
+
+RankedTensorType typeOf(Value v) { return llvm::cast<RankedTensorType>(v.getType()); }
+
+struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorStrategyPass> {
+  using DistAuthorStrategyBase::DistAuthorStrategyBase;
+
+  /// Whether a value's features are split tp ways (it comes from a
+  /// column-parallel product).
+  llvm::DenseMap<Value, bool> featureSplit;
+  /// Results of column-parallel products: a bias added to one is split with it.
+  llvm::DenseSet<Value> columnOutputs;
+  bool failedAny = false;
+
+  bool splitOf(Value v) { return featureSplit.lookup(v); }
+
+  /// Splits `value`'s first dimension dp ways (the batch).
+  SmallVector<int64_t> batchSplit(Operation *op, Value value) {
+    SmallVector<int64_t> splits(typeOf(value).getRank(), 1);
+    if (!splits.empty() && dp > 1) {
+      if (typeOf(value).getDimSize(0) % dp != 0) {
+        op->emitError() << "dp=" << static_cast<int64_t>(dp) << " does not divide the batch dimension ("
+                        << typeOf(value).getDimSize(0) << ") of " << value.getType();
+        failedAny = true;
+      }
+      splits[0] = dp;
+    }
+    return splits;
+  }
+
+  /// Whether tp splits `extent`; when not, the op stays data parallel and a
+  /// remark says why (a classifier of 10 classes on tp=4, say).
+  bool tpDivides(Operation *op, int64_t extent, StringRef what) {
+    int64_t degree = tp;
+    if (degree <= 1 || extent % degree == 0)
+      return true;
+    op->emitRemark() << "tp=" << degree << " does not divide the " << what << " (" << extent
+                     << "): the op stays data parallel";
+    return false;
+  }
+
+  /// Whether `value` (or the bias add right after it) is cut apart along its
+  /// last dimension by a slice or split.
+  static bool slicesFeatures(Value value) {
+    for (Operation *user : value.getUsers()) {
+      int64_t last = typeOf(value).getRank() - 1;
+      if (auto split = llvm::dyn_cast<nn::SplitOp>(user))
+        if (split.getAxis() == last || split.getAxis() == -1)
+          return true;
+      if (auto slice = llvm::dyn_cast<nn::StridedSliceOp>(user))
+        if (slice.getType().getDimSize(last) != typeOf(value).getDimSize(last))
+          return true;
+      if (llvm::isa<nn::AddOp, nn::BiasAddOp>(user) && slicesFeatures(user->getResult(0)))
+        return true;
+    }
+    return false;
+  }
+
+  void runOnOperation() override {
+    if (preset != "megatron") {
+      getOperation().emitError() << "unknown strategy preset '" << preset << "' (known: megatron)";
+      return signalPassFailure();
+    }
+    MLIRContext *context = &getContext();
+    getOperation().walk([&](Operation *op) {
+      if (op->getNumResults() == 0)
+        return;
+      bool anySplit = llvm::any_of(op->getOperands(), [&](Value v) { return splitOf(v); });
+      bool keyed = llvm::isa<dist::ShardingRuleOpInterface>(op) && llvm::any_of(op->getOperands(), isParameter);
+      if (!keyed) {
+        // Normalizations need whole features; anything else carries the split.
+        bool normalizes = llvm::isa<nn::LayerNormOp, nn::RMSNormOp>(op);
+        for (Value result : op->getResults())
+          featureSplit[result] = anySplit && !normalizes;
+        return;
+      }
+      SmallVector<SmallVector<int64_t>> strategy;
+      bool resultSplit = false;
+      if (llvm::isa<nn::MatMulOp, nn::BatchMatMulOp>(op) && !isParameter(op->getOperand(0)) &&
+          isParameter(op->getOperand(1)) && typeOf(op->getOperand(1)).getRank() == 2) {
+        Value x = op->getOperand(0), w = op->getOperand(1);
+        bool transposeA =
+            op->getAttrOfType<BoolAttr>("transpose_a") && op->getAttrOfType<BoolAttr>("transpose_a").getValue();
+        bool transposeB =
+            op->getAttrOfType<BoolAttr>("transpose_b") && op->getAttrOfType<BoolAttr>("transpose_b").getValue();
+        int64_t rx = typeOf(x).getRank();
+        SmallVector<int64_t> xs = batchSplit(op, x), ws(2, 1);
+        int64_t contraction = transposeA ? rx - 2 : rx - 1;
+        if (splitOf(x)) { // row-parallel: the contraction is split
+          if (tpDivides(op, typeOf(x).getDimSize(contraction), "contraction dimension of a row-parallel product")) {
+            xs[contraction] = tp;
+            ws[transposeB ? 1 : 0] = tp;
+          }
+        } else { // column-parallel: the output features are split
+          int64_t outDim = transposeB ? 0 : 1;
+          if (slicesFeatures(op->getResult(0))) {
+            // A packed projection (torch's in_proj: Q, K and V in one
+            // weight) sliced apart afterwards: a contiguous split would give
+            // ranks parts of different thirds.
+            op->emitRemark() << "packed projection (its output is sliced along the features): kept data parallel; "
+                                "splitting it per head within each third is not supported yet";
+          } else if (tpDivides(op, typeOf(w).getDimSize(outDim), "output features of a column-parallel product")) {
+            ws[outDim] = tp;
+            resultSplit = true;
+            columnOutputs.insert(op->getResult(0));
+          }
+        }
+        if (transposeA && rx == 2) // [K, M]: the batch is the second dimension
+          std::swap(xs[0], xs[1]);
+        strategy = {xs, ws};
+      } else if (auto gather = llvm::dyn_cast<nn::GatherOp>(op); gather && isParameter(gather.getParams())) {
+        SmallVector<int64_t> table(typeOf(gather.getParams()).getRank(), 1);
+        if (tpDivides(op, typeOf(gather.getParams()).getDimSize(0), "vocabulary of an embedding table"))
+          table[0] = tp;
+        strategy = {table, batchSplit(op, gather.getIndices())};
+      } else {
+        // Bias adds follow their product's split; everything else is data parallel.
+        Value activation;
+        for (Value v : op->getOperands())
+          if (!isParameter(v) && (!activation || typeOf(v).getRank() > typeOf(activation).getRank()))
+            activation = v;
+        bool followsSplit = activation && columnOutputs.contains(activation) && llvm::isa<nn::AddOp, nn::BiasAddOp>(op);
+        int64_t rank = activation ? typeOf(activation).getRank() : 0;
+        for (Value v : op->getOperands()) {
+          SmallVector<int64_t> splits =
+              isParameter(v) ? SmallVector<int64_t>(typeOf(v).getRank(), 1) : batchSplit(op, v);
+          if (followsSplit && typeOf(v).getRank() > 0) {
+            // The last (feature) dimension, aligned from the right.
+            int64_t last = typeOf(v).getRank() - 1;
+            if (typeOf(v).getDimSize(last) == typeOf(activation).getDimSize(rank - 1))
+              splits[last] = tp; // the product before divided them already
+          }
+          strategy.push_back(splits);
+        }
+        resultSplit = followsSplit;
+      }
+      SmallVector<Attribute> operands;
+      for (const auto &splits : strategy)
+        operands.push_back(DenseI64ArrayAttr::get(context, splits));
+      ArrayAttr attr = ArrayAttr::get(context, operands);
+      if (failed(factorSplits(op, attr))) {
+        failedAny = true;
+        return;
+      }
+      op->setAttr(dist::DistDialect::kStrategyAttrName, attr);
+      op->setAttr(dist::DistDialect::kStageAttrName, IntegerAttr::get(IntegerType::get(context, 64), 0));
+      for (Value result : op->getResults())
+        featureSplit[result] = resultSplit;
+    });
+    if (failedAny)
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,104 @@
+//===- StrategyLayout.cpp - op strategies and the layouts they imply ------===//
+
+#include "dinfer/Transforms/StrategyLayout.h"
+
+#include "dialects/dist/DistOps.h"
+#include "dialects/nn/NNDialect.h"
+
+#include "llvm/ADT/SetVector.h"
+
+using namespace mlir;
+using namespace dinfer;
+
+FailureOr<FactorSplits> dinfer::factorSplits(Operation *op, ArrayAttr strategy) {
+  auto ruled = llvm::dyn_cast<dist::ShardingRuleOpInterface>(op);
+  if (!ruled)
+    return op->emitError("has a dist.strategy but no sharding rule");
+  FailureOr<dist::ShardingRule> rule = ruled.getShardingRule();
+  if (failed(rule))
+    return op->emitError("has a dist.strategy but its sharding rule admits no split");
+  FactorSplits result;
+  result.rule = *rule;
+  size_t factors = rule->factorSizes.size();
+  result.split.assign(factors, 1);
+  result.modelParallel.assign(factors, false);
+  // MindSpore's device-matrix order: a matrix product lists its first
+  // operand's dimensions then the output features ([batch, m, k, n]); every
+  // other op its output's dimensions, then factors only operands have.
+  llvm::SetVector<int64_t> order;
+  if (!llvm::isa<nn::MatMulOp, nn::BatchMatMulOp>(op))
+    for (const auto &dims : rule->resultFactors)
+      for (const auto &factorsOfDim : dims)
+        order.insert(factorsOfDim.begin(), factorsOfDim.end());
+  for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+    bool parameter = static_cast<bool>(operand.getDefiningOp<dist::ParamOp>());
+    ArrayRef<int64_t> splits = llvm::cast<DenseI64ArrayAttr>(strategy[index]).asArrayRef();
+    for (auto [d, factorsOfDim] : llvm::enumerate(rule->operandFactors[index])) {
+      int64_t split = splits[d];
+      for (int64_t f : factorsOfDim) {
+        order.insert(f);
+        if (parameter)
+          result.modelParallel[f] = true;
+      }
+      if (split == 1)
+        continue;
+      if (factorsOfDim.empty())
+        return op->emitError() << "dist.strategy splits dimension " << d << " of operand " << index
+                               << ", which the op broadcasts";
+      // A dimension made of several factors takes its split on the major one.
+      int64_t major = factorsOfDim.front();
+      if (rule->factorSizes[major] % split != 0)
+        return op->emitError() << "dist.strategy splits dimension " << d << " of operand " << index << " into " << split
+                               << " parts, which its major factor of " << rule->factorSizes[major] << " cannot take";
+      if (result.split[major] != 1 && result.split[major] != split)
+        return op->emitError() << "dist.strategy splits one factor two ways (" << result.split[major] << " and "
+                               << split << ")";
+      if (rule->factorKinds[major] == dist::FactorKind::NeedReplication)
+        return op->emitError() << "dist.strategy splits dimension " << d << " of operand " << index
+                               << ", which the op needs whole";
+      result.split[major] = split;
+    }
+  }
+  result.deviceOrder.assign(order.begin(), order.end());
+  return result;
+}
+
+ArrayAttr dinfer::strategyAttr(MLIRContext *context, const FactorSplits &splits) {
+  SmallVector<Attribute> operands;
+  for (const auto &dims : splits.rule.operandFactors) {
+    SmallVector<int64_t> dimSplits;
+    for (const auto &factors : dims) {
+      int64_t split = 1;
+      for (int64_t f : factors)
+        split *= splits.split[f];
+      dimSplits.push_back(split);
+    }
+    operands.push_back(DenseI64ArrayAttr::get(context, dimSplits));
+  }
+  return ArrayAttr::get(context, operands);
+}
+
+TensorLayout dinfer::operandLayout(const FactorSplits &splits, unsigned index, int64_t stageDevices) {
+  int64_t used = 1;
+  for (int64_t f : splits.deviceOrder)
+    used *= splits.split[f];
+  TensorLayout layout;
+  SmallVector<int64_t> axisOfFactor(splits.split.size(), -1);
+  if (stageDevices / used > 1)
+    layout.devMatrix.push_back(stageDevices / used);
+  for (int64_t f : splits.deviceOrder)
+    if (splits.split[f] > 1) {
+      axisOfFactor[f] = layout.devMatrix.size();
+      layout.devMatrix.push_back(splits.split[f]);
+    }
+  for (const auto &factors : splits.rule.operandFactors[index]) {
+    DimAxes axes;
+    for (int64_t f : factors)
+      if (axisOfFactor[f] >= 0)
+        axes.push_back(static_cast<int64_t>(layout.devMatrix.size()) - 1 - axisOfFactor[f]);
+    layout.tensorMap.push_back(axes);
+  }
+  if (layout.devMatrix.empty()) // one device: a one-axis matrix of 1
+    layout.devMatrix.push_back(1);
+  return layout;
+}

@@ -1,0 +1,33 @@
+// RUN: dinfer-opt %s --dist-author-strategy="tp=4 dp=2" | FileCheck %s
+// RUN: dinfer-opt %s --dist-author-strategy="tp=3 dp=2" -o /dev/null 2>&1 | FileCheck %s --check-prefix=ODD
+// RUN: not dinfer-opt %s --dist-author-strategy="tp=4 dp=3" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BATCH
+
+// A two-layer MLP with an embedding: the table vocabulary-parallel, the first
+// product column-parallel (its bias with it), the second row-parallel; every
+// activation's batch split dp ways.
+// CHECK-LABEL: func.func @main
+func.func @main(%ids: tensor<8xi32>) -> tensor<8x16xf32> {
+  %table = dist.param "embedding" : tensor<100x16xf32>
+  %w1 = dist.param "w1" : tensor<16x32xf32>
+  %b1 = dist.param "b1" : tensor<32xf32>
+  %w2 = dist.param "w2" : tensor<32x16xf32>
+  %g = dist.param "gamma" : tensor<16xf32>
+  // CHECK: nn.gather {{.*}}dist.strategy = [array<i64: 4, 1>, array<i64: 2>]
+  %x = nn.gather %table, %ids {axis = 0 : i64} : tensor<100x16xf32>, tensor<8xi32>
+  // CHECK: nn.matmul {{.*}}dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]
+  %h = nn.matmul %x, %w1 : tensor<8x16xf32>, tensor<16x32xf32>
+  // CHECK: nn.add {{.*}}dist.strategy = [array<i64: 2, 4>, array<i64: 4>]
+  %hb = nn.add %h, %b1 : tensor<8x32xf32>, tensor<32xf32>
+  %r = nn.relu %hb : tensor<8x32xf32>
+  // CHECK: nn.matmul {{.*}}dist.strategy = [array<i64: 2, 4>, array<i64: 4, 1>]
+  %y = nn.matmul %r, %w2 : tensor<8x32xf32>, tensor<32x16xf32>
+  // CHECK: nn.rms_norm {{.*}}dist.strategy = [array<i64: 2, 1>, array<i64: 1>]
+  %n = nn.rms_norm %y, %g : tensor<8x16xf32>, tensor<16xf32>
+  return %n : tensor<8x16xf32>
+}
+
+// tp=3 divides none of the split dimensions: everything stays data parallel.
+// ODD-DAG: remark: tp=3 does not divide the vocabulary of an embedding table (100): the op stays data parallel
+// ODD-DAG: remark: tp=3 does not divide the output features of a column-parallel product (32): the op stays data parallel
+
+// BATCH: error: dp=3 does not divide the batch dimension (8) of 'tensor<8xi32>'
