@@ -105,6 +105,25 @@ def DistAuthorStrategy : Pass<"dist-author-strategy", "mlir::ModuleOp"> {
   let dependentDialects = ["dinfer::dist::DistDialect"];
 }
 
+def DistPropagate : Pass<"dist-propagate", "mlir::ModuleOp"> {
+  let summary = "A layout for every value, with dist.annotate where a value must be resharded";
+  let description = [{
+    Runs after `--dist-infer-predict-layout`. Walks each function in order:
+    an op with a `dist.strategy` expects its operands laid out as the
+    strategy says and lays its result out over its device matrix, a pending
+    sum over the device axes of split contraction factors; an op without one
+    follows its widest operand through its sharding rule (axes on factors it
+    needs whole are gathered first); parameters keep their layouts,
+    constants are replicated, and function results are gathered whole. A
+    pending sum is resolved before any op reads it. Where a value's layout
+    differs from what its user expects, a `dist.annotate` to the expected
+    layout is inserted: the partitioner turns it into the cheapest
+    collective. Every single-result op gets its result's `dist.layout`;
+    function arguments get theirs as argument attributes.
+  }];
+  let dependentDialects = ["dinfer::dist::DistDialect"];
+}
+
 def TestDistShardingRules : Pass<"test-dist-sharding-rules", "mlir::func::FuncOp"> {
   let summary = "Report every op's sharding rule as a remark (for tests)";
   let description = [{

@@ -1,0 +1,271 @@
+//===- Propagate.cpp - a layout for every value ---------------------------===//
+
+#include "dinfer/Transforms/Passes.h"
+#include "dinfer/Transforms/StrategyLayout.h"
+
+#include "dialects/dist/DistOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseMap.h"
+
+namespace dinfer {
+#define GEN_PASS_DEF_DISTPROPAGATE
+#include "dinfer/Transforms/Passes.h.inc"
+} // namespace dinfer
+
+using namespace mlir;
+using namespace dinfer;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return llvm::dyn_cast<RankedTensorType>(v.getType()); }
+
+/// A value's layout as the propagation works with it.
+struct ValueLayout {
+  TensorLayout layout;
+  SmallVector<int64_t> partial;
+  int64_t stage = 0;
+
+  dist::LayoutAttr attr(MLIRContext *context) const { return dist::LayoutAttr::get(context, layout, stage, partial); }
+  static ValueLayout of(dist::LayoutAttr attr) {
+    ValueLayout v;
+    v.layout = attr.toTensorLayout();
+    v.partial.assign(attr.getPartial().begin(), attr.getPartial().end());
+    v.stage = attr.getStage();
+    return v;
+  }
+  static ValueLayout replicated(int64_t rank, int64_t devices, int64_t stage) {
+    ValueLayout v;
+    v.layout.devMatrix = {devices};
+    v.layout.tensorMap.assign(rank, DimAxes());
+    v.stage = stage;
+    return v;
+  }
+  bool split() const {
+    return llvm::any_of(layout.tensorMap, [](const DimAxes &axes) { return !axes.empty(); });
+  }
+};
+
+/// Whether every rank holds the same data under both layouts.
+bool sameDistribution(const ValueLayout &a, const ValueLayout &b, ArrayRef<int64_t> shape) {
+  if (a.stage != b.stage || !a.partial.empty() || !b.partial.empty())
+    return a.stage == b.stage && a.layout.devMatrix == b.layout.devMatrix && a.layout.tensorMap == b.layout.tensorMap &&
+           a.partial == b.partial;
+  if (!a.split() && !b.split())
+    return true;
+  auto sa = ShardedTensor::create(shape, a.layout), sb = ShardedTensor::create(shape, b.layout);
+  if (!sa || !sb) {
+    llvm::consumeError(sa.takeError());
+    llvm::consumeError(sb.takeError());
+    return false;
+  }
+  if (sa->deviceCount() != sb->deviceCount())
+    return false;
+  for (int64_t rank = 0; rank < sa->deviceCount(); ++rank)
+    if (!(sa->sliceOfRank(rank) == sb->sliceOfRank(rank)))
+      return false;
+  return true;
+}
+
+struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
+  llvm::DenseMap<Value, ValueLayout> layouts;
+  int64_t stageDevices = 1;
+  bool failedAny = false;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto deviceNum = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kDeviceNumAttrName);
+    auto stagesAttr = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName);
+    if (!deviceNum) {
+      module.emitError("--dist-propagate needs dist.device_num on the module (run --dist-infer-predict-layout first)");
+      return signalPassFailure();
+    }
+    stageDevices = deviceNum.getInt() / (stagesAttr ? stagesAttr.getInt() : 1);
+    for (auto function : module.getOps<func::FuncOp>())
+      propagate(function);
+    if (failedAny)
+      signalPassFailure();
+  }
+
+  int64_t stageOf(Operation *op) {
+    auto stage = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName);
+    return stage ? stage.getInt() : 0;
+  }
+
+  /// The layout `value` has now, fixed on first sight for arguments.
+  ValueLayout current(Value value, const ValueLayout *wanted) {
+    auto it = layouts.find(value);
+    if (it != layouts.end())
+      return it->second;
+    ValueLayout layout = wanted ? *wanted : ValueLayout::replicated(typeOf(value).getRank(), stageDevices, 0);
+    layout.partial.clear();
+    layouts[value] = layout;
+    if (auto arg = llvm::dyn_cast<BlockArgument>(value))
+      if (auto function = llvm::dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
+        function.setArgAttr(arg.getArgNumber(), dist::DistDialect::kLayoutAttrName, layout.attr(&getContext()));
+    return layout;
+  }
+
+  /// Makes operand `index` of `op` laid out as `wanted`: a dist.annotate in
+  /// front of the op where it is not already.
+  void require(Operation *op, unsigned index, const ValueLayout &wanted) {
+    Value value = op->getOperand(index);
+    RankedTensorType type = typeOf(value);
+    if (!type)
+      return;
+    ValueLayout have = current(value, &wanted);
+    if (sameDistribution(have, wanted, type.getShape()))
+      return;
+    OpBuilder builder(op);
+    auto annotate = dist::AnnotateOp::create(builder, op->getLoc(), value, wanted.attr(&getContext()));
+    op->setOperand(index, annotate.getResult());
+    layouts[annotate.getResult()] = wanted;
+  }
+
+  void define(Value result, const ValueLayout &layout) {
+    layouts[result] = layout;
+    Operation *op = result.getDefiningOp();
+    if (op && op->getNumResults() == 1 && !llvm::isa<dist::AnnotateOp>(op))
+      op->setAttr(dist::DistDialect::kLayoutAttrName, layout.attr(&getContext()));
+  }
+
+  void propagate(func::FuncOp function) {
+    MLIRContext *context = &getContext();
+    for (Operation &op : llvm::make_early_inc_range(function.getBody().front())) {
+      if (auto param = llvm::dyn_cast<dist::ParamOp>(op)) {
+        auto attr = param.getLayoutAttr();
+        layouts[param.getResult()] =
+            attr ? ValueLayout::of(attr) : ValueLayout::replicated(param.getType().getRank(), stageDevices, 0);
+        continue;
+      }
+      if (llvm::isa<dist::AnnotateOp>(op)) {
+        auto annotate = llvm::cast<dist::AnnotateOp>(op);
+        current(annotate.getInput(), nullptr);
+        layouts[annotate.getResult()] = ValueLayout::of(annotate.getLayout());
+        continue;
+      }
+      if (auto ret = llvm::dyn_cast<func::ReturnOp>(op)) {
+        // Outputs are global: gathered and summed.
+        for (unsigned i = 0; i < ret.getNumOperands(); ++i)
+          if (auto type = typeOf(ret.getOperand(i)))
+            require(&op, i, ValueLayout::replicated(type.getRank(), stageDevices, 0));
+        continue;
+      }
+      if (op.getNumResults() == 0 ||
+          !llvm::all_of(op.getResultTypes(), [](Type t) { return isa<RankedTensorType>(t); }))
+        continue;
+      if (llvm::isa<arith::ConstantOp>(op)) {
+        define(op.getResult(0), ValueLayout::replicated(typeOf(op.getResult(0)).getRank(), stageDevices, 0));
+        continue;
+      }
+      auto strategy = op.getAttrOfType<ArrayAttr>(dist::DistDialect::kStrategyAttrName);
+      FailureOr<FactorSplits> splits = failure();
+      if (strategy) {
+        splits = factorSplits(&op, strategy);
+      } else if (auto ruled = llvm::dyn_cast<dist::ShardingRuleOpInterface>(op)) {
+        splits = followOperands(&op, ruled);
+      } else {
+        op.emitError("has no sharding rule: the sharding compiler cannot place it");
+        failedAny = true;
+        continue;
+      }
+      if (failed(splits)) {
+        failedAny = true;
+        continue;
+      }
+      applySplits(&op, *splits);
+    }
+    (void)context;
+  }
+
+  /// Factor splits for an op without a strategy: its widest operand's
+  /// layout, read through the rule; factors it needs whole are not split.
+  FailureOr<FactorSplits> followOperands(Operation *op, dist::ShardingRuleOpInterface ruled) {
+    FailureOr<dist::ShardingRule> rule = ruled.getShardingRule();
+    if (failed(rule))
+      return op->emitError("has no sharding rule for these operands: the sharding compiler cannot place it");
+    FactorSplits result;
+    result.rule = *rule;
+    result.split.assign(rule->factorSizes.size(), 1);
+    result.modelParallel.assign(rule->factorSizes.size(), false);
+    // The driver: the operand of highest rank, the first among equals.
+    int driver = -1;
+    for (auto [index, operand] : llvm::enumerate(op->getOperands()))
+      if (typeOf(operand) && (driver < 0 || typeOf(operand).getRank() > typeOf(op->getOperand(driver)).getRank()))
+        driver = index;
+    if (driver < 0)
+      return result;
+    ValueLayout layout = current(op->getOperand(driver), nullptr);
+    const TensorLayout &tl = layout.layout;
+    // Rebuild the driver's split factors in its own device order.
+    SmallVector<int64_t> order;
+    SmallVector<std::pair<int64_t, int64_t>> axisFactor; // (device axis from the right, factor)
+    for (auto [d, axes] : llvm::enumerate(tl.tensorMap)) {
+      const auto &factors = rule->operandFactors[driver][d];
+      if (axes.empty())
+        continue;
+      int64_t degree = 1;
+      for (int64_t axis : axes)
+        degree *= tl.devMatrix[tl.devMatrix.size() - 1 - axis];
+      if (factors.empty() || rule->factorKinds[factors.front()] == dist::FactorKind::NeedReplication ||
+          rule->factorSizes[factors.front()] % degree != 0 || axes.size() != 1)
+        continue; // gathered in front of the op
+      result.split[factors.front()] = degree;
+      axisFactor.push_back({axes.front(), factors.front()});
+    }
+    // Device order: the driver's device axes, outermost first; a replica
+    // axis for what no factor takes.
+    llvm::sort(axisFactor, [](auto a, auto b) { return a.first > b.first; });
+    for (auto [axis, factor] : axisFactor)
+      result.deviceOrder.push_back(factor);
+    for (size_t f = 0; f < result.split.size(); ++f)
+      if (!llvm::is_contained(result.deviceOrder, static_cast<int64_t>(f)))
+        result.deviceOrder.push_back(f);
+    return result;
+  }
+
+  void applySplits(Operation *op, const FactorSplits &splits) {
+    int64_t stage = stageOf(op);
+    for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+      if (!typeOf(op->getOperand(i)))
+        continue;
+      ValueLayout wanted;
+      wanted.layout = operandLayout(splits, i, stageDevices);
+      wanted.stage = stage;
+      require(op, i, wanted);
+    }
+    // Results over the op's device matrix; split reduction factors leave a
+    // pending sum over their axes.
+    TensorLayout base = operandLayout(splits, 0, stageDevices);
+    int64_t used = 1;
+    for (int64_t f : splits.deviceOrder)
+      used *= splits.split[f];
+    SmallVector<int64_t> axisOfFactor(splits.split.size(), -1);
+    int64_t position = stageDevices / used > 1 ? 1 : 0;
+    for (int64_t f : splits.deviceOrder)
+      if (splits.split[f] > 1)
+        axisOfFactor[f] = position++;
+    int64_t axes = position;
+    for (unsigned r = 0; r < op->getNumResults(); ++r) {
+      ValueLayout layout;
+      layout.stage = stage;
+      layout.layout.devMatrix = base.devMatrix;
+      for (const auto &factors : splits.rule.resultFactors[r]) {
+        DimAxes dimAxes;
+        for (int64_t f : factors)
+          if (axisOfFactor[f] >= 0)
+            dimAxes.push_back(axes - 1 - axisOfFactor[f]);
+        layout.layout.tensorMap.push_back(dimAxes);
+      }
+      for (size_t f = 0; f < splits.split.size(); ++f)
+        if (splits.rule.factorKinds[f] == dist::FactorKind::Reduction && axisOfFactor[f] >= 0)
+          layout.partial.push_back(axes - 1 - axisOfFactor[f]);
+      llvm::sort(layout.partial);
+      define(op->getResult(r), layout);
+    }
+  }
+};
+
+} // namespace
