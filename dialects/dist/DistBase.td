@@ -44,6 +44,9 @@ def Dist_Dialect : Dialect {
     /// `dropped-replicas`, `shrunk-model-parallel`, `split-batch`,
     /// `restaged` or `replicated`.
     static constexpr ::llvm::StringLiteral kRuleAttrName = "dist.rule";
+    /// On a function: --dist-partition rewrote it to one rank's local shapes;
+    /// its arguments' dist.layout then describe the global inputs.
+    static constexpr ::llvm::StringLiteral kPartitionedAttrName = "dist.partitioned";
   }];
 }
 

@@ -273,6 +273,11 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
     }
     return success();
   }
+  if (name == kPartitionedAttrName) {
+    if (!llvm::isa<FunctionOpInterface>(op) || !llvm::isa<UnitAttr>(attribute.getValue()))
+      return op->emitOpError() << "dist.partitioned is a unit attribute of a function";
+    return success();
+  }
   if (name == kRuleAttrName) {
     auto rule = llvm::dyn_cast<StringAttr>(attribute.getValue());
     if (!rule || !llvm::is_contained(
@@ -316,6 +321,21 @@ static LogicalResult verifyValueLayoutAttr(Operation *op, NamedAttribute attribu
 
 LogicalResult DistDialect::verifyRegionArgAttribute(Operation *op, unsigned regionIndex, unsigned argIndex,
                                                     NamedAttribute attribute) {
+  // A partitioned function's arguments are local slices of the global inputs
+  // their layouts describe.
+  if (op->hasAttr(kPartitionedAttrName) && attribute.getName().strref() == kLayoutAttrName)
+    if (auto function = llvm::dyn_cast<FunctionOpInterface>(op))
+      if (auto layout = llvm::dyn_cast<LayoutAttr>(attribute.getValue()))
+        if (auto local = llvm::dyn_cast<RankedTensorType>(function.getArgumentTypes()[argIndex])) {
+          SmallVector<int64_t> global(local.getShape());
+          ArrayRef<int64_t> devMatrix = layout.getDevMatrix();
+          for (unsigned d = 0; d < global.size() && d < layout.getTensorMap().size(); ++d)
+            for (int64_t axis : layout.getDimAxes(d))
+              if (axis >= 0 && axis < static_cast<int64_t>(devMatrix.size()))
+                global[d] *= devMatrix[devMatrix.size() - 1 - axis];
+          return verifyValueLayout(op, layout, RankedTensorType::get(global, local.getElementType()),
+                                   ("argument " + Twine(argIndex)).str());
+        }
   Region &region = op->getRegion(regionIndex);
   if (region.empty() || argIndex >= region.getNumArguments()) {
     if (auto function = llvm::dyn_cast<FunctionOpInterface>(op))

@@ -18,9 +18,21 @@ using namespace dinfer::dist;
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError() << "needs a non-empty parameter name";
-  if (auto layout = getLayoutAttr())
-    return verifyValueLayout(*this, layout, getType(), "");
-  return success();
+  auto layout = getLayoutAttr();
+  if (!getLocal())
+    return layout ? verifyValueLayout(*this, layout, getType(), "") : success();
+  if (!layout)
+    return emitOpError() << "a local slice needs the layout it is a slice of";
+  if (layout.getOptShardStep() != 0)
+    return emitOpError() << "a local slice cannot carry optimizer sharding";
+  // The global shape: the slice's times the split of every dimension.
+  SmallVector<int64_t> global(getType().getShape());
+  ArrayRef<int64_t> devMatrix = layout.getDevMatrix();
+  for (unsigned d = 0; d < global.size() && d < layout.getTensorMap().size(); ++d)
+    for (int64_t axis : layout.getDimAxes(d))
+      if (axis >= 0 && axis < static_cast<int64_t>(devMatrix.size()))
+        global[d] *= devMatrix[devMatrix.size() - 1 - axis];
+  return verifyValueLayout(*this, layout, RankedTensorType::get(global, getType().getElementType()), "");
 }
 
 LogicalResult AnnotateOp::verify() { return verifyValueLayout(*this, getLayout(), getType(), ""); }
@@ -119,6 +131,20 @@ LogicalResult ReduceScatterOp::inferReturnTypes(MLIRContext *, std::optional<Loc
   return success();
 }
 
+LogicalResult LocalSplitOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                             SmallVectorImpl<Type> &types) {
+  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
+                         adaptor.getDevMatrixAttr());
+  if (failed(info) || !adaptor.getDimAttr())
+    return failure();
+  int64_t dim = adaptor.getDim();
+  if (failed(checkDim(loc, getOperationName(), "dim", dim, info->type)) ||
+      failed(checkDivisible(loc, getOperationName(), "dim", dim, info->type, info->groupSize)))
+    return failure();
+  types.push_back(withDim(info->type, dim, info->type.getDimSize(dim) / info->groupSize));
+  return success();
+}
+
 LogicalResult AllToAllOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
                                            SmallVectorImpl<Type> &types) {
   auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
@@ -156,6 +182,9 @@ LogicalResult ReduceScatterOp::verify() {
 }
 LogicalResult AllToAllOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
 LogicalResult BroadcastOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
+LogicalResult LocalSplitOp::verify() {
+  return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix");
+}
 
 //===----------------------------------------------------------------------===//
 // Pipeline transfers

@@ -26,8 +26,14 @@ def Dist_ParamOp : Dist_Op<"param", [Pure]> {
     ```mlir
     %w = dist.param "matmul_weight" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>} : tensor<96x16xf32>
     ```
+    After partitioning, `local` says that the result is this rank's slice of
+    the parameter `layout` lays out (the global shape is the result's times
+    the splits): a reference plus the slice it needs, never the whole tensor.
+    ```mlir
+    %w = dist.param "matmul_weight" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>, local} : tensor<96x4xf32>
+    ```
   }];
-  let arguments = (ins StrAttr:$name, OptionalAttr<Dist_LayoutAttr>:$layout);
+  let arguments = (ins StrAttr:$name, OptionalAttr<Dist_LayoutAttr>:$layout, UnitAttr:$local);
   let results = (outs Dist_StaticTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;
@@ -140,6 +146,23 @@ def Dist_BroadcastOp : Dist_CollectiveOp<"broadcast"> {
                        DenseI64ArrayAttr:$axes, Dist_DeviceMatrixAttr:$dev_matrix);
   let assemblyFormat = [{
     $input `root` `=` $root `axes` `=` $axes `dev_matrix` `=` $dev_matrix attr-dict `:` type($input)
+  }];
+}
+
+def Dist_LocalSplitOp : Dist_CollectiveOp<"local_split"> {
+  let summary = "Each member keeps its own piece of a value every member holds whole";
+  let description = collectiveDescription # [{
+    The inverse of `dist.all_gather`, without communication: member `i` (in
+    group order) keeps piece `i` of dimension `dim`. The partitioner uses it
+    where a replicated value must become split.
+    ```mlir
+    %p = dist.local_split %x axes = [0] dim = 1 dev_matrix = <[2, 4]> : tensor<96x16xf32>
+    ```
+  }];
+  let arguments = (ins Dist_StaticTensor:$input, DenseI64ArrayAttr:$axes,
+                       I64Attr:$dim, Dist_DeviceMatrixAttr:$dev_matrix);
+  let assemblyFormat = [{
+    $input `axes` `=` $axes `dim` `=` $dim `dev_matrix` `=` $dev_matrix attr-dict `:` type($input)
   }];
 }
 

@@ -562,7 +562,7 @@ llvm::Error Interpreter::execute(Operation *op) {
         return llvm::Error::success();
       })
       .Case<dist::AllReduceOp, dist::AllGatherOp, dist::ReduceScatterOp, dist::AllToAllOp, dist::BroadcastOp,
-            dist::SendOp, dist::RecvOp>([&](Operation *o) { return collective(o); })
+            dist::LocalSplitOp, dist::SendOp, dist::RecvOp>([&](Operation *o) { return collective(o); })
       .Case([&](nn::SqrtOp) {
         return unary(
                    op, [](double x) { return std::sqrt(x); }, kernels::Unary::Sqrt),
@@ -1004,6 +1004,19 @@ llvm::Error Interpreter::collective(Operation *op) {
       return failed(std::move(err));
     unpackParts(received.data(), y.data.data(), Blocks(y.shape, exchange.getConcatDim(), parts, y.elementBytes()),
                 parts);
+    return llvm::Error::success();
+  }
+  if (auto split = llvm::dyn_cast<dist::LocalSplitOp>(op)) {
+    auto group = groupFor(op, split.getDevMatrix().getDims(), split.getAxes());
+    if (!group)
+      return group.takeError();
+    const Buffer &x = in(split.getInput());
+    Buffer &y = define(split.getResult());
+    int64_t parts = group->size();
+    int64_t position = llvm::find(*group, comm.rank()) - group->begin();
+    Blocks b(x.shape, split.getDim(), parts, x.elementBytes());
+    for (int64_t o = 0; o < b.outer; ++o)
+      copyBytes(y.data.data() + o * b.pieceBytes, x.bytes() + o * b.rowBytes + position * b.pieceBytes, b.pieceBytes);
     return llvm::Error::success();
   }
   auto broadcast = llvm::cast<dist::BroadcastOp>(op);

@@ -124,6 +124,26 @@ def DistPropagate : Pass<"dist-propagate", "mlir::ModuleOp"> {
   let dependentDialects = ["dinfer::dist::DistDialect"];
 }
 
+def DistPartition : Pass<"dist-partition", "mlir::ModuleOp"> {
+  let summary = "Per-rank local shapes and explicit collectives (one SPMD program per stage)";
+  let description = [{
+    Runs after `--dist-propagate`. Every value takes the local shape its
+    layout gives one rank; parameters become `local` references to the
+    slice they need (`dist.param ... {local}`); reshapes get local shapes;
+    and every `dist.annotate` becomes the collectives that reach its layout:
+    an `all_reduce` of a pending sum (sum, or max after a ReduceMax), an
+    `all_gather` where a dimension loses its split, a `dist.local_split`
+    (no communication) where it gains one, both where the device matrices
+    differ. The program stays one function for every rank of the stage: the
+    rank enters only through the parameter slices and the collectives'
+    groups. What cannot be partitioned yet is an error at the op:
+    multi-result ops, a vocabulary-split Gather (it needs masking), a mean
+    over a split axis, a dimension split over several axes that are not in
+    major-first device order.
+  }];
+  let dependentDialects = ["dinfer::dist::DistDialect"];
+}
+
 def TestDistShardingRules : Pass<"test-dist-sharding-rules", "mlir::func::FuncOp"> {
   let summary = "Report every op's sharding rule as a remark (for tests)";
   let description = [{

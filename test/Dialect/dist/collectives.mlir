@@ -34,3 +34,12 @@ module attributes {dist.device_num = 8 : i64} {
     return %0, %1, %2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
   }
 }
+
+// -----
+
+// CHECK-LABEL: func.func @local_split
+// CHECK: dist.local_split %{{.*}} axes = [0] dim = 1 dev_matrix = <[2, 4]> : tensor<96x16xf32>
+func.func @local_split(%x: tensor<96x16xf32>) -> tensor<96x4xf32> {
+  %0 = dist.local_split %x axes = [0] dim = 1 dev_matrix = <[2, 4]> : tensor<96x16xf32>
+  return %0 : tensor<96x4xf32>
+}

@@ -70,3 +70,11 @@ func.func @reduce_kind(%x: tensor<16x8xf32>) {
   %0 = dist.all_reduce %x mean axes = [0] dev_matrix = <[2, 4]> : tensor<16x8xf32>
   return
 }
+
+// -----
+
+func.func @local_split_not_divisible(%x: tensor<6x8xf32>) {
+  // expected-error @+1 {{'dist.local_split' op dim 0 of size 6 is not divisible by the group size 4}}
+  %0 = dist.local_split %x axes = [0] dim = 0 dev_matrix = <[2, 4]> : tensor<6x8xf32>
+  return
+}

@@ -98,3 +98,19 @@ func.func @recv_negative_tag() {
   %x = dist.recv from_stage = 0 sr_tag = -4 : tensor<4xf32>
   return
 }
+
+// -----
+
+func.func @local_without_layout() {
+  // expected-error @+1 {{a local slice needs the layout it is a slice of}}
+  %w = dist.param "w" {local} : tensor<96x4xf32>
+  return
+}
+
+// -----
+
+func.func @local_slice_does_not_fit() {
+  // expected-error @+1 {{dist.layout does not fit}}
+  %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>, local} : tensor<96xf32>
+  return
+}

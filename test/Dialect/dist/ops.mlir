@@ -35,3 +35,11 @@ module attributes {dist.device_num = 8 : i64, dist.pipeline_stages = 1 : i64} {
     return %y : tensor<8x8xf32>
   }
 }
+
+// A parameter after partitioning: this rank's slice, with the layout it is a slice of.
+// CHECK-LABEL: func.func @local_param
+// CHECK: dist.param "w" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>, local} : tensor<96x4xf32>
+func.func @local_param() -> tensor<96x4xf32> {
+  %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>, local} : tensor<96x4xf32>
+  return %w : tensor<96x4xf32>
+}

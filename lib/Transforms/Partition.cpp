@@ -1,0 +1,187 @@
+//===- Partition.cpp - local shapes and explicit collectives --------------===//
+
+#include "dinfer/Transforms/Passes.h"
+
+#include "dialects/dist/DistOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace dinfer {
+#define GEN_PASS_DEF_DISTPARTITION
+#include "dinfer/Transforms/Passes.h.inc"
+} // namespace dinfer
+
+using namespace mlir;
+using namespace dinfer;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return llvm::dyn_cast<RankedTensorType>(v.getType()); }
+
+/// The split of every dimension under `layout`.
+SmallVector<int64_t> splitsOf(dist::LayoutAttr layout, int64_t rank) {
+  SmallVector<int64_t> splits(rank, 1);
+  ArrayRef<int64_t> dev = layout.getDevMatrix();
+  for (int64_t d = 0; d < rank && d < static_cast<int64_t>(layout.getTensorMap().size()); ++d)
+    for (int64_t axis : layout.getDimAxes(d))
+      splits[d] *= dev[dev.size() - 1 - axis];
+  return splits;
+}
+
+RankedTensorType localType(RankedTensorType global, dist::LayoutAttr layout) {
+  SmallVector<int64_t> shape(global.getShape());
+  SmallVector<int64_t> splits = splitsOf(layout, global.getRank());
+  for (size_t d = 0; d < shape.size(); ++d)
+    shape[d] /= splits[d];
+  return RankedTensorType::get(shape, global.getElementType());
+}
+
+/// Whether a dimension's axes list its device axes major first (leftmost
+/// dev-matrix dimension first), as the collectives' group order needs.
+bool majorFirst(ArrayRef<int64_t> axes) { return llvm::is_sorted(axes, std::greater<int64_t>()); }
+
+struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
+  bool failedAny = false;
+
+  void runOnOperation() override {
+    for (auto function : getOperation().getOps<func::FuncOp>())
+      partition(function);
+    if (failedAny)
+      signalPassFailure();
+  }
+
+  dist::LayoutAttr layoutOf(Value value) {
+    if (auto arg = llvm::dyn_cast<BlockArgument>(value))
+      if (auto function = llvm::dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
+        return function.getArgAttrOfType<dist::LayoutAttr>(arg.getArgNumber(), dist::DistDialect::kLayoutAttrName);
+    Operation *op = value.getDefiningOp();
+    if (!op)
+      return {};
+    if (auto annotate = llvm::dyn_cast<dist::AnnotateOp>(op))
+      return annotate.getLayout();
+    if (auto param = llvm::dyn_cast<dist::ParamOp>(op))
+      return param.getLayoutAttr();
+    return op->getAttrOfType<dist::LayoutAttr>(dist::DistDialect::kLayoutAttrName);
+  }
+
+  void partition(func::FuncOp function) {
+    MLIRContext *context = &getContext();
+    Block &body = function.getBody().front();
+    // Layouts first: rewriting types and annotates changes what they read.
+    llvm::DenseMap<Value, dist::LayoutAttr> layouts;
+    for (BlockArgument arg : body.getArguments())
+      layouts[arg] = layoutOf(arg);
+    for (Operation &op : body) {
+      if (op.getNumResults() > 1 && !llvm::isa<func::ReturnOp>(op)) {
+        op.emitError("has several results: the partitioner cannot place it yet");
+        failedAny = true;
+        return;
+      }
+      for (Value result : op.getResults())
+        layouts[result] = layoutOf(result);
+    }
+
+    for (Operation &op : llvm::make_early_inc_range(body)) {
+      if (auto annotate = llvm::dyn_cast<dist::AnnotateOp>(op)) {
+        lowerAnnotate(annotate, layouts);
+        continue;
+      }
+      if (auto gather = llvm::dyn_cast<nn::GatherOp>(op)) {
+        dist::LayoutAttr table = layouts.lookup(gather.getParams());
+        if (table && !table
+                          .getDimAxes(gather.getAxis() < 0 ? gather.getAxis() + typeOf(gather.getParams()).getRank()
+                                                           : gather.getAxis())
+                          .empty()) {
+          op.emitError("gathers from a table split along its gathered axis: vocabulary-parallel lookups (masking, "
+                       "local indices) are not partitioned yet");
+          failedAny = true;
+          continue;
+        }
+      }
+      if (auto mean = llvm::dyn_cast<nn::ReduceMeanOp>(op)) {
+        dist::LayoutAttr result = layouts.lookup(mean.getResult());
+        if (result && !result.getPartial().empty()) {
+          op.emitError("averages over a split axis: the partitioner does not rescale partial means yet");
+          failedAny = true;
+          continue;
+        }
+      }
+      for (Value result : op.getResults()) {
+        dist::LayoutAttr layout = layouts.lookup(result);
+        RankedTensorType type = typeOf(result);
+        if (!layout || !type)
+          continue;
+        result.setType(localType(type, layout));
+      }
+      if (auto reshape = llvm::dyn_cast<nn::ReshapeOp>(op))
+        reshape.setShapeAttr(DenseI64ArrayAttr::get(context, typeOf(reshape.getResult()).getShape()));
+      if (auto param = llvm::dyn_cast<dist::ParamOp>(op))
+        if (param.getLayoutAttr())
+          param.setLocal(true);
+      // Layouts and strategies speak of global shapes: gone with them.
+      op.removeAttr(dist::DistDialect::kLayoutAttrName);
+      op.removeAttr(dist::DistDialect::kStrategyAttrName);
+    }
+    // Arguments and the signature.
+    for (BlockArgument arg : body.getArguments())
+      if (dist::LayoutAttr layout = layouts.lookup(arg))
+        arg.setType(localType(typeOf(arg), layout));
+    auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
+    function.setFunctionType(FunctionType::get(context, body.getArgumentTypes(), ret.getOperandTypes()));
+    function->setAttr(dist::DistDialect::kPartitionedAttrName, UnitAttr::get(context));
+  }
+
+  /// Replaces an annotate from its input's layout to its own by collectives.
+  void lowerAnnotate(dist::AnnotateOp annotate, llvm::DenseMap<Value, dist::LayoutAttr> &layouts) {
+    OpBuilder builder(annotate);
+    Location loc = annotate.getLoc();
+    Value value = annotate.getInput();
+    dist::LayoutAttr from = layouts.lookup(value), to = annotate.getLayout();
+    RankedTensorType global = typeOf(annotate.getResult());
+    if (!from) {
+      annotate.emitError("its input has no layout: run --dist-propagate first");
+      failedAny = true;
+      return;
+    }
+    int64_t rank = global.getRank();
+    for (int64_t d = 0; d < rank; ++d)
+      if (!majorFirst(from.getDimAxes(d)) || !majorFirst(to.getDimAxes(d))) {
+        annotate.emitError("a dimension is split over device axes in minor-first order: not partitioned yet");
+        failedAny = true;
+        return;
+      }
+    auto devMatrix = [&](dist::LayoutAttr layout) {
+      return dist::DeviceMatrixAttr::get(builder.getContext(), layout.getDevMatrix());
+    };
+    // A pending sum first, in the producer's layout.
+    if (!from.getPartial().empty()) {
+      dist::ReduceKind kind = dist::ReduceKind::sum;
+      if (Operation *producer = value.getDefiningOp(); producer && llvm::isa<nn::ReduceMaxOp>(producer))
+        kind = dist::ReduceKind::max;
+      value = dist::AllReduceOp::create(builder, loc, value, dist::ReduceKindAttr::get(builder.getContext(), kind),
+                                        builder.getDenseI64ArrayAttr(from.getPartial()), devMatrix(from));
+    }
+    bool sameMatrix = from.getDevMatrix() == to.getDevMatrix();
+    // Dimensions that lose (or change) their split are gathered in the
+    // source layout, those that gain one are split in the target layout.
+    for (int64_t d = 0; d < rank; ++d) {
+      ArrayRef<int64_t> have = from.getDimAxes(d), want = to.getDimAxes(d);
+      if (have.empty() || (sameMatrix && have == want))
+        continue;
+      value = dist::AllGatherOp::create(builder, loc, value, builder.getDenseI64ArrayAttr(have),
+                                        builder.getI64IntegerAttr(d), devMatrix(from));
+    }
+    for (int64_t d = 0; d < rank; ++d) {
+      ArrayRef<int64_t> have = from.getDimAxes(d), want = to.getDimAxes(d);
+      if (want.empty() || (sameMatrix && have == want))
+        continue;
+      value = dist::LocalSplitOp::create(builder, loc, value, builder.getDenseI64ArrayAttr(want),
+                                         builder.getI64IntegerAttr(d), devMatrix(to));
+    }
+    annotate.getResult().replaceAllUsesWith(value);
+    annotate.erase();
+  }
+};
+
+} // namespace

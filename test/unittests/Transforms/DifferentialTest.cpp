@@ -1,0 +1,215 @@
+//===- DifferentialTest.cpp - partitioned programs against one device -----===//
+//
+// Programs carrying a training strategy go through the sharding passes
+// (--dist-infer-predict-layout at several device counts, --dist-propagate,
+// --dist-partition); the per-rank program then runs on that many in-process
+// ranks, each given the slices of the inputs and weights its layouts name
+// (cut here from the full tensors), and must give the single-device answer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Runtime/Communicator.h"
+#include "dinfer/Runtime/Interpreter.h"
+#include "dinfer/Transforms/Passes.h"
+#include "dinfer/Transforms/ShardingRules.h"
+
+#include "dialects/dist/DistOps.h"
+#include "dialects/nn/NNDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "gtest/gtest.h"
+
+#include <map>
+#include <random>
+#include <thread>
+
+using namespace dinfer;
+
+namespace {
+
+Buffer randomBuffer(llvm::ArrayRef<int64_t> shape, unsigned seed) {
+  Buffer buffer(DType::Float32, shape);
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t i = 0; i < buffer.numElements(); ++i)
+    buffer.as<float>()[i] = dist(rng);
+  return buffer;
+}
+
+/// The region `slice` of `full`.
+Buffer cut(const Buffer &full, const Slice &slice) {
+  Buffer part(full.dtype, slice.shape);
+  size_t rank = full.shape.size();
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t i = 0; i < part.numElements(); ++i) {
+    int64_t rest = i, source = 0, stride = 1;
+    for (size_t d = rank; d-- > 0;) {
+      int64_t c = rest % slice.shape[d];
+      rest /= slice.shape[d];
+      source += (slice.offset[d] + c) * stride;
+      stride *= full.shape[d];
+    }
+    part.as<float>()[i] = full.as<float>()[source];
+  }
+  return part;
+}
+
+class DifferentialTest : public ::testing::Test {
+protected:
+  DifferentialTest() {
+    registerNNShardingRules(registry);
+    context.appendDialectRegistry(registry);
+    context.loadDialect<nn::NNDialect, dist::DistDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
+  }
+
+  /// Runs `source` on one device and, partitioned for each of `deviceCounts`,
+  /// on that many ranks; every rank's outputs must match.
+  void check(const std::string &source, llvm::ArrayRef<int> deviceCounts, double tolerance = 1e-4) {
+    auto global = mlir::parseSourceString<mlir::ModuleOp>(source, &context);
+    ASSERT_TRUE(global);
+    auto entry = *global->getOps<mlir::func::FuncOp>().begin();
+    // Full inputs and weights, seeded by position.
+    std::vector<Buffer> inputs;
+    for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes()))
+      inputs.push_back(randomBuffer(llvm::cast<mlir::RankedTensorType>(type).getShape(), 100 + i));
+    std::map<std::string, Buffer> weights;
+    unsigned seed = 1;
+    global->walk([&](dist::ParamOp param) {
+      weights[param.getName().str()] = randomBuffer(param.getType().getShape(), seed++);
+    });
+    auto expected = runProgram(*global, inputs,
+                               [&](llvm::StringRef name) -> llvm::Expected<Buffer> { return weights.at(name.str()); });
+    ASSERT_TRUE(static_cast<bool>(expected)) << llvm::toString(expected.takeError());
+
+    for (int devices : deviceCounts) {
+      mlir::OwningOpRef<mlir::ModuleOp> module = global->clone();
+      mlir::PassManager passes(&context);
+      DistInferPredictLayoutOptions infer;
+      infer.deviceNum = devices;
+      passes.addPass(createDistInferPredictLayout(infer));
+      passes.addPass(createDistPropagate());
+      passes.addPass(createDistPartition());
+      ASSERT_TRUE(mlir::succeeded(passes.run(*module))) << devices << " devices";
+      auto function = *module->getOps<mlir::func::FuncOp>().begin();
+
+      std::vector<std::unique_ptr<Communicator>> world = createInProcessWorld(devices);
+      std::vector<std::string> errors(devices);
+      std::vector<std::vector<Buffer>> outputs(devices);
+      std::vector<std::thread> threads;
+      for (int rank = 0; rank < devices; ++rank)
+        threads.emplace_back([&, rank] {
+          setKernelThreads(1);
+          // This rank's slices of the inputs, by the arguments' layouts.
+          std::vector<Buffer> local;
+          for (unsigned i = 0; i < function.getNumArguments(); ++i) {
+            auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
+            if (!layout) {
+              local.push_back(inputs[i]);
+              continue;
+            }
+            auto sharded = ShardedTensor::create(inputs[i].shape, layout.toTensorLayout());
+            local.push_back(cut(inputs[i], sharded->sliceOfRank(rank)));
+          }
+          auto executable = Executable::prepare(*module);
+          if (!executable) {
+            errors[rank] = llvm::toString(executable.takeError());
+            return;
+          }
+          RankContext rankContext{world[rank].get(), 0, std::chrono::seconds(120)};
+          auto result = (*executable)
+                            ->run(
+                                std::move(local),
+                                [&](llvm::StringRef name) -> llvm::Expected<Buffer> {
+                                  const Buffer &full = weights.at(name.str());
+                                  dist::ParamOp param;
+                                  module->walk([&](dist::ParamOp p) {
+                                    if (p.getName() == name)
+                                      param = p;
+                                  });
+                                  if (!param.getLocal())
+                                    return full;
+                                  auto sharded =
+                                      ShardedTensor::create(full.shape, param.getLayoutAttr().toTensorLayout());
+                                  if (!sharded)
+                                    return sharded.takeError();
+                                  return cut(full, sharded->sliceOfRank(rank));
+                                },
+                                nullptr, &rankContext);
+          if (result)
+            outputs[rank] = std::move(*result);
+          else
+            errors[rank] = llvm::toString(result.takeError());
+        });
+      for (std::thread &t : threads)
+        t.join();
+      for (int rank = 0; rank < devices; ++rank) {
+        ASSERT_EQ(errors[rank], "") << devices << " devices, rank " << rank;
+        ASSERT_EQ(outputs[rank].size(), expected->size());
+        for (size_t o = 0; o < expected->size(); ++o) {
+          const Buffer &want = (*expected)[o], &got = outputs[rank][o];
+          ASSERT_EQ(got.shape, want.shape);
+          for (int64_t i = 0; i < want.numElements(); ++i)
+            ASSERT_NEAR(got.as<float>()[i], want.as<float>()[i], tolerance * (1 + std::abs(want.as<float>()[i])))
+                << devices << " devices, rank " << rank << ", output " << o << ", element " << i;
+        }
+      }
+    }
+  }
+
+  mlir::DialectRegistry registry;
+  mlir::MLIRContext context;
+};
+
+// The Megatron MLP trained on 8 devices (dp 2 x tp 4), run at the training
+// count and at 4, 2 and 6 devices (tp shrunk, batch re-split, replicas).
+TEST_F(DifferentialTest, MegatronMLP) {
+  check(R"(
+module attributes {dist.device_num = 8 : i64} {
+  func.func @main(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+    %w1 = dist.param "w1" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>} : tensor<16x32xf32>
+    %b1 = dist.param "b1" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0]>} : tensor<32xf32>
+    %w2 = dist.param "w2" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0, -1]>} : tensor<32x16xf32>
+    %b2 = dist.param "b2" : tensor<16xf32>
+    %h = nn.matmul %x, %w1 {dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]} : tensor<8x16xf32>, tensor<16x32xf32>
+    %hb = nn.add %h, %b1 {dist.strategy = [array<i64: 2, 4>, array<i64: 4>]} : tensor<8x32xf32>, tensor<32xf32>
+    %r = nn.gelu %hb : tensor<8x32xf32>
+    %y = nn.matmul %r, %w2 {dist.strategy = [array<i64: 2, 4>, array<i64: 4, 1>]} : tensor<8x32xf32>, tensor<32x16xf32>
+    %z = nn.add %y, %b2 {dist.strategy = [array<i64: 2, 1>, array<i64: 1>]} : tensor<8x16xf32>, tensor<16xf32>
+    return %z : tensor<8x16xf32>
+  }
+})",
+        {8, 4, 2, 6, 1});
+}
+
+// Attention with heads split two ways: a column-parallel Q projection,
+// reshaped into heads, per-head products and softmax, then a row-parallel
+// output projection.
+TEST_F(DifferentialTest, AttentionHeads) {
+  check(R"(
+module attributes {dist.device_num = 2 : i64} {
+  func.func @main(%x: tensor<16x32xf32>) -> tensor<16x32xf32> {
+    %wq = dist.param "wq" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<32x32xf32>
+    %wo = dist.param "wo" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1]>} : tensor<32x32xf32>
+    %q = nn.matmul %x, %wq {dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<16x32xf32>, tensor<32x32xf32>
+    %h = nn.reshape %q {shape = array<i64: 16, 4, 8>} : tensor<16x32xf32>
+    %t = nn.transpose %h {perm = array<i64: 1, 0, 2>} : tensor<16x4x8xf32>
+    %s = nn.batch_matmul %t, %t {transpose_b = true} : tensor<4x16x8xf32>, tensor<4x16x8xf32>
+    %p = nn.softmax %s : tensor<4x16x16xf32>
+    %a = nn.batch_matmul %p, %t : tensor<4x16x16xf32>, tensor<4x16x8xf32>
+    %u = nn.transpose %a {perm = array<i64: 1, 0, 2>} : tensor<4x16x8xf32>
+    %m = nn.reshape %u {shape = array<i64: 16, 32>} : tensor<16x4x8xf32>
+    %o = nn.matmul %m, %wo {dist.strategy = [array<i64: 1, 2>, array<i64: 2, 1>]} : tensor<16x32xf32>, tensor<32x32xf32>
+    return %o : tensor<16x32xf32>
+  }
+})",
+        {2, 1});
+}
+
+} // namespace
