@@ -117,32 +117,30 @@ LogicalResult AllGatherOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
   return success();
 }
 
-LogicalResult ReduceScatterOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-                                                SmallVectorImpl<Type> &types) {
-  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
-                         adaptor.getDevMatrixAttr());
+/// The result of ops that leave each member one piece of dimension `dim`:
+/// the input with that dimension divided by the group size.
+template <typename Adaptor>
+static LogicalResult inferPieceType(std::optional<Location> loc, StringRef name, Adaptor adaptor,
+                                    SmallVectorImpl<Type> &types) {
+  auto info = checkGroup(loc, name, adaptor.getInput(), adaptor.getAxesAttr(), adaptor.getDevMatrixAttr());
   if (failed(info) || !adaptor.getDimAttr())
     return failure();
   int64_t dim = adaptor.getDim();
-  if (failed(checkDim(loc, getOperationName(), "dim", dim, info->type)) ||
-      failed(checkDivisible(loc, getOperationName(), "dim", dim, info->type, info->groupSize)))
+  if (failed(checkDim(loc, name, "dim", dim, info->type)) ||
+      failed(checkDivisible(loc, name, "dim", dim, info->type, info->groupSize)))
     return failure();
   types.push_back(withDim(info->type, dim, info->type.getDimSize(dim) / info->groupSize));
   return success();
 }
 
+LogicalResult ReduceScatterOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  return inferPieceType(loc, getOperationName(), adaptor, types);
+}
+
 LogicalResult LocalSplitOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
                                              SmallVectorImpl<Type> &types) {
-  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
-                         adaptor.getDevMatrixAttr());
-  if (failed(info) || !adaptor.getDimAttr())
-    return failure();
-  int64_t dim = adaptor.getDim();
-  if (failed(checkDim(loc, getOperationName(), "dim", dim, info->type)) ||
-      failed(checkDivisible(loc, getOperationName(), "dim", dim, info->type, info->groupSize)))
-    return failure();
-  types.push_back(withDim(info->type, dim, info->type.getDimSize(dim) / info->groupSize));
-  return success();
+  return inferPieceType(loc, getOperationName(), adaptor, types);
 }
 
 LogicalResult AllToAllOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,

@@ -19,6 +19,8 @@
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include "Runtime/RandomBuffers.h"
+
 #include "gtest/gtest.h"
 
 #include <algorithm>
@@ -84,14 +86,7 @@ protected:
   mlir::MLIRContext context;
 };
 
-Buffer randomBuffer(llvm::ArrayRef<int64_t> shape, unsigned seed) {
-  Buffer buffer(DType::Float32, shape);
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (int64_t i = 0; i < buffer.numElements(); ++i)
-    buffer.as<float>()[i] = dist(rng);
-  return buffer;
-}
+using dinfer::testing::randomBuffer;
 
 /// Rows [rowBegin, rowEnd) and columns [colBegin, colEnd) of a 2-D buffer.
 Buffer slice2D(const Buffer &full, int64_t rowBegin, int64_t rowEnd, int64_t colBegin, int64_t colEnd) {

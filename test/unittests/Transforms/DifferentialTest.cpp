@@ -24,6 +24,8 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 
+#include "Runtime/RandomBuffers.h"
+
 #include "gtest/gtest.h"
 
 #include <map>
@@ -34,14 +36,7 @@ using namespace dinfer;
 
 namespace {
 
-Buffer randomBuffer(llvm::ArrayRef<int64_t> shape, unsigned seed) {
-  Buffer buffer(DType::Float32, shape);
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (int64_t i = 0; i < buffer.numElements(); ++i)
-    buffer.as<float>()[i] = dist(rng);
-  return buffer;
-}
+using dinfer::testing::randomBuffer;
 
 /// The region `slice` of `full`.
 Buffer cut(const Buffer &full, const Slice &slice) {
