@@ -8,11 +8,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dinfer/Formats/ONNX.h"
 #include "dinfer/Reshard/Layout.h"
 #include "dinfer/Runtime/Communicator.h"
 #include "dinfer/Runtime/Interpreter.h"
 #include "dinfer/Transforms/Passes.h"
 #include "dinfer/Transforms/ShardingRules.h"
+#include "dinfer/Translate/ImportONNX.h"
 
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
@@ -27,6 +29,7 @@
 #include "Runtime/RandomBuffers.h"
 
 #include "gtest/gtest.h"
+#include <onnx/onnx_pb.h>
 
 #include <map>
 #include <random>
@@ -69,25 +72,46 @@ protected:
   void check(const std::string &source, llvm::ArrayRef<int> deviceCounts, double tolerance = 1e-4) {
     auto global = mlir::parseSourceString<mlir::ModuleOp>(source, &context);
     ASSERT_TRUE(global);
-    auto entry = *global->getOps<mlir::func::FuncOp>().begin();
-    // Full inputs and weights, seeded by position.
-    std::vector<Buffer> inputs;
-    for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes()))
-      inputs.push_back(randomBuffer(llvm::cast<mlir::RankedTensorType>(type).getShape(), 100 + i));
+    // Weights seeded by position.
     std::map<std::string, Buffer> weights;
     unsigned seed = 1;
     global->walk([&](dist::ParamOp param) {
       weights[param.getName().str()] = randomBuffer(param.getType().getShape(), seed++);
     });
-    auto expected = runProgram(*global, inputs,
+    check(
+        *global, weights, deviceCounts, [](mlir::PassManager &) {}, 0, tolerance);
+  }
+
+public:
+  mlir::MLIRContext *contextForTests() { return &context; }
+  void checkModule(mlir::ModuleOp global, const std::map<std::string, Buffer> &weights,
+                   llvm::ArrayRef<int> deviceCounts, llvm::function_ref<void(mlir::PassManager &)> prepare,
+                   int64_t trainDevices, double tolerance) {
+    check(global, weights, deviceCounts, prepare, trainDevices, tolerance);
+  }
+
+protected:
+  /// The same for a module in hand: `prepare` adds passes before the
+  /// predict layout (a strategy preset, say); `trainDevices` is training's
+  /// device count when no parameter carries a layout.
+  void check(mlir::ModuleOp global, const std::map<std::string, Buffer> &weights, llvm::ArrayRef<int> deviceCounts,
+             llvm::function_ref<void(mlir::PassManager &)> prepare, int64_t trainDevices, double tolerance) {
+    auto entry = *global.getOps<mlir::func::FuncOp>().begin();
+    // Full inputs, seeded by position.
+    std::vector<Buffer> inputs;
+    for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes()))
+      inputs.push_back(randomBuffer(llvm::cast<mlir::RankedTensorType>(type).getShape(), 100 + i));
+    auto expected = runProgram(global, inputs,
                                [&](llvm::StringRef name) -> llvm::Expected<Buffer> { return weights.at(name.str()); });
     ASSERT_TRUE(static_cast<bool>(expected)) << llvm::toString(expected.takeError());
 
     for (int devices : deviceCounts) {
-      mlir::OwningOpRef<mlir::ModuleOp> module = global->clone();
+      mlir::OwningOpRef<mlir::ModuleOp> module = global.clone();
       mlir::PassManager passes(&context);
+      prepare(passes);
       DistInferPredictLayoutOptions infer;
       infer.deviceNum = devices;
+      infer.trainDeviceNum = trainDevices;
       passes.addPass(createDistInferPredictLayout(infer));
       passes.addPass(createDistPropagate());
       passes.addPass(createDistPartition());
@@ -205,6 +229,47 @@ module attributes {dist.device_num = 2 : i64} {
   }
 })",
         {2, 1});
+}
+
+/// A torch-exported model of test/models with its own weights, given the
+/// Megatron preset for `trainDevices` (tp, dp), run on `deviceCounts`.
+void checkTorchModel(DifferentialTest &test, const std::string &name, int64_t tp, int64_t dp,
+                     llvm::ArrayRef<int> deviceCounts) {
+  std::string path = std::string(DINFER_SOURCE_DIR) + "/test/models/" + name + "/model.onnx";
+  auto model = OnnxModel::open(path);
+  ASSERT_TRUE(static_cast<bool>(model)) << llvm::toString(model.takeError());
+  auto module = importOnnx(*model, test.contextForTests(), OnnxImportOptions());
+  ASSERT_TRUE(module);
+  std::map<std::string, Buffer> weights;
+  for (const onnx::TensorProto &tensor : model->proto().graph().initializer()) {
+    auto bytes = model->tensorBytes(tensor);
+    ASSERT_TRUE(static_cast<bool>(bytes));
+    NpyArray array;
+    array.dtype = DType::Float32;
+    array.shape.assign(tensor.dims().begin(), tensor.dims().end());
+    array.data = std::move(*bytes);
+    weights[tensor.name()] = Buffer(std::move(array));
+  }
+  test.checkModule(
+      *module, weights, deviceCounts,
+      [&](mlir::PassManager &passes) {
+        passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
+        DistAuthorStrategyOptions megatron;
+        megatron.tp = tp;
+        megatron.dp = dp;
+        passes.addPass(createDistAuthorStrategy(megatron));
+      },
+      /*trainDevices=*/tp * dp, 1e-4);
+}
+
+// The GPT block (test/models/gpt_block): Megatron on 4 training devices (tp 2,
+// dp 2), run on 4 and 2.
+TEST_F(DifferentialTest, TorchGPTBlockMegatron) { checkTorchModel(*this, "gpt_block", 2, 2, {4, 2}); }
+
+// The torch MLP with tp 2 on 4 devices; the CNN data parallel over its batch.
+TEST_F(DifferentialTest, TorchMLPAndCNN) {
+  checkTorchModel(*this, "mlp", 2, 2, {4, 2, 1});
+  checkTorchModel(*this, "cnn", 1, 2, {2, 1});
 }
 
 } // namespace
