@@ -31,6 +31,34 @@ void Buffer::materialize() {
   viewOwner.reset();
 }
 
+Buffer Buffer::region(llvm::ArrayRef<int64_t> offset, llvm::ArrayRef<int64_t> extent) const {
+  Buffer part(dtype, extent);
+  size_t rank = shape.size(), e = elementBytes();
+  if (part.numElements() == 0)
+    return part;
+  if (rank == 0) {
+    std::memcpy(part.data.data(), bytes(), e);
+    return part;
+  }
+  // Rows along the last dimension are contiguous: one copy each.
+  llvm::SmallVector<int64_t, 4> strides(rank, 1), index(rank - 1, 0);
+  for (size_t d = rank - 1; d-- > 0;)
+    strides[d] = strides[d + 1] * shape[d + 1];
+  int64_t row = extent[rank - 1], rows = part.numElements() / row;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t source = offset[rank - 1];
+    for (size_t d = 0; d + 1 < rank; ++d)
+      source += (offset[d] + index[d]) * strides[d];
+    std::memcpy(part.data.data() + r * row * e, bytes() + source * e, row * e);
+    for (size_t d = rank - 1; d-- > 0;) {
+      if (++index[d] < extent[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return part;
+}
+
 double Buffer::get(int64_t i) const {
   const char *p = bytes() + i * elementBytes();
   switch (dtype) {

@@ -144,14 +144,12 @@ int runLayout() {
   }
 
   mlir::PassManager passes(&context);
-  DistAttachStrategyOptions attach;
-  attach.file = trainStrategyOption;
-  passes.addPass(createDistAttachStrategy(attach));
-  DistInferPredictLayoutOptions infer;
-  infer.deviceNum = devices;
-  infer.pipelineStages = stages;
-  infer.trainDeviceNum = trainDevices / trainStages;
-  passes.addPass(createDistInferPredictLayout(infer));
+  StrategyPipelineOptions pipeline;
+  pipeline.strategyFile = trainStrategyOption;
+  pipeline.deviceNum = devices;
+  pipeline.pipelineStages = stages;
+  pipeline.trainDeviceNum = trainDevices / trainStages;
+  addStrategyPipeline(passes, pipeline);
   if (failed(passes.run(module)))
     return failure(layoutCommand, modelOption + ": " + diagnostics.text("the layout could not be inferred"));
 

@@ -26,7 +26,9 @@ DiagnosticCollector::DiagnosticCollector(mlir::MLIRContext &context) : context_(
     if (auto name = dyn_cast<mlir::NameLoc>(diag.getLocation()))
       where = name.getName().str() + ": ";
     if (diag.getSeverity() == mlir::DiagnosticSeverity::Error) {
-      errors_ += (errors_.empty() ? "" : "; ") + where + diag.str();
+      // The first few in full; a long cascade would bury them.
+      if (++errorCount_ <= kShownErrors)
+        errors_ += (errors_.empty() ? "" : "; ") + where + diag.str();
       return mlir::success();
     }
     // Warnings and remarks go to stderr as they come (stdout stays clean for --json).

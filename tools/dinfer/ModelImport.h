@@ -36,11 +36,18 @@ public:
   explicit DiagnosticCollector(mlir::MLIRContext &context);
   ~DiagnosticCollector();
   /// The errors so far, or `fallback` when there were none.
-  std::string text(llvm::StringRef fallback) const { return errors_.empty() ? fallback.str() : errors_; }
+  std::string text(llvm::StringRef fallback) const {
+    if (errors_.empty())
+      return fallback.str();
+    return errorCount_ > kShownErrors ? errors_ + "; and " + std::to_string(errorCount_ - kShownErrors) + " more"
+                                      : errors_;
+  }
 
 private:
+  static constexpr int kShownErrors = 4;
   mlir::MLIRContext &context_;
   std::string errors_;
+  int errorCount_ = 0;
   uint64_t id_;
 };
 

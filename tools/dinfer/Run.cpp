@@ -20,8 +20,11 @@
 #include "dinfer/Formats/MindIR.h"
 #include "dinfer/Formats/Npy.h"
 #include "dinfer/Formats/ONNX.h"
+#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Runtime/Communicator.h"
 #include "dinfer/Runtime/Interpreter.h"
 #include "dinfer/Transforms/Passes.h"
+#include "dinfer/Transforms/ShardingRules.h"
 #include "dinfer/Translate/ImportMindIR.h"
 #include "dinfer/Translate/ImportONNX.h"
 
@@ -30,6 +33,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/SmallString.h"
@@ -44,6 +48,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <thread>
 
 using namespace llvm;
 using namespace dinfer;
@@ -66,6 +71,15 @@ cl::opt<double> atolOption("atol", cl::desc("Absolute tolerance of --expect"), c
 cl::opt<unsigned> repeatOption("repeat",
                                cl::desc("Time N more runs after the first and print the best and median (ms)"),
                                cl::init(0), cl::sub(runCommand), cl::cat(category()));
+cl::opt<int64_t>
+    deviceNumOption("device-num",
+                    cl::desc("Run partitioned over N ranks (threads of this process); needs --train-strategy"),
+                    cl::init(0), cl::sub(runCommand), cl::cat(category()));
+cl::opt<std::string> trainStrategyOption("train-strategy",
+                                         cl::desc("The training strategy the ranks' layouts are inferred from"),
+                                         cl::value_desc("file"), cl::sub(runCommand), cl::cat(category()));
+cl::opt<unsigned> timeoutOption("timeout", cl::desc("Seconds every collective may take (default 300)"), cl::init(300),
+                                cl::sub(runCommand), cl::cat(category()));
 cl::opt<bool> noFuseOption("no-fuse", cl::desc("Run the program as imported, without fusing ops"), cl::sub(runCommand),
                            cl::cat(category()));
 cl::opt<bool> profileOption("profile", cl::desc("Print the time each kind of op took"), cl::sub(runCommand),
@@ -133,6 +147,96 @@ bool close(const Buffer &got, const NpyArray &want, double &maxAbs, double &maxR
   return ok;
 }
 
+/// The module partitioned for `devices` ranks from the training strategy,
+/// run on that many threads; every rank gets the slices of the inputs and
+/// weights its layouts name. Returns rank 0's outputs (every rank's are the
+/// same whole tensors).
+Expected<std::vector<Buffer>> runOnRanks(mlir::ModuleOp module, mlir::MLIRContext &context,
+                                         const DiagnosticCollector &diagnostics, const std::vector<Buffer> &inputs,
+                                         WeightSource weights) {
+  int64_t devices = deviceNumOption;
+  mlir::PassManager passes(&context);
+  StrategyPipelineOptions pipeline;
+  pipeline.strategyFile = trainStrategyOption;
+  pipeline.deviceNum = devices;
+  pipeline.partition = true;
+  addStrategyPipeline(passes, pipeline);
+  if (failed(passes.run(module)))
+    return createStringError(inconvertibleErrorCode(),
+                             modelOption + ": " + diagnostics.text("the program could not be partitioned"));
+  auto function = *module.getOps<mlir::func::FuncOp>().begin();
+  llvm::StringMap<dist::ParamOp> params;
+  module.walk([&](dist::ParamOp param) { params[param.getName()] = param; });
+
+  std::vector<std::unique_ptr<Communicator>> world = createInProcessWorld(static_cast<int>(devices));
+  std::vector<std::string> errors(devices);
+  std::vector<std::vector<Buffer>> outputs(devices);
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  unsigned threadsPerRank = std::max<unsigned>(1, (threadsOption ? threadsOption : cores) / devices);
+  auto sliceOf = [](const Buffer &full, dist::LayoutAttr layout, int64_t rank) -> Expected<Buffer> {
+    auto sharded = ShardedTensor::create(full.shape, layout.toTensorLayout());
+    if (!sharded)
+      return sharded.takeError();
+    Slice slice = sharded->sliceOfRank(rank);
+    return full.region(slice.offset, slice.shape);
+  };
+  std::vector<std::thread> threads;
+  for (int64_t rank = 0; rank < devices; ++rank)
+    threads.emplace_back([&, rank] {
+      setKernelThreads(threadsPerRank);
+      std::vector<Buffer> local;
+      for (unsigned i = 0; i < function.getNumArguments(); ++i) {
+        auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
+        if (!layout) {
+          local.push_back(inputs[i]);
+          continue;
+        }
+        auto slice = sliceOf(inputs[i], layout, rank);
+        if (!slice) {
+          errors[rank] = toString(slice.takeError());
+          world[rank]->abort(errors[rank]);
+          return;
+        }
+        local.push_back(std::move(*slice));
+      }
+      auto executable = Executable::prepare(module);
+      if (!executable) {
+        errors[rank] = toString(executable.takeError());
+        world[rank]->abort(errors[rank]);
+        return;
+      }
+      RankContext rankContext{world[rank].get(), 0, std::chrono::seconds(timeoutOption)};
+      auto result = (*executable)
+                        ->run(
+                            std::move(local),
+                            [&](StringRef name) -> Expected<Buffer> {
+                              auto full = weights(name);
+                              if (!full)
+                                return full.takeError();
+                              dist::ParamOp param = params.lookup(name);
+                              if (!param || !param.getLocal())
+                                return full;
+                              return sliceOf(*full, param.getLayoutAttr(), rank);
+                            },
+                            nullptr, &rankContext);
+      if (result)
+        outputs[rank] = std::move(*result);
+      else
+        errors[rank] = toString(result.takeError());
+    });
+  for (std::thread &t : threads)
+    t.join();
+  // The first rank that failed for its own reason, not because another stopped it.
+  for (int64_t rank = 0; rank < devices; ++rank)
+    if (!errors[rank].empty() && errors[rank].find("stopped the run") == std::string::npos)
+      return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + errors[rank]);
+  for (int64_t rank = 0; rank < devices; ++rank)
+    if (!errors[rank].empty())
+      return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + errors[rank]);
+  errs() << formatv("dinfer run: {0} ranks in one process, layouts from {1}\n", devices, trainStrategyOption);
+  return std::move(outputs[0]);
+}
+
 int runRun() {
   if (modelOption.empty())
     return usageError(runCommand, "usage: dinfer run MODEL --input NAME=FILE.npy ... [--output-dir DIR]");
@@ -142,9 +246,13 @@ int runRun() {
   auto expected = readNamed(expectOptions, "--expect");
   if (!expected)
     return usageError(runCommand, toString(expected.takeError()));
+  if ((deviceNumOption > 0) != !trainStrategyOption.empty())
+    return usageError(runCommand, "--device-num and --train-strategy go together (a partitioned run)");
   setKernelThreads(threadsOption);
 
-  mlir::MLIRContext context;
+  mlir::DialectRegistry registry;
+  registerNNShardingRules(registry);
+  mlir::MLIRContext context(registry);
   DiagnosticCollector diagnostics(context);
   std::map<std::string, SmallVector<int64_t, 4>> shapes;
   std::map<std::string, std::string> values;
@@ -217,32 +325,41 @@ int runRun() {
     return createStringError(inconvertibleErrorCode(), "the model has no weight '" + name + "'");
   };
   OpProfile profile;
-  std::vector<Buffer> firstInputs = repeatOption ? buffers : std::vector<Buffer>();
-  // With --repeat the profile covers the timed runs, not the first (which
-  // also builds the kernels' primitives).
-  bool profileFirst = profileOption && !repeatOption;
-  auto executable = Executable::prepare(*module);
-  if (!executable)
-    return failure(runCommand, toString(executable.takeError()));
-  auto outputs = (*executable)->run(std::move(buffers), weights, profileFirst ? &profile : nullptr);
-  if (!outputs)
-    return failure(runCommand, toString(outputs.takeError()));
-  if (repeatOption) {
-    std::vector<double> times;
-    for (unsigned round = 0; round < repeatOption; ++round) {
-      auto began = std::chrono::steady_clock::now();
-      auto again = (*executable)->run(firstInputs, weights, profileOption ? &profile : nullptr);
-      times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
-      if (!again)
-        return failure(runCommand, toString(again.takeError()));
+  std::optional<std::vector<Buffer>> results;
+  if (deviceNumOption > 0) {
+    auto distributed = runOnRanks(*module, context, diagnostics, buffers, weights);
+    if (!distributed)
+      return failure(runCommand, toString(distributed.takeError()));
+    results = std::move(*distributed);
+  } else {
+    std::vector<Buffer> firstInputs = repeatOption ? buffers : std::vector<Buffer>();
+    // With --repeat the profile covers the timed runs, not the first (which
+    // also builds the kernels' primitives).
+    bool profileFirst = profileOption && !repeatOption;
+    auto executable = Executable::prepare(*module);
+    if (!executable)
+      return failure(runCommand, toString(executable.takeError()));
+    auto outputs = (*executable)->run(std::move(buffers), weights, profileFirst ? &profile : nullptr);
+    if (!outputs)
+      return failure(runCommand, toString(outputs.takeError()));
+    if (repeatOption) {
+      std::vector<double> times;
+      for (unsigned round = 0; round < repeatOption; ++round) {
+        auto began = std::chrono::steady_clock::now();
+        auto again = (*executable)->run(firstInputs, weights, profileOption ? &profile : nullptr);
+        times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
+        if (!again)
+          return failure(runCommand, toString(again.takeError()));
+      }
+      if (profileOption)
+        profile.scale(1.0 / repeatOption);
+      std::sort(times.begin(), times.end());
+      errs() << formatv("dinfer run: {0} runs: best {1:f3} ms, median {2:f3} ms\n", times.size(), times.front(),
+                        times[times.size() / 2]);
     }
-    if (profileOption)
-      profile.scale(1.0 / repeatOption);
-    std::sort(times.begin(), times.end());
-    errs() << formatv("dinfer run: {0} runs: best {1:f3} ms, median {2:f3} ms\n", times.size(), times.front(),
-                      times[times.size() / 2]);
+    results = std::move(*outputs);
   }
-
+  std::vector<Buffer> *outputs = &*results;
   if (profileOption)
     profile.print(errs());
   if (std::error_code ec = sys::fs::create_directories(outputDirOption))

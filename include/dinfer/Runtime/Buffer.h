@@ -33,6 +33,8 @@ struct Buffer : NpyArray {
   size_t byteSize() const { return static_cast<size_t>(numElements()) * elementBytes(); }
   /// Copies a view's bytes into `data`; an owning buffer stays as it is.
   void materialize();
+  /// A copy of the box at `offset` of extent `shape` (one rank's slice).
+  Buffer region(llvm::ArrayRef<int64_t> offset, llvm::ArrayRef<int64_t> shape) const;
 
   size_t elementBytes() const { return dtypeBits(dtype) / 8; }
   template <typename T>

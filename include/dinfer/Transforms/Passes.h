@@ -21,6 +21,18 @@ namespace dinfer {
 #define GEN_PASS_REGISTRATION
 #include "dinfer/Transforms/Passes.h.inc"
 
+/// What the driver runs, in order, for a training strategy and an inference
+/// device count: --dist-attach-strategy and --dist-infer-predict-layout
+/// (`dinfer layout`); with `partition`, --dist-propagate and --dist-partition
+/// after them (`dinfer run --device-num`). Zero counts take the defaults of
+/// --dist-infer-predict-layout.
+struct StrategyPipelineOptions {
+  std::string strategyFile;
+  int64_t deviceNum = 0, pipelineStages = 0, trainDeviceNum = 0;
+  bool partition = false;
+};
+void addStrategyPipeline(mlir::OpPassManager &pm, const StrategyPipelineOptions &options);
+
 } // namespace dinfer
 
 #endif // DINFER_TRANSFORMS_PASSES_H
