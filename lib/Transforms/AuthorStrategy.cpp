@@ -5,7 +5,9 @@
 
 #include "dialects/dist/DistOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 
@@ -29,6 +31,8 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
   /// Whether a value's features are split tp ways (it comes from a
   /// column-parallel product).
   llvm::DenseMap<Value, bool> featureSplit;
+  /// Keyed ops whose strategy follows their activation's propagated layout.
+  SmallVector<Operation *> deferred;
   /// Results of column-parallel products: a bias added to one is split with it.
   llvm::DenseSet<Value> columnOutputs;
   bool failedAny = false;
@@ -141,6 +145,15 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
           if (!isParameter(v) && (!activation || typeOf(v).getRank() > typeOf(activation).getRank()))
             activation = v;
         bool followsSplit = activation && columnOutputs.contains(activation) && llvm::isa<nn::AddOp, nn::BiasAddOp>(op);
+        if (!followsSplit && activation) {
+          // Everything else takes the layout its activation arrives in: decided
+          // once the products' strategies are known (deferStrategies).
+          deferred.push_back(op);
+          bool normalizes = llvm::isa<nn::LayerNormOp, nn::RMSNormOp>(op);
+          for (Value result : op->getResults())
+            featureSplit[result] = anySplit && !normalizes;
+          return;
+        }
         int64_t rank = activation ? typeOf(activation).getRank() : 0;
         for (Value v : op->getOperands()) {
           SmallVector<int64_t> splits =
@@ -168,8 +181,99 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
       for (Value result : op->getResults())
         featureSplit[result] = resultSplit;
     });
+    if (!failedAny && !deferred.empty())
+      deferStrategies();
     if (failedAny)
       signalPassFailure();
+  }
+
+  /// The strategy of every deferred op: the layouts its operands have after
+  /// propagating the products' strategies (on a copy of the module), so that
+  /// a mask added to split heads, or a norm after a split batch, keeps the
+  /// split instead of gathering it.
+  void deferStrategies() {
+    ModuleOp module = getOperation();
+    MLIRContext *context = &getContext();
+    int64_t devices = static_cast<int64_t>(tp) * static_cast<int64_t>(dp);
+    OwningOpRef<ModuleOp> scratch = module.clone();
+    (*scratch)->setAttr(dist::DistDialect::kDeviceNumAttrName,
+                        IntegerAttr::get(IntegerType::get(context, 64), devices));
+    // Inputs arrive with their batch split dp ways, over the same device
+    // matrix the products use ([dp, tp]), so that what follows keeps it.
+    int64_t degree = dp;
+    if (degree > 1)
+      for (auto function : scratch->getOps<func::FuncOp>())
+        for (BlockArgument arg : function.getArguments()) {
+          auto type = llvm::dyn_cast<RankedTensorType>(arg.getType());
+          if (!type || type.getRank() == 0 || type.getDimSize(0) % degree != 0 ||
+              function.getArgAttr(arg.getArgNumber(), dist::DistDialect::kLayoutAttrName))
+            continue;
+          TensorLayout layout;
+          layout.devMatrix = {degree};
+          if (tp > 1)
+            layout.devMatrix.push_back(tp);
+          layout.tensorMap.assign(type.getRank(), DimAxes());
+          layout.tensorMap[0] = {static_cast<int64_t>(layout.devMatrix.size()) - 1};
+          function.setArgAttr(arg.getArgNumber(), dist::DistDialect::kLayoutAttrName,
+                              dist::LayoutAttr::get(context, layout, 0, {}));
+        }
+    PassManager passes(context);
+    DistInferPredictLayoutOptions infer;
+    infer.deviceNum = devices;
+    infer.trainDeviceNum = devices;
+    passes.addPass(createDistInferPredictLayout(infer));
+    passes.addPass(createDistPropagate());
+    if (failed(passes.run(*scratch))) {
+      failedAny = true;
+      return;
+    }
+    // The same op in both modules: the clone keeps the walk order; the
+    // copy's annotates are extra ops to skip.
+    SmallVector<Operation *> originals, copies;
+    module.walk([&](Operation *op) { originals.push_back(op); });
+    scratch->walk([&](Operation *op) {
+      if (!llvm::isa<dist::AnnotateOp>(op))
+        copies.push_back(op);
+    });
+    if (originals.size() != copies.size()) {
+      module.emitError("internal: the propagated copy does not line up with the program");
+      failedAny = true;
+      return;
+    }
+    llvm::DenseMap<Operation *, Operation *> copyOf;
+    for (auto [original, copy] : llvm::zip(originals, copies))
+      copyOf[original] = copy;
+    for (Operation *op : deferred) {
+      Operation *copy = copyOf.lookup(op);
+      SmallVector<Attribute> operands;
+      for (Value operand : copy->getOperands()) {
+        dist::LayoutAttr layout;
+        if (auto arg = llvm::dyn_cast<BlockArgument>(operand)) {
+          auto function = llvm::cast<func::FuncOp>(arg.getOwner()->getParentOp());
+          layout = function.getArgAttrOfType<dist::LayoutAttr>(arg.getArgNumber(), dist::DistDialect::kLayoutAttrName);
+        } else if (auto annotate = operand.getDefiningOp<dist::AnnotateOp>()) {
+          layout = annotate.getLayout();
+        } else if (auto param = operand.getDefiningOp<dist::ParamOp>()) {
+          layout = param.getLayoutAttr();
+        } else if (Operation *producer = operand.getDefiningOp()) {
+          layout = producer->getAttrOfType<dist::LayoutAttr>(dist::DistDialect::kLayoutAttrName);
+        }
+        int64_t rank = typeOf(operand).getRank();
+        SmallVector<int64_t> splits(rank, 1);
+        if (layout)
+          for (int64_t d = 0; d < rank; ++d)
+            for (int64_t axis : layout.getDimAxes(d))
+              splits[d] *= layout.getDevMatrix()[layout.getDevMatrix().size() - 1 - axis];
+        operands.push_back(DenseI64ArrayAttr::get(context, splits));
+      }
+      ArrayAttr attr = ArrayAttr::get(context, operands);
+      if (failed(factorSplits(op, attr))) {
+        failedAny = true;
+        return;
+      }
+      op->setAttr(dist::DistDialect::kStrategyAttrName, attr);
+      op->setAttr(dist::DistDialect::kStageAttrName, IntegerAttr::get(IntegerType::get(context, 64), 0));
+    }
   }
 };
 

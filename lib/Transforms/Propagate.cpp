@@ -133,6 +133,11 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
 
   void propagate(func::FuncOp function) {
     MLIRContext *context = &getContext();
+    // Arguments that come with a layout keep it.
+    for (BlockArgument arg : function.getArguments())
+      if (auto layout = function.getArgAttrOfType<dist::LayoutAttr>(arg.getArgNumber(),
+                                                                     dist::DistDialect::kLayoutAttrName))
+        layouts[arg] = ValueLayout::of(layout);
     for (Operation &op : llvm::make_early_inc_range(function.getBody().front())) {
       if (auto param = llvm::dyn_cast<dist::ParamOp>(op)) {
         auto attr = param.getLayoutAttr();
@@ -161,69 +166,80 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
         continue;
       }
       auto strategy = op.getAttrOfType<ArrayAttr>(dist::DistDialect::kStrategyAttrName);
-      FailureOr<FactorSplits> splits = failure();
       if (strategy) {
-        splits = factorSplits(&op, strategy);
+        FailureOr<FactorSplits> splits = factorSplits(&op, strategy);
+        if (failed(splits)) {
+          failedAny = true;
+          continue;
+        }
+        applySplits(&op, *splits);
       } else if (auto ruled = llvm::dyn_cast<dist::ShardingRuleOpInterface>(op)) {
-        splits = followOperands(&op, ruled);
+        if (failed(followDriver(&op, ruled)))
+          failedAny = true;
       } else {
         op.emitError("has no sharding rule: the sharding compiler cannot place it");
         failedAny = true;
-        continue;
       }
-      if (failed(splits)) {
-        failedAny = true;
-        continue;
-      }
-      applySplits(&op, *splits);
     }
     (void)context;
   }
 
-  /// Factor splits for an op without a strategy: its widest operand's
-  /// layout, read through the rule; factors it needs whole are not split.
-  FailureOr<FactorSplits> followOperands(Operation *op, dist::ShardingRuleOpInterface ruled) {
+  /// An op without a strategy keeps its widest operand's layout: the same
+  /// device matrix, each factor on the device axes of the driver dimension
+  /// it comes from. Axes on factors the op needs whole (or that a dimension
+  /// shares with others) are gathered in front of it; axes of summed factors
+  /// leave a pending sum.
+  LogicalResult followDriver(Operation *op, dist::ShardingRuleOpInterface ruled) {
     FailureOr<dist::ShardingRule> rule = ruled.getShardingRule();
     if (failed(rule))
       return op->emitError("has no sharding rule for these operands: the sharding compiler cannot place it");
-    FactorSplits result;
-    result.rule = *rule;
-    result.split.assign(rule->factorSizes.size(), 1);
-    result.modelParallel.assign(rule->factorSizes.size(), false);
-    // The driver: the operand of highest rank, the first among equals.
     int driver = -1;
     for (auto [index, operand] : llvm::enumerate(op->getOperands()))
       if (typeOf(operand) && (driver < 0 || typeOf(operand).getRank() > typeOf(op->getOperand(driver)).getRank()))
         driver = index;
-    if (driver < 0)
-      return result;
-    ValueLayout layout = current(op->getOperand(driver), nullptr);
-    const TensorLayout &tl = layout.layout;
-    // Rebuild the driver's split factors in its own device order.
-    SmallVector<int64_t> order;
-    SmallVector<std::pair<int64_t, int64_t>> axisFactor; // (device axis from the right, factor)
-    for (auto [d, axes] : llvm::enumerate(tl.tensorMap)) {
-      const auto &factors = rule->operandFactors[driver][d];
-      if (axes.empty())
-        continue;
-      int64_t degree = 1;
-      for (int64_t axis : axes)
-        degree *= tl.devMatrix[tl.devMatrix.size() - 1 - axis];
-      if (factors.empty() || rule->factorKinds[factors.front()] == dist::FactorKind::NeedReplication ||
-          rule->factorSizes[factors.front()] % degree != 0 || axes.size() != 1)
-        continue; // gathered in front of the op
-      result.split[factors.front()] = degree;
-      axisFactor.push_back({axes.front(), factors.front()});
+    ValueLayout base =
+        driver >= 0 ? current(op->getOperand(driver), nullptr) : ValueLayout::replicated(0, stageDevices, stageOf(op));
+    base.partial.clear();
+    SmallVector<DimAxes> factorAxes(rule->factorSizes.size());
+    if (driver >= 0) {
+      const TensorLayout &tl = base.layout;
+      for (auto [d, axes] : llvm::enumerate(tl.tensorMap)) {
+        const auto &factors = rule->operandFactors[driver][d];
+        if (axes.empty() || factors.empty())
+          continue;
+        int64_t degree = 1;
+        for (int64_t axis : axes)
+          degree *= tl.devMatrix[tl.devMatrix.size() - 1 - axis];
+        int64_t major = factors.front();
+        if (rule->factorKinds[major] == dist::FactorKind::NeedReplication || rule->factorSizes[major] % degree != 0)
+          continue; // gathered in front of the op
+        factorAxes[major] = axes;
+      }
     }
-    // Device order: the driver's device axes, outermost first; a replica
-    // axis for what no factor takes.
-    llvm::sort(axisFactor, [](auto a, auto b) { return a.first > b.first; });
-    for (auto [axis, factor] : axisFactor)
-      result.deviceOrder.push_back(factor);
-    for (size_t f = 0; f < result.split.size(); ++f)
-      if (!llvm::is_contained(result.deviceOrder, static_cast<int64_t>(f)))
-        result.deviceOrder.push_back(f);
-    return result;
+    auto layoutOver = [&](ArrayRef<SmallVector<int64_t, 1>> dims) {
+      ValueLayout layout;
+      layout.layout.devMatrix = base.layout.devMatrix;
+      layout.stage = base.stage;
+      for (const auto &factors : dims) {
+        DimAxes axes;
+        for (int64_t f : factors)
+          axes.append(factorAxes[f].begin(), factorAxes[f].end());
+        layout.layout.tensorMap.push_back(axes);
+      }
+      return layout;
+    };
+    for (unsigned i = 0; i < op->getNumOperands(); ++i)
+      if (typeOf(op->getOperand(i)))
+        require(op, i, layoutOver(rule->operandFactors[i]));
+    for (unsigned r = 0; r < op->getNumResults(); ++r) {
+      ValueLayout layout = layoutOver(rule->resultFactors[r]);
+      for (size_t f = 0; f < factorAxes.size(); ++f)
+        if (rule->factorKinds[f] == dist::FactorKind::Reduction)
+          layout.partial.append(factorAxes[f].begin(), factorAxes[f].end());
+      llvm::sort(layout.partial);
+      define(op->getResult(r), layout);
+    }
+    return success();
   }
 
   void applySplits(Operation *op, const FactorSplits &splits) {

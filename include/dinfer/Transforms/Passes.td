@@ -91,8 +91,12 @@ def DistAuthorStrategy : Pass<"dist-author-strategy", "mlir::ModuleOp"> {
     `tp` ways), an op being row-parallel when its input comes from a
     column-parallel product through anything but a normalization; the bias
     that follows a column-parallel product is split with it; an embedding
-    table (Gather) is vocabulary-parallel; every activation's first
-    dimension (the batch) is split `dp` ways; other parameters are whole.
+    table (Gather) is vocabulary-parallel; the activations of products are
+    split `dp` ways along their first dimension (the batch). Every other op
+    with a parameter (a norm, a mask added to attention scores) takes the
+    layout its activation arrives in, found by propagating the products'
+    strategies on a copy of the module with the inputs' batch split `dp`
+    ways: split heads stay split, norms split the batch only.
     A product or table whose split dimension `tp` does not divide stays data
     parallel (with a remark); a batch `dp` does not divide is an error naming
     the op.
