@@ -87,6 +87,13 @@ def Dist_LayoutAttr : Dist_Attr<"Layout", "layout"> {
     /// The device axes splitting dimension `dim`, major first.
     ::llvm::ArrayRef<int64_t> getDimAxes(unsigned dim) const;
     int64_t getDeviceCount() const;
+    /// How many pieces each dimension is cut into (the product of its axes'
+    /// sizes; optimizer sharding not counted), one entry per tensor_map entry.
+    ::llvm::SmallVector<int64_t> getDimSplits() const;
+    /// The shape one rank holds of a `global` tensor laid out this way, and
+    /// the global shape a `local` slice stands for.
+    ::mlir::RankedTensorType getLocalType(::mlir::RankedTensorType global) const;
+    ::mlir::RankedTensorType getGlobalType(::mlir::RankedTensorType local) const;
     /// Checks the layout against a tensor type: rank, divisibility and
     /// optimizer sharding. Errors name the offending attribute.
     ::llvm::LogicalResult verifyForType(

@@ -176,6 +176,30 @@ ArrayRef<int64_t> LayoutAttr::getDimAxes(unsigned dim) const {
   return llvm::cast<DenseI64ArrayAttr>(getTensorMap()[dim]).asArrayRef();
 }
 
+SmallVector<int64_t> LayoutAttr::getDimSplits() const {
+  ArrayRef<int64_t> devMatrix = getDevMatrix();
+  SmallVector<int64_t> splits(getTensorMap().size(), 1);
+  for (unsigned d = 0; d < splits.size(); ++d)
+    for (int64_t axis : getDimAxes(d))
+      if (axis >= 0 && axis < static_cast<int64_t>(devMatrix.size()))
+        splits[d] *= devMatrix[devMatrix.size() - 1 - axis];
+  return splits;
+}
+
+RankedTensorType LayoutAttr::getLocalType(RankedTensorType global) const {
+  SmallVector<int64_t> shape(global.getShape()), splits = getDimSplits();
+  for (size_t d = 0; d < shape.size() && d < splits.size(); ++d)
+    shape[d] /= splits[d];
+  return RankedTensorType::get(shape, global.getElementType());
+}
+
+RankedTensorType LayoutAttr::getGlobalType(RankedTensorType local) const {
+  SmallVector<int64_t> shape(local.getShape()), splits = getDimSplits();
+  for (size_t d = 0; d < shape.size() && d < splits.size(); ++d)
+    shape[d] *= splits[d];
+  return RankedTensorType::get(shape, local.getElementType());
+}
+
 int64_t LayoutAttr::getDeviceCount() const { return toTensorLayout().deviceCount(); }
 
 LogicalResult LayoutAttr::verifyForType(Type type, function_ref<InFlightDiagnostic()> emitError) const {
@@ -326,16 +350,8 @@ LogicalResult DistDialect::verifyRegionArgAttribute(Operation *op, unsigned regi
   if (op->hasAttr(kPartitionedAttrName) && attribute.getName().strref() == kLayoutAttrName)
     if (auto function = llvm::dyn_cast<FunctionOpInterface>(op))
       if (auto layout = llvm::dyn_cast<LayoutAttr>(attribute.getValue()))
-        if (auto local = llvm::dyn_cast<RankedTensorType>(function.getArgumentTypes()[argIndex])) {
-          SmallVector<int64_t> global(local.getShape());
-          ArrayRef<int64_t> devMatrix = layout.getDevMatrix();
-          for (unsigned d = 0; d < global.size() && d < layout.getTensorMap().size(); ++d)
-            for (int64_t axis : layout.getDimAxes(d))
-              if (axis >= 0 && axis < static_cast<int64_t>(devMatrix.size()))
-                global[d] *= devMatrix[devMatrix.size() - 1 - axis];
-          return verifyValueLayout(op, layout, RankedTensorType::get(global, local.getElementType()),
-                                   ("argument " + Twine(argIndex)).str());
-        }
+        if (auto local = llvm::dyn_cast<RankedTensorType>(function.getArgumentTypes()[argIndex]))
+          return verifyValueLayout(op, layout, layout.getGlobalType(local), ("argument " + Twine(argIndex)).str());
   Region &region = op->getRegion(regionIndex);
   if (region.empty() || argIndex >= region.getNumArguments()) {
     if (auto function = llvm::dyn_cast<FunctionOpInterface>(op))

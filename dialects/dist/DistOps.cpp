@@ -25,14 +25,7 @@ LogicalResult ParamOp::verify() {
     return emitOpError() << "a local slice needs the layout it is a slice of";
   if (layout.getOptShardStep() != 0)
     return emitOpError() << "a local slice cannot carry optimizer sharding";
-  // The global shape: the slice's times the split of every dimension.
-  SmallVector<int64_t> global(getType().getShape());
-  ArrayRef<int64_t> devMatrix = layout.getDevMatrix();
-  for (unsigned d = 0; d < global.size() && d < layout.getTensorMap().size(); ++d)
-    for (int64_t axis : layout.getDimAxes(d))
-      if (axis >= 0 && axis < static_cast<int64_t>(devMatrix.size()))
-        global[d] *= devMatrix[devMatrix.size() - 1 - axis];
-  return verifyValueLayout(*this, layout, RankedTensorType::get(global, getType().getElementType()), "");
+  return verifyValueLayout(*this, layout, layout.getGlobalType(getType()), "");
 }
 
 LogicalResult AnnotateOp::verify() { return verifyValueLayout(*this, getLayout(), getType(), ""); }
@@ -48,8 +41,8 @@ struct GroupInfo {
   int64_t groupSize = 1;
 };
 
-FailureOr<GroupInfo> checkGroup(std::optional<Location> loc, StringRef opName, Value input,
-                                DenseI64ArrayAttr axesAttr, DeviceMatrixAttr devMatrix) {
+FailureOr<GroupInfo> checkGroup(std::optional<Location> loc, StringRef opName, Value input, DenseI64ArrayAttr axesAttr,
+                                DeviceMatrixAttr devMatrix) {
   GroupInfo info;
   info.type = llvm::dyn_cast<RankedTensorType>(input.getType());
   if (!info.type)
@@ -64,7 +57,7 @@ FailureOr<GroupInfo> checkGroup(std::optional<Location> loc, StringRef opName, V
   for (int64_t axis : axes) {
     if (axis < 0 || axis >= numAxes)
       return emitOptionalError(loc, "'", opName, "' op axes: device axis ", axis,
-                                " is out of range for a dev_matrix of ", numAxes, " axes");
+                               " is out of range for a dev_matrix of ", numAxes, " axes");
     if (!seen.insert(axis).second)
       return emitOptionalError(loc, "'", opName, "' op axes: device axis ", axis, " is listed twice");
   }
@@ -96,8 +89,8 @@ RankedTensorType withDim(RankedTensorType type, int64_t dim, int64_t size) {
 
 LogicalResult AllReduceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
-  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
-                         adaptor.getDevMatrixAttr());
+  auto info =
+      checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(), adaptor.getDevMatrixAttr());
   if (failed(info))
     return failure();
   types.push_back(info->type);
@@ -106,8 +99,8 @@ LogicalResult AllReduceOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
 
 LogicalResult AllGatherOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
-  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
-                         adaptor.getDevMatrixAttr());
+  auto info =
+      checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(), adaptor.getDevMatrixAttr());
   if (failed(info) || !adaptor.getDimAttr())
     return failure();
   int64_t dim = adaptor.getDim();
@@ -145,8 +138,8 @@ LogicalResult LocalSplitOp::inferReturnTypes(MLIRContext *, std::optional<Locati
 
 LogicalResult AllToAllOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
                                            SmallVectorImpl<Type> &types) {
-  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
-                         adaptor.getDevMatrixAttr());
+  auto info =
+      checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(), adaptor.getDevMatrixAttr());
   if (failed(info) || !adaptor.getSplitDimAttr() || !adaptor.getConcatDimAttr())
     return failure();
   int64_t splitDim = adaptor.getSplitDim(), concatDim = adaptor.getConcatDim();
@@ -161,28 +154,24 @@ LogicalResult AllToAllOp::inferReturnTypes(MLIRContext *, std::optional<Location
 
 LogicalResult BroadcastOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
-  auto info = checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(),
-                         adaptor.getDevMatrixAttr());
+  auto info =
+      checkGroup(loc, getOperationName(), adaptor.getInput(), adaptor.getAxesAttr(), adaptor.getDevMatrixAttr());
   if (failed(info) || !adaptor.getRootAttr())
     return failure();
   int64_t root = adaptor.getRoot();
   if (root < 0 || root >= info->groupSize)
-    return emitOptionalError(loc, "'", getOperationName(), "' op root ", root,
-                             " is not a position in a group of ", info->groupSize);
+    return emitOptionalError(loc, "'", getOperationName(), "' op root ", root, " is not a position in a group of ",
+                             info->groupSize);
   types.push_back(info->type);
   return success();
 }
 
 LogicalResult AllReduceOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
 LogicalResult AllGatherOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
-LogicalResult ReduceScatterOp::verify() {
-  return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix");
-}
+LogicalResult ReduceScatterOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
 LogicalResult AllToAllOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
 LogicalResult BroadcastOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
-LogicalResult LocalSplitOp::verify() {
-  return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix");
-}
+LogicalResult LocalSplitOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
 
 //===----------------------------------------------------------------------===//
 // Pipeline transfers

@@ -70,7 +70,7 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
     for (Operation *user : value.getUsers()) {
       int64_t last = typeOf(value).getRank() - 1;
       if (auto split = llvm::dyn_cast<nn::SplitOp>(user))
-        if (split.getAxis() == last || split.getAxis() == -1)
+        if (static_cast<int64_t>(split.getAxis()) == last || static_cast<int64_t>(split.getAxis()) == -1)
           return true;
       if (auto slice = llvm::dyn_cast<nn::StridedSliceOp>(user))
         if (slice.getType().getDimSize(last) != typeOf(value).getDimSize(last))
@@ -86,7 +86,6 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
       getOperation().emitError() << "unknown strategy preset '" << preset << "' (known: megatron)";
       return signalPassFailure();
     }
-    MLIRContext *context = &getContext();
     getOperation().walk([&](Operation *op) {
       if (op->getNumResults() == 0)
         return;
@@ -168,16 +167,8 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
         }
         resultSplit = followsSplit;
       }
-      SmallVector<Attribute> operands;
-      for (const auto &splits : strategy)
-        operands.push_back(DenseI64ArrayAttr::get(context, splits));
-      ArrayAttr attr = ArrayAttr::get(context, operands);
-      if (failed(factorSplits(op, attr))) {
-        failedAny = true;
+      if (failed(setStrategy(op, strategy)))
         return;
-      }
-      op->setAttr(dist::DistDialect::kStrategyAttrName, attr);
-      op->setAttr(dist::DistDialect::kStageAttrName, IntegerAttr::get(IntegerType::get(context, 64), 0));
       for (Value result : op->getResults())
         featureSplit[result] = resultSplit;
     });
@@ -245,35 +236,31 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
       copyOf[original] = copy;
     for (Operation *op : deferred) {
       Operation *copy = copyOf.lookup(op);
-      SmallVector<Attribute> operands;
+      SmallVector<SmallVector<int64_t>> strategy;
       for (Value operand : copy->getOperands()) {
-        dist::LayoutAttr layout;
-        if (auto arg = llvm::dyn_cast<BlockArgument>(operand)) {
-          auto function = llvm::cast<func::FuncOp>(arg.getOwner()->getParentOp());
-          layout = function.getArgAttrOfType<dist::LayoutAttr>(arg.getArgNumber(), dist::DistDialect::kLayoutAttrName);
-        } else if (auto annotate = operand.getDefiningOp<dist::AnnotateOp>()) {
-          layout = annotate.getLayout();
-        } else if (auto param = operand.getDefiningOp<dist::ParamOp>()) {
-          layout = param.getLayoutAttr();
-        } else if (Operation *producer = operand.getDefiningOp()) {
-          layout = producer->getAttrOfType<dist::LayoutAttr>(dist::DistDialect::kLayoutAttrName);
-        }
-        int64_t rank = typeOf(operand).getRank();
-        SmallVector<int64_t> splits(rank, 1);
-        if (layout)
-          for (int64_t d = 0; d < rank; ++d)
-            for (int64_t axis : layout.getDimAxes(d))
-              splits[d] *= layout.getDevMatrix()[layout.getDevMatrix().size() - 1 - axis];
-        operands.push_back(DenseI64ArrayAttr::get(context, splits));
+        dist::LayoutAttr layout = propagatedLayout(operand);
+        strategy.push_back(layout ? layout.getDimSplits() : SmallVector<int64_t>(typeOf(operand).getRank(), 1));
       }
-      ArrayAttr attr = ArrayAttr::get(context, operands);
-      if (failed(factorSplits(op, attr))) {
-        failedAny = true;
+      if (failed(setStrategy(op, strategy)))
         return;
-      }
-      op->setAttr(dist::DistDialect::kStrategyAttrName, attr);
-      op->setAttr(dist::DistDialect::kStageAttrName, IntegerAttr::get(IntegerType::get(context, 64), 0));
     }
+  }
+
+  /// Gives `op` the strategy `splits` (one list per operand) in stage 0,
+  /// once its sharding rule accepts them.
+  LogicalResult setStrategy(Operation *op, ArrayRef<SmallVector<int64_t>> splits) {
+    MLIRContext *context = &getContext();
+    SmallVector<Attribute> operands;
+    for (const auto &operand : splits)
+      operands.push_back(DenseI64ArrayAttr::get(context, operand));
+    ArrayAttr attr = ArrayAttr::get(context, operands);
+    if (failed(factorSplits(op, attr))) {
+      failedAny = true;
+      return failure();
+    }
+    op->setAttr(dist::DistDialect::kStrategyAttrName, attr);
+    op->setAttr(dist::DistDialect::kStageAttrName, IntegerAttr::get(IntegerType::get(context, 64), 0));
+    return success();
   }
 };
 

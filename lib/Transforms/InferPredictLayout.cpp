@@ -87,10 +87,8 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
         return;
       }
       StringRef rule = "same";
-      if (!same && failed(adapt(op, *splits, perStage, rule))) {
-        failedAny = true;
-        return;
-      }
+      if (!same)
+        rule = adapt(*splits, perStage);
       op->setAttr(dist::DistDialect::kStrategyAttrName, strategyAttr(context, *splits));
       int64_t stage = 0;
       if (auto stageAttr = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName))
@@ -135,7 +133,8 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
   }
 
   /// CONTRACTS.md section 8, rules 1 and 2.
-  LogicalResult adapt(Operation *op, FactorSplits &splits, int64_t devices, StringRef &rule) {
+  /// Adapts `splits` to `devices` and returns the rule applied.
+  StringRef adapt(FactorSplits &splits, int64_t devices) {
     int64_t mp = 1, dp = 1;
     for (size_t f = 0; f < splits.split.size(); ++f)
       (splits.modelParallel[f] ? mp : dp) *= splits.split[f];
@@ -149,7 +148,7 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
       splits.split[*it] /= g;
       excess /= g;
     }
-    rule = mpNew < mp ? "shrunk-model-parallel" : "same";
+    StringRef rule = mpNew < mp ? "shrunk-model-parallel" : "same";
     if (dp > 1) {
       // The split batch: the outermost data-parallel factor takes all of dp'.
       int64_t batch = -1;
@@ -166,8 +165,7 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
     } else if (rule == "same") {
       rule = "dropped-replicas";
     }
-    (void)op;
-    return success();
+    return rule;
   }
 };
 

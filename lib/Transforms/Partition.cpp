@@ -3,6 +3,7 @@
 #include "dinfer/Transforms/Passes.h"
 
 #include "dialects/dist/DistOps.h"
+#include "dinfer/Transforms/StrategyLayout.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -19,24 +20,6 @@ namespace {
 
 RankedTensorType typeOf(Value v) { return llvm::dyn_cast<RankedTensorType>(v.getType()); }
 
-/// The split of every dimension under `layout`.
-SmallVector<int64_t> splitsOf(dist::LayoutAttr layout, int64_t rank) {
-  SmallVector<int64_t> splits(rank, 1);
-  ArrayRef<int64_t> dev = layout.getDevMatrix();
-  for (int64_t d = 0; d < rank && d < static_cast<int64_t>(layout.getTensorMap().size()); ++d)
-    for (int64_t axis : layout.getDimAxes(d))
-      splits[d] *= dev[dev.size() - 1 - axis];
-  return splits;
-}
-
-RankedTensorType localType(RankedTensorType global, dist::LayoutAttr layout) {
-  SmallVector<int64_t> shape(global.getShape());
-  SmallVector<int64_t> splits = splitsOf(layout, global.getRank());
-  for (size_t d = 0; d < shape.size(); ++d)
-    shape[d] /= splits[d];
-  return RankedTensorType::get(shape, global.getElementType());
-}
-
 /// Whether a dimension's axes list its device axes major first (leftmost
 /// dev-matrix dimension first), as the collectives' group order needs.
 bool majorFirst(ArrayRef<int64_t> axes) { return llvm::is_sorted(axes, std::greater<int64_t>()); }
@@ -51,27 +34,13 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
       signalPassFailure();
   }
 
-  dist::LayoutAttr layoutOf(Value value) {
-    if (auto arg = llvm::dyn_cast<BlockArgument>(value))
-      if (auto function = llvm::dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
-        return function.getArgAttrOfType<dist::LayoutAttr>(arg.getArgNumber(), dist::DistDialect::kLayoutAttrName);
-    Operation *op = value.getDefiningOp();
-    if (!op)
-      return {};
-    if (auto annotate = llvm::dyn_cast<dist::AnnotateOp>(op))
-      return annotate.getLayout();
-    if (auto param = llvm::dyn_cast<dist::ParamOp>(op))
-      return param.getLayoutAttr();
-    return op->getAttrOfType<dist::LayoutAttr>(dist::DistDialect::kLayoutAttrName);
-  }
-
   void partition(func::FuncOp function) {
     MLIRContext *context = &getContext();
     Block &body = function.getBody().front();
     // Layouts first: rewriting types and annotates changes what they read.
     llvm::DenseMap<Value, dist::LayoutAttr> layouts;
     for (BlockArgument arg : body.getArguments())
-      layouts[arg] = layoutOf(arg);
+      layouts[arg] = propagatedLayout(arg);
     for (Operation &op : body) {
       if (op.getNumResults() > 1 && !llvm::isa<func::ReturnOp>(op)) {
         op.emitError("has several results: the partitioner cannot place it yet");
@@ -79,7 +48,7 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
         return;
       }
       for (Value result : op.getResults())
-        layouts[result] = layoutOf(result);
+        layouts[result] = propagatedLayout(result);
     }
 
     for (Operation &op : llvm::make_early_inc_range(body)) {
@@ -89,10 +58,12 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
       }
       if (auto gather = llvm::dyn_cast<nn::GatherOp>(op)) {
         dist::LayoutAttr table = layouts.lookup(gather.getParams());
-        if (table && !table
-                          .getDimAxes(gather.getAxis() < 0 ? gather.getAxis() + typeOf(gather.getParams()).getRank()
-                                                           : gather.getAxis())
-                          .empty()) {
+        // The axis attribute is signed: -1 is the last dimension.
+        int64_t axis = static_cast<int64_t>(gather.getAxis());
+        if (axis < 0)
+          axis += typeOf(gather.getParams()).getRank();
+        SmallVector<int64_t> splits = table ? table.getDimSplits() : SmallVector<int64_t>();
+        if (axis < static_cast<int64_t>(splits.size()) && splits[axis] > 1) {
           op.emitError("gathers from a table split along its gathered axis: vocabulary-parallel lookups (masking, "
                        "local indices) are not partitioned yet");
           failedAny = true;
@@ -112,7 +83,7 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
         RankedTensorType type = typeOf(result);
         if (!layout || !type)
           continue;
-        result.setType(localType(type, layout));
+        result.setType(layout.getLocalType(type));
       }
       if (auto reshape = llvm::dyn_cast<nn::ReshapeOp>(op))
         reshape.setShapeAttr(DenseI64ArrayAttr::get(context, typeOf(reshape.getResult()).getShape()));
@@ -126,7 +97,7 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
     // Arguments and the signature.
     for (BlockArgument arg : body.getArguments())
       if (dist::LayoutAttr layout = layouts.lookup(arg))
-        arg.setType(localType(typeOf(arg), layout));
+        arg.setType(layout.getLocalType(typeOf(arg)));
     auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
     function.setFunctionType(FunctionType::get(context, body.getArgumentTypes(), ret.getOperandTypes()));
     function->setAttr(dist::DistDialect::kPartitionedAttrName, UnitAttr::get(context));

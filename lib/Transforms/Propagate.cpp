@@ -132,11 +132,10 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
   }
 
   void propagate(func::FuncOp function) {
-    MLIRContext *context = &getContext();
     // Arguments that come with a layout keep it.
     for (BlockArgument arg : function.getArguments())
-      if (auto layout = function.getArgAttrOfType<dist::LayoutAttr>(arg.getArgNumber(),
-                                                                     dist::DistDialect::kLayoutAttrName))
+      if (auto layout =
+              function.getArgAttrOfType<dist::LayoutAttr>(arg.getArgNumber(), dist::DistDialect::kLayoutAttrName))
         layouts[arg] = ValueLayout::of(layout);
     for (Operation &op : llvm::make_early_inc_range(function.getBody().front())) {
       if (auto param = llvm::dyn_cast<dist::ParamOp>(op)) {
@@ -181,7 +180,6 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
         failedAny = true;
       }
     }
-    (void)context;
   }
 
   /// An op without a strategy keeps its widest operand's layout: the same
@@ -216,69 +214,33 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
         factorAxes[major] = axes;
       }
     }
-    auto layoutOver = [&](ArrayRef<SmallVector<int64_t, 1>> dims) {
-      ValueLayout layout;
-      layout.layout.devMatrix = base.layout.devMatrix;
-      layout.stage = base.stage;
-      for (const auto &factors : dims) {
-        DimAxes axes;
-        for (int64_t f : factors)
-          axes.append(factorAxes[f].begin(), factorAxes[f].end());
-        layout.layout.tensorMap.push_back(axes);
-      }
-      return layout;
-    };
-    for (unsigned i = 0; i < op->getNumOperands(); ++i)
-      if (typeOf(op->getOperand(i)))
-        require(op, i, layoutOver(rule->operandFactors[i]));
-    for (unsigned r = 0; r < op->getNumResults(); ++r) {
-      ValueLayout layout = layoutOver(rule->resultFactors[r]);
-      for (size_t f = 0; f < factorAxes.size(); ++f)
-        if (rule->factorKinds[f] == dist::FactorKind::Reduction)
-          layout.partial.append(factorAxes[f].begin(), factorAxes[f].end());
-      llvm::sort(layout.partial);
-      define(op->getResult(r), layout);
-    }
+    FactorPlacement placement;
+    placement.devMatrix = base.layout.devMatrix;
+    placement.factorAxes = std::move(factorAxes);
+    applyPlacement(op, *rule, placement, base.stage);
     return success();
   }
 
   void applySplits(Operation *op, const FactorSplits &splits) {
-    int64_t stage = stageOf(op);
+    applyPlacement(op, splits.rule, placeFactors(splits, stageDevices), stageOf(op));
+  }
+
+  /// Operands are required, and results defined, laid out as `placement`
+  /// puts the rule's factors; split reduction factors leave a pending sum.
+  void applyPlacement(Operation *op, const dist::ShardingRule &rule, const FactorPlacement &placement, int64_t stage) {
     for (unsigned i = 0; i < op->getNumOperands(); ++i) {
       if (!typeOf(op->getOperand(i)))
         continue;
       ValueLayout wanted;
-      wanted.layout = operandLayout(splits, i, stageDevices);
+      wanted.layout = layoutOver(placement, rule.operandFactors[i]);
       wanted.stage = stage;
       require(op, i, wanted);
     }
-    // Results over the op's device matrix; split reduction factors leave a
-    // pending sum over their axes.
-    TensorLayout base = operandLayout(splits, 0, stageDevices);
-    int64_t used = 1;
-    for (int64_t f : splits.deviceOrder)
-      used *= splits.split[f];
-    SmallVector<int64_t> axisOfFactor(splits.split.size(), -1);
-    int64_t position = stageDevices / used > 1 ? 1 : 0;
-    for (int64_t f : splits.deviceOrder)
-      if (splits.split[f] > 1)
-        axisOfFactor[f] = position++;
-    int64_t axes = position;
     for (unsigned r = 0; r < op->getNumResults(); ++r) {
       ValueLayout layout;
+      layout.layout = layoutOver(placement, rule.resultFactors[r]);
+      layout.partial = pendingSumAxes(placement, rule);
       layout.stage = stage;
-      layout.layout.devMatrix = base.devMatrix;
-      for (const auto &factors : splits.rule.resultFactors[r]) {
-        DimAxes dimAxes;
-        for (int64_t f : factors)
-          if (axisOfFactor[f] >= 0)
-            dimAxes.push_back(axes - 1 - axisOfFactor[f]);
-        layout.layout.tensorMap.push_back(dimAxes);
-      }
-      for (size_t f = 0; f < splits.split.size(); ++f)
-        if (splits.rule.factorKinds[f] == dist::FactorKind::Reduction && axisOfFactor[f] >= 0)
-          layout.partial.push_back(axes - 1 - axisOfFactor[f]);
-      llvm::sort(layout.partial);
       define(op->getResult(r), layout);
     }
   }

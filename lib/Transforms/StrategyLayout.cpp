@@ -5,6 +5,8 @@
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 #include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
@@ -78,27 +80,62 @@ ArrayAttr dinfer::strategyAttr(MLIRContext *context, const FactorSplits &splits)
   return ArrayAttr::get(context, operands);
 }
 
-TensorLayout dinfer::operandLayout(const FactorSplits &splits, unsigned index, int64_t stageDevices) {
+FactorPlacement dinfer::placeFactors(const FactorSplits &splits, int64_t stageDevices) {
   int64_t used = 1;
   for (int64_t f : splits.deviceOrder)
     used *= splits.split[f];
-  TensorLayout layout;
-  SmallVector<int64_t> axisOfFactor(splits.split.size(), -1);
+  FactorPlacement placement;
+  placement.factorAxes.resize(splits.split.size());
   if (stageDevices / used > 1)
-    layout.devMatrix.push_back(stageDevices / used);
+    placement.devMatrix.push_back(stageDevices / used);
+  SmallVector<std::pair<int64_t, size_t>> positions; // (factor, position from the left)
   for (int64_t f : splits.deviceOrder)
     if (splits.split[f] > 1) {
-      axisOfFactor[f] = layout.devMatrix.size();
-      layout.devMatrix.push_back(splits.split[f]);
+      positions.push_back({f, placement.devMatrix.size()});
+      placement.devMatrix.push_back(splits.split[f]);
     }
-  for (const auto &factors : splits.rule.operandFactors[index]) {
+  for (auto [f, position] : positions)
+    placement.factorAxes[f] = {static_cast<int64_t>(placement.devMatrix.size() - 1 - position)};
+  if (placement.devMatrix.empty()) // one device: a one-axis matrix of 1
+    placement.devMatrix.push_back(1);
+  return placement;
+}
+
+TensorLayout dinfer::layoutOver(const FactorPlacement &placement, ArrayRef<SmallVector<int64_t, 1>> dims) {
+  TensorLayout layout;
+  layout.devMatrix = placement.devMatrix;
+  for (const auto &factors : dims) {
     DimAxes axes;
     for (int64_t f : factors)
-      if (axisOfFactor[f] >= 0)
-        axes.push_back(static_cast<int64_t>(layout.devMatrix.size()) - 1 - axisOfFactor[f]);
+      axes.append(placement.factorAxes[f].begin(), placement.factorAxes[f].end());
     layout.tensorMap.push_back(axes);
   }
-  if (layout.devMatrix.empty()) // one device: a one-axis matrix of 1
-    layout.devMatrix.push_back(1);
   return layout;
+}
+
+SmallVector<int64_t> dinfer::pendingSumAxes(const FactorPlacement &placement, const dist::ShardingRule &rule) {
+  SmallVector<int64_t> axes;
+  for (size_t f = 0; f < placement.factorAxes.size(); ++f)
+    if (rule.factorKinds[f] == dist::FactorKind::Reduction)
+      axes.append(placement.factorAxes[f].begin(), placement.factorAxes[f].end());
+  llvm::sort(axes);
+  return axes;
+}
+
+TensorLayout dinfer::operandLayout(const FactorSplits &splits, unsigned index, int64_t stageDevices) {
+  return layoutOver(placeFactors(splits, stageDevices), splits.rule.operandFactors[index]);
+}
+
+dist::LayoutAttr dinfer::propagatedLayout(Value value) {
+  if (auto arg = llvm::dyn_cast<BlockArgument>(value)) {
+    if (auto function = llvm::dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
+      return function.getArgAttrOfType<dist::LayoutAttr>(arg.getArgNumber(), dist::DistDialect::kLayoutAttrName);
+    return {};
+  }
+  Operation *op = value.getDefiningOp();
+  if (auto annotate = llvm::dyn_cast<dist::AnnotateOp>(op))
+    return annotate.getLayout();
+  if (auto param = llvm::dyn_cast<dist::ParamOp>(op))
+    return param.getLayoutAttr();
+  return op->getAttrOfType<dist::LayoutAttr>(dist::DistDialect::kLayoutAttrName);
 }

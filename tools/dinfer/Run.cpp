@@ -16,7 +16,6 @@
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Formats/ByteSource.h"
-#include "dinfer/Formats/FileKind.h"
 #include "dinfer/Formats/MindIR.h"
 #include "dinfer/Formats/Npy.h"
 #include "dinfer/Formats/ONNX.h"
@@ -25,8 +24,6 @@
 #include "dinfer/Runtime/Interpreter.h"
 #include "dinfer/Transforms/Passes.h"
 #include "dinfer/Transforms/ShardingRules.h"
-#include "dinfer/Translate/ImportMindIR.h"
-#include "dinfer/Translate/ImportONNX.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -34,7 +31,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
-#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringMap.h"

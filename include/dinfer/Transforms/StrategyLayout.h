@@ -38,11 +38,31 @@ mlir::FailureOr<FactorSplits> factorSplits(mlir::Operation *op, mlir::ArrayAttr 
 /// product of its factors' splits.
 mlir::ArrayAttr strategyAttr(mlir::MLIRContext *context, const FactorSplits &splits);
 
-/// The layout of operand `index`: the op's device matrix (a leading replica
-/// axis when the op uses fewer than `stageDevices`, then the factors' splits
-/// in device order), standardized (axes of 1 removed), and the operand's
-/// tensor map over it.
+/// A device matrix and the device axes (counted from the right, major first)
+/// each factor of an op's rule is split over.
+struct FactorPlacement {
+  llvm::SmallVector<int64_t, 4> devMatrix;
+  llvm::SmallVector<DimAxes> factorAxes;
+};
+
+/// The op's device matrix for `splits`: a leading replica axis when the op
+/// uses fewer than `stageDevices`, then the split factors in device order,
+/// standardized (axes of 1 removed; `[1]` when nothing is split).
+FactorPlacement placeFactors(const FactorSplits &splits, int64_t stageDevices);
+
+/// The layout of a value whose dimensions are made of `dims` factors.
+TensorLayout layoutOver(const FactorPlacement &placement, llvm::ArrayRef<llvm::SmallVector<int64_t, 1>> dims);
+
+/// The device axes over which the op's result is a pending sum: those of
+/// its split reduction factors, ascending.
+llvm::SmallVector<int64_t> pendingSumAxes(const FactorPlacement &placement, const dist::ShardingRule &rule);
+
+/// The layout of operand `index` over the op's device matrix.
 TensorLayout operandLayout(const FactorSplits &splits, unsigned index, int64_t stageDevices);
+
+/// The layout --dist-propagate gave `value` (an argument's attribute, an
+/// annotate's, a parameter's or its producer's `dist.layout`); null if none.
+dist::LayoutAttr propagatedLayout(mlir::Value value);
 
 } // namespace dinfer
 

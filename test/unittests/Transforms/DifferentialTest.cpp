@@ -25,6 +25,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringMap.h"
 
 #include "Runtime/RandomBuffers.h"
 
@@ -103,6 +104,8 @@ protected:
       ASSERT_TRUE(mlir::succeeded(passes.run(*module))) << devices << " devices";
       auto function = *module->getOps<mlir::func::FuncOp>().begin();
 
+      llvm::StringMap<dist::ParamOp> params;
+      module->walk([&](dist::ParamOp param) { params[param.getName()] = param; });
       std::vector<std::unique_ptr<Communicator>> world = createInProcessWorld(devices);
       std::vector<std::string> errors(devices);
       std::vector<std::vector<Buffer>> outputs(devices);
@@ -132,11 +135,7 @@ protected:
                                 std::move(local),
                                 [&](llvm::StringRef name) -> llvm::Expected<Buffer> {
                                   const Buffer &full = weights.at(name.str());
-                                  dist::ParamOp param;
-                                  module->walk([&](dist::ParamOp p) {
-                                    if (p.getName() == name)
-                                      param = p;
-                                  });
+                                  dist::ParamOp param = params.lookup(name);
                                   if (!param.getLocal())
                                     return full;
                                   auto sharded =
