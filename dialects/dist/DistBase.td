@@ -47,6 +47,11 @@ def Dist_Dialect : Dialect {
     /// On a function: --dist-partition rewrote it to one rank's local shapes;
     /// its arguments' dist.layout then describe the global inputs.
     static constexpr ::llvm::StringLiteral kPartitionedAttrName = "dist.partitioned";
+    /// On a function from --dist-split-ranks: the global rank it runs on.
+    static constexpr ::llvm::StringLiteral kRankAttrName = "dist.rank";
+    /// On a collective from --dist-split-ranks: the global ranks it runs
+    /// among, in group order.
+    static constexpr ::llvm::StringLiteral kGroupAttrName = "dist.group";
   }];
 }
 

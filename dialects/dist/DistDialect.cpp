@@ -323,6 +323,31 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
                                    << " pipeline stages";
     return success();
   }
+  if (name == kRankAttrName || name == kGroupAttrName) {
+    SmallVector<int64_t> ranks;
+    if (name == kRankAttrName) {
+      auto rank = llvm::dyn_cast<IntegerAttr>(attribute.getValue());
+      if (!rank || !llvm::isa<FunctionOpInterface>(op))
+        return op->emitOpError() << "dist.rank is an integer attribute of a function";
+      ranks.push_back(rank.getInt());
+    } else {
+      auto group = llvm::dyn_cast<DenseI64ArrayAttr>(attribute.getValue());
+      if (!group || group.empty())
+        return op->emitOpError() << "dist.group must be a non-empty array<i64> of ranks";
+      ranks.assign(group.asArrayRef().begin(), group.asArrayRef().end());
+      SmallVector<int64_t> sorted = ranks;
+      llvm::sort(sorted);
+      if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+        return op->emitOpError() << "dist.group names a rank twice";
+    }
+    auto module = op->getParentOfType<ModuleOp>();
+    auto deviceNum = module ? module->getAttrOfType<IntegerAttr>(kDeviceNumAttrName) : IntegerAttr();
+    for (int64_t rank : ranks)
+      if (rank < 0 || (deviceNum && rank >= deviceNum.getInt()))
+        return op->emitOpError() << name << " names rank " << rank << ", outside the module's "
+                                 << (deviceNum ? deviceNum.getInt() : 0) << " devices";
+    return success();
+  }
   if (name == kLayoutAttrName) {
     auto layout = llvm::dyn_cast<LayoutAttr>(attribute.getValue());
     if (!layout)

@@ -19,8 +19,7 @@ constexpr int64_t kMaxDevices = int64_t(1) << 24;
 
 template <typename... Ts>
 llvm::Error layoutError(const char *fmt, Ts &&...vals) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 llvm::formatv(fmt, std::forward<Ts>(vals)...).str());
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), llvm::formatv(fmt, std::forward<Ts>(vals)...).str());
 }
 
 int64_t rowMajorIndex(ArrayRef<int64_t> coords, ArrayRef<int64_t> extents) {
@@ -79,11 +78,10 @@ llvm::Error dinfer::checkLayout(const TensorLayout &layout) {
   for (auto [dim, axes] : llvm::enumerate(layout.tensorMap)) {
     for (int64_t axis : axes) {
       if (axis < 0 || axis >= numAxes)
-        return layoutError("tensor_map entry {0} uses device axis {1}, out of range for a dev_matrix of {2} axes",
-                           dim, axis, numAxes);
+        return layoutError("tensor_map entry {0} uses device axis {1}, out of range for a dev_matrix of {2} axes", dim,
+                           axis, numAxes);
       if (usedBy[axis] >= 0)
-        return layoutError("tensor_map uses device axis {0} twice (dimensions {1} and {2})", axis,
-                           usedBy[axis], dim);
+        return layoutError("tensor_map uses device axis {0} twice (dimensions {1} and {2})", axis, usedBy[axis], dim);
       usedBy[axis] = static_cast<int64_t>(dim);
     }
   }
@@ -99,18 +97,16 @@ llvm::Error dinfer::checkLayout(const TensorLayout &layout) {
 llvm::Error dinfer::checkDeviceCount(const TensorLayout &layout, int64_t deviceCount) {
   int64_t count = layout.deviceCount();
   if (count != deviceCount)
-    return layoutError("dev_matrix {0} covers {1} devices, but {2} devices are in use",
-                       joinInts(layout.devMatrix), count, deviceCount);
+    return layoutError("dev_matrix {0} covers {1} devices, but {2} devices are in use", joinInts(layout.devMatrix),
+                       count, deviceCount);
   return llvm::Error::success();
 }
 
-llvm::Expected<ShardedTensor> ShardedTensor::create(ArrayRef<int64_t> shape,
-                                                    const TensorLayout &layout) {
+llvm::Expected<ShardedTensor> ShardedTensor::create(ArrayRef<int64_t> shape, const TensorLayout &layout) {
   if (llvm::Error err = checkLayout(layout))
     return std::move(err);
   if (layout.tensorMap.size() != shape.size())
-    return layoutError("tensor_map has {0} entries but the tensor has rank {1}", layout.tensorMap.size(),
-                       shape.size());
+    return layoutError("tensor_map has {0} entries but the tensor has rank {1}", layout.tensorMap.size(), shape.size());
 
   ShardedTensor st;
   st.layout_ = layout;
@@ -158,8 +154,7 @@ llvm::Expected<ShardedTensor> ShardedTensor::create(ArrayRef<int64_t> shape,
   std::vector<int64_t> optPosition(devices, 0);
   if (layout.hasOptimizerSharding()) {
     if (shape.empty())
-      return layoutError("opt_weight_shard_step is {0}, but a scalar cannot be optimizer-sharded",
-                         layout.optShardStep);
+      return layoutError("opt_weight_shard_step is {0}, but a scalar cannot be optimizer-sharded", layout.optShardStep);
     const auto &group0 = mpGroups.front();
     const int64_t groupSize = static_cast<int64_t>(group0.size());
     if (groupSize < 2)
@@ -176,8 +171,7 @@ llvm::Expected<ShardedTensor> ShardedTensor::create(ArrayRef<int64_t> shape,
     }
     const int64_t chunk = layout.optShardSize > 0 ? layout.optShardSize : groupSize;
     if (groupSize % chunk != 0)
-      return layoutError("opt_weight_shard_size {0} does not divide the replica group of {1} ranks", chunk,
-                         groupSize);
+      return layoutError("opt_weight_shard_size {0} does not divide the replica group of {1} ranks", chunk, groupSize);
     if (st.pieceShape_[0] % chunk != 0)
       return layoutError("dimension 0 of the slice ({0}) is not divisible by the optimizer shard count {1}",
                          st.pieceShape_[0], chunk);
@@ -334,8 +328,7 @@ llvm::Expected<std::vector<ShardedTensor::Cover>> ShardedTensor::coverRegion(con
     }
     for (size_t d = 0; d < rank; ++d) {
       int64_t lo = std::max(region.offset[d], cover.pieceSlice.offset[d]);
-      int64_t hi = std::min(region.offset[d] + region.shape[d],
-                            cover.pieceSlice.offset[d] + cover.pieceSlice.shape[d]);
+      int64_t hi = std::min(region.offset[d] + region.shape[d], cover.pieceSlice.offset[d] + cover.pieceSlice.shape[d]);
       cover.overlap.offset.push_back(lo);
       cover.overlap.shape.push_back(hi - lo);
     }
@@ -423,4 +416,34 @@ std::optional<int64_t> dinfer::singleAxis(const DimAxes &axes) {
   if (axes.size() == 1)
     return axes.front();
   return std::nullopt;
+}
+
+std::vector<int> dinfer::deviceGroup(llvm::ArrayRef<int64_t> devMatrix, llvm::ArrayRef<int64_t> axes, int rank) {
+  size_t dims = devMatrix.size();
+  std::vector<int64_t> strides(dims, 1), coordinates(dims, 0);
+  for (size_t d = dims; d-- > 1;)
+    strides[d - 1] = strides[d] * devMatrix[d];
+  int64_t rest = rank;
+  for (size_t d = 0; d < dims; ++d) {
+    coordinates[d] = rest / strides[d];
+    rest %= strides[d];
+  }
+  // The dev_matrix dimensions the group varies, leftmost (slowest) first.
+  std::vector<size_t> varying;
+  for (size_t d = 0; d < dims; ++d)
+    if (llvm::is_contained(axes, static_cast<int64_t>(dims - 1 - d)))
+      varying.push_back(d);
+  int64_t base = 0;
+  for (size_t d = 0; d < dims; ++d)
+    if (!llvm::is_contained(varying, d))
+      base += coordinates[d] * strides[d];
+  std::vector<int> group{static_cast<int>(base)};
+  for (size_t d : varying) {
+    std::vector<int> grown;
+    for (int member : group)
+      for (int64_t c = 0; c < devMatrix[d]; ++c)
+        grown.push_back(member + static_cast<int>(c * strides[d]));
+    group = std::move(grown);
+  }
+  return group;
 }

@@ -73,33 +73,3 @@ llvm::Error dinfer::reduceInGroupOrder(DType dtype, llvm::ArrayRef<const char *>
   }
   return llvm::Error::success();
 }
-
-std::vector<int> dinfer::deviceGroup(llvm::ArrayRef<int64_t> devMatrix, llvm::ArrayRef<int64_t> axes, int rank) {
-  size_t dims = devMatrix.size();
-  std::vector<int64_t> strides(dims, 1), coordinates(dims, 0);
-  for (size_t d = dims; d-- > 1;)
-    strides[d - 1] = strides[d] * devMatrix[d];
-  int64_t rest = rank;
-  for (size_t d = 0; d < dims; ++d) {
-    coordinates[d] = rest / strides[d];
-    rest %= strides[d];
-  }
-  // The dev_matrix dimensions the group varies, leftmost (slowest) first.
-  std::vector<size_t> varying;
-  for (size_t d = 0; d < dims; ++d)
-    if (llvm::is_contained(axes, static_cast<int64_t>(dims - 1 - d)))
-      varying.push_back(d);
-  int64_t base = 0;
-  for (size_t d = 0; d < dims; ++d)
-    if (!llvm::is_contained(varying, d))
-      base += coordinates[d] * strides[d];
-  std::vector<int> group{static_cast<int>(base)};
-  for (size_t d : varying) {
-    std::vector<int> grown;
-    for (int member : group)
-      for (int64_t c = 0; c < devMatrix[d]; ++c)
-        grown.push_back(member + static_cast<int>(c * strides[d]));
-    group = std::move(grown);
-  }
-  return group;
-}

@@ -2,6 +2,7 @@
 
 #include "dinfer/Runtime/Interpreter.h"
 
+#include "dinfer/Reshard/Layout.h"
 #include "dinfer/Runtime/Kernels.h"
 
 #include "dialects/dist/DistOps.h"
@@ -900,6 +901,14 @@ void unpackParts(const char *in, char *out, const Blocks &b, int64_t parts) {
 llvm::Expected<std::vector<int>> Interpreter::groupFor(Operation *op, llvm::ArrayRef<int64_t> devMatrix,
                                                        llvm::ArrayRef<int64_t> axes) {
   int world = rank_->communicator->size(), rank = rank_->communicator->rank();
+  // A rank's own program (--dist-split-ranks) names its groups.
+  if (auto named = op->getAttrOfType<mlir::DenseI64ArrayAttr>(dist::DistDialect::kGroupAttrName)) {
+    std::vector<int> group(named.asArrayRef().begin(), named.asArrayRef().end());
+    if (!llvm::is_contained(group, rank) || llvm::any_of(group, [&](int member) { return member >= world; }))
+      return opError(op, "its dist.group does not fit rank " + std::to_string(rank) + " of a run of " +
+                             std::to_string(world) + " ranks");
+    return group;
+  }
   int stageSize = rank_->stageSize > 0 ? rank_->stageSize : world;
   int64_t devices = product(devMatrix);
   if (devices != stageSize)
@@ -1147,8 +1156,13 @@ void OpProfile::print(llvm::raw_ostream &os) const {
 Executable::Executable() : state_(std::make_unique<State>()) {}
 Executable::~Executable() = default;
 
-llvm::Expected<std::unique_ptr<Executable>> Executable::prepare(ModuleOp module) {
-  func::FuncOp entry = module.lookupSymbol<func::FuncOp>("main");
+llvm::Expected<std::unique_ptr<Executable>> Executable::prepare(ModuleOp module) { return prepare(module, ""); }
+
+llvm::Expected<std::unique_ptr<Executable>> Executable::prepare(ModuleOp module, llvm::StringRef entryName) {
+  func::FuncOp entry = module.lookupSymbol<func::FuncOp>(entryName.empty() ? "main" : entryName);
+  if (!entry && !entryName.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the module has no function @" + entryName.str() + " to run");
   if (!entry) {
     auto functions = llvm::to_vector(module.getOps<func::FuncOp>());
     if (functions.size() != 1)

@@ -66,13 +66,14 @@ struct DistAttachStrategyPass : dinfer::impl::DistAttachStrategyBase<DistAttachS
       }
       usedParams.insert(param.getName());
       const StrategyLayout &chosen = *layouts.front();
-      if (layouts.size() > 1) {
-        auto diag = param.emitRemark() << "parameter '" << param.getName() << "' is laid out in stages";
-        for (const StrategyLayout *layout : layouts)
-          for (int64_t stage : layout->stages)
-            diag << " " << stage;
-        diag << ": stage " << (chosen.stages.empty() ? 0 : chosen.stages.front()) << " holds it";
-      }
+      // A parameter several stages read (a shared embedding) has one item
+      // per stage; --dist-pipeline-split gives each stage its copy.
+      for (const StrategyLayout *other : llvm::ArrayRef(layouts).drop_front())
+        if (other->layout.devMatrix != chosen.layout.devMatrix || other->layout.tensorMap != chosen.layout.tensorMap) {
+          param.emitRemark() << "parameter '" << param.getName() << "' is laid out differently in '" << chosen.name
+                             << "' and '" << other->name << "': the layout of '" << chosen.name << "' is used";
+          break;
+        }
       if (chosen.layout.tensorMap.size() != static_cast<size_t>(param.getType().getRank())) {
         param.emitError() << "the layout of '" << param.getName() << "' in " << file << " has "
                           << chosen.layout.tensorMap.size() << " tensor_map entries, but the parameter is "

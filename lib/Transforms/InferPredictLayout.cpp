@@ -38,17 +38,6 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
       auto attr = module->getAttrOfType<IntegerAttr>(name);
       return attr ? attr.getInt() : fallback;
     };
-    int64_t devices = deviceNum ? static_cast<int64_t>(deviceNum) : moduleInt(dist::DistDialect::kDeviceNumAttrName, 0);
-    int64_t stages = pipelineStages ? static_cast<int64_t>(pipelineStages)
-                                    : moduleInt(dist::DistDialect::kPipelineStagesAttrName, 1);
-    if (devices <= 0 || stages <= 0 || devices % stages != 0) {
-      module.emitError() << "--dist-infer-predict-layout needs the inference device count (device-num=N, or "
-                            "dist.device_num on the module) divisible by the pipeline stages; got "
-                         << devices << " devices and " << stages << " stages";
-      return signalPassFailure();
-    }
-    int64_t perStage = devices / stages;
-
     // Training's devices per stage and stage count, from the layouts.
     int64_t trainPerStage = trainDeviceNum, trainStages = 1;
     module.walk([&](dist::ParamOp param) {
@@ -62,16 +51,27 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
       if (auto stage = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName))
         trainStages = std::max<int64_t>(trainStages, stage.getInt() + 1);
     });
+    int64_t devices = deviceNum ? static_cast<int64_t>(deviceNum) : moduleInt(dist::DistDialect::kDeviceNumAttrName, 0);
+    // Unless told otherwise, inference keeps training's stages.
+    int64_t stages = pipelineStages ? static_cast<int64_t>(pipelineStages)
+                                    : moduleInt(dist::DistDialect::kPipelineStagesAttrName, trainStages);
+    if (devices <= 0 || stages <= 0 || devices % stages != 0) {
+      module.emitError() << "--dist-infer-predict-layout needs the inference device count (device-num=N, or "
+                            "dist.device_num on the module) divisible by the pipeline stages; got "
+                         << devices << " devices and " << stages << " stages";
+      return signalPassFailure();
+    }
+    int64_t perStage = devices / stages;
     if (!trainPerStage) {
       module.emitError() << "--dist-infer-predict-layout cannot tell training's device count: no parameter has a "
                             "layout (run --dist-attach-strategy first) and train-device-num is not given";
       return signalPassFailure();
     }
-    if (trainStages != stages) {
-      module.emitError() << "training ran " << trainStages << " pipeline stages and inference asks for " << stages
-                         << ": rebalancing stages is not implemented yet";
-      return signalPassFailure();
-    }
+    // Another stage count: the training stages no longer apply, and
+    // --dist-pipeline-split cuts the program again by cost.
+    bool restaged = trainStages != stages;
+    if (restaged)
+      module.walk([&](Operation *op) { op->removeAttr(dist::DistDialect::kStageAttrName); });
     bool same = perStage == trainPerStage;
 
     // Parameters take the layout of their first user with a strategy.
@@ -98,7 +98,8 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
         if (!param || layouts.count(param))
           continue;
         TensorLayout layout = operandLayout(*splits, index, perStage);
-        layouts[param] = {dist::LayoutAttr::get(context, layout, stage, {}), rule};
+        layouts[param] = {dist::LayoutAttr::get(context, layout, stage, {}),
+                          restaged && rule == "same" ? StringRef("restaged") : rule};
       }
     });
     if (failedAny)
@@ -108,6 +109,8 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
     if (stages > 1)
       module->setAttr(dist::DistDialect::kPipelineStagesAttrName,
                       IntegerAttr::get(IntegerType::get(context, 64), stages));
+    else
+      module->removeAttr(dist::DistDialect::kPipelineStagesAttrName);
     module.walk([&](dist::ParamOp param) {
       auto it = layouts.find(param);
       StringRef rule;
@@ -118,8 +121,9 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
         // No strategized user: the training layout stands, minus optimizer sharding.
         TensorLayout layout = param.getLayoutAttr().toTensorLayout();
         layout.optShardStep = layout.optShardSize = 0;
-        param.setLayoutAttr(dist::LayoutAttr::get(context, layout, param.getLayoutAttr().getStage(), {}));
-        rule = "same";
+        param.setLayoutAttr(
+            dist::LayoutAttr::get(context, layout, restaged ? 0 : param.getLayoutAttr().getStage(), {}));
+        rule = restaged ? "restaged" : "same";
       } else {
         if (param.getLayoutAttr())
           param.emitRemark() << "parameter '" << param.getName()

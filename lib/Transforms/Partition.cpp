@@ -107,6 +107,8 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
   void lowerAnnotate(dist::AnnotateOp annotate, llvm::DenseMap<Value, dist::LayoutAttr> &layouts) {
     OpBuilder builder(annotate);
     Location loc = annotate.getLoc();
+    // What the lowering inserts lies between `first` and the annotate.
+    Operation *first = annotate->getPrevNode();
     Value value = annotate.getInput();
     dist::LayoutAttr from = layouts.lookup(value), to = annotate.getLayout();
     RankedTensorType global = typeOf(annotate.getResult());
@@ -150,6 +152,10 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
       value = dist::LocalSplitOp::create(builder, loc, value, builder.getDenseI64ArrayAttr(want),
                                          builder.getI64IntegerAttr(d), devMatrix(to));
     }
+    // The collectives run in the annotate's pipeline stage.
+    if (Attribute stage = annotate->getAttr(dist::DistDialect::kStageAttrName))
+      for (Operation *op = annotate->getPrevNode(); op && op != first; op = op->getPrevNode())
+        op->setAttr(dist::DistDialect::kStageAttrName, stage);
     annotate.getResult().replaceAllUsesWith(value);
     annotate.erase();
   }

@@ -13,8 +13,13 @@ void dinfer::addStrategyPipeline(mlir::OpPassManager &pm, const StrategyPipeline
   infer.pipelineStages = options.pipelineStages;
   infer.trainDeviceNum = options.trainDeviceNum;
   pm.addPass(createDistInferPredictLayout(infer));
+  pm.addPass(createDistPipelineSplit());
   if (!options.partition)
     return;
   pm.addPass(createDistPropagate());
   pm.addPass(createDistPartition());
+  if (!options.splitRanks)
+    return;
+  pm.addPass(createDistSplitRanks());
+  pm.addPass(createDistVerifySPMD());
 }

@@ -48,10 +48,12 @@ struct ValueLayout {
   }
 };
 
-/// Whether every rank holds the same data under both layouts.
+/// Whether every rank holds the same data under both layouts. Stages do not
+/// count: --dist-pipeline-split already put every value in its readers'
+/// stage, and inputs are read by every stage.
 bool sameDistribution(const ValueLayout &a, const ValueLayout &b, ArrayRef<int64_t> shape) {
-  if (a.stage != b.stage || !a.partial.empty() || !b.partial.empty())
-    return a.stage == b.stage && a.layout.devMatrix == b.layout.devMatrix && a.layout.tensorMap == b.layout.tensorMap &&
+  if (!a.partial.empty() || !b.partial.empty())
+    return a.layout.devMatrix == b.layout.devMatrix && a.layout.tensorMap == b.layout.tensorMap &&
            a.partial == b.partial;
   if (!a.split() && !b.split())
     return true;
@@ -71,7 +73,9 @@ bool sameDistribution(const ValueLayout &a, const ValueLayout &b, ArrayRef<int64
 
 struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
   llvm::DenseMap<Value, ValueLayout> layouts;
-  int64_t stageDevices = 1;
+  /// The layout each pipeline transfer carries, by sr_tag.
+  llvm::DenseMap<uint64_t, ValueLayout> sent;
+  int64_t stageDevices = 1, lastStage = 0;
   bool failedAny = false;
 
   void runOnOperation() override {
@@ -82,7 +86,8 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
       module.emitError("--dist-propagate needs dist.device_num on the module (run --dist-infer-predict-layout first)");
       return signalPassFailure();
     }
-    stageDevices = deviceNum.getInt() / (stagesAttr ? stagesAttr.getInt() : 1);
+    lastStage = stagesAttr ? stagesAttr.getInt() - 1 : 0;
+    stageDevices = deviceNum.getInt() / (lastStage + 1);
     for (auto function : module.getOps<func::FuncOp>())
       propagate(function);
     if (failedAny)
@@ -120,6 +125,12 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
       return;
     OpBuilder builder(op);
     auto annotate = dist::AnnotateOp::create(builder, op->getLoc(), value, wanted.attr(&getContext()));
+    // The reshard runs in its user's pipeline stage.
+    if (auto stage = op->getAttr(dist::DistDialect::kStageAttrName))
+      annotate->setAttr(dist::DistDialect::kStageAttrName, stage);
+    else if (op->hasTrait<OpTrait::IsTerminator>() && lastStage > 0)
+      annotate->setAttr(dist::DistDialect::kStageAttrName,
+                        IntegerAttr::get(IntegerType::get(op->getContext(), 64), lastStage));
     op->setOperand(index, annotate.getResult());
     layouts[annotate.getResult()] = wanted;
   }
@@ -150,11 +161,32 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
         layouts[annotate.getResult()] = ValueLayout::of(annotate.getLayout());
         continue;
       }
+      if (auto send = llvm::dyn_cast<dist::SendOp>(op)) {
+        // Sent whole or as slices, never as a pending sum: the peer rank
+        // receives the same layout in its own stage.
+        ValueLayout layout = current(send.getInput(), nullptr);
+        layout.partial.clear();
+        require(&op, 0, layout);
+        sent[send.getSrTag()] = layout;
+        continue;
+      }
+      if (auto recv = llvm::dyn_cast<dist::RecvOp>(op)) {
+        auto it = sent.find(recv.getSrTag());
+        if (it == sent.end()) {
+          op.emitError() << "receives sr_tag " << recv.getSrTag() << " before any dist.send with it";
+          failedAny = true;
+          continue;
+        }
+        ValueLayout layout = it->second;
+        layout.stage = stageOf(&op);
+        define(recv.getResult(), layout);
+        continue;
+      }
       if (auto ret = llvm::dyn_cast<func::ReturnOp>(op)) {
         // Outputs are global: gathered and summed.
         for (unsigned i = 0; i < ret.getNumOperands(); ++i)
           if (auto type = typeOf(ret.getOperand(i)))
-            require(&op, i, ValueLayout::replicated(type.getRank(), stageDevices, 0));
+            require(&op, i, ValueLayout::replicated(type.getRank(), stageDevices, lastStage));
         continue;
       }
       if (op.getNumResults() == 0 ||

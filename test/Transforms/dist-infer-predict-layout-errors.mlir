@@ -1,18 +1,6 @@
 // RUN: dinfer-opt %s --split-input-file --verify-diagnostics \
 // RUN:   --dist-infer-predict-layout="device-num=4 pipeline-stages=2"
 
-// Rebalancing pipeline stages is refused, not guessed.
-// expected-error @+1 {{training ran 1 pipeline stages and inference asks for 2: rebalancing stages is not implemented yet}}
-module attributes {dist.device_num = 8 : i64} {
-  func.func @main(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
-    %w = dist.param "w" {layout = #dist.layout<dev_matrix = [8], tensor_map = [-1, 0]>} : tensor<16x16xf32>
-    %y = nn.matmul %x, %w {dist.strategy = [array<i64: 1, 1>, array<i64: 1, 8>]} : tensor<8x16xf32>, tensor<16x16xf32>
-    return %y : tensor<8x16xf32>
-  }
-}
-
-// -----
-
 // Without any layout, training's device count is unknown.
 // expected-error @+1 {{cannot tell training's device count: no parameter has a layout}}
 module {

@@ -15,6 +15,7 @@
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Formats/Strategy.h"
 #include "dinfer/Transforms/Passes.h"
+#include "dinfer/Transforms/PipelineStages.h"
 #include "dinfer/Transforms/ShardingRules.h"
 #include "dinfer/Transforms/StrategyLayout.h"
 
@@ -23,6 +24,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
+#include <set>
 
 using namespace llvm;
 using namespace dinfer;
@@ -107,10 +109,10 @@ int runStrategy() {
     return usageError(strategyCommand,
                       "usage: dinfer strategy --model MODEL --device-num N [--pipeline-stages P] "
                       "(--preset megatron:tp=T[,dp=D][,opt-shard] | --op KEY=((a,b),(c,d)) ...) -o FILE");
-  if (stagesOption != 1)
-    return failure(strategyCommand, "--pipeline-stages " + Twine(stagesOption) +
-                                        ": authoring pipeline-parallel strategies is not implemented yet (stages "
-                                        "come with --dist-pipeline-split)");
+  if (stagesOption <= 0 || deviceNumOption % stagesOption != 0)
+    return usageError(
+        strategyCommand,
+        formatv("--pipeline-stages {0} does not divide --device-num {1}", stagesOption, deviceNumOption).str());
   int64_t devices = deviceNumOption;
   Preset preset;
   if (!presetOption.empty()) {
@@ -195,8 +197,22 @@ int runStrategy() {
     op->setAttr(dist::DistDialect::kStageAttrName, mlir::IntegerAttr::get(mlir::IntegerType::get(&context, 64), 0));
   }
 
+  // Pipeline stages: the program cut in order into stages of balanced cost,
+  // as a training run's stage assignment would place its layers.
+  if (stagesOption > 1)
+    for (auto function : module.getOps<mlir::func::FuncOp>())
+      if (failed(assignStagesByCost(function, stagesOption)))
+        return failure(strategyCommand,
+                       modelOption + ": " + diagnostics.text("the model cannot be cut into pipeline stages"));
+  auto stageOf = [](mlir::Operation *op) -> int64_t {
+    auto stage = op->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kStageAttrName);
+    return stage ? stage.getInt() : 0;
+  };
+
   // The file: op strategies, then each parameter's layout from its first
-  // keyed user (with optimizer sharding over its replicas on request).
+  // keyed user (with optimizer sharding over its replicas on request); with
+  // stages, one item "<stage>-<name>" per stage that reads the parameter, as
+  // MindSpore's merged pipeline files name them.
   StrategyFile file;
   file.encoding =
       StringRef(outputOption).ends_with(".json") ? StrategyFile::Encoding::Json : StrategyFile::Encoding::Protobuf;
@@ -246,7 +262,19 @@ int runStrategy() {
           consumeError(sharded.takeError());
         }
       }
-      file.layouts.push_back(std::move(item));
+      if (stagesOption == 1) {
+        file.layouts.push_back(std::move(item));
+        continue;
+      }
+      std::set<int64_t> stages;
+      for (mlir::Operation *user : param->getUsers())
+        stages.insert(stageOf(user));
+      item.stages.assign(stages.begin(), stages.end());
+      for (int64_t stage : stages) {
+        StrategyLayout staged = item;
+        staged.name = std::to_string(stage) + "-" + item.param;
+        file.layouts.push_back(std::move(staged));
+      }
     }
   });
   for (const std::string &key : keys) {
@@ -256,7 +284,7 @@ int runStrategy() {
       continue;
     StrategyOp item;
     item.name = key;
-    item.stage = 0;
+    item.stage = stageOf(op);
     for (mlir::Attribute entry : attr) {
       auto values = llvm::cast<mlir::DenseI64ArrayAttr>(entry).asArrayRef();
       item.inputs.emplace_back(values.begin(), values.end());
@@ -268,6 +296,8 @@ int runStrategy() {
   outs() << formatv("wrote {0}: {1} op strategies, {2} parameter layouts ({3} with optimizer sharding) for {4} "
                     "devices",
                     outputOption, file.ops.size(), file.layouts.size(), optSharded, devices);
+  if (stagesOption > 1)
+    outs() << formatv(" in {0} pipeline stages", stagesOption);
   if (!presetOption.empty())
     outs() << formatv(" (megatron: tp {0}, dp {1})", preset.tp, preset.dp);
   outs() << "\n";

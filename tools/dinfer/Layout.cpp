@@ -24,6 +24,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -162,7 +164,18 @@ int runLayout() {
   raw_string_ostream text(table);
   text << formatv("{0,-40} {1,-14} {2,-12} {3,-14} {4,-14} {5,5}  {6}\n", "parameter", "dev_matrix", "tensor_map",
                   "slice_shape", "full_shape", "stage", "rule");
+  // A parameter several stages read has one copy per stage.
+  llvm::MapVector<StringRef, SmallVector<int64_t, 2>> stagesOf;
+  llvm::StringMap<dist::ParamOp> firstCopy;
   module.walk([&](dist::ParamOp param) {
+    auto attr = param.getLayoutAttr();
+    stagesOf[param.getName()].push_back(attr ? attr.getStage() : 0);
+    firstCopy.try_emplace(param.getName(), param);
+  });
+  for (auto &[name, paramStages] : stagesOf) {
+    llvm::sort(paramStages);
+    paramStages.erase(std::unique(paramStages.begin(), paramStages.end()), paramStages.end());
+    dist::ParamOp param = firstCopy.lookup(name);
     auto type = param.getType();
     SmallVector<int64_t, 4> full(type.getShape().begin(), type.getShape().end()), slice = full;
     TensorLayout layout;
@@ -188,17 +201,31 @@ int runLayout() {
                                             {"uniform_split", true},
                                             {"opt_shard_group", ""},
                                             {"stage", stage},
-                                            {"is_pipeline_shared", false},
+                                            {"is_pipeline_shared", paramStages.size() > 1},
                                             {"rule", rule}};
+    std::string stageText;
+    for (int64_t s : paramStages)
+      stageText += (stageText.empty() ? "" : "+") + std::to_string(s);
     text << formatv("{0,-40} {1,-14} {2,-12} {3,-14} {4,-14} {5,5}  {6}\n", param.getName(),
                     formatList(layout.devMatrix), formatTensorMap(layout.tensorMap), formatList(slice),
-                    formatList(full), stage, rule);
+                    formatList(full), stageText, rule);
+    // With stages, one item "<stage>-<name>" per stage, as in MindSpore's
+    // merged pipeline files.
     StrategyLayout item;
     item.name = item.param = param.getName().str();
     item.layout = layout;
     item.tensorShape = full;
-    predict.layouts.push_back(std::move(item));
-  });
+    if (stages == 1) {
+      predict.layouts.push_back(std::move(item));
+      continue;
+    }
+    item.stages.assign(paramStages.begin(), paramStages.end());
+    for (int64_t s : paramStages) {
+      StrategyLayout staged = item;
+      staged.name = std::to_string(s) + "-" + item.param;
+      predict.layouts.push_back(std::move(staged));
+    }
+  }
   module.walk([&](mlir::Operation *op) {
     auto splits = op->getAttrOfType<mlir::ArrayAttr>(dist::DistDialect::kStrategyAttrName);
     if (!splits)

@@ -71,6 +71,9 @@ cl::opt<int64_t>
     deviceNumOption("device-num",
                     cl::desc("Run partitioned over N ranks (threads of this process); needs --train-strategy"),
                     cl::init(0), cl::sub(runCommand), cl::cat(category()));
+cl::opt<int64_t> pipelineStagesOption("pipeline-stages",
+                                      cl::desc("Pipeline stages of a partitioned run (default: the training's)"),
+                                      cl::init(0), cl::sub(runCommand), cl::cat(category()));
 cl::opt<std::string> trainStrategyOption("train-strategy",
                                          cl::desc("The training strategy the ranks' layouts are inferred from"),
                                          cl::value_desc("file"), cl::sub(runCommand), cl::cat(category()));
@@ -144,9 +147,10 @@ bool close(const Buffer &got, const NpyArray &want, double &maxAbs, double &maxR
 }
 
 /// The module partitioned for `devices` ranks from the training strategy,
-/// run on that many threads; every rank gets the slices of the inputs and
-/// weights its layouts name. Returns rank 0's outputs (every rank's are the
-/// same whole tensors).
+/// one function per rank, run on that many threads; every rank gets the
+/// slices of the inputs and weights its layouts name. Returns the outputs of
+/// the first rank of the last stage (every rank of that stage has the same
+/// whole tensors).
 Expected<std::vector<Buffer>> runOnRanks(mlir::ModuleOp module, mlir::MLIRContext &context,
                                          const DiagnosticCollector &diagnostics, const std::vector<Buffer> &inputs,
                                          WeightSource weights) {
@@ -155,31 +159,40 @@ Expected<std::vector<Buffer>> runOnRanks(mlir::ModuleOp module, mlir::MLIRContex
   StrategyPipelineOptions pipeline;
   pipeline.strategyFile = trainStrategyOption;
   pipeline.deviceNum = devices;
+  pipeline.pipelineStages = pipelineStagesOption;
   pipeline.partition = true;
+  pipeline.splitRanks = true;
   addStrategyPipeline(passes, pipeline);
   if (failed(passes.run(module)))
     return createStringError(inconvertibleErrorCode(),
                              modelOption + ": " + diagnostics.text("the program could not be partitioned"));
-  auto function = *module.getOps<mlir::func::FuncOp>().begin();
-  llvm::StringMap<dist::ParamOp> params;
-  module.walk([&](dist::ParamOp param) { params[param.getName()] = param; });
+  std::vector<mlir::func::FuncOp> rankFunctions(devices);
+  for (auto function : module.getOps<mlir::func::FuncOp>())
+    if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
+      rankFunctions[rank.getInt()] = function;
+  auto stagesAttr = module->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName);
+  int64_t stages = stagesAttr ? stagesAttr.getInt() : 1, stageSize = devices / stages;
 
   std::vector<std::unique_ptr<Communicator>> world = createInProcessWorld(static_cast<int>(devices));
   std::vector<std::string> errors(devices);
   std::vector<std::vector<Buffer>> outputs(devices);
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   unsigned threadsPerRank = std::max<unsigned>(1, (threadsOption ? threadsOption : cores) / devices);
-  auto sliceOf = [](const Buffer &full, dist::LayoutAttr layout, int64_t rank) -> Expected<Buffer> {
+  // `position` is the rank's index within its stage: layouts cover one stage.
+  auto sliceOf = [](const Buffer &full, dist::LayoutAttr layout, int64_t position) -> Expected<Buffer> {
     auto sharded = ShardedTensor::create(full.shape, layout.toTensorLayout());
     if (!sharded)
       return sharded.takeError();
-    Slice slice = sharded->sliceOfRank(rank);
+    Slice slice = sharded->sliceOfRank(position);
     return full.region(slice.offset, slice.shape);
   };
   std::vector<std::thread> threads;
   for (int64_t rank = 0; rank < devices; ++rank)
     threads.emplace_back([&, rank] {
       setKernelThreads(threadsPerRank);
+      mlir::func::FuncOp function = rankFunctions[rank];
+      llvm::StringMap<dist::ParamOp> params;
+      function.walk([&](dist::ParamOp param) { params[param.getName()] = param; });
       std::vector<Buffer> local;
       for (unsigned i = 0; i < function.getNumArguments(); ++i) {
         auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
@@ -187,7 +200,7 @@ Expected<std::vector<Buffer>> runOnRanks(mlir::ModuleOp module, mlir::MLIRContex
           local.push_back(inputs[i]);
           continue;
         }
-        auto slice = sliceOf(inputs[i], layout, rank);
+        auto slice = sliceOf(inputs[i], layout, rank % stageSize);
         if (!slice) {
           errors[rank] = toString(slice.takeError());
           world[rank]->abort(errors[rank]);
@@ -195,13 +208,13 @@ Expected<std::vector<Buffer>> runOnRanks(mlir::ModuleOp module, mlir::MLIRContex
         }
         local.push_back(std::move(*slice));
       }
-      auto executable = Executable::prepare(module);
+      auto executable = Executable::prepare(module, function.getName());
       if (!executable) {
         errors[rank] = toString(executable.takeError());
         world[rank]->abort(errors[rank]);
         return;
       }
-      RankContext rankContext{world[rank].get(), 0, std::chrono::seconds(timeoutOption)};
+      RankContext rankContext{world[rank].get(), static_cast<int>(stageSize), std::chrono::seconds(timeoutOption)};
       auto result = (*executable)
                         ->run(
                             std::move(local),
@@ -212,7 +225,7 @@ Expected<std::vector<Buffer>> runOnRanks(mlir::ModuleOp module, mlir::MLIRContex
                               dist::ParamOp param = params.lookup(name);
                               if (!param || !param.getLocal())
                                 return full;
-                              return sliceOf(*full, param.getLayoutAttr(), rank);
+                              return sliceOf(*full, param.getLayoutAttr(), rank % stageSize);
                             },
                             nullptr, &rankContext);
       if (result)
@@ -229,8 +242,10 @@ Expected<std::vector<Buffer>> runOnRanks(mlir::ModuleOp module, mlir::MLIRContex
   for (int64_t rank = 0; rank < devices; ++rank)
     if (!errors[rank].empty())
       return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + errors[rank]);
-  errs() << formatv("dinfer run: {0} ranks in one process, layouts from {1}\n", devices, trainStrategyOption);
-  return std::move(outputs[0]);
+  errs() << formatv("dinfer run: {0} ranks in one process{1}, layouts from {2}\n", devices,
+                    stages > 1 ? formatv(" ({0} pipeline stages of {1})", stages, stageSize).str() : std::string(),
+                    trainStrategyOption);
+  return std::move(outputs[devices - stageSize]);
 }
 
 int runRun() {
@@ -244,6 +259,8 @@ int runRun() {
     return usageError(runCommand, toString(expected.takeError()));
   if ((deviceNumOption > 0) != !trainStrategyOption.empty())
     return usageError(runCommand, "--device-num and --train-strategy go together (a partitioned run)");
+  if (pipelineStagesOption > 0 && deviceNumOption <= 0)
+    return usageError(runCommand, "--pipeline-stages needs --device-num (a partitioned run)");
   setKernelThreads(threadsOption);
 
   mlir::DialectRegistry registry;
@@ -272,6 +289,12 @@ int runRun() {
   }
 
   auto entry = *module->getOps<mlir::func::FuncOp>().begin();
+  // A partitioned run replaces the entry by one function per rank.
+  std::vector<std::string> outputNames;
+  for (unsigned i = 0; i < entry.getNumResults(); ++i) {
+    auto nameAttr = entry.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    outputNames.push_back(nameAttr ? nameAttr.str() : "output" + std::to_string(i));
+  }
   std::vector<Buffer> buffers;
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
     auto nameAttr = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
@@ -362,8 +385,7 @@ int runRun() {
     return failure(runCommand, outputDirOption + ": cannot create: " + ec.message());
   bool mismatch = false;
   for (auto [i, output] : llvm::enumerate(*outputs)) {
-    auto nameAttr = entry.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name");
-    std::string name = nameAttr ? nameAttr.str() : "output" + std::to_string(i);
+    const std::string &name = outputNames[i];
     SmallString<256> path(outputDirOption);
     sys::path::append(path, fileNameFor(name) + ".npy");
     NpyArray array = output;
@@ -381,14 +403,9 @@ int runRun() {
       mismatch |= !ok;
     }
   }
-  for (const auto &[name, array] : *expected) {
-    bool found = false;
-    for (unsigned i = 0; i < entry.getNumResults(); ++i)
-      if (auto attr = entry.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name"); attr && attr.str() == name)
-        found = true;
-    if (!found)
+  for (const auto &[name, array] : *expected)
+    if (!llvm::is_contained(outputNames, name))
       return failure(runCommand, "--expect names '" + name + "', which is not an output of the model");
-  }
   return mismatch ? kFailure : kSuccess;
 }
 

@@ -55,9 +55,7 @@ struct Slice {
   llvm::SmallVector<int64_t, 4> shape;
 
   int64_t numElements() const;
-  bool operator==(const Slice &other) const {
-    return offset == other.offset && shape == other.shape;
-  }
+  bool operator==(const Slice &other) const { return offset == other.offset && shape == other.shape; }
 };
 
 /// Checks what can be checked without a shape: positive device-matrix entries,
@@ -75,8 +73,7 @@ llvm::Error checkDeviceCount(const TensorLayout &layout, int64_t deviceCount);
 /// Every rank holds exactly one piece; several ranks may hold the same one.
 class ShardedTensor {
 public:
-  static llvm::Expected<ShardedTensor> create(llvm::ArrayRef<int64_t> shape,
-                                              const TensorLayout &layout);
+  static llvm::Expected<ShardedTensor> create(llvm::ArrayRef<int64_t> shape, const TensorLayout &layout);
   /// A layout with a manual, uneven split of dimension 0 (MindSpore's
   /// param_split_shape): `dim0Sizes` gives the extent of each dimension-0
   /// piece. Optimizer sharding cannot be combined with it.
@@ -100,9 +97,7 @@ public:
   Slice sliceOfRank(int64_t rank) const { return pieceSlice(pieceOfRank(rank)); }
 
   /// The ranks that hold `piece`, ascending.
-  llvm::ArrayRef<int64_t> ranksOfPiece(int64_t piece) const {
-    return ranksOfPiece_[piece];
-  }
+  llvm::ArrayRef<int64_t> ranksOfPiece(int64_t piece) const { return ranksOfPiece_[piece]; }
   /// The lowest rank holding the same slice as `rank`.
   int64_t replicaOf(int64_t rank) const { return ranksOfPiece(pieceOfRank(rank)).front(); }
   /// The ranks holding the same model-parallel slice as `rank` (before any
@@ -115,8 +110,8 @@ public:
   /// One piece that overlaps a queried region.
   struct Cover {
     int64_t piece;
-    Slice pieceSlice;           ///< The whole piece in global coordinates.
-    Slice overlap;              ///< Its intersection with the region, global.
+    Slice pieceSlice;              ///< The whole piece in global coordinates.
+    Slice overlap;                 ///< Its intersection with the region, global.
     llvm::ArrayRef<int64_t> ranks; ///< Every rank holding the piece.
   };
   /// The pieces that together cover `region` exactly once, in row-major piece
@@ -142,16 +137,20 @@ private:
 };
 
 /// The coordinates of `rank` in a row-major device matrix.
-llvm::SmallVector<int64_t, 4> rankToCoordinate(int64_t rank,
-                                               llvm::ArrayRef<int64_t> devMatrix);
+llvm::SmallVector<int64_t, 4> rankToCoordinate(int64_t rank, llvm::ArrayRef<int64_t> devMatrix);
 
 //===----------------------------------------------------------------------===//
 // Text forms shared by the tools (CONTRACTS.md section 1).
 //===----------------------------------------------------------------------===//
 
+/// The group of `rank` (an index into `devMatrix`, row-major) over device
+/// axes `axes`, counted from the right as MindSpore counts them: every rank
+/// that differs from it only in those axes, in row-major order over them.
+/// Axes out of range are ignored.
+std::vector<int> deviceGroup(llvm::ArrayRef<int64_t> devMatrix, llvm::ArrayRef<int64_t> axes, int rank);
+
 /// Parses "96,16" (also "[96,16]"); `what` names the flag in errors.
-llvm::Expected<llvm::SmallVector<int64_t, 4>> parseIntList(llvm::StringRef text,
-                                                           llvm::StringRef what);
+llvm::Expected<llvm::SmallVector<int64_t, 4>> parseIntList(llvm::StringRef text, llvm::StringRef what);
 /// Parses a command-line tensor map: "1+0,-1".
 llvm::Expected<llvm::SmallVector<DimAxes, 4>> parseTensorMap(llvm::StringRef text);
 /// Formats a tensor map as on the command line.

@@ -59,12 +59,6 @@ public:
   virtual llvm::Error recv(int peer, DType dtype, void *out, size_t count, int tag, Timeout timeout) = 0;
 };
 
-/// The group of `rank` (an index into `devMatrix`, row-major) over device
-/// axes `axes`, counted from the right as MindSpore counts them: every rank
-/// that differs from it only in those axes, in row-major order over them.
-/// Axes out of range are ignored.
-std::vector<int> deviceGroup(llvm::ArrayRef<int64_t> devMatrix, llvm::ArrayRef<int64_t> axes, int rank);
-
 /// `size` communicators sharing memory, one per thread of one process.
 std::vector<std::unique_ptr<Communicator>> createInProcessWorld(int size);
 

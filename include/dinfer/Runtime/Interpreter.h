@@ -64,6 +64,8 @@ public:
   /// Prepares the module's @main (or its only function); an error names an
   /// op whose values the runtime cannot hold.
   static llvm::Expected<std::unique_ptr<Executable>> prepare(mlir::ModuleOp module);
+  /// Prepares the function `entry` (one rank's, after --dist-split-ranks).
+  static llvm::Expected<std::unique_ptr<Executable>> prepare(mlir::ModuleOp module, llvm::StringRef entry);
   ~Executable();
 
   /// Runs on `inputs` (one per argument, in order). Errors name the op and

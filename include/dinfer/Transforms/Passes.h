@@ -22,14 +22,17 @@ namespace dinfer {
 #include "dinfer/Transforms/Passes.h.inc"
 
 /// What the driver runs, in order, for a training strategy and an inference
-/// device count: --dist-attach-strategy and --dist-infer-predict-layout
-/// (`dinfer layout`); with `partition`, --dist-propagate and --dist-partition
-/// after them (`dinfer run --device-num`). Zero counts take the defaults of
-/// --dist-infer-predict-layout.
+/// device count: --dist-attach-strategy, --dist-infer-predict-layout and
+/// --dist-pipeline-split (`dinfer layout`); with `partition`, --dist-propagate
+/// and --dist-partition after them; with `splitRanks` too, --dist-split-ranks
+/// and --dist-verify-spmd (`dinfer run --device-num`). Zero counts take the
+/// defaults of --dist-infer-predict-layout.
 struct StrategyPipelineOptions {
   std::string strategyFile;
   int64_t deviceNum = 0, pipelineStages = 0, trainDeviceNum = 0;
   bool partition = false;
+  /// With `partition`: one function per rank, proven consistent.
+  bool splitRanks = false;
 };
 void addStrategyPipeline(mlir::OpPassManager &pm, const StrategyPipelineOptions &options);
 

@@ -67,14 +67,15 @@ def DistInferPredictLayout : Pass<"dist-infer-predict-layout", "mlir::ModuleOp">
     dimensions, then those only later operands have), a leading replica axis,
     standardized (axes of 1 removed); `dist.rule` records what was applied. A
     parameter no strategized op uses keeps its training layout when the
-    counts agree and becomes replicated otherwise (with a remark). A pipeline
-    stage count other than training's is refused: rebalancing stages is not
-    implemented yet.
+    counts agree and becomes replicated otherwise (with a remark). The stage
+    count defaults to training's; with another count the training stages are
+    dropped (`dist.stage` removed, `restaged` where the layout is otherwise
+    unchanged) and `--dist-pipeline-split` cuts the program again by cost.
   }];
   let options = [
     Option<"deviceNum", "device-num", "int64_t", /*default=*/"0", "Inference devices (default: dist.device_num)">,
     Option<"pipelineStages", "pipeline-stages", "int64_t", /*default=*/"0",
-           "Inference pipeline stages (default: dist.pipeline_stages, or 1)">,
+           "Inference pipeline stages (default: dist.pipeline_stages, or training's)">,
     Option<"trainDeviceNum", "train-device-num", "int64_t", /*default=*/"0",
            "Training devices per stage (default: from the attached layouts)">
   ];
@@ -105,6 +106,37 @@ def DistAuthorStrategy : Pass<"dist-author-strategy", "mlir::ModuleOp"> {
     Option<"preset", "preset", "std::string", /*default=*/"\"megatron\"", "The preset (megatron)">,
     Option<"tp", "tp", "int64_t", /*default=*/"1", "Tensor-parallel degree">,
     Option<"dp", "dp", "int64_t", /*default=*/"1", "Data-parallel degree (the batch split)">
+  ];
+  let dependentDialects = ["dinfer::dist::DistDialect"];
+}
+
+def DistPipelineSplit : Pass<"dist-pipeline-split", "mlir::ModuleOp"> {
+  let summary = "Give every op a pipeline stage and connect stages with send/recv pairs";
+  let description = [{
+    Runs after `--dist-infer-predict-layout`, on a module with
+    `dist.pipeline_stages` P (one stage when absent). Ops keep the training
+    stage their strategy gave them; an op without one runs in the latest
+    stage of the ops it reads, or, reading only parameters, constants and
+    inputs, in the earliest stage of its users. When no op has a stage (the
+    inference stage count differs from training's, or training had no
+    pipeline), or with `rebalance`, the ops are cut, in program order, into P
+    consecutive stages of balanced cost (multiply-adds of products and
+    convolutions, elements written elsewhere): uneven layer counts split where
+    the cost balances, and no op is dropped. A stage left without ops, or an
+    op that reads a value of a later stage, is an error.
+
+    Parameters and constants are read where they are used: one copy per stage
+    that uses them (a shared embedding is held by every stage that reads it,
+    each copy's layout naming its stage). A value that a later stage reads
+    is sent right after it is computed (`dist.send`) and received by that
+    stage (`dist.recv`, placed right after the send), one pair per stage and
+    value with a module-unique `sr_tag`; function results are sent to the
+    last stage. Because every rank meets its transfers in program order of the
+    producers, the transfers cannot deadlock, even when sends block.
+  }];
+  let options = [
+    Option<"rebalance", "rebalance", "bool", /*default=*/"false",
+           "Ignore the training stages and cut the program into stages of balanced cost">
   ];
   let dependentDialects = ["dinfer::dist::DistDialect"];
 }
@@ -144,6 +176,40 @@ def DistPartition : Pass<"dist-partition", "mlir::ModuleOp"> {
     multi-result ops, a vocabulary-split Gather (it needs masking), a mean
     over a split axis, a dimension split over several axes that are not in
     major-first device order.
+  }];
+  let dependentDialects = ["dinfer::dist::DistDialect"];
+}
+
+def DistSplitRanks : Pass<"dist-split-ranks", "mlir::ModuleOp"> {
+  let summary = "One function per rank, with its stage's ops and its rank folded in";
+  let description = [{
+    Runs after `--dist-partition`. Replaces every partitioned function `@f`
+    by one function per rank, `@f_rank<r>` (attributes `dist.rank` and
+    `dist.stage`), holding only the ops of the rank's stage. The rank is
+    folded in: every collective gets its `group`, the global ranks it runs
+    among (`dist.group`), and a `dist.local_split` becomes the
+    `nn.strided_slice` of this rank's piece. Ops no longer used are removed.
+    Functions of stages other than the last return nothing. An op without a
+    stage in a pipelined module, or an op that reads a value of another stage
+    other than through `dist.recv`, is an error: the stages must cover every
+    op exactly once.
+  }];
+  let dependentDialects = ["dinfer::dist::DistDialect", "dinfer::nn::NNDialect"];
+}
+
+def DistVerifySPMD : Pass<"dist-verify-spmd", "mlir::ModuleOp"> {
+  let summary = "Prove that the per-rank functions communicate consistently";
+  let description = [{
+    Runs after `--dist-split-ranks`, before export. Checks that there is one
+    function per rank of `dist.device_num`, that the ranks of a stage run the
+    same ops on the same local types, and then plays the ranks' collectives
+    and transfers against each other, each rank in its own order: a
+    collective completes when every member of its group has reached a
+    collective of the same kind, attributes and types over the same group; a
+    `dist.send` completes with the `dist.recv` of its peer rank that has the
+    same tag and type. When no rank can move and some have not finished, the
+    pass fails naming the op each waiting rank is stuck at: a mismatched
+    collective, a send without its receive, or an order that would deadlock.
   }];
   let dependentDialects = ["dinfer::dist::DistDialect"];
 }

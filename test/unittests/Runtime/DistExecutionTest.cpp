@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dinfer/Reshard/Layout.h"
 #include "dinfer/Runtime/Communicator.h"
 #include "dinfer/Runtime/Interpreter.h"
 
