@@ -156,6 +156,8 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
     if (Attribute stage = annotate->getAttr(dist::DistDialect::kStageAttrName))
       for (Operation *op = annotate->getPrevNode(); op && op != first; op = op->getPrevNode())
         op->setAttr(dist::DistDialect::kStageAttrName, stage);
+    // A later annotate may read the result.
+    layouts[value] = to;
     annotate.getResult().replaceAllUsesWith(value);
     annotate.erase();
   }

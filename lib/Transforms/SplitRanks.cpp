@@ -6,6 +6,7 @@
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Reshard/Layout.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -163,11 +164,43 @@ struct DistSplitRanksPass : dinfer::impl::DistSplitRanksBase<DistSplitRanksPass>
     begin[dim] = position * local.getDimSize(dim);
     end[dim] = begin[dim] + local.getDimSize(dim);
     OpBuilder builder(split);
-    auto slice = nn::StridedSliceOp::create(builder, split.getLoc(), split.getInput(), begin, end, strides);
+    Operation *slice;
+    if (DenseElementsAttr sliced = slicedConstant(split.getInput(), local, dim, begin[dim]))
+      slice = arith::ConstantOp::create(builder, split.getLoc(), sliced);
+    else
+      slice = nn::StridedSliceOp::create(builder, split.getLoc(), split.getInput(), begin, end, strides);
     if (Attribute stage = split->getAttr(dist::DistDialect::kStageAttrName))
       slice->setAttr(dist::DistDialect::kStageAttrName, stage);
-    split.getResult().replaceAllUsesWith(slice.getResult());
+    split.getResult().replaceAllUsesWith(slice->getResult(0));
     split.erase();
+  }
+
+  /// A constant's piece [offset, offset + local[dim]) of dimension `dim` as
+  /// a constant of its own: each rank holds only its slice of the data.
+  static DenseElementsAttr slicedConstant(Value value, RankedTensorType local, int64_t dim, int64_t offset) {
+    auto constant = value.getDefiningOp<arith::ConstantOp>();
+    auto dense = constant ? llvm::dyn_cast<DenseElementsAttr>(constant.getValue()) : DenseElementsAttr();
+    if (!dense)
+      return {};
+    if (dense.isSplat())
+      return dense.resizeSplat(local);
+    auto whole = llvm::cast<RankedTensorType>(dense.getType());
+    unsigned bits = whole.getElementType().getIntOrFloatBitWidth();
+    if (bits % 8 != 0 || dense.getRawData().size() * 8 != static_cast<size_t>(whole.getNumElements()) * bits)
+      return {};
+    int64_t inner = bits / 8, outer = 1;
+    for (int64_t d = 0; d < dim; ++d)
+      outer *= whole.getDimSize(d);
+    for (int64_t d = dim + 1; d < whole.getRank(); ++d)
+      inner *= whole.getDimSize(d);
+    ArrayRef<char> raw = dense.getRawData();
+    std::vector<char> piece;
+    piece.reserve(outer * local.getDimSize(dim) * inner);
+    for (int64_t o = 0; o < outer; ++o) {
+      const char *row = raw.data() + (o * whole.getDimSize(dim) + offset) * inner;
+      piece.insert(piece.end(), row, row + local.getDimSize(dim) * inner);
+    }
+    return DenseElementsAttr::getFromRawBuffer(local, piece);
   }
 };
 

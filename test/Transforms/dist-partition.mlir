@@ -60,3 +60,38 @@ module attributes {dist.device_num = 2 : i64} {
     return %o : tensor<16x32xf32>
   }
 }
+
+// -----
+
+// Layouts upstream's partitioner gets wrong. A 3-D device matrix with axes 2
+// and 1 on one dimension, resharded to the transposed placement: gathered
+// over both axes at once (group order major first), then split locally. An
+// axis swap on [2, 4] ([[0],[1]] to [[1],[0]]). A non-splat constant split
+// to match its user (--dist-split-ranks then keeps each rank's piece only).
+// The resharding is correct but not yet the cheapest (no all_to_all).
+// CHECK-LABEL: func.func @edges
+// CHECK: dist.param "w" {layout = #dist.layout<dev_matrix = [2, 2, 2], tensor_map = {{\[\[}}2, 1], 0]>, local} : tensor<4x4xf32>
+// CHECK: %[[W:.*]] = dist.all_gather %{{.*}} axes = [2, 1] dim = 0 dev_matrix = <[2, 2, 2]> : tensor<4x4xf32>
+// CHECK-NEXT: %[[WW:.*]] = dist.all_gather %[[W]] axes = [0] dim = 1 dev_matrix = <[2, 2, 2]> : tensor<16x4xf32>
+// CHECK-NEXT: %[[S:.*]] = dist.local_split %[[WW]] axes = [0] dim = 0 dev_matrix = <[2, 2, 2]> : tensor<16x8xf32>
+// CHECK-NEXT: dist.local_split %[[S]] axes = [2, 1] dim = 1 dev_matrix = <[2, 2, 2]> : tensor<8x8xf32>
+// CHECK: dist.all_gather %{{.*}} axes = [0] dim = 0 dev_matrix = <[2, 4]> : tensor<4x4xf32>
+// CHECK-NEXT: dist.all_gather %{{.*}} axes = [1] dim = 1 dev_matrix = <[2, 4]> : tensor<16x4xf32>
+// CHECK-NEXT: dist.local_split %{{.*}} axes = [1] dim = 0 dev_matrix = <[2, 4]> : tensor<16x8xf32>
+// CHECK-NEXT: dist.local_split %{{.*}} axes = [0] dim = 1 dev_matrix = <[2, 4]> : tensor<8x8xf32>
+// CHECK: %[[C:.*]] = arith.constant dense<{{.*}}> : tensor<1x8xf32>
+// CHECK-NEXT: %[[CS:.*]] = dist.local_split %[[C]] axes = [2, 1] dim = 1 dev_matrix = <[2, 2, 2]> : tensor<1x8xf32>
+// CHECK-NEXT: nn.add %{{.*}}, %[[CS]] : tensor<8x2xf32>, tensor<1x2xf32>
+module attributes {dist.device_num = 8 : i64} {
+  func.func @edges(%x: tensor<16x8xf32>) -> tensor<16x8xf32> {
+    %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2, 2, 2], tensor_map = [[2, 1], 0]>} : tensor<16x8xf32>
+    %v = dist.param "v" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0, 1]>} : tensor<16x8xf32>
+    %s = dist.annotate %w layout <dev_matrix = [2, 2, 2], tensor_map = [0, [2, 1]]> : tensor<16x8xf32>
+    %t = dist.annotate %v layout <dev_matrix = [2, 4], tensor_map = [1, 0]> : tensor<16x8xf32>
+    %c = arith.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]]> : tensor<1x8xf32>
+    %a = nn.add %s, %c : tensor<16x8xf32>, tensor<1x8xf32>
+    %b = nn.mul %a, %x : tensor<16x8xf32>, tensor<16x8xf32>
+    %o = nn.add %b, %t : tensor<16x8xf32>, tensor<16x8xf32>
+    return %o : tensor<16x8xf32>
+  }
+}

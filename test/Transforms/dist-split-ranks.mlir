@@ -54,3 +54,22 @@ module attributes {dist.device_num = 3 : i64} {
     return %s : tensor<4x16xf32>
   }
 }
+
+// -----
+
+// A 3-D device matrix: groups over two axes at once are the ranks that
+// differ only in those axes, major axis first; a non-splat constant's local
+// split becomes the constant piece of the rank (rank 5 is at [1, 0, 1]:
+// third in its group over axes 2 and 1, so piece 2 of 4).
+// CHECK-LABEL: func.func @cube_rank5
+// CHECK: dist.all_gather %{{.*}} axes = [2, 1] dim = 0 dev_matrix = <[2, 2, 2]> {dist.group = array<i64: 1, 3, 5, 7>}
+// CHECK: arith.constant dense<{{\[\[}}4.000000e+00, 5.000000e+00]]> : tensor<1x2xf32>
+// CHECK-NOT: dist.local_split
+module attributes {dist.device_num = 8 : i64} {
+  func.func @cube(%x: tensor<4x2xf32>) -> (tensor<16x2xf32>, tensor<1x2xf32>) attributes {dist.partitioned} {
+    %g = dist.all_gather %x axes = [2, 1] dim = 0 dev_matrix = <[2, 2, 2]> : tensor<4x2xf32>
+    %c = arith.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]]> : tensor<1x8xf32>
+    %s = dist.local_split %c axes = [2, 1] dim = 1 dev_matrix = <[2, 2, 2]> : tensor<1x8xf32>
+    return %g, %s : tensor<16x2xf32>, tensor<1x2xf32>
+  }
+}

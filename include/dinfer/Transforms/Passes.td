@@ -188,13 +188,15 @@ def DistSplitRanks : Pass<"dist-split-ranks", "mlir::ModuleOp"> {
     `dist.stage`), holding only the ops of the rank's stage. The rank is
     folded in: every collective gets its `group`, the global ranks it runs
     among (`dist.group`), and a `dist.local_split` becomes the
-    `nn.strided_slice` of this rank's piece. Ops no longer used are removed.
+    `nn.strided_slice` of this rank's piece, or, of a constant, a constant
+    holding only that piece. Ops no longer used are removed.
     Functions of stages other than the last return nothing. An op without a
     stage in a pipelined module, or an op that reads a value of another stage
     other than through `dist.recv`, is an error: the stages must cover every
     op exactly once.
   }];
-  let dependentDialects = ["dinfer::dist::DistDialect", "dinfer::nn::NNDialect"];
+  let dependentDialects = ["dinfer::dist::DistDialect", "dinfer::nn::NNDialect",
+                           "mlir::arith::ArithDialect"];
 }
 
 def DistVerifySPMD : Pass<"dist-verify-spmd", "mlir::ModuleOp"> {

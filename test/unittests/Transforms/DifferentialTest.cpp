@@ -1,10 +1,12 @@
 //===- DifferentialTest.cpp - partitioned programs against one device -----===//
 //
 // Programs carrying a training strategy go through the sharding passes
-// (--dist-infer-predict-layout at several device counts, --dist-propagate,
-// --dist-partition); the per-rank program then runs on that many in-process
-// ranks, each given the slices of the inputs and weights its layouts name
-// (cut here from the full tensors), and must give the single-device answer.
+// (--dist-infer-predict-layout at several device counts and stage counts,
+// --dist-pipeline-split, --dist-propagate, --dist-partition,
+// --dist-split-ranks, --dist-verify-spmd); every rank's function then runs on
+// its own in-process rank, given the slices of the inputs and weights its
+// layouts name (cut here from the full tensors), and the ranks of the last
+// stage must give the single-device answer.
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,7 +57,7 @@ protected:
 
   /// Runs `source` on one device and, partitioned for each of `deviceCounts`,
   /// on that many ranks; every rank's outputs must match.
-  void check(const std::string &source, llvm::ArrayRef<int> deviceCounts, double tolerance = 1e-4) {
+  void check(const std::string &source, llvm::ArrayRef<int> deviceCounts, double tolerance = 1e-4, int stages = 0) {
     auto global = mlir::parseSourceString<mlir::ModuleOp>(source, &context);
     ASSERT_TRUE(global);
     // Weights seeded by position.
@@ -65,7 +67,7 @@ protected:
       weights[param.getName().str()] = randomBuffer(param.getType().getShape(), seed++);
     });
     check(
-        *global, weights, deviceCounts, [](mlir::PassManager &) {}, 0, tolerance);
+        *global, weights, deviceCounts, [](mlir::PassManager &) {}, 0, tolerance, stages);
   }
 
 public:
@@ -79,9 +81,11 @@ public:
 protected:
   /// The same for a module in hand: `prepare` adds passes before the
   /// predict layout (a strategy preset, say); `trainDevices` is training's
-  /// device count when no parameter carries a layout.
+  /// device count when no parameter carries a layout; `stages` the inference
+  /// pipeline stages (0: training's).
   void check(mlir::ModuleOp global, const std::map<std::string, Buffer> &weights, llvm::ArrayRef<int> deviceCounts,
-             llvm::function_ref<void(mlir::PassManager &)> prepare, int64_t trainDevices, double tolerance) {
+             llvm::function_ref<void(mlir::PassManager &)> prepare, int64_t trainDevices, double tolerance,
+             int stages = 0) {
     auto entry = *global.getOps<mlir::func::FuncOp>().begin();
     // Full inputs, seeded by position.
     std::vector<Buffer> inputs;
@@ -98,14 +102,20 @@ protected:
       DistInferPredictLayoutOptions infer;
       infer.deviceNum = devices;
       infer.trainDeviceNum = trainDevices;
+      infer.pipelineStages = stages;
       passes.addPass(createDistInferPredictLayout(infer));
+      passes.addPass(createDistPipelineSplit());
       passes.addPass(createDistPropagate());
       passes.addPass(createDistPartition());
+      passes.addPass(createDistSplitRanks());
+      passes.addPass(createDistVerifySPMD());
       ASSERT_TRUE(mlir::succeeded(passes.run(*module))) << devices << " devices";
-      auto function = *module->getOps<mlir::func::FuncOp>().begin();
+      auto stagesAttr = (*module)->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName);
+      int stageSize = devices / (stagesAttr ? stagesAttr.getInt() : 1);
+      std::vector<mlir::func::FuncOp> rankFunctions(devices);
+      for (auto function : module->getOps<mlir::func::FuncOp>())
+        rankFunctions[function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName).getInt()] = function;
 
-      llvm::StringMap<dist::ParamOp> params;
-      module->walk([&](dist::ParamOp param) { params[param.getName()] = param; });
       std::vector<std::unique_ptr<Communicator>> world = createInProcessWorld(devices);
       std::vector<std::string> errors(devices);
       std::vector<std::vector<Buffer>> outputs(devices);
@@ -113,6 +123,11 @@ protected:
       for (int rank = 0; rank < devices; ++rank)
         threads.emplace_back([&, rank] {
           setKernelThreads(1);
+          mlir::func::FuncOp function = rankFunctions[rank];
+          llvm::StringMap<dist::ParamOp> params;
+          function.walk([&](dist::ParamOp param) { params[param.getName()] = param; });
+          // Layouts cover one stage: a rank's position in it picks its slice.
+          int position = rank % stageSize;
           // This rank's slices of the inputs, by the arguments' layouts.
           std::vector<Buffer> local;
           for (unsigned i = 0; i < function.getNumArguments(); ++i) {
@@ -122,14 +137,14 @@ protected:
               continue;
             }
             auto sharded = ShardedTensor::create(inputs[i].shape, layout.toTensorLayout());
-            local.push_back(cut(inputs[i], sharded->sliceOfRank(rank)));
+            local.push_back(cut(inputs[i], sharded->sliceOfRank(position)));
           }
-          auto executable = Executable::prepare(*module);
+          auto executable = Executable::prepare(*module, function.getName());
           if (!executable) {
             errors[rank] = llvm::toString(executable.takeError());
             return;
           }
-          RankContext rankContext{world[rank].get(), 0, std::chrono::seconds(120)};
+          RankContext rankContext{world[rank].get(), stageSize, std::chrono::seconds(120)};
           auto result = (*executable)
                             ->run(
                                 std::move(local),
@@ -142,7 +157,7 @@ protected:
                                       ShardedTensor::create(full.shape, param.getLayoutAttr().toTensorLayout());
                                   if (!sharded)
                                     return sharded.takeError();
-                                  return cut(full, sharded->sliceOfRank(rank));
+                                  return cut(full, sharded->sliceOfRank(position));
                                 },
                                 nullptr, &rankContext);
           if (result)
@@ -152,8 +167,10 @@ protected:
         });
       for (std::thread &t : threads)
         t.join();
-      for (int rank = 0; rank < devices; ++rank) {
+      for (int rank = 0; rank < devices; ++rank)
         ASSERT_EQ(errors[rank], "") << devices << " devices, rank " << rank;
+      // The last stage holds the outputs.
+      for (int rank = devices - stageSize; rank < devices; ++rank) {
         ASSERT_EQ(outputs[rank].size(), expected->size());
         for (size_t o = 0; o < expected->size(); ++o) {
           const Buffer &want = (*expected)[o], &got = outputs[rank][o];
@@ -213,6 +230,58 @@ module attributes {dist.device_num = 2 : i64} {
   }
 })",
         {2, 1});
+}
+
+// Layouts upstream's partitioner gets wrong: a 3-D device matrix with two
+// axes on one dimension, resharded to the transposed placement; an axis swap
+// ([[0],[1]] to [[1],[0]]) on a 2-D matrix; a non-splat constant split to
+// match its user.
+const char *kLayoutEdgeCases = R"(
+module attributes {dist.device_num = 8 : i64} {
+  func.func @main(%x: tensor<16x8xf32>) -> tensor<16x8xf32> {
+    %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2, 2, 2], tensor_map = [[2, 1], 0]>} : tensor<16x8xf32>
+    %v = dist.param "v" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0, 1]>} : tensor<16x8xf32>
+    %s = dist.annotate %w layout <dev_matrix = [2, 2, 2], tensor_map = [0, [2, 1]]> : tensor<16x8xf32>
+    %t = dist.annotate %v layout <dev_matrix = [2, 4], tensor_map = [1, 0]> : tensor<16x8xf32>
+    %c = arith.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]]> : tensor<1x8xf32>
+    %a = nn.add %s, %c : tensor<16x8xf32>, tensor<1x8xf32>
+    %b = nn.mul %a, %x : tensor<16x8xf32>, tensor<16x8xf32>
+    %o = nn.add %b, %t : tensor<16x8xf32>, tensor<16x8xf32>
+    return %o : tensor<16x8xf32>
+  }
+})";
+
+TEST_F(DifferentialTest, LayoutEdgeCases) { check(kLayoutEdgeCases, {8}); }
+
+// A two-stage pipeline trained on 4 devices (2 stages of tp 2): Megatron
+// pairs in each stage and a weight tied between the first and the last op
+// (read by both stages). Run with the training stages on 4 and 2 devices,
+// restaged into 3 stages on 6 and 3 devices, in one stage on 2, and on 1.
+TEST_F(DifferentialTest, TwoStagePipeline) {
+  const char *source = R"(
+module attributes {dist.device_num = 4 : i64, dist.pipeline_stages = 2 : i64} {
+  func.func @main(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+    %tied = dist.param "tied" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, -1]>} : tensor<16x16xf32>
+    %w1 = dist.param "w1" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<16x32xf32>
+    %w2 = dist.param "w2" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1]>} : tensor<32x16xf32>
+    %w3 = dist.param "w3" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0], stage = 1>} : tensor<16x32xf32>
+    %w4 = dist.param "w4" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1], stage = 1>} : tensor<32x16xf32>
+    %e = nn.matmul %x, %tied {dist.stage = 0 : i64} : tensor<8x16xf32>, tensor<16x16xf32>
+    %h1 = nn.matmul %e, %w1 {dist.stage = 0 : i64, dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<8x16xf32>, tensor<16x32xf32>
+    %g1 = nn.gelu %h1 : tensor<8x32xf32>
+    %h2 = nn.matmul %g1, %w2 {dist.stage = 0 : i64, dist.strategy = [array<i64: 1, 2>, array<i64: 2, 1>]} : tensor<8x32xf32>, tensor<32x16xf32>
+    %r2 = nn.add %h2, %e : tensor<8x16xf32>, tensor<8x16xf32>
+    %h3 = nn.matmul %r2, %w3 {dist.stage = 1 : i64, dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<8x16xf32>, tensor<16x32xf32>
+    %g3 = nn.gelu %h3 : tensor<8x32xf32>
+    %h4 = nn.matmul %g3, %w4 {dist.stage = 1 : i64, dist.strategy = [array<i64: 1, 2>, array<i64: 2, 1>]} : tensor<8x32xf32>, tensor<32x16xf32>
+    %r4 = nn.add %h4, %e : tensor<8x16xf32>, tensor<8x16xf32>
+    %o = nn.matmul %r4, %tied {transpose_b = true, dist.stage = 1 : i64} : tensor<8x16xf32>, tensor<16x16xf32>
+    return %o : tensor<8x16xf32>
+  }
+})";
+  check(source, {4, 2}, 1e-4, /*stages=*/2);
+  check(source, {6, 3}, 1e-4, /*stages=*/3);
+  check(source, {2, 1}, 1e-4, /*stages=*/1);
 }
 
 /// A torch-exported model of test/models with its own weights, given the
