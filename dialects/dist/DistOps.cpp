@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SmallSet.h"
 
 using namespace mlir;
@@ -172,6 +173,24 @@ LogicalResult ReduceScatterOp::verify() { return verifyDeviceCount(*this, getDev
 LogicalResult AllToAllOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
 LogicalResult BroadcastOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
 LogicalResult LocalSplitOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
+
+void ShardOffsetOp::build(OpBuilder &builder, OperationState &state, ArrayRef<int64_t> axes,
+                          ArrayRef<int64_t> devMatrix, int64_t piece) {
+  build(builder, state, RankedTensorType::get({}, builder.getI64Type()), builder.getDenseI64ArrayAttr(axes),
+        DeviceMatrixAttr::get(builder.getContext(), devMatrix), builder.getI64IntegerAttr(piece));
+}
+
+LogicalResult ShardOffsetOp::verify() {
+  int64_t dims = static_cast<int64_t>(getDevMatrix().getDims().size());
+  llvm::SmallDenseSet<int64_t> seen;
+  for (int64_t axis : getAxes())
+    if (axis < 0 || axis >= dims || !seen.insert(axis).second)
+      return emitOpError() << "axis " << axis << " is outside the " << dims
+                           << "-D device matrix or given twice (axes count from the right)";
+  if (static_cast<int64_t>(getPiece()) <= 0)
+    return emitOpError() << "piece must be positive, got " << static_cast<int64_t>(getPiece());
+  return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix");
+}
 
 //===----------------------------------------------------------------------===//
 // Pipeline transfers

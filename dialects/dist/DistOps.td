@@ -166,6 +166,28 @@ def Dist_LocalSplitOp : Dist_CollectiveOp<"local_split"> {
   }];
 }
 
+def Dist_ShardOffsetOp : Dist_Op<"shard_offset", [Pure]> {
+  let summary = "Where this rank's piece of a split dimension starts";
+  let description = [{
+    `piece` times this rank's position in its group over the device axes
+    `axes` of `dev_matrix` (row-major over those axes, as the collectives
+    order their groups): the first index of the rank's piece of a dimension
+    split over those axes into pieces of `piece`. A 0-d i64 tensor;
+    `--dist-split-ranks` folds it into a constant.
+
+    ```mlir
+    %o = dist.shard_offset axes = [0] dev_matrix = <[2, 2]> piece = 32 : tensor<i64>
+    ```
+  }];
+  let arguments = (ins DenseI64ArrayAttr:$axes, Dist_DeviceMatrixAttr:$dev_matrix, I64Attr:$piece);
+  let results = (outs 0DTensorOf<[I64]>:$result);
+  let assemblyFormat = "`axes` `=` $axes `dev_matrix` `=` $dev_matrix `piece` `=` $piece attr-dict `:` type($result)";
+  let builders = [
+    OpBuilder<(ins "::llvm::ArrayRef<int64_t>":$axes, "::llvm::ArrayRef<int64_t>":$devMatrix, "int64_t":$piece)>
+  ];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Pipeline transfers
 //===----------------------------------------------------------------------===//

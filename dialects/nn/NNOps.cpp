@@ -51,8 +51,7 @@ FailureOr<int64_t> checkAxis(const OpError &error, StringRef attrName, int64_t a
   return *normalized;
 }
 
-LogicalResult checkSameElementType(const OpError &error, StringRef lhsName, Type lhs, StringRef rhsName,
-                                   Type rhs) {
+LogicalResult checkSameElementType(const OpError &error, StringRef lhsName, Type lhs, StringRef rhsName, Type rhs) {
   Type a = llvm::cast<ShapedType>(lhs).getElementType(), b = llvm::cast<ShapedType>(rhs).getElementType();
   if (a != b)
     return error(lhsName, " and ", rhsName, " have different element types (", a, " and ", b, ")");
@@ -66,8 +65,7 @@ LogicalResult checkRank(const OpError &error, StringRef name, RankedTensorType t
 }
 
 /// Numpy broadcasting of two shapes.
-FailureOr<SmallVector<int64_t>> broadcastShapes(const OpError &error, ArrayRef<int64_t> a,
-                                                ArrayRef<int64_t> b) {
+FailureOr<SmallVector<int64_t>> broadcastShapes(const OpError &error, ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
   size_t rank = std::max(a.size(), b.size());
   SmallVector<int64_t> result(rank);
   for (size_t i = 0; i < rank; ++i) {
@@ -101,9 +99,8 @@ LogicalResult checkPads(const OpError &error, ArrayRef<int64_t> pads) {
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// The output extent of a sliding window along one spatial dimension.
-FailureOr<int64_t> windowOutput(const OpError &error, StringRef padMode, int64_t input, int64_t kernel,
-                                int64_t stride, int64_t dilation, int64_t padBefore, int64_t padAfter,
-                                bool ceilMode) {
+FailureOr<int64_t> windowOutput(const OpError &error, StringRef padMode, int64_t input, int64_t kernel, int64_t stride,
+                                int64_t dilation, int64_t padBefore, int64_t padAfter, bool ceilMode) {
   int64_t effective = (kernel - 1) * dilation + 1;
   int64_t out;
   if (padMode == "same") {
@@ -147,7 +144,8 @@ typename OpT::Adaptor withDefaults(MLIRContext *context, typename OpT::Adaptor a
 }
 } // namespace
 
-#define NN_ERROR() OpError{location, getOperationName()}
+#define NN_ERROR()                                                                                                     \
+  OpError { location, getOperationName() }
 
 //===----------------------------------------------------------------------===//
 // Elementwise
@@ -163,10 +161,10 @@ static LogicalResult inferBinary(const OpError &error, Value x, Value y, SmallVe
   return success();
 }
 
-#define NN_BINARY_INFERENCE(OP)                                                                            \
-  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location> location, Adaptor adaptor,    \
-                                     SmallVectorImpl<Type> &types) {                                       \
-    return inferBinary(NN_ERROR(), adaptor.getX(), adaptor.getY(), types);                                 \
+#define NN_BINARY_INFERENCE(OP)                                                                                        \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location> location, Adaptor adaptor,                 \
+                                     SmallVectorImpl<Type> &types) {                                                   \
+    return inferBinary(NN_ERROR(), adaptor.getX(), adaptor.getY(), types);                                             \
   }
 NN_BINARY_INFERENCE(AddOp)
 NN_BINARY_INFERENCE(SubOp)
@@ -291,11 +289,11 @@ static LogicalResult inferAlongAxis(const OpError &error, Value x, int64_t axis,
   return success();
 }
 
-#define NN_ALONG_AXIS_INFERENCE(OP)                                                                        \
-  LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location> location,             \
-                                     Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {                   \
-    Adaptor adaptor = withDefaults<OP>(context, rawAdaptor);                                               \
-    return inferAlongAxis(NN_ERROR(), adaptor.getX(), adaptor.getAxis(), types);                           \
+#define NN_ALONG_AXIS_INFERENCE(OP)                                                                                    \
+  LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,       \
+                                     SmallVectorImpl<Type> &types) {                                                   \
+    Adaptor adaptor = withDefaults<OP>(context, rawAdaptor);                                                           \
+    return inferAlongAxis(NN_ERROR(), adaptor.getX(), adaptor.getAxis(), types);                                       \
   }
 NN_ALONG_AXIS_INFERENCE(SoftmaxOp)
 NN_ALONG_AXIS_INFERENCE(LogSoftmaxOp)
@@ -388,12 +386,11 @@ static LogicalResult inferReduce(const OpError &error, RankedTensorType x, Array
   return success();
 }
 
-#define NN_REDUCE_INFERENCE(OP)                                                                            \
-  LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location> location,             \
-                                     Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {                   \
-    Adaptor adaptor = withDefaults<OP>(context, rawAdaptor);                                               \
-    return inferReduce(NN_ERROR(), tensorOf(adaptor.getX()), adaptor.getAxis(), adaptor.getKeepDims(),    \
-                       types);                                                                             \
+#define NN_REDUCE_INFERENCE(OP)                                                                                        \
+  LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,       \
+                                     SmallVectorImpl<Type> &types) {                                                   \
+    Adaptor adaptor = withDefaults<OP>(context, rawAdaptor);                                                           \
+    return inferReduce(NN_ERROR(), tensorOf(adaptor.getX()), adaptor.getAxis(), adaptor.getKeepDims(), types);         \
   }
 NN_REDUCE_INFERENCE(ReduceSumOp)
 NN_REDUCE_INFERENCE(ReduceMeanOp)
@@ -560,8 +557,7 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *context, std::optional<Loca
   if (parts <= 0)
     return error("output_num must be positive, got ", parts);
   if (x.getDimSize(*axis) % parts != 0)
-    return error("dimension ", *axis, " of size ", x.getDimSize(*axis), " does not split into ", parts,
-                 " equal parts");
+    return error("dimension ", *axis, " of size ", x.getDimSize(*axis), " does not split into ", parts, " equal parts");
   SmallVector<int64_t> shape(x.getShape());
   shape[*axis] /= parts;
   types.append(parts, x.clone(shape));
@@ -581,8 +577,7 @@ LogicalResult StridedSliceOp::inferReturnTypes(MLIRContext *context, std::option
                  strides.size());
   if (static_cast<int64_t>(begin.size()) > x.getRank())
     return error("begin has ", begin.size(), " entries but x has rank ", x.getRank());
-  uint64_t beginMask = adaptor.getBeginMask(), endMask = adaptor.getEndMask(),
-           shrinkMask = adaptor.getShrinkAxisMask();
+  uint64_t beginMask = adaptor.getBeginMask(), endMask = adaptor.getEndMask(), shrinkMask = adaptor.getShrinkAxisMask();
   SmallVector<int64_t> shape;
   for (int64_t d = 0; d < x.getRank(); ++d) {
     int64_t size = x.getDimSize(d);
@@ -608,8 +603,8 @@ LogicalResult StridedSliceOp::inferReturnTypes(MLIRContext *context, std::option
     bool forward = stride > 0;
     int64_t b = (beginMask >> d & 1) ? (forward ? 0 : size - 1) : clamp(begin[d], forward);
     int64_t e = (endMask >> d & 1) ? (forward ? size : -1) : clamp(end[d], forward);
-    int64_t extent = forward ? ceilDiv(std::max<int64_t>(e - b, 0), stride)
-                             : ceilDiv(std::max<int64_t>(b - e, 0), -stride);
+    int64_t extent =
+        forward ? ceilDiv(std::max<int64_t>(e - b, 0), stride) : ceilDiv(std::max<int64_t>(b - e, 0), -stride);
     shape.push_back(extent);
   }
   types.push_back(x.clone(shape));
@@ -626,6 +621,21 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *context, std::optional<Loc
   SmallVector<int64_t> shape(params.getShape().take_front(*axis));
   llvm::append_range(shape, indices.getShape());
   llvm::append_range(shape, params.getShape().drop_front(*axis + 1));
+  types.push_back(params.clone(shape));
+  return success();
+}
+
+LogicalResult EmbeddingLookupOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
+                                                  Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  OpError error = NN_ERROR();
+  RankedTensorType params = tensorOf(adaptor.getParams()), indices = tensorOf(adaptor.getIndices()),
+                   offset = tensorOf(adaptor.getOffset());
+  if (params.getRank() < 1)
+    return error("params must have at least one dimension, got ", params);
+  if (offset.getRank() != 0)
+    return error("offset must be a 0-d tensor, got ", offset);
+  SmallVector<int64_t> shape(indices.getShape());
+  llvm::append_range(shape, params.getShape().drop_front());
   types.push_back(params.clone(shape));
   return success();
 }
@@ -652,8 +662,8 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *context, std::optional<Loc
     return error("group ", group, " does not divide the input channels ", channels, " and output channels ",
                  outChannels);
   if (w.getDimSize(1) * group != channels)
-    return error("w has ", w.getDimSize(1), " input channels per group but x has ", channels, " channels in ",
-                 group, " group(s)");
+    return error("w has ", w.getDimSize(1), " input channels per group but x has ", channels, " channels in ", group,
+                 " group(s)");
   ArrayRef<int64_t> stride = adaptor.getStride(), dilation = adaptor.getDilation(), pad = adaptor.getPad();
   SmallVector<int64_t> shape = {x.getDimSize(0), outChannels};
   for (int i = 0; i < 2; ++i) {
@@ -742,6 +752,7 @@ llvm::StringRef dinfer::nn::primitiveName(Operation *op) {
       .Case([](SplitOp) { return "Split"; })
       .Case([](StridedSliceOp) { return "StridedSlice"; })
       .Case([](GatherOp) { return "Gather"; })
+      .Case([](EmbeddingLookupOp) { return "EmbeddingLookup"; })
       .Case([](Conv2DOp) { return "Conv2D"; })
       .Case([](MaxPoolOp) { return "MaxPool"; })
       .Case([](AvgPoolOp) { return "AvgPool"; })

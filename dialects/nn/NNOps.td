@@ -288,6 +288,23 @@ def NN_StridedSliceOp : NN_InferOp<"strided_slice"> {
   let assemblyFormat = "$x attr-dict `:` type($x)";
 }
 
+def NN_EmbeddingLookupOp : NN_InferOp<"embedding_lookup"> {
+  let summary = "MindSpore EmbeddingLookup: rows of a vocabulary slice, zero outside it";
+  let description = [{
+    Row `indices[i] - offset` of `params` where it lies in
+    `[0, params.shape[0])`, and zeros elsewhere: the lookup of one rank of a
+    vocabulary-parallel embedding, whose slice starts at row `offset` (a
+    0-d integer tensor) of the whole table. The result shape is
+    `indices.shape + params.shape[1:]`; summed over the ranks of the
+    vocabulary split it gives the whole table's lookup.
+  }];
+  let arguments = (ins NN_Tensor:$params, NN_IndexTensor:$indices, NN_IndexTensor:$offset);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = [{
+    $params `,` $indices `,` $offset attr-dict `:` type($params) `,` type($indices) `,` type($offset)
+  }];
+}
+
 def NN_GatherOp : NN_InferOp<"gather"> {
   let summary = "MindSpore Gather: rows of `params` along `axis` picked by `indices`";
   let description = [{

@@ -850,6 +850,31 @@ llvm::Error Interpreter::execute(Operation *op) {
           }
         return llvm::Error::success();
       })
+      .Case([&](nn::EmbeddingLookupOp o) -> llvm::Error {
+        const Buffer &p = in(o.getParams()), &idx = in(o.getIndices());
+        Buffer &y = define(o.getResult());
+        int64_t offset = static_cast<int64_t>(in(o.getOffset()).get(0)), rows = p.shape[0];
+        int64_t rowBytes = product(llvm::ArrayRef<int64_t>(p.shape).drop_front()) * p.elementBytes();
+        for (int64_t j = 0, count = idx.numElements(); j < count; ++j) {
+          int64_t k = static_cast<int64_t>(idx.get(j)) - offset;
+          char *out = y.data.data() + j * rowBytes;
+          if (k < 0 || k >= rows)
+            std::memset(out, 0, rowBytes);
+          else
+            copyBytes(out, p.bytes() + k * rowBytes, rowBytes);
+        }
+        return llvm::Error::success();
+      })
+      .Case([&](dist::ShardOffsetOp o) -> llvm::Error {
+        if (!rank_ || !rank_->communicator)
+          return opError(op, "a shard offset needs the ranks of a distributed run");
+        auto group = groupFor(op, o.getDevMatrix().getDims(), o.getAxes());
+        if (!group)
+          return group.takeError();
+        int64_t position = llvm::find(*group, rank_->communicator->rank()) - group->begin();
+        define(o.getResult()).as<int64_t>()[0] = position * static_cast<int64_t>(o.getPiece());
+        return llvm::Error::success();
+      })
       .Case([&](nn::Conv2DOp o) { return conv2d(o); })
       .Case([&](nn::MaxPoolOp o) { return pool(o, true); })
       .Case([&](nn::AvgPoolOp o) { return pool(o, false); })

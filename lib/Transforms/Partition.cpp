@@ -64,9 +64,13 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
           axis += typeOf(gather.getParams()).getRank();
         SmallVector<int64_t> splits = table ? table.getDimSplits() : SmallVector<int64_t>();
         if (axis < static_cast<int64_t>(splits.size()) && splits[axis] > 1) {
-          op.emitError("gathers from a table split along its gathered axis: vocabulary-parallel lookups (masking, "
-                       "local indices) are not partitioned yet");
-          failedAny = true;
+          if (axis != 0 || !majorFirst(table.getDimAxes(0))) {
+            op.emitError("gathers along a split dimension other than the rows of a vocabulary-parallel table: "
+                         "not partitioned");
+            failedAny = true;
+            continue;
+          }
+          lowerVocabularyParallelGather(gather, table, layouts);
           continue;
         }
       }
@@ -101,6 +105,34 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
     auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
     function.setFunctionType(FunctionType::get(context, body.getArgumentTypes(), ret.getOperandTypes()));
     function->setAttr(dist::DistDialect::kPartitionedAttrName, UnitAttr::get(context));
+  }
+
+  /// A lookup in a table whose rows (the vocabulary) are split: each rank
+  /// looks its rows up with the indices shifted by its slice's first row and
+  /// zeros elsewhere (MindSpore's EmbeddingLookup), leaving the pending sum
+  /// over the vocabulary axes that propagation put on the result.
+  void lowerVocabularyParallelGather(nn::GatherOp gather, dist::LayoutAttr table,
+                                     llvm::DenseMap<Value, dist::LayoutAttr> &layouts) {
+    OpBuilder builder(gather);
+    // Values defined before the gather already have their local types;
+    // arguments get theirs at the end.
+    int64_t rows = typeOf(gather.getParams()).getDimSize(0);
+    if (llvm::isa<BlockArgument>(gather.getParams()))
+      rows /= table.getDimSplits()[0];
+    auto offset =
+        dist::ShardOffsetOp::create(builder, gather.getLoc(), table.getDimAxes(0), table.getDevMatrix(), rows);
+    auto lookup = nn::EmbeddingLookupOp::create(builder, gather.getLoc(), gather.getParams(), gather.getIndices(),
+                                                offset.getResult());
+    if (Attribute stage = gather->getAttr(dist::DistDialect::kStageAttrName)) {
+      offset->setAttr(dist::DistDialect::kStageAttrName, stage);
+      lookup->setAttr(dist::DistDialect::kStageAttrName, stage);
+    }
+    dist::LayoutAttr layout = layouts.lookup(gather.getResult());
+    if (layout)
+      lookup.getResult().setType(layout.getLocalType(typeOf(gather.getResult())));
+    layouts[lookup.getResult()] = layout;
+    gather.getResult().replaceAllUsesWith(lookup.getResult());
+    gather.erase();
   }
 
   /// Replaces an annotate from its input's layout to its own by collectives.

@@ -132,7 +132,7 @@ struct DistSplitRanksPass : dinfer::impl::DistSplitRanksBase<DistSplitRanksPass>
       op->erase();
     }
     for (Operation &op : llvm::make_early_inc_range(body.without_terminator())) {
-      if (!isCollective(&op))
+      if (!isCollective(&op) && !llvm::isa<dist::ShardOffsetOp>(op))
         continue;
       ArrayRef<int64_t> devMatrix = op.getAttrOfType<dist::DeviceMatrixAttr>("dev_matrix").getDims();
       ArrayRef<int64_t> axes = op.getAttrOfType<DenseI64ArrayAttr>("axes").asArrayRef();
@@ -140,8 +140,22 @@ struct DistSplitRanksPass : dinfer::impl::DistSplitRanksBase<DistSplitRanksPass>
       SmallVector<int64_t> group;
       for (int member : local)
         group.push_back(member + stageBase);
+      int64_t position = llvm::find(group, rank) - group.begin();
       if (auto split = llvm::dyn_cast<dist::LocalSplitOp>(op)) {
-        foldLocalSplit(split, llvm::find(group, rank) - group.begin());
+        foldLocalSplit(split, position);
+        continue;
+      }
+      if (auto offset = llvm::dyn_cast<dist::ShardOffsetOp>(op)) {
+        OpBuilder builder(offset);
+        auto type = llvm::cast<RankedTensorType>(offset.getResult().getType());
+        auto constant = arith::ConstantOp::create(
+            builder, offset.getLoc(),
+            DenseElementsAttr::get(
+                type, builder.getI64IntegerAttr(position * static_cast<int64_t>(offset.getPiece())).getValue()));
+        if (Attribute stage = offset->getAttr(dist::DistDialect::kStageAttrName))
+          constant->setAttr(dist::DistDialect::kStageAttrName, stage);
+        offset.getResult().replaceAllUsesWith(constant.getResult());
+        offset.erase();
         continue;
       }
       op.setAttr(dist::DistDialect::kGroupAttrName, DenseI64ArrayAttr::get(context, group));

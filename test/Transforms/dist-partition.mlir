@@ -95,3 +95,21 @@ module attributes {dist.device_num = 8 : i64} {
     return %o : tensor<16x8xf32>
   }
 }
+
+// -----
+
+// A vocabulary-parallel embedding: each rank looks up its rows from its
+// slice's first row (zeros for the others), and one all_reduce sums them.
+// CHECK-LABEL: func.func @vocabulary
+// CHECK: %[[T:.*]] = dist.param "table" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1]>, local} : tensor<5x8xf32>
+// CHECK-NEXT: %[[O:.*]] = dist.shard_offset axes = [0] dev_matrix = <[2]> piece = 5 : tensor<i64>
+// CHECK-NEXT: %[[E:.*]] = nn.embedding_lookup %[[T]], %{{.*}}, %[[O]] : tensor<5x8xf32>, tensor<4xi32>, tensor<i64>
+// CHECK-NEXT: dist.all_reduce %[[E]] sum axes = [0] dev_matrix = <[2]> : tensor<4x8xf32>
+// CHECK-NOT: nn.gather
+module attributes {dist.device_num = 2 : i64} {
+  func.func @vocabulary(%ids: tensor<4xi32>) -> tensor<4x8xf32> {
+    %table = dist.param "table" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1]>} : tensor<10x8xf32>
+    %e = nn.gather %table, %ids {axis = 0 : i64, dist.strategy = [array<i64: 2, 1>, array<i64: 1>]} : tensor<10x8xf32>, tensor<4xi32>
+    return %e : tensor<4x8xf32>
+  }
+}

@@ -170,12 +170,16 @@ def DistPartition : Pass<"dist-partition", "mlir::ModuleOp"> {
     an `all_reduce` of a pending sum (sum, or max after a ReduceMax), an
     `all_gather` where a dimension loses its split, a `dist.local_split`
     (no communication) where it gains one, both where the device matrices
-    differ. The program stays one function for every rank of the stage: the
-    rank enters only through the parameter slices and the collectives'
-    groups. What cannot be partitioned yet is an error at the op:
-    multi-result ops, a vocabulary-split Gather (it needs masking), a mean
-    over a split axis, a dimension split over several axes that are not in
-    major-first device order.
+    differ. A Gather from a table whose rows (the vocabulary) are split
+    becomes `nn.embedding_lookup` from the rank's first row
+    (`dist.shard_offset`): zeros for rows the rank does not hold, and the
+    pending sum propagation put on the result resolved by an `all_reduce`.
+    The program stays one function for every rank of the stage: the rank
+    enters only through the parameter slices, shard offsets and the
+    collectives' groups. What cannot be partitioned yet is an error at the
+    op: multi-result ops, a Gather along a split dimension other than a
+    table's rows, a mean over a split axis, a dimension split over several
+    axes that are not in major-first device order.
   }];
   let dependentDialects = ["dinfer::dist::DistDialect"];
 }
@@ -189,7 +193,8 @@ def DistSplitRanks : Pass<"dist-split-ranks", "mlir::ModuleOp"> {
     folded in: every collective gets its `group`, the global ranks it runs
     among (`dist.group`), and a `dist.local_split` becomes the
     `nn.strided_slice` of this rank's piece, or, of a constant, a constant
-    holding only that piece. Ops no longer used are removed.
+    holding only that piece; a `dist.shard_offset` becomes its constant.
+    Ops no longer used are removed.
     Functions of stages other than the last return nothing. An op without a
     stage in a pipelined module, or an op that reads a value of another stage
     other than through `dist.recv`, is an error: the stages must cover every

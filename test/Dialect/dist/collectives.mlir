@@ -43,3 +43,10 @@ func.func @local_split(%x: tensor<96x16xf32>) -> tensor<96x4xf32> {
   %0 = dist.local_split %x axes = [0] dim = 1 dev_matrix = <[2, 4]> : tensor<96x16xf32>
   return %0 : tensor<96x4xf32>
 }
+
+// CHECK-LABEL: func.func @shard_offset
+// CHECK: dist.shard_offset axes = [1, 0] dev_matrix = <[2, 2, 2]> piece = 250 : tensor<i64>
+func.func @shard_offset() -> tensor<i64> {
+  %0 = dist.shard_offset axes = [1, 0] dev_matrix = <[2, 2, 2]> piece = 250 : tensor<i64>
+  return %0 : tensor<i64>
+}

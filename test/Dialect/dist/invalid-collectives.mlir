@@ -78,3 +78,19 @@ func.func @local_split_not_divisible(%x: tensor<6x8xf32>) {
   %0 = dist.local_split %x axes = [0] dim = 0 dev_matrix = <[2, 4]> : tensor<6x8xf32>
   return
 }
+
+// -----
+
+func.func @shard_offset_axis() {
+  // expected-error @+1 {{'dist.shard_offset' op axis 2 is outside the 2-D device matrix or given twice}}
+  %0 = dist.shard_offset axes = [2] dev_matrix = <[2, 4]> piece = 8 : tensor<i64>
+  return
+}
+
+// -----
+
+func.func @shard_offset_piece() {
+  // expected-error @+1 {{'dist.shard_offset' op piece must be positive, got 0}}
+  %0 = dist.shard_offset axes = [0] dev_matrix = <[2, 4]> piece = 0 : tensor<i64>
+  return
+}

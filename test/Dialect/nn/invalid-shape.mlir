@@ -149,3 +149,19 @@ func.func @gather_float_indices(%t: tensor<1000x64xf32>, %ids: tensor<4xf32>) {
   %0 = "nn.gather"(%t, %ids) : (tensor<1000x64xf32>, tensor<4xf32>) -> tensor<4x64xf32>
   return
 }
+
+// -----
+
+func.func @embedding_lookup_offset_rank(%t: tensor<500x64xf32>, %ids: tensor<4xi32>, %offset: tensor<1xi64>) {
+  // expected-error @+1 {{'nn.embedding_lookup' op offset must be a 0-d tensor, got 'tensor<1xi64>'}}
+  %0 = nn.embedding_lookup %t, %ids, %offset : tensor<500x64xf32>, tensor<4xi32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @embedding_lookup_scalar_table(%t: tensor<f32>, %ids: tensor<4xi32>, %offset: tensor<i64>) {
+  // expected-error @+1 {{'nn.embedding_lookup' op params must have at least one dimension}}
+  %0 = nn.embedding_lookup %t, %ids, %offset : tensor<f32>, tensor<4xi32>, tensor<i64>
+  return
+}

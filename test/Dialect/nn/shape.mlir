@@ -65,3 +65,11 @@ func.func @gather(%table: tensor<1000x64xf32>, %ids: tensor<2x16xi32>, %cols: te
   %1 = nn.gather %table, %cols {axis = 1 : i64} : tensor<1000x64xf32>, tensor<3xi64>
   return %0, %1 : tensor<2x16x64xf32>, tensor<1000x3xf32>
 }
+
+// CHECK-LABEL: func.func @embedding_lookup
+func.func @embedding_lookup(%table: tensor<500x64xf32>, %ids: tensor<2x16xi32>, %offset: tensor<i64>)
+    -> tensor<2x16x64xf32> {
+  // CHECK: nn.embedding_lookup %{{.*}}, %{{.*}}, %{{.*}} : tensor<500x64xf32>, tensor<2x16xi32>, tensor<i64>
+  %0 = nn.embedding_lookup %table, %ids, %offset : tensor<500x64xf32>, tensor<2x16xi32>, tensor<i64>
+  return %0 : tensor<2x16x64xf32>
+}
