@@ -35,6 +35,8 @@ def Dist_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kDeviceNumAttrName = "dist.device_num";
     static constexpr ::llvm::StringLiteral kPipelineStagesAttrName = "dist.pipeline_stages";
     static constexpr ::llvm::StringLiteral kLayoutAttrName = "dist.layout";
+    /// On an op with several results: one #dist.layout per result.
+    static constexpr ::llvm::StringLiteral kResultLayoutsAttrName = "dist.result_layouts";
     /// An op's strategy: one list of split numbers per operand (MindSpore's
     /// ((2, 1), (1, 4))), as `[array<i64: 2, 1>, array<i64: 1, 4>]`.
     static constexpr ::llvm::StringLiteral kStrategyAttrName = "dist.strategy";

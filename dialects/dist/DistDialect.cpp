@@ -348,6 +348,21 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
                                  << (deviceNum ? deviceNum.getInt() : 0) << " devices";
     return success();
   }
+  if (name == kResultLayoutsAttrName) {
+    auto layouts = llvm::dyn_cast<ArrayAttr>(attribute.getValue());
+    if (!layouts || layouts.size() != op->getNumResults() || op->getNumResults() < 2)
+      return op->emitOpError() << "dist.result_layouts needs one #dist.layout per result of an op with several "
+                                  "results ("
+                               << op->getNumResults() << ")";
+    for (auto [index, entry] : llvm::enumerate(layouts)) {
+      auto layout = llvm::dyn_cast<LayoutAttr>(entry);
+      if (!layout)
+        return op->emitOpError() << "dist.result_layouts entry " << index << " must be a #dist.layout attribute";
+      if (failed(verifyValueLayout(op, layout, op->getResult(index).getType(), ("result " + Twine(index)).str())))
+        return failure();
+    }
+    return success();
+  }
   if (name == kLayoutAttrName) {
     auto layout = llvm::dyn_cast<LayoutAttr>(attribute.getValue());
     if (!layout)

@@ -42,11 +42,6 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
     for (BlockArgument arg : body.getArguments())
       layouts[arg] = propagatedLayout(arg);
     for (Operation &op : body) {
-      if (op.getNumResults() > 1 && !llvm::isa<func::ReturnOp>(op)) {
-        op.emitError("has several results: the partitioner cannot place it yet");
-        failedAny = true;
-        return;
-      }
       for (Value result : op.getResults())
         layouts[result] = propagatedLayout(result);
     }
@@ -96,6 +91,7 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
           param.setLocal(true);
       // Layouts and strategies speak of global shapes: gone with them.
       op.removeAttr(dist::DistDialect::kLayoutAttrName);
+      op.removeAttr(dist::DistDialect::kResultLayoutsAttrName);
       op.removeAttr(dist::DistDialect::kStrategyAttrName);
     }
     // Arguments and the signature.

@@ -249,6 +249,7 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
     FactorPlacement placement;
     placement.devMatrix = base.layout.devMatrix;
     placement.factorAxes = std::move(factorAxes);
+    keepBlockSplits(placement, *rule);
     applyPlacement(op, *rule, placement, base.stage);
     return success();
   }
@@ -274,6 +275,12 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
       layout.partial = pendingSumAxes(placement, rule);
       layout.stage = stage;
       define(op->getResult(r), layout);
+    }
+    if (op->getNumResults() > 1) {
+      SmallVector<Attribute> resultLayouts;
+      for (Value result : op->getResults())
+        resultLayouts.push_back(layouts[result].attr(&getContext()));
+      op->setAttr(dist::DistDialect::kResultLayoutsAttrName, ArrayAttr::get(&getContext(), resultLayouts));
     }
   }
 };

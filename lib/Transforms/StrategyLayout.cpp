@@ -98,7 +98,40 @@ FactorPlacement dinfer::placeFactors(const FactorSplits &splits, int64_t stageDe
     placement.factorAxes[f] = {static_cast<int64_t>(placement.devMatrix.size() - 1 - position)};
   if (placement.devMatrix.empty()) // one device: a one-axis matrix of 1
     placement.devMatrix.push_back(1);
+  keepBlockSplits(placement, splits.rule);
   return placement;
+}
+
+void dinfer::keepBlockSplits(FactorPlacement &placement, const dist::ShardingRule &rule) {
+  auto degree = [&](int64_t f) {
+    int64_t d = 1;
+    for (int64_t axis : placement.factorAxes[f])
+      d *= placement.devMatrix[placement.devMatrix.size() - 1 - axis];
+    return d;
+  };
+  auto legalize = [&](ArrayRef<SmallVector<int64_t, 1>> dims) {
+    bool changed = false;
+    for (const auto &factors : dims) {
+      bool whole = false; // a factor so far is not split down to single elements
+      for (int64_t f : factors) {
+        if (whole && !placement.factorAxes[f].empty()) {
+          placement.factorAxes[f].clear();
+          changed = true;
+        }
+        if (degree(f) != rule.factorSizes[f])
+          whole = true;
+      }
+    }
+    return changed;
+  };
+  // Dropping a split can make another dimension's split illegal: to a fixpoint.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const auto &dims : rule.operandFactors)
+      changed |= legalize(dims);
+    for (const auto &dims : rule.resultFactors)
+      changed |= legalize(dims);
+  }
 }
 
 TensorLayout dinfer::layoutOver(const FactorPlacement &placement, ArrayRef<SmallVector<int64_t, 1>> dims) {
@@ -137,5 +170,10 @@ dist::LayoutAttr dinfer::propagatedLayout(Value value) {
     return annotate.getLayout();
   if (auto param = llvm::dyn_cast<dist::ParamOp>(op))
     return param.getLayoutAttr();
+  if (op->getNumResults() > 1) {
+    auto layouts = op->getAttrOfType<ArrayAttr>(dist::DistDialect::kResultLayoutsAttrName);
+    return layouts ? llvm::dyn_cast<dist::LayoutAttr>(layouts[llvm::cast<OpResult>(value).getResultNumber()])
+                   : dist::LayoutAttr();
+  }
   return op->getAttrOfType<dist::LayoutAttr>(dist::DistDialect::kLayoutAttrName);
 }

@@ -9,13 +9,3 @@ module attributes {dist.device_num = 2 : i64} {
     return %e : tensor<8x4xf32>
   }
 }
-
-// -----
-
-module attributes {dist.device_num = 2 : i64} {
-  func.func @two_results(%x: tensor<4x8xf32>) -> tensor<4x4xf32> {
-    // expected-error @+1 {{has several results: the partitioner cannot place it yet}}
-    %a:2 = nn.split %x {axis = 1 : i64, output_num = 2 : i64} : tensor<4x8xf32>
-    return %a#0 : tensor<4x4xf32>
-  }
-}

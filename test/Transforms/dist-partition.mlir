@@ -113,3 +113,25 @@ module attributes {dist.device_num = 2 : i64} {
     return %e : tensor<4x8xf32>
   }
 }
+
+// -----
+
+// An op with several results gets a local type per result. A reshape whose
+// output dimension would be split on its minor factor only ([2, 16] split on
+// 16 into [4, 8]) is not a block split: the input is gathered first.
+// CHECK-LABEL: func.func @chunks
+// CHECK: %[[S:.*]]:2 = nn.split %{{.*}} {output_num = 2 : i64} : tensor<4x8xf32>
+// CHECK-NEXT: %[[A:.*]] = nn.add %[[S]]#0, %[[S]]#1 : tensor<2x8xf32>, tensor<2x8xf32>
+// CHECK-NEXT: %[[G:.*]] = dist.all_gather %[[A]] axes = [0] dim = 1 dev_matrix = <[2]> : tensor<2x8xf32>
+// CHECK-NEXT: nn.reshape %[[G]] {shape = array<i64: 4, 8>} : tensor<2x16xf32>
+// CHECK-NOT: dist.result_layouts
+module attributes {dist.device_num = 2 : i64} {
+  func.func @chunks(%x: tensor<4x16xf32>) -> tensor<4x8xf32> {
+    %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<16x16xf32>
+    %h = nn.matmul %x, %w {dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<4x16xf32>, tensor<16x16xf32>
+    %a:2 = nn.split %h {axis = 0 : i64, output_num = 2 : i64} : tensor<4x16xf32>
+    %s = nn.add %a#0, %a#1 : tensor<2x16xf32>, tensor<2x16xf32>
+    %r = nn.reshape %s {shape = array<i64: 4, 8>} : tensor<2x16xf32>
+    return %r : tensor<4x8xf32>
+  }
+}

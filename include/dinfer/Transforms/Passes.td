@@ -154,8 +154,12 @@ def DistPropagate : Pass<"dist-propagate", "mlir::ModuleOp"> {
     pending sum is resolved before any op reads it. Where a value's layout
     differs from what its user expects, a `dist.annotate` to the expected
     layout is inserted: the partitioner turns it into the cheapest
-    collective. Every single-result op gets its result's `dist.layout`;
-    function arguments get theirs as argument attributes.
+    collective. Every single-result op gets its result's `dist.layout`, an op
+    with several results `dist.result_layouts`; function arguments get
+    theirs as argument attributes. A dimension made of several factors (a
+    reshape's) stays split only where the split is a block split: its
+    factors before the first partially split one split to single elements,
+    those after it whole; other splits are dropped and the op gathers them.
   }];
   let dependentDialects = ["dinfer::dist::DistDialect"];
 }
@@ -177,9 +181,9 @@ def DistPartition : Pass<"dist-partition", "mlir::ModuleOp"> {
     The program stays one function for every rank of the stage: the rank
     enters only through the parameter slices, shard offsets and the
     collectives' groups. What cannot be partitioned yet is an error at the
-    op: multi-result ops, a Gather along a split dimension other than a
-    table's rows, a mean over a split axis, a dimension split over several
-    axes that are not in major-first device order.
+    op: a Gather along a split dimension other than a table's rows, a mean
+    over a split axis, a dimension split over several axes that are not in
+    major-first device order.
   }];
   let dependentDialects = ["dinfer::dist::DistDialect"];
 }

@@ -50,6 +50,13 @@ struct FactorPlacement {
 /// standardized (axes of 1 removed; `[1]` when nothing is split).
 FactorPlacement placeFactors(const FactorSplits &splits, int64_t stageDevices);
 
+/// Drops the splits a layout cannot express: a dimension made of several
+/// factors is a block split only when every factor before its first
+/// partially split one is split into pieces of one element and every factor
+/// after it is whole (a reshape's [a, b] with only b split is not). The
+/// dropped factors stay whole; the op gathers them instead.
+void keepBlockSplits(FactorPlacement &placement, const dist::ShardingRule &rule);
+
 /// The layout of a value whose dimensions are made of `dims` factors.
 TensorLayout layoutOver(const FactorPlacement &placement, llvm::ArrayRef<llvm::SmallVector<int64_t, 1>> dims);
 

@@ -280,6 +280,23 @@ module attributes {dist.device_num = 4 : i64} {
         {4, 2, 8, 1});
 }
 
+// A split with two results on a column-parallel product, and a reshape that
+// would split its output on a minor factor (gathered first), at 2 and 4.
+TEST_F(DifferentialTest, SplitAndMinorFactorReshape) {
+  check(R"(
+module attributes {dist.device_num = 2 : i64} {
+  func.func @main(%x: tensor<4x16xf32>) -> tensor<4x8xf32> {
+    %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<16x16xf32>
+    %h = nn.matmul %x, %w {dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<4x16xf32>, tensor<16x16xf32>
+    %a:2 = nn.split %h {axis = 0 : i64, output_num = 2 : i64} : tensor<4x16xf32>
+    %s = nn.add %a#0, %a#1 : tensor<2x16xf32>, tensor<2x16xf32>
+    %r = nn.reshape %s {shape = array<i64: 4, 8>} : tensor<2x16xf32>
+    return %r : tensor<4x8xf32>
+  }
+})",
+        {2, 4});
+}
+
 // A two-stage pipeline trained on 4 devices (2 stages of tp 2): Megatron
 // pairs in each stage and a weight tied between the first and the last op
 // (read by both stages). Run with the training stages on 4 and 2 devices,
