@@ -46,6 +46,11 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
         layouts[result] = propagatedLayout(result);
     }
 
+    // Arguments first: what reads them is rewritten against local types.
+    for (BlockArgument arg : body.getArguments())
+      if (dist::LayoutAttr layout = layouts.lookup(arg))
+        arg.setType(layout.getLocalType(typeOf(arg)));
+
     for (Operation &op : llvm::make_early_inc_range(body)) {
       if (auto annotate = llvm::dyn_cast<dist::AnnotateOp>(op)) {
         lowerAnnotate(annotate, layouts);
@@ -94,10 +99,6 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
       op.removeAttr(dist::DistDialect::kResultLayoutsAttrName);
       op.removeAttr(dist::DistDialect::kStrategyAttrName);
     }
-    // Arguments and the signature.
-    for (BlockArgument arg : body.getArguments())
-      if (dist::LayoutAttr layout = layouts.lookup(arg))
-        arg.setType(layout.getLocalType(typeOf(arg)));
     auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
     function.setFunctionType(FunctionType::get(context, body.getArgumentTypes(), ret.getOperandTypes()));
     function->setAttr(dist::DistDialect::kPartitionedAttrName, UnitAttr::get(context));
@@ -110,11 +111,8 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
   void lowerVocabularyParallelGather(nn::GatherOp gather, dist::LayoutAttr table,
                                      llvm::DenseMap<Value, dist::LayoutAttr> &layouts) {
     OpBuilder builder(gather);
-    // Values defined before the gather already have their local types;
-    // arguments get theirs at the end.
+    // Everything the gather reads already has its local type.
     int64_t rows = typeOf(gather.getParams()).getDimSize(0);
-    if (llvm::isa<BlockArgument>(gather.getParams()))
-      rows /= table.getDimSplits()[0];
     auto offset =
         dist::ShardOffsetOp::create(builder, gather.getLoc(), table.getDimAxes(0), table.getDevMatrix(), rows);
     auto lookup = nn::EmbeddingLookupOp::create(builder, gather.getLoc(), gather.getParams(), gather.getIndices(),

@@ -28,6 +28,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include "Runtime/RandomBuffers.h"
 
@@ -295,6 +296,42 @@ module attributes {dist.device_num = 2 : i64} {
   }
 })",
         {2, 4});
+}
+
+// Every reshape of a 24-element matrix into another, its input split along
+// either dimension over 2, 3 or 4 devices: the result must be the
+// single-device one whether the split survives the reshape or not.
+TEST_F(DifferentialTest, ReshapeSplitsExhaustive) {
+  std::vector<std::pair<int, int>> shapes;
+  for (int rows = 1; rows <= 24; ++rows)
+    if (24 % rows == 0)
+      shapes.push_back({rows, 24 / rows});
+  int runs = 0;
+  for (auto [p, q] : shapes)
+    for (auto [r, c] : shapes)
+      for (int devices : {2, 3, 4})
+        for (int dim : {0, 1}) {
+          if ((dim == 0 ? p : q) % devices != 0)
+            continue;
+          std::string map = dim == 0 ? "[0, -1]" : "[-1, 0]";
+          std::string source = llvm::formatv(R"(
+module attributes {{dist.device_num = {0} : i64} {{
+  func.func @main(%x: tensor<{1}x{2}xf32> {{dist.layout = #dist.layout<dev_matrix = [{0}], tensor_map = {5}>})
+      -> tensor<{3}x{4}xf32> {{
+    %r = nn.reshape %x {{shape = array<i64: {3}, {4}>} : tensor<{1}x{2}xf32>
+    %y = nn.relu %r : tensor<{3}x{4}xf32>
+    return %y : tensor<{3}x{4}xf32>
+  }
+})",
+                                             devices, p, q, r, c, map);
+          SCOPED_TRACE(source);
+          auto module = mlir::parseSourceString<mlir::ModuleOp>(source, &context);
+          ASSERT_TRUE(module);
+          check(
+              *module, {}, {devices}, [](mlir::PassManager &) {}, devices, 1e-6);
+          ++runs;
+        }
+  EXPECT_EQ(runs, 224);
 }
 
 // A two-stage pipeline trained on 4 devices (2 stages of tp 2): Megatron
