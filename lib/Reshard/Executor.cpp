@@ -23,8 +23,7 @@ constexpr uint64_t kGatherSlack = 1 << 20;
 
 template <typename... Ts>
 llvm::Error execError(const char *fmt, Ts &&...vals) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 llvm::formatv(fmt, std::forward<Ts>(vals)...).str());
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), llvm::formatv(fmt, std::forward<Ts>(vals)...).str());
 }
 
 SmallVector<int64_t, 4> stridesOf(llvm::ArrayRef<int64_t> shape) {
@@ -50,7 +49,8 @@ public:
       return false;
     const TensorCopy &copy = tensor_.copies.front();
     const auto &srcShape = tensor_.srcShapes.at(copy.srcRank);
-    return llvm::equal(srcShape, tensor_.shape) && llvm::all_of(copy.srcRegion.offset, [](int64_t o) { return o == 0; });
+    return llvm::equal(srcShape, tensor_.shape) &&
+           llvm::all_of(copy.srcRegion.offset, [](int64_t o) { return o == 0; });
   }
 
   llvm::Error fill(uint64_t offset, llvm::MutableArrayRef<char> out) {
@@ -59,8 +59,7 @@ public:
       const Checkpoint *source = sources_[copy.srcRank];
       const CheckpointTensor *src = source->find(tensor_.name);
       if (!src)
-        return execError("source rank {0}: tensor '{1}' vanished from {2}", copy.srcRank, tensor_.name,
-                         source->path());
+        return execError("source rank {0}: tensor '{1}' vanished from {2}", copy.srcRank, tensor_.name, source->path());
       return source->read(*src, offset, out);
     }
     while (!out.empty()) {
@@ -189,8 +188,8 @@ llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const
     return execError("{0} outputs for {1} planned ranks", outputs.size(), plan.ranks.size());
   unsigned threads = options.threads ? options.threads : llvm::hardware_concurrency().compute_thread_count();
   threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(plan.ranks.size())));
-  uint64_t slabBudget = options.maxMemory ? std::max<uint64_t>(1 << 20, options.maxMemory / threads / 2)
-                                          : kDefaultSlabBytes;
+  uint64_t slabBudget =
+      options.maxMemory ? std::max<uint64_t>(1 << 20, options.maxMemory / threads / 2) : kDefaultSlabBytes;
 
   std::atomic<uint64_t> written{0};
   std::vector<std::string> errors(plan.ranks.size());
@@ -212,8 +211,7 @@ llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const
       uint64_t bytes = tensor.bytes / inElement * outElement;
       std::vector<char> staging;
       llvm::Error err = (*writer)->add(
-          tensor.name, convert ? dtypeName(*options.convertTo) : llvm::StringRef(tensor.typeName), tensor.shape,
-          bytes,
+          tensor.name, convert ? dtypeName(*options.convertTo) : llvm::StringRef(tensor.typeName), tensor.shape, bytes,
           [&](uint64_t offset, llvm::MutableArrayRef<char> out) -> llvm::Error {
             if (!convert) {
               if (llvm::Error fillError = assembler.fill(offset, out))
@@ -256,6 +254,15 @@ llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const
   return llvm::Error::success();
 }
 
+llvm::Expected<std::vector<char>> dinfer::assembleTensor(const TensorPlan &tensor,
+                                                         llvm::ArrayRef<const Checkpoint *> sources) {
+  std::vector<char> bytes(tensor.bytes);
+  Assembler assembler(tensor, sources, std::max<uint64_t>(tensor.bytes, 1));
+  if (llvm::Error err = assembler.fill(0, bytes))
+    return std::move(err);
+  return bytes;
+}
+
 llvm::Expected<std::vector<std::string>> dinfer::disagreeingReplicas(const ReshardPlan &plan,
                                                                      llvm::ArrayRef<const Checkpoint *> sources) {
   std::vector<std::string> disagreeing;
@@ -269,9 +276,9 @@ llvm::Expected<std::vector<std::string>> dinfer::disagreeingReplicas(const Resha
       buffer.resize(tensor->bytes);
       if (llvm::Error err = source->read(*tensor, 0, buffer))
         return std::move(err);
-      uint64_t hash = llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(buffer.data()),
-                                                                buffer.size())) ^
-                      (tensor->shape.size() << 1);
+      uint64_t hash =
+          llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(buffer.data()), buffer.size())) ^
+          (tensor->shape.size() << 1);
       if (!first)
         first = hash;
       else if (*first != hash) {

@@ -14,8 +14,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -26,14 +26,57 @@ using llvm::StringRef;
 namespace {
 
 constexpr llvm::StringLiteral kExportableOps[] = {
-    "nn.add",        "nn.avg_pool",   "nn.batch_matmul", "nn.batch_norm", "nn.bias_add",    "nn.cast",
-    "nn.concat",     "nn.conv2d",     "nn.div",          "nn.erf",        "nn.exp",         "nn.expand_dims",
-    "nn.fast_gelu",  "nn.flatten",    "nn.gather",       "nn.gelu",       "nn.layer_norm",  "nn.log_softmax",
-    "nn.matmul",     "nn.max_pool",   "nn.mul",          "nn.neg",        "nn.pow",         "nn.reduce_max",
-    "nn.reduce_mean", "nn.reduce_sum", "nn.relu",        "nn.reshape",    "nn.rms_norm",    "nn.select",
-    "nn.sigmoid",    "nn.silu",       "nn.softmax",      "nn.split",      "nn.sqrt",        "nn.squeeze",
-    "nn.strided_slice", "nn.sub",     "nn.tanh",         "nn.transpose",  "dist.param",     "dist.annotate",
+    "nn.add",
+    "nn.avg_pool",
+    "nn.batch_matmul",
+    "nn.batch_norm",
+    "nn.bias_add",
+    "nn.cast",
+    "nn.concat",
+    "nn.conv2d",
+    "nn.div",
+    "nn.erf",
+    "nn.exp",
+    "nn.expand_dims",
+    "nn.fast_gelu",
+    "nn.flatten",
+    "nn.gather",
+    "nn.gelu",
+    "nn.layer_norm",
+    "nn.log_softmax",
+    "nn.matmul",
+    "nn.max_pool",
+    "nn.mul",
+    "nn.neg",
+    "nn.pow",
+    "nn.reduce_max",
+    "nn.reduce_mean",
+    "nn.reduce_sum",
+    "nn.relu",
+    "nn.reshape",
+    "nn.rms_norm",
+    "nn.select",
+    "nn.sigmoid",
+    "nn.silu",
+    "nn.softmax",
+    "nn.split",
+    "nn.sqrt",
+    "nn.squeeze",
+    "nn.strided_slice",
+    "nn.sub",
+    "nn.tanh",
+    "nn.transpose",
+    "dist.param",
+    "dist.annotate",
     "arith.constant",
+    "nn.embedding_lookup",
+    "dist.all_reduce",
+    "dist.all_gather",
+    "dist.reduce_scatter",
+    "dist.all_to_all",
+    "dist.broadcast",
+    "dist.send",
+    "dist.recv",
 };
 
 using Attr = mind_ir::AttributeProto;
@@ -50,9 +93,27 @@ void setType(mind_ir::TensorProto *tensor, Type type) {
   tensor->set_data_type(mindirDataType(shaped.getElementType()));
 }
 
+StringRef reduceName(dist::ReduceKind kind) {
+  switch (kind) {
+  case dist::ReduceKind::sum: return "sum";
+  case dist::ReduceKind::max: return "max";
+  case dist::ReduceKind::min: return "min";
+  case dist::ReduceKind::prod: return "prod";
+  }
+  return "sum";
+}
+
 class Exporter {
 public:
-  Exporter(ModuleOp module, ParameterData parameters) : module_(module), parameters_(parameters) {}
+  Exporter(ModuleOp module, ParameterData parameters, const ExportOptions &options)
+      : module_(module), parameters_(parameters), options_(options) {
+    if (auto devices = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kDeviceNumAttrName))
+      deviceNum_ = devices.getInt();
+    if (auto stages = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName))
+      stageSize_ = deviceNum_ / stages.getInt();
+    else
+      stageSize_ = deviceNum_;
+  }
 
   llvm::Expected<MindIRModel> run();
 
@@ -233,6 +294,23 @@ private:
   }
 
   LogicalResult exportOp(Operation *op);
+  LogicalResult exportCollective(Operation *op);
+
+  /// The global ranks of a collective of one rank's function.
+  FailureOr<ArrayRef<int64_t>> groupOf(Operation *op) {
+    auto group = op->getAttrOfType<DenseI64ArrayAttr>(dist::DistDialect::kGroupAttrName);
+    if (!group)
+      return op->emitOpError() << "has no dist.group: export one rank's function (run --dist-split-ranks first)";
+    return group.asArrayRef();
+  }
+  void setGroup(mind_ir::PrimitiveProto *p, ArrayRef<int64_t> ranks) {
+    setString(p, "group", collectiveGroupName(ranks, deviceNum_));
+    setInts(p, "group_ranks", ranks);
+    setInt(p, "rank_size", static_cast<int64_t>(ranks.size()));
+    setInt(p, "fusion", 0);
+  }
+  /// The global rank of this function's peer in pipeline stage `stage`.
+  int64_t peerRank(int64_t stage) { return stage * stageSize_ + rank_ % stageSize_; }
 
   template <typename OpT>
   LogicalResult reduce(OpT op, StringRef opType) {
@@ -244,6 +322,11 @@ private:
 
   ModuleOp module_;
   ParameterData parameters_;
+  ExportOptions options_;
+  int64_t deviceNum_ = 1, stageSize_ = 1, rank_ = 0;
+  /// Sends: graph outputs of a stage without results, so that they stay reachable.
+  SmallVector<std::string> sends_;
+  SmallVector<Type> sendTypes_;
   std::unique_ptr<mind_ir::ModelProto> model_ = std::make_unique<mind_ir::ModelProto>();
   mind_ir::GraphProto *graph_ = nullptr;
   std::string graphName_;
@@ -341,7 +424,8 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return success();
       })
       .Case([&](nn::SoftmaxOp s) -> LogicalResult {
-        simple(op, "Softmax", [&](mind_ir::PrimitiveProto *p) { setInts(p, "axis", {static_cast<int64_t>(s.getAxis())}); });
+        simple(op, "Softmax",
+               [&](mind_ir::PrimitiveProto *p) { setInts(p, "axis", {static_cast<int64_t>(s.getAxis())}); });
         return success();
       })
       .Case([&](nn::LogSoftmaxOp s) -> LogicalResult {
@@ -359,8 +443,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
         if (axis < 0)
           axis += type.getRank();
         RankedTensorType stats = withOnes(type, axis);
-        firstOfTuple(op, p, {nameOf(ln.getX()), nameOf(ln.getGamma()), nameOf(ln.getBeta())},
-                     {type, stats, stats});
+        firstOfTuple(op, p, {nameOf(ln.getX()), nameOf(ln.getGamma()), nameOf(ln.getBeta())}, {type, stats, stats});
         return success();
       })
       .Case([&](nn::RMSNormOp rms) -> LogicalResult {
@@ -439,16 +522,30 @@ LogicalResult Exporter::exportOp(Operation *op) {
         setInt(p, "ellipsis_mask", 0);
         setInt(p, "new_axis_mask", 0);
         setInt(p, "shrink_axis_mask", s.getShrinkAxisMask());
-        names_[s.getResult()] = node(p, {nameOf(s.getX()), constInts(s.getBegin()), constInts(s.getEnd()),
-                                         constInts(s.getStrides())},
-                                     s.getType());
+        names_[s.getResult()] =
+            node(p, {nameOf(s.getX()), constInts(s.getBegin()), constInts(s.getEnd()), constInts(s.getStrides())},
+                 s.getType());
         return success();
       })
       .Case([&](nn::GatherOp g) -> LogicalResult {
-        names_[g.getResult()] = node(primitive("Gather"),
-                                     {nameOf(g.getParams()), nameOf(g.getIndices()), constInt(g.getAxis())},
-                                     g.getType());
+        names_[g.getResult()] = node(
+            primitive("Gather"), {nameOf(g.getParams()), nameOf(g.getIndices()), constInt(g.getAxis())}, g.getType());
         return success();
+      })
+      .Case([&](nn::EmbeddingLookupOp e) -> LogicalResult {
+        // MindSpore's EmbeddingLookup takes its offset as a scalar.
+        std::string offset = nameOf(e.getOffset());
+        if (auto constant = e.getOffset().getDefiningOp<arith::ConstantOp>())
+          if (auto dense = llvm::dyn_cast<DenseIntElementsAttr>(constant.getValue()))
+            offset = constInt((*dense.begin()).getSExtValue());
+        names_[e.getResult()] =
+            node(primitive("EmbeddingLookup"), {nameOf(e.getParams()), nameOf(e.getIndices()), offset}, e.getType());
+        return success();
+      })
+      .Case<dist::AllReduceOp, dist::AllGatherOp, dist::ReduceScatterOp, dist::AllToAllOp, dist::BroadcastOp,
+            dist::SendOp, dist::RecvOp>([&](Operation *o) { return exportCollective(o); })
+      .Case<dist::LocalSplitOp, dist::ShardOffsetOp>([&](Operation *o) -> LogicalResult {
+        return o->emitOpError() << "depends on the rank: export one rank's function (run --dist-split-ranks first)";
       })
       .Case([&](nn::CastOp c) -> LogicalResult {
         names_[c.getResult()] = node(primitive("Cast"), {nameOf(c.getX()), constType(c.getDtype())}, c.getType());
@@ -484,13 +581,124 @@ LogicalResult Exporter::exportOp(Operation *op) {
         names_[pool.getResult()] = node(p, {nameOf(pool.getX())}, pool.getType());
         return success();
       })
-      .Default([&](Operation *other) {
-        return other->emitOpError() << "cannot be exported to MindIR";
-      });
+      .Default([&](Operation *other) { return other->emitOpError() << "cannot be exported to MindIR"; });
+}
+
+LogicalResult Exporter::exportCollective(Operation *op) {
+  RankedTensorType type = op->getNumResults() ? llvm::cast<RankedTensorType>(op->getResult(0).getType()) : nullptr;
+  if (auto send = llvm::dyn_cast<dist::SendOp>(op)) {
+    mind_ir::PrimitiveProto *p = primitive("Send");
+    setInt(p, "sr_tag", static_cast<int64_t>(send.getSrTag()));
+    setInt(p, "dest_rank", peerRank(static_cast<int64_t>(send.getPeerStage())));
+    setString(p, "group", collectiveGroupName({}, deviceNum_));
+    setString(p, "group_back", collectiveGroupName({}, deviceNum_));
+    sends_.push_back(node(p, {nameOf(send.getInput())}, send.getInput().getType()));
+    sendTypes_.push_back(send.getInput().getType());
+    return success();
+  }
+  if (auto recv = llvm::dyn_cast<dist::RecvOp>(op)) {
+    mind_ir::PrimitiveProto *p = primitive("Receive");
+    setInt(p, "sr_tag", static_cast<int64_t>(recv.getSrTag()));
+    setInt(p, "src_rank", peerRank(static_cast<int64_t>(recv.getPeerStage())));
+    setInts(p, "shape", type.getShape());
+    attr(p, "dtype", Attr::TENSORS)->add_tensors()->set_data_type(mindirDataType(type.getElementType()));
+    setString(p, "group", collectiveGroupName({}, deviceNum_));
+    setString(p, "group_back", collectiveGroupName({}, deviceNum_));
+    names_[recv.getResult()] = node(p, {}, type);
+    return success();
+  }
+  FailureOr<ArrayRef<int64_t>> group = groupOf(op);
+  if (failed(group))
+    return failure();
+  int64_t n = static_cast<int64_t>(group->size());
+  Value input = op->getOperand(0);
+  auto inputType = llvm::cast<RankedTensorType>(input.getType());
+  if (auto reduce = llvm::dyn_cast<dist::AllReduceOp>(op)) {
+    simple(op, "AllReduce", [&](mind_ir::PrimitiveProto *p) {
+      setString(p, "op", reduceName(reduce.getKind()));
+      setGroup(p, *group);
+    });
+    return success();
+  }
+  if (auto gather = llvm::dyn_cast<dist::AllGatherOp>(op)) {
+    // MindSpore gathers along dimension 0: another dimension is gathered
+    // there, split back into the members' pieces and concatenated.
+    int64_t dim = static_cast<int64_t>(gather.getDim());
+    SmallVector<int64_t> stacked(inputType.getShape());
+    stacked[0] *= n;
+    mind_ir::PrimitiveProto *p = primitive("AllGather");
+    setGroup(p, *group);
+    std::string gathered = node(p, {nameOf(input)}, inputType.clone(stacked));
+    if (dim == 0) {
+      names_[gather.getResult()] = gathered;
+      return success();
+    }
+    mind_ir::PrimitiveProto *split = primitive("Split");
+    setInt(split, "axis", 0);
+    setInt(split, "output_num", n);
+    SmallVector<Type> pieces(n, inputType);
+    std::string tuple = node(split, {gathered}, pieces);
+    SmallVector<std::string> items;
+    for (int64_t i = 0; i < n; ++i)
+      items.push_back(tupleGetItem(tuple, i, inputType));
+    mind_ir::PrimitiveProto *concat = primitive("Concat");
+    setInt(concat, "axis", dim);
+    names_[gather.getResult()] = node(concat, {makeTuple(items, pieces)}, type);
+    return success();
+  }
+  if (auto scatter = llvm::dyn_cast<dist::ReduceScatterOp>(op)) {
+    // MindSpore scatters along dimension 0: another dimension's pieces are
+    // stacked there first.
+    int64_t dim = static_cast<int64_t>(scatter.getDim());
+    std::string stacked = nameOf(input);
+    if (dim != 0) {
+      SmallVector<int64_t> pieceShape(inputType.getShape());
+      pieceShape[dim] /= n;
+      RankedTensorType piece = inputType.clone(pieceShape);
+      mind_ir::PrimitiveProto *split = primitive("Split");
+      setInt(split, "axis", dim);
+      setInt(split, "output_num", n);
+      SmallVector<Type> pieces(n, piece);
+      std::string tuple = node(split, {stacked}, pieces);
+      SmallVector<std::string> items;
+      for (int64_t i = 0; i < n; ++i)
+        items.push_back(tupleGetItem(tuple, i, piece));
+      pieceShape[0] *= n;
+      mind_ir::PrimitiveProto *concat = primitive("Concat");
+      setInt(concat, "axis", 0);
+      stacked = node(concat, {makeTuple(items, pieces)}, inputType.clone(pieceShape));
+    }
+    mind_ir::PrimitiveProto *p = primitive("ReduceScatter");
+    setString(p, "op", reduceName(scatter.getKind()));
+    setGroup(p, *group);
+    names_[scatter.getResult()] = node(p, {stacked}, type);
+    return success();
+  }
+  if (auto all = llvm::dyn_cast<dist::AllToAllOp>(op)) {
+    simple(op, "AlltoAll", [&](mind_ir::PrimitiveProto *p) {
+      setInt(p, "split_count", n);
+      setInt(p, "split_dim", static_cast<int64_t>(all.getSplitDim()));
+      setInt(p, "concat_dim", static_cast<int64_t>(all.getConcatDim()));
+      setGroup(p, *group);
+    });
+    return success();
+  }
+  auto broadcast = llvm::cast<dist::BroadcastOp>(op);
+  mind_ir::PrimitiveProto *p = primitive("Broadcast");
+  setInt(p, "root_rank", (*group)[static_cast<int64_t>(broadcast.getRoot())]);
+  setGroup(p, *group);
+  std::string tuple = node(p, {makeTuple({nameOf(input)}, inputType)}, TypeRange{type});
+  names_[broadcast.getResult()] = tupleGetItem(tuple, 0, type);
+  return success();
 }
 
 llvm::Expected<MindIRModel> Exporter::run() {
-  func::FuncOp entry = module_.lookupSymbol<func::FuncOp>("main");
+  func::FuncOp entry = module_.lookupSymbol<func::FuncOp>(options_.entry.empty() ? "main" : options_.entry);
+  if (!entry && !options_.entry.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "the module has no function @" + options_.entry);
+  if (entry)
+    if (auto rank = entry->getAttrOfType<IntegerAttr>(dist::DistDialect::kRankAttrName))
+      rank_ = rank.getInt();
   if (!entry) {
     auto functions = llvm::to_vector(module_.getOps<func::FuncOp>());
     if (functions.size() != 1)
@@ -499,8 +707,8 @@ llvm::Expected<MindIRModel> Exporter::run() {
     entry = functions.front();
   }
   if (!entry.getBody().hasOneBlock())
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), "@" + entry.getName().str() +
-                                                                       " must have a single block to export");
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "@" + entry.getName().str() + " must have a single block to export");
 
   // The layout MindSpore 1.7's exporter writes.
   model_->set_ir_version("0.1.1");
@@ -538,12 +746,20 @@ llvm::Expected<MindIRModel> Exporter::run() {
     for (Operation &op : entry.getBody().front()) {
       if (auto ret = llvm::dyn_cast<func::ReturnOp>(op)) {
         SmallVector<std::string> results;
+        SmallVector<Type> types(ret.getOperandTypes());
         for (Value v : ret.getOperands())
           results.push_back(nameOf(v));
-        std::string output = results.size() == 1 ? results.front() : makeTuple(results, ret.getOperandTypes());
+        // A pipeline stage without outputs returns its sends.
+        if (results.empty()) {
+          results.assign(sends_.begin(), sends_.end());
+          types.assign(sendTypes_.begin(), sendTypes_.end());
+        }
+        if (results.empty())
+          continue;
+        std::string output = results.size() == 1 ? results.front() : makeTuple(results, types);
         mind_ir::ValueInfoProto *info = graph_->add_output();
         info->set_name(output);
-        for (Type type : ret.getOperandTypes())
+        for (Type type : types)
           setType(info->add_tensor(), type);
         continue;
       }
@@ -562,8 +778,21 @@ llvm::Expected<MindIRModel> Exporter::run() {
 
 } // namespace
 
-llvm::Expected<MindIRModel> dinfer::exportMindIR(ModuleOp module, ParameterData parameters) {
-  return Exporter(module, parameters).run();
+llvm::Expected<MindIRModel> dinfer::exportMindIR(ModuleOp module, ParameterData parameters,
+                                                 const ExportOptions &options) {
+  return Exporter(module, parameters, options).run();
+}
+
+std::string dinfer::collectiveGroupName(ArrayRef<int64_t> ranks, int64_t deviceNum) {
+  bool world = ranks.empty() || static_cast<int64_t>(ranks.size()) == deviceNum;
+  for (auto [i, rank] : llvm::enumerate(ranks))
+    world &= rank == static_cast<int64_t>(i);
+  if (world)
+    return "hccl_world_group";
+  std::string name = "group";
+  for (int64_t rank : ranks)
+    name += "_" + std::to_string(rank);
+  return name;
 }
 
 llvm::ArrayRef<llvm::StringLiteral> dinfer::exportableOps() { return kExportableOps; }

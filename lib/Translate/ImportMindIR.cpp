@@ -12,9 +12,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringMap.h"
@@ -101,7 +101,8 @@ private:
 
 class Importer {
 public:
-  Importer(const MindIRModel &model, MLIRContext *context) : model_(model), context_(context), builder_(context) {}
+  Importer(const MindIRModel &model, MLIRContext *context, const MindIRImportOptions &options)
+      : model_(model), context_(context), builder_(context), options_(options) {}
   OwningOpRef<ModuleOp> run();
 
 private:
@@ -139,9 +140,7 @@ private:
     switch (value->type()) {
     case mind_ir::AttributeProto::UMONAD:
     case mind_ir::AttributeProto::IOMONAD:
-    case mind_ir::AttributeProto::NONE:
-      item.monad = true;
-      return item;
+    case mind_ir::AttributeProto::NONE: item.monad = true; return item;
     case mind_ir::AttributeProto::TUPLE:
     case mind_ir::AttributeProto::LIST: {
       SmallVector<int64_t> ints(value->ints().begin(), value->ints().end());
@@ -162,12 +161,8 @@ private:
       else
         item.ints = SmallVector<int64_t>{value->i()};
       return item;
-    case mind_ir::AttributeProto::FLOAT:
-      item.scalar = value->f();
-      return item;
-    case mind_ir::AttributeProto::DOUBLE:
-      item.scalar = value->d();
-      return item;
+    case mind_ir::AttributeProto::FLOAT: item.scalar = value->f(); return item;
+    case mind_ir::AttributeProto::DOUBLE: item.scalar = value->d(); return item;
     case mind_ir::AttributeProto::TENSORS:
     case mind_ir::AttributeProto::TENSOR: {
       const mind_ir::TensorProto &t = value->tensors_size() ? value->tensors(0) : value->t();
@@ -203,8 +198,7 @@ private:
       return item;
     }
     default:
-      return emitError(loc) << "Constant of attribute type " << static_cast<int>(value->type())
-                            << " is not supported";
+      return emitError(loc) << "Constant of attribute type " << static_cast<int>(value->type()) << " is not supported";
     }
   }
 
@@ -250,11 +244,140 @@ private:
     return *item->ints;
   }
 
+  /// The global ranks of a primitive's `group` attribute.
+  FailureOr<SmallVector<int64_t>> groupRanks(const Attrs &attrs, Location loc) {
+    std::string name = attrs.getString("group", "hccl_world_group");
+    auto it = options_.groups.find(name);
+    if (it != options_.groups.end())
+      return SmallVector<int64_t>(it->second.begin(), it->second.end());
+    if (name == "hccl_world_group") {
+      SmallVector<int64_t> all;
+      for (int64_t r = 0; r < options_.deviceNum; ++r)
+        all.push_back(r);
+      return all;
+    }
+    if (auto ranks = attrs.getInts("group_ranks"))
+      return *ranks;
+    return emitError(loc) << "communication group '" << name
+                          << "' is not in the rank's group_config.pb and has no group_ranks attribute";
+  }
+  int64_t stageOfRank(int64_t rank) const { return options_.stageSize > 0 ? rank / options_.stageSize : 0; }
+  LogicalResult convertCommunication(const mind_ir::NodeProto &node, StringRef op, const Attrs &attrs, Location loc,
+                                     bool &handled);
+
   const MindIRModel &model_;
   MLIRContext *context_;
   OpBuilder builder_;
+  MindIRImportOptions options_;
   llvm::StringMap<Item> items_;
 };
+
+LogicalResult Importer::convertCommunication(const mind_ir::NodeProto &node, StringRef op, const Attrs &attrs,
+                                             Location loc, bool &handled) {
+  std::string out = node.output_size() ? node.output(0) : node.name();
+  auto defineValue = [&](FailureOr<Value> value) -> LogicalResult {
+    if (failed(value))
+      return failure();
+    items_[out] = Item{*value};
+    return success();
+  };
+  handled = true;
+  if (op == "EmbeddingLookup") {
+    auto params = tensorInput(node, 0, loc), indices = tensorInput(node, 1, loc);
+    auto offset = input(node, 2, loc);
+    if (failed(params) || failed(indices) || failed(offset))
+      return failure();
+    Value offsetValue = offset->value;
+    if (!offsetValue) {
+      if (!offset->ints || offset->ints->size() != 1)
+        return emitError(loc) << "EmbeddingLookup's offset must be an integer";
+      auto type = RankedTensorType::get({}, builder_.getI64Type());
+      offsetValue = arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(type, offset->ints->front()));
+    }
+    return defineValue(make<nn::EmbeddingLookupOp>(loc, {*params, *indices, offsetValue}));
+  }
+  if (op == "Send") {
+    auto x = tensorInput(node, 0, loc);
+    if (failed(x))
+      return failure();
+    dist::SendOp::create(builder_, loc, *x, stageOfRank(attrs.getInt("dest_rank", 0)), attrs.getInt("sr_tag", 0));
+    // What reads a Send (a stage's output tuple) sees its input.
+    items_[out] = Item{*x};
+    return success();
+  }
+  if (op == "Receive") {
+    auto shape = attrs.getInts("shape");
+    const mind_ir::AttributeProto *dtype = attrs.find("dtype");
+    if (!shape || !dtype || dtype->tensors_size() == 0)
+      return emitError(loc) << "Receive needs its shape and dtype attributes";
+    auto element = elementType(dtype->tensors(0).data_type(), loc);
+    if (failed(element))
+      return failure();
+    auto recv = dist::RecvOp::create(builder_, loc, RankedTensorType::get(*shape, *element),
+                                     stageOfRank(attrs.getInt("src_rank", 0)), attrs.getInt("sr_tag", 0));
+    items_[out] = Item{recv.getResult()};
+    return success();
+  }
+  bool collective =
+      op == "AllReduce" || op == "AllGather" || op == "ReduceScatter" || op == "AlltoAll" || op == "Broadcast";
+  if (!collective) {
+    handled = false;
+    return success();
+  }
+  auto ranks = groupRanks(attrs, loc);
+  if (failed(ranks))
+    return failure();
+  DenseI64ArrayAttr axes = builder_.getDenseI64ArrayAttr({0});
+  auto devMatrix = dist::DeviceMatrixAttr::get(context_, {static_cast<int64_t>(ranks->size())});
+  auto withGroup = [&](Operation *created) -> Value {
+    created->setAttr(dist::DistDialect::kGroupAttrName, builder_.getDenseI64ArrayAttr(*ranks));
+    return created->getResult(0);
+  };
+  auto reduceKind = [&]() -> FailureOr<dist::ReduceKindAttr> {
+    std::string kind = attrs.getString("op", "sum");
+    std::optional<dist::ReduceKind> parsed = dist::symbolizeReduceKind(kind);
+    if (!parsed)
+      return emitError(loc) << op << " reduces with '" << kind << "', which dinfer does not run";
+    return dist::ReduceKindAttr::get(context_, *parsed);
+  };
+  if (op == "Broadcast") {
+    auto tuple = input(node, 0, loc);
+    if (failed(tuple))
+      return failure();
+    Value x = tuple->isTuple && tuple->tuple.size() == 1 ? tuple->tuple.front().value : tuple->value;
+    if (!x)
+      return emitError(loc) << "Broadcast of something other than one tensor";
+    int64_t rootRank = attrs.getInt("root_rank", 0);
+    auto position = llvm::find(*ranks, rootRank);
+    if (position == ranks->end())
+      return emitError(loc) << "Broadcast's root_rank " << rootRank << " is not in its group";
+    Value result = withGroup(dist::BroadcastOp::create(
+        builder_, loc, x, builder_.getI64IntegerAttr(position - ranks->begin()), axes, devMatrix));
+    Item tupleItem;
+    tupleItem.isTuple = true;
+    tupleItem.tuple.push_back(Item{result});
+    items_[out] = tupleItem;
+    return success();
+  }
+  auto x = tensorInput(node, 0, loc);
+  if (failed(x))
+    return failure();
+  if (op == "AllReduce" || op == "ReduceScatter") {
+    auto kind = reduceKind();
+    if (failed(kind))
+      return failure();
+    if (op == "AllReduce")
+      return defineValue(withGroup(dist::AllReduceOp::create(builder_, loc, *x, *kind, axes, devMatrix)));
+    return defineValue(withGroup(
+        dist::ReduceScatterOp::create(builder_, loc, *x, *kind, axes, builder_.getI64IntegerAttr(0), devMatrix)));
+  }
+  if (op == "AllGather")
+    return defineValue(
+        withGroup(dist::AllGatherOp::create(builder_, loc, *x, axes, builder_.getI64IntegerAttr(0), devMatrix)));
+  return defineValue(withGroup(
+      dist::AllToAllOp::create(builder_, loc, *x, axes, builder_.getI64IntegerAttr(attrs.getInt("split_dim", 0)),
+                               builder_.getI64IntegerAttr(attrs.getInt("concat_dim", 0)), devMatrix)));
+}
 
 LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, const Attrs &attrs, Location loc) {
   std::string out = node.output_size() ? node.output(0) : node.name();
@@ -286,6 +409,12 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
     auto xy = tensors(2);
     return failed(xy) ? failure() : define(make<OpT>(loc, *xy));
   };
+
+  bool handled = false;
+  if (failed(convertCommunication(node, op, attrs, loc, handled)))
+    return failure();
+  if (handled)
+    return success();
 
   // MindSpore's plumbing.
   if (op == "Load" || op == "Depend" || op == "UpdateState") {
@@ -329,9 +458,10 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
   }
   if (op == "BiasAdd") {
     auto xy = tensors(2);
-    return failed(xy) ? failure()
-                      : define(make<nn::BiasAddOp>(loc, *xy, {named("data_format", builder_.getStringAttr(
-                                                                                      attrs.getString("format", "NCHW")))}));
+    return failed(xy)
+               ? failure()
+               : define(make<nn::BiasAddOp>(
+                     loc, *xy, {named("data_format", builder_.getStringAttr(attrs.getString("format", "NCHW")))}));
   }
   if (op == "Add" || op == "AddN")
     return binary(nn::AddOp());
@@ -363,9 +493,10 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
     return unary(nn::SiLUOp());
   if (op == "GeLU" || op == "Gelu") {
     auto x = tensors(1);
-    return failed(x) ? failure()
-                     : define(make<nn::GeLUOp>(loc, *x, {named("approximate", builder_.getStringAttr(
-                                                                                  attrs.getString("approximate", "none")))}));
+    return failed(x)
+               ? failure()
+               : define(make<nn::GeLUOp>(
+                     loc, *x, {named("approximate", builder_.getStringAttr(attrs.getString("approximate", "none")))}));
   }
   if (op == "Softmax" || op == "LogSoftmax") {
     auto x = tensors(1);
@@ -407,8 +538,8 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
   if (op == "Squeeze") {
     auto x = tensors(1);
     return failed(x) ? failure()
-                     : define(make<nn::SqueezeOp>(loc, *x, {i64s("axis", attrs.getInts("axis").value_or(
-                                                                             SmallVector<int64_t>()))}));
+                     : define(make<nn::SqueezeOp>(
+                           loc, *x, {i64s("axis", attrs.getInts("axis").value_or(SmallVector<int64_t>()))}));
   }
   if (op == "Flatten")
     return unary(nn::FlattenOp());
@@ -428,8 +559,8 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
     auto x = tensors(1);
     if (failed(x))
       return failure();
-    auto split = createInferred<nn::SplitOp>(builder_, loc, *x, {i64("axis", attrs.getInt("axis", 0)),
-                                               i64("output_num", attrs.getInt("output_num", 1))});
+    auto split = createInferred<nn::SplitOp>(
+        builder_, loc, *x, {i64("axis", attrs.getInt("axis", 0)), i64("output_num", attrs.getInt("output_num", 1))});
     if (failed(split))
       return failure();
     Item tuple;
@@ -449,10 +580,11 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
       return failure();
     if (attrs.getInt("ellipsis_mask", 0) || attrs.getInt("new_axis_mask", 0))
       return emitError(loc) << "StridedSlice with ellipsis or new-axis masks is not supported";
-    return define(make<nn::StridedSliceOp>(
-        loc, *x, {i64s("begin", *begin), i64s("end", *end), i64s("strides", *strides),
-                  i64("begin_mask", attrs.getInt("begin_mask", 0)), i64("end_mask", attrs.getInt("end_mask", 0)),
-                  i64("shrink_axis_mask", attrs.getInt("shrink_axis_mask", 0))}));
+    return define(make<nn::StridedSliceOp>(loc, *x,
+                                           {i64s("begin", *begin), i64s("end", *end), i64s("strides", *strides),
+                                            i64("begin_mask", attrs.getInt("begin_mask", 0)),
+                                            i64("end_mask", attrs.getInt("end_mask", 0)),
+                                            i64("shrink_axis_mask", attrs.getInt("shrink_axis_mask", 0))}));
   }
   if (op == "Gather" || op == "GatherV2") {
     auto xy = tensors(2);
@@ -493,9 +625,10 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
     if (pad.size() == 1)
       pad.assign(4, pad[0]);
     std::string mode = StringRef(attrs.getString("pad_mode", "valid")).lower();
-    return define(make<nn::Conv2DOp>(loc, *xw, {i64s("stride", lastTwo(stride)), i64s("dilation", lastTwo(dilation)),
-                                                i64s("pad", pad), i64("group", attrs.getInt("group", 1)),
-                                                named("pad_mode", builder_.getStringAttr(mode))}));
+    return define(
+        make<nn::Conv2DOp>(loc, *xw,
+                           {i64s("stride", lastTwo(stride)), i64s("dilation", lastTwo(dilation)), i64s("pad", pad),
+                            i64("group", attrs.getInt("group", 1)), named("pad_mode", builder_.getStringAttr(mode))}));
   }
   if (op == "MaxPool" || op == "AvgPool") {
     auto x = tensors(1);
@@ -518,9 +651,10 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
       return failure();
     FailureOr<Value> y;
     if (op == "LayerNorm")
-      y = make<nn::LayerNormOp>(loc, *values, {i64("begin_norm_axis", attrs.getInt("begin_norm_axis", -1)),
-                                               i64("begin_params_axis", attrs.getInt("begin_params_axis", -1)),
-                                               f32("epsilon", attrs.getFloat("epsilon", 1e-7f))});
+      y = make<nn::LayerNormOp>(loc, *values,
+                                {i64("begin_norm_axis", attrs.getInt("begin_norm_axis", -1)),
+                                 i64("begin_params_axis", attrs.getInt("begin_params_axis", -1)),
+                                 f32("epsilon", attrs.getFloat("epsilon", 1e-7f))});
     else if (op == "RmsNorm")
       y = make<nn::RMSNormOp>(loc, *values, {f32("epsilon", attrs.getFloat("epsilon", 1e-6f))});
     else {
@@ -642,6 +776,7 @@ OwningOpRef<ModuleOp> Importer::run() {
 
 } // namespace
 
-OwningOpRef<ModuleOp> dinfer::importMindIR(const MindIRModel &model, MLIRContext *context) {
-  return Importer(model, context).run();
+OwningOpRef<ModuleOp> dinfer::importMindIR(const MindIRModel &model, MLIRContext *context,
+                                           const MindIRImportOptions &options) {
+  return Importer(model, context, options).run();
 }

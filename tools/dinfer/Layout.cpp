@@ -12,6 +12,7 @@
 #include "Command.h"
 #include "Format.h"
 #include "ModelImport.h"
+#include "PredictLayout.h"
 
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
@@ -24,8 +25,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
-#include "llvm/ADT/MapVector.h"
-#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -54,57 +53,11 @@ cl::opt<bool> jsonOption("json", cl::desc("Print JSON (CONTRACTS.md section 4)")
 cl::opt<std::string> outputOption("o", cl::desc("Write the predict strategy file (JSON when it ends in .json)"),
                                   cl::value_desc("file"), cl::sub(layoutCommand), cl::cat(category()));
 
-/// NAME=SHAPE[:DTYPE] -> name, shape; the dtype is checked against the model.
-struct InputSpec {
-  SmallVector<int64_t, 4> shape;
-  std::optional<DType> dtype;
-};
-
-Expected<std::map<std::string, InputSpec>> parseInputs() {
-  std::map<std::string, InputSpec> inputs;
-  for (const std::string &spec : inputOptions) {
-    auto [name, rest] = StringRef(spec).split('=');
-    auto [shapeText, dtypeText] = rest.split(':');
-    if (name.empty() || shapeText.empty())
-      return createStringError(inconvertibleErrorCode(), "--input expects NAME=SHAPE[:DTYPE], got '" + spec + "'");
-    InputSpec input;
-    SmallVector<StringRef, 4> dims;
-    shapeText.split(dims, ',');
-    for (StringRef dim : dims) {
-      int64_t extent;
-      if (dim.trim().getAsInteger(10, extent) || extent < 0)
-        return createStringError(inconvertibleErrorCode(),
-                                 "--input " + spec + ": '" + dim + "' is not a dimension (SHAPE is comma-separated)");
-      input.shape.push_back(extent);
-    }
-    if (!dtypeText.empty()) {
-      input.dtype = parseDType(dtypeText);
-      if (!input.dtype)
-        return createStringError(inconvertibleErrorCode(), "--input " + spec + ": unknown dtype '" + dtypeText + "'");
-    }
-    inputs[name.str()] = input;
-  }
-  return inputs;
-}
-
-/// Training's devices: the largest layout device matrix times the stages.
-std::pair<int64_t, int64_t> trainingDevices(const StrategyFile &strategy) {
-  int64_t perStage = 1, stages = 1;
-  for (const StrategyLayout &layout : strategy.layouts) {
-    perStage = std::max<int64_t>(perStage, layout.layout.deviceCount());
-    for (int64_t stage : layout.stages)
-      stages = std::max<int64_t>(stages, stage + 1);
-  }
-  for (const StrategyOp &op : strategy.ops)
-    stages = std::max<int64_t>(stages, op.stage + 1);
-  return {perStage * stages, stages};
-}
-
 int runLayout() {
   if (modelOption.empty() || trainStrategyOption.empty())
     return usageError(layoutCommand, "usage: dinfer layout --model MODEL --train-strategy FILE --input NAME=SHAPE ... "
                                      "[--device-num N] [--pipeline-stages P] [--json] [-o FILE]");
-  auto inputs = parseInputs();
+  auto inputs = parseInputSpecs(inputOptions);
   if (!inputs)
     return usageError(layoutCommand, toString(inputs.takeError()));
   auto strategy = readStrategy(trainStrategyOption);
@@ -128,21 +81,10 @@ int runLayout() {
   if (!imported)
     return failure(layoutCommand, toString(imported.takeError()));
   mlir::ModuleOp module = *(*imported)->module;
-  auto entry = *module.getOps<mlir::func::FuncOp>().begin();
-  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
-    auto name = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
-    std::string argName = name ? name.str() : "input" + std::to_string(i);
-    auto given = inputs->find(argName);
-    auto type = llvm::cast<mlir::RankedTensorType>(entry.getArgument(i).getType());
-    if (given == inputs->end())
-      return usageError(layoutCommand,
-                        "input '" + argName + "' needs its predict shape: --input " + argName + "=" +
-                            formatList(type.getShape()).substr(1, formatList(type.getShape()).size() - 2));
-    std::optional<DType> takes = runtimeDType(type.getElementType());
-    if (given->second.dtype && takes && *given->second.dtype != *takes)
-      return failure(layoutCommand, formatv("input '{0}' is given as {1}, but the model takes {2}", argName,
-                                            dtypeName(*given->second.dtype), dtypeName(*takes))
-                                        .str());
+  if (Error err = checkInputSpecs(module, *inputs)) {
+    std::string message = toString(std::move(err));
+    return StringRef(message).contains("needs its predict shape") ? usageError(layoutCommand, message)
+                                                                  : failure(layoutCommand, message);
   }
 
   mlir::PassManager passes(&context);
@@ -156,75 +98,32 @@ int runLayout() {
     return failure(layoutCommand, modelOption + ": " + diagnostics.text("the layout could not be inferred"));
 
   // Collect every parameter's layout.
-  json::Object layouts;
-  StrategyFile predict;
+  std::vector<PredictParam> params = predictParams(module, devices / stages);
+  StrategyFile predict = predictStrategy(params, stages);
   predict.encoding =
       StringRef(outputOption).ends_with(".json") ? StrategyFile::Encoding::Json : StrategyFile::Encoding::Protobuf;
+  json::Object layouts;
   std::string table;
   raw_string_ostream text(table);
   text << formatv("{0,-40} {1,-14} {2,-12} {3,-14} {4,-14} {5,5}  {6}\n", "parameter", "dev_matrix", "tensor_map",
                   "slice_shape", "full_shape", "stage", "rule");
-  // A parameter several stages read has one copy per stage.
-  llvm::MapVector<StringRef, SmallVector<int64_t, 2>> stagesOf;
-  llvm::StringMap<dist::ParamOp> firstCopy;
-  module.walk([&](dist::ParamOp param) {
-    auto attr = param.getLayoutAttr();
-    stagesOf[param.getName()].push_back(attr ? attr.getStage() : 0);
-    firstCopy.try_emplace(param.getName(), param);
-  });
-  for (auto &[name, paramStages] : stagesOf) {
-    llvm::sort(paramStages);
-    paramStages.erase(std::unique(paramStages.begin(), paramStages.end()), paramStages.end());
-    dist::ParamOp param = firstCopy.lookup(name);
-    auto type = param.getType();
-    SmallVector<int64_t, 4> full(type.getShape().begin(), type.getShape().end()), slice = full;
-    TensorLayout layout;
-    int64_t stage = 0;
-    if (auto attr = param.getLayoutAttr()) {
-      layout = attr.toTensorLayout();
-      stage = attr.getStage();
-    } else {
-      layout.devMatrix = {devices / stages};
-      layout.tensorMap.assign(full.size(), DimAxes());
-    }
-    for (auto [d, axes] : llvm::enumerate(layout.tensorMap))
-      for (int64_t axis : axes)
-        slice[d] /= layout.devMatrix[layout.devMatrix.size() - 1 - axis];
-    StringRef rule = "replicated";
-    if (auto ruleAttr = param->getAttrOfType<mlir::StringAttr>(dist::DistDialect::kRuleAttrName))
-      rule = ruleAttr.getValue();
-    layouts[param.getName()] = json::Object{{"dev_matrix", jsonList(layout.devMatrix)},
-                                            {"tensor_map", tensorMapJson(layout.tensorMap)},
-                                            {"slice_shape", jsonList(slice)},
-                                            {"full_shape", jsonList(full)},
-                                            {"field_size", 0},
-                                            {"uniform_split", true},
-                                            {"opt_shard_group", ""},
-                                            {"stage", stage},
-                                            {"is_pipeline_shared", paramStages.size() > 1},
-                                            {"rule", rule}};
+  for (const PredictParam &p : params) {
+    layouts[p.name] = json::Object{{"dev_matrix", jsonList(p.layout.devMatrix)},
+                                   {"tensor_map", tensorMapJson(p.layout.tensorMap)},
+                                   {"slice_shape", jsonList(p.sliceShape)},
+                                   {"full_shape", jsonList(p.fullShape)},
+                                   {"field_size", 0},
+                                   {"uniform_split", true},
+                                   {"opt_shard_group", ""},
+                                   {"stage", p.stages.front()},
+                                   {"is_pipeline_shared", p.stages.size() > 1},
+                                   {"rule", p.rule}};
     std::string stageText;
-    for (int64_t s : paramStages)
-      stageText += (stageText.empty() ? "" : "+") + std::to_string(s);
-    text << formatv("{0,-40} {1,-14} {2,-12} {3,-14} {4,-14} {5,5}  {6}\n", param.getName(),
-                    formatList(layout.devMatrix), formatTensorMap(layout.tensorMap), formatList(slice),
-                    formatList(full), stageText, rule);
-    // With stages, one item "<stage>-<name>" per stage, as in MindSpore's
-    // merged pipeline files.
-    StrategyLayout item;
-    item.name = item.param = param.getName().str();
-    item.layout = layout;
-    item.tensorShape = full;
-    if (stages == 1) {
-      predict.layouts.push_back(std::move(item));
-      continue;
-    }
-    item.stages.assign(paramStages.begin(), paramStages.end());
-    for (int64_t s : paramStages) {
-      StrategyLayout staged = item;
-      staged.name = std::to_string(s) + "-" + item.param;
-      predict.layouts.push_back(std::move(staged));
-    }
+    for (int64_t stage : p.stages)
+      stageText += (stageText.empty() ? "" : "+") + std::to_string(stage);
+    text << formatv("{0,-40} {1,-14} {2,-12} {3,-14} {4,-14} {5,5}  {6}\n", p.name, formatList(p.layout.devMatrix),
+                    formatTensorMap(p.layout.tensorMap), formatList(p.sliceShape), formatList(p.fullShape), stageText,
+                    p.rule);
   }
   module.walk([&](mlir::Operation *op) {
     auto splits = op->getAttrOfType<mlir::ArrayAttr>(dist::DistDialect::kStrategyAttrName);

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CheckpointSet.h"
 #include "Command.h"
 #include "Format.h"
 
@@ -88,28 +89,6 @@ Expected<uint64_t> parseSize(StringRef text) {
   if (text.getAsInteger(10, value))
     return createStringError(inconvertibleErrorCode(), "--max-memory: '" + text + "' is not a size such as 512M");
   return value * scale;
-}
-
-/// The checkpoint of one rank folder: the lexicographically last .ckpt.
-Expected<std::string> rankFile(StringRef dir, int64_t rank) {
-  SmallString<256> folder(dir);
-  sys::path::append(folder, "rank_" + std::to_string(rank));
-  if (!sys::fs::is_directory(folder))
-    return createStringError(inconvertibleErrorCode(),
-                             "source rank " + std::to_string(rank) + ": " + folder + " is missing");
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (sys::fs::directory_iterator it(folder, ec), end; it != end && !ec; it.increment(ec))
-    if (StringRef(it->path()).ends_with(".ckpt"))
-      files.push_back(it->path());
-  if (files.empty())
-    return createStringError(inconvertibleErrorCode(),
-                             "source rank " + std::to_string(rank) + ": no .ckpt in " + folder);
-  llvm::sort(files);
-  if (files.size() > 1)
-    errs() << "dinfer reshard: note: rank " << rank << " has " << files.size() << " checkpoints; using "
-           << sys::path::filename(files.back()) << " (the last by name, as MindSpore does)\n";
-  return files.back();
 }
 
 Expected<LayoutSet> loadLayouts(StringRef option, StringRef flag, std::optional<int64_t> deviceNum) {
@@ -273,7 +252,7 @@ int runReshard() {
     files.push_back(srcOption);
   } else if (!srcOption.empty()) {
     for (int64_t r = 0; r < srcRanks; ++r) {
-      auto file = rankFile(srcOption, r);
+      auto file = rankCheckpointFile(srcOption, r, "dinfer reshard");
       if (!file)
         return failure(reshardCommand, toString(file.takeError()));
       files.push_back(*file);
@@ -284,8 +263,9 @@ int runReshard() {
         reshardCommand,
         formatv("the source layout has {0} ranks but {1} checkpoint files were given", srcRanks, files.size()).str());
 
-  std::vector<Checkpoint> checkpoints;
-  SourceTensors sources;
+  CheckpointSet sourceSet;
+  SourceTensors &sources = sourceSet.sources;
+  std::vector<Checkpoint> &checkpoints = sourceSet.checkpoints;
   if (files.empty()) {
     auto synthetic = synthesizeSources(*src, DType::Float32);
     if (!synthetic)
@@ -293,17 +273,10 @@ int runReshard() {
                      "--plan without checkpoints needs full shapes: " + toString(synthetic.takeError()));
     sources = std::move(*synthetic);
   } else {
-    for (const std::string &file : files) {
-      auto checkpoint = Checkpoint::open(file);
-      if (!checkpoint)
-        return failure(reshardCommand, toString(checkpoint.takeError()));
-      SourceFile source;
-      for (const CheckpointTensor &t : checkpoint->tensors())
-        if (!t.isMapTensor)
-          source.add(t.name, SourceTensor{t.typeName, t.shape, t.bytes, t.zeroDimScalar});
-      sources.push_back(std::move(source));
-      checkpoints.push_back(std::move(*checkpoint));
-    }
+    auto opened = openCheckpointSet(files);
+    if (!opened)
+      return failure(reshardCommand, toString(opened.takeError()));
+    sourceSet = std::move(*opened);
   }
 
   PlanOptions planOptions;
@@ -325,9 +298,7 @@ int runReshard() {
   if (checkpoints.empty())
     return usageError(reshardCommand, "--src or --src-list is required unless --plan is given");
 
-  std::vector<const Checkpoint *> pointers;
-  for (const Checkpoint &c : checkpoints)
-    pointers.push_back(&c);
+  std::vector<const Checkpoint *> pointers = sourceSet.pointers();
   auto disagreeing = disagreeingReplicas(*plan, pointers);
   if (!disagreeing)
     return failure(reshardCommand, toString(disagreeing.takeError()));

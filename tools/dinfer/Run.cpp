@@ -5,7 +5,8 @@
 //
 // Runs an ONNX or MindIR model with the single-device interpreter and writes
 // every graph output as <output-dir>/<name>.npy (CONTRACTS.md section 7).
-// Runs of exported per-rank folders come with the distributed runtime.
+//   dinfer run OUT --input NAME=FILE.npy ...  runs an export folder (`dinfer
+// export`): every file checked against the manifest, every rank on a thread.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +17,7 @@
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Formats/ByteSource.h"
+#include "dinfer/Formats/GroupConfig.h"
 #include "dinfer/Formats/MindIR.h"
 #include "dinfer/Formats/Npy.h"
 #include "dinfer/Formats/ONNX.h"
@@ -24,6 +26,7 @@
 #include "dinfer/Runtime/Interpreter.h"
 #include "dinfer/Transforms/Passes.h"
 #include "dinfer/Transforms/ShardingRules.h"
+#include "dinfer/Translate/ImportMindIR.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -33,16 +36,20 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -248,6 +255,247 @@ Expected<std::vector<Buffer>> runOnRanks(mlir::ModuleOp module, mlir::MLIRContex
   return std::move(outputs[devices - stageSize]);
 }
 
+/// Writes every output as <output-dir>/<name>.npy and compares those
+/// --expect names.
+int writeOutputs(const std::vector<Buffer> &outputs, ArrayRef<std::string> outputNames,
+                 const std::map<std::string, NpyArray> &expected) {
+  if (std::error_code ec = sys::fs::create_directories(outputDirOption))
+    return failure(runCommand, outputDirOption + ": cannot create: " + ec.message());
+  bool mismatch = false;
+  for (auto [i, output] : llvm::enumerate(outputs)) {
+    const std::string &name = outputNames[i];
+    SmallString<256> path(outputDirOption);
+    sys::path::append(path, fileNameFor(name) + ".npy");
+    NpyArray array = output;
+    // numpy has no bfloat16: write its bits as uint16.
+    if (array.dtype == DType::BFloat16)
+      array.dtype = DType::UInt16;
+    if (Error err = writeNpy(array, path))
+      return failure(runCommand, toString(std::move(err)));
+    auto want = expected.find(name);
+    if (want != expected.end()) {
+      double maxAbs, maxRel;
+      bool ok = close(output, want->second, maxAbs, maxRel);
+      errs() << formatv("dinfer run: {0}: {1} (max abs diff {2:e2}, max rel diff {3:e2})\n", name,
+                        ok ? "matches" : "DIFFERS", maxAbs, maxRel);
+      mismatch |= !ok;
+    }
+  }
+  for (const auto &[name, array] : expected)
+    if (!llvm::is_contained(outputNames, name))
+      return failure(runCommand, "--expect names '" + name + "', which is not an output of the model");
+  return mismatch ? kFailure : kSuccess;
+}
+
+/// Runs the ranks of one group of threads: rank r runs `prepare(r)` on
+/// `inputsOf(r)` with `weightsOf(r)`. Returns the outputs of rank `outputRank`.
+struct RankProgram {
+  std::unique_ptr<Executable> executable;
+  std::vector<Buffer> inputs;
+  std::function<Expected<Buffer>(StringRef)> weights;
+};
+Expected<std::vector<Buffer>> runRanks(int64_t devices, int64_t stageSize, int64_t outputRank,
+                                       std::function<Expected<RankProgram>(int64_t rank)> prepare) {
+  std::vector<std::unique_ptr<Communicator>> world = createInProcessWorld(static_cast<int>(devices));
+  std::vector<std::string> errors(devices);
+  std::vector<std::vector<Buffer>> outputs(devices);
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  unsigned threadsPerRank = std::max<unsigned>(1, (threadsOption ? threadsOption : cores) / devices);
+  std::vector<std::thread> threads;
+  for (int64_t rank = 0; rank < devices; ++rank)
+    threads.emplace_back([&, rank] {
+      setKernelThreads(threadsPerRank);
+      auto program = prepare(rank);
+      if (!program) {
+        errors[rank] = toString(program.takeError());
+        world[rank]->abort(errors[rank]);
+        return;
+      }
+      RankContext rankContext{world[rank].get(), static_cast<int>(stageSize), std::chrono::seconds(timeoutOption)};
+      auto result = program->executable->run(
+          std::move(program->inputs), [&](StringRef name) { return program->weights(name); }, nullptr, &rankContext);
+      if (result)
+        outputs[rank] = std::move(*result);
+      else
+        errors[rank] = toString(result.takeError());
+    });
+  for (std::thread &t : threads)
+    t.join();
+  // The first rank that failed for its own reason, not because another stopped it.
+  for (int64_t rank = 0; rank < devices; ++rank)
+    if (!errors[rank].empty() && errors[rank].find("stopped the run") == std::string::npos)
+      return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + errors[rank]);
+  for (int64_t rank = 0; rank < devices; ++rank)
+    if (!errors[rank].empty())
+      return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + errors[rank]);
+  return std::move(outputs[outputRank]);
+}
+
+/// The slice of `full` rank `position` of a stage holds under `layout`.
+Expected<Buffer> sliceOf(const Buffer &full, const TensorLayout &layout, int64_t position) {
+  auto sharded = ShardedTensor::create(full.shape, layout);
+  if (!sharded)
+    return sharded.takeError();
+  Slice slice = sharded->sliceOfRank(position);
+  return full.region(slice.offset, slice.shape);
+}
+
+/// `dinfer run OUT`: an export folder (CONTRACTS.md sections 6 and 7). Every
+/// file is checked against the manifest's sha256 before anything is loaded;
+/// every rank runs its MindIR on a thread of this process.
+int runExportFolder(const std::map<std::string, NpyArray> &inputs, const std::map<std::string, NpyArray> &expected) {
+  SmallString<256> manifestPath(modelOption);
+  sys::path::append(manifestPath, "manifest.json");
+  auto manifestText = MemoryBuffer::getFile(manifestPath);
+  if (!manifestText)
+    return failure(runCommand, manifestPath + ": cannot read: " + manifestText.getError().message() +
+                                   " (an export folder holds manifest.json)");
+  auto parsed = json::parse((*manifestText)->getBuffer());
+  if (!parsed)
+    return failure(runCommand, manifestPath + ": " + toString(parsed.takeError()));
+  const json::Object *manifest = parsed->getAsObject();
+  auto bad = [&](const Twine &what) { return failure(runCommand, manifestPath + ": " + what); };
+  if (!manifest || manifest->getString("format") != "dinfer-export")
+    return bad("not a dinfer export manifest (format is not \"dinfer-export\")");
+  std::optional<int64_t> deviceNum = manifest->getInteger("device_num");
+  std::optional<int64_t> stagesNum = manifest->getInteger("pipeline_stages");
+  const json::Array *ranks = manifest->getArray("ranks");
+  const json::Array *inputsJson = manifest->getArray("inputs");
+  const json::Array *outputsJson = manifest->getArray("outputs");
+  if (!deviceNum || !stagesNum || *deviceNum <= 0 || *stagesNum <= 0 || *deviceNum % *stagesNum != 0 || !ranks ||
+      !inputsJson || !outputsJson || static_cast<int64_t>(ranks->size()) != *deviceNum)
+    return bad("device_num, pipeline_stages, inputs, outputs or ranks are missing or inconsistent");
+  int64_t devices = *deviceNum, stageSize = devices / *stagesNum;
+
+  // Integrity first: every file the manifest lists, as it lists it.
+  std::vector<std::string> mindirPaths(devices), groupPaths(devices);
+  for (const json::Value &entry : *ranks) {
+    const json::Object *rank = entry.getAsObject();
+    std::optional<int64_t> index = rank ? rank->getInteger("rank") : std::nullopt;
+    const json::Array *files = rank ? rank->getArray("files") : nullptr;
+    if (!index || *index < 0 || *index >= devices || !files)
+      return bad("a rank entry lacks its rank or files");
+    for (const json::Value &fileEntry : *files) {
+      const json::Object *file = fileEntry.getAsObject();
+      std::optional<StringRef> relative = file ? file->getString("path") : std::nullopt;
+      std::optional<StringRef> sha = file ? file->getString("sha256") : std::nullopt;
+      if (!relative || !sha)
+        return bad("a file entry lacks its path or sha256");
+      if (relative->contains("..") || sys::path::is_absolute(*relative))
+        return bad("file path '" + *relative + "' leaves the export folder");
+      SmallString<256> path(modelOption);
+      sys::path::append(path, *relative);
+      auto bytes = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+      if (!bytes)
+        return failure(runCommand, path + ": cannot read: " + bytes.getError().message());
+      std::array<uint8_t, 32> digest = SHA256::hash(arrayRefFromStringRef((*bytes)->getBuffer()));
+      if (toHex(digest, /*LowerCase=*/true) != *sha)
+        return failure(runCommand, path + ": its sha256 differs from the manifest's: the file is damaged or was "
+                                          "changed after the export");
+      if (relative->ends_with(".mindir"))
+        mindirPaths[*index] = path.str().str();
+      if (relative->ends_with("group_config.pb"))
+        groupPaths[*index] = path.str().str();
+    }
+  }
+
+  // Global inputs in, each rank's slice by the manifest's input layouts.
+  std::vector<Buffer> globalInputs;
+  std::vector<TensorLayout> inputLayouts;
+  for (const json::Value &entry : *inputsJson) {
+    const json::Object *input = entry.getAsObject();
+    std::optional<StringRef> name = input ? input->getString("name") : std::nullopt;
+    const json::Object *layout = input ? input->getObject("layout") : nullptr;
+    if (!name || !layout)
+      return bad("an input lacks its name or layout");
+    auto given = inputs.find(name->str());
+    if (given == inputs.end())
+      return usageError(runCommand, "the export takes input '" + *name + "': --input " + *name + "=FILE.npy");
+    TensorLayout tl;
+    for (const json::Value &d : *layout->getArray("dev_matrix"))
+      tl.devMatrix.push_back(d.getAsInteger().value_or(1));
+    for (const json::Value &axes : *layout->getArray("tensor_map")) {
+      DimAxes dim;
+      if (const json::Array *several = axes.getAsArray()) {
+        for (const json::Value &a : *several)
+          dim.push_back(a.getAsInteger().value_or(-1));
+      } else if (int64_t a = axes.getAsInteger().value_or(-1); a >= 0) {
+        dim.push_back(a);
+      }
+      tl.tensorMap.push_back(dim);
+    }
+    globalInputs.push_back(Buffer(given->second));
+    inputLayouts.push_back(tl);
+  }
+  std::vector<std::string> outputNames;
+  for (const json::Value &entry : *outputsJson)
+    if (const json::Object *output = entry.getAsObject())
+      outputNames.push_back(output->getString("name").value_or("output").str());
+
+  std::vector<mlir::MLIRContext> contexts(devices);
+  std::vector<std::optional<MindIRModel>> models(devices);
+  std::vector<mlir::OwningOpRef<mlir::ModuleOp>> modules(devices);
+  auto outputs = runRanks(devices, stageSize, devices - stageSize, [&](int64_t rank) -> Expected<RankProgram> {
+    auto model = MindIRModel::open(mindirPaths[rank]);
+    if (!model)
+      return model.takeError();
+    models[rank].emplace(std::move(*model));
+    MindIRImportOptions options;
+    options.deviceNum = devices;
+    options.stageSize = stageSize;
+    if (!groupPaths[rank].empty()) {
+      auto config = readGroupConfig(groupPaths[rank]);
+      if (!config)
+        return config.takeError();
+      for (const GroupConfig::Group &group : config->groups)
+        options.groups[group.name] = std::vector<int64_t>(group.ranks.begin(), group.ranks.end());
+    }
+    mlir::MLIRContext &context = contexts[rank];
+    context.disableMultithreading();
+    std::string errorsText;
+    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+      if (diag.getSeverity() == mlir::DiagnosticSeverity::Error)
+        errorsText += (errorsText.empty() ? "" : "; ") + diag.str();
+      return mlir::success();
+    });
+    modules[rank] = importMindIR(*models[rank], &context, options);
+    if (!modules[rank])
+      return createStringError(inconvertibleErrorCode(), mindirPaths[rank] + ": " + errorsText);
+    auto executable = Executable::prepare(*modules[rank]);
+    if (!executable)
+      return executable.takeError();
+    RankProgram program;
+    program.executable = std::move(*executable);
+    for (auto [i, full] : llvm::enumerate(globalInputs)) {
+      auto slice = sliceOf(full, inputLayouts[i], rank % stageSize);
+      if (!slice)
+        return slice.takeError();
+      program.inputs.push_back(std::move(*slice));
+    }
+    const MindIRModel *mindir = &*models[rank];
+    program.weights = [mindir](StringRef name) -> Expected<Buffer> {
+      for (const MindIRParameter &p : mindir->parameters())
+        if (p.name == name) {
+          if (!p.dtype)
+            return createStringError(inconvertibleErrorCode(), "weight '" + name + "' has a type dinfer cannot run");
+          auto mapped = mindir->mapParameter(p);
+          if (!mapped)
+            return mapped.takeError();
+          return Buffer::view(*p.dtype, p.shape, mapped->bytes.data(), mapped->owner);
+        }
+      return createStringError(inconvertibleErrorCode(), "the MindIR has no weight '" + name + "'");
+    };
+    return program;
+  });
+  if (!outputs)
+    return failure(runCommand, toString(outputs.takeError()));
+  errs() << formatv("dinfer run: {0} ranks in one process{1}, from {2} (every file matches the manifest)\n", devices,
+                    *stagesNum > 1 ? formatv(" ({0} pipeline stages of {1})", *stagesNum, stageSize).str()
+                                   : std::string(),
+                    modelOption);
+  return writeOutputs(*outputs, outputNames, expected);
+}
+
 int runRun() {
   if (modelOption.empty())
     return usageError(runCommand, "usage: dinfer run MODEL --input NAME=FILE.npy ... [--output-dir DIR]");
@@ -257,6 +505,8 @@ int runRun() {
   auto expected = readNamed(expectOptions, "--expect");
   if (!expected)
     return usageError(runCommand, toString(expected.takeError()));
+  if (sys::fs::is_directory(modelOption))
+    return runExportFolder(*inputs, *expected);
   if ((deviceNumOption > 0) != !trainStrategyOption.empty())
     return usageError(runCommand, "--device-num and --train-strategy go together (a partitioned run)");
   if (pipelineStagesOption > 0 && deviceNumOption <= 0)
@@ -378,35 +628,9 @@ int runRun() {
     }
     results = std::move(*outputs);
   }
-  std::vector<Buffer> *outputs = &*results;
   if (profileOption)
     profile.print(errs());
-  if (std::error_code ec = sys::fs::create_directories(outputDirOption))
-    return failure(runCommand, outputDirOption + ": cannot create: " + ec.message());
-  bool mismatch = false;
-  for (auto [i, output] : llvm::enumerate(*outputs)) {
-    const std::string &name = outputNames[i];
-    SmallString<256> path(outputDirOption);
-    sys::path::append(path, fileNameFor(name) + ".npy");
-    NpyArray array = output;
-    // numpy has no bfloat16: write its bits as uint16.
-    if (array.dtype == DType::BFloat16)
-      array.dtype = DType::UInt16;
-    if (Error err = writeNpy(array, path))
-      return failure(runCommand, toString(std::move(err)));
-    auto want = expected->find(name);
-    if (want != expected->end()) {
-      double maxAbs, maxRel;
-      bool ok = close(output, want->second, maxAbs, maxRel);
-      errs() << formatv("dinfer run: {0}: {1} (max abs diff {2:e2}, max rel diff {3:e2})\n", name,
-                        ok ? "matches" : "DIFFERS", maxAbs, maxRel);
-      mismatch |= !ok;
-    }
-  }
-  for (const auto &[name, array] : *expected)
-    if (!llvm::is_contained(outputNames, name))
-      return failure(runCommand, "--expect names '" + name + "', which is not an output of the model");
-  return mismatch ? kFailure : kSuccess;
+  return writeOutputs(*results, outputNames, *expected);
 }
 
 CommandRegistration registration(runCommand, runRun);

@@ -22,9 +22,22 @@ namespace dinfer {
 /// The bytes of the parameter `name` (a dist.param of the program).
 using ParameterData = llvm::function_ref<llvm::Expected<std::vector<char>>(llvm::StringRef name)>;
 
-/// Exports the module's entry function (@main, or its only function). An op
-/// MindIR cannot express is an error at the op.
-llvm::Expected<MindIRModel> exportMindIR(mlir::ModuleOp module, ParameterData parameters);
+struct ExportOptions {
+  /// The function to export; empty: @main, or the module's only function.
+  std::string entry;
+};
+
+/// Exports the module's entry function. An op MindIR cannot express is an
+/// error at the op. One rank's function (--dist-split-ranks) exports its
+/// collectives and transfers as MindSpore's communication primitives
+/// (AllReduce, AllGather, ReduceScatter, AlltoAll, Broadcast, Send, Receive)
+/// over the groups `collectiveGroupName` names.
+llvm::Expected<MindIRModel> exportMindIR(mlir::ModuleOp module, ParameterData parameters,
+                                         const ExportOptions &options = {});
+
+/// The communication group name of `ranks` (global ranks, in group order):
+/// "hccl_world_group" for every rank of `deviceNum`, else "group_<r0>_<r1>...".
+std::string collectiveGroupName(llvm::ArrayRef<int64_t> ranks, int64_t deviceNum);
 
 /// The nn ops the exporter writes.
 llvm::ArrayRef<llvm::StringLiteral> exportableOps();

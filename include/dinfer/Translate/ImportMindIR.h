@@ -15,13 +15,30 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <map>
+#include <string>
+#include <vector>
+
 namespace dinfer {
 
 class MindIRModel;
 
+/// What one rank's MindIR of a distributed export needs to be read.
+struct MindIRImportOptions {
+  /// Communication groups by name (group_config.pb); "hccl_world_group" is
+  /// every rank of `deviceNum`.
+  std::map<std::string, std::vector<int64_t>> groups;
+  int64_t deviceNum = 1;
+  /// Ranks per pipeline stage (Send's dest_rank and Receive's src_rank
+  /// become stages); 0 means every rank.
+  int64_t stageSize = 0;
+};
+
 /// Imports `model`; on failure, diagnostics go to `context` and the result is
-/// null.
-mlir::OwningOpRef<mlir::ModuleOp> importMindIR(const MindIRModel &model, mlir::MLIRContext *context);
+/// null. MindSpore's communication primitives become dist collectives with
+/// their groups (`dist.group`) and pipeline transfers.
+mlir::OwningOpRef<mlir::ModuleOp> importMindIR(const MindIRModel &model, mlir::MLIRContext *context,
+                                               const MindIRImportOptions &options = {});
 
 } // namespace dinfer
 

@@ -1,0 +1,54 @@
+//===- CheckpointSet.cpp - a directory of per-rank checkpoints ------------===//
+
+#include "CheckpointSet.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+using namespace dinfer;
+
+Expected<std::string> cli::rankCheckpointFile(StringRef dir, int64_t rank, StringRef command) {
+  SmallString<256> folder(dir);
+  sys::path::append(folder, "rank_" + std::to_string(rank));
+  if (!sys::fs::is_directory(folder))
+    return createStringError(inconvertibleErrorCode(),
+                             "source rank " + std::to_string(rank) + ": " + folder + " is missing");
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (sys::fs::directory_iterator it(folder, ec), end; it != end && !ec; it.increment(ec))
+    if (StringRef(it->path()).ends_with(".ckpt"))
+      files.push_back(it->path());
+  if (files.empty())
+    return createStringError(inconvertibleErrorCode(),
+                             "source rank " + std::to_string(rank) + ": no .ckpt in " + folder);
+  llvm::sort(files);
+  if (files.size() > 1)
+    errs() << command << ": note: rank " << rank << " has " << files.size() << " checkpoints; using "
+           << sys::path::filename(files.back()) << " (the last by name, as MindSpore does)\n";
+  return files.back();
+}
+
+std::vector<const Checkpoint *> cli::CheckpointSet::pointers() const {
+  std::vector<const Checkpoint *> out;
+  for (const Checkpoint &c : checkpoints)
+    out.push_back(&c);
+  return out;
+}
+
+Expected<cli::CheckpointSet> cli::openCheckpointSet(ArrayRef<std::string> files) {
+  CheckpointSet set;
+  for (const std::string &file : files) {
+    auto checkpoint = Checkpoint::open(file);
+    if (!checkpoint)
+      return checkpoint.takeError();
+    SourceFile source;
+    for (const CheckpointTensor &t : checkpoint->tensors())
+      if (!t.isMapTensor)
+        source.add(t.name, SourceTensor{t.typeName, t.shape, t.bytes, t.zeroDimScalar});
+    set.sources.push_back(std::move(source));
+    set.checkpoints.push_back(std::move(*checkpoint));
+  }
+  return set;
+}

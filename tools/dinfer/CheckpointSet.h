@@ -1,0 +1,37 @@
+//===- CheckpointSet.h - a directory of per-rank checkpoints ----*- C++ -*-===//
+//
+// CONTRACTS.md section 5's checkpoint sets: `rank_<i>/` folders, each read
+// through its lexicographically last `.ckpt` (MindSpore 2.x's rule), opened
+// together as the sources of a reshard plan.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_TOOLS_DINFER_CHECKPOINTSET_H
+#define DINFER_TOOLS_DINFER_CHECKPOINTSET_H
+
+#include "dinfer/Formats/Checkpoint.h"
+#include "dinfer/Reshard/Planner.h"
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace dinfer::cli {
+
+/// The checkpoint of `dir/rank_<rank>/`: the last `.ckpt` by name, with a
+/// note on stderr (prefixed `command`) when there are several.
+llvm::Expected<std::string> rankCheckpointFile(llvm::StringRef dir, int64_t rank, llvm::StringRef command);
+
+/// Opened checkpoints, one per source rank, and what the planner needs of
+/// them.
+struct CheckpointSet {
+  std::vector<Checkpoint> checkpoints;
+  SourceTensors sources;
+  std::vector<const Checkpoint *> pointers() const;
+};
+llvm::Expected<CheckpointSet> openCheckpointSet(llvm::ArrayRef<std::string> files);
+
+} // namespace dinfer::cli
+
+#endif // DINFER_TOOLS_DINFER_CHECKPOINTSET_H

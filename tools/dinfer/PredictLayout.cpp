@@ -1,0 +1,135 @@
+//===- PredictLayout.cpp - what `layout` and `export` share ---------------===//
+
+#include "PredictLayout.h"
+
+#include "Format.h"
+
+#include "dialects/dist/DistOps.h"
+#include "dinfer/Runtime/Interpreter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace llvm;
+using namespace dinfer;
+
+Expected<std::map<std::string, cli::InputSpec>> cli::parseInputSpecs(ArrayRef<std::string> specs) {
+  std::map<std::string, InputSpec> inputs;
+  for (const std::string &spec : specs) {
+    auto [name, rest] = StringRef(spec).split('=');
+    auto [shapeText, dtypeText] = rest.split(':');
+    if (name.empty() || shapeText.empty())
+      return createStringError(inconvertibleErrorCode(), "--input expects NAME=SHAPE[:DTYPE], got '" + spec + "'");
+    InputSpec input;
+    SmallVector<StringRef, 4> dims;
+    shapeText.split(dims, ',');
+    for (StringRef dim : dims) {
+      int64_t extent;
+      if (dim.trim().getAsInteger(10, extent) || extent < 0)
+        return createStringError(inconvertibleErrorCode(),
+                                 "--input " + spec + ": '" + dim + "' is not a dimension (SHAPE is comma-separated)");
+      input.shape.push_back(extent);
+    }
+    if (!dtypeText.empty()) {
+      input.dtype = parseDType(dtypeText);
+      if (!input.dtype)
+        return createStringError(inconvertibleErrorCode(), "--input " + spec + ": unknown dtype '" + dtypeText + "'");
+    }
+    inputs[name.str()] = input;
+  }
+  return inputs;
+}
+
+Error cli::checkInputSpecs(mlir::ModuleOp module, const std::map<std::string, InputSpec> &inputs) {
+  auto entry = *module.getOps<mlir::func::FuncOp>().begin();
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    auto name = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    std::string argName = name ? name.str() : "input" + std::to_string(i);
+    auto given = inputs.find(argName);
+    auto type = cast<mlir::RankedTensorType>(entry.getArgument(i).getType());
+    if (given == inputs.end()) {
+      std::string shape = formatList(type.getShape());
+      return createStringError(inconvertibleErrorCode(), "input '" + argName + "' needs its predict shape: --input " +
+                                                             argName + "=" + shape.substr(1, shape.size() - 2));
+    }
+    std::optional<DType> takes = runtimeDType(type.getElementType());
+    if (given->second.dtype && takes && *given->second.dtype != *takes)
+      return createStringError(inconvertibleErrorCode(),
+                               formatv("input '{0}' is given as {1}, but the model takes {2}", argName,
+                                       dtypeName(*given->second.dtype), dtypeName(*takes))
+                                   .str());
+  }
+  return Error::success();
+}
+
+std::pair<int64_t, int64_t> cli::trainingDevices(const StrategyFile &strategy) {
+  int64_t perStage = 1, stages = 1;
+  for (const StrategyLayout &layout : strategy.layouts) {
+    perStage = std::max<int64_t>(perStage, layout.layout.deviceCount());
+    for (int64_t stage : layout.stages)
+      stages = std::max<int64_t>(stages, stage + 1);
+  }
+  for (const StrategyOp &op : strategy.ops)
+    stages = std::max<int64_t>(stages, op.stage + 1);
+  return {perStage * stages, stages};
+}
+
+std::vector<cli::PredictParam> cli::predictParams(mlir::ModuleOp module, int64_t stageDevices) {
+  // A parameter several stages (or ranks) read has one copy in each.
+  MapVector<StringRef, SmallVector<int64_t, 2>> stagesOf;
+  StringMap<dist::ParamOp> firstCopy;
+  module.walk([&](dist::ParamOp param) {
+    auto attr = param.getLayoutAttr();
+    stagesOf[param.getName()].push_back(attr ? attr.getStage() : 0);
+    firstCopy.try_emplace(param.getName(), param);
+  });
+  std::vector<PredictParam> params;
+  for (auto &[name, stages] : stagesOf) {
+    llvm::sort(stages);
+    stages.erase(std::unique(stages.begin(), stages.end()), stages.end());
+    dist::ParamOp param = firstCopy.lookup(name);
+    PredictParam p;
+    p.name = name.str();
+    p.stages = stages;
+    mlir::RankedTensorType type = param.getType();
+    if (auto attr = param.getLayoutAttr()) {
+      p.layout = attr.toTensorLayout();
+      if (param.getLocal())
+        type = attr.getGlobalType(type);
+    } else {
+      p.layout.devMatrix = {stageDevices};
+      p.layout.tensorMap.assign(type.getRank(), DimAxes());
+    }
+    p.fullShape.assign(type.getShape().begin(), type.getShape().end());
+    p.sliceShape = p.fullShape;
+    for (auto [d, axes] : llvm::enumerate(p.layout.tensorMap))
+      for (int64_t axis : axes)
+        p.sliceShape[d] /= p.layout.devMatrix[p.layout.devMatrix.size() - 1 - axis];
+    auto rule = param->getAttrOfType<mlir::StringAttr>(dist::DistDialect::kRuleAttrName);
+    p.rule = rule ? rule.str() : "replicated";
+    params.push_back(std::move(p));
+  }
+  return params;
+}
+
+StrategyFile cli::predictStrategy(const std::vector<PredictParam> &params, int64_t stages) {
+  StrategyFile file;
+  for (const PredictParam &p : params) {
+    StrategyLayout item;
+    item.name = item.param = p.name;
+    item.layout = p.layout;
+    item.tensorShape = p.fullShape;
+    if (stages == 1) {
+      file.layouts.push_back(std::move(item));
+      continue;
+    }
+    item.stages = p.stages;
+    for (int64_t stage : p.stages) {
+      StrategyLayout staged = item;
+      staged.name = std::to_string(stage) + "-" + p.name;
+      file.layouts.push_back(std::move(staged));
+    }
+  }
+  return file;
+}

@@ -1,0 +1,62 @@
+//===- PredictLayout.h - what `layout` and `export` share -------*- C++ -*-===//
+//
+// The predict inputs given on the command line, training's device counts
+// read from its strategy file, and every parameter's predict layout read off
+// a program the strategy passes have run on.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_TOOLS_DINFER_PREDICTLAYOUT_H
+#define DINFER_TOOLS_DINFER_PREDICTLAYOUT_H
+
+#include "dinfer/Formats/DType.h"
+#include "dinfer/Formats/Strategy.h"
+#include "dinfer/Reshard/Layout.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dinfer::cli {
+
+/// --input NAME=SHAPE[:DTYPE]: a predict input's full shape and type.
+struct InputSpec {
+  llvm::SmallVector<int64_t, 4> shape;
+  std::optional<DType> dtype;
+};
+llvm::Expected<std::map<std::string, InputSpec>> parseInputSpecs(llvm::ArrayRef<std::string> specs);
+
+/// Checks that every input of the model's entry is given, with the dtype the
+/// model takes; the message says what to pass.
+llvm::Error checkInputSpecs(mlir::ModuleOp module, const std::map<std::string, InputSpec> &inputs);
+
+/// Training's device count and stage count from its strategy file: the
+/// largest layout device matrix times the stages.
+std::pair<int64_t, int64_t> trainingDevices(const StrategyFile &strategy);
+
+/// A parameter's predict layout.
+struct PredictParam {
+  std::string name;
+  TensorLayout layout;
+  llvm::SmallVector<int64_t, 4> fullShape, sliceShape;
+  /// The stages that read it, ascending (several: pipeline-shared).
+  llvm::SmallVector<int64_t, 2> stages;
+  std::string rule;
+};
+
+/// Every parameter of `module` (after --dist-infer-predict-layout and
+/// --dist-pipeline-split, partitioned or not), once per name in program
+/// order; parameters without a layout are replicated over `stageDevices`.
+std::vector<PredictParam> predictParams(mlir::ModuleOp module, int64_t stageDevices);
+
+/// The predict strategy file of `params`: with several stages, one layout
+/// item "<stage>-<name>" per stage that reads a parameter (a merged file).
+StrategyFile predictStrategy(const std::vector<PredictParam> &params, int64_t stages);
+
+} // namespace dinfer::cli
+
+#endif // DINFER_TOOLS_DINFER_PREDICTLAYOUT_H
