@@ -19,6 +19,8 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <functional>
+
 using namespace mlir;
 using namespace dinfer;
 using llvm::StringRef;
@@ -789,10 +791,15 @@ std::string dinfer::collectiveGroupName(ArrayRef<int64_t> ranks, int64_t deviceN
     world &= rank == static_cast<int64_t>(i);
   if (world)
     return "hccl_world_group";
-  std::string name = "group";
-  for (int64_t rank : ranks)
-    name += "_" + std::to_string(rank);
-  return name;
+  // MindSpore's own naming: the rank count, then std::hash of the sorted
+  // ranks joined by '-' (libstdc++'s _Hash_bytes with seed 0xc70f6907,
+  // which std::hash<std::string> is here).
+  SmallVector<int64_t> sorted(ranks);
+  llvm::sort(sorted);
+  std::string joined;
+  for (int64_t rank : sorted)
+    joined += (joined.empty() ? "" : "-") + std::to_string(rank);
+  return std::to_string(ranks.size()) + "-" + std::to_string(std::hash<std::string>{}(joined));
 }
 
 llvm::ArrayRef<llvm::StringLiteral> dinfer::exportableOps() { return kExportableOps; }

@@ -103,6 +103,14 @@ public:
   llvm::Error write(llvm::StringRef path, const WriteOptions &options) const;
   llvm::Error write(llvm::StringRef path) const { return write(path, WriteOptions()); }
 
+  /// What MindSpore 1.7's loader (anf_model_parser.cc) would refuse, one
+  /// line each; empty when the file loads. Checks the version fields, the
+  /// byte order, every parameter's data (inline size, or external data in
+  /// range behind a little-endian header), every node's primitive or
+  /// sub-graph, inputs defined before use, constants with a value, and the
+  /// graph outputs.
+  std::vector<std::string> loaderProblems() const;
+
 private:
   MindIRModel();
   llvm::Error index();

@@ -36,7 +36,8 @@ llvm::Expected<MindIRModel> exportMindIR(mlir::ModuleOp module, ParameterData pa
                                          const ExportOptions &options = {});
 
 /// The communication group name of `ranks` (global ranks, in group order):
-/// "hccl_world_group" for every rank of `deviceNum`, else "group_<r0>_<r1>...".
+/// "hccl_world_group" for every rank of `deviceNum`, else MindSpore's
+/// "<count>-<hash of the sorted ranks>", such as "2-5004544844489628105".
 std::string collectiveGroupName(llvm::ArrayRef<int64_t> ranks, int64_t deviceNum);
 
 /// The nn ops the exporter writes.

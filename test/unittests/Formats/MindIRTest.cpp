@@ -19,8 +19,6 @@ using llvm::SmallVector;
 
 namespace {
 
-
-
 MindIRModel mustOpen(llvm::StringRef name) {
   auto model = MindIRModel::open(samplePath(name));
   EXPECT_TRUE(static_cast<bool>(model)) << (model ? "" : llvm::toString(model.takeError()));
@@ -71,7 +69,8 @@ TEST(MindIR, ReadsLeNetWithWeights) {
 }
 
 TEST(MindIR, ReadsEveryPlainSample) {
-  for (const char *name : {"old_version_mindir_2.mindir", "add_no_encrpty.mindir", "relu.mindir", "tensor_add.mindir"}) {
+  for (const char *name :
+       {"old_version_mindir_2.mindir", "add_no_encrpty.mindir", "relu.mindir", "tensor_add.mindir"}) {
     if (samplePath(name).empty())
       GTEST_SKIP() << kSamplesMissing;
     auto model = MindIRModel::open(samplePath(name));
@@ -210,6 +209,95 @@ TEST(MindIRBadInput, EveryTruncationIsAnErrorOrAPrefixModel) {
       llvm::consumeError(model.takeError());
   }
   SUCCEED() << "no crash on any of " << bytes.size() << " truncations";
+}
+
+} // namespace
+
+namespace {
+
+/// A small valid model: one input, one weight, Add(input, weight), output.
+std::unique_ptr<mind_ir::ModelProto> validModel() {
+  auto model = std::make_unique<mind_ir::ModelProto>();
+  model->set_ir_version("0.1.1");
+  model->set_producer_name("MindSpore");
+  model->set_model_version("1.7.0");
+  model->set_little_endian(true);
+  model->set_mind_ir_version(1);
+  mind_ir::PrimitiveProto *add = model->add_primitives();
+  add->set_name("Add:1");
+  add->set_op_type("Add");
+  mind_ir::GraphProto *graph = model->mutable_graph();
+  graph->set_name("g");
+  mind_ir::ValueInfoProto *input = graph->add_input();
+  input->set_name("g:x");
+  input->add_tensor()->set_data_type(mind_ir::TensorProto::FLOAT);
+  mind_ir::TensorProto *weight = graph->add_parameter();
+  weight->set_name("g:w");
+  weight->add_dims(2);
+  weight->set_data_type(mind_ir::TensorProto::FLOAT);
+  weight->set_raw_data(std::string(8, '\0'));
+  mind_ir::NodeProto *node = graph->add_node();
+  node->set_name("g:Add:2");
+  node->add_output("g:Add:2");
+  node->set_op_type("REF::Add:1");
+  node->add_input("g:x");
+  node->add_input("g:w");
+  graph->add_output()->set_name("g:Add:2");
+  return model;
+}
+
+std::vector<std::string> problemsOf(std::unique_ptr<mind_ir::ModelProto> proto) {
+  auto model = MindIRModel::fromProto(std::move(proto), "bad.mindir");
+  EXPECT_TRUE(static_cast<bool>(model));
+  return model ? model->loaderProblems() : std::vector<std::string>{"does not load"};
+}
+
+bool mentions(const std::vector<std::string> &problems, llvm::StringRef text) {
+  return llvm::any_of(problems, [&](const std::string &p) { return llvm::StringRef(p).contains(text); });
+}
+
+TEST(MindIRLoaderRules, AValidModelHasNoProblem) { EXPECT_TRUE(problemsOf(validModel()).empty()); }
+
+// Each rule of 1.7's loader, broken once.
+TEST(MindIRLoaderRules, EachRuleBroken) {
+  auto model = validModel();
+  model->set_mind_ir_version(3);
+  EXPECT_TRUE(mentions(problemsOf(std::move(model)), "mind_ir_version 3"));
+
+  model = validModel();
+  model->set_little_endian(false);
+  EXPECT_TRUE(mentions(problemsOf(std::move(model)), "little_endian is false"));
+
+  model = validModel();
+  model->clear_model_version();
+  EXPECT_TRUE(mentions(problemsOf(std::move(model)), "model_version"));
+
+  model = validModel();
+  model->mutable_graph()->mutable_node(0)->set_input(1, "g:nothing");
+  EXPECT_TRUE(mentions(problemsOf(std::move(model)), "reads 'g:nothing' before anything defines it"));
+
+  model = validModel();
+  model->mutable_graph()->mutable_node(0)->set_op_type("REF::Mul:7");
+  EXPECT_TRUE(mentions(problemsOf(std::move(model)), "calls 'Mul:7', which is no primitive"));
+
+  model = validModel();
+  mind_ir::NodeProto *constant = model->mutable_graph()->add_node();
+  constant->set_name("[ValueNode]9");
+  constant->add_output("[ValueNode]9");
+  constant->set_op_type("Constant");
+  EXPECT_TRUE(mentions(problemsOf(std::move(model)), "Constant without a 'value' attribute"));
+
+  model = validModel();
+  model->mutable_graph()->mutable_output(0)->set_name("g:gone");
+  EXPECT_TRUE(mentions(problemsOf(std::move(model)), "output 'g:gone' is produced by no node"));
+
+  model = validModel();
+  model->mutable_primitives(0)->clear_op_type();
+  EXPECT_TRUE(mentions(problemsOf(std::move(model)), "has no op_type"));
+
+  model = validModel();
+  *model->add_primitives() = model->primitives(0);
+  EXPECT_TRUE(mentions(problemsOf(std::move(model)), "used twice"));
 }
 
 } // namespace
