@@ -24,6 +24,9 @@
 #include "dinfer/Reshard/Layout.h"
 #include "dinfer/Runtime/Communicator.h"
 #include "dinfer/Runtime/Interpreter.h"
+#if DINFER_HAVE_MPI
+#include "dinfer/Runtime/MPICommunicator.h"
+#endif
 #include "dinfer/Transforms/Passes.h"
 #include "dinfer/Transforms/ShardingRules.h"
 #include "dinfer/Translate/ImportMindIR.h"
@@ -49,6 +52,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <thread>
@@ -331,6 +335,69 @@ Expected<std::vector<Buffer>> runRanks(int64_t devices, int64_t stageSize, int64
   return std::move(outputs[outputRank]);
 }
 
+/// Whether this process is one rank of an `mpirun`.
+bool runningUnderMPI() { return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE"); }
+
+/// Under mpirun: this process runs its own rank of the export over MPI. The
+/// last stage's first rank holds the outputs; rank 0 receives them (when it
+/// is not that rank) and writes them alone.
+int runExportRankUnderMPI(int64_t devices, int64_t stageSize, int64_t outputRank, const json::Array *outputsJson,
+                          ArrayRef<std::string> outputNames, function_ref<Expected<RankProgram>(int64_t)> prepare,
+                          const std::map<std::string, NpyArray> &expected) {
+#if DINFER_HAVE_MPI
+  auto comm = createMPICommunicator(nullptr, nullptr);
+  if (!comm)
+    return failure(runCommand, toString(comm.takeError()));
+  int rank = (*comm)->rank();
+  if ((*comm)->size() != devices)
+    abortMPIRun(
+        formatv("the export has {0} ranks, but mpirun started {1} processes (mpirun -np {0})", devices, (*comm)->size())
+            .str());
+  auto program = prepare(rank);
+  if (!program)
+    abortMPIRun(modelOption + ": " + toString(program.takeError()));
+  RankContext context{comm->get(), static_cast<int>(stageSize), std::chrono::seconds(timeoutOption)};
+  auto result = program->executable->run(
+      std::move(program->inputs), [&](StringRef name) { return program->weights(name); }, nullptr, &context);
+  if (!result)
+    abortMPIRun(toString(result.takeError()));
+  constexpr int kOutputTag = 1 << 20;
+  auto timeout = std::chrono::seconds(timeoutOption);
+  std::vector<Buffer> outputs;
+  if (rank == outputRank && rank != 0) {
+    for (auto [i, output] : llvm::enumerate(*result))
+      if (Error err = (*comm)->send(0, output.dtype, output.data.data(), output.numElements(),
+                                    kOutputTag + static_cast<int>(i), timeout))
+        abortMPIRun(toString(std::move(err)));
+  } else if (rank == 0 && outputRank != 0) {
+    for (auto [i, entry] : llvm::enumerate(*outputsJson)) {
+      const json::Object *info = entry.getAsObject();
+      std::optional<DType> dtype = info ? parseDType(info->getString("dtype").value_or("")) : std::nullopt;
+      const json::Array *shapeJson = info ? info->getArray("shape") : nullptr;
+      if (!dtype || !shapeJson)
+        abortMPIRun("manifest.json: output " + std::to_string(i) + " lacks its dtype or shape");
+      SmallVector<int64_t, 4> shape;
+      for (const json::Value &d : *shapeJson)
+        shape.push_back(d.getAsInteger().value_or(0));
+      Buffer output(*dtype, shape);
+      if (Error err = (*comm)->recv(static_cast<int>(outputRank), *dtype, output.data.data(), output.numElements(),
+                                    kOutputTag + static_cast<int>(i), timeout))
+        abortMPIRun(toString(std::move(err)));
+      outputs.push_back(std::move(output));
+    }
+  } else if (rank == 0) {
+    outputs = std::move(*result);
+  }
+  if (rank != 0)
+    return kSuccess;
+  errs() << formatv("dinfer run: rank 0 of {0} processes under mpirun, from {1} (every file matches the manifest)\n",
+                    devices, modelOption);
+  return writeOutputs(outputs, outputNames, expected);
+#else
+  return failure(runCommand, "this dinfer was built without Open MPI: run the export in one process (without mpirun)");
+#endif
+}
+
 /// The slice of `full` rank `position` of a stage holds under `layout`.
 Expected<Buffer> sliceOf(const Buffer &full, const TensorLayout &layout, int64_t position) {
   auto sharded = ShardedTensor::create(full.shape, layout);
@@ -435,7 +502,7 @@ int runExportFolder(const std::map<std::string, NpyArray> &inputs, const std::ma
   std::vector<mlir::MLIRContext> contexts(devices);
   std::vector<std::optional<MindIRModel>> models(devices);
   std::vector<mlir::OwningOpRef<mlir::ModuleOp>> modules(devices);
-  auto outputs = runRanks(devices, stageSize, devices - stageSize, [&](int64_t rank) -> Expected<RankProgram> {
+  auto prepareRank = [&](int64_t rank) -> Expected<RankProgram> {
     auto model = MindIRModel::open(mindirPaths[rank]);
     if (!model)
       return model.takeError();
@@ -486,7 +553,11 @@ int runExportFolder(const std::map<std::string, NpyArray> &inputs, const std::ma
       return createStringError(inconvertibleErrorCode(), "the MindIR has no weight '" + name + "'");
     };
     return program;
-  });
+  };
+  int64_t outputRank = devices - stageSize;
+  if (runningUnderMPI())
+    return runExportRankUnderMPI(devices, stageSize, outputRank, outputsJson, outputNames, prepareRank, expected);
+  auto outputs = runRanks(devices, stageSize, outputRank, prepareRank);
   if (!outputs)
     return failure(runCommand, toString(outputs.takeError()));
   errs() << formatv("dinfer run: {0} ranks in one process{1}, from {2} (every file matches the manifest)\n", devices,
