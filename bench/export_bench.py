@@ -69,40 +69,52 @@ def main():
     parser.add_argument("--hidden", type=int, default=8192)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--ranks", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     dinfer = os.path.join(os.path.abspath(args.build), "bin", "dinfer")
     work = args.work or tempfile.mkdtemp(prefix="dinfer-export-bench-")
     os.makedirs(work, exist_ok=True)
     try:
         model = os.path.join(work, "model.onnx")
-        weight_bytes = build_model(model, args.hidden, args.layers)
+        weight_bytes = args.layers * args.hidden * 2 * args.hidden * 4
         print(f"model: {args.layers} products of {args.hidden} x {2 * args.hidden} float32, "
               f"{weight_bytes / 2**30:.2f} GiB of weights", flush=True)
-        subprocess.run([dinfer, "convert", model, os.path.join(work, "full.mindir"), "--weights",
-                        os.path.join(work, "full.ckpt"), "--no-sync"], check=True)
-        os.remove(os.path.join(work, "full.mindir"))
-        subprocess.run([dinfer, "strategy", "--model", model, "--device-num", str(args.ranks), "--preset",
-                        f"megatron:tp={args.ranks}", "-o", os.path.join(work, "train.json")], check=True)
-        subprocess.run([dinfer, "reshard", "--src", os.path.join(work, "full.ckpt"), "--src-strategy", "none",
-                        "--dst-strategy", os.path.join(work, "train.json"), "--dst", os.path.join(work, "train"),
-                        "--no-sync"], check=True)
-        os.remove(os.path.join(work, "full.ckpt"))
+        train = os.path.join(work, "train")
+        if not os.path.isdir(train):  # a kept --work folder is reused
+            build_model(model, args.hidden, args.layers)
+            full = os.path.join(work, "full")
+            subprocess.run([dinfer, "convert", model, os.path.join(full, "net.mindir"), "--weights",
+                            os.path.join(full, "net.ckpt"), "--no-sync"], check=True)
+            subprocess.run([dinfer, "strategy", "--model", model, "--device-num", str(args.ranks), "--preset",
+                            f"megatron:tp={args.ranks}", "-o", os.path.join(work, "train.json")], check=True)
+            subprocess.run([dinfer, "reshard", "--src", os.path.join(full, "net.ckpt"), "--src-strategy", "none",
+                            "--dst-strategy", os.path.join(work, "train.json"), "--dst", train, "--no-sync"],
+                           check=True)
+            shutil.rmtree(full)
+        shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
 
-        copy_seconds, _ = timed(["cp", "-r", os.path.join(work, "train"), os.path.join(work, "copy")])
-        shutil.rmtree(os.path.join(work, "copy"))
-        export_seconds, export_peak = timed([dinfer, "export", "--model", model, "--train-strategy",
-                                             os.path.join(work, "train.json"), "--ckpt-dir",
-                                             os.path.join(work, "train"), "--input", f"x=8,{args.hidden}",
-                                             "--device-num", str(args.ranks), "--no-sync", "-o",
-                                             os.path.join(work, "out")])
+        # Interleaved rounds, medians: the copy and the export see the same cache and disk.
+        copies, exports, peaks = [], [], []
+        for _ in range(args.rounds):
+            seconds, _ = timed(["cp", "-r", train, os.path.join(work, "copy")])
+            copies.append(seconds)
+            shutil.rmtree(os.path.join(work, "copy"))
+            shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+            seconds, peak = timed([dinfer, "export", "--model", model, "--train-strategy",
+                                   os.path.join(work, "train.json"), "--ckpt-dir", train, "--input",
+                                   f"x=8,{args.hidden}", "--device-num", str(args.ranks), "--no-sync", "-o",
+                                   os.path.join(work, "out")])
+            exports.append(seconds)
+            peaks.append(peak)
+        copy_seconds, export_seconds, export_peak = (sorted(v)[len(v) // 2] for v in (copies, exports, peaks))
         largest = 0
         for rank in range(args.ranks):
             folder = os.path.join(work, "out", f"rank_{rank}")
             size = sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(folder) for f in files)
             largest = max(largest, size)
         print()
-        print(f"copy of the training checkpoints: {copy_seconds:.2f} s")
-        print(f"dinfer export, {args.ranks} ranks: {export_seconds:.2f} s, peak RSS {export_peak / 2**20:.0f} MiB, "
+        print(f"copy of the training checkpoints: {copy_seconds:.2f} s (median of {args.rounds})")
+        print(f"dinfer export, {args.ranks} ranks: {export_seconds:.2f} s (median), peak RSS {export_peak / 2**20:.0f} MiB, "
               f"largest rank {largest / 2**20:.0f} MiB")
         print(f"export time / copy time: {export_seconds / copy_seconds:.2f}")
         print(f"export peak memory / largest rank's weights: {export_peak / largest:.2f}")

@@ -5,11 +5,17 @@
 #include "dinfer/Formats/ByteSource.h"
 
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+
+#include <openssl/evp.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <memory>
 #include <unistd.h>
+#include <vector>
 
 using namespace dinfer;
 
@@ -69,4 +75,34 @@ llvm::Error dinfer::writeFileAtomically(llvm::StringRef path, llvm::StringRef by
   if (llvm::Error err = (*file)->write(bytes))
     return err;
   return (*file)->commit(sync);
+}
+
+llvm::Expected<std::string> dinfer::sha256OfFile(llvm::StringRef path) {
+  int fd = ::open(path.str().c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return fileError(path, "cannot open: " + llvm::Twine(std::strerror(errno)));
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
+    ::close(fd);
+    return fileError(path, "cannot start a SHA-256 digest (OpenSSL)");
+  }
+  std::vector<char> chunk(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int error = errno;
+      ::close(fd);
+      return fileError(path, "read failed: " + llvm::Twine(std::strerror(error)));
+    }
+    if (n == 0)
+      break;
+    EVP_DigestUpdate(context.get(), chunk.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context.get(), digest, &length);
+  return llvm::toHex(llvm::ArrayRef<uint8_t>(digest, length), /*LowerCase=*/true);
 }

@@ -7,6 +7,8 @@
 
 #include "mind_ir.pb.h"
 
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -277,14 +279,54 @@ llvm::Expected<MappedBytes> MindIRModel::mapParameter(const MindIRParameter &par
   return mapped;
 }
 
+namespace {
+/// Protobuf's output stream over an AtomicFile: a model is serialized
+/// through a small buffer, never as one string of its size.
+class AtomicFileStream : public google::protobuf::io::CopyingOutputStream {
+public:
+  explicit AtomicFileStream(AtomicFile &file) : file_(file) {}
+  bool Write(const void *buffer, int size) override {
+    if (error_)
+      return false;
+    error_ = file_.write(llvm::ArrayRef<char>(static_cast<const char *>(buffer), static_cast<size_t>(size)));
+    return !error_;
+  }
+  llvm::Error takeError() { return std::move(error_); }
+
+private:
+  AtomicFile &file_;
+  llvm::Error error_ = llvm::Error::success();
+};
+
+llvm::Error writeProto(const mind_ir::ModelProto &model, StringRef path, bool sync) {
+  auto file = AtomicFile::create(path);
+  if (!file)
+    return file.takeError();
+  AtomicFileStream stream(**file);
+  bool serialized;
+  {
+    google::protobuf::io::CopyingOutputStreamAdaptor adaptor(&stream, 1 << 20);
+    serialized = model.SerializeToZeroCopyStream(&adaptor) && adaptor.Flush();
+  }
+  if (llvm::Error err = stream.takeError())
+    return err;
+  if (!serialized)
+    return fileError(path, "cannot serialize the model");
+  return (*file)->commit(sync);
+}
+} // namespace
+
 llvm::Error MindIRModel::write(StringRef path, const WriteOptions &options) const {
   uint64_t total = 0;
   for (const MindIRParameter &parameter : parameters_)
     total += parameter.bytes;
   bool external = total > options.externalThreshold;
 
-  mind_ir::ModelProto out = *proto_;
   if (!external) {
+    // Weights already inline are written from the model itself, uncopied.
+    if (llvm::all_of(parameters_, [](const MindIRParameter &p) { return p.location.empty(); }))
+      return writeProto(*proto_, path, options.sync);
+    mind_ir::ModelProto out = *proto_;
     for (const MindIRParameter &parameter : parameters_) {
       mind_ir::TensorProto *tensor = out.mutable_graph()->mutable_parameter(parameter.index);
       if (!tensor->has_raw_data()) {
@@ -295,11 +337,9 @@ llvm::Error MindIRModel::write(StringRef path, const WriteOptions &options) cons
         tensor->set_raw_data(data->data(), data->size());
       }
     }
-    std::string bytes;
-    if (!out.SerializeToString(&bytes))
-      return fileError(path, "cannot serialize the model");
-    return writeFileAtomically(path, bytes, options.sync);
+    return writeProto(out, path, options.sync);
   }
+  mind_ir::ModelProto out = *proto_;
 
   // Split save: <dir>/<prefix>_graph.mindir and <dir>/<prefix>_variables/data_0.
   StringRef prefix = llvm::sys::path::stem(path);
@@ -347,8 +387,5 @@ llvm::Error MindIRModel::write(StringRef path, const WriteOptions &options) cons
   llvm::sys::fs::remove_directories(variables);
   if (std::error_code ec = llvm::sys::fs::rename(staging, variables))
     return fileError(variables, "cannot rename into place: " + ec.message());
-  std::string bytes;
-  if (!out.SerializeToString(&bytes))
-    return fileError(graphPath, "cannot serialize the model");
-  return writeFileAtomically(graphPath, bytes, options.sync);
+  return writeProto(out, graphPath, options.sync);
 }

@@ -254,13 +254,12 @@ llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const
   return llvm::Error::success();
 }
 
-llvm::Expected<std::vector<char>> dinfer::assembleTensor(const TensorPlan &tensor,
-                                                         llvm::ArrayRef<const Checkpoint *> sources) {
-  std::vector<char> bytes(tensor.bytes);
-  Assembler assembler(tensor, sources, std::max<uint64_t>(tensor.bytes, 1));
-  if (llvm::Error err = assembler.fill(0, bytes))
-    return std::move(err);
-  return bytes;
+llvm::Error dinfer::assembleTensor(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources,
+                                   llvm::MutableArrayRef<char> out) {
+  if (out.size() != tensor.bytes)
+    return execError("tensor '{0}': {1} bytes planned for a buffer of {2}", tensor.name, tensor.bytes, out.size());
+  Assembler assembler(tensor, sources, kDefaultSlabBytes);
+  return assembler.fill(0, out);
 }
 
 llvm::Expected<std::vector<std::string>> dinfer::disagreeingReplicas(const ReshardPlan &plan,

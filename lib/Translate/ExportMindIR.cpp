@@ -361,14 +361,18 @@ LogicalResult Exporter::exportOp(Operation *op) {
           names_[param.getResult()] = it->second;
           return success();
         }
-        auto data = parameters_(param.getName());
-        if (!data)
-          return param.emitOpError() << llvm::toString(data.takeError());
+        RankedTensorType type = param.getType();
+        std::optional<DType> dtype = fromMLIRType(type.getElementType());
+        if (!dtype || dtypeBits(*dtype) % 8 != 0)
+          return param.emitOpError() << "has an element type MindIR weights cannot hold";
         mind_ir::TensorProto *tensor = graph_->add_parameter();
-        setType(tensor, param.getType());
+        setType(tensor, type);
         std::string name = graphName_ + ":" + param.getName().str();
         tensor->set_name(name);
-        tensor->set_raw_data(data->data(), data->size());
+        std::string *raw = tensor->mutable_raw_data();
+        raw->resize(static_cast<size_t>(type.getNumElements()) * (dtypeBits(*dtype) / 8));
+        if (llvm::Error err = parameters_(param.getName(), llvm::MutableArrayRef<char>(raw->data(), raw->size())))
+          return param.emitOpError() << llvm::toString(std::move(err));
         tensor->set_ref_key(param.getName().str());
         parameterNames_[param.getName()] = name;
         names_[param.getResult()] = name;

@@ -11,9 +11,9 @@
 #include "dinfer/Translate/ExportMindIR.h"
 #include "dinfer/Translate/ImportMindIR.h"
 
-#include "mind_ir.pb.h"
 #include "dinfer/Reshard/Layout.h"
 #include "dinfer/Translate/ImportONNX.h"
+#include "mind_ir.pb.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -22,6 +22,7 @@
 #include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -29,8 +30,7 @@
 using namespace mlir;
 
 namespace {
-llvm::cl::list<std::string> inputShapes("input-shape",
-                                        llvm::cl::desc("Static shape of a model input: NAME=D0,D1,..."),
+llvm::cl::list<std::string> inputShapes("input-shape", llvm::cl::desc("Static shape of a model input: NAME=D0,D1,..."),
                                         llvm::cl::value_desc("name=shape"));
 
 llvm::cl::list<std::string> inputValues(
@@ -81,8 +81,8 @@ OwningOpRef<Operation *> importOnnxTranslation(const std::shared_ptr<llvm::Sourc
     auto [name, file] = StringRef(spec).split('=');
     auto bytes = llvm::MemoryBuffer::getFile(file, false, false);
     if (name.empty() || !bytes) {
-      emitError(UnknownLoc::get(context)) << "--input-value expects NAME=FILE.pb with a readable file, got '" << spec
-                                          << "'";
+      emitError(UnknownLoc::get(context))
+          << "--input-value expects NAME=FILE.pb with a readable file, got '" << spec << "'";
       return nullptr;
     }
     options.inputValues[name] = (*bytes)->getBuffer().str();
@@ -98,9 +98,10 @@ OwningOpRef<Operation *> importOnnxTranslation(const std::shared_ptr<llvm::Sourc
   return OwningOpRef<Operation *>(module.release().getOperation());
 }
 
-llvm::cl::opt<std::string> weightsFile(
-    "weights", llvm::cl::desc("Checkpoint holding the data of the program's dist.param parameters (--export-mindir)"),
-    llvm::cl::value_desc("file.ckpt"));
+llvm::cl::opt<std::string>
+    weightsFile("weights",
+                llvm::cl::desc("Checkpoint holding the data of the program's dist.param parameters (--export-mindir)"),
+                llvm::cl::value_desc("file.ckpt"));
 
 LogicalResult exportMindIRTranslation(Operation *op, llvm::raw_ostream &output) {
   auto module = llvm::dyn_cast<ModuleOp>(op);
@@ -115,17 +116,19 @@ LogicalResult exportMindIRTranslation(Operation *op, llvm::raw_ostream &output) 
     }
     weights.emplace(std::move(*checkpoint));
   }
-  auto model = dinfer::exportMindIR(module, [&](StringRef name) -> llvm::Expected<std::vector<char>> {
+  auto model = dinfer::exportMindIR(module, [&](StringRef name, llvm::MutableArrayRef<char> out) -> llvm::Error {
     if (!weights)
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                      "parameter '" + name + "' has no data: give --weights FILE.ckpt");
     const dinfer::CheckpointTensor *tensor = weights->find(name);
     if (!tensor)
       return dinfer::fileError(weightsFile, "has no tensor '" + name + "'");
-    std::vector<char> data(tensor->bytes);
-    if (llvm::Error err = weights->read(*tensor, 0, data))
-      return std::move(err);
-    return data;
+    if (tensor->bytes != out.size())
+      return dinfer::fileError(weightsFile, llvm::formatv("tensor '{0}' has {1} bytes; the program's parameter needs "
+                                                          "{2}",
+                                                          name, tensor->bytes, out.size())
+                                                .str());
+    return weights->read(*tensor, 0, out);
   });
   if (!model) {
     // The message already names the op and its location.

@@ -113,11 +113,19 @@ Expected<MindIRModel> convertOnnx(std::vector<Weight> &weights) {
     weights.push_back({tensor.name(), dtypeFromOnnx(tensor.data_type()),
                        SmallVector<int64_t, 4>(tensor.dims().begin(), tensor.dims().end())});
   }
-  auto exported = exportMindIR(*module, [&](StringRef name) -> Expected<std::vector<char>> {
+  auto exported = exportMindIR(*module, [&](StringRef name, MutableArrayRef<char> out) -> Error {
     auto it = initializers.find(name.str());
     if (it == initializers.end())
       return fileError(modelOption, "no initializer named '" + name + "'");
-    return model->tensorBytes(*it->second);
+    auto mapped = model->mapTensor(*it->second);
+    if (!mapped)
+      return mapped.takeError();
+    if (mapped->bytes.size() != out.size())
+      return fileError(
+          modelOption,
+          formatv("initializer '{0}' has {1} bytes; its type needs {2}", name, mapped->bytes.size(), out.size()).str());
+    std::memcpy(out.data(), mapped->bytes.data(), out.size());
+    return Error::success();
   });
   if (!exported)
     return fileError(modelOption, toString(exported.takeError()));

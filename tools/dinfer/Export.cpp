@@ -38,7 +38,6 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
-#include "llvm/Support/SHA256.h"
 #include "llvm/Support/ThreadPool.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -76,11 +75,6 @@ cl::opt<bool> noSyncOption("no-sync", cl::desc("Do not fsync outputs before rena
 
 Error exportError(const Twine &message) { return createStringError(inconvertibleErrorCode(), message); }
 
-std::string sha256Hex(StringRef bytes) {
-  std::array<uint8_t, 32> digest = SHA256::hash(arrayRefFromStringRef(bytes));
-  return toHex(digest, /*LowerCase=*/true);
-}
-
 /// One written file of a rank, as the manifest lists it.
 struct WrittenFile {
   std::string path; ///< Relative to the export folder.
@@ -95,13 +89,15 @@ Expected<std::vector<WrittenFile>> listFiles(StringRef root, StringRef dir) {
   for (sys::fs::recursive_directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec)) {
     if (it->type() != sys::fs::file_type::regular_file)
       continue;
-    auto buffer = MemoryBuffer::getFile(it->path(), /*IsText=*/false, /*RequiresNullTerminator=*/false);
-    if (!buffer)
-      return exportError(it->path() + ": cannot read back: " + buffer.getError().message());
+    auto sha256 = sha256OfFile(it->path());
+    if (!sha256)
+      return sha256.takeError();
     WrittenFile file;
     file.path = StringRef(it->path()).drop_front(root.size() + 1).str();
-    file.bytes = (*buffer)->getBufferSize();
-    file.sha256 = sha256Hex((*buffer)->getBuffer());
+    uint64_t size = 0;
+    sys::fs::file_size(it->path(), size);
+    file.bytes = size;
+    file.sha256 = std::move(*sha256);
     files.push_back(std::move(file));
   }
   if (ec)
@@ -256,6 +252,7 @@ int runExport() {
 
   std::vector<std::string> errors(devices);
   std::vector<GroupConfig> groupConfigs(devices);
+  std::vector<std::vector<WrittenFile>> rankFiles(devices);
   std::atomic<uint64_t> weightBytes{0};
   auto exportRank = [&](int64_t rank) {
     mlir::func::FuncOp function = rankFunctions[rank];
@@ -268,7 +265,7 @@ int runExport() {
     options.entry = function.getName().str();
     auto model = exportMindIR(
         module,
-        [&](StringRef name) -> Expected<std::vector<char>> {
+        [&](StringRef name, MutableArrayRef<char> out) -> Error {
           auto it = tensors.find(name.str());
           if (it == tensors.end())
             return exportError("rank " + Twine(rank) + ": no slice of '" + name + "' was planned");
@@ -277,7 +274,7 @@ int runExport() {
             return exportError(formatv("rank {0}: the checkpoints give '{1}' a slice of {2}, but the program reads {3}",
                                        rank, name, formatList(it->second->shape), formatList(type.getShape())));
           weightBytes += it->second->bytes;
-          return assembleTensor(*it->second, pointers);
+          return assembleTensor(*it->second, pointers, out);
         },
         options);
     if (!model) {
@@ -311,8 +308,16 @@ int runExport() {
     config.restoreRanks = {static_cast<uint32_t>(rank)};
     SmallString<256> groupPath(folder);
     sys::path::append(groupPath, "group_config.pb");
-    if (Error err = writeFileAtomically(groupPath, serializeGroupConfig(config), !noSyncOption))
+    if (Error err = writeFileAtomically(groupPath, serializeGroupConfig(config), !noSyncOption)) {
       errors[rank] = toString(std::move(err));
+      return;
+    }
+    // Hashed here, in parallel with the other ranks.
+    auto written = listFiles(staging, folder);
+    if (!written)
+      errors[rank] = toString(written.takeError());
+    else
+      rankFiles[rank] = std::move(*written);
   };
   unsigned threads = threadsOption ? threadsOption : hardware_concurrency().compute_thread_count();
   {
@@ -329,13 +334,8 @@ int runExport() {
   json::Array ranksJson;
   std::map<std::string, std::vector<uint32_t>> allGroups;
   for (int64_t rank = 0; rank < devices; ++rank) {
-    SmallString<256> folder(staging);
-    sys::path::append(folder, "rank_" + std::to_string(rank));
-    auto written = listFiles(staging, folder);
-    if (!written)
-      return failure(exportCommand, toString(written.takeError()));
     json::Array filesJson;
-    for (const WrittenFile &file : *written)
+    for (const WrittenFile &file : rankFiles[rank])
       filesJson.push_back(json::Object{{"path", file.path}, {"bytes", file.bytes}, {"sha256", file.sha256}});
     ranksJson.push_back(json::Object{{"rank", rank}, {"stage", rank / stageDevices}, {"files", std::move(filesJson)}});
     for (const GroupConfig::Group &group : groupConfigs[rank].groups)

@@ -17,6 +17,7 @@
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Formats/ByteSource.h"
+#include "dinfer/Formats/FileUtils.h"
 #include "dinfer/Formats/GroupConfig.h"
 #include "dinfer/Formats/MindIR.h"
 #include "dinfer/Formats/Npy.h"
@@ -46,7 +47,6 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/SHA256.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -452,11 +452,10 @@ int runExportFolder(const std::map<std::string, NpyArray> &inputs, const std::ma
         return bad("file path '" + *relative + "' leaves the export folder");
       SmallString<256> path(modelOption);
       sys::path::append(path, *relative);
-      auto bytes = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-      if (!bytes)
-        return failure(runCommand, path + ": cannot read: " + bytes.getError().message());
-      std::array<uint8_t, 32> digest = SHA256::hash(arrayRefFromStringRef((*bytes)->getBuffer()));
-      if (toHex(digest, /*LowerCase=*/true) != *sha)
+      auto digest = sha256OfFile(path);
+      if (!digest)
+        return failure(runCommand, toString(digest.takeError()));
+      if (*digest != *sha)
         return failure(runCommand, path + ": its sha256 differs from the manifest's: the file is damaged or was "
                                           "changed after the export");
       if (relative->ends_with(".mindir"))

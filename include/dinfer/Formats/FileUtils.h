@@ -35,6 +35,10 @@ private:
   bool committed_ = false;
 };
 
+/// The SHA-256 of a file's bytes as 64 lowercase hex digits (OpenSSL,
+/// streamed in 1 MiB reads).
+llvm::Expected<std::string> sha256OfFile(llvm::StringRef path);
+
 /// Writes `bytes` to `path` through an AtomicFile.
 llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes, bool sync = true);
 

@@ -40,9 +40,10 @@ struct ExecuteOptions {
 llvm::Error executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const Checkpoint *> sources,
                            llvm::ArrayRef<std::string> outputs, const ExecuteOptions &options);
 
-/// The bytes of one planned destination tensor, assembled in memory (for a
-/// consumer that holds a rank's slice, such as a MindIR parameter).
-llvm::Expected<std::vector<char>> assembleTensor(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources);
+/// Assembles one planned destination tensor into `out` (tensor.bytes long),
+/// for a consumer that holds a rank's slice, such as a MindIR parameter.
+llvm::Error assembleTensor(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources,
+                           llvm::MutableArrayRef<char> out);
 
 /// The tensors without a layout (plan.replicated) whose content differs
 /// between the source ranks holding them.

@@ -19,8 +19,10 @@
 
 namespace dinfer {
 
-/// The bytes of the parameter `name` (a dist.param of the program).
-using ParameterData = llvm::function_ref<llvm::Expected<std::vector<char>>(llvm::StringRef name)>;
+/// Fills `out`, sized for the parameter's type, with the bytes of the
+/// parameter `name` (a dist.param of the program): weights go straight into
+/// the model, uncopied.
+using ParameterData = llvm::function_ref<llvm::Error(llvm::StringRef name, llvm::MutableArrayRef<char> out)>;
 
 struct ExportOptions {
   /// The function to export; empty: @main, or the module's only function.
