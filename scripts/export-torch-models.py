@@ -87,6 +87,25 @@ class CNN(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class TiedGPT(nn.Module):
+    """Token embedding, pre-norm MLP blocks, and logits through the same (tied) embedding table."""
+
+    def __init__(self, vocab=64, d=32, layers=2):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        self.blocks = nn.ModuleList([
+            nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 4 * d), nn.GELU(approximate="tanh"), nn.Linear(4 * d, d))
+            for _ in range(layers)
+        ])
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, ids):
+        h = self.embed(ids)
+        for block in self.blocks:
+            h = h + block(h)
+        return self.norm(h) @ self.embed.weight.t()
+
+
 # Larger models for benchmarks only (bench/encoder_vs_ort.py): not committed.
 BENCH_MODELS = {
     "encoder_4x512": (lambda: Encoder(d=512, heads=8, ffn=2048, layers=4), (1, 64, 512)),
@@ -98,7 +117,11 @@ MODELS = {
     "encoder": (Encoder, (1, 64, 256)),
     "gpt_block": (GPTBlock, (2, 32, 128)),
     "cnn": (CNN, (2, 3, 16, 16)),
+    "gpt_tied": (TiedGPT, (2, 8)),
 }
+
+# Models whose input is token ids (int64 in [0, vocab)) rather than floats.
+TOKEN_MODELS = {"gpt_tied": 64}
 
 
 def export(name, out):
@@ -109,13 +132,18 @@ def export(name, out):
         with torch.no_grad():
             model.bn1.running_mean.uniform_(-0.5, 0.5)
             model.bn1.running_var.uniform_(0.5, 1.5)
-    x = torch.randn(*shape, generator=torch.Generator().manual_seed(99))
+    if name in TOKEN_MODELS:
+        x = torch.randint(0, TOKEN_MODELS[name], shape, generator=torch.Generator().manual_seed(99))
+    else:
+        x = torch.randn(*shape, generator=torch.Generator().manual_seed(99))
     with torch.no_grad():
         y = model(x)
     path = os.path.join(out, name)
     os.makedirs(path, exist_ok=True)
     torch.onnx.export(model, (x,), os.path.join(path, "model.onnx"), input_names=["x"], output_names=["y"],
-                      opset_version=17, do_constant_folding=True)
+                      opset_version=17,
+                      # Folding would store the tied table's transpose as a second weight.
+                      do_constant_folding=name not in TOKEN_MODELS)
     np.save(os.path.join(path, "x.npy"), x.numpy())
     np.save(os.path.join(path, "y.npy"), y.numpy())
     print(f"{name}: input {list(shape)} -> output {list(y.shape)}")

@@ -90,6 +90,17 @@ struct DistAttachStrategyPass : dinfer::impl::DistAttachStrategyBase<DistAttachS
       param.setLayoutAttr(layout);
     });
 
+    // How many ops answer to each key: a key several ops share (a parameter
+    // they all read, such as one norm weight exporters deduplicated) names
+    // no single stage.
+    llvm::StringMap<unsigned> opsPerKey;
+    module.walk([&](Operation *op) {
+      if (!llvm::isa<dist::ShardingRuleOpInterface>(op))
+        return;
+      if (std::optional<StringRef> parameter = firstParameter(op))
+        ++opsPerKey[(nn::primitiveName(op) + "_" + *parameter).str()];
+    });
+
     module.walk([&](Operation *op) {
       if (!llvm::isa<dist::ShardingRuleOpInterface>(op))
         return;
@@ -126,7 +137,11 @@ struct DistAttachStrategyPass : dinfer::impl::DistAttachStrategyBase<DistAttachS
         return;
       }
       op->setAttr(strategyAttr.getName(), strategyAttr.getValue());
-      op->setAttr(stageAttr.getName(), stageAttr.getValue());
+      if (opsPerKey.lookup(key) == 1)
+        op->setAttr(stageAttr.getName(), stageAttr.getValue());
+      else
+        op->emitRemark() << opsPerKey.lookup(key) << " ops share the strategy key '" << key
+                         << "': the strategy applies to each, and each runs in the stage of what it reads";
     });
 
     // What the file holds that the program does not use: usually a file
