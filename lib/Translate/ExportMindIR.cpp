@@ -311,6 +311,24 @@ private:
     setInt(p, "rank_size", static_cast<int64_t>(ranks.size()));
     setInt(p, "fusion", 0);
   }
+  /// `input` cut into `n` pieces of type `piece` along `splitAxis` (Split)
+  /// and put back together along `concatAxis` (Concat): how MindSpore moves
+  /// a collective's dimension to and from dimension 0.
+  std::string restack(const std::string &input, RankedTensorType piece, int64_t n, int64_t splitAxis,
+                      int64_t concatAxis, Type result) {
+    mind_ir::PrimitiveProto *split = primitive("Split");
+    setInt(split, "axis", splitAxis);
+    setInt(split, "output_num", n);
+    SmallVector<Type> pieces(n, piece);
+    std::string tuple = node(split, {input}, pieces);
+    SmallVector<std::string> items;
+    for (int64_t i = 0; i < n; ++i)
+      items.push_back(tupleGetItem(tuple, i, piece));
+    mind_ir::PrimitiveProto *concat = primitive("Concat");
+    setInt(concat, "axis", concatAxis);
+    return node(concat, {makeTuple(items, pieces)}, result);
+  }
+
   /// The global rank of this function's peer in pipeline stage `stage`.
   int64_t peerRank(int64_t stage) { return stage * stageSize_ + rank_ % stageSize_; }
 
@@ -639,17 +657,7 @@ LogicalResult Exporter::exportCollective(Operation *op) {
       names_[gather.getResult()] = gathered;
       return success();
     }
-    mind_ir::PrimitiveProto *split = primitive("Split");
-    setInt(split, "axis", 0);
-    setInt(split, "output_num", n);
-    SmallVector<Type> pieces(n, inputType);
-    std::string tuple = node(split, {gathered}, pieces);
-    SmallVector<std::string> items;
-    for (int64_t i = 0; i < n; ++i)
-      items.push_back(tupleGetItem(tuple, i, inputType));
-    mind_ir::PrimitiveProto *concat = primitive("Concat");
-    setInt(concat, "axis", dim);
-    names_[gather.getResult()] = node(concat, {makeTuple(items, pieces)}, type);
+    names_[gather.getResult()] = restack(gathered, inputType, n, 0, dim, type);
     return success();
   }
   if (auto scatter = llvm::dyn_cast<dist::ReduceScatterOp>(op)) {
@@ -661,18 +669,8 @@ LogicalResult Exporter::exportCollective(Operation *op) {
       SmallVector<int64_t> pieceShape(inputType.getShape());
       pieceShape[dim] /= n;
       RankedTensorType piece = inputType.clone(pieceShape);
-      mind_ir::PrimitiveProto *split = primitive("Split");
-      setInt(split, "axis", dim);
-      setInt(split, "output_num", n);
-      SmallVector<Type> pieces(n, piece);
-      std::string tuple = node(split, {stacked}, pieces);
-      SmallVector<std::string> items;
-      for (int64_t i = 0; i < n; ++i)
-        items.push_back(tupleGetItem(tuple, i, piece));
       pieceShape[0] *= n;
-      mind_ir::PrimitiveProto *concat = primitive("Concat");
-      setInt(concat, "axis", 0);
-      stacked = node(concat, {makeTuple(items, pieces)}, inputType.clone(pieceShape));
+      stacked = restack(stacked, piece, n, dim, 0, inputType.clone(pieceShape));
     }
     mind_ir::PrimitiveProto *p = primitive("ReduceScatter");
     setString(p, "op", reduceName(scatter.getKind()));

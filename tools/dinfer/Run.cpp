@@ -157,138 +157,13 @@ bool close(const Buffer &got, const NpyArray &want, double &maxAbs, double &maxR
   return ok;
 }
 
-/// The module partitioned for `devices` ranks from the training strategy,
-/// one function per rank, run on that many threads; every rank gets the
-/// slices of the inputs and weights its layouts name. Returns the outputs of
-/// the first rank of the last stage (every rank of that stage has the same
-/// whole tensors).
-Expected<std::vector<Buffer>> runOnRanks(mlir::ModuleOp module, mlir::MLIRContext &context,
-                                         const DiagnosticCollector &diagnostics, const std::vector<Buffer> &inputs,
-                                         WeightSource weights) {
-  int64_t devices = deviceNumOption;
-  mlir::PassManager passes(&context);
-  StrategyPipelineOptions pipeline;
-  pipeline.strategyFile = trainStrategyOption;
-  pipeline.deviceNum = devices;
-  pipeline.pipelineStages = pipelineStagesOption;
-  pipeline.partition = true;
-  pipeline.splitRanks = true;
-  addStrategyPipeline(passes, pipeline);
-  if (failed(passes.run(module)))
-    return createStringError(inconvertibleErrorCode(),
-                             modelOption + ": " + diagnostics.text("the program could not be partitioned"));
-  std::vector<mlir::func::FuncOp> rankFunctions(devices);
-  for (auto function : module.getOps<mlir::func::FuncOp>())
-    if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
-      rankFunctions[rank.getInt()] = function;
-  auto stagesAttr = module->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName);
-  int64_t stages = stagesAttr ? stagesAttr.getInt() : 1, stageSize = devices / stages;
-
-  std::vector<std::unique_ptr<Communicator>> world = createInProcessWorld(static_cast<int>(devices));
-  std::vector<std::string> errors(devices);
-  std::vector<std::vector<Buffer>> outputs(devices);
-  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  unsigned threadsPerRank = std::max<unsigned>(1, (threadsOption ? threadsOption : cores) / devices);
-  // `position` is the rank's index within its stage: layouts cover one stage.
-  auto sliceOf = [](const Buffer &full, dist::LayoutAttr layout, int64_t position) -> Expected<Buffer> {
-    auto sharded = ShardedTensor::create(full.shape, layout.toTensorLayout());
-    if (!sharded)
-      return sharded.takeError();
-    Slice slice = sharded->sliceOfRank(position);
-    return full.region(slice.offset, slice.shape);
-  };
-  std::vector<std::thread> threads;
-  for (int64_t rank = 0; rank < devices; ++rank)
-    threads.emplace_back([&, rank] {
-      setKernelThreads(threadsPerRank);
-      mlir::func::FuncOp function = rankFunctions[rank];
-      llvm::StringMap<dist::ParamOp> params;
-      function.walk([&](dist::ParamOp param) { params[param.getName()] = param; });
-      std::vector<Buffer> local;
-      for (unsigned i = 0; i < function.getNumArguments(); ++i) {
-        auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
-        if (!layout) {
-          local.push_back(inputs[i]);
-          continue;
-        }
-        auto slice = sliceOf(inputs[i], layout, rank % stageSize);
-        if (!slice) {
-          errors[rank] = toString(slice.takeError());
-          world[rank]->abort(errors[rank]);
-          return;
-        }
-        local.push_back(std::move(*slice));
-      }
-      auto executable = Executable::prepare(module, function.getName());
-      if (!executable) {
-        errors[rank] = toString(executable.takeError());
-        world[rank]->abort(errors[rank]);
-        return;
-      }
-      RankContext rankContext{world[rank].get(), static_cast<int>(stageSize), std::chrono::seconds(timeoutOption)};
-      auto result = (*executable)
-                        ->run(
-                            std::move(local),
-                            [&](StringRef name) -> Expected<Buffer> {
-                              auto full = weights(name);
-                              if (!full)
-                                return full.takeError();
-                              dist::ParamOp param = params.lookup(name);
-                              if (!param || !param.getLocal())
-                                return full;
-                              return sliceOf(*full, param.getLayoutAttr(), rank % stageSize);
-                            },
-                            nullptr, &rankContext);
-      if (result)
-        outputs[rank] = std::move(*result);
-      else
-        errors[rank] = toString(result.takeError());
-    });
-  for (std::thread &t : threads)
-    t.join();
-  // The first rank that failed for its own reason, not because another stopped it.
-  for (int64_t rank = 0; rank < devices; ++rank)
-    if (!errors[rank].empty() && errors[rank].find("stopped the run") == std::string::npos)
-      return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + errors[rank]);
-  for (int64_t rank = 0; rank < devices; ++rank)
-    if (!errors[rank].empty())
-      return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + errors[rank]);
-  errs() << formatv("dinfer run: {0} ranks in one process{1}, layouts from {2}\n", devices,
-                    stages > 1 ? formatv(" ({0} pipeline stages of {1})", stages, stageSize).str() : std::string(),
-                    trainStrategyOption);
-  return std::move(outputs[devices - stageSize]);
-}
-
-/// Writes every output as <output-dir>/<name>.npy and compares those
-/// --expect names.
-int writeOutputs(const std::vector<Buffer> &outputs, ArrayRef<std::string> outputNames,
-                 const std::map<std::string, NpyArray> &expected) {
-  if (std::error_code ec = sys::fs::create_directories(outputDirOption))
-    return failure(runCommand, outputDirOption + ": cannot create: " + ec.message());
-  bool mismatch = false;
-  for (auto [i, output] : llvm::enumerate(outputs)) {
-    const std::string &name = outputNames[i];
-    SmallString<256> path(outputDirOption);
-    sys::path::append(path, fileNameFor(name) + ".npy");
-    NpyArray array = output;
-    // numpy has no bfloat16: write its bits as uint16.
-    if (array.dtype == DType::BFloat16)
-      array.dtype = DType::UInt16;
-    if (Error err = writeNpy(array, path))
-      return failure(runCommand, toString(std::move(err)));
-    auto want = expected.find(name);
-    if (want != expected.end()) {
-      double maxAbs, maxRel;
-      bool ok = close(output, want->second, maxAbs, maxRel);
-      errs() << formatv("dinfer run: {0}: {1} (max abs diff {2:e2}, max rel diff {3:e2})\n", name,
-                        ok ? "matches" : "DIFFERS", maxAbs, maxRel);
-      mismatch |= !ok;
-    }
-  }
-  for (const auto &[name, array] : expected)
-    if (!llvm::is_contained(outputNames, name))
-      return failure(runCommand, "--expect names '" + name + "', which is not an output of the model");
-  return mismatch ? kFailure : kSuccess;
+/// The slice of `full` rank `position` of a stage holds under `layout`.
+Expected<Buffer> sliceOf(const Buffer &full, const TensorLayout &layout, int64_t position) {
+  auto sharded = ShardedTensor::create(full.shape, layout);
+  if (!sharded)
+    return sharded.takeError();
+  Slice slice = sharded->sliceOfRank(position);
+  return full.region(slice.offset, slice.shape);
 }
 
 /// Runs the ranks of one group of threads: rank r runs `prepare(r)` on
@@ -333,6 +208,104 @@ Expected<std::vector<Buffer>> runRanks(int64_t devices, int64_t stageSize, int64
     if (!errors[rank].empty())
       return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + errors[rank]);
   return std::move(outputs[outputRank]);
+}
+
+/// The module partitioned for `devices` ranks from the training strategy,
+/// one function per rank, run on that many threads; every rank gets the
+/// slices of the inputs and weights its layouts name. Returns the outputs of
+/// the first rank of the last stage (every rank of that stage has the same
+/// whole tensors).
+Expected<std::vector<Buffer>> runOnRanks(mlir::ModuleOp module, mlir::MLIRContext &context,
+                                         const DiagnosticCollector &diagnostics, const std::vector<Buffer> &inputs,
+                                         WeightSource weights) {
+  int64_t devices = deviceNumOption;
+  mlir::PassManager passes(&context);
+  StrategyPipelineOptions pipeline;
+  pipeline.strategyFile = trainStrategyOption;
+  pipeline.deviceNum = devices;
+  pipeline.pipelineStages = pipelineStagesOption;
+  pipeline.partition = true;
+  pipeline.splitRanks = true;
+  addStrategyPipeline(passes, pipeline);
+  if (failed(passes.run(module)))
+    return createStringError(inconvertibleErrorCode(),
+                             modelOption + ": " + diagnostics.text("the program could not be partitioned"));
+  std::vector<mlir::func::FuncOp> rankFunctions(devices);
+  for (auto function : module.getOps<mlir::func::FuncOp>())
+    if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
+      rankFunctions[rank.getInt()] = function;
+  auto stagesAttr = module->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName);
+  int64_t stages = stagesAttr ? stagesAttr.getInt() : 1, stageSize = devices / stages;
+
+  auto outputs = runRanks(devices, stageSize, devices - stageSize, [&](int64_t rank) -> Expected<RankProgram> {
+    mlir::func::FuncOp function = rankFunctions[rank];
+    RankProgram program;
+    for (unsigned i = 0; i < function.getNumArguments(); ++i) {
+      auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
+      if (!layout) {
+        program.inputs.push_back(inputs[i]);
+        continue;
+      }
+      auto slice = sliceOf(inputs[i], layout.toTensorLayout(), rank % stageSize);
+      if (!slice)
+        return slice.takeError();
+      program.inputs.push_back(std::move(*slice));
+    }
+    auto executable = Executable::prepare(module, function.getName());
+    if (!executable)
+      return executable.takeError();
+    program.executable = std::move(*executable);
+    auto params = std::make_shared<llvm::StringMap<dist::ParamOp>>();
+    function.walk([&](dist::ParamOp param) { (*params)[param.getName()] = param; });
+    program.weights = [=](StringRef name) -> Expected<Buffer> {
+      auto full = weights(name);
+      if (!full)
+        return full.takeError();
+      dist::ParamOp param = params->lookup(name);
+      if (!param || !param.getLocal())
+        return full;
+      return sliceOf(*full, param.getLayoutAttr().toTensorLayout(), rank % stageSize);
+    };
+    return program;
+  });
+  if (!outputs)
+    return outputs.takeError();
+  errs() << formatv("dinfer run: {0} ranks in one process{1}, layouts from {2}\n", devices,
+                    stages > 1 ? formatv(" ({0} pipeline stages of {1})", stages, stageSize).str() : std::string(),
+                    trainStrategyOption);
+  return outputs;
+}
+
+/// Writes every output as <output-dir>/<name>.npy and compares those
+/// --expect names.
+int writeOutputs(const std::vector<Buffer> &outputs, ArrayRef<std::string> outputNames,
+                 const std::map<std::string, NpyArray> &expected) {
+  if (std::error_code ec = sys::fs::create_directories(outputDirOption))
+    return failure(runCommand, outputDirOption + ": cannot create: " + ec.message());
+  bool mismatch = false;
+  for (auto [i, output] : llvm::enumerate(outputs)) {
+    const std::string &name = outputNames[i];
+    SmallString<256> path(outputDirOption);
+    sys::path::append(path, fileNameFor(name) + ".npy");
+    NpyArray array = output;
+    // numpy has no bfloat16: write its bits as uint16.
+    if (array.dtype == DType::BFloat16)
+      array.dtype = DType::UInt16;
+    if (Error err = writeNpy(array, path))
+      return failure(runCommand, toString(std::move(err)));
+    auto want = expected.find(name);
+    if (want != expected.end()) {
+      double maxAbs, maxRel;
+      bool ok = close(output, want->second, maxAbs, maxRel);
+      errs() << formatv("dinfer run: {0}: {1} (max abs diff {2:e2}, max rel diff {3:e2})\n", name,
+                        ok ? "matches" : "DIFFERS", maxAbs, maxRel);
+      mismatch |= !ok;
+    }
+  }
+  for (const auto &[name, array] : expected)
+    if (!llvm::is_contained(outputNames, name))
+      return failure(runCommand, "--expect names '" + name + "', which is not an output of the model");
+  return mismatch ? kFailure : kSuccess;
 }
 
 /// Whether this process is one rank of an `mpirun`.
@@ -396,15 +369,6 @@ int runExportRankUnderMPI(int64_t devices, int64_t stageSize, int64_t outputRank
 #else
   return failure(runCommand, "this dinfer was built without Open MPI: run the export in one process (without mpirun)");
 #endif
-}
-
-/// The slice of `full` rank `position` of a stage holds under `layout`.
-Expected<Buffer> sliceOf(const Buffer &full, const TensorLayout &layout, int64_t position) {
-  auto sharded = ShardedTensor::create(full.shape, layout);
-  if (!sharded)
-    return sharded.takeError();
-  Slice slice = sharded->sliceOfRank(position);
-  return full.region(slice.offset, slice.shape);
 }
 
 /// `dinfer run OUT`: an export folder (CONTRACTS.md sections 6 and 7). Every
