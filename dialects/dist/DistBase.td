@@ -54,6 +54,12 @@ def Dist_Dialect : Dialect {
     /// On a collective from --dist-split-ranks: the global ranks it runs
     /// among, in group order.
     static constexpr ::llvm::StringLiteral kGroupAttrName = "dist.group";
+    /// On a dist.param after --dist-materialize-params: the boxes of the
+    /// source checkpoints its slice is made of.
+    static constexpr ::llvm::StringLiteral kSourcesAttrName = "dist.sources";
+    /// On the module after --dist-materialize-params: the source checkpoint
+    /// files, by source rank.
+    static constexpr ::llvm::StringLiteral kCheckpointsAttrName = "dist.checkpoints";
   }];
 }
 

@@ -323,6 +323,38 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
                                    << " pipeline stages";
     return success();
   }
+  if (name == kCheckpointsAttrName) {
+    auto files = llvm::dyn_cast<ArrayAttr>(attribute.getValue());
+    if (!llvm::isa<ModuleOp>(op) || !files || !llvm::all_of(files, [](Attribute a) { return isa<StringAttr>(a); }))
+      return op->emitOpError() << "dist.checkpoints is an array of file names on a builtin.module";
+    return success();
+  }
+  if (name == kSourcesAttrName) {
+    auto boxes = llvm::dyn_cast<ArrayAttr>(attribute.getValue());
+    auto param = llvm::dyn_cast<ParamOp>(op);
+    if (!param || !boxes)
+      return op->emitOpError() << "dist.sources is an array of boxes on a dist.param";
+    auto module = op->getParentOfType<ModuleOp>();
+    auto files = module ? module->getAttrOfType<ArrayAttr>(kCheckpointsAttrName) : ArrayAttr();
+    ArrayRef<int64_t> shape = param.getType().getShape();
+    for (Attribute entry : boxes) {
+      auto box = llvm::dyn_cast<DictionaryAttr>(entry);
+      auto rank = box ? box.getAs<IntegerAttr>("rank") : IntegerAttr();
+      auto offset = box ? box.getAs<DenseI64ArrayAttr>("offset") : DenseI64ArrayAttr();
+      auto extent = box ? box.getAs<DenseI64ArrayAttr>("shape") : DenseI64ArrayAttr();
+      auto at = box ? box.getAs<DenseI64ArrayAttr>("at") : DenseI64ArrayAttr();
+      if (!rank || !offset || !extent || !at || offset.size() != extent.size() ||
+          at.size() != static_cast<int64_t>(shape.size()) || extent.size() != at.size())
+        return op->emitOpError() << "dist.sources entries are {rank, offset, shape, at} with one entry per dimension";
+      if (files && (rank.getInt() < 0 || rank.getInt() >= static_cast<int64_t>(files.size())))
+        return op->emitOpError() << "dist.sources names source rank " << rank.getInt() << " of " << files.size()
+                                 << " checkpoints";
+      for (size_t d = 0; d < shape.size(); ++d)
+        if (at[d] < 0 || extent[d] < 0 || at[d] + extent[d] > shape[d])
+          return op->emitOpError() << "dist.sources places a box outside the parameter's " << param.getType();
+    }
+    return success();
+  }
   if (name == kRankAttrName || name == kGroupAttrName) {
     SmallVector<int64_t> ranks;
     if (name == kRankAttrName) {

@@ -12,7 +12,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "CheckpointSet.h"
 #include "Command.h"
 #include "Format.h"
 #include "ModelImport.h"
@@ -21,6 +20,7 @@
 #include "dialects/dist/DistOps.h"
 #include "dinfer/Formats/FileUtils.h"
 #include "dinfer/Formats/GroupConfig.h"
+#include "dinfer/Reshard/CheckpointSet.h"
 #include "dinfer/Reshard/Executor.h"
 #include "dinfer/Reshard/Planner.h"
 #include "dinfer/Runtime/Interpreter.h"
@@ -112,6 +112,42 @@ json::Object tensorJson(StringRef name, mlir::RankedTensorType type) {
       {"name", name}, {"dtype", dtype ? dtypeName(*dtype) : "unknown"}, {"shape", jsonList(type.getShape())}};
 }
 
+/// The planner's view of a parameter bound by --dist-materialize-params:
+/// its boxes of the source checkpoints.
+Expected<TensorPlan> planFromSources(dist::ParamOp param, const CheckpointSet &set) {
+  auto boxes = param->getAttrOfType<mlir::ArrayAttr>(dist::DistDialect::kSourcesAttrName);
+  if (!boxes)
+    return exportError("parameter '" + param.getName() + "' is bound to no checkpoint data");
+  TensorPlan plan;
+  plan.name = param.getName().str();
+  plan.shape.assign(param.getType().getShape().begin(), param.getType().getShape().end());
+  uint64_t elements = 1;
+  for (int64_t d : plan.shape)
+    elements *= static_cast<uint64_t>(d);
+  for (mlir::Attribute entry : boxes) {
+    auto box = cast<mlir::DictionaryAttr>(entry);
+    int64_t rank = box.getAs<mlir::IntegerAttr>("rank").getInt();
+    const CheckpointTensor *tensor = set.checkpoints[rank].find(plan.name);
+    if (!tensor)
+      return exportError(set.checkpoints[rank].path() + ": has no tensor '" + plan.name + "'");
+    plan.typeName = tensor->typeName;
+    plan.srcShapes[rank] = tensor->shape;
+    auto offset = box.getAs<mlir::DenseI64ArrayAttr>("offset").asArrayRef();
+    auto shape = box.getAs<mlir::DenseI64ArrayAttr>("shape").asArrayRef();
+    auto at = box.getAs<mlir::DenseI64ArrayAttr>("at").asArrayRef();
+    TensorCopy copy;
+    copy.srcRank = rank;
+    copy.srcRegion = Slice{SmallVector<int64_t, 4>(offset), SmallVector<int64_t, 4>(shape)};
+    copy.dstRegion = Slice{SmallVector<int64_t, 4>(at), SmallVector<int64_t, 4>(shape)};
+    plan.copies.push_back(std::move(copy));
+  }
+  std::optional<DType> dtype = parseDType(plan.typeName);
+  if (!dtype)
+    return exportError("parameter '" + plan.name + "' is stored as " + plan.typeName + ", which dinfer cannot slice");
+  plan.bytes = elements * dtypeBits(*dtype) / 8;
+  return plan;
+}
+
 int runExport() {
   if (modelOption.empty() || trainStrategyOption.empty() || ckptDirOption.empty() || outputOption.empty())
     return usageError(exportCommand,
@@ -191,7 +227,6 @@ int runExport() {
 
   // Every rank's parameter slices, planned from the training checkpoints.
   std::vector<PredictParam> params = predictParams(module, stageDevices);
-  StrategyFile predict = predictStrategy(params, stages);
   if (!predictStrategyOption.empty()) {
     auto given = readStrategy(predictStrategyOption);
     if (!given)
@@ -211,34 +246,22 @@ int runExport() {
                            .str());
     }
   }
-  auto src = LayoutSet::fromStrategy(*strategy, std::nullopt, trainStrategyOption);
-  if (!src)
-    return failure(exportCommand, toString(src.takeError()));
-  auto dst = LayoutSet::fromStrategy(predict, devices, "the predict layout");
-  if (!dst)
-    return failure(exportCommand, toString(dst.takeError()));
-  std::vector<std::string> files;
-  for (int64_t r = 0; r < src->deviceNum(); ++r) {
-    auto file = rankCheckpointFile(ckptDirOption, r, "dinfer export");
-    if (!file)
-      return failure(exportCommand, toString(file.takeError()));
-    files.push_back(*file);
+  // Every rank's parameters bound to the checkpoint boxes they are cut from.
+  {
+    mlir::PassManager materialize(&context);
+    DistMaterializeParamsOptions bind;
+    bind.ckptDir = ckptDirOption;
+    bind.trainStrategy = trainStrategyOption;
+    materialize.addPass(createDistMaterializeParams(bind));
+    if (failed(materialize.run(module)))
+      return failure(exportCommand, diagnostics.text("the weights could not be bound to the program"));
   }
+  std::vector<std::string> files;
+  for (mlir::Attribute file : module->getAttrOfType<mlir::ArrayAttr>(dist::DistDialect::kCheckpointsAttrName))
+    files.push_back(cast<mlir::StringAttr>(file).str());
   auto sources = openCheckpointSet(files);
   if (!sources)
     return failure(exportCommand, toString(sources.takeError()));
-  PlanOptions planOptions;
-  planOptions.copyUnlisted = false;
-  for (const PredictParam &p : params)
-    planOptions.only.insert(p.name);
-  auto plan = planReshard(*src, *dst, sources->sources, planOptions);
-  if (!plan)
-    return failure(exportCommand, toString(plan.takeError()));
-  if (!plan->missing.empty())
-    return failure(exportCommand,
-                   "parameter '" + plan->missing.front() + "' of the model is in no checkpoint of " + ckptDirOption +
-                       (plan->missing.size() > 1 ? " (and " + std::to_string(plan->missing.size() - 1) + " more)"
-                                                 : std::string()));
   std::vector<const Checkpoint *> pointers = sources->pointers();
 
   // Written beside OUT, renamed into place when complete.
@@ -256,9 +279,6 @@ int runExport() {
   std::atomic<uint64_t> weightBytes{0};
   auto exportRank = [&](int64_t rank) {
     mlir::func::FuncOp function = rankFunctions[rank];
-    std::map<std::string, const TensorPlan *> tensors;
-    for (const TensorPlan &tensor : plan->ranks[rank].tensors)
-      tensors[tensor.name] = &tensor;
     llvm::StringMap<dist::ParamOp> paramOps;
     function.walk([&](dist::ParamOp param) { paramOps[param.getName()] = param; });
     ExportOptions options;
@@ -266,15 +286,11 @@ int runExport() {
     auto model = exportMindIR(
         module,
         [&](StringRef name, MutableArrayRef<char> out) -> Error {
-          auto it = tensors.find(name.str());
-          if (it == tensors.end())
-            return exportError("rank " + Twine(rank) + ": no slice of '" + name + "' was planned");
-          mlir::RankedTensorType type = paramOps.lookup(name).getType();
-          if (!llvm::equal(it->second->shape, type.getShape()))
-            return exportError(formatv("rank {0}: the checkpoints give '{1}' a slice of {2}, but the program reads {3}",
-                                       rank, name, formatList(it->second->shape), formatList(type.getShape())));
-          weightBytes += it->second->bytes;
-          return assembleTensor(*it->second, pointers, out);
+          auto plan = planFromSources(paramOps.lookup(name), *sources);
+          if (!plan)
+            return plan.takeError();
+          weightBytes += plan->bytes;
+          return assembleTensor(*plan, pointers, out);
         },
         options);
     if (!model) {

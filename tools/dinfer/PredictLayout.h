@@ -1,8 +1,7 @@
 //===- PredictLayout.h - what `layout` and `export` share -------*- C++ -*-===//
 //
-// The predict inputs given on the command line, training's device counts
-// read from its strategy file, and every parameter's predict layout read off
-// a program the strategy passes have run on.
+// The predict inputs given on the command line and training's device counts
+// read from its strategy file.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,7 +10,7 @@
 
 #include "dinfer/Formats/DType.h"
 #include "dinfer/Formats/Strategy.h"
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Transforms/PredictStrategy.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -37,25 +36,6 @@ llvm::Error checkInputSpecs(mlir::ModuleOp module, const std::map<std::string, I
 /// Training's device count and stage count from its strategy file: the
 /// largest layout device matrix times the stages.
 std::pair<int64_t, int64_t> trainingDevices(const StrategyFile &strategy);
-
-/// A parameter's predict layout.
-struct PredictParam {
-  std::string name;
-  TensorLayout layout;
-  llvm::SmallVector<int64_t, 4> fullShape, sliceShape;
-  /// The stages that read it, ascending (several: pipeline-shared).
-  llvm::SmallVector<int64_t, 2> stages;
-  std::string rule;
-};
-
-/// Every parameter of `module` (after --dist-infer-predict-layout and
-/// --dist-pipeline-split, partitioned or not), once per name in program
-/// order; parameters without a layout are replicated over `stageDevices`.
-std::vector<PredictParam> predictParams(mlir::ModuleOp module, int64_t stageDevices);
-
-/// The predict strategy file of `params`: with several stages, one layout
-/// item "<stage>-<name>" per stage that reads a parameter (a merged file).
-StrategyFile predictStrategy(const std::vector<PredictParam> &params, int64_t stages);
 
 } // namespace dinfer::cli
 

@@ -6,12 +6,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "CheckpointSet.h"
 #include "Command.h"
 #include "Format.h"
 
 #include "dinfer/Formats/Checkpoint.h"
 #include "dinfer/Formats/Strategy.h"
+#include "dinfer/Reshard/CheckpointSet.h"
 #include "dinfer/Reshard/Executor.h"
 #include "dinfer/Reshard/Planner.h"
 

@@ -208,6 +208,27 @@ def DistSplitRanks : Pass<"dist-split-ranks", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def DistMaterializeParams : Pass<"dist-materialize-params", "mlir::ModuleOp"> {
+  let summary = "Bind every rank's parameters to the checkpoint bytes they are cut from";
+  let description = [{
+    Runs after `--dist-split-ranks`. The resharding planner maps the training
+    layouts (`train-strategy`) and checkpoints (`ckpt-dir`, one `rank_<i>/`
+    folder per training rank, the last `.ckpt` by name) to the layouts the
+    program's parameters have, and binds each rank's `dist.param` to the boxes
+    its slice is made of: `dist.sources`, one `{rank, offset, shape, at}` per
+    box (a box of source rank `rank`'s tensor, placed at `at` in the slice),
+    with the source files as the module's `dist.checkpoints`. The IR holds
+    references, never bytes: `dinfer export` streams every slice from these
+    boxes. A parameter no checkpoint holds, or a checkpoint slice that does not
+    fit the program, is an error that names it.
+  }];
+  let options = [
+    Option<"ckptDir", "ckpt-dir", "std::string", /*default=*/"", "The training checkpoints: rank_<i>/*.ckpt">,
+    Option<"trainStrategy", "train-strategy", "std::string", /*default=*/"", "The training strategy file">
+  ];
+  let dependentDialects = ["dinfer::dist::DistDialect"];
+}
+
 def DistVerifySPMD : Pass<"dist-verify-spmd", "mlir::ModuleOp"> {
   let summary = "Prove that the per-rank functions communicate consistently";
   let description = [{

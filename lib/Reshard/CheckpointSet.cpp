@@ -1,6 +1,6 @@
 //===- CheckpointSet.cpp - a directory of per-rank checkpoints ------------===//
 
-#include "CheckpointSet.h"
+#include "dinfer/Reshard/CheckpointSet.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -9,7 +9,7 @@
 using namespace llvm;
 using namespace dinfer;
 
-Expected<std::string> cli::rankCheckpointFile(StringRef dir, int64_t rank, StringRef command) {
+Expected<std::string> dinfer::rankCheckpointFile(StringRef dir, int64_t rank, StringRef command) {
   SmallString<256> folder(dir);
   sys::path::append(folder, "rank_" + std::to_string(rank));
   if (!sys::fs::is_directory(folder))
@@ -30,14 +30,14 @@ Expected<std::string> cli::rankCheckpointFile(StringRef dir, int64_t rank, Strin
   return files.back();
 }
 
-std::vector<const Checkpoint *> cli::CheckpointSet::pointers() const {
+std::vector<const Checkpoint *> CheckpointSet::pointers() const {
   std::vector<const Checkpoint *> out;
   for (const Checkpoint &c : checkpoints)
     out.push_back(&c);
   return out;
 }
 
-Expected<cli::CheckpointSet> cli::openCheckpointSet(ArrayRef<std::string> files) {
+Expected<CheckpointSet> dinfer::openCheckpointSet(ArrayRef<std::string> files) {
   CheckpointSet set;
   for (const std::string &file : files) {
     auto checkpoint = Checkpoint::open(file);
@@ -51,4 +51,15 @@ Expected<cli::CheckpointSet> cli::openCheckpointSet(ArrayRef<std::string> files)
     set.checkpoints.push_back(std::move(*checkpoint));
   }
   return set;
+}
+
+Expected<std::vector<std::string>> dinfer::checkpointSetFiles(StringRef dir, int64_t ranks, StringRef command) {
+  std::vector<std::string> files;
+  for (int64_t rank = 0; rank < ranks; ++rank) {
+    auto file = rankCheckpointFile(dir, rank, command);
+    if (!file)
+      return file.takeError();
+    files.push_back(std::move(*file));
+  }
+  return files;
 }

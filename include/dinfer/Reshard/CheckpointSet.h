@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DINFER_TOOLS_DINFER_CHECKPOINTSET_H
-#define DINFER_TOOLS_DINFER_CHECKPOINTSET_H
+#ifndef DINFER_RESHARD_CHECKPOINTSET_H
+#define DINFER_RESHARD_CHECKPOINTSET_H
 
 #include "dinfer/Formats/Checkpoint.h"
 #include "dinfer/Reshard/Planner.h"
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace dinfer::cli {
+namespace dinfer {
 
 /// The checkpoint of `dir/rank_<rank>/`: the last `.ckpt` by name, with a
 /// note on stderr (prefixed `command`) when there are several.
@@ -32,6 +32,10 @@ struct CheckpointSet {
 };
 llvm::Expected<CheckpointSet> openCheckpointSet(llvm::ArrayRef<std::string> files);
 
-} // namespace dinfer::cli
+/// The checkpoint files of ranks 0 .. ranks-1 of the set in `dir`.
+llvm::Expected<std::vector<std::string>> checkpointSetFiles(llvm::StringRef dir, int64_t ranks,
+                                                            llvm::StringRef command);
 
-#endif // DINFER_TOOLS_DINFER_CHECKPOINTSET_H
+} // namespace dinfer
+
+#endif // DINFER_RESHARD_CHECKPOINTSET_H

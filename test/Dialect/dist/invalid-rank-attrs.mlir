@@ -1,0 +1,55 @@
+// RUN: dinfer-opt %s -split-input-file -verify-diagnostics
+
+// The discardable attributes of per-rank programs: dist.rank, dist.group,
+// dist.sources and dist.checkpoints check themselves.
+
+module attributes {dist.device_num = 2 : i64} {
+  // expected-error @+1 {{dist.rank names rank 2, outside the module's 2 devices}}
+  func.func @rank_out_of_range() attributes {dist.rank = 2 : i64} {
+    return
+  }
+}
+
+// -----
+
+module attributes {dist.device_num = 4 : i64} {
+  func.func @group_twice(%x: tensor<4xf32>) -> tensor<4xf32> {
+    // expected-error @+1 {{dist.group names a rank twice}}
+    %s = dist.all_reduce %x sum axes = [0] dev_matrix = <[4]> {dist.group = array<i64: 0, 0>} : tensor<4xf32>
+    return %s : tensor<4xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{dist.checkpoints is an array of file names on a builtin.module}}
+module attributes {dist.checkpoints = [1]} {
+}
+
+// -----
+
+module attributes {dist.checkpoints = ["a.ckpt"]} {
+  func.func @box_outside() -> tensor<4x8xf32> {
+    // expected-error @+1 {{dist.sources places a box outside the parameter's 'tensor<4x8xf32>'}}
+    %w = dist.param "w" {dist.sources = [{rank = 0 : i64, offset = array<i64: 0, 0>, shape = array<i64: 4, 8>, at = array<i64: 0, 4>}]} : tensor<4x8xf32>
+    return %w : tensor<4x8xf32>
+  }
+}
+
+// -----
+
+module attributes {dist.checkpoints = ["a.ckpt"]} {
+  func.func @unknown_rank() -> tensor<4xf32> {
+    // expected-error @+1 {{dist.sources names source rank 1 of 1 checkpoints}}
+    %w = dist.param "w" {dist.sources = [{rank = 1 : i64, offset = array<i64: 0>, shape = array<i64: 4>, at = array<i64: 0>}]} : tensor<4xf32>
+    return %w : tensor<4xf32>
+  }
+}
+
+// -----
+
+func.func @sources_on_another_op(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{dist.sources is an array of boxes on a dist.param}}
+  %y = nn.relu %x {dist.sources = []} : tensor<4xf32>
+  return %y : tensor<4xf32>
+}
