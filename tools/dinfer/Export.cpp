@@ -154,34 +154,16 @@ int runExport() {
                       "usage: dinfer export --model MODEL --train-strategy FILE --ckpt-dir DIR --input NAME=SHAPE "
                       "... [--device-num N] [--pipeline-stages P] [--predict-strategy FILE] -o OUT");
   auto start = std::chrono::steady_clock::now();
-  auto inputs = parseInputSpecs(inputOptions);
-  if (!inputs)
-    return usageError(exportCommand, toString(inputs.takeError()));
-  auto strategy = readStrategy(trainStrategyOption);
-  if (!strategy)
-    return failure(exportCommand, toString(strategy.takeError()));
-  auto [trainDevices, trainStages] = trainingDevices(*strategy);
-  int64_t devices = deviceNumOption ? deviceNumOption : trainDevices;
-  int64_t stages = stagesOption ? stagesOption : trainStages;
-  if (devices <= 0 || stages <= 0 || devices % stages != 0)
-    return usageError(exportCommand,
-                      formatv("--device-num {0} is not divisible by --pipeline-stages {1}", devices, stages).str());
-  int64_t stageDevices = devices / stages;
-
-  // The program, one function per rank.
   mlir::DialectRegistry registry;
   registerNNShardingRules(registry);
   mlir::MLIRContext context(registry);
   DiagnosticCollector diagnostics(context);
-  std::map<std::string, SmallVector<int64_t, 4>> shapes;
-  for (const auto &[name, input] : *inputs)
-    shapes[name] = input.shape;
-  auto imported = importModel(modelOption, context, diagnostics, shapes, {}, /*checkShapes=*/true);
-  if (!imported)
-    return failure(exportCommand, toString(imported.takeError()));
-  mlir::ModuleOp module = *(*imported)->module;
-  if (Error err = checkInputSpecs(module, *inputs))
-    return usageError(exportCommand, toString(std::move(err)));
+  PredictSetup setup;
+  if (int code = preparePrediction(exportCommand, modelOption, trainStrategyOption, inputOptions, deviceNumOption,
+                                   stagesOption, context, diagnostics, setup))
+    return code;
+  mlir::ModuleOp module = setup.module();
+  int64_t devices = setup.devices, stages = setup.stages, stageDevices = devices / stages;
   auto entry = *module.getOps<mlir::func::FuncOp>().begin();
   std::string entryName = entry.getName().str();
   json::Array inputsJson, outputsJson;
@@ -205,7 +187,7 @@ int runExport() {
   pipeline.strategyFile = trainStrategyOption;
   pipeline.deviceNum = devices;
   pipeline.pipelineStages = stages;
-  pipeline.trainDeviceNum = trainDevices / trainStages;
+  pipeline.trainDeviceNum = setup.trainDevices / setup.trainStages;
   pipeline.partition = true;
   pipeline.splitRanks = true;
   addStrategyPipeline(passes, pipeline);

@@ -57,35 +57,17 @@ int runLayout() {
   if (modelOption.empty() || trainStrategyOption.empty())
     return usageError(layoutCommand, "usage: dinfer layout --model MODEL --train-strategy FILE --input NAME=SHAPE ... "
                                      "[--device-num N] [--pipeline-stages P] [--json] [-o FILE]");
-  auto inputs = parseInputSpecs(inputOptions);
-  if (!inputs)
-    return usageError(layoutCommand, toString(inputs.takeError()));
-  auto strategy = readStrategy(trainStrategyOption);
-  if (!strategy)
-    return failure(layoutCommand, toString(strategy.takeError()));
-  auto [trainDevices, trainStages] = trainingDevices(*strategy);
-  int64_t devices = deviceNumOption ? deviceNumOption : trainDevices;
-  int64_t stages = stagesOption ? stagesOption : trainStages;
-  if (devices <= 0 || stages <= 0 || devices % stages != 0)
-    return usageError(layoutCommand,
-                      formatv("--device-num {0} is not divisible by --pipeline-stages {1}", devices, stages).str());
-
   mlir::DialectRegistry registry;
   registerNNShardingRules(registry);
   mlir::MLIRContext context(registry);
   DiagnosticCollector diagnostics(context);
-  std::map<std::string, SmallVector<int64_t, 4>> shapes;
-  for (const auto &[name, input] : *inputs)
-    shapes[name] = input.shape;
-  auto imported = importModel(modelOption, context, diagnostics, shapes, {}, /*checkShapes=*/true);
-  if (!imported)
-    return failure(layoutCommand, toString(imported.takeError()));
-  mlir::ModuleOp module = *(*imported)->module;
-  if (Error err = checkInputSpecs(module, *inputs)) {
-    std::string message = toString(std::move(err));
-    return StringRef(message).contains("needs its predict shape") ? usageError(layoutCommand, message)
-                                                                  : failure(layoutCommand, message);
-  }
+  PredictSetup setup;
+  if (int code = preparePrediction(layoutCommand, modelOption, trainStrategyOption, inputOptions, deviceNumOption,
+                                   stagesOption, context, diagnostics, setup))
+    return code;
+  mlir::ModuleOp module = setup.module();
+  int64_t devices = setup.devices, stages = setup.stages, trainDevices = setup.trainDevices,
+          trainStages = setup.trainStages;
 
   mlir::PassManager passes(&context);
   StrategyPipelineOptions pipeline;

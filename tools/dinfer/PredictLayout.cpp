@@ -2,6 +2,7 @@
 
 #include "PredictLayout.h"
 
+#include "Command.h"
 #include "Format.h"
 
 #include "dialects/dist/DistOps.h"
@@ -9,6 +10,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FormatVariadic.h"
+
+#include <tuple>
 
 using namespace llvm;
 using namespace dinfer;
@@ -72,4 +75,36 @@ std::pair<int64_t, int64_t> cli::trainingDevices(const StrategyFile &strategy) {
   for (const StrategyOp &op : strategy.ops)
     stages = std::max<int64_t>(stages, op.stage + 1);
   return {perStage * stages, stages};
+}
+
+int cli::preparePrediction(const cl::SubCommand &command, StringRef modelPath, StringRef trainStrategy,
+                           ArrayRef<std::string> inputSpecs, int64_t deviceNum, int64_t pipelineStages,
+                           mlir::MLIRContext &context, const DiagnosticCollector &diagnostics, PredictSetup &setup) {
+  auto inputs = parseInputSpecs(inputSpecs);
+  if (!inputs)
+    return usageError(command, toString(inputs.takeError()));
+  auto strategy = readStrategy(trainStrategy);
+  if (!strategy)
+    return failure(command, toString(strategy.takeError()));
+  setup.strategy = std::move(*strategy);
+  std::tie(setup.trainDevices, setup.trainStages) = trainingDevices(setup.strategy);
+  setup.devices = deviceNum ? deviceNum : setup.trainDevices;
+  setup.stages = pipelineStages ? pipelineStages : setup.trainStages;
+  if (setup.devices <= 0 || setup.stages <= 0 || setup.devices % setup.stages != 0)
+    return usageError(
+        command,
+        formatv("--device-num {0} is not divisible by --pipeline-stages {1}", setup.devices, setup.stages).str());
+  std::map<std::string, SmallVector<int64_t, 4>> shapes;
+  for (const auto &[name, input] : *inputs)
+    shapes[name] = input.shape;
+  auto imported = importModel(modelPath, context, diagnostics, shapes, {}, /*checkShapes=*/true);
+  if (!imported)
+    return failure(command, toString(imported.takeError()));
+  setup.model = std::move(*imported);
+  if (Error err = checkInputSpecs(setup.module(), *inputs)) {
+    std::string message = toString(std::move(err));
+    return StringRef(message).contains("needs its predict shape") ? usageError(command, message)
+                                                                  : failure(command, message);
+  }
+  return 0;
 }
