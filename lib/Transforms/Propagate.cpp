@@ -150,9 +150,13 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
         layouts[arg] = ValueLayout::of(layout);
     for (Operation &op : llvm::make_early_inc_range(function.getBody().front())) {
       if (auto param = llvm::dyn_cast<dist::ParamOp>(op)) {
-        auto attr = param.getLayoutAttr();
-        layouts[param.getResult()] =
-            attr ? ValueLayout::of(attr) : ValueLayout::replicated(param.getType().getRank(), stageDevices, 0);
+        // A parameter without a layout is whole on every rank of its stage,
+        // and says so: the partitioner reshards from its layout.
+        if (!param.getLayoutAttr()) {
+          ValueLayout whole = ValueLayout::replicated(param.getType().getRank(), stageDevices, stageOf(&op));
+          param.setLayoutAttr(whole.attr(&getContext()));
+        }
+        layouts[param.getResult()] = ValueLayout::of(param.getLayoutAttr());
         continue;
       }
       if (llvm::isa<dist::AnnotateOp>(op)) {

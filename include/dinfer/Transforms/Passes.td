@@ -149,8 +149,9 @@ def DistPropagate : Pass<"dist-propagate", "mlir::ModuleOp"> {
     strategy says and lays its result out over its device matrix, a pending
     sum over the device axes of split contraction factors; an op without one
     follows its widest operand through its sharding rule (axes on factors it
-    needs whole are gathered first); parameters keep their layouts,
-    constants are replicated, and function results are gathered whole. A
+    needs whole are gathered first); parameters keep their layouts (one
+    without a layout gets the replicated one of its stage), constants are
+    replicated, and function results are gathered whole. A
     pending sum is resolved before any op reads it. Where a value's layout
     differs from what its user expects, a `dist.annotate` to the expected
     layout is inserted: the partitioner turns it into the cheapest
