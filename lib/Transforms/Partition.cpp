@@ -162,6 +162,27 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
                                         builder.getDenseI64ArrayAttr(from.getPartial()), devMatrix(from));
     }
     bool sameMatrix = from.getDevMatrix() == to.getDevMatrix();
+    // One set of device axes moving from one dimension to another: a single
+    // all_to_all, each member sending every other member its piece, instead
+    // of gathering the whole tensor and splitting it again.
+    if (sameMatrix) {
+      SmallVector<int64_t> changed;
+      for (int64_t d = 0; d < rank; ++d)
+        if (from.getDimAxes(d) != to.getDimAxes(d))
+          changed.push_back(d);
+      if (changed.size() == 2) {
+        int64_t a = changed[0], b = changed[1];
+        if (!from.getDimAxes(b).empty())
+          std::swap(a, b);
+        // a loses its axes to b, which had none.
+        if (to.getDimAxes(a).empty() && from.getDimAxes(b).empty() && from.getDimAxes(a) == to.getDimAxes(b)) {
+          value = dist::AllToAllOp::create(builder, loc, value, builder.getDenseI64ArrayAttr(from.getDimAxes(a)),
+                                           builder.getI64IntegerAttr(b), builder.getI64IntegerAttr(a), devMatrix(from));
+          finishLowering(annotate, first, value, to, layouts);
+          return;
+        }
+      }
+    }
     // Dimensions that lose (or change) their split are gathered in the
     // source layout, those that gain one are split in the target layout.
     for (int64_t d = 0; d < rank; ++d) {
@@ -178,7 +199,13 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
       value = dist::LocalSplitOp::create(builder, loc, value, builder.getDenseI64ArrayAttr(want),
                                          builder.getI64IntegerAttr(d), devMatrix(to));
     }
-    // The collectives run in the annotate's pipeline stage.
+    finishLowering(annotate, first, value, to, layouts);
+  }
+
+  /// Replaces the annotate by `value`, the last of the collectives inserted
+  /// after `first`, which run in the annotate's pipeline stage.
+  void finishLowering(dist::AnnotateOp annotate, Operation *first, Value value, dist::LayoutAttr to,
+                      llvm::DenseMap<Value, dist::LayoutAttr> &layouts) {
     if (Attribute stage = annotate->getAttr(dist::DistDialect::kStageAttrName))
       for (Operation *op = annotate->getPrevNode(); op && op != first; op = op->getPrevNode())
         op->setAttr(dist::DistDialect::kStageAttrName, stage);

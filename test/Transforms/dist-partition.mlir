@@ -135,3 +135,21 @@ module attributes {dist.device_num = 2 : i64} {
     return %r : tensor<4x8xf32>
   }
 }
+
+// -----
+
+// Device axes moving from one dimension to another: one all_to_all each, for
+// one axis and for two axes together, no gather of the whole tensor.
+// CHECK-LABEL: func.func @moves
+// CHECK: dist.all_to_all %{{.*}} axes = [1] split_dim = 1 concat_dim = 0 dev_matrix = <[2, 2]> : tensor<4x16xf32>
+// CHECK: dist.all_to_all %{{.*}} axes = [1, 0] split_dim = 1 concat_dim = 0 dev_matrix = <[2, 2]> : tensor<2x16xf32>
+module attributes {dist.device_num = 4 : i64} {
+  func.func @moves(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+    %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2, 2], tensor_map = [1, -1]>} : tensor<8x16xf32>
+    %s = dist.annotate %w layout <dev_matrix = [2, 2], tensor_map = [-1, 1]> : tensor<8x16xf32>
+    %v = dist.param "v" {layout = #dist.layout<dev_matrix = [2, 2], tensor_map = [[1, 0], -1]>} : tensor<8x16xf32>
+    %t = dist.annotate %v layout <dev_matrix = [2, 2], tensor_map = [-1, [1, 0]]> : tensor<8x16xf32>
+    %a = nn.add %s, %t : tensor<8x16xf32>, tensor<8x16xf32>
+    return %a : tensor<8x16xf32>
+  }
+}

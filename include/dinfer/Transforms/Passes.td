@@ -175,7 +175,8 @@ def DistPartition : Pass<"dist-partition", "mlir::ModuleOp"> {
     an `all_reduce` of a pending sum (sum, or max after a ReduceMax), an
     `all_gather` where a dimension loses its split, a `dist.local_split`
     (no communication) where it gains one, both where the device matrices
-    differ. A Gather from a table whose rows (the vocabulary) are split
+    differ, and one `all_to_all` where the same device axes move from one
+    dimension to another. A Gather from a table whose rows (the vocabulary) are split
     becomes `nn.embedding_lookup` from the rank's first row
     (`dist.shard_offset`): zeros for rows the rank does not hold, and the
     pending sum propagation put on the result resolved by an `all_reduce`.

@@ -264,6 +264,24 @@ module attributes {dist.device_num = 8 : i64} {
 
 TEST_F(DifferentialTest, LayoutEdgeCases) { check(kLayoutEdgeCases, {8}); }
 
+// Device axes moving from one dimension to another become one all_to_all:
+// one axis, and two axes together.
+TEST_F(DifferentialTest, AxisMovesBecomeAllToAll) {
+  check(R"(
+module attributes {dist.device_num = 4 : i64} {
+  func.func @main(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+    %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2, 2], tensor_map = [1, -1]>} : tensor<8x16xf32>
+    %s = dist.annotate %w layout <dev_matrix = [2, 2], tensor_map = [-1, 1]> : tensor<8x16xf32>
+    %v = dist.param "v" {layout = #dist.layout<dev_matrix = [2, 2], tensor_map = [[1, 0], -1]>} : tensor<8x16xf32>
+    %t = dist.annotate %v layout <dev_matrix = [2, 2], tensor_map = [-1, [1, 0]]> : tensor<8x16xf32>
+    %a = nn.add %s, %t : tensor<8x16xf32>, tensor<8x16xf32>
+    %b = nn.add %a, %x : tensor<8x16xf32>, tensor<8x16xf32>
+    return %b : tensor<8x16xf32>
+  }
+})",
+        {4});
+}
+
 // A vocabulary-parallel embedding (rows split 2 ways, replicated 2 ways)
 // feeding a column-parallel product, trained on 4 devices, run on 4, 2, 8
 // and 1.
