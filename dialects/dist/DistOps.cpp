@@ -214,3 +214,32 @@ LogicalResult RecvOp::verify() { return verifyTransfer(*this, getPeerStage(), ge
 
 #define GET_OP_CLASSES
 #include "dialects/dist/DistOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Helpers of the passes
+//===----------------------------------------------------------------------===//
+
+bool dist::isCollective(Operation *op) {
+  return isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp, BroadcastOp, LocalSplitOp>(op);
+}
+
+std::optional<int64_t> dist::stageOf(Operation *op) {
+  if (auto stage = op->getAttrOfType<IntegerAttr>(DistDialect::kStageAttrName))
+    return stage.getInt();
+  return std::nullopt;
+}
+
+void dist::setStage(Operation *op, int64_t stage) {
+  op->setAttr(DistDialect::kStageAttrName, IntegerAttr::get(IntegerType::get(op->getContext(), 64), stage));
+}
+
+std::optional<dist::DeviceCounts> dist::deviceCountsOf(ModuleOp module) {
+  auto devices = module->getAttrOfType<IntegerAttr>(DistDialect::kDeviceNumAttrName);
+  if (!devices)
+    return std::nullopt;
+  DeviceCounts counts;
+  counts.devices = devices.getInt();
+  if (auto stages = module->getAttrOfType<IntegerAttr>(DistDialect::kPipelineStagesAttrName))
+    counts.stages = stages.getInt();
+  return counts;
+}

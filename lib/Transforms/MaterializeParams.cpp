@@ -31,11 +31,10 @@ struct DistMaterializeParamsPass : dinfer::impl::DistMaterializeParamsBase<DistM
     };
     if (ckptDir.empty() || trainStrategy.empty())
       return fail("needs ckpt-dir=DIR and train-strategy=FILE");
-    auto deviceNum = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kDeviceNumAttrName);
-    if (!deviceNum)
+    std::optional<dist::DeviceCounts> counts = dist::deviceCountsOf(module);
+    if (!counts)
       return fail("the module has no dist.device_num: run the strategy passes first");
-    auto stagesAttr = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName);
-    int64_t devices = deviceNum.getInt(), stages = stagesAttr ? stagesAttr.getInt() : 1;
+    int64_t devices = counts->devices, stages = counts->stages;
     SmallVector<func::FuncOp> rankFunctions(devices);
     for (auto function : module.getOps<func::FuncOp>())
       if (auto rank = function->getAttrOfType<IntegerAttr>(dist::DistDialect::kRankAttrName))

@@ -33,14 +33,8 @@ int64_t saturatingAdd(int64_t a, int64_t b) {
   return a > std::numeric_limits<int64_t>::max() - b ? std::numeric_limits<int64_t>::max() : a + b;
 }
 
-int64_t stageAttrOf(Operation *op) {
-  auto stage = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName);
-  return stage ? stage.getInt() : kNoStage;
-}
-
-void setStage(Operation *op, int64_t stage) {
-  op->setAttr(dist::DistDialect::kStageAttrName, IntegerAttr::get(IntegerType::get(op->getContext(), 64), stage));
-}
+int64_t stageAttrOf(Operation *op) { return dist::stageOf(op).value_or(kNoStage); }
+using dist::setStage;
 
 /// How many runs a greedy cut of `costs` into runs of at most `limit` makes.
 int64_t runsUnder(ArrayRef<int64_t> costs, int64_t limit) {

@@ -80,24 +80,20 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto deviceNum = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kDeviceNumAttrName);
-    auto stagesAttr = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName);
-    if (!deviceNum) {
+    std::optional<dist::DeviceCounts> counts = dist::deviceCountsOf(module);
+    if (!counts) {
       module.emitError("--dist-propagate needs dist.device_num on the module (run --dist-infer-predict-layout first)");
       return signalPassFailure();
     }
-    lastStage = stagesAttr ? stagesAttr.getInt() - 1 : 0;
-    stageDevices = deviceNum.getInt() / (lastStage + 1);
+    lastStage = counts->stages - 1;
+    stageDevices = counts->stageSize();
     for (auto function : module.getOps<func::FuncOp>())
       propagate(function);
     if (failedAny)
       signalPassFailure();
   }
 
-  int64_t stageOf(Operation *op) {
-    auto stage = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName);
-    return stage ? stage.getInt() : 0;
-  }
+  static int64_t stageOf(Operation *op) { return dist::stageOf(op).value_or(0); }
 
   /// The layout `value` has now, fixed on first sight for arguments.
   ValueLayout current(Value value, const ValueLayout *wanted) {
@@ -126,11 +122,10 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
     OpBuilder builder(op);
     auto annotate = dist::AnnotateOp::create(builder, op->getLoc(), value, wanted.attr(&getContext()));
     // The reshard runs in its user's pipeline stage.
-    if (auto stage = op->getAttr(dist::DistDialect::kStageAttrName))
-      annotate->setAttr(dist::DistDialect::kStageAttrName, stage);
+    if (std::optional<int64_t> stage = dist::stageOf(op))
+      dist::setStage(annotate, *stage);
     else if (op->hasTrait<OpTrait::IsTerminator>() && lastStage > 0)
-      annotate->setAttr(dist::DistDialect::kStageAttrName,
-                        IntegerAttr::get(IntegerType::get(op->getContext(), 64), lastStage));
+      dist::setStage(annotate, lastStage);
     op->setOperand(index, annotate.getResult());
     layouts[annotate.getResult()] = wanted;
   }

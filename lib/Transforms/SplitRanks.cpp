@@ -24,15 +24,7 @@ namespace {
 
 constexpr int64_t kNoStage = -1;
 
-int64_t stageOf(Operation *op) {
-  auto stage = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName);
-  return stage ? stage.getInt() : kNoStage;
-}
-
-bool isCollective(Operation *op) {
-  return llvm::isa<dist::AllReduceOp, dist::AllGatherOp, dist::ReduceScatterOp, dist::AllToAllOp, dist::BroadcastOp,
-                   dist::LocalSplitOp>(op);
-}
+int64_t stageOf(Operation *op) { return dist::stageOf(op).value_or(kNoStage); }
 
 /// The block's ops but its terminator, last first, safe to erase from.
 SmallVector<Operation *> opsLastFirst(Block &body) {
@@ -47,16 +39,15 @@ struct DistSplitRanksPass : dinfer::impl::DistSplitRanksBase<DistSplitRanksPass>
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto deviceNum = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kDeviceNumAttrName);
-    if (!deviceNum) {
+    std::optional<dist::DeviceCounts> counts = dist::deviceCountsOf(module);
+    if (!counts) {
       module.emitError("--dist-split-ranks needs dist.device_num on the module (run --dist-infer-predict-layout "
                        "and --dist-partition first)");
       return signalPassFailure();
     }
-    auto stagesAttr = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName);
-    devices = deviceNum.getInt();
-    stages = stagesAttr ? stagesAttr.getInt() : 1;
-    stageSize = devices / stages;
+    devices = counts->devices;
+    stages = counts->stages;
+    stageSize = counts->stageSize();
     SymbolTable symbols(module);
     for (auto function : llvm::to_vector(module.getOps<func::FuncOp>())) {
       if (function->hasAttr(dist::DistDialect::kRankAttrName))
@@ -113,7 +104,7 @@ struct DistSplitRanksPass : dinfer::impl::DistSplitRanksBase<DistSplitRanksPass>
     MLIRContext *context = &getContext();
     int64_t stage = rank / stageSize, stageBase = stage * stageSize;
     function->setAttr(dist::DistDialect::kRankAttrName, IntegerAttr::get(IntegerType::get(context, 64), rank));
-    function->setAttr(dist::DistDialect::kStageAttrName, IntegerAttr::get(IntegerType::get(context, 64), stage));
+    dist::setStage(function, stage);
     Block &body = function.getBody().front();
     auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
     if (stages > 1 && stage != stages - 1) {
@@ -132,7 +123,7 @@ struct DistSplitRanksPass : dinfer::impl::DistSplitRanksBase<DistSplitRanksPass>
       op->erase();
     }
     for (Operation &op : llvm::make_early_inc_range(body.without_terminator())) {
-      if (!isCollective(&op) && !llvm::isa<dist::ShardOffsetOp>(op))
+      if (!dist::isCollective(&op) && !llvm::isa<dist::ShardOffsetOp>(op))
         continue;
       ArrayRef<int64_t> devMatrix = op.getAttrOfType<dist::DeviceMatrixAttr>("dev_matrix").getDims();
       ArrayRef<int64_t> axes = op.getAttrOfType<DenseI64ArrayAttr>("axes").asArrayRef();

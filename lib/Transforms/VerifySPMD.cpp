@@ -50,15 +50,14 @@ struct DistVerifySPMDPass : dinfer::impl::DistVerifySPMDBase<DistVerifySPMDPass>
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto deviceNum = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kDeviceNumAttrName);
-    if (!deviceNum) {
+    std::optional<dist::DeviceCounts> counts = dist::deviceCountsOf(module);
+    if (!counts) {
       module.emitError("--dist-verify-spmd needs dist.device_num on the module");
       return signalPassFailure();
     }
-    auto stagesAttr = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName);
-    devices = deviceNum.getInt();
-    stages = stagesAttr ? stagesAttr.getInt() : 1;
-    stageSize = devices / stages;
+    devices = counts->devices;
+    stages = counts->stages;
+    stageSize = counts->stageSize();
 
     SmallVector<func::FuncOp> rankFunctions(devices);
     for (auto function : module.getOps<func::FuncOp>()) {
@@ -127,8 +126,7 @@ struct DistVerifySPMDPass : dinfer::impl::DistVerifySPMDBase<DistVerifySPMDPass>
         out.push_back({Event::Recv, &op, {peerStage * stageSize + position}, recv.getSrTag(), signatureOf(&op)});
         continue;
       }
-      if (!llvm::isa<dist::AllReduceOp, dist::AllGatherOp, dist::ReduceScatterOp, dist::AllToAllOp, dist::BroadcastOp,
-                     dist::LocalSplitOp>(op))
+      if (!dist::isCollective(&op))
         continue;
       auto group = op.getAttrOfType<DenseI64ArrayAttr>(dist::DistDialect::kGroupAttrName);
       if (!group)

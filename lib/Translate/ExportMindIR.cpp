@@ -109,12 +109,9 @@ class Exporter {
 public:
   Exporter(ModuleOp module, ParameterData parameters, const ExportOptions &options)
       : module_(module), parameters_(parameters), options_(options) {
-    if (auto devices = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kDeviceNumAttrName))
-      deviceNum_ = devices.getInt();
-    if (auto stages = module->getAttrOfType<IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName))
-      stageSize_ = deviceNum_ / stages.getInt();
-    else
-      stageSize_ = deviceNum_;
+    dist::DeviceCounts counts = dist::deviceCountsOf(module).value_or(dist::DeviceCounts());
+    deviceNum_ = counts.devices;
+    stageSize_ = counts.stageSize();
   }
 
   llvm::Expected<MindIRModel> run();

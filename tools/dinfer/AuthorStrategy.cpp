@@ -194,7 +194,7 @@ int runStrategy() {
     if (failed(dist->verifyOperationAttribute(op, named)) || failed(factorSplits(op, attr)))
       return failure(strategyCommand, "--op " + spec + ": " + diagnostics.text("does not fit the op"));
     op->setAttr(named.getName(), attr);
-    op->setAttr(dist::DistDialect::kStageAttrName, mlir::IntegerAttr::get(mlir::IntegerType::get(&context, 64), 0));
+    dist::setStage(op, 0);
   }
 
   // Pipeline stages: the program cut in order into stages of balanced cost,
@@ -204,10 +204,7 @@ int runStrategy() {
       if (failed(assignStagesByCost(function, stagesOption)))
         return failure(strategyCommand,
                        modelOption + ": " + diagnostics.text("the model cannot be cut into pipeline stages"));
-  auto stageOf = [](mlir::Operation *op) -> int64_t {
-    auto stage = op->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kStageAttrName);
-    return stage ? stage.getInt() : 0;
-  };
+  auto stageOf = [](mlir::Operation *op) { return dist::stageOf(op).value_or(0); };
 
   // The file: op strategies, then each parameter's layout from its first
   // keyed user (with optimizer sharding over its replicas on request); with

@@ -208,8 +208,8 @@ int runExport() {
   }
 
   // Every rank's parameter slices, planned from the training checkpoints.
-  std::vector<PredictParam> params = predictParams(module, stageDevices);
   if (!predictStrategyOption.empty()) {
+    std::vector<PredictParam> params = predictParams(module, stageDevices);
     auto given = readStrategy(predictStrategyOption);
     if (!given)
       return failure(exportCommand, toString(given.takeError()));

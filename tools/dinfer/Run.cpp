@@ -157,6 +157,16 @@ bool close(const Buffer &got, const NpyArray &want, double &maxAbs, double &maxR
   return ok;
 }
 
+/// A MindIR parameter's bytes, mapped where they lie.
+Expected<Buffer> viewParameter(const MindIRModel &model, const MindIRParameter &p) {
+  if (!p.dtype)
+    return createStringError(inconvertibleErrorCode(), "weight '" + p.name + "' has a type dinfer cannot run");
+  auto mapped = model.mapParameter(p);
+  if (!mapped)
+    return mapped.takeError();
+  return Buffer::view(*p.dtype, p.shape, mapped->bytes.data(), mapped->owner);
+}
+
 /// The slice of `full` rank `position` of a stage holds under `layout`.
 Expected<Buffer> sliceOf(const Buffer &full, const TensorLayout &layout, int64_t position) {
   auto sharded = ShardedTensor::create(full.shape, layout);
@@ -234,8 +244,7 @@ Expected<std::vector<Buffer>> runOnRanks(mlir::ModuleOp module, mlir::MLIRContex
   for (auto function : module.getOps<mlir::func::FuncOp>())
     if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
       rankFunctions[rank.getInt()] = function;
-  auto stagesAttr = module->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName);
-  int64_t stages = stagesAttr ? stagesAttr.getInt() : 1, stageSize = devices / stages;
+  int64_t stages = dist::deviceCountsOf(module).value_or(dist::DeviceCounts()).stages, stageSize = devices / stages;
 
   auto outputs = runRanks(devices, stageSize, devices - stageSize, [&](int64_t rank) -> Expected<RankProgram> {
     mlir::func::FuncOp function = rankFunctions[rank];
@@ -503,16 +512,12 @@ int runExportFolder(const std::map<std::string, NpyArray> &inputs, const std::ma
       program.inputs.push_back(std::move(*slice));
     }
     const MindIRModel *mindir = &*models[rank];
-    program.weights = [mindir](StringRef name) -> Expected<Buffer> {
-      for (const MindIRParameter &p : mindir->parameters())
-        if (p.name == name) {
-          if (!p.dtype)
-            return createStringError(inconvertibleErrorCode(), "weight '" + name + "' has a type dinfer cannot run");
-          auto mapped = mindir->mapParameter(p);
-          if (!mapped)
-            return mapped.takeError();
-          return Buffer::view(*p.dtype, p.shape, mapped->bytes.data(), mapped->owner);
-        }
+    auto parameters = std::make_shared<llvm::StringMap<const MindIRParameter *>>();
+    for (const MindIRParameter &p : mindir->parameters())
+      (*parameters)[p.name] = &p;
+    program.weights = [mindir, parameters](StringRef name) -> Expected<Buffer> {
+      if (const MindIRParameter *p = parameters->lookup(name))
+        return viewParameter(*mindir, *p);
       return createStringError(inconvertibleErrorCode(), "the MindIR has no weight '" + name + "'");
     };
     return program;
@@ -617,14 +622,8 @@ int runRun() {
       SmallVector<int64_t, 4> shape(tensor->dims().begin(), tensor->dims().end());
       return Buffer::view(*dtypeFromOnnx(tensor->data_type()), shape, mapped->bytes.data(), mapped->owner);
     }
-    if (const MindIRParameter *p = parameters.lookup(name)) {
-      if (!p->dtype)
-        return createStringError(inconvertibleErrorCode(), "weight '" + name + "' has a type dinfer cannot run");
-      auto mapped = mindirModel->mapParameter(*p);
-      if (!mapped)
-        return mapped.takeError();
-      return Buffer::view(*p->dtype, p->shape, mapped->bytes.data(), mapped->owner);
-    }
+    if (const MindIRParameter *p = parameters.lookup(name))
+      return viewParameter(*mindirModel, *p);
     return createStringError(inconvertibleErrorCode(), "the model has no weight '" + name + "'");
   };
   OpProfile profile;
