@@ -15,7 +15,7 @@ PACKAGES=(
   # Kernels, collectives, crypto.
   libdnnl-dev libopenblas-dev libopenmpi-dev openmpi-bin libssl-dev
   # Python package.
-  pybind11-dev python3-pybind11 python3-numpy python3-dev python3-pytest
+  pybind11-dev python3-pybind11 python3-numpy python3-dev python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev
 )

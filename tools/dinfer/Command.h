@@ -12,6 +12,11 @@
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/CommandLine.h"
 
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
 namespace dinfer::cli {
 
 enum ExitCode : int { kSuccess = 0, kFailure = 1, kUsage = 2 };
@@ -28,6 +33,21 @@ struct CommandRegistration {
 int usageError(const llvm::cl::SubCommand &command, const llvm::Twine &message);
 /// Prints "dinfer <command>: error: <message>" on one line to stderr; returns 1.
 int failure(const llvm::cl::SubCommand &command, const llvm::Twine &message);
+
+/// Parses `argv` (argv[0] is the program name) and runs the chosen
+/// subcommand; returns its exit code. Options start from their defaults on
+/// every call, so one process may run several commands in turn.
+int runDriver(int argc, const char *const *argv);
+
+/// The registered subcommands' names, sorted.
+std::vector<std::string> commandNames();
+
+/// Where long work reports how far it is: a phase ("reshard", "export"), the
+/// units done and the units in all. Without a sink, commands draw their own
+/// progress line when stderr is a terminal.
+using ProgressSink = std::function<void(llvm::StringRef phase, uint64_t done, uint64_t total)>;
+void setProgressSink(ProgressSink sink);
+const ProgressSink &currentProgressSink();
 
 } // namespace dinfer::cli
 

@@ -41,8 +41,10 @@
 #include "llvm/Support/ThreadPool.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 
 using namespace llvm;
 using namespace dinfer;
@@ -319,9 +321,21 @@ int runExport() {
   };
   unsigned threads = threadsOption ? threadsOption : hardware_concurrency().compute_thread_count();
   {
+    const ProgressSink &progress = currentProgressSink();
+    std::atomic<uint64_t> ranksDone{0};
+    std::mutex progressMutex;
+    if (progress)
+      progress("export", 0, devices);
     DefaultThreadPool pool(hardware_concurrency(std::max(1u, threads)));
     for (int64_t rank = 0; rank < devices; ++rank)
-      pool.async([&exportRank, rank] { exportRank(rank); });
+      pool.async([&, rank] {
+        exportRank(rank);
+        uint64_t done = ++ranksDone;
+        if (progress) {
+          std::lock_guard<std::mutex> lock(progressMutex);
+          progress("export", done, devices);
+        }
+      });
     pool.wait();
   }
   for (const std::string &error : errors)

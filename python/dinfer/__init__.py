@@ -1,0 +1,43 @@
+"""dinfer: distributed inference for models trained with tensor, data, optimizer and pipeline
+parallelism, with MindSpore's API for the export step of a training pipeline.
+
+    import dinfer
+    dinfer.set_auto_parallel_context(device_num=4, full_batch=True, strategy_ckpt_load_file="train.ckpt")
+    net = dinfer.Model("net.onnx")
+    layout = dinfer.infer_predict_layout(net, x)            # {param: (dev_matrix, tensor_map, ...)}
+    dinfer.load_distributed_checkpoint(net, ckpt_files, layout)
+    dinfer.export(net, x, file_name="out")                   # out/rank_<i>/net.mindir
+    y = dinfer.predict(net, x)
+
+Every call runs the C++ code of the matching `dinfer` subcommand in this process; errors are
+DinferError (DinferUsageError for bad arguments) with the command's message.
+"""
+
+from .errors import DinferError, DinferUsageError
+from .context import set_auto_parallel_context, get_auto_parallel_context, reset_auto_parallel_context
+from .model import Model, infer_predict_layout, load_distributed_checkpoint, export, predict
+from .checkpoint import (Parameter, load_checkpoint, save_checkpoint, transform_checkpoints,
+                         transform_checkpoint_by_rank, merge_sliced_parameter)
+from .strategy import Layout, build_searched_strategy, merge_pipeline_strategys
+from ._driver import set_verbose, command_names
+from ._driver import run as run_command
+
+
+def main(argv=None):
+    """`python3 -m dinfer ARGS...`: the dinfer command line, in this process."""
+    import sys
+    from . import _dinfer
+    code, out, err = _dinfer.run_driver(list(sys.argv[1:] if argv is None else argv), None)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return code
+
+
+__version__ = "0.1.0"
+__all__ = [
+    "DinferError", "DinferUsageError", "set_auto_parallel_context", "get_auto_parallel_context",
+    "reset_auto_parallel_context", "Model", "infer_predict_layout", "load_distributed_checkpoint", "export",
+    "predict", "Parameter", "load_checkpoint", "save_checkpoint", "transform_checkpoints",
+    "transform_checkpoint_by_rank", "merge_sliced_parameter", "Layout", "build_searched_strategy",
+    "merge_pipeline_strategys", "set_verbose", "command_names", "run_command", "main",
+]

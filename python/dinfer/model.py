@@ -1,0 +1,337 @@
+"""The model, and MindSpore's calls on it: infer_predict_layout, load_distributed_checkpoint,
+export and predict.
+
+A Model wraps a network file (ONNX or MindIR). Each call runs the dinfer subcommand the
+command line would run with the same arguments (see docs/python.md for the mapping), so the
+files written are the CLI's, byte for byte.
+"""
+
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from . import _driver
+from . import context as _context
+from .errors import DinferError, DinferUsageError
+
+
+def _path(value, what):
+    try:
+        return os.fspath(value)
+    except TypeError:
+        raise DinferUsageError(f"{what} must be a path, not {type(value).__name__}") from None
+
+
+class Model:
+    """A network to lay out, load, export and run: `Model("net.onnx")` or `Model("net.mindir")`.
+
+    Attributes: `inputs` and `outputs` ([(name, shape, dtype)]), `predict_layout` (after
+    infer_predict_layout), `export_dir` (after export).
+    """
+
+    def __init__(self, network):
+        if isinstance(network, Model):
+            network = network.path
+        self.path = os.path.abspath(_path(network, "the network"))
+        if not os.path.isfile(self.path):
+            raise DinferError(f"{self.path}: no such file")
+        info = json.loads(_driver.run("inspect", self.path, "--json"))
+        if info.get("kind") not in ("onnx", "mindir"):
+            raise DinferUsageError(f"{self.path}: not a network (ONNX or MindIR) but a {info.get('kind')} file")
+        self.inputs = [(i["name"], tuple(i["shape"]), i["dtype"]) for i in info["inputs"]]
+        self.outputs = [(o["name"], tuple(o["shape"]), o["dtype"]) for o in info["outputs"]]
+        self._work = tempfile.TemporaryDirectory(prefix="dinfer-model-")
+        self.predict_layout = None
+        self._predict_strategy_file = None
+        self._predict_inputs = None
+        self._train_strategy = None
+        self._checkpoint_files = None
+        self._loaded = None
+        self.export_dir = None
+
+    def __repr__(self):
+        return f"dinfer.Model({self.path!r})"
+
+    # MindSpore's Model methods.
+    def infer_predict_layout(self, *predict_data, tuple_size=6):
+        return infer_predict_layout(self, *predict_data, tuple_size=tuple_size)
+
+    def predict(self, *predict_data, **kwargs):
+        return predict(self, *predict_data, **kwargs)
+
+    def parameters(self, rank=0):
+        """{name: numpy array} of `rank`'s parameters loaded by load_distributed_checkpoint."""
+        if self._loaded is None:
+            raise DinferUsageError("no checkpoint loaded: call load_distributed_checkpoint first")
+        from .checkpoint import load_checkpoint
+        kind, where = self._loaded
+        if kind == "full":
+            return load_checkpoint(where)
+        rank_file = os.path.join(where, f"rank_{rank}", f"checkpoint_{rank}.ckpt")
+        if not os.path.isfile(rank_file):
+            raise DinferUsageError(f"rank {rank} was not loaded (folder {where})")
+        return load_checkpoint(rank_file)
+
+    # Internals shared by the calls.
+    def _scratch(self, name):
+        path = os.path.join(self._work.name, name)
+        os.makedirs(os.path.dirname(path) or self._work.name, exist_ok=True)
+        return path
+
+
+_NUMPY_DTYPES = {"Float32": "float32", "Float16": "float16", "Float64": "float64", "Int32": "int32",
+                 "Int64": "int64", "Int8": "int8", "UInt8": "uint8", "Int16": "int16", "Bool": "bool",
+                 "BFloat16": "bfloat16"}
+
+
+def _input_specs(model, predict_data):
+    """--input NAME=SHAPE:DTYPE for each predict input, in the network's input order."""
+    if len(predict_data) != len(model.inputs):
+        names = ", ".join(name for name, _, _ in model.inputs)
+        raise DinferUsageError(f"{os.path.basename(model.path)} takes {len(model.inputs)} input(s) ({names}), "
+                               f"but {len(predict_data)} were given")
+    specs = []
+    for (name, _, dtype), data in zip(model.inputs, predict_data):
+        if isinstance(data, (tuple, list)) and all(isinstance(d, (int, np.integer)) for d in data):
+            shape, type_name = tuple(int(d) for d in data), _NUMPY_DTYPES.get(dtype, dtype)
+        elif hasattr(data, "shape") and hasattr(data, "dtype"):
+            shape, type_name = tuple(int(d) for d in data.shape), str(np.dtype(data.dtype))
+        else:
+            raise DinferUsageError(f"input '{name}': give a numpy array (or its shape), not {type(data).__name__}")
+        specs.append(f"{name}={','.join(str(d) for d in shape)}:{type_name}")
+    return specs
+
+
+def _device_args():
+    args = []
+    if _context._is_set("device_num"):
+        args += ["--device-num", _context.get_auto_parallel_context("device_num")]
+    if _context._is_set("pipeline_stages"):
+        args += ["--pipeline-stages", _context.get_auto_parallel_context("pipeline_stages")]
+    return args
+
+
+def _training_strategy(explicit=None, call="this call"):
+    strategy = explicit or _context.get_auto_parallel_context("strategy_ckpt_load_file")
+    if not strategy:
+        raise DinferUsageError(f"{call} needs the training strategy file: "
+                               "set_auto_parallel_context(strategy_ckpt_load_file=FILE)")
+    return os.path.abspath(_path(strategy, "the training strategy"))
+
+
+def _layout_tuple(entry, tuple_size):
+    base = (list(entry["dev_matrix"]), list(entry["tensor_map"]), list(entry["slice_shape"]),
+            int(entry["field_size"]), bool(entry["uniform_split"]), str(entry["opt_shard_group"]))
+    if tuple_size == 6:
+        return base
+    # MindSpore 2.3+: before_full_shape, after_slice_shape, is_pipeline_shared, is_send, peer_rank, sr_tag.
+    return base + (list(entry["full_shape"]), list(entry["slice_shape"]), bool(entry["is_pipeline_shared"]),
+                   False, 0, 0)
+
+
+def infer_predict_layout(model, *predict_data, tuple_size=6):
+    """MindSpore's Model.infer_predict_layout: {parameter: layout tuple} for the inference devices.
+
+    predict_data are the full-batch inputs (numpy arrays, or their shapes). The context gives the
+    training strategy (strategy_ckpt_load_file), and the inference device_num and pipeline_stages
+    (training's when not set). The tuple is MindSpore 1.7's 6-tuple (dev_matrix, tensor_map,
+    slice_shape, field_size, uniform_split, opt_shard_group), or 2.3's 12-tuple with tuple_size=12.
+    Runs `dinfer layout ... --json -o FILE`; FILE (the predict strategy) is kept for the later calls.
+    """
+    if not isinstance(model, Model):
+        model = Model(model)
+    if tuple_size not in (6, 12):
+        raise DinferUsageError(f"tuple_size must be 6 or 12, not {tuple_size!r}")
+    if not _context.get_auto_parallel_context("full_batch"):
+        raise DinferUsageError("infer_predict_layout needs full-batch inputs: "
+                               "set_auto_parallel_context(full_batch=True)")
+    strategy = _training_strategy(call="infer_predict_layout")
+    specs = _input_specs(model, predict_data)
+    output = model._scratch("predict_strategy.ckpt")
+    args = ["--model", model.path, "--train-strategy", strategy]
+    for spec in specs:
+        args += ["--input", spec]
+    args += _device_args() + ["--json", "-o", output]
+    result = json.loads(_driver.run("layout", *args))
+    model._predict_strategy_file = output
+    model._predict_inputs = specs
+    model._train_strategy = strategy
+    model.device_num = result["device_num"]
+    model.pipeline_stages = result["pipeline_stages"]
+    model.predict_layout = {name: _layout_tuple(entry, 12) for name, entry in result["layouts"].items()}
+    return {name: layout[:tuple_size] for name, layout in model.predict_layout.items()}
+
+
+def _predict_strategy_file(model, predict_strategy):
+    if predict_strategy is None:
+        return None
+    if isinstance(predict_strategy, dict):
+        if model.predict_layout is None:
+            raise DinferUsageError("predict_strategy is a layout dict, but infer_predict_layout was not called on "
+                                   "this model: call it first, or pass the predict strategy file")
+        ours = {name: layout[:len(next(iter(predict_strategy.values()), ()))]
+                for name, layout in model.predict_layout.items()}
+        if predict_strategy != ours:
+            differing = sorted(n for n in set(predict_strategy) | set(ours)
+                               if predict_strategy.get(n) != ours.get(n))
+            raise DinferUsageError("predict_strategy differs from this model's predict layout for: "
+                                   + ", ".join(differing[:5]) + ("..." if len(differing) > 5 else ""))
+        return model._predict_strategy_file
+    return os.path.abspath(_path(predict_strategy, "predict_strategy"))
+
+
+def load_distributed_checkpoint(network, checkpoint_filenames, predict_strategy=None,
+                                train_strategy_filename=None, strict_load=False, dec_key=None,
+                                dec_mode="AES-GCM", format="ckpt", *, rank=None, progress=None):
+    """MindSpore's load_distributed_checkpoint: the training checkpoints (one per training rank,
+    in rank order) merged and re-split to the predict layout.
+
+    predict_strategy: the dict infer_predict_layout returned (or a predict strategy file); None
+    merges every parameter to its full tensor. Every inference rank's slices are written (only
+    `rank`'s with rank=R) by `dinfer reshard --src-list ... --dst-strategy ...`; read them with
+    network.parameters(rank). Resharding streams: no full tensor is built unless it is the output.
+    """
+    if dec_key is not None:
+        raise DinferUsageError("encrypted checkpoints are not supported yet (dec_key)")
+    if format != "ckpt":
+        raise DinferUsageError(f"format must be 'ckpt', not {format!r}")
+    if not isinstance(network, Model):
+        network = Model(network)
+    if isinstance(checkpoint_filenames, (str, os.PathLike)) or not checkpoint_filenames:
+        raise DinferUsageError("checkpoint_filenames must be a non-empty list of files, one per training rank")
+    files = [os.path.abspath(_path(f, "a checkpoint file")) for f in checkpoint_filenames]
+    for f in files:
+        if "," in f:
+            raise DinferUsageError(f"{f}: checkpoint paths cannot contain ','")
+    strategy = _training_strategy(train_strategy_filename, "load_distributed_checkpoint")
+    predict = _predict_strategy_file(network, predict_strategy)
+    args = ["--src-list", ",".join(files), "--src-strategy", strategy]
+    if predict is None:
+        destination = network._scratch("loaded/full.ckpt")
+        args += ["--dst", destination, "--dst-strategy", "none"]
+    else:
+        destination = network._scratch("loaded/ranks")
+        args += ["--dst", destination, "--dst-strategy", predict]
+        if rank is not None:
+            args += ["--rank", ",".join(str(r) for r in ([rank] if isinstance(rank, int) else rank))]
+    _driver.run("reshard", *args, progress=progress)
+    network._train_strategy = strategy
+    network._checkpoint_files = files
+    network._loaded = ("full", destination) if predict is None else ("ranks", destination)
+
+
+def _checkpoint_set(network):
+    """A folder of rank_<i>/ links to the loaded training checkpoints (what `--ckpt-dir` reads)."""
+    folder = network._scratch("training_ckpt")
+    for rank, file in enumerate(network._checkpoint_files):
+        rank_dir = os.path.join(folder, f"rank_{rank}")
+        os.makedirs(rank_dir, exist_ok=True)
+        link = os.path.join(rank_dir, os.path.basename(file))
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(file, link)
+    return folder
+
+
+def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, progress=None):
+    """MindSpore's export, for every inference rank: `file_name` becomes a folder with
+    rank_<i>/net.mindir (each with that rank's weight slices and its group_config.pb) and a
+    manifest.json with every file's sha256.
+
+    The training checkpoints are those given to load_distributed_checkpoint (or the checkpoint
+    set `ckpt_dir`, rank_<i>/*.ckpt). Runs `dinfer export`.
+    """
+    if file_format != "MINDIR":
+        raise DinferUsageError(f"file_format must be 'MINDIR', not {file_format!r}")
+    if not isinstance(net, Model):
+        net = Model(net)
+    if ckpt_dir is not None:
+        checkpoints = os.path.abspath(_path(ckpt_dir, "ckpt_dir"))
+    elif net._checkpoint_files:
+        checkpoints = _checkpoint_set(net)
+    else:
+        raise DinferUsageError("export needs the training checkpoints: call load_distributed_checkpoint(net, files) "
+                               "first, or pass ckpt_dir=")
+    strategy = net._train_strategy or _training_strategy(call="export")
+    specs = _input_specs(net, inputs) if inputs else net._predict_inputs
+    if not specs:
+        raise DinferUsageError("export needs the predict inputs (numpy arrays or shapes)")
+    args = ["--model", net.path, "--train-strategy", strategy, "--ckpt-dir", checkpoints]
+    for spec in specs:
+        args += ["--input", spec]
+    args += _device_args()
+    # No --predict-strategy: the layouts come from the same inputs, strategy and counts as
+    # infer_predict_layout's, and the manifest would record a temporary file's name.
+    output = os.path.abspath(_path(file_name, "file_name"))
+    args += ["-o", output]
+    _driver.run("export", *args, progress=progress)
+    net.export_dir = output
+    return output
+
+
+def predict(model, *predict_data, rtol=None, atol=None):
+    """Runs the model on numpy inputs and returns its output (a tuple when it has several).
+
+    An exported model runs all its ranks (`dinfer run EXPORT_DIR`); otherwise the network runs
+    on one device, or partitioned over device_num in-process ranks when the context gives a
+    training strategy and device_num > 1.
+    """
+    if isinstance(model, (str, os.PathLike)) and os.path.isdir(model):
+        target, output_names, input_names = os.fspath(model), None, None
+        with open(os.path.join(target, "manifest.json")) as f:
+            manifest = json.load(f)
+        input_names = [i["name"] for i in manifest.get("inputs", [])]
+        output_names = [o["name"] for o in manifest.get("outputs", [])]
+        work = tempfile.TemporaryDirectory(prefix="dinfer-predict-")
+        scratch = work.name
+        extra = []
+    else:
+        if not isinstance(model, Model):
+            model = Model(model)
+        input_names = [name for name, _, _ in model.inputs]
+        output_names = [name for name, _, _ in model.outputs]
+        work = None
+        scratch = model._scratch(f"predict_{os.getpid()}_{id(predict_data)}")
+        os.makedirs(scratch, exist_ok=True)
+        if model.export_dir:
+            target, extra = model.export_dir, []
+        else:
+            target, extra = model.path, []
+            devices = _context.get_auto_parallel_context("device_num")
+            strategy = _context.get_auto_parallel_context("strategy_ckpt_load_file")
+            if devices > 1 and strategy:
+                extra = ["--device-num", devices, "--train-strategy", os.path.abspath(strategy)]
+                if _context._is_set("pipeline_stages"):
+                    extra += ["--pipeline-stages", _context.get_auto_parallel_context("pipeline_stages")]
+    if len(predict_data) != len(input_names):
+        raise DinferUsageError(f"the model takes {len(input_names)} input(s) ({', '.join(input_names)}), "
+                               f"but {len(predict_data)} were given")
+    args = [target]
+    for name, data in zip(input_names, predict_data):
+        file = os.path.join(scratch, f"input_{len(args)}.npy")
+        np.save(file, np.ascontiguousarray(np.asarray(data)))
+        args += ["--input", f"{name}={file}"]
+    out_dir = os.path.join(scratch, "outputs")
+    args += ["--output-dir", out_dir] + extra
+    try:
+        _driver.run("run", *args)
+        results = []
+        for name in output_names:
+            file = os.path.join(out_dir, _output_file_name(name))
+            if not os.path.isfile(file):
+                candidates = sorted(os.listdir(out_dir))
+                raise DinferError(f"output '{name}' was not written (found: {', '.join(candidates)})")
+            results.append(np.load(file))
+    finally:
+        if work is not None:
+            work.cleanup()
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+def _output_file_name(name):
+    # As `dinfer run` names an output's file.
+    for c in "/:\\":
+        name = name.replace(c, "_")
+    return name + ".npy"

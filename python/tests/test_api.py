@@ -1,0 +1,277 @@
+"""The MindSpore-shaped calls against the command line: the same files, byte for byte, and
+the same layouts; numpy in and out; errors as exceptions carrying the C++ message."""
+
+import filecmp
+import json
+import os
+
+import numpy as np
+import pytest
+
+import dinfer
+from conftest import GPT_BLOCK, cli
+
+
+def same_tree(a, b):
+    """Every file under a and b, compared byte for byte."""
+    files_a = sorted(os.path.relpath(os.path.join(d, f), a) for d, _, fs in os.walk(a) for f in fs)
+    files_b = sorted(os.path.relpath(os.path.join(d, f), b) for d, _, fs in os.walk(b) for f in fs)
+    assert files_a == files_b
+    match, mismatch, errors = filecmp.cmpfiles(a, b, files_a, shallow=False)
+    assert not mismatch and not errors, (mismatch, errors)
+    return len(match)
+
+
+def predict_context(training, devices=4, stages=None):
+    dinfer.set_auto_parallel_context(device_num=devices, full_batch=True, parallel_mode="semi_auto_parallel",
+                                     strategy_ckpt_load_file=training["strategy"])
+    if stages:
+        dinfer.set_auto_parallel_context(pipeline_stages=stages)
+
+
+def test_context_checks_keys_and_values():
+    with pytest.raises(dinfer.DinferUsageError, match="unknown key 'device_count'"):
+        dinfer.set_auto_parallel_context(device_count=4)
+    with pytest.raises(ValueError, match="device_num=0"):
+        dinfer.set_auto_parallel_context(device_num=0)
+    dinfer.set_auto_parallel_context(device_num=4, pipeline_stages=2)
+    assert dinfer.get_auto_parallel_context("device_num") == 4
+    dinfer.reset_auto_parallel_context()
+    assert dinfer.get_auto_parallel_context("pipeline_stages") == 1
+
+
+def test_infer_predict_layout_is_the_cli_layout(training, tmp_path):
+    predict_context(training)
+    x = np.load(os.path.join(GPT_BLOCK, "x.npy"))
+    net = dinfer.Model(training["model"])
+    layout = dinfer.infer_predict_layout(net, x)
+
+    result = cli("layout", "--model", training["model"], "--train-strategy", training["strategy"], "--input",
+                 "x=2,32,128:float32", "--device-num", 4, "--json", "-o", tmp_path / "predict.ckpt")
+    expected = json.loads(result.stdout)["layouts"]
+    assert set(layout) == set(expected)
+    for name, entry in expected.items():
+        assert layout[name] == (entry["dev_matrix"], entry["tensor_map"], entry["slice_shape"], 0, True, "")
+    assert filecmp.cmp(net._predict_strategy_file, tmp_path / "predict.ckpt", shallow=False)
+
+    # The shapes alone give the same layout; the 12-tuple adds MindSpore 2.3's fields.
+    assert dinfer.infer_predict_layout(net, (2, 32, 128)) == layout
+    full = net.infer_predict_layout(x, tuple_size=12)
+    name = next(iter(full))
+    assert len(full[name]) == 12 and full[name][:6] == layout[name]
+    assert full[name][6] == expected[name]["full_shape"]
+
+
+def test_infer_predict_layout_needs_the_context(training):
+    net = dinfer.Model(training["model"])
+    x = np.zeros((2, 32, 128), np.float32)
+    with pytest.raises(dinfer.DinferUsageError, match="full_batch=True"):
+        dinfer.infer_predict_layout(net, x)
+    dinfer.set_auto_parallel_context(full_batch=True)
+    with pytest.raises(dinfer.DinferUsageError, match="strategy_ckpt_load_file"):
+        dinfer.infer_predict_layout(net, x)
+    predict_context(training)
+    with pytest.raises(dinfer.DinferUsageError, match="takes 1 input"):
+        dinfer.infer_predict_layout(net, x, x)
+    with pytest.raises(dinfer.DinferError, match="input 'x'"):
+        dinfer.infer_predict_layout(net, np.zeros((2, 32, 64), np.float32))
+
+
+def test_load_distributed_checkpoint_is_the_cli_reshard(training, tmp_path):
+    predict_context(training)
+    net = dinfer.Model(training["model"])
+    layout = dinfer.infer_predict_layout(net, (2, 32, 128))
+    progress = []
+    dinfer.load_distributed_checkpoint(net, training["files"], layout,
+                                       progress=lambda phase, done, total: progress.append((phase, done, total)))
+    assert progress and progress[-1][0] == "reshard" and progress[-1][1] == progress[-1][2]
+
+    cli("layout", "--model", training["model"], "--train-strategy", training["strategy"], "--input",
+        "x=2,32,128", "--device-num", 4, "-o", tmp_path / "predict.ckpt")
+    cli("reshard", "--src", training["ckpt_dir"], "--src-strategy", training["strategy"], "--dst-strategy",
+        tmp_path / "predict.ckpt", "--dst", tmp_path / "predict")
+    assert same_tree(net._loaded[1], tmp_path / "predict") == 4
+
+    # Each rank holds the slice of the full tensor its predict layout names.
+    # (2 stages of 2 ranks: a rank holds its stage's parameters.)
+    full = dinfer.load_checkpoint(training["full"])
+    seen = set()
+    for rank in range(4):
+        params = net.parameters(rank)
+        seen |= set(params)
+        for name in params:
+            dev_matrix, tensor_map, slice_shape = layout[name][:3]
+            offset, shape = dinfer._dinfer.rank_slice(list(full[name].shape), dev_matrix, tensor_map, rank % 2)
+            region = full[name][tuple(slice(o, o + n) for o, n in zip(offset, shape))]
+            assert params[name].shape == tuple(slice_shape)
+            np.testing.assert_array_equal(params[name], region)
+    assert seen == set(layout)
+
+
+def test_load_distributed_checkpoint_without_predict_strategy_merges(training):
+    predict_context(training)
+    net = dinfer.Model(training["model"])
+    dinfer.load_distributed_checkpoint(net, training["files"])
+    merged, full = net.parameters(), dinfer.load_checkpoint(training["full"])
+    assert set(merged) >= set(full)
+    for name, array in full.items():
+        np.testing.assert_array_equal(merged[name], array)
+
+
+def test_load_distributed_checkpoint_errors(training, tmp_path):
+    predict_context(training)
+    net = dinfer.Model(training["model"])
+    files = list(training["files"])
+    files[3] = str(tmp_path / "missing.ckpt")
+    with pytest.raises(dinfer.DinferError, match="missing.ckpt"):
+        dinfer.load_distributed_checkpoint(net, files)
+    with pytest.raises(dinfer.DinferUsageError, match="not supported yet"):
+        dinfer.load_distributed_checkpoint(net, training["files"], dec_key=b"0123456789ABCDEF")
+    with pytest.raises(dinfer.DinferUsageError, match="infer_predict_layout was not called"):
+        dinfer.load_distributed_checkpoint(net, training["files"], {"w": ([1], [-1], [4], 0, True, "")})
+
+
+def test_export_and_predict_are_the_cli(training, tmp_path):
+    predict_context(training)
+    x = np.load(os.path.join(GPT_BLOCK, "x.npy"))
+    net = dinfer.Model(training["model"])
+    layout = dinfer.infer_predict_layout(net, x)
+    dinfer.load_distributed_checkpoint(net, training["files"], layout)
+    events = []
+    out = dinfer.export(net, x, file_name=tmp_path / "py", progress=lambda *e: events.append(e))
+    assert out == str(tmp_path / "py") and events[-1] == ("export", 4, 4)
+
+    cli("export", "--model", training["model"], "--train-strategy", training["strategy"], "--ckpt-dir",
+        training["ckpt_dir"], "--input", "x=2,32,128:float32", "--device-num", 4, "-o", tmp_path / "cli")
+    assert same_tree(tmp_path / "py", tmp_path / "cli") == 9  # 4 x (net.mindir, group_config.pb) + manifest
+
+    y = dinfer.predict(net, x)
+    np.testing.assert_allclose(y, np.load(os.path.join(GPT_BLOCK, "y.npy")), rtol=1e-3, atol=1e-5)
+    cli("run", tmp_path / "cli", "--input", f"x={GPT_BLOCK}/x.npy", "--output-dir", tmp_path / "cli-out")
+    np.testing.assert_array_equal(y, np.load(tmp_path / "cli-out" / "y.npy"))
+    # An export folder runs by itself too.
+    np.testing.assert_array_equal(dinfer.predict(str(tmp_path / "py"), x), y)
+
+
+def test_predict_single_device_and_partitioned(training):
+    x = np.load(os.path.join(GPT_BLOCK, "x.npy"))
+    want = np.load(os.path.join(GPT_BLOCK, "y.npy"))
+    y = dinfer.Model(training["model"]).predict(x)
+    np.testing.assert_allclose(y, want, rtol=1e-3, atol=1e-5)
+    predict_context(training, devices=2)
+    y2 = dinfer.predict(training["model"], x)
+    np.testing.assert_allclose(y2, want, rtol=1e-3, atol=1e-5)
+    with pytest.raises(dinfer.DinferError, match="input 'x'"):
+        dinfer.predict(training["model"], np.zeros((2, 32, 7), np.float32))
+
+
+def test_transform_checkpoints_is_the_cli(training, tmp_path):
+    predict_context(training)
+    cli("layout", "--model", training["model"], "--train-strategy", training["strategy"], "--input",
+        "x=2,32,128", "--device-num", 4, "-o", tmp_path / "predict.ckpt")
+    dinfer.transform_checkpoints(training["ckpt_dir"], tmp_path / "py", "net_", training["strategy"],
+                                 tmp_path / "predict.ckpt")
+    cli("reshard", "--src", training["ckpt_dir"], "--src-strategy", training["strategy"], "--dst-strategy",
+        tmp_path / "predict.ckpt", "--dst", tmp_path / "cli", "--prefix", "net_")
+    assert same_tree(tmp_path / "py", tmp_path / "cli") == 4
+    assert os.path.isfile(tmp_path / "py" / "rank_2" / "net_2.ckpt")
+
+    # By rank: one destination file, from {source rank: file}.
+    dinfer.transform_checkpoint_by_rank(2, dict(enumerate(training["files"])), tmp_path / "one" / "r2.ckpt",
+                                        training["strategy"], tmp_path / "predict.ckpt")
+    assert filecmp.cmp(tmp_path / "one" / "r2.ckpt", tmp_path / "cli" / "rank_2" / "net_2.ckpt", shallow=False)
+    assert os.listdir(tmp_path / "one") == ["r2.ckpt"]
+
+    # Merged back to one device (strategy None): the full checkpoint's tensors.
+    dinfer.transform_checkpoints(tmp_path / "py", tmp_path / "merged", "full_", tmp_path / "predict.ckpt", None)
+    merged = dinfer.load_checkpoint(tmp_path / "merged" / "rank_0" / "full_0.ckpt")
+    for name, array in dinfer.load_checkpoint(training["full"]).items():
+        np.testing.assert_array_equal(merged[name], array)
+    with pytest.raises(dinfer.DinferUsageError, match=r"lacks source rank\(s\) \[1\]"):
+        dinfer.transform_checkpoint_by_rank(0, {0: training["files"][0], 2: training["files"][2]}, tmp_path / "x",
+                                            training["strategy"], tmp_path / "predict.ckpt")
+
+
+def test_merge_sliced_parameter_docs_sample():
+    # The MindSpore docs sample: [96,16] trained with dev_matrix [2,4], tensor_map [-1,0].
+    full = np.arange(96 * 16, dtype=np.float32).reshape(96, 16)
+    layout = dinfer.Layout(dev_matrix=[2, 4], tensor_map=[-1, 0])
+    slices = []
+    for rank in range(8):
+        offset, shape = dinfer._dinfer.rank_slice([96, 16], [2, 4], [-1, 0], rank)
+        assert shape == [96, 4]
+        slices.append(dinfer.Parameter(full[:, offset[1]:offset[1] + 4], "matmul_weight"))
+    merged = dinfer.merge_sliced_parameter(slices, {"matmul_weight": layout})
+    assert merged.name == "matmul_weight"
+    np.testing.assert_array_equal(merged.asnumpy(), full)
+    # Without a strategy, MindSpore concatenates along axis 0.
+    assert dinfer.merge_sliced_parameter(slices[:2]).shape == (192, 4)
+    with pytest.raises(ValueError, match="7 slices for a layout over 8 devices"):
+        dinfer.merge_sliced_parameter(slices[:7], {"matmul_weight": layout})
+    with pytest.raises(KeyError):
+        dinfer.merge_sliced_parameter(slices, {"other": layout})
+    with pytest.raises(ValueError, match="different names"):
+        dinfer.merge_sliced_parameter([slices[0], dinfer.Parameter(slices[1].data, "w2")])
+
+
+def test_build_searched_strategy_and_merge_with_it(training, tmp_path):
+    strategy = dinfer.build_searched_strategy(training["strategy"])
+    assert all(name.split("-", 1)[0] in ("0", "1") for name in strategy)
+    name, layout = next((n, l) for n, l in strategy.items() if any(m != -1 for m in l.tensor_map))
+    full = dinfer.load_checkpoint(training["full"])[name.split("-", 1)[1]]
+    devices = int(np.prod(layout.dev_matrix))
+    slices = []
+    for rank in range(devices):
+        offset, shape = dinfer._dinfer.rank_slice(list(full.shape), layout.dev_matrix, layout.tensor_map, rank)
+        slices.append(dinfer.Parameter(full[tuple(slice(o, o + n) for o, n in zip(offset, shape))], name))
+    np.testing.assert_array_equal(dinfer.merge_sliced_parameter(slices, strategy).asnumpy(), full)
+    with pytest.raises(TypeError):
+        dinfer.build_searched_strategy(3)
+    with pytest.raises(ValueError, match="no such strategy file"):
+        dinfer.build_searched_strategy(tmp_path / "none.ckpt")
+
+
+def test_merge_pipeline_strategys_is_the_cli(tmp_path):
+    inputs = os.path.join(os.path.dirname(__file__), "..", "..", "test", "tools", "dinfer", "Inputs")
+    stages = tmp_path / "stages"
+    stages.mkdir()
+    for name in ("stage0.json", "stage1.json"):
+        (stages / name).write_bytes(open(os.path.join(inputs, name), "rb").read())
+    dinfer.merge_pipeline_strategys(stages, tmp_path / "py.ckpt")
+    cli("merge-strategy", stages, "-o", tmp_path / "cli.ckpt")
+    assert filecmp.cmp(tmp_path / "py.ckpt", tmp_path / "cli.ckpt", shallow=False)
+    assert sorted(dinfer.build_searched_strategy(tmp_path / "py.ckpt")) == [
+        "0-embedding", "0-layer0.w", "1-embedding", "1-layer1.w"]
+
+
+def test_checkpoint_round_trip(tmp_path):
+    tensors = {"w": np.arange(12, dtype=np.float32).reshape(3, 4), "step": np.array([7], np.int64),
+               "h": np.ones((2, 2), np.float16)}
+    dinfer.save_checkpoint(tensors, tmp_path / "a.ckpt")
+    back = dinfer.load_checkpoint(tmp_path / "a.ckpt")
+    assert list(back) == list(tensors)
+    for name in tensors:
+        assert back[name].dtype == tensors[name].dtype
+        np.testing.assert_array_equal(back[name], tensors[name])
+    assert "3 tensors" in cli("inspect", tmp_path / "a.ckpt").stdout
+    with pytest.raises(dinfer.DinferError, match="no MindSpore checkpoint type"):
+        dinfer.save_checkpoint({"c": np.zeros(2, np.complex64)}, tmp_path / "b.ckpt")
+    assert not os.path.exists(tmp_path / "b.ckpt")
+
+
+def test_errors_carry_the_cli_message(tmp_path):
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"\x0a\x05abc")
+    with pytest.raises(dinfer.DinferError) as error:
+        dinfer.load_checkpoint(bad)
+    assert "bad.ckpt" in str(error.value)
+    with pytest.raises(dinfer.DinferUsageError) as usage:
+        dinfer.run_command("slices", "--shape", "96,16")
+    assert usage.value.exit_code == 2 and usage.value.command == "slices"
+    with pytest.raises(dinfer.DinferError, match="no such file"):
+        dinfer.Model(tmp_path / "none.onnx")
+
+
+def test_python_m_dinfer_is_the_cli(capfd):
+    assert dinfer.main(["slices", "--shape", "96,16", "--dev-matrix", "2,4", "--tensor-map", "-1,0"]) == 0
+    assert "4 distinct slices of shape [96,4]" in capfd.readouterr().out

@@ -1,0 +1,98 @@
+//===- Driver.cpp - command registry and dispatch of the dinfer driver ----===//
+//
+// Shared by the `dinfer` executable and the Python extension, which run the
+// same subcommands with the same options: what one prints, writes or refuses,
+// the other does too.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Command.h"
+
+#include "dinfer/Version.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <utility>
+
+using namespace llvm;
+
+namespace {
+SmallVector<std::pair<cl::SubCommand *, int (*)()>, 8> &registry() {
+  static SmallVector<std::pair<cl::SubCommand *, int (*)()>, 8> commands;
+  return commands;
+}
+
+dinfer::cli::ProgressSink &progressSink() {
+  static dinfer::cli::ProgressSink sink;
+  return sink;
+}
+} // namespace
+
+cl::OptionCategory &dinfer::cli::category() {
+  static cl::OptionCategory category("dinfer options");
+  return category;
+}
+
+dinfer::cli::CommandRegistration::CommandRegistration(cl::SubCommand &command, int (*run)()) {
+  registry().emplace_back(&command, run);
+}
+
+int dinfer::cli::usageError(const cl::SubCommand &command, const Twine &message) {
+  errs() << "dinfer " << command.getName() << ": " << message << "\n";
+  return kUsage;
+}
+
+int dinfer::cli::failure(const cl::SubCommand &command, const Twine &message) {
+  errs() << "dinfer " << command.getName() << ": error: " << message << "\n";
+  return kFailure;
+}
+
+void dinfer::cli::setProgressSink(ProgressSink sink) { progressSink() = std::move(sink); }
+
+const dinfer::cli::ProgressSink &dinfer::cli::currentProgressSink() { return progressSink(); }
+
+std::vector<std::string> dinfer::cli::commandNames() {
+  std::vector<std::string> names;
+  for (auto &[command, run] : registry())
+    names.push_back(command->getName().str());
+  llvm::sort(names);
+  return names;
+}
+
+int dinfer::cli::runDriver(int argc, const char *const *argv) {
+  static bool configured = [] {
+    cl::HideUnrelatedOptions(category());
+    cl::SetVersionPrinter(
+        [](raw_ostream &os) { os << "dinfer " DINFER_VERSION_STRING " (MLIR " DINFER_MLIR_VERSION_STRING ")\n"; });
+    return true;
+  }();
+  (void)configured;
+  // A second run in one process (the Python package) starts from the defaults.
+  cl::ResetAllOptionOccurrences();
+
+  std::string parseErrors;
+  raw_string_ostream errorStream(parseErrors);
+  const char *overview = "dinfer: distributed inference for models trained with tensor, data, optimizer and pipeline\n"
+                         "parallelism. Run `dinfer <command> --help` for a command's options.\n";
+  if (!cl::ParseCommandLineOptions(argc, argv, overview, &errorStream)) {
+    // cl may explain over several lines; the first one says what went wrong.
+    StringRef first = StringRef(parseErrors).trim().split('\n').first.trim();
+    if (!first.empty())
+      errs() << first << "\n";
+    return kUsage;
+  }
+
+  for (auto &[command, run] : registry())
+    if (*command)
+      return run();
+
+  errs() << "dinfer: no command given; one of:";
+  for (const std::string &name : commandNames())
+    errs() << " " << name;
+  errs() << " (see dinfer --help)\n";
+  return kUsage;
+}
