@@ -24,6 +24,18 @@ llvm::StringRef dinfer::fileKindName(FileKind kind) {
   return "unknown";
 }
 
+llvm::StringRef dinfer::describeFileKind(FileKind kind) {
+  switch (kind) {
+  case FileKind::Checkpoint: return "it is a MindSpore checkpoint";
+  case FileKind::Strategy: return "it is a MindSpore strategy file";
+  case FileKind::MindIR: return "it is a MindIR model";
+  case FileKind::Onnx: return "it is an ONNX model";
+  case FileKind::Encrypted: return "it is encrypted";
+  case FileKind::Unknown: break;
+  }
+  return "its bytes match no format dinfer reads";
+}
+
 namespace {
 /// Strategy files are small; anything larger is not parsed as one.
 constexpr uint64_t kMaxStrategyBytes = 256 << 20;

@@ -157,7 +157,7 @@ int runConvert() {
   } else if (*kind == FileKind::Encrypted) {
     return failure(convertCommand, modelOption + ": the file is encrypted; decryption is not supported yet");
   } else {
-    return failure(convertCommand, modelOption + ": not an ONNX or MindIR model (it is a " + fileKindName(*kind) + ")");
+    return failure(convertCommand, modelOption + ": not an ONNX or MindIR model (" + describeFileKind(*kind) + ")");
   }
 
   if (Error err = ensureParent(outputOption))

@@ -84,7 +84,7 @@ dinfer::cli::importModel(StringRef path, mlir::MLIRContext &context, const Diagn
     imported->module = importMindIR(*imported->mindir, &context);
   } else {
     return createStringError(inconvertibleErrorCode(),
-                             path + ": not an ONNX or MindIR model (it is a " + fileKindName(*kind) + ")");
+                             path + ": not an ONNX or MindIR model (" + describeFileKind(*kind) + ")");
   }
   if (!imported->module || failed(mlir::verify(*imported->module)))
     return createStringError(inconvertibleErrorCode(), path + ": " + diagnostics.text("cannot import"));
