@@ -78,6 +78,10 @@ CASES = [
      ["strategy", "--model", "MODEL/model.onnx", "--device-num", "8", "--preset", "megatron:tp=3",
       "-o", "WORK/bad.json"],
      "tp x dp x pipeline stages must equal the device count."),
+    ("An encrypted checkpoint without its key",
+     ["inspect", "WORK/encrypted.ckpt"],
+     "MindSpore's encrypted checkpoints and MindIR (AES-GCM, AES-CBC, SM4-CBC) need the key: `--key-file FILE` "
+     "(the raw 16, 24 or 32 key bytes) or `DINFER_KEY_FILE`, and `--key-mode` when it is not AES-GCM."),
     ("A file that is not a model",
      ["run", "MODEL/x.npy", "--input", "x=MODEL/x.npy"],
      "`dinfer run` takes an ONNX or MindIR model, or an export folder."),
@@ -92,10 +96,10 @@ PYTHON_CASES = [
      "dinfer.set_auto_parallel_context(full_batch=True); "
      "dinfer.infer_predict_layout(dinfer.Model('MODEL/model.onnx'), numpy.zeros((2, 32, 128), numpy.float32))",
      "`set_auto_parallel_context(strategy_ckpt_load_file=FILE)` names the training strategy file."),
-    ("Python: encrypted checkpoints",
-     "dinfer.load_distributed_checkpoint('MODEL/model.onnx', ['a.ckpt'], dec_key=b'0123456789ABCDEF')",
-     "Decryption of MindSpore's encrypted checkpoints is not implemented yet: decrypt them with MindSpore "
-     "first."),
+    ("Python: an encrypted checkpoint read with a wrong key",
+     "dinfer.load_checkpoint('WORK/encrypted.ckpt', dec_key=b'0123456789ABCDEX')",
+     "The key (or `dec_mode`) is not the one the file was encrypted with; AES-GCM files carry an "
+     "authentication tag, so a wrong key is always caught."),
 ]
 
 
@@ -127,6 +131,10 @@ def prepare(work, dinfer):
         f.write(bytes([byte[0] ^ 1]))
     run("layout", "--model", model, "--train-strategy", f"{work}/train.json", "--input", "x=2,32,128",
         "--device-num", "2", "-o", f"{work}/predict2.ckpt")
+    with open(f"{work}/key", "wb") as f:
+        f.write(b"0123456789ABCDEF")
+    run("convert", model, f"{work}/enc.mindir", "--weights", f"{work}/encrypted.ckpt", "--key-file", f"{work}/key",
+        "--encrypt-output")
     os.makedirs(f"{work}/mixed")
     shutil.copy(f"{ROOT}/test/tools/dinfer/Inputs/stage0.json", f"{work}/mixed/stage0.json")
     run("strategy", "--model", model, "--device-num", "2", "--preset", "megatron:tp=2",
@@ -153,7 +161,7 @@ def render(build):
                             f"{result.returncode})\n```\n\n{advice}\n")
         for title, code, advice in PYTHON_CASES:
             script = ("import numpy, dinfer\ndinfer.set_verbose(False)\ntry:\n    "
-                      + code.replace("MODEL", MODEL).replace("; ", "\n    ")
+                      + code.replace("MODEL", MODEL).replace("WORK", work).replace("; ", "\n    ")
                       + "\nexcept dinfer.DinferError as e:\n    print(type(e).__name__ + ': ' + str(e))\n")
             env = dict(os.environ, PYTHONPATH=os.path.join(build, "python"))
             result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=work)

@@ -62,6 +62,20 @@ public:
 private:
   llvm::StringRef bytes_;
 };
+
+class OwnedBufferSource final : public ByteSource {
+public:
+  OwnedBufferSource(std::string bytes, std::string name)
+      : ByteSource(name), bytes_(std::move(bytes)), view_(bytes_, std::move(name)) {}
+  uint64_t size() const override { return view_.size(); }
+  llvm::Error readAt(uint64_t offset, llvm::MutableArrayRef<char> out) const override {
+    return view_.readAt(offset, out);
+  }
+
+private:
+  std::string bytes_;
+  BufferSource view_;
+};
 } // namespace
 
 llvm::Expected<std::unique_ptr<ByteSource>> ByteSource::openFile(llvm::StringRef path) {
@@ -78,6 +92,10 @@ llvm::Expected<std::unique_ptr<ByteSource>> ByteSource::openFile(llvm::StringRef
 
 std::unique_ptr<ByteSource> ByteSource::fromBuffer(llvm::StringRef bytes, llvm::StringRef name) {
   return std::make_unique<BufferSource>(bytes, name.str());
+}
+
+std::unique_ptr<ByteSource> ByteSource::fromOwnedBuffer(std::string bytes, llvm::StringRef name) {
+  return std::make_unique<OwnedBufferSource>(std::move(bytes), name.str());
 }
 
 llvm::Expected<MappedBytes> dinfer::mapFileRange(llvm::StringRef path, uint64_t offset, uint64_t length) {

@@ -147,8 +147,7 @@ llvm::Error finishTensor(const std::string &file, CheckpointTensor &tensor, llvm
     if (d < 0)
       return fileError(file, "tensor '" + tensor.name + "' has a negative dimension in " + shapeString(dims));
   if (!elementCount(dims))
-    return fileError(file, "tensor '" + tensor.name + "': the element count of " + shapeString(dims) +
-                               " overflows");
+    return fileError(file, "tensor '" + tensor.name + "': the element count of " + shapeString(dims) + " overflows");
   tensor.dtype = parseDType(tensor.typeName);
   // MindSpore up to 2.2 writes scalars as dims [0]; an empty tensor of shape
   // [0] has no content bytes, a scalar has one element's.
@@ -169,10 +168,27 @@ llvm::Error finishTensor(const std::string &file, CheckpointTensor &tensor, llvm
 }
 } // namespace
 
-llvm::Expected<Checkpoint> Checkpoint::open(llvm::StringRef path) {
+llvm::Expected<Checkpoint> Checkpoint::open(llvm::StringRef path, const CipherKey *key) {
   auto source = ByteSource::openFile(path);
   if (!source)
     return source.takeError();
+  char magic[4];
+  if ((*source)->size() >= sizeof magic) {
+    if (llvm::Error err = (*source)->readAt(0, magic))
+      return std::move(err);
+    if (std::optional<CipherMode> mode = encryptedMode(llvm::StringRef(magic, sizeof magic))) {
+      if (!key)
+        return fileError(path, llvm::Twine("the checkpoint is encrypted (") + cipherModeName(*mode) +
+                                   "): give its key with --key-file (or DINFER_KEY_FILE)");
+      std::string cipher((*source)->size(), '\0');
+      if (llvm::Error err = (*source)->readAt(0, llvm::MutableArrayRef<char>(cipher.data(), cipher.size())))
+        return std::move(err);
+      auto plain = decrypt(cipher, *key, path);
+      if (!plain)
+        return plain.takeError();
+      return index(ByteSource::fromOwnedBuffer(std::move(*plain), path));
+    }
+  }
   return index(std::move(*source));
 }
 
@@ -207,8 +223,9 @@ llvm::Expected<Checkpoint> Checkpoint::index(std::unique_ptr<ByteSource> source)
     if (!field)
       return field.takeError();
     if (field->number != 1 || field->type != wire::Len)
-      return fileError(file, "offset " + Twine(field->begin) + ": not a checkpoint: expected a value (field 1), found field " +
-                                 Twine(field->number) + " of wire type " + Twine(static_cast<int>(field->type)));
+      return fileError(file, "offset " + Twine(field->begin) +
+                                 ": not a checkpoint: expected a value (field 1), found field " + Twine(field->number) +
+                                 " of wire type " + Twine(static_cast<int>(field->type)));
     auto value = parseValue(reader, field->payloadBegin, field->payloadBegin + field->payloadSize);
     if (!value)
       return value.takeError();
@@ -260,8 +277,8 @@ llvm::Error Checkpoint::verifyCrc() {
     pos += n;
   }
   if (crc != crcValue_)
-    return fileError(path(), llvm::formatv("CRC mismatch: the trailer says {0}, the content gives {1}", crcValue_, crc)
-                                 .str());
+    return fileError(path(),
+                     llvm::formatv("CRC mismatch: the trailer says {0}, the content gives {1}", crcValue_, crc).str());
   crc_ = Crc::Ok;
   return llvm::Error::success();
 }
@@ -309,6 +326,11 @@ void appendLenField(std::string &out, uint8_t key, llvm::StringRef payload) {
 } // namespace
 
 llvm::Expected<std::unique_ptr<CheckpointWriter>> CheckpointWriter::create(llvm::StringRef path, Options options) {
+  if (options.encryptWith && options.crc)
+    return fileError(path, "a checkpoint is either encrypted or has a CRC trailer, not both (as in MindSpore)");
+  if (options.encryptWith)
+    if (llvm::Error err = checkKey(*options.encryptWith))
+      return fileError(path, llvm::toString(std::move(err)));
   std::unique_ptr<CheckpointWriter> writer(new CheckpointWriter());
   writer->options_ = options;
   auto file = AtomicFile::create(path);
@@ -321,6 +343,10 @@ llvm::Expected<std::unique_ptr<CheckpointWriter>> CheckpointWriter::create(llvm:
 llvm::Error CheckpointWriter::writeBytes(llvm::ArrayRef<char> bytes) {
   if (options_.crc)
     crc_ = llvm::crc32(crc_, llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+  if (options_.encryptWith) {
+    plain_.append(bytes.data(), bytes.size());
+    return llvm::Error::success();
+  }
   return file_->write(bytes);
 }
 
@@ -410,6 +436,14 @@ llvm::Error CheckpointWriter::finish() {
     trailer.append(digits, 10);
     options_.crc = false; // the trailer is not part of the CRC
     if (llvm::Error err = writeBytes(trailer))
+      return err;
+  }
+  if (options_.encryptWith) {
+    auto cipher = encrypt(plain_, *options_.encryptWith);
+    if (!cipher)
+      return fileError(file_->path(), llvm::toString(cipher.takeError()));
+    std::string().swap(plain_);
+    if (llvm::Error err = file_->write(llvm::ArrayRef<char>(cipher->data(), cipher->size())))
       return err;
   }
   if (llvm::Error err = file_->commit(options_.sync))

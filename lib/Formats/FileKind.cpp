@@ -3,6 +3,7 @@
 #include "dinfer/Formats/FileKind.h"
 
 #include "dinfer/Formats/ByteSource.h"
+#include "dinfer/Formats/Crypto.h"
 #include "dinfer/Formats/Strategy.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -30,7 +31,7 @@ llvm::StringRef dinfer::describeFileKind(FileKind kind) {
   case FileKind::Strategy: return "it is a MindSpore strategy file";
   case FileKind::MindIR: return "it is a MindIR model";
   case FileKind::Onnx: return "it is an ONNX model";
-  case FileKind::Encrypted: return "it is encrypted";
+  case FileKind::Encrypted: return "it is encrypted: give its key with --key-file (or DINFER_KEY_FILE)";
   case FileKind::Unknown: break;
   }
   return "its bytes match no format dinfer reads";
@@ -45,6 +46,37 @@ bool isVersionString(llvm::StringRef s) {
     return false;
   return llvm::all_of(s, [](char c) { return llvm::isDigit(c) || c == '.'; });
 }
+/// The kind the first bytes of a file say, before the strategy-file test.
+std::optional<FileKind> kindOfHead(llvm::ArrayRef<char> head) {
+  auto byte = [&](size_t i) { return i < head.size() ? static_cast<uint8_t>(head[i]) : 0; };
+  if (encryptedMode(llvm::StringRef(head.data(), head.size())))
+    return FileKind::Encrypted;
+  // A checkpoint value starts with a nested name field: 0a <len> 0a.
+  if (byte(0) == 0x0a) {
+    size_t i = 1;
+    while (i < head.size() && (byte(i) & 0x80))
+      ++i;
+    // The reader then says precisely what is wrong with a damaged one.
+    if (byte(i + 1) == 0x0a)
+      return FileKind::Checkpoint;
+    // MindIR: ModelProto.ir_version, a version string such as "0.1.1".
+    uint64_t length = byte(1);
+    if (length < 0x80 && 2 + length <= head.size() && isVersionString(llvm::StringRef(head.data() + 2, length)))
+      return FileKind::MindIR;
+  }
+  return std::nullopt;
+}
+
+FileKind kindOfContent(llvm::StringRef bytes) {
+  if (std::optional<FileKind> kind = kindOfHead(llvm::ArrayRef<char>(bytes.data(), std::min<size_t>(bytes.size(), 64))))
+    return *kind;
+  if (bytes.size() <= kMaxStrategyBytes && looksLikeStrategy(bytes))
+    return FileKind::Strategy;
+  // ONNX: ModelProto.ir_version is a varint in field 1 (key 0x08).
+  if (!bytes.empty() && static_cast<uint8_t>(bytes[0]) == 0x08)
+    return FileKind::Onnx;
+  return FileKind::Unknown;
+}
 } // namespace
 
 llvm::Expected<FileKind> dinfer::detectFileKind(llvm::StringRef path) {
@@ -57,35 +89,28 @@ llvm::Expected<FileKind> dinfer::detectFileKind(llvm::StringRef path) {
   std::vector<char> head(std::min<uint64_t>(size, 64));
   if (llvm::Error err = (*source)->readAt(0, head))
     return std::move(err);
-  auto byte = [&](size_t i) { return i < head.size() ? static_cast<uint8_t>(head[i]) : 0; };
-
-  // MindSpore's cipher blocks start with a little-endian magic number.
-  if (head.size() >= 4 && byte(1) == 0x5e && byte(2) == 0x3a && byte(3) == 0x7f &&
-      (byte(0) == 0xd8 || byte(0) == 0xd9))
-    return FileKind::Encrypted;
-
-  // A checkpoint value starts with a nested name field: 0a <len> 0a.
-  if (byte(0) == 0x0a) {
-    size_t i = 1;
-    while (i < head.size() && (byte(i) & 0x80))
-      ++i;
-    // The reader then says precisely what is wrong with a damaged one.
-    if (byte(i + 1) == 0x0a)
-      return FileKind::Checkpoint;
-    // MindIR: ModelProto.ir_version, a version string such as "0.1.1".
-    uint64_t length = byte(1);
-    if (length < 0x80 && 2 + length <= head.size() &&
-        isVersionString(llvm::StringRef(head.data() + 2, length)))
-      return FileKind::MindIR;
-  }
-
+  if (std::optional<FileKind> kind = kindOfHead(head))
+    return *kind;
   if (size <= kMaxStrategyBytes) {
     auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
     if (buffer && looksLikeStrategy((*buffer)->getBuffer()))
       return FileKind::Strategy;
   }
   // ONNX: ModelProto.ir_version is a varint in field 1 (key 0x08).
-  if (byte(0) == 0x08)
+  if (static_cast<uint8_t>(head[0]) == 0x08)
     return FileKind::Onnx;
   return FileKind::Unknown;
+}
+
+llvm::Expected<FileKind> dinfer::detectContentKind(llvm::StringRef path, const CipherKey *key) {
+  auto kind = detectFileKind(path);
+  if (!kind || *kind != FileKind::Encrypted || !key)
+    return kind;
+  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+  if (!buffer)
+    return fileError(path, "cannot read: " + buffer.getError().message());
+  auto plain = decrypt((*buffer)->getBuffer(), *key, path);
+  if (!plain)
+    return plain.takeError();
+  return kindOfContent(*plain);
 }

@@ -122,10 +122,19 @@ MindIRModel::MindIRModel(MindIRModel &&) = default;
 MindIRModel &MindIRModel::operator=(MindIRModel &&) = default;
 MindIRModel::~MindIRModel() = default;
 
-llvm::Expected<MindIRModel> MindIRModel::open(StringRef path) {
+llvm::Expected<MindIRModel> MindIRModel::open(StringRef path, const CipherKey *key) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!buffer)
     return fileError(path, "cannot open: " + buffer.getError().message());
+  if (std::optional<CipherMode> mode = encryptedMode((*buffer)->getBuffer())) {
+    if (!key)
+      return fileError(path, llvm::Twine("the MindIR is encrypted (") + cipherModeName(*mode) +
+                                 "): give its key with --key-file (or DINFER_KEY_FILE)");
+    auto plain = decrypt((*buffer)->getBuffer(), *key, path);
+    if (!plain)
+      return plain.takeError();
+    return parse(*plain, path, llvm::sys::path::parent_path(path));
+  }
   return parse((*buffer)->getBuffer(), path, llvm::sys::path::parent_path(path));
 }
 
@@ -298,7 +307,17 @@ private:
   llvm::Error error_ = llvm::Error::success();
 };
 
-llvm::Error writeProto(const mind_ir::ModelProto &model, StringRef path, bool sync) {
+llvm::Error writeProto(const mind_ir::ModelProto &model, StringRef path, bool sync,
+                       const std::optional<CipherKey> &key) {
+  if (key) {
+    std::string plain;
+    if (!model.SerializeToString(&plain))
+      return fileError(path, "cannot serialize the model");
+    auto cipher = encrypt(plain, *key);
+    if (!cipher)
+      return fileError(path, llvm::toString(cipher.takeError()));
+    return writeFileAtomically(path, *cipher, sync);
+  }
   auto file = AtomicFile::create(path);
   if (!file)
     return file.takeError();
@@ -325,7 +344,7 @@ llvm::Error MindIRModel::write(StringRef path, const WriteOptions &options) cons
   if (!external) {
     // Weights already inline are written from the model itself, uncopied.
     if (llvm::all_of(parameters_, [](const MindIRParameter &p) { return p.location.empty(); }))
-      return writeProto(*proto_, path, options.sync);
+      return writeProto(*proto_, path, options.sync, options.encryptWith);
     mind_ir::ModelProto out = *proto_;
     for (const MindIRParameter &parameter : parameters_) {
       mind_ir::TensorProto *tensor = out.mutable_graph()->mutable_parameter(parameter.index);
@@ -337,8 +356,10 @@ llvm::Error MindIRModel::write(StringRef path, const WriteOptions &options) cons
         tensor->set_raw_data(data->data(), data->size());
       }
     }
-    return writeProto(out, path, options.sync);
+    return writeProto(out, path, options.sync, options.encryptWith);
   }
+  if (options.encryptWith)
+    return fileError(path, "encrypting a MindIR whose weights go to external data is not supported");
   mind_ir::ModelProto out = *proto_;
 
   // Split save: <dir>/<prefix>_graph.mindir and <dir>/<prefix>_variables/data_0.
@@ -387,5 +408,5 @@ llvm::Error MindIRModel::write(StringRef path, const WriteOptions &options) cons
   llvm::sys::fs::remove_directories(variables);
   if (std::error_code ec = llvm::sys::fs::rename(staging, variables))
     return fileError(variables, "cannot rename into place: " + ec.message());
-  return writeProto(out, graphPath, options.sync);
+  return writeProto(out, graphPath, options.sync, std::nullopt);
 }

@@ -197,6 +197,7 @@ llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const
     const RankPlan &rank = plan.ranks[i];
     CheckpointWriter::Options writerOptions;
     writerOptions.sync = options.sync;
+    writerOptions.encryptWith = options.encryptWith;
     auto writer = CheckpointWriter::create(outputs[i], writerOptions);
     if (!writer) {
       errors[i] = llvm::toString(writer.takeError());

@@ -34,11 +34,12 @@ class Parameter:
         return f"Parameter(name={self.name!r}, shape={self.data.shape}, dtype={self.data.dtype})"
 
 
-def load_checkpoint(ckpt_file_name):
+def load_checkpoint(ckpt_file_name, dec_key=None, dec_mode="AES-GCM"):
     """{name: numpy array} of a MindSpore checkpoint (bfloat16 is widened to float32; string
-    entries are left out)."""
+    entries are left out). An encrypted checkpoint needs dec_key (bytes) and dec_mode."""
     path = os.fspath(ckpt_file_name)
-    return {name: array for name, array, _ in _dinfer.read_checkpoint(path) if array is not None}
+    key = bytes(dec_key) if dec_key is not None else b""
+    return {name: array for name, array, _ in _dinfer.read_checkpoint(path, key, dec_mode) if array is not None}
 
 
 def save_checkpoint(save_obj, ckpt_file_name):

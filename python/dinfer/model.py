@@ -49,6 +49,8 @@ class Model:
         self._train_strategy = None
         self._checkpoint_files = None
         self._loaded = None
+        self._dec_key = None
+        self._export_key = None
         self.export_dir = None
 
     def __repr__(self):
@@ -192,9 +194,9 @@ def load_distributed_checkpoint(network, checkpoint_filenames, predict_strategy=
     merges every parameter to its full tensor. Every inference rank's slices are written (only
     `rank`'s with rank=R) by `dinfer reshard --src-list ... --dst-strategy ...`; read them with
     network.parameters(rank). Resharding streams: no full tensor is built unless it is the output.
+    Encrypted checkpoints (MindSpore's AES-GCM, AES-CBC or SM4-CBC) need dec_key and dec_mode;
+    the slices written are not encrypted.
     """
-    if dec_key is not None:
-        raise DinferUsageError("encrypted checkpoints are not supported yet (dec_key)")
     if format != "ckpt":
         raise DinferUsageError(f"format must be 'ckpt', not {format!r}")
     if not isinstance(network, Model):
@@ -208,6 +210,8 @@ def load_distributed_checkpoint(network, checkpoint_filenames, predict_strategy=
     strategy = _training_strategy(train_strategy_filename, "load_distributed_checkpoint")
     predict = _predict_strategy_file(network, predict_strategy)
     args = ["--src-list", ",".join(files), "--src-strategy", strategy]
+    if dec_key is not None:
+        args += ["--key-file", _key_file(network, dec_key), "--key-mode", dec_mode]
     if predict is None:
         destination = network._scratch("loaded/full.ckpt")
         args += ["--dst", destination, "--dst-strategy", "none"]
@@ -219,7 +223,19 @@ def load_distributed_checkpoint(network, checkpoint_filenames, predict_strategy=
     _driver.run("reshard", *args, progress=progress)
     network._train_strategy = strategy
     network._checkpoint_files = files
+    network._dec_key = (bytes(dec_key), dec_mode) if dec_key is not None else None
     network._loaded = ("full", destination) if predict is None else ("ranks", destination)
+
+
+def _key_file(network, key):
+    """The key in a file only this user can read: dinfer takes keys from files, never from arguments."""
+    if not isinstance(key, (bytes, bytearray)):
+        raise DinferUsageError("dec_key must be bytes")
+    path = network._scratch("dec.key")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(bytes(key))
+    return path
 
 
 def _checkpoint_set(network):
@@ -235,13 +251,16 @@ def _checkpoint_set(network):
     return folder
 
 
-def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, progress=None):
+def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, enc_key=None, enc_mode="AES-GCM",
+           progress=None):
     """MindSpore's export, for every inference rank: `file_name` becomes a folder with
     rank_<i>/net.mindir (each with that rank's weight slices and its group_config.pb) and a
     manifest.json with every file's sha256.
 
     The training checkpoints are those given to load_distributed_checkpoint (or the checkpoint
-    set `ckpt_dir`, rank_<i>/*.ckpt). Runs `dinfer export`.
+    set `ckpt_dir`, rank_<i>/*.ckpt). With enc_key (bytes) every MindIR is encrypted in MindSpore's
+    format (enc_mode AES-GCM, AES-CBC or SM4-CBC); dinfer reads and writes with one key, so encrypted
+    training checkpoints must use the same key. Runs `dinfer export`.
     """
     if file_format != "MINDIR":
         raise DinferUsageError(f"file_format must be 'MINDIR', not {file_format!r}")
@@ -262,21 +281,30 @@ def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, progres
     for spec in specs:
         args += ["--input", spec]
     args += _device_args()
+    key = (bytes(enc_key), enc_mode) if enc_key is not None else net._dec_key
+    if enc_key is not None and net._dec_key is not None and net._dec_key != key:
+        raise DinferUsageError("export: enc_key differs from the checkpoints' dec_key; dinfer uses one key for both")
+    if key is not None:
+        args += ["--key-file", _key_file(net, key[0]), "--key-mode", key[1]]
+    if enc_key is not None:
+        args += ["--encrypt-output"]
     # No --predict-strategy: the layouts come from the same inputs, strategy and counts as
     # infer_predict_layout's, and the manifest would record a temporary file's name.
     output = os.path.abspath(_path(file_name, "file_name"))
     args += ["-o", output]
     _driver.run("export", *args, progress=progress)
     net.export_dir = output
+    net._export_key = (bytes(enc_key), enc_mode) if enc_key is not None else None
     return output
 
 
-def predict(model, *predict_data, rtol=None, atol=None):
+def predict(model, *predict_data, dec_key=None, dec_mode="AES-GCM"):
     """Runs the model on numpy inputs and returns its output (a tuple when it has several).
 
     An exported model runs all its ranks (`dinfer run EXPORT_DIR`); otherwise the network runs
     on one device, or partitioned over device_num in-process ranks when the context gives a
-    training strategy and device_num > 1.
+    training strategy and device_num > 1. An encrypted export needs dec_key (the model's own
+    export remembers its enc_key).
     """
     if isinstance(model, (str, os.PathLike)) and os.path.isdir(model):
         target, output_names, input_names = os.fspath(model), None, None
@@ -297,6 +325,8 @@ def predict(model, *predict_data, rtol=None, atol=None):
         os.makedirs(scratch, exist_ok=True)
         if model.export_dir:
             target, extra = model.export_dir, []
+            if dec_key is None and model._export_key is not None:
+                dec_key, dec_mode = model._export_key
         else:
             target, extra = model.path, []
             devices = _context.get_auto_parallel_context("device_num")
@@ -315,6 +345,12 @@ def predict(model, *predict_data, rtol=None, atol=None):
         args += ["--input", f"{name}={file}"]
     out_dir = os.path.join(scratch, "outputs")
     args += ["--output-dir", out_dir] + extra
+    if dec_key is not None:
+        key_file = os.path.join(scratch, "dec.key")
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(bytes(dec_key))
+        args += ["--key-file", key_file, "--key-mode", dec_mode]
     try:
         _driver.run("run", *args)
         results = []

@@ -96,9 +96,9 @@ PYBIND11_MODULE(_dinfer, m) {
 
   m.def(
       "read_checkpoint",
-      [](const std::string &path) {
+      [](const std::string &path, const py::bytes &key, const std::string &mode) {
         std::string error;
-        std::unique_ptr<CheckpointReader> reader = CheckpointReader::open(path, error);
+        std::unique_ptr<CheckpointReader> reader = CheckpointReader::open(path, key, mode, error);
         if (!reader)
           raise(error);
         py::list entries;
@@ -116,7 +116,8 @@ PYBIND11_MODULE(_dinfer, m) {
         }
         return entries;
       },
-      py::arg("path"), "[(name, numpy array or None, stored type name)] of a MindSpore checkpoint.");
+      py::arg("path"), py::arg("key") = py::bytes(), py::arg("mode") = "AES-GCM",
+      "[(name, numpy array or None, stored type name)] of a MindSpore checkpoint (encrypted: with key and mode).");
 
   m.def(
       "write_checkpoint",

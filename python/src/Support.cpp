@@ -5,6 +5,7 @@
 #include "Command.h"
 
 #include "dinfer/Formats/Checkpoint.h"
+#include "dinfer/Formats/Crypto.h"
 #include "dinfer/Formats/DType.h"
 #include "dinfer/Formats/Strategy.h"
 #include "dinfer/Reshard/Layout.h"
@@ -146,8 +147,24 @@ struct CheckpointReader::Impl {
 CheckpointReader::CheckpointReader() : impl_(std::make_unique<Impl>()) {}
 CheckpointReader::~CheckpointReader() = default;
 
-std::unique_ptr<CheckpointReader> CheckpointReader::open(const std::string &path, std::string &error) {
-  auto checkpoint = Checkpoint::open(path);
+std::unique_ptr<CheckpointReader> CheckpointReader::open(const std::string &path, const std::string &keyBytes,
+                                                         const std::string &modeName, std::string &error) {
+  std::optional<CipherKey> key;
+  if (!keyBytes.empty()) {
+    std::optional<CipherMode> mode = parseCipherMode(modeName);
+    if (!mode) {
+      error = "dec_mode " + modeName + " is not one of AES-GCM, AES-CBC, SM4-CBC";
+      return nullptr;
+    }
+    key.emplace();
+    key->mode = *mode;
+    key->bytes.assign(keyBytes.begin(), keyBytes.end());
+    if (llvm::Error err = checkKey(*key)) {
+      error = llvm::toString(std::move(err));
+      return nullptr;
+    }
+  }
+  auto checkpoint = Checkpoint::open(path, key ? &*key : nullptr);
   if (!checkpoint) {
     error = llvm::toString(checkpoint.takeError());
     return nullptr;

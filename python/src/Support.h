@@ -40,7 +40,9 @@ struct TensorInfo {
 /// A checkpoint file indexed without reading its tensors.
 class CheckpointReader {
 public:
-  static std::unique_ptr<CheckpointReader> open(const std::string &path, std::string &error);
+  /// `key` (raw bytes) and `mode` ("AES-GCM", ...) decrypt an encrypted file.
+  static std::unique_ptr<CheckpointReader> open(const std::string &path, const std::string &key,
+                                                const std::string &mode, std::string &error);
   ~CheckpointReader();
   const std::vector<TensorInfo> &tensors() const;
   /// Fills `out` (numElements x the numpy dtype's size bytes) with tensor `index`.

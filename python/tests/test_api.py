@@ -125,8 +125,6 @@ def test_load_distributed_checkpoint_errors(training, tmp_path):
     files[3] = str(tmp_path / "missing.ckpt")
     with pytest.raises(dinfer.DinferError, match="missing.ckpt"):
         dinfer.load_distributed_checkpoint(net, files)
-    with pytest.raises(dinfer.DinferUsageError, match="not supported yet"):
-        dinfer.load_distributed_checkpoint(net, training["files"], dec_key=b"0123456789ABCDEF")
     with pytest.raises(dinfer.DinferUsageError, match="infer_predict_layout was not called"):
         dinfer.load_distributed_checkpoint(net, training["files"], {"w": ([1], [-1], [4], 0, True, "")})
 
@@ -275,3 +273,40 @@ def test_errors_carry_the_cli_message(tmp_path):
 def test_python_m_dinfer_is_the_cli(capfd):
     assert dinfer.main(["slices", "--shape", "96,16", "--dev-matrix", "2,4", "--tensor-map", "-1,0"]) == 0
     assert "4 distinct slices of shape [96,4]" in capfd.readouterr().out
+
+
+def test_encrypted_checkpoints_and_export(training, tmp_path):
+    # Training slices encrypted with AES-GCM by the CLI, loaded and exported encrypted from Python.
+    key = b"0123456789ABCDEF"
+    (tmp_path / "key").write_bytes(key)
+    cli("reshard", "--src", training["full"], "--src-strategy", "none", "--dst-strategy", training["strategy"],
+        "--dst", tmp_path / "train", "--key-file", tmp_path / "key", "--encrypt-output")
+    files = [str(tmp_path / "train" / f"rank_{r}" / f"checkpoint_{r}.ckpt") for r in range(8)]
+    assert open(files[0], "rb").read(4) == bytes.fromhex("d85e3a7f")
+    with pytest.raises(dinfer.DinferError, match="the checkpoint is encrypted"):
+        dinfer.load_checkpoint(files[0])
+    with pytest.raises(dinfer.DinferError, match="the key is wrong"):
+        dinfer.load_checkpoint(files[0], dec_key=b"0123456789ABCDEX")
+    assert dinfer.load_checkpoint(files[0], dec_key=key).keys() == dinfer.load_checkpoint(
+        training["files"][0]).keys()
+
+    predict_context(training)
+    x = np.load(os.path.join(GPT_BLOCK, "x.npy"))
+    net = dinfer.Model(training["model"])
+    layout = dinfer.infer_predict_layout(net, x)
+    with pytest.raises(dinfer.DinferError, match="give its key"):
+        dinfer.load_distributed_checkpoint(net, files, layout)
+    dinfer.load_distributed_checkpoint(net, files, layout, dec_key=key)
+    plain = dinfer.Model(training["model"])
+    dinfer.infer_predict_layout(plain, x)
+    dinfer.load_distributed_checkpoint(plain, training["files"], layout)
+    for rank in range(4):
+        for name, array in plain.parameters(rank).items():
+            np.testing.assert_array_equal(net.parameters(rank)[name], array)
+
+    dinfer.export(net, x, file_name=tmp_path / "out", enc_key=key)
+    assert open(tmp_path / "out" / "rank_0" / "net.mindir", "rb").read(4) == bytes.fromhex("d85e3a7f")
+    np.testing.assert_allclose(dinfer.predict(net, x), np.load(os.path.join(GPT_BLOCK, "y.npy")), rtol=1e-3,
+                               atol=1e-5)
+    with pytest.raises(dinfer.DinferError, match="the MindIR is encrypted"):
+        dinfer.predict(str(tmp_path / "out"), x)

@@ -9,11 +9,14 @@
 #ifndef DINFER_TOOLS_DINFER_COMMAND_H
 #define DINFER_TOOLS_DINFER_COMMAND_H
 
+#include "dinfer/Formats/Crypto.h"
+
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/CommandLine.h"
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +41,10 @@ int failure(const llvm::cl::SubCommand &command, const llvm::Twine &message);
 /// subcommand; returns its exit code. Options start from their defaults on
 /// every call, so one process may run several commands in turn.
 int runDriver(int argc, const char *const *argv);
+
+/// The key outputs are encrypted with (--encrypt-output, with --key-file or
+/// DINFER_KEY_FILE), or none.
+std::optional<CipherKey> outputKey();
 
 /// The registered subcommands' names, sorted.
 std::vector<std::string> commandNames();

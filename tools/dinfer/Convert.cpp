@@ -73,6 +73,7 @@ Error writeWeights(ArrayRef<Weight> weights, function_ref<Expected<std::vector<c
     return err;
   CheckpointWriter::Options options;
   options.sync = !noSyncOption;
+  options.encryptWith = outputKey();
   auto writer = CheckpointWriter::create(weightsOption, options);
   if (!writer)
     return writer.takeError();
@@ -135,7 +136,7 @@ Expected<MindIRModel> convertOnnx(std::vector<Weight> &weights) {
 int runConvert() {
   if (modelOption.empty() || outputOption.empty())
     return usageError(convertCommand, "usage: dinfer convert MODEL OUT.mindir [--weights OUT.ckpt]");
-  auto kind = detectFileKind(modelOption);
+  auto kind = detectContentKind(modelOption, processKey());
   if (!kind)
     return failure(convertCommand, toString(kind.takeError()));
 
@@ -155,7 +156,8 @@ int runConvert() {
       return failure(convertCommand, toString(model.takeError()));
     mindir.emplace(std::move(*model));
   } else if (*kind == FileKind::Encrypted) {
-    return failure(convertCommand, modelOption + ": the file is encrypted; decryption is not supported yet");
+    return failure(convertCommand, modelOption + ": the file is encrypted: give its key with --key-file (or "
+                                                 "DINFER_KEY_FILE)");
   } else {
     return failure(convertCommand, modelOption + ": not an ONNX or MindIR model (" + describeFileKind(*kind) + ")");
   }
@@ -165,6 +167,7 @@ int runConvert() {
   MindIRModel::WriteOptions options;
   options.externalThreshold = thresholdOption;
   options.sync = !noSyncOption;
+  options.encryptWith = outputKey();
   if (Error err = mindir->write(outputOption, options))
     return failure(convertCommand, toString(std::move(err)));
 

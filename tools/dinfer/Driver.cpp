@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdlib>
 #include <string>
 #include <utility>
 
@@ -25,6 +26,19 @@ SmallVector<std::pair<cl::SubCommand *, int (*)()>, 8> &registry() {
   static SmallVector<std::pair<cl::SubCommand *, int (*)()>, 8> commands;
   return commands;
 }
+
+// Keys (CONTRACTS.md section 9): for every subcommand, never on the command line itself.
+cl::opt<std::string> keyFileOption("key-file",
+                                   cl::desc("File holding the raw key of encrypted checkpoints and MindIR (16, 24 or "
+                                            "32 bytes; default: $DINFER_KEY_FILE)"),
+                                   cl::value_desc("file"), cl::sub(cl::SubCommand::getAll()),
+                                   cl::cat(dinfer::cli::category()));
+cl::opt<std::string> keyModeOption("key-mode", cl::desc("AES-GCM (default), AES-CBC or SM4-CBC"),
+                                   cl::value_desc("mode"), cl::init("AES-GCM"), cl::sub(cl::SubCommand::getAll()),
+                                   cl::cat(dinfer::cli::category()));
+cl::opt<bool> encryptOutputOption("encrypt-output",
+                                  cl::desc("Encrypt the checkpoints and MindIR written, with the --key-file key"),
+                                  cl::sub(cl::SubCommand::getAll()), cl::cat(dinfer::cli::category()));
 
 dinfer::cli::ProgressSink &progressSink() {
   static dinfer::cli::ProgressSink sink;
@@ -55,6 +69,13 @@ void dinfer::cli::setProgressSink(ProgressSink sink) { progressSink() = std::mov
 
 const dinfer::cli::ProgressSink &dinfer::cli::currentProgressSink() { return progressSink(); }
 
+std::optional<dinfer::CipherKey> dinfer::cli::outputKey() {
+  const dinfer::CipherKey *key = dinfer::processKey();
+  if (!encryptOutputOption || !key)
+    return std::nullopt;
+  return *key;
+}
+
 std::vector<std::string> dinfer::cli::commandNames() {
   std::vector<std::string> names;
   for (auto &[command, run] : registry())
@@ -83,6 +104,29 @@ int dinfer::cli::runDriver(int argc, const char *const *argv) {
     StringRef first = StringRef(parseErrors).trim().split('\n').first.trim();
     if (!first.empty())
       errs() << first << "\n";
+    return kUsage;
+  }
+
+  // The key, before any command reads a file.
+  std::string keyFile = keyFileOption;
+  if (keyFile.empty())
+    if (const char *fromEnvironment = std::getenv("DINFER_KEY_FILE"))
+      keyFile = fromEnvironment;
+  std::optional<dinfer::CipherMode> mode = dinfer::parseCipherMode(keyModeOption);
+  if (!mode) {
+    errs() << "dinfer: --key-mode " << keyModeOption << " is not one of AES-GCM, AES-CBC, SM4-CBC\n";
+    return kUsage;
+  }
+  dinfer::setProcessKey(std::nullopt);
+  if (!keyFile.empty()) {
+    auto key = dinfer::readKeyFile(keyFile, *mode);
+    if (!key) {
+      errs() << "dinfer: error: " << toString(key.takeError()) << "\n";
+      return kFailure;
+    }
+    dinfer::setProcessKey(std::move(*key));
+  } else if (encryptOutputOption) {
+    errs() << "dinfer: --encrypt-output needs a key: --key-file FILE or DINFER_KEY_FILE\n";
     return kUsage;
   }
 

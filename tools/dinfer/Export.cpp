@@ -289,6 +289,7 @@ int runExport() {
     }
     MindIRModel::WriteOptions writeOptions;
     writeOptions.sync = !noSyncOption;
+    writeOptions.encryptWith = outputKey();
     SmallString<256> path(folder);
     sys::path::append(path, "net.mindir");
     if (Error err = model->write(path, writeOptions)) {

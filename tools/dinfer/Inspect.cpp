@@ -310,15 +310,15 @@ int inspectModel(Expected<ModelSummary> summary) {
 int runInspect() {
   if (fileOption.empty())
     return usageError(inspectCommand, "a file to inspect is required");
-  auto kind = detectFileKind(fileOption);
+  auto kind = detectContentKind(fileOption, processKey());
   if (!kind)
     return failure(inspectCommand, toString(kind.takeError()));
   switch (*kind) {
   case FileKind::Checkpoint: return inspectCheckpoint();
   case FileKind::Strategy: return inspectStrategy();
   case FileKind::Encrypted:
-    return failure(inspectCommand, fileOption + ": the file is encrypted (MindSpore cipher blocks); decryption "
-                                                "is not supported yet");
+    return failure(inspectCommand, fileOption + ": the file is encrypted (MindSpore cipher blocks): give its key "
+                                                "with --key-file (or DINFER_KEY_FILE)");
   case FileKind::MindIR: return inspectModel(summarizeMindIR(fileOption));
   case FileKind::Onnx: return inspectModel(summarizeOnnx(fileOption));
   case FileKind::Unknown: break;

@@ -52,7 +52,7 @@ dinfer::cli::importModel(StringRef path, mlir::MLIRContext &context, const Diagn
                          const std::map<std::string, SmallVector<int64_t, 4>> &shapes,
                          const std::map<std::string, std::string> &values, bool checkShapes) {
   context.loadDialect<nn::NNDialect, dist::DistDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
-  auto kind = detectFileKind(path);
+  auto kind = detectContentKind(path, processKey());
   if (!kind)
     return kind.takeError();
   auto imported = std::make_unique<ImportedModel>();

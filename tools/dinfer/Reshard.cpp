@@ -343,6 +343,7 @@ int runReshard() {
   executeOptions.maxMemory = maxMemory;
   executeOptions.sync = !noSyncOption;
   executeOptions.convertTo = convertTo;
+  executeOptions.encryptWith = outputKey();
   executeOptions.progress = [&](uint64_t bytes) { progress.update(bytes); };
   Error err = executeReshard(*plan, pointers, outputs, executeOptions);
   progress.stop();

@@ -19,6 +19,7 @@
 #include "dinfer/Formats/ByteSource.h"
 #include "dinfer/Formats/FileUtils.h"
 #include "dinfer/Formats/GroupConfig.h"
+#include "dinfer/Formats/Manifest.h"
 #include "dinfer/Formats/MindIR.h"
 #include "dinfer/Formats/Npy.h"
 #include "dinfer/Formats/ONNX.h"
@@ -323,8 +324,9 @@ bool runningUnderMPI() { return std::getenv("OMPI_COMM_WORLD_SIZE") || std::gete
 /// Under mpirun: this process runs its own rank of the export over MPI. The
 /// last stage's first rank holds the outputs; rank 0 receives them (when it
 /// is not that rank) and writes them alone.
-int runExportRankUnderMPI(int64_t devices, int64_t stageSize, int64_t outputRank, const json::Array *outputsJson,
-                          ArrayRef<std::string> outputNames, function_ref<Expected<RankProgram>(int64_t)> prepare,
+int runExportRankUnderMPI(int64_t devices, int64_t stageSize, int64_t outputRank,
+                          ArrayRef<ExportManifest::Tensor> outputTensors, ArrayRef<std::string> outputNames,
+                          function_ref<Expected<RankProgram>(int64_t)> prepare,
                           const std::map<std::string, NpyArray> &expected) {
 #if DINFER_HAVE_MPI
   auto comm = createMPICommunicator(nullptr, nullptr);
@@ -352,17 +354,9 @@ int runExportRankUnderMPI(int64_t devices, int64_t stageSize, int64_t outputRank
                                     kOutputTag + static_cast<int>(i), timeout))
         abortMPIRun(toString(std::move(err)));
   } else if (rank == 0 && outputRank != 0) {
-    for (auto [i, entry] : llvm::enumerate(*outputsJson)) {
-      const json::Object *info = entry.getAsObject();
-      std::optional<DType> dtype = info ? parseDType(info->getString("dtype").value_or("")) : std::nullopt;
-      const json::Array *shapeJson = info ? info->getArray("shape") : nullptr;
-      if (!dtype || !shapeJson)
-        abortMPIRun("manifest.json: output " + std::to_string(i) + " lacks its dtype or shape");
-      SmallVector<int64_t, 4> shape;
-      for (const json::Value &d : *shapeJson)
-        shape.push_back(d.getAsInteger().value_or(0));
-      Buffer output(*dtype, shape);
-      if (Error err = (*comm)->recv(static_cast<int>(outputRank), *dtype, output.data.data(), output.numElements(),
+    for (auto [i, info] : llvm::enumerate(outputTensors)) {
+      Buffer output(*info.dtype, info.shape);
+      if (Error err = (*comm)->recv(static_cast<int>(outputRank), *info.dtype, output.data.data(), output.numElements(),
                                     kOutputTag + static_cast<int>(i), timeout))
         abortMPIRun(toString(std::move(err)));
       outputs.push_back(std::move(output));
@@ -390,86 +384,46 @@ int runExportFolder(const std::map<std::string, NpyArray> &inputs, const std::ma
   if (!manifestText)
     return failure(runCommand, manifestPath + ": cannot read: " + manifestText.getError().message() +
                                    " (an export folder holds manifest.json)");
-  auto parsed = json::parse((*manifestText)->getBuffer());
+  auto parsed = parseManifest((*manifestText)->getBuffer(), manifestPath);
   if (!parsed)
-    return failure(runCommand, manifestPath + ": " + toString(parsed.takeError()));
-  const json::Object *manifest = parsed->getAsObject();
-  auto bad = [&](const Twine &what) { return failure(runCommand, manifestPath + ": " + what); };
-  if (!manifest || manifest->getString("format") != "dinfer-export")
-    return bad("not a dinfer export manifest (format is not \"dinfer-export\")");
-  std::optional<int64_t> deviceNum = manifest->getInteger("device_num");
-  std::optional<int64_t> stagesNum = manifest->getInteger("pipeline_stages");
-  const json::Array *ranks = manifest->getArray("ranks");
-  const json::Array *inputsJson = manifest->getArray("inputs");
-  const json::Array *outputsJson = manifest->getArray("outputs");
-  if (!deviceNum || !stagesNum || *deviceNum <= 0 || *stagesNum <= 0 || *deviceNum % *stagesNum != 0 || !ranks ||
-      !inputsJson || !outputsJson || static_cast<int64_t>(ranks->size()) != *deviceNum)
-    return bad("device_num, pipeline_stages, inputs, outputs or ranks are missing or inconsistent");
-  int64_t devices = *deviceNum, stageSize = devices / *stagesNum;
+    return failure(runCommand, toString(parsed.takeError()));
+  const ExportManifest &manifest = *parsed;
+  int64_t devices = manifest.deviceNum, stageSize = manifest.stageSize();
 
   // Integrity first: every file the manifest lists, as it lists it.
   std::vector<std::string> mindirPaths(devices), groupPaths(devices);
-  for (const json::Value &entry : *ranks) {
-    const json::Object *rank = entry.getAsObject();
-    std::optional<int64_t> index = rank ? rank->getInteger("rank") : std::nullopt;
-    const json::Array *files = rank ? rank->getArray("files") : nullptr;
-    if (!index || *index < 0 || *index >= devices || !files)
-      return bad("a rank entry lacks its rank or files");
-    for (const json::Value &fileEntry : *files) {
-      const json::Object *file = fileEntry.getAsObject();
-      std::optional<StringRef> relative = file ? file->getString("path") : std::nullopt;
-      std::optional<StringRef> sha = file ? file->getString("sha256") : std::nullopt;
-      if (!relative || !sha)
-        return bad("a file entry lacks its path or sha256");
-      if (relative->contains("..") || sys::path::is_absolute(*relative))
-        return bad("file path '" + *relative + "' leaves the export folder");
+  for (const ExportManifest::Rank &rank : manifest.ranks) {
+    for (const ExportManifest::File &file : rank.files) {
       SmallString<256> path(modelOption);
-      sys::path::append(path, *relative);
+      sys::path::append(path, file.path);
       auto digest = sha256OfFile(path);
       if (!digest)
         return failure(runCommand, toString(digest.takeError()));
-      if (*digest != *sha)
+      if (*digest != file.sha256)
         return failure(runCommand, path + ": its sha256 differs from the manifest's: the file is damaged or was "
                                           "changed after the export");
-      if (relative->ends_with(".mindir"))
-        mindirPaths[*index] = path.str().str();
-      if (relative->ends_with("group_config.pb"))
-        groupPaths[*index] = path.str().str();
+      if (StringRef(file.path).ends_with(".mindir"))
+        mindirPaths[rank.rank] = path.str().str();
+      if (StringRef(file.path).ends_with("group_config.pb"))
+        groupPaths[rank.rank] = path.str().str();
     }
+    if (mindirPaths[rank.rank].empty())
+      return failure(runCommand, manifestPath + ": rank " + Twine(rank.rank) + " lists no .mindir file");
   }
 
   // Global inputs in, each rank's slice by the manifest's input layouts.
   std::vector<Buffer> globalInputs;
   std::vector<TensorLayout> inputLayouts;
-  for (const json::Value &entry : *inputsJson) {
-    const json::Object *input = entry.getAsObject();
-    std::optional<StringRef> name = input ? input->getString("name") : std::nullopt;
-    const json::Object *layout = input ? input->getObject("layout") : nullptr;
-    if (!name || !layout)
-      return bad("an input lacks its name or layout");
-    auto given = inputs.find(name->str());
+  for (const ExportManifest::Tensor &input : manifest.inputs) {
+    auto given = inputs.find(input.name);
     if (given == inputs.end())
-      return usageError(runCommand, "the export takes input '" + *name + "': --input " + *name + "=FILE.npy");
-    TensorLayout tl;
-    for (const json::Value &d : *layout->getArray("dev_matrix"))
-      tl.devMatrix.push_back(d.getAsInteger().value_or(1));
-    for (const json::Value &axes : *layout->getArray("tensor_map")) {
-      DimAxes dim;
-      if (const json::Array *several = axes.getAsArray()) {
-        for (const json::Value &a : *several)
-          dim.push_back(a.getAsInteger().value_or(-1));
-      } else if (int64_t a = axes.getAsInteger().value_or(-1); a >= 0) {
-        dim.push_back(a);
-      }
-      tl.tensorMap.push_back(dim);
-    }
+      return usageError(runCommand, "the export takes input '" + input.name + "': --input " + input.name + "=FILE.npy");
     globalInputs.push_back(Buffer(given->second));
-    inputLayouts.push_back(tl);
+    inputLayouts.push_back(*input.layout);
   }
   std::vector<std::string> outputNames;
-  for (const json::Value &entry : *outputsJson)
-    if (const json::Object *output = entry.getAsObject())
-      outputNames.push_back(output->getString("name").value_or("output").str());
+  for (const ExportManifest::Tensor &output : manifest.outputs)
+    outputNames.push_back(output.name);
 
   std::vector<mlir::MLIRContext> contexts(devices);
   std::vector<std::optional<MindIRModel>> models(devices);
@@ -524,13 +478,14 @@ int runExportFolder(const std::map<std::string, NpyArray> &inputs, const std::ma
   };
   int64_t outputRank = devices - stageSize;
   if (runningUnderMPI())
-    return runExportRankUnderMPI(devices, stageSize, outputRank, outputsJson, outputNames, prepareRank, expected);
+    return runExportRankUnderMPI(devices, stageSize, outputRank, manifest.outputs, outputNames, prepareRank, expected);
   auto outputs = runRanks(devices, stageSize, outputRank, prepareRank);
   if (!outputs)
     return failure(runCommand, toString(outputs.takeError()));
   errs() << formatv("dinfer run: {0} ranks in one process{1}, from {2} (every file matches the manifest)\n", devices,
-                    *stagesNum > 1 ? formatv(" ({0} pipeline stages of {1})", *stagesNum, stageSize).str()
-                                   : std::string(),
+                    manifest.pipelineStages > 1
+                        ? formatv(" ({0} pipeline stages of {1})", manifest.pipelineStages, stageSize).str()
+                        : std::string(),
                     modelOption);
   return writeOutputs(*outputs, outputNames, expected);
 }

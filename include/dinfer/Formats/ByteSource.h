@@ -30,6 +30,8 @@ public:
   static llvm::Expected<std::unique_ptr<ByteSource>> openFile(llvm::StringRef path);
   /// Wraps bytes the caller keeps alive.
   static std::unique_ptr<ByteSource> fromBuffer(llvm::StringRef bytes, llvm::StringRef name);
+  /// A source that owns its bytes (a decrypted file).
+  static std::unique_ptr<ByteSource> fromOwnedBuffer(std::string bytes, llvm::StringRef name);
 
 protected:
   explicit ByteSource(std::string name) : name_(std::move(name)) {}

@@ -18,6 +18,7 @@
 #define DINFER_FORMATS_CHECKPOINT_H
 
 #include "dinfer/Formats/ByteSource.h"
+#include "dinfer/Formats/Crypto.h"
 #include "dinfer/Formats/DType.h"
 #include "dinfer/Formats/FileUtils.h"
 
@@ -57,8 +58,11 @@ class Checkpoint {
 public:
   enum class Crc { Absent, Unchecked, Ok };
 
-  /// Opens and indexes a checkpoint file.
-  static llvm::Expected<Checkpoint> open(llvm::StringRef path);
+  /// Opens and indexes a checkpoint file. An encrypted file is decrypted
+  /// into memory with `key` (by default the process key, Crypto.h); without
+  /// one it is an error that says the file is encrypted.
+  static llvm::Expected<Checkpoint> open(llvm::StringRef path, const CipherKey *key);
+  static llvm::Expected<Checkpoint> open(llvm::StringRef path) { return open(path, processKey()); }
   /// Indexes a checkpoint held by `source`.
   static llvm::Expected<Checkpoint> index(std::unique_ptr<ByteSource> source);
 
@@ -95,6 +99,9 @@ public:
     /// Tensors above this many bytes are split over several values, as 1.7
     /// splits them (512 MiB).
     uint64_t sliceBytes = uint64_t(512) << 20;
+    /// Encrypt the file in MindSpore's block format (the content is then
+    /// built in memory). Not with `crc`, as in MindSpore.
+    std::optional<CipherKey> encryptWith;
   };
 
   /// Produces `out.size()` bytes of content starting at `offset`.
@@ -120,6 +127,7 @@ private:
 
   std::unique_ptr<AtomicFile> file_;
   Options options_;
+  std::string plain_; ///< The content, when it is encrypted at finish().
   uint32_t crc_ = 0;
   bool finished_ = false;
 };

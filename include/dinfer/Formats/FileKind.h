@@ -23,6 +23,11 @@ llvm::StringRef describeFileKind(FileKind kind);
 /// Reads as little of the file as it can to tell its kind.
 llvm::Expected<FileKind> detectFileKind(llvm::StringRef path);
 
+struct CipherKey;
+/// The kind of what a file holds: an encrypted file is decrypted with `key`
+/// (when given) and its plaintext classified.
+llvm::Expected<FileKind> detectContentKind(llvm::StringRef path, const CipherKey *key);
+
 } // namespace dinfer
 
 #endif // DINFER_FORMATS_FILEKIND_H

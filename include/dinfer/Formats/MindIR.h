@@ -13,6 +13,7 @@
 #define DINFER_FORMATS_MINDIR_H
 
 #include "dinfer/Formats/ByteSource.h"
+#include "dinfer/Formats/Crypto.h"
 #include "dinfer/Formats/DType.h"
 
 #include "llvm/ADT/SmallVector.h"
@@ -66,10 +67,14 @@ public:
     /// (MindSpore 1.7: about 1 GiB).
     uint64_t externalThreshold = uint64_t(1) << 30;
     bool sync = true;
+    /// Encrypt the file in MindSpore's block format (inline weights only).
+    std::optional<CipherKey> encryptWith;
   };
 
-  /// Reads a .mindir file (and checks the external data it references).
-  static llvm::Expected<MindIRModel> open(llvm::StringRef path);
+  /// Reads a .mindir file (and checks the external data it references). An
+  /// encrypted file is decrypted with `key` (by default the process key).
+  static llvm::Expected<MindIRModel> open(llvm::StringRef path, const CipherKey *key);
+  static llvm::Expected<MindIRModel> open(llvm::StringRef path) { return open(path, processKey()); }
   /// Takes over a model built in memory (parameters inline).
   static llvm::Expected<MindIRModel> fromProto(std::unique_ptr<mind_ir::ModelProto> proto, llvm::StringRef name);
   /// Parses a model held in memory; `directory` resolves external data.

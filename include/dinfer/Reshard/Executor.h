@@ -12,6 +12,7 @@
 #define DINFER_RESHARD_EXECUTOR_H
 
 #include "dinfer/Formats/Checkpoint.h"
+#include "dinfer/Formats/Crypto.h"
 #include "dinfer/Reshard/Planner.h"
 
 #include <functional>
@@ -30,6 +31,8 @@ struct ExecuteOptions {
   bool sync = true;
   /// Convert floating tensors to this type (Float16, BFloat16 or Float32).
   std::optional<DType> convertTo;
+  /// Encrypt every output with this key (MindSpore's block format).
+  std::optional<CipherKey> encryptWith;
   /// Called (from worker threads) with the bytes written so far.
   std::function<void(uint64_t)> progress;
 };

@@ -1,0 +1,114 @@
+//===- Harnesses.cpp - what each fuzz target feeds its reader -------------===//
+
+#include "Harnesses.h"
+
+#include "dinfer/Formats/Checkpoint.h"
+#include "dinfer/Formats/GroupConfig.h"
+#include "dinfer/Formats/Manifest.h"
+#include "dinfer/Formats/MindIR.h"
+#include "dinfer/Formats/Npy.h"
+#include "dinfer/Formats/ONNX.h"
+#include "dinfer/Formats/Strategy.h"
+
+#include "llvm/ADT/StringSwitch.h"
+
+#include "onnx/onnx_pb.h"
+
+#include <algorithm>
+#include <vector>
+
+using namespace dinfer;
+
+namespace {
+/// External data of fuzzed models would be looked up here: nothing is.
+constexpr const char *kNoFolder = "/nonexistent-dinfer-fuzz";
+
+template <typename T>
+void drop(llvm::Expected<T> &value) {
+  if (!value)
+    llvm::consumeError(value.takeError());
+}
+} // namespace
+
+void dinfer::fuzz::checkpoint(llvm::StringRef bytes) {
+  auto checkpoint = Checkpoint::index(ByteSource::fromBuffer(bytes, "fuzz.ckpt"));
+  if (!checkpoint)
+    return llvm::consumeError(checkpoint.takeError());
+  for (const CheckpointTensor &tensor : checkpoint->tensors()) {
+    std::vector<char> out(std::min<uint64_t>(tensor.bytes, 1 << 16));
+    llvm::consumeError(checkpoint->read(tensor, 0, out));
+  }
+  llvm::consumeError(checkpoint->verifyCrc());
+}
+
+void dinfer::fuzz::strategy(llvm::StringRef bytes) {
+  auto strategy = parseStrategy(bytes, "fuzz_strategy");
+  if (!strategy)
+    return llvm::consumeError(strategy.takeError());
+  for (const StrategyLayout &layout : strategy->layouts)
+    llvm::consumeError(checkLayout(layout.layout));
+  auto serialized = serializeStrategy(*strategy);
+  drop(serialized);
+}
+
+void dinfer::fuzz::mindir(llvm::StringRef bytes) {
+  auto model = MindIRModel::parse(bytes, "fuzz.mindir", kNoFolder);
+  if (!model)
+    return llvm::consumeError(model.takeError());
+  for (const MindIRParameter &parameter : model->parameters()) {
+    auto content = model->readParameter(parameter);
+    drop(content);
+  }
+  (void)model->inputs();
+  (void)model->outputs();
+  (void)model->mainGraph();
+  (void)model->functions();
+  (void)model->loaderProblems();
+}
+
+void dinfer::fuzz::onnx(llvm::StringRef bytes) {
+  auto model = OnnxModel::parse(bytes, "fuzz.onnx", kNoFolder);
+  if (!model)
+    return llvm::consumeError(model.takeError());
+  (void)model->opset();
+  for (const ::onnx::TensorProto &tensor : model->proto().graph().initializer()) {
+    auto content = model->tensorBytes(tensor);
+    drop(content);
+  }
+}
+
+void dinfer::fuzz::npy(llvm::StringRef bytes) {
+  auto array = parseNpy(bytes, "fuzz.npy");
+  if (array) {
+    auto serialized = serializeNpy(*array);
+    drop(serialized);
+  } else {
+    llvm::consumeError(array.takeError());
+  }
+  auto tensor = parseOnnxTensor(bytes, "fuzz.pb");
+  drop(tensor);
+}
+
+void dinfer::fuzz::groupConfig(llvm::StringRef bytes) {
+  auto config = parseGroupConfig(bytes, "fuzz_group_config.pb");
+  if (!config)
+    return llvm::consumeError(config.takeError());
+  (void)serializeGroupConfig(*config);
+}
+
+void dinfer::fuzz::manifest(llvm::StringRef bytes) {
+  auto manifest = parseManifest(bytes, "manifest.json");
+  drop(manifest);
+}
+
+void (*dinfer::fuzz::harnessNamed(llvm::StringRef name))(llvm::StringRef) {
+  return llvm::StringSwitch<void (*)(llvm::StringRef)>(name)
+      .Case("checkpoint", checkpoint)
+      .Case("strategy", strategy)
+      .Case("mindir", mindir)
+      .Case("onnx", onnx)
+      .Case("npy", npy)
+      .Case("group_config", groupConfig)
+      .Case("manifest", manifest)
+      .Default(nullptr);
+}

@@ -1,0 +1,55 @@
+//===- Manifest.h - an export folder's manifest.json ------------*- C++ -*-===//
+//
+// What `dinfer export` writes beside the per-rank files and `dinfer run OUT`
+// reads first: the device and stage counts, the global inputs and outputs
+// with their layouts, and every file with its size and sha256. The reader
+// trusts nothing: every field is checked before use, and a file path may not
+// leave the export folder.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_FORMATS_MANIFEST_H
+#define DINFER_FORMATS_MANIFEST_H
+
+#include "dinfer/Formats/DType.h"
+#include "dinfer/Reshard/Layout.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dinfer {
+
+struct ExportManifest {
+  struct File {
+    std::string path; ///< Relative to the export folder.
+    uint64_t bytes = 0;
+    std::string sha256;
+  };
+  struct Rank {
+    int64_t rank = 0, stage = 0;
+    std::vector<File> files;
+  };
+  struct Tensor {
+    std::string name;
+    std::optional<DType> dtype;
+    llvm::SmallVector<int64_t, 4> shape; ///< Global shape.
+    std::optional<TensorLayout> layout;  ///< Inputs: how each rank slices it.
+  };
+
+  int64_t deviceNum = 0, pipelineStages = 0;
+  std::vector<Tensor> inputs, outputs;
+  std::vector<Rank> ranks; ///< Indexed by rank.
+
+  int64_t stageSize() const { return deviceNum / pipelineStages; }
+};
+
+/// Parses and checks manifest.json; errors name `fileName` and the field.
+llvm::Expected<ExportManifest> parseManifest(llvm::StringRef text, llvm::StringRef fileName);
+
+} // namespace dinfer
+
+#endif // DINFER_FORMATS_MANIFEST_H
