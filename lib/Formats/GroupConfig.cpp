@@ -13,8 +13,10 @@ std::string dinfer::serializeGroupConfig(const GroupConfig &config) {
   for (const GroupConfig::Group &group : config.groups) {
     auto *item = map.add_parallel_group_item();
     item->set_group_name(group.name);
+    // Required even when empty: protobuf refuses to serialize without it.
+    auto *ranks = item->mutable_parallel_group_ranks();
     for (uint32_t rank : group.ranks)
-      item->mutable_parallel_group_ranks()->add_dim(rank);
+      ranks->add_dim(rank);
   }
   auto *restore = map.mutable_ckpt_restore_rank_list();
   for (uint32_t rank : config.restoreRanks)
@@ -27,12 +29,15 @@ std::string dinfer::serializeGroupConfig(const GroupConfig &config) {
 llvm::Expected<GroupConfig> dinfer::parseGroupConfig(llvm::StringRef bytes, llvm::StringRef fileName) {
   mindspore::straspb::ParallelGroupMap map;
   if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
-      !map.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+      !map.ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())) || !map.IsInitialized())
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    fileName + ": not a group_config.pb (ParallelGroupMap): it does not parse, or "
                                               "a required field is missing");
   GroupConfig config;
   for (const auto &item : map.parallel_group_item()) {
+    if (item.parallel_group_ranks().dim().empty())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     fileName + ": group '" + item.group_name() + "' lists no ranks");
     GroupConfig::Group group;
     group.name = item.group_name();
     group.ranks.assign(item.parallel_group_ranks().dim().begin(), item.parallel_group_ranks().dim().end());

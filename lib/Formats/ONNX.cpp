@@ -198,7 +198,7 @@ static llvm::Expected<std::vector<char>> bytesOfImpl(const onnx::TensorProto &te
 
 llvm::Expected<NpyArray> dinfer::parseOnnxTensor(StringRef bytes, StringRef fileName) {
   onnx::TensorProto tensor;
-  if (!tensor.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+  if (!tensor.ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())) || !tensor.IsInitialized())
     return fileError(fileName, "not a serialized onnx.TensorProto");
   auto data = bytesOfImpl(tensor, fileName.str(), "");
   if (!data)
