@@ -277,8 +277,10 @@ llvm::Error Checkpoint::verifyCrc() {
     pos += n;
   }
   if (crc != crcValue_)
-    return fileError(path(),
-                     llvm::formatv("CRC mismatch: the trailer says {0}, the content gives {1}", crcValue_, crc).str());
+    return fileError(
+        path(),
+        llvm::formatv("CRC mismatch: the trailer says {0}, the content gives {1} (the file is damaged)", crcValue_, crc)
+            .str());
   crc_ = Crc::Ok;
   return llvm::Error::success();
 }

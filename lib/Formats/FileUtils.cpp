@@ -10,7 +10,11 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
@@ -18,6 +22,31 @@
 #include <vector>
 
 using namespace dinfer;
+
+namespace {
+/// DINFER_FAULT_DISK_FULL_AFTER=N, for the fault tests (docs/reliability.md):
+/// the disk is full once this process has written N bytes through AtomicFile.
+std::atomic<int64_t> &bytesBeforeDiskFull() {
+  static std::atomic<int64_t> left = [] {
+    const char *spec = std::getenv("DINFER_FAULT_DISK_FULL_AFTER");
+    return spec ? std::strtoll(spec, nullptr, 10) : INT64_MAX;
+  }();
+  return left;
+}
+
+ssize_t writeSome(int fd, const char *data, size_t size) {
+  std::atomic<int64_t> &left = bytesBeforeDiskFull();
+  if (left.load(std::memory_order_relaxed) != INT64_MAX) {
+    int64_t allowed = left.fetch_sub(static_cast<int64_t>(size));
+    if (allowed <= 0) {
+      errno = ENOSPC;
+      return -1;
+    }
+    size = std::min<size_t>(size, static_cast<size_t>(allowed));
+  }
+  return ::write(fd, data, size);
+}
+} // namespace
 
 llvm::Expected<std::unique_ptr<AtomicFile>> AtomicFile::create(llvm::StringRef path) {
   std::unique_ptr<AtomicFile> file(new AtomicFile());
@@ -41,12 +70,17 @@ llvm::Error AtomicFile::write(llvm::ArrayRef<char> bytes) {
     return fileError(path_, "written after it was committed");
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    ssize_t n = writeSome(fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR)
       continue;
+    if (n < 0 && (errno == ENOSPC || errno == EDQUOT))
+      return fileError(path_, "no space left on the device after " + llvm::Twine(size_ + done) +
+                                  " bytes: free some and run again (nothing was written under this name)");
+    if (n < 0 && errno == EFBIG)
+      return fileError(path_, "the file-size limit (ulimit -f) was reached after " + llvm::Twine(size_ + done) +
+                                  " bytes (nothing was written under this name)");
     if (n < 0)
-      return fileError(path_, errno == ENOSPC ? llvm::Twine("disk full while writing")
-                                              : "write failed: " + llvm::Twine(std::strerror(errno)));
+      return fileError(path_, "write failed: " + llvm::Twine(std::strerror(errno)));
     done += static_cast<size_t>(n);
   }
   size_ += bytes.size();

@@ -43,6 +43,10 @@ Expected<CheckpointSet> dinfer::openCheckpointSet(ArrayRef<std::string> files) {
     auto checkpoint = Checkpoint::open(file);
     if (!checkpoint)
       return checkpoint.takeError();
+    // MindSpore 2.x's CRC trailer, when the file has one: a damaged slice is
+    // named before any byte of it is used.
+    if (Error err = checkpoint->verifyCrc())
+      return err;
     SourceFile source;
     for (const CheckpointTensor &t : checkpoint->tensors())
       if (!t.isMapTensor)

@@ -53,9 +53,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <thread>
 
 using namespace llvm;
@@ -184,41 +186,116 @@ struct RankProgram {
   std::vector<Buffer> inputs;
   std::function<Expected<Buffer>(StringRef)> weights;
 };
+/// DINFER_FAULT_RANK=R:MODE, for the fault tests (docs/reliability.md): rank
+/// R fails at its start ("fail"), exits its process ("exit", for mpirun) or
+/// stalls for three collective timeouts ("stall").
+struct InjectedFault {
+  int64_t rank = -1;
+  std::string mode;
+};
+InjectedFault injectedFault() {
+  InjectedFault fault;
+  if (const char *spec = std::getenv("DINFER_FAULT_RANK")) {
+    auto [rank, mode] = StringRef(spec).split(':');
+    if (!rank.getAsInteger(10, fault.rank))
+      fault.mode = mode.str();
+  }
+  return fault;
+}
+Error applyInjectedFault(int64_t rank) {
+  InjectedFault fault = injectedFault();
+  if (fault.rank != rank)
+    return Error::success();
+  if (fault.mode == "exit")
+    std::_Exit(3);
+  if (fault.mode == "stall")
+    std::this_thread::sleep_for(std::chrono::seconds(3 * timeoutOption));
+  if (fault.mode == "fail")
+    return createStringError(inconvertibleErrorCode(), "injected failure (DINFER_FAULT_RANK)");
+  return Error::success();
+}
+
 Expected<std::vector<Buffer>> runRanks(int64_t devices, int64_t stageSize, int64_t outputRank,
                                        std::function<Expected<RankProgram>(int64_t rank)> prepare) {
-  std::vector<std::unique_ptr<Communicator>> world = createInProcessWorld(static_cast<int>(devices));
-  std::vector<std::string> errors(devices);
-  std::vector<std::vector<Buffer>> outputs(devices);
+  // Shared with the rank threads, which may outlive this call when one is stuck.
+  struct Shared {
+    std::vector<std::unique_ptr<Communicator>> world;
+    std::vector<std::string> errors;
+    std::vector<std::vector<Buffer>> outputs;
+    std::mutex mutex;
+    std::condition_variable changed;
+    int64_t finished = 0;
+    bool failed = false;
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->world = createInProcessWorld(static_cast<int>(devices));
+  shared->errors.resize(devices);
+  shared->outputs.resize(devices);
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   unsigned threadsPerRank = std::max<unsigned>(1, (threadsOption ? threadsOption : cores) / devices);
   std::vector<std::thread> threads;
   for (int64_t rank = 0; rank < devices; ++rank)
-    threads.emplace_back([&, rank] {
+    threads.emplace_back([shared, rank, threadsPerRank, stageSize, prepare] {
       setKernelThreads(threadsPerRank);
-      auto program = prepare(rank);
-      if (!program) {
-        errors[rank] = toString(program.takeError());
-        world[rank]->abort(errors[rank]);
-        return;
+      std::string error;
+      std::vector<Buffer> result;
+      Error fault = applyInjectedFault(rank);
+      bool stopped = false;
+      {
+        std::lock_guard<std::mutex> lock(shared->mutex);
+        stopped = shared->failed;
       }
-      RankContext rankContext{world[rank].get(), static_cast<int>(stageSize), std::chrono::seconds(timeoutOption)};
-      auto result = program->executable->run(
-          std::move(program->inputs), [&](StringRef name) { return program->weights(name); }, nullptr, &rankContext);
-      if (result)
-        outputs[rank] = std::move(*result);
-      else
-        errors[rank] = toString(result.takeError());
+      if (fault) {
+        error = toString(std::move(fault));
+      } else if (stopped) {
+        // Late (a stalled rank): the run was stopped and its data may be gone.
+        error = "stopped the run: another rank failed first";
+      } else if (auto program = prepare(rank); !program) {
+        error = toString(program.takeError());
+      } else {
+        RankContext rankContext{shared->world[rank].get(), static_cast<int>(stageSize),
+                                std::chrono::seconds(timeoutOption)};
+        auto outputs = program->executable->run(
+            std::move(program->inputs), [&](StringRef name) { return program->weights(name); }, nullptr, &rankContext);
+        if (outputs)
+          result = std::move(*outputs);
+        else
+          error = toString(outputs.takeError());
+      }
+      // A failing rank stops the others where they wait for it.
+      if (!error.empty())
+        shared->world[rank]->abort(error);
+      std::lock_guard<std::mutex> lock(shared->mutex);
+      shared->errors[rank] = std::move(error);
+      shared->outputs[rank] = std::move(result);
+      shared->failed |= !shared->errors[rank].empty();
+      ++shared->finished;
+      shared->changed.notify_all();
     });
+
+  // Every rank finishes, or, once one has failed, the others get one
+  // collective timeout to stop; a rank still running then is left behind
+  // (reported) rather than hanging the run.
+  std::unique_lock<std::mutex> lock(shared->mutex);
+  shared->changed.wait(lock, [&] { return shared->finished == devices || shared->failed; });
+  if (shared->finished < devices)
+    shared->changed.wait_for(lock, std::chrono::seconds(timeoutOption) + std::chrono::seconds(5),
+                             [&] { return shared->finished == devices; });
+  bool allFinished = shared->finished == devices;
+  lock.unlock();
   for (std::thread &t : threads)
-    t.join();
+    allFinished ? t.join() : t.detach();
+  lock.lock();
   // The first rank that failed for its own reason, not because another stopped it.
   for (int64_t rank = 0; rank < devices; ++rank)
-    if (!errors[rank].empty() && errors[rank].find("stopped the run") == std::string::npos)
-      return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + errors[rank]);
+    if (!shared->errors[rank].empty() && shared->errors[rank].find("stopped the run") == std::string::npos)
+      return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + shared->errors[rank]);
   for (int64_t rank = 0; rank < devices; ++rank)
-    if (!errors[rank].empty())
-      return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + errors[rank]);
-  return std::move(outputs[outputRank]);
+    if (!shared->errors[rank].empty())
+      return createStringError(inconvertibleErrorCode(), "rank " + std::to_string(rank) + ": " + shared->errors[rank]);
+  if (!allFinished)
+    return createStringError(inconvertibleErrorCode(), "a rank did not stop within the collective timeout");
+  return std::move(shared->outputs[outputRank]);
 }
 
 /// The module partitioned for `devices` ranks from the training strategy,
@@ -337,6 +414,8 @@ int runExportRankUnderMPI(int64_t devices, int64_t stageSize, int64_t outputRank
     abortMPIRun(
         formatv("the export has {0} ranks, but mpirun started {1} processes (mpirun -np {0})", devices, (*comm)->size())
             .str());
+  if (Error err = applyInjectedFault(rank))
+    abortMPIRun("rank " + std::to_string(rank) + ": " + toString(std::move(err)));
   auto program = prepare(rank);
   if (!program)
     abortMPIRun(modelOption + ": " + toString(program.takeError()));

@@ -9,7 +9,12 @@
 
 #include "llvm/Support/InitLLVM.h"
 
+#include <csignal>
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Past the file-size limit a write fails with EFBIG, which dinfer reports,
+  // instead of the process being killed mid-file.
+  std::signal(SIGXFSZ, SIG_IGN);
   return dinfer::cli::runDriver(argc, argv);
 }
