@@ -3,6 +3,7 @@
 #include "Harnesses.h"
 
 #include "dinfer/Formats/Checkpoint.h"
+#include "dinfer/Formats/FileUtils.h"
 #include "dinfer/Formats/GroupConfig.h"
 #include "dinfer/Formats/Manifest.h"
 #include "dinfer/Formats/MindIR.h"
@@ -10,18 +11,39 @@
 #include "dinfer/Formats/ONNX.h"
 #include "dinfer/Formats/Strategy.h"
 
+#include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 
 #include "onnx/onnx_pb.h"
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 using namespace dinfer;
 
 namespace {
-/// External data of fuzzed models would be looked up here: nothing is.
-constexpr const char *kNoFolder = "/nonexistent-dinfer-fuzz";
+/// A folder where fuzzed models find external data: MindIR's
+/// `<prefix>_variables/data_0` and ONNX's `weights.bin`, 64 KiB each, so that
+/// offsets and lengths taken from the model are checked against real files.
+const std::string &externalDataFolder() {
+  static const std::string folder = [] {
+    llvm::SmallString<128> dir;
+    if (llvm::sys::fs::createUniqueDirectory("dinfer-fuzz-data", dir))
+      return std::string("/nonexistent-dinfer-fuzz");
+    std::string data(64 << 10, '\x5a');
+    for (const char *name : {"weights.bin", "data_0", "net_variables/data_0", "model_variables/data_0"}) {
+      llvm::SmallString<128> path(dir);
+      llvm::sys::path::append(path, name);
+      llvm::sys::fs::create_directories(llvm::sys::path::parent_path(path));
+      llvm::consumeError(writeFileAtomically(path, data, /*sync=*/false));
+    }
+    return dir.str().str();
+  }();
+  return folder;
+}
 
 template <typename T>
 void drop(llvm::Expected<T> &value) {
@@ -52,7 +74,7 @@ void dinfer::fuzz::strategy(llvm::StringRef bytes) {
 }
 
 void dinfer::fuzz::mindir(llvm::StringRef bytes) {
-  auto model = MindIRModel::parse(bytes, "fuzz.mindir", kNoFolder);
+  auto model = MindIRModel::parse(bytes, "fuzz.mindir", externalDataFolder());
   if (!model)
     return llvm::consumeError(model.takeError());
   for (const MindIRParameter &parameter : model->parameters()) {
@@ -67,7 +89,7 @@ void dinfer::fuzz::mindir(llvm::StringRef bytes) {
 }
 
 void dinfer::fuzz::onnx(llvm::StringRef bytes) {
-  auto model = OnnxModel::parse(bytes, "fuzz.onnx", kNoFolder);
+  auto model = OnnxModel::parse(bytes, "fuzz.onnx", externalDataFolder());
   if (!model)
     return llvm::consumeError(model.takeError());
   (void)model->opset();

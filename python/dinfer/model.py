@@ -227,15 +227,18 @@ def load_distributed_checkpoint(network, checkpoint_filenames, predict_strategy=
     network._loaded = ("full", destination) if predict is None else ("ranks", destination)
 
 
-def _key_file(network, key):
+def _write_key(path, key):
     """The key in a file only this user can read: dinfer takes keys from files, never from arguments."""
     if not isinstance(key, (bytes, bytearray)):
-        raise DinferUsageError("dec_key must be bytes")
-    path = network._scratch("dec.key")
+        raise DinferUsageError("a key (dec_key, enc_key) must be bytes")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(bytes(key))
     return path
+
+
+def _key_file(network, key):
+    return _write_key(network._scratch("dec.key"), key)
 
 
 def _checkpoint_set(network):
@@ -346,11 +349,7 @@ def predict(model, *predict_data, dec_key=None, dec_mode="AES-GCM"):
     out_dir = os.path.join(scratch, "outputs")
     args += ["--output-dir", out_dir] + extra
     if dec_key is not None:
-        key_file = os.path.join(scratch, "dec.key")
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(bytes(dec_key))
-        args += ["--key-file", key_file, "--key-mode", dec_mode]
+        args += ["--key-file", _write_key(os.path.join(scratch, "dec.key"), dec_key), "--key-mode", dec_mode]
     try:
         _driver.run("run", *args)
         results = []
