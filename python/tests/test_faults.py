@@ -209,3 +209,22 @@ def test_a_checkpoint_crc_mismatch_names_the_file(tmp_path):
     assert result.returncode == 1
     assert f"{bad}: CRC mismatch" in result.stderr and "the file is damaged" in result.stderr
     assert not os.path.exists(tmp_path / "out.ckpt")
+
+
+def peak_rss_kib(args):
+    """The peak resident memory of one run, as /usr/bin/time measures it."""
+    result = subprocess.run(["/usr/bin/time", "-f", "%M"] + [str(a) for a in args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return int(result.stderr.strip().splitlines()[-1])
+
+
+def test_max_memory_bounds_a_merge_of_48_mib(big, tmp_path):
+    # Merging 8 ranks back into one 48 MiB file never holds the tensors: only the slabs --max-memory allows.
+    cli("reshard", "--src", big / "full.ckpt", "--src-strategy", "none", "--dst-strategy", big / "train.json",
+        "--dst", tmp_path / "ranks")
+    idle = peak_rss_kib([DINFER, "slices", "--shape", "96,16", "--dev-matrix", "2,4", "--tensor-map", "-1,0"])
+    merged = peak_rss_kib([DINFER, "reshard", "--src", tmp_path / "ranks", "--src-strategy", big / "train.json",
+                           "--dst", tmp_path / "merged.ckpt", "--dst-strategy", "none", "--threads", "1",
+                           "--max-memory", "4M", "--no-sync"])
+    assert (tmp_path / "merged.ckpt").stat().st_size > 48 * 2**20
+    assert merged - idle < 20 * 1024, (idle, merged)
