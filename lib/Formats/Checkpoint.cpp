@@ -7,6 +7,7 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CRC.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <cstring>
 
@@ -180,10 +181,11 @@ llvm::Expected<Checkpoint> Checkpoint::open(llvm::StringRef path, const CipherKe
       if (!key)
         return fileError(path, llvm::Twine("the checkpoint is encrypted (") + cipherModeName(*mode) +
                                    "): give its key with --key-file (or DINFER_KEY_FILE)");
-      std::string cipher((*source)->size(), '\0');
-      if (llvm::Error err = (*source)->readAt(0, llvm::MutableArrayRef<char>(cipher.data(), cipher.size())))
-        return std::move(err);
-      auto plain = decrypt(cipher, *key, path);
+      // Mapped, not copied: the plaintext is the one copy in memory.
+      auto cipher = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+      if (!cipher)
+        return fileError(path, "cannot read: " + cipher.getError().message());
+      auto plain = decrypt((*cipher)->getBuffer(), *key, path);
       if (!plain)
         return plain.takeError();
       return index(ByteSource::fromOwnedBuffer(std::move(*plain), path));

@@ -183,13 +183,14 @@ llvm::Expected<std::string> dinfer::encrypt(llvm::StringRef plain, const CipherK
   return out;
 }
 
-llvm::Expected<std::string> dinfer::decrypt(llvm::StringRef cipher, const CipherKey &key, llvm::StringRef fileName) {
+llvm::Expected<std::string> dinfer::decrypt(llvm::StringRef cipher, const CipherKey &key, llvm::StringRef fileName,
+                                            size_t maxBlocks) {
   if (llvm::Error err = checkKey(key))
     return fileError(fileName, llvm::toString(std::move(err)));
   std::string out;
   size_t offset = 0, block = 0;
   bool gcm = key.mode == CipherMode::AesGcm;
-  while (offset < cipher.size()) {
+  while (offset < cipher.size() && block < maxBlocks) {
     auto at = [&](const llvm::Twine &what) {
       return fileError(fileName,
                        "encrypted block " + llvm::Twine(block) + " at offset " + llvm::Twine(offset) + ": " + what);

@@ -109,7 +109,8 @@ llvm::Expected<FileKind> dinfer::detectContentKind(llvm::StringRef path, const C
   auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
   if (!buffer)
     return fileError(path, "cannot read: " + buffer.getError().message());
-  auto plain = decrypt((*buffer)->getBuffer(), *key, path);
+  // The first block tells; the reader decrypts the whole file once, later.
+  auto plain = decrypt((*buffer)->getBuffer(), *key, path, /*maxBlocks=*/1);
   if (!plain)
     return plain.takeError();
   return kindOfContent(*plain);

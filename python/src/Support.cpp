@@ -11,7 +11,6 @@
 #include "dinfer/Reshard/Layout.h"
 
 #include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
@@ -58,42 +57,14 @@ private:
   std::FILE *file_ = nullptr;
 };
 
-std::optional<DType> dtypeOfNumpy(llvm::StringRef name) {
-  return llvm::StringSwitch<std::optional<DType>>(name)
-      .Case("bool", DType::Bool)
-      .Case("int8", DType::Int8)
-      .Case("uint8", DType::UInt8)
-      .Case("int16", DType::Int16)
-      .Case("uint16", DType::UInt16)
-      .Case("int32", DType::Int32)
-      .Case("uint32", DType::UInt32)
-      .Case("int64", DType::Int64)
-      .Case("uint64", DType::UInt64)
-      .Case("float16", DType::Float16)
-      .Case("float32", DType::Float32)
-      .Case("float64", DType::Float64)
-      .Default(std::nullopt);
-}
-
+/// numpy's name of a dtype: MindSpore's in lower case; bfloat16 is read
+/// widened to float32, as MindSpore 2.x does; "" where numpy has none.
 std::string numpyName(DType type) {
-  switch (type) {
-  case DType::Bool: return "bool";
-  case DType::Int8: return "int8";
-  case DType::UInt8: return "uint8";
-  case DType::Int16: return "int16";
-  case DType::UInt16: return "uint16";
-  case DType::Int32: return "int32";
-  case DType::UInt32: return "uint32";
-  case DType::Int64: return "int64";
-  case DType::UInt64: return "uint64";
-  case DType::Float16: return "float16";
-  case DType::BFloat16: return "float32"; // numpy has no bfloat16: widened, as MindSpore 2.x does
-  case DType::Float32: return "float32";
-  case DType::Float64: return "float64";
-  case DType::Int4:
-  case DType::String: return "";
-  }
-  return "";
+  if (type == DType::BFloat16)
+    return "float32";
+  if (type == DType::Int4 || type == DType::String)
+    return "";
+  return dtypeName(type).lower();
 }
 
 TensorLayout toLayout(const LayoutItem &item) {
@@ -213,8 +184,8 @@ std::string dinfer::python::writeCheckpoint(const std::string &path, const std::
   if (!writer)
     return llvm::toString(writer.takeError());
   for (const TensorData &tensor : tensors) {
-    std::optional<DType> type = dtypeOfNumpy(tensor.dtype);
-    if (!type)
+    std::optional<DType> type = parseDType(tensor.dtype);
+    if (!type || numpyName(*type) != tensor.dtype)
       return "tensor '" + tensor.name + "': numpy dtype " + tensor.dtype + " has no MindSpore checkpoint type";
     llvm::SmallVector<int64_t, 4> shape(tensor.shape.begin(), tensor.shape.end());
     if (llvm::Error err = (*writer)->add(tensor.name, dtypeName(*type), shape,

@@ -323,7 +323,7 @@ int runExport() {
   unsigned threads = threadsOption ? threadsOption : hardware_concurrency().compute_thread_count();
   {
     const ProgressSink &progress = currentProgressSink();
-    std::atomic<uint64_t> ranksDone{0};
+    uint64_t ranksDone = 0; // under progressMutex
     std::mutex progressMutex;
     if (progress)
       progress("export", 0, devices);
@@ -331,10 +331,9 @@ int runExport() {
     for (int64_t rank = 0; rank < devices; ++rank)
       pool.async([&, rank] {
         exportRank(rank);
-        uint64_t done = ++ranksDone;
         if (progress) {
           std::lock_guard<std::mutex> lock(progressMutex);
-          progress("export", done, devices);
+          progress("export", ++ranksDone, devices);
         }
       });
     pool.wait();

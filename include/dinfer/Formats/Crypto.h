@@ -23,6 +23,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -51,9 +52,11 @@ std::optional<CipherMode> encryptedMode(llvm::StringRef bytes);
 /// MindSpore's block stream for `plain`, with random IVs, `blockBytes` of
 /// plaintext per block (MindSpore's 64 MiB unless a test asks for less).
 llvm::Expected<std::string> encrypt(llvm::StringRef plain, const CipherKey &key, size_t blockBytes = size_t(64) << 20);
-/// The plaintext of a block stream; errors name `fileName` and say whether
-/// the key or mode is wrong or the file is damaged.
-llvm::Expected<std::string> decrypt(llvm::StringRef cipher, const CipherKey &key, llvm::StringRef fileName);
+/// The plaintext of a block stream (of its first `maxBlocks` blocks: enough
+/// to tell what a file holds); errors name `fileName` and say whether the key
+/// or mode is wrong or the file is damaged.
+llvm::Expected<std::string> decrypt(llvm::StringRef cipher, const CipherKey &key, llvm::StringRef fileName,
+                                    size_t maxBlocks = SIZE_MAX);
 
 /// The key commands use for encrypted inputs and outputs: set once by the
 /// driver from --key-file/--key-mode or DINFER_KEY_FILE; null when none.
