@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang-22 (AddressSanitizer and UBSan on) in
 # build-fuzz/ and runs each for SECONDS (default 20). The corpus of each target
 # starts from fuzz/seeds/<target>/ (committed), MindSpore's sample files
-# (../shared/samples/mindspore, when present) and libonnx-testdata, and is
+# (test/data/mindspore) and libonnx-testdata, and is
 # kept in CORPUS_DIR (default build-fuzz/corpus) between runs: a longer
 # campaign is `scripts/fuzz.sh 3600`. A crash leaves its input in
 # build-fuzz/crashes/<target>/ and makes the script exit 1; copy it to
@@ -13,7 +13,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-20}
 build=${DINFER_FUZZ_BUILD_DIR:-$root/build-fuzz}
 corpus_root=${CORPUS_DIR:-$build/corpus}
-samples=${DINFER_SAMPLES_DIR:-$root/../shared/samples/mindspore}
+samples=${DINFER_SAMPLES_DIR:-$root/test/data/mindspore}
 targets=(checkpoint strategy mindir onnx npy group_config manifest)
 
 "$root/scripts/install-deps.sh" >&2

@@ -23,12 +23,7 @@ llvm_config.with_environment("PATH", config.dinfer_tools_dir, append_path=True)
 
 config.substitutions.append(("%python", config.python_executable))
 
-# Real MindSpore files beside the project; tests that need them say
-# "REQUIRES: samples" and are reported unsupported where the folder is absent.
-if os.path.isdir(config.dinfer_samples_dir):
-    config.available_features.add("samples")
-else:
-    lit_config.note("MindSpore samples absent (%s): sample-file tests skipped" % config.dinfer_samples_dir)
+# Real files written by MindSpore, committed under test/data/mindspore.
 config.substitutions.append(("%samples", config.dinfer_samples_dir))
 
 # ONNX's own test suite, from Debian's libonnx-testdata.

@@ -136,7 +136,7 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
     });
   }
 
-  /// CONTRACTS.md section 8, rules 1 and 2.
+  /// docs/contracts.md section 8, rules 1 and 2.
   /// Adapts `splits` to `devices` and returns the rule applied.
   StringRef adapt(FactorSplits &splits, int64_t devices) {
     int64_t mp = 1, dp = 1;

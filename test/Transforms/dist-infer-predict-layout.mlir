@@ -1,4 +1,4 @@
-// The worked examples of CONTRACTS.md section 8: MatMul ((2,1),(1,4)) trained
+// The worked examples of docs/contracts.md section 8: MatMul ((2,1),(1,4)) trained
 // on 8 devices, weight [96,16], batch 128, run on 8, 4, 2, 6 and 16 devices.
 // RUN: dinfer-opt %s --split-input-file --dist-infer-predict-layout=device-num=8 | FileCheck %s --check-prefix=N8
 // RUN: dinfer-opt %s --split-input-file --dist-infer-predict-layout=device-num=4 | FileCheck %s --check-prefix=N4

@@ -2,7 +2,7 @@
 //
 // Each subcommand lives in its own file: it declares an llvm::cl::SubCommand,
 // its options (in that subcommand) and registers a run function. Exit codes
-// follow CONTRACTS.md: 0 success, 1 bad input or failed work, 2 bad usage.
+// follow docs/contracts.md: 0 success, 1 bad input or failed work, 2 bad usage.
 //
 //===----------------------------------------------------------------------===//
 

@@ -27,7 +27,7 @@ SmallVector<std::pair<cl::SubCommand *, int (*)()>, 8> &registry() {
   return commands;
 }
 
-// Keys (CONTRACTS.md section 9): for every subcommand, never on the command line itself.
+// Keys (docs/contracts.md section 9): for every subcommand, never on the command line itself.
 cl::opt<std::string> keyFileOption("key-file",
                                    cl::desc("File holding the raw key of encrypted checkpoints and MindIR (16, 24 or "
                                             "32 bytes; default: $DINFER_KEY_FILE)"),

@@ -6,7 +6,7 @@
 // and proven consistent; every rank's parameters are cut from the training
 // checkpoints by the resharding planner (only the slice each rank holds is
 // ever assembled), and each rank's function is written as a MindIR with its
-// group_config.pb. manifest.json (CONTRACTS.md section 6) lists every file
+// group_config.pb. manifest.json (docs/contracts.md section 6) lists every file
 // with its sha256. The export is written beside OUT and renamed into place
 // when complete.
 //

@@ -26,7 +26,7 @@ namespace {
 cl::SubCommand inspectCommand("inspect", "Describe a checkpoint, strategy file, MindIR or ONNX model");
 
 cl::opt<std::string> fileOption(cl::Positional, cl::desc("<file>"), cl::sub(inspectCommand), cl::cat(category()));
-cl::opt<bool> jsonOption("json", cl::desc("Print JSON (CONTRACTS.md section 3)"), cl::sub(inspectCommand),
+cl::opt<bool> jsonOption("json", cl::desc("Print JSON (docs/contracts.md section 3)"), cl::sub(inspectCommand),
                          cl::cat(category()));
 
 int inspectCheckpoint() {

@@ -4,7 +4,7 @@
 // input shapes (full batch), the training strategy file attached
 // (--dist-attach-strategy) and adapted to the inference device count
 // (--dist-infer-predict-layout); every parameter's layout is printed as a
-// table or as CONTRACTS.md section 4's JSON, and `-o` writes it as the
+// table or as docs/contracts.md section 4's JSON, and `-o` writes it as the
 // predict strategy file that `dinfer reshard` and `dinfer export` read.
 //
 //===----------------------------------------------------------------------===//
@@ -48,7 +48,7 @@ cl::opt<int64_t> deviceNumOption("device-num", cl::desc("Inference devices (defa
                                  cl::sub(layoutCommand), cl::cat(category()));
 cl::opt<int64_t> stagesOption("pipeline-stages", cl::desc("Inference pipeline stages (default: training's)"),
                               cl::init(0), cl::sub(layoutCommand), cl::cat(category()));
-cl::opt<bool> jsonOption("json", cl::desc("Print JSON (CONTRACTS.md section 4)"), cl::sub(layoutCommand),
+cl::opt<bool> jsonOption("json", cl::desc("Print JSON (docs/contracts.md section 4)"), cl::sub(layoutCommand),
                          cl::cat(category()));
 cl::opt<std::string> outputOption("o", cl::desc("Write the predict strategy file (JSON when it ends in .json)"),
                                   cl::value_desc("file"), cl::sub(layoutCommand), cl::cat(category()));

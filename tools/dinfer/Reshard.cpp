@@ -2,7 +2,7 @@
 //
 // MindSpore's load_distributed_checkpoint / transform_checkpoints /
 // transform_checkpoint_by_rank / merge_sliced_parameter, streaming
-// (CONTRACTS.md section 5).
+// (docs/contracts.md section 5).
 //
 //===----------------------------------------------------------------------===//
 

@@ -4,7 +4,7 @@
 //              [--expect NAME=FILE ...] [--rtol R] [--atol A]
 //
 // Runs an ONNX or MindIR model with the single-device interpreter and writes
-// every graph output as <output-dir>/<name>.npy (CONTRACTS.md section 7).
+// every graph output as <output-dir>/<name>.npy (docs/contracts.md section 7).
 //   dinfer run OUT --input NAME=FILE.npy ...  runs an export folder (`dinfer
 // export`): every file checked against the manifest, every rank on a thread.
 //
@@ -453,7 +453,7 @@ int runExportRankUnderMPI(int64_t devices, int64_t stageSize, int64_t outputRank
 #endif
 }
 
-/// `dinfer run OUT`: an export folder (CONTRACTS.md sections 6 and 7). Every
+/// `dinfer run OUT`: an export folder (docs/contracts.md sections 6 and 7). Every
 /// file is checked against the manifest's sha256 before anything is loaded;
 /// every rank runs its MindIR on a thread of this process.
 int runExportFolder(const std::map<std::string, NpyArray> &inputs, const std::map<std::string, NpyArray> &expected) {

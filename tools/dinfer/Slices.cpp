@@ -32,7 +32,7 @@ cl::opt<int64_t> optShardStepOption("opt-shard-step",
 cl::opt<int64_t> optShardSizeOption("opt-shard-size",
                                     cl::desc("Optimizer sharding: ranks per shard group (-1 or 0 = whole group)"),
                                     cl::init(0), cl::sub(slicesCommand), cl::cat(cli::category()));
-cl::opt<bool> jsonOption("json", cl::desc("Print JSON (CONTRACTS.md section 2)"), cl::sub(slicesCommand),
+cl::opt<bool> jsonOption("json", cl::desc("Print JSON (docs/contracts.md section 2)"), cl::sub(slicesCommand),
                          cl::cat(cli::category()));
 
 int runSlices() {

@@ -1,7 +1,7 @@
 //===- Checkpoint.h - MindSpore checkpoints (.ckpt), indexed and streamed --===//
 //
 // A checkpoint is a sequence of protobuf messages, one (name, tensor) value
-// each (shared/reference/mindspore-formats.md section 4). The reader indexes
+// each (docs/mindspore-formats.md section 4). The reader indexes
 // a file without reading tensor data: names, dtypes, shapes and the byte
 // ranges of every tensor's content; any range of one tensor is then read on
 // demand with pread. It accepts what MindSpore 1.x and 2.x write: scalars

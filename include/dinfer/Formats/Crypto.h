@@ -43,7 +43,7 @@ struct CipherKey {
 
 /// Checks that `key` suits its mode (AES: 16, 24 or 32 bytes; SM4: 16).
 llvm::Error checkKey(const CipherKey &key);
-/// A key file holds the raw key bytes (CONTRACTS.md section 9).
+/// A key file holds the raw key bytes (docs/contracts.md section 9).
 llvm::Expected<CipherKey> readKeyFile(llvm::StringRef path, CipherMode mode);
 
 /// The mode whose magic starts `bytes`, if any.

@@ -1,6 +1,6 @@
 //===- CheckpointSet.h - a directory of per-rank checkpoints ----*- C++ -*-===//
 //
-// CONTRACTS.md section 5's checkpoint sets: `rank_<i>/` folders, each read
+// docs/contracts.md section 5's checkpoint sets: `rank_<i>/` folders, each read
 // through its lexicographically last `.ckpt` (MindSpore 2.x's rule), opened
 // together as the sources of a reshard plan.
 //

@@ -140,7 +140,7 @@ private:
 llvm::SmallVector<int64_t, 4> rankToCoordinate(int64_t rank, llvm::ArrayRef<int64_t> devMatrix);
 
 //===----------------------------------------------------------------------===//
-// Text forms shared by the tools (CONTRACTS.md section 1).
+// Text forms shared by the tools (docs/contracts.md section 1).
 //===----------------------------------------------------------------------===//
 
 /// The group of `rank` (an index into `devMatrix`, row-major) over device

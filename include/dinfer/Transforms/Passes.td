@@ -54,7 +54,7 @@ def DistInferPredictLayout : Pass<"dist-infer-predict-layout", "mlir::ModuleOp">
     from the device matrices of the attached parameter layouts. Each op's
     strategy is split, through its sharding rule, into the model-parallel part
     (factors of parameter dimensions, degree mp) and the data-parallel part
-    (other split factors, degree dp), and adapted as CONTRACTS.md section 8
+    (other split factors, degree dp), and adapted as docs/contracts.md section 8
     says: the same count keeps every strategy (`same`); otherwise mp' is the
     largest divisor of mp that divides N, shrinking the innermost factors
     first (`shrunk-model-parallel`); a split batch gets dp', the largest

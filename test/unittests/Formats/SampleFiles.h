@@ -1,24 +1,26 @@
-//===- SampleFiles.h - the real MindSpore files in ../shared/samples ------===//
+//===- SampleFiles.h - the real MindSpore files in test/data/mindspore ----===//
+//
+// Files written by MindSpore itself (origins and licence in
+// test/data/mindspore/SOURCES.md). They are part of the repository, so every
+// test that reads them runs in any clone.
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef DINFER_TEST_UNITTESTS_FORMATS_SAMPLEFILES_H
 #define DINFER_TEST_UNITTESTS_FORMATS_SAMPLEFILES_H
 
 #include "llvm/ADT/SmallString.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
 #include <string>
 
 namespace dinfer {
 
-inline constexpr const char *kSamplesMissing =
-    "the MindSpore sample folder (" DINFER_SAMPLES_DIR ") is absent; sample-file tests skipped";
-
-/// The path of a sample file, or empty when the folder is absent.
+/// The path of a MindSpore sample file.
 inline std::string samplePath(llvm::StringRef name) {
   llvm::SmallString<256> path(DINFER_SAMPLES_DIR);
   llvm::sys::path::append(path, name);
-  return llvm::sys::fs::exists(path) ? path.str().str() : std::string();
+  return path.str().str();
 }
 
 } // namespace dinfer

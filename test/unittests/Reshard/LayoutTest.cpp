@@ -187,7 +187,7 @@ TEST(LayoutWorkedExamples, OptimizerShardingSizeTwo) {
 }
 
 TEST(LayoutWorkedExamples, MultiAxisDimension) {
-  // CONTRACTS.md section 1: a dimension over axes a,b has index c[a]*size[b] + c[b].
+  // docs/contracts.md section 1: a dimension over axes a,b has index c[a]*size[b] + c[b].
   ShardedTensor st = mustCreate({8, 6}, makeLayout({2, 2, 2}, {{2, 1}, {}}));
   EXPECT_EQ(st.pieceCounts(), (ArrayRef<int64_t>{4, 1}));
   EXPECT_EQ(st.sliceOfRank(5).offset, (SmallVector<int64_t, 4>{4, 0}));
