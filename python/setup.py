@@ -21,7 +21,7 @@ class BuildWithExtension(build_py):
     def run(self):
         super().run()
         if os.path.isfile(os.path.join(BUILD, "build.ninja")) or os.path.isfile(os.path.join(BUILD, "Makefile")):
-            subprocess.check_call(["cmake", "--build", BUILD, "--target", "DinferPython"])
+            subprocess.check_call(["cmake", "--build", BUILD, "--target", "DinferPython", "dinfer"])
         built = glob.glob(os.path.join(BUILD, "python", "dinfer", "_dinfer*.so"))
         if not built:
             raise SystemExit(f"dinfer: no built extension under {BUILD}/python/dinfer: run scripts/build.sh first "
@@ -30,6 +30,11 @@ class BuildWithExtension(build_py):
         os.makedirs(target, exist_ok=True)
         for library in built:
             shutil.copy2(library, target)
+        # The command line, for run_command and `python3 -m dinfer`.
+        executable = os.path.join(BUILD, "bin", "dinfer")
+        if os.path.isfile(executable):
+            os.makedirs(os.path.join(target, "bin"), exist_ok=True)
+            shutil.copy2(executable, os.path.join(target, "bin", "dinfer"))
 
 
 setup(

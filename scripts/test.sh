@@ -16,8 +16,8 @@ lit_total=$(grep -m1 -o 'Total Discovered Tests: [0-9]*' "$log" | grep -o '[0-9]
 lit_passed=$(grep -m1 -oE '^ *Passed *: *[0-9]+' "$log" | grep -o '[0-9]*$' || echo 0)
 lit_skipped=$(grep -m1 -oE '^ *Unsupported *: *[0-9]+' "$log" | grep -o '[0-9]*$' || echo 0)
 unit_total=$("$build/test/unittests/DinferUnitTests" --gtest_list_tests | grep -c '^  ' || true)
-unit_failed=$(grep -E "Test +#[0-9]+: " "$build/ctest.log" | grep -vE "Test +#[0-9]+: (lit|docs-current|pytest)" | grep -c "Failed" || true)
-unit_skipped=$(grep -E "Test +#[0-9]+: " "$build/ctest.log" | grep -vE "Test +#[0-9]+: (lit|docs-current|pytest)" | grep -c "Skipped" || true)
+unit_failed=$(grep -E "Test +#[0-9]+: " "$build/ctest.log" | grep -vE "Test +#[0-9]+: (lit|docs-current|pytest|layering)" | grep -c "Failed" || true)
+unit_skipped=$(grep -E "Test +#[0-9]+: " "$build/ctest.log" | grep -vE "Test +#[0-9]+: (lit|docs-current|pytest|layering)" | grep -c "Skipped" || true)
 pytest_summary=$(grep -E '^[0-9]+ (passed|failed)' "$log" | tail -1 | sed -E 's/ in [0-9.]+s.*//' || true)
 echo
 skipped=""

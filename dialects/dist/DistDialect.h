@@ -9,7 +9,7 @@
 #ifndef DINFER_DIALECT_DIST_DISTDIALECT_H
 #define DINFER_DIALECT_DIST_DISTDIALECT_H
 
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"

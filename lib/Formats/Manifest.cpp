@@ -5,8 +5,10 @@
 #include "dinfer/Formats/ByteSource.h"
 
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace dinfer;
 using llvm::json::Array;
@@ -170,5 +172,78 @@ llvm::Expected<ExportManifest> dinfer::parseManifest(llvm::StringRef text, llvm:
       out.files.push_back(std::move(item));
     }
   }
+  if (const Array *groups = root->getArray("groups"))
+    for (const Value &entry : *groups) {
+      const Object *group = entry.getAsObject();
+      std::optional<llvm::StringRef> name = group ? group->getString("name") : std::nullopt;
+      if (!name)
+        return reader.bad("a group lacks its name");
+      auto ranks = reader.ints(group->getArray("ranks"), "group '" + *name + "'.ranks", 0, manifest.deviceNum - 1);
+      if (!ranks)
+        return ranks.takeError();
+      manifest.groups.push_back({name->str(), std::vector<uint32_t>(ranks->begin(), ranks->end())});
+    }
+  if (const Object *source = root->getObject("source")) {
+    manifest.source.model = source->getString("model").value_or("").str();
+    manifest.source.trainStrategy = source->getString("train_strategy").value_or("").str();
+    manifest.source.predictStrategy = source->getString("predict_strategy").value_or("").str();
+  }
   return manifest;
+}
+
+namespace {
+Array intList(llvm::ArrayRef<int64_t> values) { return Array(values); }
+
+Object tensorObject(const ExportManifest::Tensor &tensor) {
+  Object object{{"name", tensor.name},
+                {"dtype", tensor.dtype ? dtypeName(*tensor.dtype).str() : std::string("unknown")},
+                {"shape", intList(tensor.shape)}};
+  if (tensor.layout) {
+    Array tensorMap;
+    for (const DimAxes &axes : tensor.layout->tensorMap) {
+      if (std::optional<int64_t> axis = singleAxis(axes))
+        tensorMap.push_back(*axis);
+      else
+        tensorMap.push_back(intList(axes));
+    }
+    object["layout"] = Object{{"dev_matrix", intList(tensor.layout->devMatrix)}, {"tensor_map", std::move(tensorMap)}};
+  }
+  return object;
+}
+} // namespace
+
+std::string dinfer::serializeManifest(const ExportManifest &manifest) {
+  Array inputs, outputs, ranks, groups;
+  for (const ExportManifest::Tensor &input : manifest.inputs)
+    inputs.push_back(tensorObject(input));
+  for (const ExportManifest::Tensor &output : manifest.outputs)
+    outputs.push_back(tensorObject(output));
+  for (const ExportManifest::Rank &rank : manifest.ranks) {
+    Array files;
+    for (const ExportManifest::File &file : rank.files)
+      files.push_back(Object{{"path", file.path}, {"bytes", file.bytes}, {"sha256", file.sha256}});
+    ranks.push_back(Object{{"rank", rank.rank}, {"stage", rank.stage}, {"files", std::move(files)}});
+  }
+  for (const ExportManifest::Group &group : manifest.groups) {
+    Array members;
+    for (uint32_t r : group.ranks)
+      members.push_back(r);
+    groups.push_back(Object{{"name", group.name}, {"ranks", std::move(members)}});
+  }
+  const ExportManifest::Source &source = manifest.source;
+  Object root{{"format", "dinfer-export"},
+              {"version", 1},
+              {"device_num", manifest.deviceNum},
+              {"pipeline_stages", manifest.pipelineStages},
+              {"inputs", std::move(inputs)},
+              {"outputs", std::move(outputs)},
+              {"ranks", std::move(ranks)},
+              {"groups", std::move(groups)},
+              {"source", Object{{"model", source.model},
+                                {"train_strategy", source.trainStrategy},
+                                {"predict_strategy",
+                                 source.predictStrategy.empty() ? Value(nullptr) : Value(source.predictStrategy)}}}};
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::formatv("{0:2}", Value(std::move(root))) << "\n";
+  return text;
 }

@@ -2,7 +2,7 @@
 
 #include "dinfer/Runtime/Interpreter.h"
 
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 #include "dinfer/Runtime/Kernels.h"
 
 #include "dialects/dist/DistOps.h"

@@ -2,7 +2,10 @@
 
 #include "dinfer/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
 
 void dinfer::addStrategyPipeline(mlir::OpPassManager &pm, const StrategyPipelineOptions &options) {
   DistAttachStrategyOptions attach;
@@ -22,4 +25,46 @@ void dinfer::addStrategyPipeline(mlir::OpPassManager &pm, const StrategyPipeline
     return;
   pm.addPass(createDistSplitRanks());
   pm.addPass(createDistVerifySPMD());
+}
+
+namespace {
+struct InferencePipelineOptions : public mlir::PassPipelineOptions<InferencePipelineOptions> {
+  Option<std::string> strategy{*this, "strategy", llvm::cl::desc("The training strategy file")};
+  Option<int64_t> deviceNum{*this, "device-num", llvm::cl::desc("Inference devices (default: training's)"),
+                            llvm::cl::init(0)};
+  Option<int64_t> pipelineStages{*this, "pipeline-stages",
+                                 llvm::cl::desc("Inference pipeline stages (default: training's)"), llvm::cl::init(0)};
+  Option<int64_t> trainDeviceNum{*this, "train-device-num",
+                                 llvm::cl::desc("Training devices per stage (default: the strategy's)"),
+                                 llvm::cl::init(0)};
+  Option<bool> splitRanks{*this, "split-ranks", llvm::cl::desc("One function per rank, proven consistent"),
+                          llvm::cl::init(true)};
+  Option<std::string> ckptDir{*this, "ckpt-dir",
+                              llvm::cl::desc("Bind every rank's weights to these training checkpoints")};
+};
+} // namespace
+
+void dinfer::registerDinferPassPipelines() {
+  mlir::PassPipelineRegistration<InferencePipelineOptions>(
+      "dist-inference-pipeline",
+      "The inference pipeline of dinfer export: GeLU fused, the training strategy attached and adapted to the "
+      "inference devices, stages cut, layouts propagated, the program partitioned and split into one function per "
+      "rank (proven consistent), weights bound to the checkpoints when ckpt-dir is given",
+      [](mlir::OpPassManager &pm, const InferencePipelineOptions &options) {
+        pm.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
+        StrategyPipelineOptions pipeline;
+        pipeline.strategyFile = options.strategy;
+        pipeline.deviceNum = options.deviceNum;
+        pipeline.pipelineStages = options.pipelineStages;
+        pipeline.trainDeviceNum = options.trainDeviceNum;
+        pipeline.partition = true;
+        pipeline.splitRanks = options.splitRanks;
+        addStrategyPipeline(pm, pipeline);
+        if (!options.ckptDir.empty()) {
+          DistMaterializeParamsOptions bind;
+          bind.ckptDir = options.ckptDir;
+          bind.trainStrategy = options.strategy;
+          pm.addPass(createDistMaterializeParams(bind));
+        }
+      });
 }

@@ -4,7 +4,7 @@
 
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"

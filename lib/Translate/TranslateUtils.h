@@ -3,7 +3,7 @@
 #ifndef DINFER_LIB_TRANSLATE_TRANSLATEUTILS_H
 #define DINFER_LIB_TRANSLATE_TRANSLATEUTILS_H
 
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Operation.h"

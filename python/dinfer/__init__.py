@@ -9,8 +9,9 @@ parallelism, with MindSpore's API for the export step of a training pipeline.
     dinfer.export(net, x, file_name="out")                   # out/rank_<i>/net.mindir
     y = dinfer.predict(net, x)
 
-Every call runs the C++ code of the matching `dinfer` subcommand in this process; errors are
-DinferError (DinferUsageError for bad arguments) with the command's message.
+Every call runs the C++ pipeline library the matching `dinfer` subcommand runs, in this process;
+errors are DinferError (DinferUsageError, a ValueError, for bad arguments) with the library's
+message.
 """
 
 from .errors import DinferError, DinferUsageError
@@ -19,18 +20,8 @@ from .model import Model, infer_predict_layout, load_distributed_checkpoint, exp
 from .checkpoint import (Parameter, load_checkpoint, save_checkpoint, transform_checkpoints,
                          transform_checkpoint_by_rank, merge_sliced_parameter)
 from .strategy import Layout, build_searched_strategy, merge_pipeline_strategys
-from ._driver import set_verbose, command_names
+from ._driver import set_verbose, command_names, main
 from ._driver import run as run_command
-
-
-def main(argv=None):
-    """`python3 -m dinfer ARGS...`: the dinfer command line, in this process."""
-    import sys
-    from . import _dinfer
-    code, out, err = _dinfer.run_driver(list(sys.argv[1:] if argv is None else argv), None)
-    sys.stdout.write(out)
-    sys.stderr.write(err)
-    return code
 
 
 __version__ = "0.1.0"

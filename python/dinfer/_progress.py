@@ -19,6 +19,16 @@ def _open_terminal():
 _terminal = None
 
 
+def format_bytes(value):
+    """As the commands print sizes: "600 B", "482.6 KiB", "1.50 GiB"."""
+    if value < 1024:
+        return f"{value} B"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024.0
+        if value < 1024 or unit == "TiB":
+            return f"{value:.2f} {unit}" if value < 10 else f"{value:.1f} {unit}"
+
+
 def _format_units(phase, value):
     if phase == "reshard":
         for unit in ("B", "KiB", "MiB", "GiB", "TiB"):

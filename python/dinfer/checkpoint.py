@@ -67,7 +67,7 @@ def transform_checkpoints(src_checkpoints_dir, dst_checkpoints_dir, ckpt_prefix,
                           dst_strategy_file=None, *, progress=None):
     """MindSpore's transform_checkpoints: SRC/rank_<i>/*.ckpt under the source strategy becomes
     DST/rank_<i>/<ckpt_prefix><i>.ckpt under the destination strategy. A strategy of None is a
-    single device (the full checkpoint in rank_0). Runs `dinfer reshard`."""
+    single device (the full checkpoint in rank_0). What `dinfer reshard` runs."""
     src = os.path.abspath(os.fspath(src_checkpoints_dir))
     dst = os.path.abspath(os.fspath(dst_checkpoints_dir))
     if src_strategy_file is None:
@@ -75,14 +75,14 @@ def transform_checkpoints(src_checkpoints_dir, dst_checkpoints_dir, ckpt_prefix,
     if dst_strategy_file is None:
         dst = os.path.join(dst, "rank_0", f"{ckpt_prefix}0.ckpt")
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-    _driver.run("reshard", "--src", src, "--src-strategy", _strategy_arg(src_strategy_file), "--dst", dst,
-                "--dst-strategy", _strategy_arg(dst_strategy_file), "--prefix", ckpt_prefix, progress=progress)
+    _driver.reshard(src=src, src_strategy=_strategy_arg(src_strategy_file), dst=dst,
+                    dst_strategy=_strategy_arg(dst_strategy_file), prefix=ckpt_prefix, progress=progress)
 
 
 def transform_checkpoint_by_rank(rank_id, checkpoint_files_map, save_checkpoint_file_name, src_strategy_file=None,
                                  dst_strategy_file=None, *, progress=None):
     """MindSpore's transform_checkpoint_by_rank: destination rank `rank_id`'s checkpoint, from
-    {source rank: checkpoint file}. Runs `dinfer reshard --src-list ... --rank R`."""
+    {source rank: checkpoint file}. What `dinfer reshard --src-list ... --rank R` runs."""
     if not isinstance(rank_id, int) or rank_id < 0:
         raise DinferUsageError(f"rank_id must be a non-negative int, not {rank_id!r}")
     if not isinstance(checkpoint_files_map, dict) or not checkpoint_files_map:
@@ -96,14 +96,14 @@ def transform_checkpoint_by_rank(rank_id, checkpoint_files_map, save_checkpoint_
     folder = os.path.dirname(target)
     os.makedirs(folder, exist_ok=True)
     if dst_strategy_file is None:
-        args = ["--dst", target, "--dst-strategy", "none"]
+        destination = dict(dst=target, dst_strategy="none")
         staging = None
     else:
         staging = tempfile.mkdtemp(prefix=".dinfer-transform-", dir=folder)
-        args = ["--dst", staging, "--dst-strategy", _strategy_arg(dst_strategy_file), "--rank", str(rank_id)]
-    src = ["--src", files[0]] if src_strategy_file is None else ["--src-list", ",".join(files)]
+        destination = dict(dst=staging, dst_strategy=_strategy_arg(dst_strategy_file), ranks=[rank_id])
+    source = dict(src=files[0]) if src_strategy_file is None else dict(src_list=files)
     try:
-        _driver.run("reshard", *src, "--src-strategy", _strategy_arg(src_strategy_file), *args, progress=progress)
+        _driver.reshard(src_strategy=_strategy_arg(src_strategy_file), progress=progress, **source, **destination)
         if staging is not None:
             os.replace(os.path.join(staging, f"rank_{rank_id}", f"checkpoint_{rank_id}.ckpt"), target)
     finally:

@@ -1,9 +1,10 @@
 """The model, and MindSpore's calls on it: infer_predict_layout, load_distributed_checkpoint,
 export and predict.
 
-A Model wraps a network file (ONNX or MindIR). Each call runs the dinfer subcommand the
-command line would run with the same arguments (see docs/python.md for the mapping), so the
-files written are the CLI's, byte for byte.
+A Model wraps a network file (ONNX or MindIR). export and predict call the pipeline library
+the commands call (dinfer/Pipeline/Export.h, Run.h) with arrays in memory; the other calls run
+the dinfer subcommand the command line would run with the same arguments (see docs/python.md
+for the mapping). Either way the files written are the CLI's, byte for byte.
 """
 
 import json
@@ -12,7 +13,9 @@ import tempfile
 
 import numpy as np
 
+from . import _dinfer
 from . import _driver
+from . import _progress
 from . import context as _context
 from .errors import DinferError, DinferUsageError
 
@@ -37,7 +40,7 @@ class Model:
         self.path = os.path.abspath(_path(network, "the network"))
         if not os.path.isfile(self.path):
             raise DinferError(f"{self.path}: no such file")
-        info = json.loads(_driver.run("inspect", self.path, "--json"))
+        info = json.loads(_dinfer.describe_file(self.path))
         if info.get("kind") not in ("onnx", "mindir"):
             raise DinferUsageError(f"{self.path}: not a network (ONNX or MindIR) but a {info.get('kind')} file")
         self.inputs = [(i["name"], tuple(i["shape"]), i["dtype"]) for i in info["inputs"]]
@@ -106,13 +109,11 @@ def _input_specs(model, predict_data):
     return specs
 
 
-def _device_args():
-    args = []
-    if _context._is_set("device_num"):
-        args += ["--device-num", _context.get_auto_parallel_context("device_num")]
-    if _context._is_set("pipeline_stages"):
-        args += ["--pipeline-stages", _context.get_auto_parallel_context("pipeline_stages")]
-    return args
+def _device_counts():
+    """The context's inference device_num and pipeline_stages; 0 where not set (training's)."""
+    devices = _context.get_auto_parallel_context("device_num") if _context._is_set("device_num") else 0
+    stages = _context.get_auto_parallel_context("pipeline_stages") if _context._is_set("pipeline_stages") else 0
+    return devices, stages
 
 
 def _training_strategy(explicit=None, call="this call"):
@@ -140,7 +141,7 @@ def infer_predict_layout(model, *predict_data, tuple_size=6):
     training strategy (strategy_ckpt_load_file), and the inference device_num and pipeline_stages
     (training's when not set). The tuple is MindSpore 1.7's 6-tuple (dev_matrix, tensor_map,
     slice_shape, field_size, uniform_split, opt_shard_group), or 2.3's 12-tuple with tuple_size=12.
-    Runs `dinfer layout ... --json -o FILE`; FILE (the predict strategy) is kept for the later calls.
+    What `dinfer layout ... --json -o FILE` runs; FILE (the predict strategy) is kept for the later calls.
     """
     if not isinstance(model, Model):
         model = Model(model)
@@ -152,11 +153,9 @@ def infer_predict_layout(model, *predict_data, tuple_size=6):
     strategy = _training_strategy(call="infer_predict_layout")
     specs = _input_specs(model, predict_data)
     output = model._scratch("predict_strategy.ckpt")
-    args = ["--model", model.path, "--train-strategy", strategy]
-    for spec in specs:
-        args += ["--input", spec]
-    args += _device_args() + ["--json", "-o", output]
-    result = json.loads(_driver.run("layout", *args))
+    devices, stages = _device_counts()
+    result = json.loads(_dinfer.predict_layout(model.path, strategy, list(specs), device_num=devices,
+                                               pipeline_stages=stages, output=output))
     model._predict_strategy_file = output
     model._predict_inputs = specs
     model._train_strategy = strategy
@@ -209,36 +208,27 @@ def load_distributed_checkpoint(network, checkpoint_filenames, predict_strategy=
             raise DinferUsageError(f"{f}: checkpoint paths cannot contain ','")
     strategy = _training_strategy(train_strategy_filename, "load_distributed_checkpoint")
     predict = _predict_strategy_file(network, predict_strategy)
-    args = ["--src-list", ",".join(files), "--src-strategy", strategy]
-    if dec_key is not None:
-        args += ["--key-file", _key_file(network, dec_key), "--key-mode", dec_mode]
+    key = (_key_bytes(dec_key), dec_mode) if dec_key is not None else None
+    ranks = () if rank is None else ([rank] if isinstance(rank, int) else list(rank))
     if predict is None:
         destination = network._scratch("loaded/full.ckpt")
-        args += ["--dst", destination, "--dst-strategy", "none"]
+        _driver.reshard(src_list=files, src_strategy=strategy, dst=destination, dst_strategy="none", key=key,
+                        progress=progress)
     else:
         destination = network._scratch("loaded/ranks")
-        args += ["--dst", destination, "--dst-strategy", predict]
-        if rank is not None:
-            args += ["--rank", ",".join(str(r) for r in ([rank] if isinstance(rank, int) else rank))]
-    _driver.run("reshard", *args, progress=progress)
+        _driver.reshard(src_list=files, src_strategy=strategy, dst=destination, dst_strategy=predict, ranks=ranks,
+                        key=key, progress=progress)
     network._train_strategy = strategy
     network._checkpoint_files = files
-    network._dec_key = (bytes(dec_key), dec_mode) if dec_key is not None else None
+    network._dec_key = key
     network._loaded = ("full", destination) if predict is None else ("ranks", destination)
 
 
-def _write_key(path, key):
-    """The key in a file only this user can read: dinfer takes keys from files, never from arguments."""
+def _key_bytes(key):
+    """dinfer takes keys as bytes (never from a command line)."""
     if not isinstance(key, (bytes, bytearray)):
         raise DinferUsageError("a key (dec_key, enc_key) must be bytes")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(bytes(key))
-    return path
-
-
-def _key_file(network, key):
-    return _write_key(network._scratch("dec.key"), key)
+    return bytes(key)
 
 
 def _checkpoint_set(network):
@@ -263,7 +253,7 @@ def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, enc_key
     The training checkpoints are those given to load_distributed_checkpoint (or the checkpoint
     set `ckpt_dir`, rank_<i>/*.ckpt). With enc_key (bytes) every MindIR is encrypted in MindSpore's
     format (enc_mode AES-GCM, AES-CBC or SM4-CBC); dinfer reads and writes with one key, so encrypted
-    training checkpoints must use the same key. Runs `dinfer export`.
+    training checkpoints must use the same key. What `dinfer export` runs.
     """
     if file_format != "MINDIR":
         raise DinferUsageError(f"file_format must be 'MINDIR', not {file_format!r}")
@@ -280,22 +270,23 @@ def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, enc_key
     specs = _input_specs(net, inputs) if inputs else net._predict_inputs
     if not specs:
         raise DinferUsageError("export needs the predict inputs (numpy arrays or shapes)")
-    args = ["--model", net.path, "--train-strategy", strategy, "--ckpt-dir", checkpoints]
-    for spec in specs:
-        args += ["--input", spec]
-    args += _device_args()
-    key = (bytes(enc_key), enc_mode) if enc_key is not None else net._dec_key
+    key = (_key_bytes(enc_key), enc_mode) if enc_key is not None else net._dec_key
     if enc_key is not None and net._dec_key is not None and net._dec_key != key:
         raise DinferUsageError("export: enc_key differs from the checkpoints' dec_key; dinfer uses one key for both")
-    if key is not None:
-        args += ["--key-file", _key_file(net, key[0]), "--key-mode", key[1]]
-    if enc_key is not None:
-        args += ["--encrypt-output"]
-    # No --predict-strategy: the layouts come from the same inputs, strategy and counts as
+    # No predict strategy: the layouts come from the same inputs, strategy and counts as
     # infer_predict_layout's, and the manifest would record a temporary file's name.
     output = os.path.abspath(_path(file_name, "file_name"))
-    args += ["-o", output]
-    _driver.run("export", *args, progress=progress)
+    devices, stages = _device_counts()
+    sink = _progress.resolve(progress)
+    _dinfer.set_key(key[0] if key else b"", key[1] if key else "AES-GCM")
+    try:
+        summary = _dinfer.export_model(net.path, strategy, checkpoints, list(specs), output, device_num=devices,
+                                       pipeline_stages=stages, encrypt=enc_key is not None, progress=sink)
+    finally:
+        _dinfer.set_key(b"")
+        if isinstance(sink, _progress.Bar):
+            sink.close()
+    _driver.note("export", _export_summary(summary))
     net.export_dir = output
     net._export_key = (bytes(enc_key), enc_mode) if enc_key is not None else None
     return output
@@ -309,64 +300,46 @@ def predict(model, *predict_data, dec_key=None, dec_mode="AES-GCM"):
     training strategy and device_num > 1. An encrypted export needs dec_key (the model's own
     export remembers its enc_key).
     """
+    devices, stages, strategy = 0, 0, ""
     if isinstance(model, (str, os.PathLike)) and os.path.isdir(model):
-        target, output_names, input_names = os.fspath(model), None, None
+        target = os.fspath(model)
         with open(os.path.join(target, "manifest.json")) as f:
             manifest = json.load(f)
         input_names = [i["name"] for i in manifest.get("inputs", [])]
-        output_names = [o["name"] for o in manifest.get("outputs", [])]
-        work = tempfile.TemporaryDirectory(prefix="dinfer-predict-")
-        scratch = work.name
-        extra = []
     else:
         if not isinstance(model, Model):
             model = Model(model)
         input_names = [name for name, _, _ in model.inputs]
-        output_names = [name for name, _, _ in model.outputs]
-        work = None
-        scratch = model._scratch(f"predict_{os.getpid()}_{id(predict_data)}")
-        os.makedirs(scratch, exist_ok=True)
         if model.export_dir:
-            target, extra = model.export_dir, []
+            target = model.export_dir
             if dec_key is None and model._export_key is not None:
                 dec_key, dec_mode = model._export_key
         else:
-            target, extra = model.path, []
-            devices = _context.get_auto_parallel_context("device_num")
-            strategy = _context.get_auto_parallel_context("strategy_ckpt_load_file")
-            if devices > 1 and strategy:
-                extra = ["--device-num", devices, "--train-strategy", os.path.abspath(strategy)]
+            target = model.path
+            device_num = _context.get_auto_parallel_context("device_num")
+            train_strategy = _context.get_auto_parallel_context("strategy_ckpt_load_file")
+            if device_num > 1 and train_strategy:
+                devices, strategy = device_num, os.path.abspath(train_strategy)
                 if _context._is_set("pipeline_stages"):
-                    extra += ["--pipeline-stages", _context.get_auto_parallel_context("pipeline_stages")]
+                    stages = _context.get_auto_parallel_context("pipeline_stages")
     if len(predict_data) != len(input_names):
         raise DinferUsageError(f"the model takes {len(input_names)} input(s) ({', '.join(input_names)}), "
                                f"but {len(predict_data)} were given")
-    args = [target]
-    for name, data in zip(input_names, predict_data):
-        file = os.path.join(scratch, f"input_{len(args)}.npy")
-        np.save(file, np.ascontiguousarray(np.asarray(data)))
-        args += ["--input", f"{name}={file}"]
-    out_dir = os.path.join(scratch, "outputs")
-    args += ["--output-dir", out_dir] + extra
-    if dec_key is not None:
-        args += ["--key-file", _write_key(os.path.join(scratch, "dec.key"), dec_key), "--key-mode", dec_mode]
+    inputs = [(name, np.ascontiguousarray(np.asarray(data))) for name, data in zip(input_names, predict_data)]
+    _dinfer.set_key(_key_bytes(dec_key) if dec_key is not None else b"", dec_mode)
     try:
-        _driver.run("run", *args)
-        results = []
-        for name in output_names:
-            file = os.path.join(out_dir, _output_file_name(name))
-            if not os.path.isfile(file):
-                candidates = sorted(os.listdir(out_dir))
-                raise DinferError(f"output '{name}' was not written (found: {', '.join(candidates)})")
-            results.append(np.load(file))
+        outputs, summary = _dinfer.predict(target, inputs, device_num=devices, pipeline_stages=stages,
+                                           train_strategy=strategy)
     finally:
-        if work is not None:
-            work.cleanup()
+        _dinfer.set_key(b"")
+    if summary:
+        _driver.note("run", summary)
+    results = [array for _, array in outputs]
     return results[0] if len(results) == 1 else tuple(results)
 
 
-def _output_file_name(name):
-    # As `dinfer run` names an output's file.
-    for c in "/:\\":
-        name = name.replace(c, "_")
-    return name + ".npy"
+def _export_summary(summary):
+    stages = f" in {summary['stages']} pipeline stages" if summary["stages"] > 1 else ""
+    return (f"{summary['devices']} ranks{stages} -> {summary['output']} "
+            f"({_progress.format_bytes(summary['weight_bytes'])} of weight slices, {summary['groups']} groups, "
+            f"{summary['seconds']:.2f} s)")

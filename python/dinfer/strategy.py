@@ -47,6 +47,9 @@ def build_searched_strategy(strategy_filename):
 
 def merge_pipeline_strategys(src_strategy_dirs, dst_strategy_file):
     """MindSpore's merge_pipeline_strategys: the per-stage strategy files of a pipeline-parallel
-    run (every *.ckpt, or every *.json, in the folder) merged into one. Runs `dinfer merge-strategy`."""
-    _driver.run("merge-strategy", os.path.abspath(os.fspath(src_strategy_dirs)), "-o",
-                os.path.abspath(os.fspath(dst_strategy_file)))
+    run (every *.ckpt, or every *.json, in the folder) merged into one. What `dinfer merge-strategy` runs."""
+    output = os.path.abspath(os.fspath(dst_strategy_file))
+    stage_files, layouts, notes = _dinfer.merge_strategies(os.path.abspath(os.fspath(src_strategy_dirs)), output)
+    for line in notes:
+        _driver.note("merge-strategy", "note: " + line)
+    _driver.note("merge-strategy", f"{stage_files} stage files, {layouts} layouts -> {output}")

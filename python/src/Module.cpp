@@ -1,9 +1,10 @@
 //===- Module.cpp - the dinfer._dinfer extension module -------------------===//
 //
-// numpy arrays in and out of dinfer's libraries, and the driver's
-// subcommands run in this process. Errors become dinfer.DinferError carrying
-// the C++ message; the Python package (python/dinfer) builds MindSpore's API
-// on top.
+// numpy arrays in and out of dinfer's libraries: the pipeline's jobs
+// (dinfer/Pipeline), checkpoints, strategy files and the layout algebra.
+// Errors become dinfer.DinferError (DinferUsageError for the caller's
+// mistakes) carrying the C++ message; the Python package (python/dinfer)
+// builds MindSpore's API on top.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
+
 namespace py = pybind11;
 using namespace dinfer::python;
 
@@ -23,6 +26,47 @@ py::object errorType() { return py::module_::import("dinfer.errors").attr("Dinfe
 [[noreturn]] void raise(const std::string &message) {
   PyErr_SetString(errorType().ptr(), message.c_str());
   throw py::error_already_set();
+}
+
+/// DinferUsageError (a ValueError) for the caller's mistakes, DinferError for
+/// everything else; both carry the library's message and the command the call
+/// stands for.
+void check(const Status &status, const char *command) {
+  if (status.ok())
+    return;
+  py::module_ errors = py::module_::import("dinfer.errors");
+  py::object error = status.usage ? errors.attr("DinferUsageError")(status.message, command)
+                                  : errors.attr("DinferError")(status.message, command, 1);
+  PyErr_SetObject(error.get_type().ptr(), error.ptr());
+  throw py::error_already_set();
+}
+
+Progress progressOf(py::object progress) {
+  if (progress.is_none())
+    return nullptr;
+  return [progress](const std::string &phase, uint64_t done, uint64_t total) {
+    py::gil_scoped_acquire gil;
+    try {
+      progress(phase, done, total);
+    } catch (py::error_already_set &error) {
+      error.discard_as_unraisable("dinfer progress callback");
+    }
+  };
+}
+
+/// A contiguous numpy array as a TensorData; `keep` holds what it points into.
+TensorData tensorOf(const std::string &name, const py::array &array, std::vector<py::array> &keep) {
+  py::array contiguous = py::array::ensure(array, py::array::c_style);
+  if (!contiguous)
+    raise("tensor '" + name + "' is not an array");
+  TensorData item;
+  item.name = name;
+  item.dtype = py::str(contiguous.dtype()).cast<std::string>();
+  item.shape.assign(contiguous.shape(), contiguous.shape() + contiguous.ndim());
+  item.data = contiguous.data();
+  item.bytes = contiguous.nbytes();
+  keep.push_back(contiguous);
+  return item;
 }
 
 py::dict layoutDict(const LayoutItem &item) {
@@ -68,31 +112,155 @@ LayoutItem layoutFromPython(const std::vector<int64_t> &devMatrix, const py::seq
 } // namespace
 
 PYBIND11_MODULE(_dinfer, m) {
-  m.doc() = "dinfer's C++ libraries: the driver's subcommands, checkpoints, strategy files and the layout algebra";
+  m.doc() = "dinfer's C++ libraries: the pipeline (layout, reshard, export, predict), checkpoints, strategy files and "
+            "the layout algebra";
 
   m.def(
-      "run_driver",
-      [](const std::vector<std::string> &args, py::object progress) {
-        Progress sink;
-        if (!progress.is_none())
-          sink = [progress](const std::string &phase, uint64_t done, uint64_t total) {
-            py::gil_scoped_acquire gil;
-            try {
-              progress(phase, done, total);
-            } catch (py::error_already_set &error) {
-              error.discard_as_unraisable("dinfer progress callback");
-            }
-          };
-        DriverResult result;
+      "set_key",
+      [](const py::bytes &key, const std::string &mode) { check(setKey(key, mode), "key"); },
+      py::arg("key"), py::arg("mode") = "AES-GCM",
+      "The key of encrypted checkpoints and MindIR from now on (empty bytes: none).");
+
+  m.def(
+      "export_model",
+      [](const std::string &model, const std::string &trainStrategy, const std::string &ckptDir,
+         const std::vector<std::string> &inputs, const std::string &output, int64_t deviceNum,
+         int64_t pipelineStages, const std::string &predictStrategy, unsigned threads, bool sync, bool encrypt,
+         py::object progress) {
+        ExportArgs args{model, trainStrategy, ckptDir, predictStrategy, output, inputs, deviceNum, pipelineStages,
+                        threads, sync, encrypt};
+        ExportDone done;
+        Status status;
+        {
+          Progress sink = progressOf(progress);
+          py::gil_scoped_release release;
+          status = exportModel(args, sink, done);
+        }
+        check(status, "export");
+        py::dict summary;
+        summary["output"] = done.output;
+        summary["devices"] = done.devices;
+        summary["stages"] = done.stages;
+        summary["weight_bytes"] = done.weightBytes;
+        summary["groups"] = done.groups;
+        summary["seconds"] = done.seconds;
+        return summary;
+      },
+      py::arg("model"), py::arg("train_strategy"), py::arg("ckpt_dir"), py::arg("inputs"), py::arg("output"),
+      py::arg("device_num") = 0, py::arg("pipeline_stages") = 0, py::arg("predict_strategy") = "",
+      py::arg("threads") = 0,
+      py::arg("sync") = true, py::arg("encrypt") = false, py::arg("progress") = py::none(),
+      "One MindIR per inference rank (dinfer export); returns a summary dict.");
+
+  m.def(
+      "describe_file",
+      [](const std::string &path) {
+        std::string json;
+        Status status;
         {
           py::gil_scoped_release release;
-          result = runDriver(args, sink);
+          status = describeFile(path, json);
         }
-        return py::make_tuple(result.exitCode, result.out, result.err);
+        check(status, "inspect");
+        return json;
       },
-      py::arg("args"), py::arg("progress") = py::none(),
-      "Runs `dinfer ARGS...` in this process; returns (exit code, stdout, stderr).");
-  m.def("command_names", &commandNames, "The driver's subcommands.");
+      py::arg("path"), "The JSON of `dinfer inspect --json PATH` (docs/contracts.md section 3).");
+
+  m.def(
+      "predict_layout",
+      [](const std::string &model, const std::string &trainStrategy, const std::vector<std::string> &inputs,
+         int64_t deviceNum, int64_t pipelineStages, const std::string &output) {
+        std::string json;
+        Status status;
+        {
+          py::gil_scoped_release release;
+          status = predictLayout(model, trainStrategy, inputs, deviceNum, pipelineStages, output, json);
+        }
+        check(status, "layout");
+        return json;
+      },
+      py::arg("model"), py::arg("train_strategy"), py::arg("inputs"), py::arg("device_num") = 0,
+      py::arg("pipeline_stages") = 0, py::arg("output") = "",
+      "The JSON of `dinfer layout --json` (docs/contracts.md section 4); writes the predict strategy to output.");
+
+  m.def(
+      "merge_strategies",
+      [](const std::string &folder, const std::string &output) {
+        size_t stageFiles = 0, layouts = 0;
+        std::vector<std::string> notes;
+        Status status;
+        {
+          py::gil_scoped_release release;
+          status = mergeStrategies(folder, output, stageFiles, layouts, notes);
+        }
+        check(status, "merge-strategy");
+        return py::make_tuple(stageFiles, layouts, notes);
+      },
+      py::arg("folder"), py::arg("output"), "(stage files, layouts, notes) of merging a folder's strategy files.");
+
+  m.def(
+      "reshard",
+      [](const std::string &srcStrategy, const std::string &dst, const std::string &dstStrategy,
+         const std::string &src, const std::vector<std::string> &srcList, const std::string &prefix,
+         const std::vector<int64_t> &ranks, bool encrypt, py::object progress) {
+        ReshardArgs args;
+        args.src = src;
+        args.srcList = srcList;
+        args.srcStrategy = srcStrategy;
+        args.dst = dst;
+        args.dstStrategy = dstStrategy;
+        args.prefix = prefix;
+        args.ranks = ranks;
+        args.encrypt = encrypt;
+        ReshardDone done;
+        Status status;
+        {
+          Progress sink = progressOf(progress);
+          py::gil_scoped_release release;
+          status = reshard(args, sink, done);
+        }
+        check(status, "reshard");
+        py::dict summary;
+        summary["source_ranks"] = done.srcRanks;
+        summary["files"] = done.files;
+        summary["bytes"] = done.bytes;
+        summary["seconds"] = done.seconds;
+        summary["notices"] = done.notices;
+        return summary;
+      },
+      py::arg("src_strategy"), py::arg("dst"), py::arg("dst_strategy"), py::arg("src") = "",
+      py::arg("src_list") = std::vector<std::string>(), py::arg("prefix") = "checkpoint_",
+      py::arg("ranks") = std::vector<int64_t>(), py::arg("encrypt") = false, py::arg("progress") = py::none(),
+      "Checkpoints from one layout to another (dinfer reshard); returns a summary dict.");
+
+  m.def(
+      "predict",
+      [](const std::string &model, const std::vector<std::pair<std::string, py::array>> &inputs, int64_t deviceNum,
+         int64_t pipelineStages, const std::string &trainStrategy, unsigned threads, unsigned timeout) {
+        std::vector<py::array> keep;
+        std::vector<TensorData> data;
+        for (const auto &[name, array] : inputs)
+          data.push_back(tensorOf(name, array, keep));
+        PredictArgs args{model, trainStrategy, deviceNum, pipelineStages, threads, timeout};
+        std::vector<OutputArray> outputs;
+        std::string summary;
+        Status status;
+        {
+          py::gil_scoped_release release;
+          status = predict(args, data, outputs, summary);
+        }
+        check(status, "run");
+        py::list results;
+        for (OutputArray &out : outputs) {
+          py::array array(py::dtype(out.dtype), out.shape);
+          std::memcpy(array.mutable_data(), out.data.data(), out.data.size());
+          results.append(py::make_tuple(out.name, array));
+        }
+        return py::make_tuple(results, summary);
+      },
+      py::arg("model"), py::arg("inputs"), py::arg("device_num") = 0, py::arg("pipeline_stages") = 0,
+      py::arg("train_strategy") = "", py::arg("threads") = 0, py::arg("timeout") = 300,
+      "Runs a model file or an export folder on [(name, array)]; returns ([(name, array)], summary line).");
 
   m.def(
       "read_checkpoint",
@@ -124,19 +292,8 @@ PYBIND11_MODULE(_dinfer, m) {
       [](const std::string &path, const std::vector<std::pair<std::string, py::array>> &tensors) {
         std::vector<py::array> keep;
         std::vector<TensorData> data;
-        for (const auto &[name, array] : tensors) {
-          py::array contiguous = py::array::ensure(array, py::array::c_style);
-          if (!contiguous)
-            raise("tensor '" + name + "' is not an array");
-          TensorData item;
-          item.name = name;
-          item.dtype = py::str(contiguous.dtype()).cast<std::string>();
-          item.shape.assign(contiguous.shape(), contiguous.shape() + contiguous.ndim());
-          item.data = contiguous.data();
-          item.bytes = contiguous.nbytes();
-          keep.push_back(contiguous);
-          data.push_back(std::move(item));
-        }
+        for (const auto &[name, array] : tensors)
+          data.push_back(tensorOf(name, array, keep));
         std::string message;
         {
           py::gil_scoped_release release;

@@ -2,61 +2,29 @@
 
 #include "Support.h"
 
-#include "Command.h"
-
 #include "dinfer/Formats/Checkpoint.h"
 #include "dinfer/Formats/Crypto.h"
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 #include "dinfer/Formats/Strategy.h"
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Pipeline/Export.h"
+#include "dinfer/Pipeline/Inspect.h"
+#include "dinfer/Pipeline/MergeStrategy.h"
+#include "dinfer/Pipeline/PredictLayout.h"
+#include "dinfer/Pipeline/Reshard.h"
+#include "dinfer/Pipeline/Run.h"
+#include "dinfer/Layout/Layout.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <cstdio>
-#include <fcntl.h>
+#include <chrono>
 #include <mutex>
 #include <optional>
-#include <unistd.h>
 
 using namespace dinfer;
 using namespace dinfer::python;
 
 namespace {
-/// Points a standard stream's descriptor at an unnamed temporary file for as
-/// long as it lives, and gives back what was written.
-class CapturedDescriptor {
-public:
-  explicit CapturedDescriptor(int fd) : fd_(fd) {
-    file_ = std::tmpfile();
-    saved_ = ::dup(fd);
-    if (file_ && saved_ >= 0)
-      ::dup2(::fileno(file_), fd);
-  }
-  ~CapturedDescriptor() { restore(); }
-  std::string restore() {
-    std::string text;
-    if (saved_ < 0 || !file_)
-      return text;
-    ::dup2(saved_, fd_);
-    ::close(saved_);
-    saved_ = -1;
-    std::rewind(file_);
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file_)) > 0)
-      text.append(buffer, n);
-    std::fclose(file_);
-    file_ = nullptr;
-    return text;
-  }
-
-private:
-  int fd_;
-  int saved_ = -1;
-  std::FILE *file_ = nullptr;
-};
-
 /// numpy's name of a dtype: MindSpore's in lower case; bfloat16 is read
 /// widened to float32, as MindSpore 2.x does; "" where numpy has none.
 std::string numpyName(DType type) {
@@ -78,37 +46,203 @@ TensorLayout toLayout(const LayoutItem &item) {
 }
 } // namespace
 
-DriverResult dinfer::python::runDriver(const std::vector<std::string> &args, Progress progress) {
-  // The driver's options are process-wide; one command at a time.
-  static std::mutex running;
-  std::lock_guard<std::mutex> lock(running);
-
-  std::vector<const char *> argv{"dinfer"};
-  for (const std::string &arg : args)
-    argv.push_back(arg.c_str());
-
-  if (progress)
-    cli::setProgressSink(
-        [&](llvm::StringRef phase, uint64_t done, uint64_t total) { progress(phase.str(), done, total); });
-  DriverResult result;
-  llvm::outs().flush();
-  std::fflush(stdout);
-  std::fflush(stderr);
-  {
-    CapturedDescriptor out(STDOUT_FILENO), err(STDERR_FILENO);
-    result.exitCode = cli::runDriver(static_cast<int>(argv.size()), argv.data());
-    llvm::outs().flush();
-    llvm::errs().flush();
-    std::fflush(stdout);
-    std::fflush(stderr);
-    result.out = out.restore();
-    result.err = err.restore();
-  }
-  cli::setProgressSink(nullptr);
-  return result;
+namespace {
+/// The process key and the kernel threads are process-wide: one call at a
+/// time.
+std::mutex &processWide() {
+  static std::mutex mutex;
+  return mutex;
 }
 
-std::vector<std::string> dinfer::python::commandNames() { return cli::commandNames(); }
+Status statusOf(llvm::Error error) {
+  Status status;
+  llvm::handleAllErrors(
+      std::move(error),
+      [&](const UsageError &usage) {
+        status.message = usage.message();
+        status.usage = true;
+      },
+      [&](const llvm::ErrorInfoBase &other) { status.message = other.message(); });
+  if (status.message.empty())
+    status.message = "failed";
+  return status;
+}
+} // namespace
+
+Status dinfer::python::setKey(const std::string &keyBytes, const std::string &modeName) {
+  std::lock_guard<std::mutex> lock(processWide());
+  if (keyBytes.empty()) {
+    setProcessKey(std::nullopt);
+    return {};
+  }
+  std::optional<CipherMode> mode = parseCipherMode(modeName);
+  if (!mode)
+    return Status{"key mode " + modeName + " is not one of AES-GCM, AES-CBC, SM4-CBC", true};
+  CipherKey key;
+  key.mode = *mode;
+  key.bytes.assign(keyBytes.begin(), keyBytes.end());
+  if (llvm::Error err = checkKey(key))
+    return Status{llvm::toString(std::move(err)), true};
+  setProcessKey(std::move(key));
+  return {};
+}
+
+Status dinfer::python::describeFile(const std::string &path, std::string &json) {
+  std::lock_guard<std::mutex> lock(processWide());
+  auto description = dinfer::describeFile(path);
+  if (!description)
+    return statusOf(description.takeError());
+  llvm::raw_string_ostream(json) << *description;
+  return {};
+}
+
+Status dinfer::python::predictLayout(const std::string &model, const std::string &trainStrategy,
+                                     const std::vector<std::string> &inputSpecs, int64_t deviceNum,
+                                     int64_t pipelineStages, const std::string &output, std::string &json) {
+  std::lock_guard<std::mutex> lock(processWide());
+  PredictionRequest request{model, trainStrategy, inputSpecs, deviceNum, pipelineStages};
+  auto layout = inferPredictLayout(request, llvm::StringRef(output).ends_with(".json")
+                                                ? StrategyFile::Encoding::Json
+                                                : StrategyFile::Encoding::Protobuf);
+  if (!layout)
+    return statusOf(layout.takeError());
+  if (!output.empty())
+    if (llvm::Error err = writeStrategy(layout->strategy, output))
+      return statusOf(std::move(err));
+  llvm::raw_string_ostream(json) << predictLayoutJson(*layout);
+  return {};
+}
+
+Status dinfer::python::mergeStrategies(const std::string &folder, const std::string &output, size_t &stageFiles,
+                                       size_t &layouts, std::vector<std::string> &notes) {
+  std::lock_guard<std::mutex> lock(processWide());
+  auto summary = mergeStrategyFolder(folder, output, [&](llvm::StringRef file) {
+    notes.push_back(file.str() + " repeats an earlier file; skipped");
+  });
+  if (!summary)
+    return statusOf(summary.takeError());
+  stageFiles = summary->stageFiles;
+  layouts = summary->layouts;
+  return {};
+}
+
+Status dinfer::python::exportModel(const ExportArgs &args, Progress progress, ExportDone &done) {
+  std::lock_guard<std::mutex> lock(processWide());
+  ExportRequest request;
+  request.model = args.model;
+  request.trainStrategy = args.trainStrategy;
+  request.ckptDir = args.ckptDir;
+  request.inputSpecs = args.inputSpecs;
+  request.deviceNum = args.deviceNum;
+  request.pipelineStages = args.pipelineStages;
+  request.predictStrategy = args.predictStrategy;
+  request.output = args.output;
+  request.threads = args.threads;
+  request.sync = args.sync;
+  if (args.encrypt) {
+    const CipherKey *key = processKey();
+    if (!key)
+      return Status{"encrypting the export needs a key (enc_key)", true};
+    request.encryptWith = *key;
+  }
+  if (progress)
+    request.progress = [progress](llvm::StringRef phase, uint64_t units, uint64_t total) {
+      progress(phase.str(), units, total);
+    };
+  auto summary = dinfer::exportModel(request);
+  if (!summary)
+    return statusOf(summary.takeError());
+  done.output = summary->output;
+  done.devices = summary->devices;
+  done.stages = summary->stages;
+  done.weightBytes = summary->weightBytes;
+  done.groups = summary->groups;
+  done.seconds = summary->seconds;
+  return {};
+}
+
+Status dinfer::python::reshard(const ReshardArgs &args, Progress progress, ReshardDone &done) {
+  std::lock_guard<std::mutex> lock(processWide());
+  ReshardRequest request;
+  request.src = args.src;
+  request.srcList = args.srcList;
+  request.srcStrategy = args.srcStrategy;
+  request.dst = args.dst;
+  request.dstStrategy = args.dstStrategy;
+  request.prefix = args.prefix;
+  request.ranks = args.ranks;
+  if (args.encrypt) {
+    const CipherKey *key = processKey();
+    if (!key)
+      return Status{"encrypting the checkpoints needs a key", true};
+    request.encryptWith = *key;
+  }
+  // Workers report every copy; Python hears of it at most five times a second.
+  std::mutex progressMutex;
+  auto last = std::chrono::steady_clock::time_point();
+  if (progress)
+    request.progress = [&](uint64_t bytes, uint64_t total) {
+      std::lock_guard<std::mutex> guard(progressMutex);
+      auto now = std::chrono::steady_clock::now();
+      if (bytes < total && bytes != 0 && now - last < std::chrono::milliseconds(200))
+        return;
+      last = now;
+      progress("reshard", bytes, total);
+    };
+  request.notice = [&](llvm::StringRef what, const std::vector<std::string> &names) {
+    done.notices.emplace_back(what.str(), names);
+  };
+  auto result = reshardCheckpoints(request);
+  if (!result)
+    return statusOf(result.takeError());
+  done.srcRanks = result->srcRanks;
+  done.files = result->outputs.size();
+  done.bytes = result->bytes;
+  done.seconds = result->seconds;
+  for (auto [what, names] : {std::make_pair("layouts with no tensor in the checkpoints", &result->plan.missing),
+                             std::make_pair("tensors not used by the destination layout", &result->plan.unused),
+                             std::make_pair("tensors without a layout, copied as replicated", &result->plan.replicated)})
+    if (!names->empty())
+      done.notices.emplace_back(what, *names);
+  return {};
+}
+
+Status dinfer::python::predict(const PredictArgs &args, const std::vector<TensorData> &inputs,
+                               std::vector<OutputArray> &outputs, std::string &summary) {
+  std::lock_guard<std::mutex> lock(processWide());
+  RunRequest request;
+  request.model = args.model;
+  request.trainStrategy = args.trainStrategy;
+  request.deviceNum = args.deviceNum;
+  request.pipelineStages = args.pipelineStages;
+  request.threads = args.threads;
+  request.timeout = std::chrono::seconds(args.timeoutSeconds);
+  for (const TensorData &input : inputs) {
+    std::optional<DType> type = parseDType(input.dtype);
+    if (!type || dtypeName(*type).lower() != input.dtype)
+      return Status{"input '" + input.name + "': numpy dtype " + input.dtype + " is not one dinfer runs", true};
+    NpyArray array;
+    array.dtype = *type;
+    array.shape.assign(input.shape.begin(), input.shape.end());
+    const char *bytes = static_cast<const char *>(input.data);
+    array.data.assign(bytes, bytes + input.bytes);
+    request.inputs[input.name] = std::move(array);
+  }
+  auto result = runModel(request);
+  if (!result)
+    return statusOf(result.takeError());
+  summary = result->summary;
+  for (auto [i, buffer] : llvm::enumerate(result->outputs)) {
+    OutputArray out;
+    out.name = result->names[i];
+    // numpy has no bfloat16: its bits come out as uint16, as `dinfer run` writes them.
+    out.dtype = buffer.dtype == DType::BFloat16 ? "uint16" : dtypeName(buffer.dtype).lower();
+    out.shape.assign(buffer.shape.begin(), buffer.shape.end());
+    out.data.assign(buffer.bytes(), buffer.bytes() + buffer.byteSize());
+    outputs.push_back(std::move(out));
+  }
+  return {};
+}
 
 struct CheckpointReader::Impl {
   std::optional<Checkpoint> checkpoint;

@@ -17,16 +17,92 @@
 
 namespace dinfer::python {
 
-/// One run of a `dinfer` subcommand in this process, as the executable runs it.
-struct DriverResult {
-  int exitCode = 0;
-  std::string out, err;
-};
 using Progress = std::function<void(const std::string &phase, uint64_t done, uint64_t total)>;
-/// Runs `dinfer <args...>` with stdout and stderr captured. `progress`, when
-/// set, receives the progress of long work (from other threads too).
-DriverResult runDriver(const std::vector<std::string> &args, Progress progress);
-std::vector<std::string> commandNames();
+/// What a library call reports: an empty message on success; `usage` marks
+/// the caller's mistakes (DinferUsageError, a ValueError, in Python).
+struct Status {
+  std::string message;
+  bool usage = false;
+  bool ok() const { return message.empty(); }
+};
+
+/// The key that reading (and, with `encrypt`, writing) checkpoints and MindIR
+/// uses from now on: raw bytes and "AES-GCM", "AES-CBC" or "SM4-CBC"; empty
+/// bytes: none.
+Status setKey(const std::string &keyBytes, const std::string &mode);
+
+/// dinfer/Pipeline/Export.h's request, in standard types.
+struct ExportArgs {
+  std::string model, trainStrategy, ckptDir, predictStrategy, output;
+  std::vector<std::string> inputSpecs; ///< NAME=SHAPE[:DTYPE]
+  int64_t deviceNum = 0, pipelineStages = 0;
+  unsigned threads = 0;
+  bool sync = true;
+  bool encrypt = false; ///< MindIR written encrypted with the setKey key
+};
+struct ExportDone {
+  std::string output;
+  int64_t devices = 0, stages = 0;
+  uint64_t weightBytes = 0;
+  size_t groups = 0;
+  double seconds = 0;
+};
+Status exportModel(const ExportArgs &args, Progress progress, ExportDone &done);
+
+/// docs/contracts.md section 3's JSON of a file (dinfer/Pipeline/Inspect.h).
+Status describeFile(const std::string &path, std::string &json);
+
+/// The predict layout (dinfer/Pipeline/PredictLayout.h): section 4's JSON,
+/// and the predict strategy file written to `output` when it is not empty.
+Status predictLayout(const std::string &model, const std::string &trainStrategy,
+                     const std::vector<std::string> &inputSpecs, int64_t deviceNum, int64_t pipelineStages,
+                     const std::string &output, std::string &json);
+
+/// A pipeline run's stage strategy files merged (dinfer/Pipeline/MergeStrategy.h);
+/// `notes` gets the files skipped as repeats.
+Status mergeStrategies(const std::string &folder, const std::string &output, size_t &stageFiles, size_t &layouts,
+                       std::vector<std::string> &notes);
+
+/// dinfer/Pipeline/Reshard.h's request, in standard types.
+struct ReshardArgs {
+  std::string src, srcStrategy, dst, dstStrategy, prefix = "checkpoint_";
+  std::vector<std::string> srcList;
+  std::vector<int64_t> ranks;
+  bool encrypt = false; ///< outputs encrypted with the setKey key
+};
+struct ReshardDone {
+  int64_t srcRanks = 0;
+  size_t files = 0;
+  uint64_t bytes = 0;
+  double seconds = 0;
+  /// What the command lists on stderr: (what, names), in its order.
+  std::vector<std::pair<std::string, std::vector<std::string>>> notices;
+};
+Status reshard(const ReshardArgs &args, Progress progress, ReshardDone &done);
+
+/// A tensor to write: numpy's dtype name, its shape and contiguous data.
+struct TensorData {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+  const void *data = nullptr;
+  size_t bytes = 0;
+};
+/// An array coming out: numpy's dtype name (bfloat16 as its uint16 bits), its
+/// shape and bytes.
+struct OutputArray {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+  std::vector<char> data;
+};
+/// dinfer/Pipeline/Run.h's request, in standard types: a model file or an
+/// export folder run on arrays in memory.
+struct PredictArgs {
+  std::string model, trainStrategy;
+  int64_t deviceNum = 0, pipelineStages = 0;
+  unsigned threads = 0, timeoutSeconds = 300;
+};
+Status predict(const PredictArgs &args, const std::vector<TensorData> &inputs, std::vector<OutputArray> &outputs,
+               std::string &summary);
 
 /// A tensor's description as numpy names it ("float32", "int64", ...).
 struct TensorInfo {
@@ -54,13 +130,6 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-/// A tensor to write: numpy's dtype name, its shape and contiguous data.
-struct TensorData {
-  std::string name, dtype;
-  std::vector<int64_t> shape;
-  const void *data = nullptr;
-  size_t bytes = 0;
-};
 /// Writes a checkpoint as MindSpore 1.7 writes it (atomically). Returns an
 /// error message or "".
 std::string writeCheckpoint(const std::string &path, const std::vector<TensorData> &tensors);

@@ -163,6 +163,31 @@ def test_predict_single_device_and_partitioned(training):
         dinfer.predict(training["model"], np.zeros((2, 32, 7), np.float32))
 
 
+def test_predict_takes_and_returns_arrays_in_memory(training, tmp_path, monkeypatch):
+    # No .npy file is written or read on the way: the arrays go to the runtime and back in memory.
+    x = np.load(os.path.join(GPT_BLOCK, "x.npy"))
+    want = np.load(os.path.join(GPT_BLOCK, "y.npy"))
+
+    def no_files(*args, **kwargs):
+        raise AssertionError("predict touched a .npy file")
+
+    monkeypatch.setattr(np, "save", no_files)
+    monkeypatch.setattr(np, "load", no_files)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    y = dinfer.predict(training["model"], x)
+    assert isinstance(y, np.ndarray) and y.dtype == np.float32 and y.shape == want.shape
+    np.testing.assert_allclose(y, want, rtol=1e-3, atol=1e-5)
+    # A strided view is taken as its values, not its memory.
+    y_view = dinfer.predict(training["model"], np.asfortranarray(x))
+    np.testing.assert_array_equal(y_view, y)
+    assert not list(tmp_path.iterdir())
+    # The caller's mistakes are a ValueError (DinferUsageError); failed work a DinferError.
+    with pytest.raises(ValueError, match="takes 1 input"):
+        dinfer.predict(training["model"], x, x)
+    with pytest.raises(dinfer.DinferError, match="is Float32 of \\[2,32,7\\]"):
+        dinfer.predict(training["model"], np.zeros((2, 32, 7), np.float32))
+
+
 def test_transform_checkpoints_is_the_cli(training, tmp_path):
     predict_context(training)
     cli("layout", "--model", training["model"], "--train-strategy", training["strategy"], "--input",

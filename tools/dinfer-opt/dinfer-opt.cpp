@@ -20,6 +20,7 @@
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   dinfer::registerDinferPasses();
+  dinfer::registerDinferPassPipelines();
   mlir::DialectRegistry registry;
   registry.insert<dinfer::nn::NNDialect, dinfer::dist::DistDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
                   mlir::tensor::TensorDialect>();

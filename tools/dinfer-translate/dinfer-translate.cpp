@@ -11,7 +11,7 @@
 #include "dinfer/Translate/ExportMindIR.h"
 #include "dinfer/Translate/ImportMindIR.h"
 
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 #include "dinfer/Translate/ImportONNX.h"
 #include "mind_ir.pb.h"
 

@@ -10,6 +10,7 @@
 #define DINFER_TOOLS_DINFER_COMMAND_H
 
 #include "dinfer/Formats/Crypto.h"
+#include "dinfer/Pipeline/Errors.h"
 
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/CommandLine.h"
@@ -36,6 +37,9 @@ struct CommandRegistration {
 int usageError(const llvm::cl::SubCommand &command, const llvm::Twine &message);
 /// Prints "dinfer <command>: error: <message>" on one line to stderr; returns 1.
 int failure(const llvm::cl::SubCommand &command, const llvm::Twine &message);
+/// A library's error as one of the two: a UsageError as usageError (exit 2),
+/// anything else as failure (exit 1).
+int report(const llvm::cl::SubCommand &command, llvm::Error error);
 
 /// Parses `argv` (argv[0] is the program name) and runs the chosen
 /// subcommand; returns its exit code. Options start from their defaults on
@@ -49,10 +53,9 @@ std::optional<CipherKey> outputKey();
 /// The registered subcommands' names, sorted.
 std::vector<std::string> commandNames();
 
-/// Where long work reports how far it is: a phase ("reshard", "export"), the
-/// units done and the units in all. Without a sink, commands draw their own
-/// progress line when stderr is a terminal.
-using ProgressSink = std::function<void(llvm::StringRef phase, uint64_t done, uint64_t total)>;
+/// Where long work reports how far it is. Without a sink, commands draw their
+/// own progress line when stderr is a terminal.
+using dinfer::ProgressSink;
 void setProgressSink(ProgressSink sink);
 const ProgressSink &currentProgressSink();
 

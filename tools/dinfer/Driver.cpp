@@ -65,6 +65,19 @@ int dinfer::cli::failure(const cl::SubCommand &command, const Twine &message) {
   return kFailure;
 }
 
+int dinfer::cli::report(const cl::SubCommand &command, Error error) {
+  int code = kFailure;
+  std::string message;
+  handleAllErrors(
+      std::move(error),
+      [&](const dinfer::UsageError &usage) {
+        code = kUsage;
+        message = usage.message();
+      },
+      [&](const ErrorInfoBase &other) { message = other.message(); });
+  return code == kUsage ? usageError(command, message) : failure(command, message);
+}
+
 void dinfer::cli::setProgressSink(ProgressSink sink) { progressSink() = std::move(sink); }
 
 const dinfer::cli::ProgressSink &dinfer::cli::currentProgressSink() { return progressSink(); }

@@ -3,26 +3,15 @@
 #ifndef DINFER_TOOLS_DINFER_FORMAT_H
 #define DINFER_TOOLS_DINFER_FORMAT_H
 
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Text.h"
 
-#include "llvm/ADT/ArrayRef.h"
-#include "llvm/Support/JSON.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace dinfer::cli {
-
-/// "[96,16]"
-std::string formatList(llvm::ArrayRef<int64_t> values);
-/// "600 B", "482.6 KiB", "1.50 GiB"
-std::string formatBytes(uint64_t bytes);
-llvm::json::Array jsonList(llvm::ArrayRef<int64_t> values);
-/// A tensor map in JSON: an int per dimension, a list for several axes.
-llvm::json::Array tensorMapJson(llvm::ArrayRef<DimAxes> tensorMap);
-/// "[-1,[1,0]]"
-std::string tensorMapText(llvm::ArrayRef<DimAxes> tensorMap);
 
 /// Rows printed with every column as wide as its widest cell.
 class Table {

@@ -8,15 +8,9 @@
 
 #include "Command.h"
 
-#include "dinfer/Formats/Strategy.h"
+#include "dinfer/Pipeline/MergeStrategy.h"
 
-#include "llvm/ADT/SmallString.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
-
-#include <set>
 
 using namespace llvm;
 using namespace dinfer;
@@ -32,53 +26,12 @@ cl::opt<std::string> outputOption("o", cl::desc("Output strategy file (JSON when
 int runMerge() {
   if (dirOption.empty() || outputOption.empty())
     return usageError(mergeCommand, "usage: dinfer merge-strategy DIR -o FILE");
-  if (!sys::fs::is_directory(dirOption))
-    return failure(mergeCommand, dirOption + ": not a directory");
-
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (sys::fs::directory_iterator it(dirOption, ec), end; it != end && !ec; it.increment(ec)) {
-    StringRef path = it->path();
-    if (path.ends_with(".ckpt") || path.ends_with(".json"))
-      files.push_back(path.str());
-  }
-  if (ec)
-    return failure(mergeCommand, dirOption + ": " + ec.message());
-  llvm::sort(files);
-  if (files.empty())
-    return failure(mergeCommand, dirOption + ": no .ckpt or .json strategy files");
-  bool anyJson = llvm::any_of(files, [](const std::string &f) { return StringRef(f).ends_with(".json"); });
-  bool anyProto = llvm::any_of(files, [](const std::string &f) { return StringRef(f).ends_with(".ckpt"); });
-  if (anyJson && anyProto)
-    return failure(mergeCommand, dirOption + ": mixes .ckpt and .json strategy files");
-
-  std::vector<StrategyFile> stages;
-  std::vector<std::string> names;
-  std::set<std::string> seenBytes;
-  for (const std::string &file : files) {
-    auto buffer = MemoryBuffer::getFile(file, false, false);
-    if (!buffer)
-      return failure(mergeCommand, file + ": cannot open: " + buffer.getError().message());
-    if (!seenBytes.insert((*buffer)->getBuffer().str()).second) {
-      errs() << "dinfer merge-strategy: note: " << file << " repeats an earlier file; skipped\n";
-      continue;
-    }
-    auto strategy = parseStrategy((*buffer)->getBuffer(), file);
-    if (!strategy)
-      return failure(mergeCommand, toString(strategy.takeError()));
-    stages.push_back(std::move(*strategy));
-    names.push_back(file);
-  }
-  auto merged = mergePipelineStrategies(stages, names);
-  if (!merged)
-    return failure(mergeCommand, toString(merged.takeError()));
-  SmallString<256> parent = sys::path::parent_path(outputOption);
-  if (!parent.empty())
-    if (std::error_code mkdirError = sys::fs::create_directories(parent))
-      return failure(mergeCommand, parent + ": cannot create: " + mkdirError.message());
-  if (Error err = writeStrategy(*merged, outputOption))
-    return failure(mergeCommand, toString(std::move(err)));
-  errs() << "dinfer merge-strategy: " << stages.size() << " stage files, " << merged->layouts.size() << " layouts -> "
+  auto summary = mergeStrategyFolder(dirOption, outputOption, [](StringRef file) {
+    errs() << "dinfer merge-strategy: note: " << file << " repeats an earlier file; skipped\n";
+  });
+  if (!summary)
+    return report(mergeCommand, summary.takeError());
+  errs() << "dinfer merge-strategy: " << summary->stageFiles << " stage files, " << summary->layouts << " layouts -> "
          << outputOption << "\n";
   return kSuccess;
 }

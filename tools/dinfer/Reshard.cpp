@@ -2,18 +2,16 @@
 //
 // MindSpore's load_distributed_checkpoint / transform_checkpoints /
 // transform_checkpoint_by_rank / merge_sliced_parameter, streaming
-// (docs/contracts.md section 5).
+// (docs/contracts.md section 5). The flow is the pipeline library's
+// (dinfer/Pipeline/Reshard.h); this file parses the options, draws the
+// progress line and prints the plan.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Command.h"
 #include "Format.h"
 
-#include "dinfer/Formats/Checkpoint.h"
-#include "dinfer/Formats/Strategy.h"
-#include "dinfer/Reshard/CheckpointSet.h"
-#include "dinfer/Reshard/Executor.h"
-#include "dinfer/Reshard/Planner.h"
+#include "dinfer/Pipeline/Reshard.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
@@ -74,8 +72,6 @@ cl::opt<bool> planOption("plan", cl::desc("Print the plan (bytes per destination
 cl::opt<bool> jsonOption("json", cl::desc("With --plan: print it as JSON"), cl::sub(reshardCommand),
                          cl::cat(category()));
 
-constexpr StringLiteral kOptimizerPrefixes[] = {"moments.", "adam_m.", "adam_v.", "accu_grads."};
-
 Expected<uint64_t> parseSize(StringRef text) {
   text = text.trim();
   uint64_t scale = 1;
@@ -89,15 +85,6 @@ Expected<uint64_t> parseSize(StringRef text) {
   if (text.getAsInteger(10, value))
     return createStringError(inconvertibleErrorCode(), "--max-memory: '" + text + "' is not a size such as 512M");
   return value * scale;
-}
-
-Expected<LayoutSet> loadLayouts(StringRef option, StringRef flag, std::optional<int64_t> deviceNum) {
-  if (option == "none")
-    return LayoutSet::full();
-  auto strategy = readStrategy(option);
-  if (!strategy)
-    return strategy.takeError();
-  return LayoutSet::fromStrategy(*strategy, deviceNum, option);
 }
 
 /// A line that redraws itself on a terminal: bytes, rate, time left.
@@ -200,7 +187,7 @@ void printPlan(const ReshardPlan &plan, int64_t srcRanks) {
   table.print(outs());
 }
 
-void report(StringRef what, const std::vector<std::string> &names) {
+void listNames(StringRef what, const std::vector<std::string> &names) {
   if (names.empty())
     return;
   errs() << "dinfer reshard: " << what << " (" << names.size() << "): ";
@@ -237,126 +224,51 @@ int runReshard() {
     ranks.assign(list->begin(), list->end());
   }
 
-  std::optional<int64_t> deviceNum;
-  if (deviceNumOption > 0)
-    deviceNum = deviceNumOption;
-  auto src = loadLayouts(srcStrategyOption, "--src-strategy", deviceNum);
-  if (!src)
-    return failure(reshardCommand, toString(src.takeError()));
-  auto dst = loadLayouts(dstStrategyOption, "--dst-strategy", std::nullopt);
-  if (!dst)
-    return failure(reshardCommand, toString(dst.takeError()));
-
-  // The source files, one per rank.
-  int64_t srcRanks = src->isFull() ? 1 : src->deviceNum();
-  std::vector<std::string> files;
+  ReshardRequest request;
+  request.src = srcOption;
   if (!srcListOption.empty()) {
     SmallVector<StringRef, 8> parts;
     StringRef(srcListOption).split(parts, ',');
     for (StringRef part : parts)
-      files.push_back(part.trim().str());
-  } else if (src->isFull()) {
-    files.push_back(srcOption);
-  } else if (!srcOption.empty()) {
-    for (int64_t r = 0; r < srcRanks; ++r) {
-      auto file = rankCheckpointFile(srcOption, r, "dinfer reshard");
-      if (!file)
-        return failure(reshardCommand, toString(file.takeError()));
-      files.push_back(*file);
-    }
+      request.srcList.push_back(part.trim().str());
   }
-  if (!files.empty() && static_cast<int64_t>(files.size()) != srcRanks)
-    return failure(
-        reshardCommand,
-        formatv("the source layout has {0} ranks but {1} checkpoint files were given", srcRanks, files.size()).str());
-
-  CheckpointSet sourceSet;
-  SourceTensors &sources = sourceSet.sources;
-  std::vector<Checkpoint> &checkpoints = sourceSet.checkpoints;
-  if (files.empty()) {
-    auto synthetic = synthesizeSources(*src, DType::Float32);
-    if (!synthetic)
-      return failure(reshardCommand,
-                     "--plan without checkpoints needs full shapes: " + toString(synthetic.takeError()));
-    sources = std::move(*synthetic);
-  } else {
-    auto opened = openCheckpointSet(files);
-    if (!opened)
-      return failure(reshardCommand, toString(opened.takeError()));
-    sourceSet = std::move(*opened);
-  }
-
-  PlanOptions planOptions;
-  planOptions.ranks = ranks;
-  if (paramsOnlyOption) {
-    for (const SourceFile &file : sources)
-      for (const std::string &name : file.order)
-        if (!any_of(kOptimizerPrefixes, [&](StringRef prefix) { return StringRef(name).starts_with(prefix); }))
-          planOptions.only.insert(name);
-  }
-  auto plan = planReshard(*src, *dst, sources, planOptions);
-  if (!plan)
-    return failure(reshardCommand, toString(plan.takeError()));
+  request.srcStrategy = srcStrategyOption;
+  request.dst = dstOption;
+  request.dstStrategy = dstStrategyOption;
+  request.prefix = prefixOption;
+  request.deviceNum = deviceNumOption;
+  request.ranks = ranks;
+  request.paramsOnly = paramsOnlyOption;
+  request.convertTo = convertTo;
+  request.threads = threadsOption;
+  request.maxMemory = maxMemory;
+  request.sync = !noSyncOption;
+  request.encryptWith = outputKey();
+  request.planOnly = planOption;
+  std::optional<Progress> progress;
+  request.progress = [&](uint64_t bytes, uint64_t total) {
+    if (!progress)
+      progress.emplace(total);
+    progress->update(bytes);
+  };
+  request.notice = [](StringRef what, const std::vector<std::string> &names) { listNames(what, names); };
+  auto result = reshardCheckpoints(request);
+  if (progress)
+    progress->stop();
+  if (!result)
+    return cli::report(reshardCommand, result.takeError());
   if (planOption) {
-    printPlan(*plan, srcRanks);
-    report("missing from the checkpoints", plan->missing);
+    printPlan(result->plan, result->srcRanks);
+    listNames("missing from the checkpoints", result->plan.missing);
     return kSuccess;
   }
-  if (checkpoints.empty())
-    return usageError(reshardCommand, "--src or --src-list is required unless --plan is given");
-
-  std::vector<const Checkpoint *> pointers = sourceSet.pointers();
-  auto disagreeing = disagreeingReplicas(*plan, pointers);
-  if (!disagreeing)
-    return failure(reshardCommand, toString(disagreeing.takeError()));
-  if (!disagreeing->empty()) {
-    report("tensors without a layout that differ between source ranks, not written", *disagreeing);
-    std::set<std::string> skip(disagreeing->begin(), disagreeing->end());
-    for (RankPlan &rank : plan->ranks)
-      llvm::erase_if(rank.tensors, [&](const TensorPlan &t) { return skip.count(t.name) > 0; });
-  }
-
-  // Outputs: DST/rank_<i>/<prefix><i>.ckpt, or the DST file when merging.
-  std::vector<std::string> outputs;
-  uint64_t total = 0;
-  for (const RankPlan &rank : plan->ranks) {
-    for (const TensorPlan &t : rank.tensors) {
-      std::optional<DType> from = parseDType(t.typeName);
-      bool convert = convertTo && from && isFloatingPoint(*from) && *from != *convertTo;
-      total += convert ? t.bytes / (dtypeBits(*from) / 8) * (dtypeBits(*convertTo) / 8) : t.bytes;
-    }
-    SmallString<256> path(dstOption);
-    if (!dst->isFull()) {
-      sys::path::append(path, "rank_" + std::to_string(rank.rank));
-      sys::path::append(path, prefixOption + std::to_string(rank.rank) + ".ckpt");
-    }
-    SmallString<256> parent = sys::path::parent_path(path);
-    if (!parent.empty())
-      if (std::error_code ec = sys::fs::create_directories(parent))
-        return failure(reshardCommand, parent + ": cannot create: " + ec.message());
-    outputs.push_back(path.str().str());
-  }
-
-  Progress progress(total);
-  ExecuteOptions executeOptions;
-  executeOptions.threads = threadsOption;
-  executeOptions.maxMemory = maxMemory;
-  executeOptions.sync = !noSyncOption;
-  executeOptions.convertTo = convertTo;
-  executeOptions.encryptWith = outputKey();
-  executeOptions.progress = [&](uint64_t bytes) { progress.update(bytes); };
-  Error err = executeReshard(*plan, pointers, outputs, executeOptions);
-  progress.stop();
-  if (err)
-    return failure(reshardCommand, toString(std::move(err)));
-
-  double seconds = progress.seconds();
+  double seconds = result->seconds;
   errs() << formatv("dinfer reshard: {0} source ranks -> {1} destination files, {2} written in {3:f2}s ({4}/s)\n",
-                    srcRanks, outputs.size(), formatBytes(total), seconds,
-                    formatBytes(static_cast<uint64_t>(total / std::max(seconds, 1e-6))));
-  report("layouts with no tensor in the checkpoints", plan->missing);
-  report("tensors not used by the destination layout", plan->unused);
-  report("tensors without a layout, copied as replicated", plan->replicated);
+                    result->srcRanks, result->outputs.size(), formatBytes(result->bytes), seconds,
+                    formatBytes(static_cast<uint64_t>(result->bytes / std::max(seconds, 1e-6))));
+  listNames("layouts with no tensor in the checkpoints", result->plan.missing);
+  listNames("tensors not used by the destination layout", result->plan.unused);
+  listNames("tensors without a layout, copied as replicated", result->plan.replicated);
   return kSuccess;
 }
 

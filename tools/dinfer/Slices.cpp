@@ -3,7 +3,7 @@
 #include "Command.h"
 #include "Format.h"
 
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"

@@ -19,7 +19,7 @@
 
 #include "dinfer/Formats/ByteSource.h"
 #include "dinfer/Formats/Crypto.h"
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 #include "dinfer/Formats/FileUtils.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"

@@ -11,8 +11,8 @@
 #ifndef DINFER_FORMATS_MANIFEST_H
 #define DINFER_FORMATS_MANIFEST_H
 
-#include "dinfer/Formats/DType.h"
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/DType.h"
+#include "dinfer/Layout/Layout.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
@@ -40,15 +40,33 @@ struct ExportManifest {
     std::optional<TensorLayout> layout;  ///< Inputs: how each rank slices it.
   };
 
+  struct Group {
+    std::string name; ///< MindSpore's name of the communication group
+    std::vector<uint32_t> ranks;
+  };
+  /// What the export was made from (the paths as given).
+  struct Source {
+    std::string model, trainStrategy;
+    std::string predictStrategy; ///< empty: none (null in the file)
+  };
+
   int64_t deviceNum = 0, pipelineStages = 0;
   std::vector<Tensor> inputs, outputs;
   std::vector<Rank> ranks; ///< Indexed by rank.
+  std::vector<Group> groups; ///< every communication group of every rank, by name
+  Source source;
 
   int64_t stageSize() const { return deviceNum / pipelineStages; }
 };
 
 /// Parses and checks manifest.json; errors name `fileName` and the field.
+/// `groups` and `source` are informative and read when present.
 llvm::Expected<ExportManifest> parseManifest(llvm::StringRef text, llvm::StringRef fileName);
+
+/// manifest.json as `dinfer export` writes it (docs/contracts.md section 6):
+/// indented by 2, keys sorted, a final newline. A tensor without a dtype is
+/// written as "unknown".
+std::string serializeManifest(const ExportManifest &manifest);
 
 } // namespace dinfer
 

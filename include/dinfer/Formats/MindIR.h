@@ -14,7 +14,7 @@
 
 #include "dinfer/Formats/ByteSource.h"
 #include "dinfer/Formats/Crypto.h"
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"

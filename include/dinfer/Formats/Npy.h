@@ -3,7 +3,7 @@
 #ifndef DINFER_FORMATS_NPY_H
 #define DINFER_FORMATS_NPY_H
 
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"

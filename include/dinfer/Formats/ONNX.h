@@ -10,7 +10,7 @@
 #define DINFER_FORMATS_ONNX_H
 
 #include "dinfer/Formats/ByteSource.h"
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"

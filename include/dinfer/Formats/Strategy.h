@@ -11,7 +11,7 @@
 #ifndef DINFER_FORMATS_STRATEGY_H
 #define DINFER_FORMATS_STRATEGY_H
 
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"

@@ -17,9 +17,9 @@
 #ifndef DINFER_RESHARD_PLANNER_H
 #define DINFER_RESHARD_PLANNER_H
 
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 #include "dinfer/Formats/Strategy.h"
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 
 #include "llvm/ADT/StringMap.h"
 

@@ -3,7 +3,7 @@
 #ifndef DINFER_RUNTIME_BUFFER_H
 #define DINFER_RUNTIME_BUFFER_H
 
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 #include "dinfer/Formats/Npy.h"
 
 #include "llvm/ADT/ArrayRef.h"

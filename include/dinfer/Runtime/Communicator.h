@@ -12,7 +12,7 @@
 #ifndef DINFER_RUNTIME_COMMUNICATOR_H
 #define DINFER_RUNTIME_COMMUNICATOR_H
 
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"

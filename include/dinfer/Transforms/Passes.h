@@ -36,6 +36,12 @@ struct StrategyPipelineOptions {
 };
 void addStrategyPipeline(mlir::OpPassManager &pm, const StrategyPipelineOptions &options);
 
+/// Registers `--dist-inference-pipeline` (fusion, strategy attached and
+/// adapted, stages, propagation, partitioning, one function per rank and its
+/// proof; with `ckpt-dir`, the weights bound to the training checkpoints):
+/// what `dinfer export` runs, for dinfer-opt.
+void registerDinferPassPipelines();
+
 } // namespace dinfer
 
 #endif // DINFER_TRANSFORMS_PASSES_H

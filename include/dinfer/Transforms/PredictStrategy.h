@@ -10,7 +10,7 @@
 #define DINFER_TRANSFORMS_PREDICTSTRATEGY_H
 
 #include "dinfer/Formats/Strategy.h"
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 
 #include "mlir/IR/BuiltinOps.h"
 

@@ -12,7 +12,7 @@
 #define DINFER_TRANSFORMS_STRATEGYLAYOUT_H
 
 #include "dialects/dist/DistDialect.h"
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Operation.h"

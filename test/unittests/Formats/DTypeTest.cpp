@@ -1,6 +1,6 @@
 //===- DTypeTest.cpp - dtype names and float conversions ------------------===//
 
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 
 #include "gtest/gtest.h"
 

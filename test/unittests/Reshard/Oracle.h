@@ -12,7 +12,7 @@
 #ifndef DINFER_TEST_UNITTESTS_RESHARD_ORACLE_H
 #define DINFER_TEST_UNITTESTS_RESHARD_ORACLE_H
 
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 
 #include <algorithm>
 #include <numeric>

@@ -7,8 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 #include "dinfer/Runtime/Communicator.h"
+#include "dinfer/Pipeline/RankRunner.h"
 #include "dinfer/Runtime/Interpreter.h"
 
 #include "dialects/dist/DistDialect.h"
@@ -57,30 +58,27 @@ protected:
                                    std::function<std::vector<Buffer>(int)> inputsFor,
                                    std::function<Buffer(int, llvm::StringRef)> weightsFor, int stageSize = 0,
                                    Communicator::Timeout timeout = std::chrono::seconds(120)) {
-    std::vector<std::unique_ptr<Communicator>> world = createInProcessWorld(size);
+    RankRunOptions options;
+    options.threads = static_cast<unsigned>(size); // one kernel thread a rank
+    options.timeout = timeout;
+    EveryRankResult every = runEveryRankInProcess(
+        size, stageSize,
+        [&](int64_t rank) -> llvm::Expected<RankProgram> {
+          auto executable = Executable::prepare(programFor(rank));
+          if (!executable)
+            return executable.takeError();
+          RankProgram program;
+          program.executable = std::move(*executable);
+          program.inputs = inputsFor(rank);
+          program.weights = [&, rank](llvm::StringRef name) -> llvm::Expected<Buffer> { return weightsFor(rank, name); };
+          return program;
+        },
+        options);
     std::vector<RankResult> results(size);
-    std::vector<std::thread> threads;
-    for (int rank = 0; rank < size; ++rank)
-      threads.emplace_back([&, rank] {
-        setKernelThreads(1);
-        RankContext context{world[rank].get(), stageSize, timeout};
-        auto executable = Executable::prepare(programFor(rank));
-        if (!executable) {
-          results[rank].error = llvm::toString(executable.takeError());
-          return;
-        }
-        auto outputs = (*executable)
-                           ->run(
-                               inputsFor(rank),
-                               [&](llvm::StringRef name) -> llvm::Expected<Buffer> { return weightsFor(rank, name); },
-                               nullptr, &context);
-        if (outputs)
-          results[rank].outputs = std::move(*outputs);
-        else
-          results[rank].error = llvm::toString(outputs.takeError());
-      });
-    for (std::thread &t : threads)
-      t.join();
+    for (int rank = 0; rank < size; ++rank) {
+      results[rank].outputs = std::move(every.ranks[rank].outputs);
+      results[rank].error = std::move(every.ranks[rank].error);
+    }
     return results;
   }
 

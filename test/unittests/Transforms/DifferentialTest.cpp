@@ -11,8 +11,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "dinfer/Formats/ONNX.h"
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 #include "dinfer/Runtime/Communicator.h"
+#include "dinfer/Pipeline/RankRunner.h"
 #include "dinfer/Runtime/Interpreter.h"
 #include "dinfer/Transforms/Passes.h"
 #include "dinfer/Transforms/ShardingRules.h"
@@ -127,57 +128,53 @@ protected:
       for (auto function : module->getOps<mlir::func::FuncOp>())
         rankFunctions[function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName).getInt()] = function;
 
-      std::vector<std::unique_ptr<Communicator>> world = createInProcessWorld(devices);
+      RankRunOptions options;
+      options.threads = static_cast<unsigned>(devices); // one kernel thread a rank
+      options.timeout = std::chrono::seconds(120);
+      EveryRankResult every = runEveryRankInProcess(
+          devices, stageSize,
+          [&](int64_t rank) -> llvm::Expected<RankProgram> {
+            mlir::func::FuncOp function = rankFunctions[rank];
+            auto params = std::make_shared<llvm::StringMap<dist::ParamOp>>();
+            function.walk([&](dist::ParamOp param) { (*params)[param.getName()] = param; });
+            // Layouts cover one stage: a rank's position in it picks its slice.
+            int64_t position = rank % stageSize;
+            RankProgram program;
+            // This rank's slices of the inputs, by the arguments' layouts.
+            for (unsigned i = 0; i < function.getNumArguments(); ++i) {
+              auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
+              if (!layout) {
+                program.inputs.push_back(inputs[i]);
+                continue;
+              }
+              auto sharded = ShardedTensor::create(inputs[i].shape, layout.toTensorLayout());
+              if (!sharded)
+                return sharded.takeError();
+              program.inputs.push_back(cut(inputs[i], sharded->sliceOfRank(position)));
+            }
+            auto executable = Executable::prepare(*module, function.getName());
+            if (!executable)
+              return executable.takeError();
+            program.executable = std::move(*executable);
+            program.weights = [&weights, params, position](llvm::StringRef name) -> llvm::Expected<Buffer> {
+              const Buffer &full = weights.at(name.str());
+              dist::ParamOp param = params->lookup(name);
+              if (!param.getLocal())
+                return full;
+              auto sharded = ShardedTensor::create(full.shape, param.getLayoutAttr().toTensorLayout());
+              if (!sharded)
+                return sharded.takeError();
+              return cut(full, sharded->sliceOfRank(position));
+            };
+            return program;
+          },
+          options);
       std::vector<std::string> errors(devices);
       std::vector<std::vector<Buffer>> outputs(devices);
-      std::vector<std::thread> threads;
-      for (int rank = 0; rank < devices; ++rank)
-        threads.emplace_back([&, rank] {
-          setKernelThreads(1);
-          mlir::func::FuncOp function = rankFunctions[rank];
-          llvm::StringMap<dist::ParamOp> params;
-          function.walk([&](dist::ParamOp param) { params[param.getName()] = param; });
-          // Layouts cover one stage: a rank's position in it picks its slice.
-          int position = rank % stageSize;
-          // This rank's slices of the inputs, by the arguments' layouts.
-          std::vector<Buffer> local;
-          for (unsigned i = 0; i < function.getNumArguments(); ++i) {
-            auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
-            if (!layout) {
-              local.push_back(inputs[i]);
-              continue;
-            }
-            auto sharded = ShardedTensor::create(inputs[i].shape, layout.toTensorLayout());
-            local.push_back(cut(inputs[i], sharded->sliceOfRank(position)));
-          }
-          auto executable = Executable::prepare(*module, function.getName());
-          if (!executable) {
-            errors[rank] = llvm::toString(executable.takeError());
-            return;
-          }
-          RankContext rankContext{world[rank].get(), stageSize, std::chrono::seconds(120)};
-          auto result = (*executable)
-                            ->run(
-                                std::move(local),
-                                [&](llvm::StringRef name) -> llvm::Expected<Buffer> {
-                                  const Buffer &full = weights.at(name.str());
-                                  dist::ParamOp param = params.lookup(name);
-                                  if (!param.getLocal())
-                                    return full;
-                                  auto sharded =
-                                      ShardedTensor::create(full.shape, param.getLayoutAttr().toTensorLayout());
-                                  if (!sharded)
-                                    return sharded.takeError();
-                                  return cut(full, sharded->sliceOfRank(position));
-                                },
-                                nullptr, &rankContext);
-          if (result)
-            outputs[rank] = std::move(*result);
-          else
-            errors[rank] = llvm::toString(result.takeError());
-        });
-      for (std::thread &t : threads)
-        t.join();
+      for (int rank = 0; rank < devices; ++rank) {
+        errors[rank] = every.ranks[rank].error;
+        outputs[rank] = std::move(every.ranks[rank].outputs);
+      }
       for (int rank = 0; rank < devices; ++rank)
         ASSERT_EQ(errors[rank], "") << devices << " devices, rank " << rank;
       // The last stage holds the outputs.

@@ -1,6 +1,6 @@
 //===- DType.cpp - element types as MindSpore names them ------------------===//
 
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 
 #include "llvm/ADT/StringSwitch.h"
 

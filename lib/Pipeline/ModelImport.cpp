@@ -1,6 +1,6 @@
 //===- ModelImport.cpp - an ONNX or MindIR file as an nn-dialect module ---===//
 
-#include "ModelImport.h"
+#include "dinfer/Pipeline/ModelImport.h"
 
 #include "dinfer/Formats/FileKind.h"
 #include "dinfer/Translate/ImportMindIR.h"
@@ -12,19 +12,21 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <onnx/onnx_pb.h>
 
 using namespace llvm;
 using namespace dinfer;
-using namespace dinfer::cli;
 
 DiagnosticCollector::DiagnosticCollector(mlir::MLIRContext &context) : context_(context) {
   id_ = context.getDiagEngine().registerHandler([this](mlir::Diagnostic &diag) {
     std::string where;
     if (auto name = dyn_cast<mlir::NameLoc>(diag.getLocation()))
       where = name.getName().str() + ": ";
+    else if (auto file = dyn_cast<mlir::FileLineColLoc>(diag.getLocation()); file && file.getLine() > 0)
+      where = "line " + std::to_string(file.getLine()) + ": ";
     if (diag.getSeverity() == mlir::DiagnosticSeverity::Error) {
       // The first few in full; a long cascade would bury them.
       if (++errorCount_ <= kShownErrors)
@@ -48,14 +50,24 @@ static std::string shapeText(ArrayRef<int64_t> shape) {
 }
 
 Expected<std::unique_ptr<ImportedModel>>
-dinfer::cli::importModel(StringRef path, mlir::MLIRContext &context, const DiagnosticCollector &diagnostics,
+dinfer::importModel(StringRef path, mlir::MLIRContext &context, const DiagnosticCollector &diagnostics,
                          const std::map<std::string, SmallVector<int64_t, 4>> &shapes,
                          const std::map<std::string, std::string> &values, bool checkShapes) {
   context.loadDialect<nn::NNDialect, dist::DistDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
+  auto imported = std::make_unique<ImportedModel>();
+  // An nn-dialect program as text: what the interpreter runs, with no
+  // importer in between (weights are its constants).
+  if (path.ends_with(".mlir")) {
+    imported->module = mlir::parseSourceFile<mlir::ModuleOp>(path, &context);
+    if (!imported->module || failed(mlir::verify(*imported->module)))
+      return createStringError(inconvertibleErrorCode(), path + ": " + diagnostics.text("cannot parse"));
+    if (imported->module->getOps<mlir::func::FuncOp>().empty())
+      return createStringError(inconvertibleErrorCode(), path + ": holds no function to run");
+    return imported;
+  }
   auto kind = detectContentKind(path, processKey());
   if (!kind)
     return kind.takeError();
-  auto imported = std::make_unique<ImportedModel>();
   if (*kind == FileKind::Onnx) {
     auto model = OnnxModel::open(path);
     if (!model)

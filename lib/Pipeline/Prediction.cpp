@@ -1,9 +1,9 @@
-//===- PredictLayout.cpp - what `layout` and `export` share ---------------===//
+//===- Prediction.cpp - a model, its predict inputs and training's devices ===//
 
-#include "PredictLayout.h"
+#include "dinfer/Pipeline/Prediction.h"
 
-#include "Command.h"
-#include "Format.h"
+#include "dinfer/Layout/Text.h"
+#include "dinfer/Pipeline/Errors.h"
 
 #include "dialects/dist/DistOps.h"
 #include "dinfer/Runtime/Interpreter.h"
@@ -16,7 +16,7 @@
 using namespace llvm;
 using namespace dinfer;
 
-Expected<std::map<std::string, cli::InputSpec>> cli::parseInputSpecs(ArrayRef<std::string> specs) {
+Expected<std::map<std::string, InputSpec>> dinfer::parseInputSpecs(ArrayRef<std::string> specs) {
   std::map<std::string, InputSpec> inputs;
   for (const std::string &spec : specs) {
     auto [name, rest] = StringRef(spec).split('=');
@@ -43,7 +43,7 @@ Expected<std::map<std::string, cli::InputSpec>> cli::parseInputSpecs(ArrayRef<st
   return inputs;
 }
 
-Error cli::checkInputSpecs(mlir::ModuleOp module, const std::map<std::string, InputSpec> &inputs) {
+Error dinfer::checkInputSpecs(mlir::ModuleOp module, const std::map<std::string, InputSpec> &inputs) {
   auto entry = *module.getOps<mlir::func::FuncOp>().begin();
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
     auto name = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
@@ -52,7 +52,7 @@ Error cli::checkInputSpecs(mlir::ModuleOp module, const std::map<std::string, In
     auto type = cast<mlir::RankedTensorType>(entry.getArgument(i).getType());
     if (given == inputs.end()) {
       std::string shape = formatList(type.getShape());
-      return createStringError(inconvertibleErrorCode(), "input '" + argName + "' needs its predict shape: --input " +
+      return usageError("input '" + argName + "' needs its predict shape: --input " +
                                                              argName + "=" + shape.substr(1, shape.size() - 2));
     }
     std::optional<DType> takes = runtimeDType(type.getElementType());
@@ -65,7 +65,7 @@ Error cli::checkInputSpecs(mlir::ModuleOp module, const std::map<std::string, In
   return Error::success();
 }
 
-std::pair<int64_t, int64_t> cli::trainingDevices(const StrategyFile &strategy) {
+std::pair<int64_t, int64_t> dinfer::trainingDevices(const StrategyFile &strategy) {
   int64_t perStage = 1, stages = 1;
   for (const StrategyLayout &layout : strategy.layouts) {
     perStage = std::max<int64_t>(perStage, layout.layout.deviceCount());
@@ -77,34 +77,30 @@ std::pair<int64_t, int64_t> cli::trainingDevices(const StrategyFile &strategy) {
   return {perStage * stages, stages};
 }
 
-int cli::preparePrediction(const cl::SubCommand &command, StringRef modelPath, StringRef trainStrategy,
-                           ArrayRef<std::string> inputSpecs, int64_t deviceNum, int64_t pipelineStages,
-                           mlir::MLIRContext &context, const DiagnosticCollector &diagnostics, PredictSetup &setup) {
-  auto inputs = parseInputSpecs(inputSpecs);
+Expected<PredictSetup> dinfer::preparePrediction(const PredictionRequest &request, mlir::MLIRContext &context,
+                                                 const DiagnosticCollector &diagnostics) {
+  auto inputs = parseInputSpecs(request.inputSpecs);
   if (!inputs)
-    return usageError(command, toString(inputs.takeError()));
-  auto strategy = readStrategy(trainStrategy);
+    return usageError(toString(inputs.takeError()));
+  PredictSetup setup;
+  auto strategy = readStrategy(request.trainStrategy);
   if (!strategy)
-    return failure(command, toString(strategy.takeError()));
+    return strategy.takeError();
   setup.strategy = std::move(*strategy);
   std::tie(setup.trainDevices, setup.trainStages) = trainingDevices(setup.strategy);
-  setup.devices = deviceNum ? deviceNum : setup.trainDevices;
-  setup.stages = pipelineStages ? pipelineStages : setup.trainStages;
+  setup.devices = request.deviceNum ? request.deviceNum : setup.trainDevices;
+  setup.stages = request.pipelineStages ? request.pipelineStages : setup.trainStages;
   if (setup.devices <= 0 || setup.stages <= 0 || setup.devices % setup.stages != 0)
     return usageError(
-        command,
         formatv("--device-num {0} is not divisible by --pipeline-stages {1}", setup.devices, setup.stages).str());
   std::map<std::string, SmallVector<int64_t, 4>> shapes;
   for (const auto &[name, input] : *inputs)
     shapes[name] = input.shape;
-  auto imported = importModel(modelPath, context, diagnostics, shapes, {}, /*checkShapes=*/true);
+  auto imported = importModel(request.model, context, diagnostics, shapes, {}, /*checkShapes=*/true);
   if (!imported)
-    return failure(command, toString(imported.takeError()));
+    return imported.takeError();
   setup.model = std::move(*imported);
-  if (Error err = checkInputSpecs(setup.module(), *inputs)) {
-    std::string message = toString(std::move(err));
-    return StringRef(message).contains("needs its predict shape") ? usageError(command, message)
-                                                                  : failure(command, message);
-  }
-  return 0;
+  if (Error err = checkInputSpecs(setup.module(), *inputs))
+    return std::move(err);
+  return setup;
 }

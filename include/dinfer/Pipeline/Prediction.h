@@ -1,21 +1,22 @@
-//===- PredictLayout.h - what `layout` and `export` share -------*- C++ -*-===//
+//===- Prediction.h - a model, its predict inputs and training's devices -*- C++ -*-===//
 //
-// The predict inputs given on the command line and training's device counts
-// read from its strategy file.
+// Where `dinfer layout`, `dinfer export` and their Python calls start: the
+// predict inputs' shapes (NAME=SHAPE[:DTYPE], docs/contracts.md section 0),
+// training's device and stage counts read from its strategy file, and the
+// model imported with the predict shapes.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DINFER_TOOLS_DINFER_PREDICTLAYOUT_H
-#define DINFER_TOOLS_DINFER_PREDICTLAYOUT_H
+#ifndef DINFER_PIPELINE_PREDICTION_H
+#define DINFER_PIPELINE_PREDICTION_H
 
-#include "dinfer/Formats/DType.h"
+#include "dinfer/Layout/DType.h"
 #include "dinfer/Formats/Strategy.h"
 #include "dinfer/Transforms/PredictStrategy.h"
 
-#include "ModelImport.h"
+#include "dinfer/Pipeline/ModelImport.h"
 
 #include "mlir/IR/BuiltinOps.h"
-#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 
 #include <map>
@@ -24,7 +25,7 @@
 #include <string>
 #include <vector>
 
-namespace dinfer::cli {
+namespace dinfer {
 
 /// --input NAME=SHAPE[:DTYPE]: a predict input's full shape and type.
 struct InputSpec {
@@ -50,12 +51,17 @@ struct PredictSetup {
   std::unique_ptr<ImportedModel> model;
   mlir::ModuleOp module() const { return *model->module; }
 };
-/// Fills `setup` and returns 0, or reports a usage error or a failure for
-/// `command` and returns its exit code.
-int preparePrediction(const llvm::cl::SubCommand &command, llvm::StringRef modelPath, llvm::StringRef trainStrategy,
-                      llvm::ArrayRef<std::string> inputSpecs, int64_t deviceNum, int64_t pipelineStages,
-                      mlir::MLIRContext &context, const DiagnosticCollector &diagnostics, PredictSetup &setup);
+/// What a prediction starts from; device and stage counts of 0 mean training's.
+struct PredictionRequest {
+  std::string model, trainStrategy;
+  std::vector<std::string> inputSpecs; ///< NAME=SHAPE[:DTYPE]
+  int64_t deviceNum = 0, pipelineStages = 0;
+};
+/// The setup of `request`; a UsageError when the request itself is wrong
+/// (a malformed or missing input shape, devices the stages do not divide).
+llvm::Expected<PredictSetup> preparePrediction(const PredictionRequest &request, mlir::MLIRContext &context,
+                                               const DiagnosticCollector &diagnostics);
 
-} // namespace dinfer::cli
+} // namespace dinfer
 
-#endif // DINFER_TOOLS_DINFER_PREDICTLAYOUT_H
+#endif // DINFER_PIPELINE_PREDICTION_H

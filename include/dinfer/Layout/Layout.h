@@ -17,8 +17,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DINFER_RESHARD_LAYOUT_H
-#define DINFER_RESHARD_LAYOUT_H
+#ifndef DINFER_LAYOUT_LAYOUT_H
+#define DINFER_LAYOUT_LAYOUT_H
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -161,4 +161,4 @@ std::optional<int64_t> singleAxis(const DimAxes &axes);
 
 } // namespace dinfer
 
-#endif // DINFER_RESHARD_LAYOUT_H
+#endif // DINFER_LAYOUT_LAYOUT_H

@@ -1,7 +1,7 @@
 //===- DType.h - element types as MindSpore names them --------------------===//
 
-#ifndef DINFER_FORMATS_DTYPE_H
-#define DINFER_FORMATS_DTYPE_H
+#ifndef DINFER_LAYOUT_DTYPE_H
+#define DINFER_LAYOUT_DTYPE_H
 
 #include "llvm/ADT/StringRef.h"
 
@@ -45,4 +45,4 @@ void convertFloats(DType from, DType to, const char *in, char *out, size_t count
 
 } // namespace dinfer
 
-#endif // DINFER_FORMATS_DTYPE_H
+#endif // DINFER_LAYOUT_DTYPE_H

@@ -1,13 +1,13 @@
-//===- ModelImport.h - an ONNX or MindIR file as an nn-dialect module -----===//
+//===- ModelImport.h - an ONNX or MindIR file as an nn-dialect module ---*- C++ -*-===//
 //
-// What `dinfer run` and `dinfer layout` share: detect the model's format,
+// Where every job on a model starts: detect the model's format,
 // import it (ONNX with given input shapes and shape-operand values), verify,
 // and keep the model file's data alive for the weights the module names.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DINFER_TOOLS_DINFER_MODELIMPORT_H
-#define DINFER_TOOLS_DINFER_MODELIMPORT_H
+#ifndef DINFER_PIPELINE_MODELIMPORT_H
+#define DINFER_PIPELINE_MODELIMPORT_H
 
 #include "dinfer/Formats/MindIR.h"
 #include "dinfer/Formats/ONNX.h"
@@ -21,7 +21,7 @@
 #include <optional>
 #include <string>
 
-namespace dinfer::cli {
+namespace dinfer {
 
 struct ImportedModel {
   std::optional<OnnxModel> onnx;
@@ -62,6 +62,6 @@ importModel(llvm::StringRef path, mlir::MLIRContext &context, const DiagnosticCo
             const std::map<std::string, llvm::SmallVector<int64_t, 4>> &shapes,
             const std::map<std::string, std::string> &values, bool checkShapes);
 
-} // namespace dinfer::cli
+} // namespace dinfer
 
-#endif // DINFER_TOOLS_DINFER_MODELIMPORT_H
+#endif // DINFER_PIPELINE_MODELIMPORT_H

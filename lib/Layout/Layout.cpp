@@ -1,6 +1,6 @@
 //===- Layout.cpp - MindSpore tensor layouts ------------------------------===//
 
-#include "dinfer/Reshard/Layout.h"
+#include "dinfer/Layout/Layout.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"

@@ -1,0 +1,60 @@
+//===- Export.h - one MindIR per inference rank -----------------*- C++ -*-===//
+//
+// The distributed export (`dinfer export`, Python `dinfer.export`): the model
+// is imported with the predict input shapes, the training strategy attached
+// and adapted to the inference devices, cut into stages, partitioned, split
+// into one function per rank and proven consistent; every rank's parameters
+// are cut from the training checkpoints by the resharding planner (only the
+// slice each rank holds is ever assembled), and each rank's function is
+// written as a MindIR with its group_config.pb. manifest.json
+// (docs/contracts.md section 6) lists every file with its sha256. The export
+// is written beside the output folder and renamed into place when complete.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_PIPELINE_EXPORT_H
+#define DINFER_PIPELINE_EXPORT_H
+
+#include "dinfer/Formats/Crypto.h"
+#include "dinfer/Pipeline/Errors.h"
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dinfer {
+
+struct ExportRequest {
+  std::string model;         ///< ONNX or MindIR
+  std::string trainStrategy; ///< training's strategy file
+  std::string ckptDir;       ///< rank_<i>/*.ckpt of training
+  std::vector<std::string> inputSpecs; ///< NAME=SHAPE[:DTYPE]
+  int64_t deviceNum = 0, pipelineStages = 0; ///< 0: training's
+  /// A predict strategy (`dinfer layout -o`) the export must match, or empty.
+  std::string predictStrategy;
+  std::string output;   ///< the export folder
+  unsigned threads = 0; ///< ranks exported at once; 0: the cores
+  bool sync = true;     ///< fsync every file before renaming it into place
+  std::optional<CipherKey> encryptWith; ///< MindIR files written encrypted
+  ProgressSink progress; ///< "export", ranks done of all
+};
+
+struct ExportSummary {
+  std::string output;
+  int64_t devices = 0, stages = 0;
+  uint64_t weightBytes = 0; ///< weight slices written, all ranks together
+  size_t groups = 0;        ///< communication groups
+  double seconds = 0;
+};
+
+/// Writes the export of `request`, or nothing (an earlier folder under the
+/// output name survives a failed export). Errors name the file, tensor, op or
+/// rank; a UsageError when the request itself is wrong.
+llvm::Expected<ExportSummary> exportModel(const ExportRequest &request);
+
+} // namespace dinfer
+
+#endif // DINFER_PIPELINE_EXPORT_H

@@ -1,0 +1,343 @@
+//===- Export.cpp - one MindIR per inference rank -------------------------===//
+
+#include "dinfer/Pipeline/Export.h"
+
+#include "dialects/dist/DistOps.h"
+#include "dinfer/Formats/FileUtils.h"
+#include "dinfer/Formats/GroupConfig.h"
+#include "dinfer/Formats/Manifest.h"
+#include "dinfer/Layout/Text.h"
+#include "dinfer/Pipeline/Prediction.h"
+#include "dinfer/Reshard/CheckpointSet.h"
+#include "dinfer/Reshard/Executor.h"
+#include "dinfer/Reshard/Planner.h"
+#include "dinfer/Runtime/Interpreter.h"
+#include "dinfer/Transforms/Passes.h"
+#include "dinfer/Transforms/ShardingRules.h"
+#include "dinfer/Translate/ExportMindIR.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/ThreadPool.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+
+using namespace llvm;
+using namespace dinfer;
+
+namespace {
+Error exportError(const Twine &message) { return createStringError(inconvertibleErrorCode(), message); }
+
+using WrittenFile = ExportManifest::File;
+
+/// Hashes every regular file under `dir` (relative paths, sorted).
+Expected<std::vector<WrittenFile>> listFiles(StringRef root, StringRef dir) {
+  std::vector<WrittenFile> files;
+  std::error_code ec;
+  for (sys::fs::recursive_directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec)) {
+    if (it->type() != sys::fs::file_type::regular_file)
+      continue;
+    auto sha256 = sha256OfFile(it->path());
+    if (!sha256)
+      return sha256.takeError();
+    WrittenFile file;
+    file.path = StringRef(it->path()).drop_front(root.size() + 1).str();
+    uint64_t size = 0;
+    sys::fs::file_size(it->path(), size);
+    file.bytes = size;
+    file.sha256 = std::move(*sha256);
+    files.push_back(std::move(file));
+  }
+  if (ec)
+    return exportError(dir + ": cannot list: " + ec.message());
+  llvm::sort(files, [](const WrittenFile &a, const WrittenFile &b) { return a.path < b.path; });
+  return files;
+}
+
+ExportManifest::Tensor manifestTensor(StringRef name, mlir::RankedTensorType type) {
+  ExportManifest::Tensor tensor;
+  tensor.name = name.str();
+  tensor.dtype = runtimeDType(type.getElementType());
+  tensor.shape.assign(type.getShape().begin(), type.getShape().end());
+  return tensor;
+}
+
+/// The planner's view of a parameter bound by --dist-materialize-params:
+/// its boxes of the source checkpoints.
+Expected<TensorPlan> planFromSources(dist::ParamOp param, const CheckpointSet &set) {
+  auto boxes = param->getAttrOfType<mlir::ArrayAttr>(dist::DistDialect::kSourcesAttrName);
+  if (!boxes)
+    return exportError("parameter '" + param.getName() + "' is bound to no checkpoint data");
+  TensorPlan plan;
+  plan.name = param.getName().str();
+  plan.shape.assign(param.getType().getShape().begin(), param.getType().getShape().end());
+  uint64_t elements = 1;
+  for (int64_t d : plan.shape)
+    elements *= static_cast<uint64_t>(d);
+  for (mlir::Attribute entry : boxes) {
+    auto box = cast<mlir::DictionaryAttr>(entry);
+    int64_t rank = box.getAs<mlir::IntegerAttr>("rank").getInt();
+    const CheckpointTensor *tensor = set.checkpoints[rank].find(plan.name);
+    if (!tensor)
+      return exportError(set.checkpoints[rank].path() + ": has no tensor '" + plan.name + "'");
+    plan.typeName = tensor->typeName;
+    plan.srcShapes[rank] = tensor->shape;
+    auto offset = box.getAs<mlir::DenseI64ArrayAttr>("offset").asArrayRef();
+    auto shape = box.getAs<mlir::DenseI64ArrayAttr>("shape").asArrayRef();
+    auto at = box.getAs<mlir::DenseI64ArrayAttr>("at").asArrayRef();
+    TensorCopy copy;
+    copy.srcRank = rank;
+    copy.srcRegion = Slice{SmallVector<int64_t, 4>(offset), SmallVector<int64_t, 4>(shape)};
+    copy.dstRegion = Slice{SmallVector<int64_t, 4>(at), SmallVector<int64_t, 4>(shape)};
+    plan.copies.push_back(std::move(copy));
+  }
+  std::optional<DType> dtype = parseDType(plan.typeName);
+  if (!dtype)
+    return exportError("parameter '" + plan.name + "' is stored as " + plan.typeName + ", which dinfer cannot slice");
+  plan.bytes = elements * dtypeBits(*dtype) / 8;
+  return plan;
+}
+
+} // namespace
+
+Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
+  if (request.model.empty() || request.trainStrategy.empty() || request.ckptDir.empty() || request.output.empty())
+    return usageError("an export needs the model, the training strategy, the checkpoint folder and the output folder");
+  auto start = std::chrono::steady_clock::now();
+  mlir::DialectRegistry registry;
+  registerNNShardingRules(registry);
+  mlir::MLIRContext context(registry);
+  DiagnosticCollector diagnostics(context);
+  PredictionRequest prediction{request.model, request.trainStrategy, request.inputSpecs, request.deviceNum,
+                               request.pipelineStages};
+  auto prepared = preparePrediction(prediction, context, diagnostics);
+  if (!prepared)
+    return prepared.takeError();
+  PredictSetup &setup = *prepared;
+  mlir::ModuleOp module = setup.module();
+  int64_t devices = setup.devices, stages = setup.stages, stageDevices = devices / stages;
+  auto entry = *module.getOps<mlir::func::FuncOp>().begin();
+  std::string entryName = entry.getName().str();
+  ExportManifest manifest;
+  manifest.deviceNum = devices;
+  manifest.pipelineStages = stages;
+  manifest.source = {request.model, request.trainStrategy, request.predictStrategy};
+  SmallVector<std::string> inputNames;
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    auto name = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    inputNames.push_back(name ? name.str() : "input" + std::to_string(i));
+  }
+  for (unsigned i = 0; i < entry.getNumResults(); ++i) {
+    auto name = entry.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    manifest.outputs.push_back(manifestTensor(name ? name.str() : "output" + std::to_string(i),
+                                              cast<mlir::RankedTensorType>(entry.getResultTypes()[i])));
+  }
+  std::vector<mlir::RankedTensorType> inputTypes;
+  for (mlir::Type type : entry.getArgumentTypes())
+    inputTypes.push_back(cast<mlir::RankedTensorType>(type));
+
+  mlir::PassManager passes(&context);
+  passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
+  StrategyPipelineOptions pipeline;
+  pipeline.strategyFile = request.trainStrategy;
+  pipeline.deviceNum = devices;
+  pipeline.pipelineStages = stages;
+  pipeline.trainDeviceNum = setup.trainDevices / setup.trainStages;
+  pipeline.partition = true;
+  pipeline.splitRanks = true;
+  addStrategyPipeline(passes, pipeline);
+  if (failed(passes.run(module)))
+    return exportError(request.model + ": " + diagnostics.text("the program could not be partitioned"));
+  std::vector<mlir::func::FuncOp> rankFunctions(devices);
+  for (auto function : module.getOps<mlir::func::FuncOp>())
+    if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
+      rankFunctions[rank.getInt()] = function;
+  for (unsigned i = 0; i < inputTypes.size(); ++i) {
+    ExportManifest::Tensor input = manifestTensor(inputNames[i], inputTypes[i]);
+    auto layout = rankFunctions[0].getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
+    TensorLayout tl = layout ? layout.toTensorLayout() : TensorLayout{{stageDevices}, {}, 0, 0};
+    if (!layout)
+      tl.tensorMap.assign(inputTypes[i].getRank(), DimAxes());
+    input.layout = std::move(tl);
+    manifest.inputs.push_back(std::move(input));
+  }
+
+  // Every rank's parameter slices, planned from the training checkpoints.
+  if (!request.predictStrategy.empty()) {
+    std::vector<PredictParam> params = predictParams(module, stageDevices);
+    auto given = readStrategy(request.predictStrategy);
+    if (!given)
+      return given.takeError();
+    for (const PredictParam &p : params) {
+      std::vector<const StrategyLayout *> items = given->findLayouts(p.name);
+      if (items.empty())
+        return exportError(request.predictStrategy + ": has no layout for parameter '" + p.name + "'");
+      const TensorLayout &want = items.front()->layout;
+      if (want.devMatrix != p.layout.devMatrix || want.tensorMap != p.layout.tensorMap)
+        return exportError(
+                       formatv("{0}: parameter '{1}' is laid out as dev_matrix {2}, tensor_map {3}, but the program "
+                               "for {4} devices in {5} stage(s) needs dev_matrix {6}, tensor_map {7}",
+                               request.predictStrategy, p.name, formatList(want.devMatrix),
+                               formatTensorMap(want.tensorMap), devices, stages, formatList(p.layout.devMatrix),
+                               formatTensorMap(p.layout.tensorMap))
+                           .str());
+    }
+  }
+  // Every rank's parameters bound to the checkpoint boxes they are cut from.
+  {
+    mlir::PassManager materialize(&context);
+    DistMaterializeParamsOptions bind;
+    bind.ckptDir = request.ckptDir;
+    bind.trainStrategy = request.trainStrategy;
+    materialize.addPass(createDistMaterializeParams(bind));
+    if (failed(materialize.run(module)))
+      return exportError(diagnostics.text("the weights could not be bound to the program"));
+  }
+  std::vector<std::string> files;
+  for (mlir::Attribute file : module->getAttrOfType<mlir::ArrayAttr>(dist::DistDialect::kCheckpointsAttrName))
+    files.push_back(cast<mlir::StringAttr>(file).str());
+  auto sources = openCheckpointSet(files);
+  if (!sources)
+    return sources.takeError();
+  std::vector<const Checkpoint *> pointers = sources->pointers();
+
+  // Written beside OUT, renamed into place when complete.
+  SmallString<256> out(request.output);
+  sys::path::remove_dots(out, /*remove_dot_dot=*/true);
+  std::string staging = (out + ".partial-" + Twine(sys::Process::getProcessId())).str();
+  sys::fs::remove_directories(staging);
+  if (std::error_code ec = sys::fs::create_directories(staging))
+    return exportError(staging + ": cannot create: " + ec.message());
+  auto cleanup = make_scope_exit([&] { sys::fs::remove_directories(staging); });
+
+  std::vector<std::string> errors(devices);
+  std::vector<GroupConfig> groupConfigs(devices);
+  std::vector<std::vector<WrittenFile>> rankFiles(devices);
+  std::atomic<uint64_t> weightBytes{0};
+  auto exportRank = [&](int64_t rank) {
+    mlir::func::FuncOp function = rankFunctions[rank];
+    llvm::StringMap<dist::ParamOp> paramOps;
+    function.walk([&](dist::ParamOp param) { paramOps[param.getName()] = param; });
+    ExportOptions options;
+    options.entry = function.getName().str();
+    auto model = exportMindIR(
+        module,
+        [&](StringRef name, MutableArrayRef<char> out) -> Error {
+          auto plan = planFromSources(paramOps.lookup(name), *sources);
+          if (!plan)
+            return plan.takeError();
+          weightBytes += plan->bytes;
+          return assembleTensor(*plan, pointers, out);
+        },
+        options);
+    if (!model) {
+      errors[rank] = "rank " + std::to_string(rank) + ": " + toString(model.takeError());
+      return;
+    }
+    SmallString<256> folder(staging);
+    sys::path::append(folder, "rank_" + std::to_string(rank));
+    if (std::error_code ec = sys::fs::create_directories(folder)) {
+      errors[rank] = (folder + ": cannot create: " + ec.message()).str();
+      return;
+    }
+    MindIRModel::WriteOptions writeOptions;
+    writeOptions.sync = request.sync;
+    writeOptions.encryptWith = request.encryptWith;
+    SmallString<256> path(folder);
+    sys::path::append(path, "net.mindir");
+    if (Error err = model->write(path, writeOptions)) {
+      errors[rank] = toString(std::move(err));
+      return;
+    }
+    // Its communication groups.
+    GroupConfig &config = groupConfigs[rank];
+    std::map<std::string, std::vector<uint32_t>> groups;
+    function.walk([&](mlir::Operation *op) {
+      if (auto group = op->getAttrOfType<mlir::DenseI64ArrayAttr>(dist::DistDialect::kGroupAttrName))
+        groups[collectiveGroupName(group.asArrayRef(), devices)] =
+            std::vector<uint32_t>(group.asArrayRef().begin(), group.asArrayRef().end());
+    });
+    for (auto &[name, ranks] : groups)
+      config.groups.push_back({name, ranks});
+    config.restoreRanks = {static_cast<uint32_t>(rank)};
+    SmallString<256> groupPath(folder);
+    sys::path::append(groupPath, "group_config.pb");
+    if (Error err = writeFileAtomically(groupPath, serializeGroupConfig(config), request.sync)) {
+      errors[rank] = toString(std::move(err));
+      return;
+    }
+    // Hashed here, in parallel with the other ranks.
+    auto written = listFiles(staging, folder);
+    if (!written)
+      errors[rank] = toString(written.takeError());
+    else
+      rankFiles[rank] = std::move(*written);
+  };
+  unsigned threads = request.threads ? request.threads : hardware_concurrency().compute_thread_count();
+  {
+    const ProgressSink &progress = request.progress;
+    uint64_t ranksDone = 0; // under progressMutex
+    std::mutex progressMutex;
+    if (progress)
+      progress("export", 0, devices);
+    DefaultThreadPool pool(hardware_concurrency(std::max(1u, threads)));
+    for (int64_t rank = 0; rank < devices; ++rank)
+      pool.async([&, rank] {
+        exportRank(rank);
+        if (progress) {
+          std::lock_guard<std::mutex> lock(progressMutex);
+          progress("export", ++ranksDone, devices);
+        }
+      });
+    pool.wait();
+  }
+  for (const std::string &error : errors)
+    if (!error.empty())
+      return exportError(error);
+
+  // The manifest.
+  std::map<std::string, std::vector<uint32_t>> allGroups;
+  for (int64_t rank = 0; rank < devices; ++rank) {
+    manifest.ranks.push_back({rank, rank / stageDevices, std::move(rankFiles[rank])});
+    for (const GroupConfig::Group &group : groupConfigs[rank].groups)
+      allGroups[group.name] = group.ranks;
+  }
+  for (auto &[name, ranks] : allGroups)
+    manifest.groups.push_back({name, ranks});
+  std::string manifestText = serializeManifest(manifest);
+  SmallString<256> manifestPath(staging);
+  sys::path::append(manifestPath, "manifest.json");
+  if (Error err = writeFileAtomically(manifestPath, manifestText, request.sync))
+    return std::move(err);
+
+  // Into place: an earlier export under OUT is replaced only now.
+  std::string previous = (out + ".previous-" + Twine(sys::Process::getProcessId())).str();
+  bool replaced = sys::fs::exists(out);
+  if (replaced)
+    if (std::error_code ec = sys::fs::rename(out, previous))
+      return exportError(out + ": cannot move the earlier export aside: " + ec.message());
+  if (std::error_code ec = sys::fs::rename(staging, out))
+    return exportError(out + ": cannot rename the finished export into place: " + ec.message());
+  if (replaced)
+    sys::fs::remove_directories(previous);
+  ExportSummary summary;
+  summary.output = out.str().str();
+  summary.devices = devices;
+  summary.stages = stages;
+  summary.weightBytes = weightBytes;
+  summary.groups = allGroups.size();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}

@@ -1,0 +1,388 @@
+//===- Run.cpp - a model, a partitioned program or an export, run ---------===//
+
+#include "dinfer/Pipeline/Run.h"
+
+#include "dialects/dist/DistOps.h"
+#include "dinfer/Formats/FileUtils.h"
+#include "dinfer/Formats/GroupConfig.h"
+#include "dinfer/Formats/Manifest.h"
+#include "dinfer/Formats/MindIR.h"
+#include "dinfer/Formats/ONNX.h"
+#include "dinfer/Layout/Text.h"
+#include "dinfer/Pipeline/ModelImport.h"
+#include "dinfer/Pipeline/RankRunner.h"
+#include "dinfer/Transforms/Passes.h"
+#include "dinfer/Transforms/ShardingRules.h"
+#include "dinfer/Translate/ImportMindIR.h"
+
+#include "onnx/onnx_pb.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <algorithm>
+
+using namespace llvm;
+using namespace dinfer;
+
+namespace {
+Error runError(const Twine &message) { return createStringError(inconvertibleErrorCode(), message); }
+
+/// A MindIR parameter's bytes, mapped where they lie.
+Expected<Buffer> viewParameter(const MindIRModel &model, const MindIRParameter &p) {
+  if (!p.dtype)
+    return runError("weight '" + p.name + "' has a type dinfer cannot run");
+  auto mapped = model.mapParameter(p);
+  if (!mapped)
+    return mapped.takeError();
+  return Buffer::view(*p.dtype, p.shape, mapped->bytes.data(), mapped->owner);
+}
+
+/// An output may be a view of a weight (a graph that returns one), and the
+/// model it lies in is gone once the run returns.
+std::vector<Buffer> owned(std::vector<Buffer> outputs) {
+  for (Buffer &output : outputs)
+    output.materialize();
+  return outputs;
+}
+
+RankRunOptions rankOptions(const RunRequest &request) { return RankRunOptions{request.threads, request.timeout}; }
+
+/// The module partitioned for `request.deviceNum` ranks from the training
+/// strategy, one function per rank, run on that many threads; every rank
+/// gets the slices of the inputs and weights its layouts name. Returns the
+/// outputs of the first rank of the last stage (every rank of that stage has
+/// the same whole tensors).
+Expected<std::vector<Buffer>> runOnRanks(const RunRequest &request, mlir::ModuleOp module, mlir::MLIRContext &context,
+                                         const DiagnosticCollector &diagnostics, const std::vector<Buffer> &inputs,
+                                         WeightSource weights, std::string &summary) {
+  int64_t devices = request.deviceNum;
+  mlir::PassManager passes(&context);
+  StrategyPipelineOptions pipeline;
+  pipeline.strategyFile = request.trainStrategy;
+  pipeline.deviceNum = devices;
+  pipeline.pipelineStages = request.pipelineStages;
+  pipeline.partition = true;
+  pipeline.splitRanks = true;
+  addStrategyPipeline(passes, pipeline);
+  if (failed(passes.run(module)))
+    return runError(request.model + ": " + diagnostics.text("the program could not be partitioned"));
+  std::vector<mlir::func::FuncOp> rankFunctions(devices);
+  for (auto function : module.getOps<mlir::func::FuncOp>())
+    if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
+      rankFunctions[rank.getInt()] = function;
+  int64_t stages = dist::deviceCountsOf(module).value_or(dist::DeviceCounts()).stages, stageSize = devices / stages;
+
+  auto prepare = [&](int64_t rank) -> Expected<RankProgram> {
+    mlir::func::FuncOp function = rankFunctions[rank];
+    RankProgram program;
+    for (unsigned i = 0; i < function.getNumArguments(); ++i) {
+      auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
+      if (!layout) {
+        program.inputs.push_back(inputs[i]);
+        continue;
+      }
+      auto slice = sliceOf(inputs[i], layout.toTensorLayout(), rank % stageSize);
+      if (!slice)
+        return slice.takeError();
+      program.inputs.push_back(std::move(*slice));
+    }
+    auto executable = Executable::prepare(module, function.getName());
+    if (!executable)
+      return executable.takeError();
+    program.executable = std::move(*executable);
+    auto params = std::make_shared<llvm::StringMap<dist::ParamOp>>();
+    function.walk([&](dist::ParamOp param) { (*params)[param.getName()] = param; });
+    program.weights = [=](StringRef name) -> Expected<Buffer> {
+      auto full = weights(name);
+      if (!full)
+        return full.takeError();
+      dist::ParamOp param = params->lookup(name);
+      if (!param || !param.getLocal())
+        return full;
+      return sliceOf(*full, param.getLayoutAttr().toTensorLayout(), rank % stageSize);
+    };
+    return program;
+  };
+  auto outputs = runRanksInProcess(devices, stageSize, devices - stageSize, prepare, rankOptions(request));
+  if (!outputs)
+    return outputs.takeError();
+  summary = formatv("{0} ranks in one process{1}, layouts from {2}", devices,
+                    stages > 1 ? formatv(" ({0} pipeline stages of {1})", stages, stageSize).str() : std::string(),
+                    request.trainStrategy)
+                .str();
+  return outputs;
+}
+
+/// An export folder: every file is checked against the manifest's sha256
+/// before anything is loaded; every rank runs its MindIR on a thread of this
+/// process, or, under mpirun, this process runs its own rank.
+Expected<RunResult> runExportFolder(const RunRequest &request) {
+  SmallString<256> manifestPath(request.model);
+  sys::path::append(manifestPath, "manifest.json");
+  auto manifestText = MemoryBuffer::getFile(manifestPath);
+  if (!manifestText)
+    return runError(manifestPath + ": cannot read: " + manifestText.getError().message() +
+                    " (an export folder holds manifest.json)");
+  auto parsed = parseManifest((*manifestText)->getBuffer(), manifestPath);
+  if (!parsed)
+    return parsed.takeError();
+  const ExportManifest &manifest = *parsed;
+  int64_t devices = manifest.deviceNum, stageSize = manifest.stageSize();
+
+  // Integrity first: every file the manifest lists, as it lists it.
+  std::vector<std::string> mindirPaths(devices), groupPaths(devices);
+  for (const ExportManifest::Rank &rank : manifest.ranks) {
+    for (const ExportManifest::File &file : rank.files) {
+      SmallString<256> path(request.model);
+      sys::path::append(path, file.path);
+      auto digest = sha256OfFile(path);
+      if (!digest)
+        return digest.takeError();
+      if (*digest != file.sha256)
+        return runError(path + ": its sha256 differs from the manifest's: the file is damaged or was changed after "
+                               "the export");
+      if (StringRef(file.path).ends_with(".mindir"))
+        mindirPaths[rank.rank] = path.str().str();
+      if (StringRef(file.path).ends_with("group_config.pb"))
+        groupPaths[rank.rank] = path.str().str();
+    }
+    if (mindirPaths[rank.rank].empty())
+      return runError(manifestPath + ": rank " + Twine(rank.rank) + " lists no .mindir file");
+  }
+
+  // Global inputs in, each rank's slice by the manifest's input layouts.
+  std::vector<Buffer> globalInputs;
+  std::vector<TensorLayout> inputLayouts;
+  for (const ExportManifest::Tensor &input : manifest.inputs) {
+    auto given = request.inputs.find(input.name);
+    if (given == request.inputs.end())
+      return usageError("the export takes input '" + input.name + "': --input " + input.name + "=FILE.npy");
+    globalInputs.push_back(Buffer(given->second));
+    inputLayouts.push_back(*input.layout);
+  }
+  RunResult result;
+  std::vector<NpyArray> outputTypes;
+  for (const ExportManifest::Tensor &output : manifest.outputs) {
+    result.names.push_back(output.name);
+    NpyArray type;
+    type.dtype = output.dtype.value_or(DType::Float32);
+    type.shape = output.shape;
+    outputTypes.push_back(std::move(type));
+  }
+
+  std::vector<mlir::MLIRContext> contexts(devices);
+  std::vector<std::optional<MindIRModel>> models(devices);
+  std::vector<mlir::OwningOpRef<mlir::ModuleOp>> modules(devices);
+  auto prepareRank = [&](int64_t rank) -> Expected<RankProgram> {
+    auto model = MindIRModel::open(mindirPaths[rank]);
+    if (!model)
+      return model.takeError();
+    models[rank].emplace(std::move(*model));
+    MindIRImportOptions options;
+    options.deviceNum = devices;
+    options.stageSize = stageSize;
+    if (!groupPaths[rank].empty()) {
+      auto config = readGroupConfig(groupPaths[rank]);
+      if (!config)
+        return config.takeError();
+      for (const GroupConfig::Group &group : config->groups)
+        options.groups[group.name] = std::vector<int64_t>(group.ranks.begin(), group.ranks.end());
+    }
+    mlir::MLIRContext &context = contexts[rank];
+    context.disableMultithreading();
+    std::string errorsText;
+    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+      if (diag.getSeverity() == mlir::DiagnosticSeverity::Error)
+        errorsText += (errorsText.empty() ? "" : "; ") + diag.str();
+      return mlir::success();
+    });
+    modules[rank] = importMindIR(*models[rank], &context, options);
+    if (!modules[rank])
+      return runError(mindirPaths[rank] + ": " + errorsText);
+    auto executable = Executable::prepare(*modules[rank]);
+    if (!executable)
+      return executable.takeError();
+    RankProgram program;
+    program.executable = std::move(*executable);
+    for (auto [i, full] : llvm::enumerate(globalInputs)) {
+      auto slice = sliceOf(full, inputLayouts[i], rank % stageSize);
+      if (!slice)
+        return slice.takeError();
+      program.inputs.push_back(std::move(*slice));
+    }
+    const MindIRModel *mindir = &*models[rank];
+    auto parameters = std::make_shared<llvm::StringMap<const MindIRParameter *>>();
+    for (const MindIRParameter &p : mindir->parameters())
+      (*parameters)[p.name] = &p;
+    program.weights = [mindir, parameters](StringRef name) -> Expected<Buffer> {
+      if (const MindIRParameter *p = parameters->lookup(name))
+        return viewParameter(*mindir, *p);
+      return runError("the MindIR has no weight '" + name + "'");
+    };
+    return program;
+  };
+  int64_t outputRank = devices - stageSize;
+  if (runningUnderMPI()) {
+    auto preparer = [&](int64_t rank) -> Expected<RankProgram> {
+      auto program = prepareRank(rank);
+      if (!program)
+        return runError(request.model + ": " + toString(program.takeError()));
+      return program;
+    };
+    int rank = 0;
+    auto outputs = runRankUnderMPI(devices, stageSize, outputRank, outputTypes, preparer, rankOptions(request), rank);
+    if (!outputs)
+      return outputs.takeError();
+    result.holdsOutputs = rank == 0;
+    result.outputs = owned(std::move(*outputs));
+    if (rank == 0)
+      result.summary = formatv("rank 0 of {0} processes under mpirun, from {1} (every file matches the manifest)",
+                               devices, request.model)
+                           .str();
+    return result;
+  }
+  auto outputs = runRanksInProcess(devices, stageSize, outputRank, prepareRank, rankOptions(request));
+  if (!outputs)
+    return outputs.takeError();
+  result.outputs = owned(std::move(*outputs));
+  result.summary =
+      formatv("{0} ranks in one process{1}, from {2} (every file matches the manifest)", devices,
+              manifest.pipelineStages > 1
+                  ? formatv(" ({0} pipeline stages of {1})", manifest.pipelineStages, stageSize).str()
+                  : std::string(),
+              request.model)
+          .str();
+  return result;
+}
+
+Expected<RunResult> runModelFile(const RunRequest &request) {
+  if (request.model.empty())
+    return usageError("a run needs a model file or an export folder");
+  if (sys::fs::is_directory(request.model))
+    return runExportFolder(request);
+  if ((request.deviceNum > 0) != !request.trainStrategy.empty())
+    return usageError("--device-num and --train-strategy go together (a partitioned run)");
+  if (request.pipelineStages > 0 && request.deviceNum <= 0)
+    return usageError("--pipeline-stages needs --device-num (a partitioned run)");
+  setKernelThreads(request.threads);
+
+  mlir::DialectRegistry registry;
+  registerNNShardingRules(registry);
+  mlir::MLIRContext context(registry);
+  DiagnosticCollector diagnostics(context);
+  std::map<std::string, SmallVector<int64_t, 4>> shapes;
+  std::map<std::string, std::string> values;
+  for (const auto &[name, array] : request.inputs) {
+    shapes[name] = SmallVector<int64_t, 4>(array.shape.begin(), array.shape.end());
+    values[name] = serializeOnnxTensor(array, name);
+  }
+  auto imported = importModel(request.model, context, diagnostics, shapes, values, /*checkShapes=*/false);
+  if (!imported)
+    return imported.takeError();
+  std::optional<OnnxModel> &onnxModel = (*imported)->onnx;
+  std::optional<MindIRModel> &mindirModel = (*imported)->mindir;
+  mlir::OwningOpRef<mlir::ModuleOp> &module = (*imported)->module;
+  // Fusions that make the program cheaper to run without changing its
+  // meaning (GeLU spelled out in elementwise ops becomes one nn.gelu).
+  if (request.fuse) {
+    mlir::PassManager passes(&context);
+    passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
+    if (failed(passes.run(*module)))
+      return runError(request.model + ": " + diagnostics.text("fusion failed"));
+  }
+
+  auto entry = *module->getOps<mlir::func::FuncOp>().begin();
+  // A partitioned run replaces the entry by one function per rank.
+  RunResult result;
+  for (unsigned i = 0; i < entry.getNumResults(); ++i) {
+    auto nameAttr = entry.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    result.names.push_back(nameAttr ? nameAttr.str() : "output" + std::to_string(i));
+  }
+  std::vector<Buffer> buffers;
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    auto nameAttr = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    std::string name = nameAttr ? nameAttr.str() : "input" + std::to_string(i);
+    auto it = request.inputs.find(name);
+    if (it == request.inputs.end())
+      return runError("input '" + name + "' is missing: give --input " + name + "=FILE.npy");
+    Buffer input(it->second);
+    auto type = cast<mlir::RankedTensorType>(entry.getArgument(i).getType());
+    // numpy and ONNX's test data have no bfloat16: its bits come as uint16.
+    if (runtimeDType(type.getElementType()) == DType::BFloat16 && input.dtype == DType::UInt16)
+      input.dtype = DType::BFloat16;
+    if (SmallVector<int64_t, 4>(type.getShape()) != input.shape ||
+        runtimeDType(type.getElementType()) != input.dtype)
+      return runError(formatv("input '{0}' is {1} of {2}, but the model takes {3} of {4}", name,
+                              dtypeName(input.dtype), formatList(input.shape),
+                              dtypeName(*runtimeDType(type.getElementType())), formatList(type.getShape()))
+                          .str());
+    buffers.push_back(std::move(input));
+  }
+
+  // Weights are read where they lie: inside the loaded model, or mapped from
+  // its external data files.
+  llvm::StringMap<const onnx::TensorProto *> initializers;
+  llvm::StringMap<const MindIRParameter *> parameters;
+  if (onnxModel)
+    for (const onnx::TensorProto &tensor : onnxModel->proto().graph().initializer())
+      initializers[tensor.name()] = &tensor;
+  if (mindirModel)
+    for (const MindIRParameter &p : mindirModel->parameters())
+      parameters[p.name] = &p;
+  auto weights = [&](StringRef name) -> Expected<Buffer> {
+    if (const onnx::TensorProto *tensor = initializers.lookup(name)) {
+      auto mapped = onnxModel->mapTensor(*tensor);
+      if (!mapped)
+        return mapped.takeError();
+      SmallVector<int64_t, 4> shape(tensor->dims().begin(), tensor->dims().end());
+      return Buffer::view(*dtypeFromOnnx(tensor->data_type()), shape, mapped->bytes.data(), mapped->owner);
+    }
+    if (const MindIRParameter *p = parameters.lookup(name))
+      return viewParameter(*mindirModel, *p);
+    return runError("the model has no weight '" + name + "'");
+  };
+  if (request.deviceNum > 0) {
+    auto distributed = runOnRanks(request, *module, context, diagnostics, buffers, weights, result.summary);
+    if (!distributed)
+      return distributed.takeError();
+    result.outputs = owned(std::move(*distributed));
+    return result;
+  }
+  std::vector<Buffer> firstInputs = request.repeat ? buffers : std::vector<Buffer>();
+  // With repeat the profile covers the timed runs, not the first (which also
+  // builds the kernels' primitives).
+  OpProfile profile;
+  bool profileFirst = request.profile && !request.repeat;
+  auto executable = Executable::prepare(*module);
+  if (!executable)
+    return executable.takeError();
+  auto outputs = (*executable)->run(std::move(buffers), weights, profileFirst ? &profile : nullptr);
+  if (!outputs)
+    return outputs.takeError();
+  for (unsigned round = 0; round < request.repeat; ++round) {
+    auto began = std::chrono::steady_clock::now();
+    auto again = (*executable)->run(firstInputs, weights, request.profile ? &profile : nullptr);
+    result.timesMs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
+    if (!again)
+      return again.takeError();
+  }
+  if (request.repeat && request.profile)
+    profile.scale(1.0 / request.repeat);
+  llvm::sort(result.timesMs);
+  if (request.profile)
+    result.profile = std::move(profile);
+  result.outputs = owned(std::move(*outputs));
+  return result;
+}
+} // namespace
+
+Expected<RunResult> dinfer::runModel(const RunRequest &request) { return runModelFile(request); }
