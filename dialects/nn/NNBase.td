@@ -6,6 +6,7 @@
 include "mlir/IR/OpBase.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "NNInterfaces.td"
 
 def NN_Dialect : Dialect {
   let name = "nn";
@@ -27,8 +28,22 @@ def NN_NumericTensor : StaticShapeTensorOf<[AnyFloat, AnyInteger]>;
 def NN_IndexTensor : StaticShapeTensorOf<[AnyInteger]>;
 def NN_BoolTensor : StaticShapeTensorOf<[I1]>;
 
+// Every nn op names its MindSpore primitive here, once: the MindIR importer
+// and exporter and the strategy keys read it through
+// MindSporePrimitiveOpInterface.
 class NN_Op<string mnemonic, list<Trait> traits = []>
-    : Op<NN_Dialect, mnemonic, traits # [Pure]>;
+    : Op<NN_Dialect, mnemonic, traits # [Pure, NN_PrimitiveOpInterface]> {
+  string mindsporePrimitive = ?;
+  list<string> mindsporeAliases = [];
+  let extraClassDeclaration = [{
+    static ::llvm::StringRef getPrimitiveName() { return "}] # mindsporePrimitive # [{"; }
+    static ::llvm::ArrayRef<::llvm::StringLiteral> getPrimitiveAliases() {
+      static constexpr ::llvm::StringLiteral names[] = {""}]
+      # !foldl("", mindsporeAliases, text, alias, text # ", \"" # alias # "\"") # [{};
+      return ::llvm::ArrayRef<::llvm::StringLiteral>(names).drop_front();
+    }
+  }];
+}
 
 // An op whose result types come from its own inferReturnTypes; ops with
 // SameOperandsAndResultType get theirs from ODS.

@@ -6,6 +6,7 @@ using namespace mlir;
 using namespace dinfer::nn;
 
 #include "dialects/nn/NNDialect.cpp.inc"
+#include "dialects/nn/NNInterfaces.cpp.inc"
 
 void NNDialect::initialize() {
   addOperations<

@@ -714,47 +714,34 @@ LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
 #include "dialects/nn/NNOps.cpp.inc"
 
 llvm::StringRef dinfer::nn::primitiveName(Operation *op) {
-  return llvm::TypeSwitch<Operation *, llvm::StringRef>(op)
-      .Case([](SqrtOp) { return "Sqrt"; })
-      .Case([](NegOp) { return "Neg"; })
-      .Case([](ExpOp) { return "Exp"; })
-      .Case([](ErfOp) { return "Erf"; })
-      .Case([](TanhOp) { return "Tanh"; })
-      .Case([](SigmoidOp) { return "Sigmoid"; })
-      .Case([](ReLUOp) { return "ReLU"; })
-      .Case([](FastGeLUOp) { return "FastGeLU"; })
-      .Case([](SiLUOp) { return "SiLU"; })
-      .Case([](GeLUOp) { return "GeLU"; })
-      .Case([](AddOp) { return "Add"; })
-      .Case([](SubOp) { return "Sub"; })
-      .Case([](MulOp) { return "Mul"; })
-      .Case([](DivOp) { return "Div"; })
-      .Case([](PowOp) { return "Pow"; })
-      .Case([](SelectOp) { return "Select"; })
-      .Case([](CastOp) { return "Cast"; })
-      .Case([](MatMulOp) { return "MatMul"; })
-      .Case([](BatchMatMulOp) { return "BatchMatMul"; })
-      .Case([](BiasAddOp) { return "BiasAdd"; })
-      .Case([](SoftmaxOp) { return "Softmax"; })
-      .Case([](LogSoftmaxOp) { return "LogSoftmax"; })
-      .Case([](LayerNormOp) { return "LayerNorm"; })
-      .Case([](RMSNormOp) { return "RmsNorm"; })
-      .Case([](BatchNormOp) { return "BatchNorm"; })
-      .Case([](ReduceSumOp) { return "ReduceSum"; })
-      .Case([](ReduceMeanOp) { return "ReduceMean"; })
-      .Case([](ReduceMaxOp) { return "ReduceMax"; })
-      .Case([](ReshapeOp) { return "Reshape"; })
-      .Case([](TransposeOp) { return "Transpose"; })
-      .Case([](ExpandDimsOp) { return "ExpandDims"; })
-      .Case([](SqueezeOp) { return "Squeeze"; })
-      .Case([](FlattenOp) { return "Flatten"; })
-      .Case([](ConcatOp) { return "Concat"; })
-      .Case([](SplitOp) { return "Split"; })
-      .Case([](StridedSliceOp) { return "StridedSlice"; })
-      .Case([](GatherOp) { return "Gather"; })
-      .Case([](EmbeddingLookupOp) { return "EmbeddingLookup"; })
-      .Case([](Conv2DOp) { return "Conv2D"; })
-      .Case([](MaxPoolOp) { return "MaxPool"; })
-      .Case([](AvgPoolOp) { return "AvgPool"; })
-      .Default([](Operation *) { return ""; });
+  if (auto primitive = llvm::dyn_cast<MindSporePrimitiveOpInterface>(op))
+    return primitive.getPrimitiveName();
+  return "";
+}
+
+llvm::StringMap<RegisteredOperationName> dinfer::nn::opsByPrimitive(MLIRContext *context) {
+  context->getOrLoadDialect<NNDialect>();
+  llvm::StringMap<RegisteredOperationName> ops;
+  for (RegisteredOperationName name : context->getRegisteredOperations()) {
+    auto *primitive = name.getInterface<MindSporePrimitiveOpInterface>();
+    if (!primitive)
+      continue;
+    ops.try_emplace(primitive->getPrimitiveName(), name);
+    for (llvm::StringLiteral alias : primitive->getPrimitiveAliases())
+      ops.try_emplace(alias, name);
+  }
+  return ops;
+}
+
+std::optional<unsigned> dinfer::nn::attributeFreeArity(RegisteredOperationName name) {
+  if (!name.getAttributeNames().empty() || !name.hasInterface<InferTypeOpInterface>() ||
+      !name.hasTrait<OpTrait::OneResult>())
+    return std::nullopt;
+  if (name.hasTrait<OpTrait::OneOperand>())
+    return 1;
+  if (name.hasTrait<OpTrait::NOperands<2>::Impl>())
+    return 2;
+  if (name.hasTrait<OpTrait::NOperands<3>::Impl>())
+    return 3;
+  return std::nullopt;
 }

@@ -12,6 +12,7 @@ include "NNBase.td"
 class NN_UnaryOp<string mnemonic, string primitive, string formula,
                  Type operandType = NN_FloatTensor>
     : NN_Op<mnemonic, [SameOperandsAndResultType]> {
+  let mindsporePrimitive = primitive;
   let summary = "MindSpore " # primitive # ": " # formula;
   let description = "Elementwise `" # formula # "`; the result has the operand's type.";
   let arguments = (ins operandType:$x);
@@ -27,10 +28,14 @@ def NN_TanhOp : NN_UnaryOp<"tanh", "Tanh", "tanh(x)">;
 def NN_SigmoidOp : NN_UnaryOp<"sigmoid", "Sigmoid", "1 / (1 + exp(-x))">;
 def NN_ReLUOp : NN_UnaryOp<"relu", "ReLU", "max(x, 0)", NN_NumericTensor>;
 def NN_FastGeLUOp : NN_UnaryOp<"fast_gelu", "FastGeLU",
-    "x / (1 + exp(-1.702 |x|)) * exp(0.851 (x - |x|))">;
+    "x / (1 + exp(-1.702 |x|)) * exp(0.851 (x - |x|))"> {
+  let mindsporeAliases = ["FastGelu"];
+}
 def NN_SiLUOp : NN_UnaryOp<"silu", "SiLU", "x * sigmoid(x)">;
 
 def NN_GeLUOp : NN_Op<"gelu", [SameOperandsAndResultType]> {
+  let mindsporePrimitive = "GeLU";
+  let mindsporeAliases = ["Gelu"];
   let summary = "MindSpore GeLU: 0.5 x (1 + erf(x / sqrt(2)))";
   let description = [{
     With `approximate = "tanh"`, `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`,
@@ -44,6 +49,7 @@ def NN_GeLUOp : NN_Op<"gelu", [SameOperandsAndResultType]> {
 
 class NN_BinaryOp<string mnemonic, string primitive, string formula>
     : NN_InferOp<mnemonic, []> {
+  let mindsporePrimitive = primitive;
   let summary = "MindSpore " # primitive # ": " # formula # ", with broadcasting";
   let description = [{
     Elementwise with numpy broadcasting: shapes are aligned on the right and
@@ -54,13 +60,18 @@ class NN_BinaryOp<string mnemonic, string primitive, string formula>
   let assemblyFormat = "$x `,` $y attr-dict `:` type($x) `,` type($y)";
 }
 
-def NN_AddOp : NN_BinaryOp<"add", "Add", "x + y">;
+def NN_AddOp : NN_BinaryOp<"add", "Add", "x + y"> {
+  let mindsporeAliases = ["AddN"];
+}
 def NN_SubOp : NN_BinaryOp<"sub", "Sub", "x - y">;
 def NN_MulOp : NN_BinaryOp<"mul", "Mul", "x * y">;
-def NN_DivOp : NN_BinaryOp<"div", "Div", "x / y">;
+def NN_DivOp : NN_BinaryOp<"div", "Div", "x / y"> {
+  let mindsporeAliases = ["RealDiv"];
+}
 def NN_PowOp : NN_BinaryOp<"pow", "Pow", "x ^ y">;
 
 def NN_SelectOp : NN_InferOp<"select"> {
+  let mindsporePrimitive = "Select";
   let summary = "MindSpore Select / Where: cond ? x : y, with broadcasting";
   let arguments = (ins NN_BoolTensor:$cond, NN_Tensor:$x, NN_Tensor:$y);
   let results = (outs NN_Tensor:$z);
@@ -68,6 +79,7 @@ def NN_SelectOp : NN_InferOp<"select"> {
 }
 
 def NN_CastOp : NN_InferOp<"cast"> {
+  let mindsporePrimitive = "Cast";
   let summary = "MindSpore Cast: converts the element type";
   let arguments = (ins NN_Tensor:$x, TypeAttr:$dtype);
   let results = (outs NN_Tensor:$y);
@@ -79,6 +91,7 @@ def NN_CastOp : NN_InferOp<"cast"> {
 //===----------------------------------------------------------------------===//
 
 def NN_MatMulOp : NN_InferOp<"matmul"> {
+  let mindsporePrimitive = "MatMul";
   let summary = "MindSpore MatMul: a 2-D matrix product";
   let description = [{
     `[M, K] x [K, N] -> [M, N]`; `transpose_a` and `transpose_b` transpose an
@@ -96,6 +109,7 @@ def NN_MatMulOp : NN_InferOp<"matmul"> {
 }
 
 def NN_BatchMatMulOp : NN_InferOp<"batch_matmul"> {
+  let mindsporePrimitive = "BatchMatMul";
   let summary = "MindSpore BatchMatMul: matrix products over broadcast batch dimensions";
   let description = [{
     The last two dimensions of each operand are matrices; the leading ones
@@ -113,6 +127,7 @@ def NN_BatchMatMulOp : NN_InferOp<"batch_matmul"> {
 }
 
 def NN_BiasAddOp : NN_InferOp<"bias_add"> {
+  let mindsporePrimitive = "BiasAdd";
   let summary = "MindSpore BiasAdd: adds a 1-D bias along the channel dimension";
   let description = [{
     The channel dimension is 1 for `NCHW` and `NCDHW` (the default) and the
@@ -129,6 +144,7 @@ def NN_BiasAddOp : NN_InferOp<"bias_add"> {
 //===----------------------------------------------------------------------===//
 
 def NN_SoftmaxOp : NN_InferOp<"softmax"> {
+  let mindsporePrimitive = "Softmax";
   let summary = "MindSpore Softmax along one axis";
   let arguments = (ins NN_FloatTensor:$x, DefaultValuedAttr<I64Attr, "-1">:$axis);
   let results = (outs NN_FloatTensor:$y);
@@ -136,6 +152,7 @@ def NN_SoftmaxOp : NN_InferOp<"softmax"> {
 }
 
 def NN_LogSoftmaxOp : NN_InferOp<"log_softmax"> {
+  let mindsporePrimitive = "LogSoftmax";
   let summary = "MindSpore LogSoftmax along one axis";
   let arguments = (ins NN_FloatTensor:$x, DefaultValuedAttr<I64Attr, "-1">:$axis);
   let results = (outs NN_FloatTensor:$y);
@@ -143,6 +160,7 @@ def NN_LogSoftmaxOp : NN_InferOp<"log_softmax"> {
 }
 
 def NN_LayerNormOp : NN_InferOp<"layer_norm"> {
+  let mindsporePrimitive = "LayerNorm";
   let summary = "MindSpore LayerNorm (inference: the normalised output only)";
   let description = [{
     Normalises over the dimensions from `begin_norm_axis` on; `gamma` and
@@ -159,6 +177,7 @@ def NN_LayerNormOp : NN_InferOp<"layer_norm"> {
 }
 
 def NN_RMSNormOp : NN_InferOp<"rms_norm"> {
+  let mindsporePrimitive = "RmsNorm";
   let summary = "MindSpore RmsNorm: x / sqrt(mean(x^2) + epsilon) * gamma";
   let description = [{
     Normalises over the trailing dimensions that `gamma` spans. Returns the
@@ -171,6 +190,7 @@ def NN_RMSNormOp : NN_InferOp<"rms_norm"> {
 }
 
 def NN_BatchNormOp : NN_InferOp<"batch_norm"> {
+  let mindsporePrimitive = "BatchNorm";
   let summary = "MindSpore BatchNorm in inference mode";
   let description = [{
     `(x - mean) / sqrt(variance + epsilon) * scale + bias` per channel
@@ -191,6 +211,7 @@ def NN_BatchNormOp : NN_InferOp<"batch_norm"> {
 //===----------------------------------------------------------------------===//
 
 class NN_ReduceOp<string mnemonic, string primitive> : NN_InferOp<mnemonic> {
+  let mindsporePrimitive = primitive;
   let summary = "MindSpore " # primitive # " over the listed axes";
   let description = [{
     An empty `axis` reduces every dimension. With `keep_dims` the reduced
@@ -212,6 +233,7 @@ def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "ReduceMax">;
 //===----------------------------------------------------------------------===//
 
 def NN_ReshapeOp : NN_InferOp<"reshape"> {
+  let mindsporePrimitive = "Reshape";
   let summary = "MindSpore Reshape to a static shape";
   let description = [{
     One entry of `shape` may be -1: it takes what the element count leaves.
@@ -226,6 +248,7 @@ def NN_ReshapeOp : NN_InferOp<"reshape"> {
 }
 
 def NN_TransposeOp : NN_InferOp<"transpose"> {
+  let mindsporePrimitive = "Transpose";
   let summary = "MindSpore Transpose: result dimension i is operand dimension perm[i]";
   let arguments = (ins NN_Tensor:$x, DenseI64ArrayAttr:$perm);
   let results = (outs NN_Tensor:$y);
@@ -233,6 +256,7 @@ def NN_TransposeOp : NN_InferOp<"transpose"> {
 }
 
 def NN_ExpandDimsOp : NN_InferOp<"expand_dims"> {
+  let mindsporePrimitive = "ExpandDims";
   let summary = "MindSpore ExpandDims: inserts a dimension of size 1 at `axis`";
   let arguments = (ins NN_Tensor:$x, I64Attr:$axis);
   let results = (outs NN_Tensor:$y);
@@ -240,6 +264,7 @@ def NN_ExpandDimsOp : NN_InferOp<"expand_dims"> {
 }
 
 def NN_SqueezeOp : NN_InferOp<"squeeze"> {
+  let mindsporePrimitive = "Squeeze";
   let summary = "MindSpore Squeeze: removes dimensions of size 1";
   let description = "An empty `axis` removes every dimension of size 1.";
   let arguments = (ins NN_Tensor:$x, DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$axis);
@@ -248,6 +273,7 @@ def NN_SqueezeOp : NN_InferOp<"squeeze"> {
 }
 
 def NN_FlattenOp : NN_InferOp<"flatten"> {
+  let mindsporePrimitive = "Flatten";
   let summary = "MindSpore Flatten: [d0, ..., dn] -> [d0 * ... * d(axis-1), d(axis) * ... * dn]";
   let description = "`axis` defaults to 1, MindSpore's behaviour (keep the batch).";
   let arguments = (ins NN_Tensor:$x, DefaultValuedAttr<I64Attr, "1">:$axis);
@@ -256,6 +282,7 @@ def NN_FlattenOp : NN_InferOp<"flatten"> {
 }
 
 def NN_ConcatOp : NN_InferOp<"concat"> {
+  let mindsporePrimitive = "Concat";
   let summary = "MindSpore Concat along `axis`";
   let arguments = (ins Variadic<NN_Tensor>:$inputs, DefaultValuedAttr<I64Attr, "0">:$axis);
   let results = (outs NN_Tensor:$y);
@@ -263,6 +290,7 @@ def NN_ConcatOp : NN_InferOp<"concat"> {
 }
 
 def NN_SplitOp : NN_InferOp<"split"> {
+  let mindsporePrimitive = "Split";
   let summary = "MindSpore Split into `output_num` equal parts along `axis`";
   let arguments = (ins NN_Tensor:$x, DefaultValuedAttr<I64Attr, "0">:$axis, I64Attr:$output_num);
   let results = (outs Variadic<NN_Tensor>:$outputs);
@@ -270,6 +298,7 @@ def NN_SplitOp : NN_InferOp<"split"> {
 }
 
 def NN_StridedSliceOp : NN_InferOp<"strided_slice"> {
+  let mindsporePrimitive = "StridedSlice";
   let summary = "MindSpore StridedSlice: x[begin:end:strides] per dimension";
   let description = [{
     `begin`, `end` and `strides` have one entry per leading dimension they
@@ -289,6 +318,7 @@ def NN_StridedSliceOp : NN_InferOp<"strided_slice"> {
 }
 
 def NN_EmbeddingLookupOp : NN_InferOp<"embedding_lookup"> {
+  let mindsporePrimitive = "EmbeddingLookup";
   let summary = "MindSpore EmbeddingLookup: rows of a vocabulary slice, zero outside it";
   let description = [{
     Row `indices[i] - offset` of `params` where it lies in
@@ -306,6 +336,8 @@ def NN_EmbeddingLookupOp : NN_InferOp<"embedding_lookup"> {
 }
 
 def NN_GatherOp : NN_InferOp<"gather"> {
+  let mindsporePrimitive = "Gather";
+  let mindsporeAliases = ["GatherV2"];
   let summary = "MindSpore Gather: rows of `params` along `axis` picked by `indices`";
   let description = [{
     The result shape is `params.shape[:axis] + indices.shape + params.shape[axis+1:]`.
@@ -321,6 +353,7 @@ def NN_GatherOp : NN_InferOp<"gather"> {
 //===----------------------------------------------------------------------===//
 
 def NN_Conv2DOp : NN_InferOp<"conv2d"> {
+  let mindsporePrimitive = "Conv2D";
   let summary = "MindSpore Conv2D on NCHW data with an [O, C/group, kH, kW] weight";
   let description = [{
     `pad_mode` is `pad` (use `pad` = [top, bottom, left, right]), `same`
@@ -338,6 +371,7 @@ def NN_Conv2DOp : NN_InferOp<"conv2d"> {
 }
 
 class NN_PoolOp<string mnemonic, string primitive, dag extraArgs = (ins)> : NN_InferOp<mnemonic> {
+  let mindsporePrimitive = primitive;
   let summary = "MindSpore " # primitive # " over NCHW data";
   let description = [{
     `pad_mode` as in `nn.conv2d`; with `ceil_mode` the output size rounds up.

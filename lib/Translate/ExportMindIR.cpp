@@ -27,59 +27,6 @@ using llvm::StringRef;
 
 namespace {
 
-constexpr llvm::StringLiteral kExportableOps[] = {
-    "nn.add",
-    "nn.avg_pool",
-    "nn.batch_matmul",
-    "nn.batch_norm",
-    "nn.bias_add",
-    "nn.cast",
-    "nn.concat",
-    "nn.conv2d",
-    "nn.div",
-    "nn.erf",
-    "nn.exp",
-    "nn.expand_dims",
-    "nn.fast_gelu",
-    "nn.flatten",
-    "nn.gather",
-    "nn.gelu",
-    "nn.layer_norm",
-    "nn.log_softmax",
-    "nn.matmul",
-    "nn.max_pool",
-    "nn.mul",
-    "nn.neg",
-    "nn.pow",
-    "nn.reduce_max",
-    "nn.reduce_mean",
-    "nn.reduce_sum",
-    "nn.relu",
-    "nn.reshape",
-    "nn.rms_norm",
-    "nn.select",
-    "nn.sigmoid",
-    "nn.silu",
-    "nn.softmax",
-    "nn.split",
-    "nn.sqrt",
-    "nn.squeeze",
-    "nn.strided_slice",
-    "nn.sub",
-    "nn.tanh",
-    "nn.transpose",
-    "dist.param",
-    "dist.annotate",
-    "arith.constant",
-    "nn.embedding_lookup",
-    "dist.all_reduce",
-    "dist.all_gather",
-    "dist.reduce_scatter",
-    "dist.all_to_all",
-    "dist.broadcast",
-    "dist.send",
-    "dist.recv",
-};
 
 using Attr = mind_ir::AttributeProto;
 
@@ -408,53 +355,38 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return success();
       })
       .Case([&](nn::MatMulOp mm) -> LogicalResult {
-        simple(op, "MatMul", [&](mind_ir::PrimitiveProto *p) {
+        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) {
           setBool(p, "transpose_a", mm.getTransposeA());
           setBool(p, "transpose_b", mm.getTransposeB());
         });
         return success();
       })
       .Case([&](nn::BatchMatMulOp mm) -> LogicalResult {
-        simple(op, "BatchMatMul", [&](mind_ir::PrimitiveProto *p) {
+        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) {
           setBool(p, "transpose_a", mm.getTransposeA());
           setBool(p, "transpose_b", mm.getTransposeB());
         });
         return success();
       })
       .Case([&](nn::BiasAddOp b) -> LogicalResult {
-        simple(op, "BiasAdd", [&](mind_ir::PrimitiveProto *p) { setString(p, "format", b.getDataFormat()); });
+        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) { setString(p, "format", b.getDataFormat()); });
         return success();
       })
-      .Case([&](nn::AddOp) -> LogicalResult { return simple(op, "Add"), success(); })
-      .Case([&](nn::SubOp) -> LogicalResult { return simple(op, "Sub"), success(); })
-      .Case([&](nn::MulOp) -> LogicalResult { return simple(op, "Mul"), success(); })
-      .Case([&](nn::DivOp) -> LogicalResult { return simple(op, "Div"), success(); })
-      .Case([&](nn::PowOp) -> LogicalResult { return simple(op, "Pow"), success(); })
-      .Case([&](nn::SelectOp) -> LogicalResult { return simple(op, "Select"), success(); })
-      .Case([&](nn::SqrtOp) -> LogicalResult { return simple(op, "Sqrt"), success(); })
-      .Case([&](nn::NegOp) -> LogicalResult { return simple(op, "Neg"), success(); })
-      .Case([&](nn::ExpOp) -> LogicalResult { return simple(op, "Exp"), success(); })
-      .Case([&](nn::ErfOp) -> LogicalResult { return simple(op, "Erf"), success(); })
-      .Case([&](nn::TanhOp) -> LogicalResult { return simple(op, "Tanh"), success(); })
-      .Case([&](nn::SigmoidOp) -> LogicalResult { return simple(op, "Sigmoid"), success(); })
-      .Case([&](nn::ReLUOp) -> LogicalResult { return simple(op, "ReLU"), success(); })
-      .Case([&](nn::FastGeLUOp) -> LogicalResult { return simple(op, "FastGeLU"), success(); })
-      .Case([&](nn::SiLUOp) -> LogicalResult { return simple(op, "SiLU"), success(); })
       .Case([&](nn::GeLUOp g) -> LogicalResult {
-        simple(op, "GeLU", [&](mind_ir::PrimitiveProto *p) { setString(p, "approximate", g.getApproximate()); });
+        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) { setString(p, "approximate", g.getApproximate()); });
         return success();
       })
       .Case([&](nn::SoftmaxOp s) -> LogicalResult {
-        simple(op, "Softmax",
+        simple(op, nn::primitiveName(op),
                [&](mind_ir::PrimitiveProto *p) { setInts(p, "axis", {static_cast<int64_t>(s.getAxis())}); });
         return success();
       })
       .Case([&](nn::LogSoftmaxOp s) -> LogicalResult {
-        simple(op, "LogSoftmax", [&](mind_ir::PrimitiveProto *p) { setInt(p, "axis", s.getAxis()); });
+        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) { setInt(p, "axis", s.getAxis()); });
         return success();
       })
       .Case([&](nn::LayerNormOp ln) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive("LayerNorm");
+        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
         setInt(p, "begin_norm_axis", ln.getBeginNormAxis());
         setInt(p, "begin_params_axis", ln.getBeginParamsAxis());
         setFloat(p, "epsilon", ln.getEpsilon().convertToFloat());
@@ -468,7 +400,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return success();
       })
       .Case([&](nn::RMSNormOp rms) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive("RmsNorm");
+        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
         setFloat(p, "epsilon", rms.getEpsilon().convertToFloat());
         auto type = llvm::cast<RankedTensorType>(rms.getType());
         int64_t gammaRank = llvm::cast<RankedTensorType>(rms.getGamma().getType()).getRank();
@@ -477,7 +409,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return success();
       })
       .Case([&](nn::BatchNormOp bn) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive("BatchNorm");
+        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
         setBool(p, "is_training", false);
         setFloat(p, "epsilon", bn.getEpsilon().convertToFloat());
         setString(p, "format", "NCHW");
@@ -488,29 +420,29 @@ LogicalResult Exporter::exportOp(Operation *op) {
         firstOfTuple(op, p, inputs, {bn.getType(), channel, channel, channel, channel});
         return success();
       })
-      .Case([&](nn::ReduceSumOp r) -> LogicalResult { return reduce(r, "ReduceSum"); })
-      .Case([&](nn::ReduceMeanOp r) -> LogicalResult { return reduce(r, "ReduceMean"); })
-      .Case([&](nn::ReduceMaxOp r) -> LogicalResult { return reduce(r, "ReduceMax"); })
+      .Case([&](nn::ReduceSumOp r) -> LogicalResult { return reduce(r, nn::primitiveName(op)); })
+      .Case([&](nn::ReduceMeanOp r) -> LogicalResult { return reduce(r, nn::primitiveName(op)); })
+      .Case([&](nn::ReduceMaxOp r) -> LogicalResult { return reduce(r, nn::primitiveName(op)); })
       .Case([&](nn::ReshapeOp r) -> LogicalResult {
         auto type = llvm::cast<RankedTensorType>(r.getType());
         names_[r.getResult()] = node(primitive("Reshape"), {nameOf(r.getX()), constInts(type.getShape())}, type);
         return success();
       })
       .Case([&](nn::TransposeOp t) -> LogicalResult {
-        names_[t.getResult()] = node(primitive("Transpose"), {nameOf(t.getX()), constInts(t.getPerm())}, t.getType());
+        names_[t.getResult()] = node(primitive(nn::primitiveName(op)), {nameOf(t.getX()), constInts(t.getPerm())}, t.getType());
         return success();
       })
       .Case([&](nn::ExpandDimsOp e) -> LogicalResult {
-        names_[e.getResult()] = node(primitive("ExpandDims"), {nameOf(e.getX()), constInt(e.getAxis())}, e.getType());
+        names_[e.getResult()] = node(primitive(nn::primitiveName(op)), {nameOf(e.getX()), constInt(e.getAxis())}, e.getType());
         return success();
       })
       .Case([&](nn::SqueezeOp s) -> LogicalResult {
-        simple(op, "Squeeze", [&](mind_ir::PrimitiveProto *p) { setInts(p, "axis", s.getAxis()); });
+        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) { setInts(p, "axis", s.getAxis()); });
         return success();
       })
       .Case([&](nn::FlattenOp f) -> LogicalResult {
         if (f.getAxis() == 1) {
-          simple(op, "Flatten");
+          simple(op, nn::primitiveName(op));
           return success();
         }
         auto type = llvm::cast<RankedTensorType>(f.getType());
@@ -518,7 +450,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return success();
       })
       .Case([&](nn::ConcatOp c) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive("Concat");
+        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
         setInt(p, "axis", c.getAxis());
         SmallVector<std::string> inputs;
         for (Value v : c.getInputs())
@@ -528,7 +460,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return success();
       })
       .Case([&](nn::SplitOp s) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive("Split");
+        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
         setInt(p, "axis", s.getAxis());
         setInt(p, "output_num", s.getOutputNum());
         std::string tuple = node(p, {nameOf(s.getX())}, s.getResultTypes());
@@ -537,7 +469,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return success();
       })
       .Case([&](nn::StridedSliceOp s) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive("StridedSlice");
+        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
         setInt(p, "begin_mask", s.getBeginMask());
         setInt(p, "end_mask", s.getEndMask());
         setInt(p, "ellipsis_mask", 0);
@@ -550,7 +482,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
       })
       .Case([&](nn::GatherOp g) -> LogicalResult {
         names_[g.getResult()] = node(
-            primitive("Gather"), {nameOf(g.getParams()), nameOf(g.getIndices()), constInt(g.getAxis())}, g.getType());
+            primitive(nn::primitiveName(op)), {nameOf(g.getParams()), nameOf(g.getIndices()), constInt(g.getAxis())}, g.getType());
         return success();
       })
       .Case([&](nn::EmbeddingLookupOp e) -> LogicalResult {
@@ -560,7 +492,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
           if (auto dense = llvm::dyn_cast<DenseIntElementsAttr>(constant.getValue()))
             offset = constInt((*dense.begin()).getSExtValue());
         names_[e.getResult()] =
-            node(primitive("EmbeddingLookup"), {nameOf(e.getParams()), nameOf(e.getIndices()), offset}, e.getType());
+            node(primitive(nn::primitiveName(op)), {nameOf(e.getParams()), nameOf(e.getIndices()), offset}, e.getType());
         return success();
       })
       .Case<dist::AllReduceOp, dist::AllGatherOp, dist::ReduceScatterOp, dist::AllToAllOp, dist::BroadcastOp,
@@ -569,12 +501,12 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return o->emitOpError() << "depends on the rank: export one rank's function (run --dist-split-ranks first)";
       })
       .Case([&](nn::CastOp c) -> LogicalResult {
-        names_[c.getResult()] = node(primitive("Cast"), {nameOf(c.getX()), constType(c.getDtype())}, c.getType());
+        names_[c.getResult()] = node(primitive(nn::primitiveName(op)), {nameOf(c.getX()), constType(c.getDtype())}, c.getType());
         return success();
       })
       .Case([&](nn::Conv2DOp c) -> LogicalResult {
         auto w = llvm::cast<RankedTensorType>(c.getW().getType());
-        simple(op, "Conv2D", [&](mind_ir::PrimitiveProto *p) {
+        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) {
           setInt(p, "out_channel", w.getDimSize(0));
           setInts(p, "kernel_size", {w.getDimSize(2), w.getDimSize(3)});
           setInt(p, "mode", 1);
@@ -589,20 +521,30 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return success();
       })
       .Case([&](nn::MaxPoolOp pool) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive("MaxPool");
+        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
         if (failed(poolAttrs(pool, p)))
           return failure();
         names_[pool.getResult()] = node(p, {nameOf(pool.getX())}, pool.getType());
         return success();
       })
       .Case([&](nn::AvgPoolOp pool) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive("AvgPool");
+        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
         if (failed(poolAttrs(pool, p)))
           return failure();
         names_[pool.getResult()] = node(p, {nameOf(pool.getX())}, pool.getType());
         return success();
       })
-      .Default([&](Operation *other) { return other->emitOpError() << "cannot be exported to MindIR"; });
+      .Default([&](Operation *other) -> LogicalResult {
+        // An nn op without attributes is its primitive applied to its
+        // operands: the name comes from the op's ODS entry.
+        auto primitive = llvm::dyn_cast<nn::MindSporePrimitiveOpInterface>(other);
+        if (primitive && other->getNumResults() == 1 && other->getRegisteredInfo() &&
+            other->getRegisteredInfo()->getAttributeNames().empty()) {
+          simple(other, primitive.getPrimitiveName());
+          return success();
+        }
+        return other->emitOpError() << "cannot be exported to MindIR";
+      });
 }
 
 LogicalResult Exporter::exportCollective(Operation *op) {
@@ -801,4 +743,3 @@ std::string dinfer::collectiveGroupName(ArrayRef<int64_t> ranks, int64_t deviceN
   return std::to_string(ranks.size()) + "-" + std::to_string(std::hash<std::string>{}(joined));
 }
 
-llvm::ArrayRef<llvm::StringLiteral> dinfer::exportableOps() { return kExportableOps; }

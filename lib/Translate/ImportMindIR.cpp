@@ -268,6 +268,7 @@ private:
   const MindIRModel &model_;
   MLIRContext *context_;
   OpBuilder builder_;
+  llvm::StringMap<RegisteredOperationName> opsByPrimitive_ = nn::opsByPrimitive(builder_.getContext());
   MindIRImportOptions options_;
   llvm::StringMap<Item> items_;
 };
@@ -399,16 +400,6 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
     }
     return values;
   };
-  auto unary = [&](auto tag) -> LogicalResult {
-    using OpT = decltype(tag);
-    auto x = tensors(1);
-    return failed(x) ? failure() : define(make<OpT>(loc, *x));
-  };
-  auto binary = [&](auto tag) -> LogicalResult {
-    using OpT = decltype(tag);
-    auto xy = tensors(2);
-    return failed(xy) ? failure() : define(make<OpT>(loc, *xy));
-  };
 
   bool handled = false;
   if (failed(convertCommunication(node, op, attrs, loc, handled)))
@@ -463,34 +454,6 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
                : define(make<nn::BiasAddOp>(
                      loc, *xy, {named("data_format", builder_.getStringAttr(attrs.getString("format", "NCHW")))}));
   }
-  if (op == "Add" || op == "AddN")
-    return binary(nn::AddOp());
-  if (op == "Sub")
-    return binary(nn::SubOp());
-  if (op == "Mul")
-    return binary(nn::MulOp());
-  if (op == "Div" || op == "RealDiv")
-    return binary(nn::DivOp());
-  if (op == "Pow")
-    return binary(nn::PowOp());
-  if (op == "Sqrt")
-    return unary(nn::SqrtOp());
-  if (op == "Neg")
-    return unary(nn::NegOp());
-  if (op == "Exp")
-    return unary(nn::ExpOp());
-  if (op == "Erf")
-    return unary(nn::ErfOp());
-  if (op == "Tanh")
-    return unary(nn::TanhOp());
-  if (op == "Sigmoid")
-    return unary(nn::SigmoidOp());
-  if (op == "ReLU")
-    return unary(nn::ReLUOp());
-  if (op == "FastGeLU" || op == "FastGelu")
-    return unary(nn::FastGeLUOp());
-  if (op == "SiLU")
-    return unary(nn::SiLUOp());
   if (op == "GeLU" || op == "Gelu") {
     auto x = tensors(1);
     return failed(x)
@@ -541,8 +504,10 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
                      : define(make<nn::SqueezeOp>(
                            loc, *x, {i64s("axis", attrs.getInts("axis").value_or(SmallVector<int64_t>()))}));
   }
-  if (op == "Flatten")
-    return unary(nn::FlattenOp());
+  if (op == "Flatten") {
+    auto x = tensors(1);
+    return failed(x) ? failure() : define(make<nn::FlattenOp>(loc, *x));
+  }
   if (op == "Concat") {
     auto tuple = input(node, 0, loc);
     if (failed(tuple))
@@ -608,10 +573,6 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
       return emitError(loc) << "Cast's target type must be a constant type";
     return define(make<nn::CastOp>(loc, *x, {named("dtype", TypeAttr::get(dtype->dtype))}));
   }
-  if (op == "Select") {
-    auto values = tensors(3);
-    return failed(values) ? failure() : define(make<nn::SelectOp>(loc, *values));
-  }
   if (op == "Conv2D") {
     auto xw = tensors(2);
     if (failed(xw))
@@ -673,6 +634,24 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
     items_[out] = tuple;
     return success();
   }
+  // Every other nn op without attributes is its primitive (or an alias of
+  // it) applied to its operands: found by the name its ODS entry gives.
+  if (auto known = opsByPrimitive_.find(op); known != opsByPrimitive_.end())
+    if (std::optional<unsigned> arity = nn::attributeFreeArity(known->second)) {
+      auto operands = tensors(static_cast<int>(*arity));
+      if (failed(operands))
+        return failure();
+      SmallVector<Type> types;
+      auto *infer = known->second.getInterface<InferTypeOpInterface>();
+      if (failed(infer->inferReturnTypes(builder_.getContext(), loc, *operands, builder_.getDictionaryAttr({}),
+                                         /*properties=*/nullptr, {}, types)))
+        return failure();
+      OperationState state(loc, known->second);
+      state.addOperands(*operands);
+      state.addTypes(types);
+      return define(builder_.create(state)->getResult(0));
+    }
+
   return emitError(loc) << "unsupported MindSpore primitive '" << op << "'";
 }
 

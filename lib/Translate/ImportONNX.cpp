@@ -27,49 +27,10 @@ using llvm::StringRef;
 
 namespace {
 
-constexpr llvm::StringLiteral kSupportedOps[] = {
-    "Abs",
-    "Add",
-    "AveragePool",
-    "BatchNormalization",
-    "Cast",
-    "Concat",
-    "Constant",
-    "Conv",
-    "Div",
-    "Erf",
-    "Exp",
-    "Flatten",
-    "Gather",
-    "Gemm",
-    "GlobalAveragePool",
-    "GlobalMaxPool",
-    "Identity",
-    "LayerNormalization",
-    "LogSoftmax",
-    "MatMul",
-    "MaxPool",
-    "Mul",
-    "Neg",
-    "Pow",
-    "ReduceMax",
-    "ReduceMean",
-    "ReduceSum",
-    "Relu",
-    "Reshape",
-    "Shape",
-    "Sigmoid",
-    "Slice",
-    "Softmax",
-    "Split",
-    "Sqrt",
-    "Squeeze",
-    "Sub",
-    "Tanh",
-    "Transpose",
-    "Unsqueeze",
-    "Where",
-};
+/// ONNX op types that only ever appear folded into shape arithmetic at import
+/// (on static shapes): they have no converter of their own.
+constexpr llvm::StringLiteral kFoldedOnlyOps[] = {"Shape"};
+
 
 const onnx::AttributeProto *findAttr(const onnx::NodeProto &node, StringRef name) {
   for (const onnx::AttributeProto &attr : node.attribute())
@@ -952,7 +913,10 @@ private:
     return define(node, 0, make1<nn::MaxPoolOp>(loc, *x, *attrs));
   }
 
-  Converter converterFor(StringRef op) {
+public:
+  /// The converter of every ONNX op type the importer takes: the one list of
+  /// them (supportedOnnxOps reads its keys).
+  static const llvm::StringMap<Converter> &converters() {
     static const llvm::StringMap<Converter> table = {
         {"Abs", &Importer::convertAbs},
         {"Add", &Importer::binary<nn::AddOp>},
@@ -995,8 +959,13 @@ private:
         {"Unsqueeze", &Importer::convertUnsqueeze},
         {"Where", &Importer::convertWhere},
     };
-    auto it = table.find(op);
-    return it == table.end() ? nullptr : it->second;
+    return table;
+  }
+
+private:
+  Converter converterFor(StringRef op) {
+    auto it = converters().find(op);
+    return it == converters().end() ? nullptr : it->second;
   }
 
   LogicalResult convertAveragePool(const onnx::NodeProto &node, Location loc) { return convertPool(node, loc, false); }
@@ -1114,4 +1083,10 @@ OwningOpRef<ModuleOp> dinfer::importOnnx(const OnnxModel &model, MLIRContext *co
   return Importer(model, context, options).run();
 }
 
-llvm::ArrayRef<llvm::StringLiteral> dinfer::supportedOnnxOps() { return kSupportedOps; }
+std::vector<llvm::StringRef> dinfer::supportedOnnxOps() {
+  std::vector<llvm::StringRef> ops(std::begin(kFoldedOnlyOps), std::end(kFoldedOnlyOps));
+  for (const auto &entry : Importer::converters())
+    ops.push_back(entry.getKey());
+  llvm::sort(ops);
+  return ops;
+}

@@ -42,8 +42,6 @@ llvm::Expected<MindIRModel> exportMindIR(mlir::ModuleOp module, ParameterData pa
 /// "<count>-<hash of the sorted ranks>", such as "2-5004544844489628105".
 std::string collectiveGroupName(llvm::ArrayRef<int64_t> ranks, int64_t deviceNum);
 
-/// The nn ops the exporter writes.
-llvm::ArrayRef<llvm::StringLiteral> exportableOps();
 
 } // namespace dinfer
 

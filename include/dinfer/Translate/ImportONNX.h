@@ -17,6 +17,8 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <vector>
+
 namespace dinfer {
 
 class OnnxModel;
@@ -38,8 +40,9 @@ struct OnnxImportOptions {
 mlir::OwningOpRef<mlir::ModuleOp> importOnnx(const OnnxModel &model, mlir::MLIRContext *context,
                                              const OnnxImportOptions &options = {});
 
-/// The ONNX op types the importer converts.
-llvm::ArrayRef<llvm::StringLiteral> supportedOnnxOps();
+/// The ONNX op types the importer converts, sorted (read from its converter
+/// table, so the list cannot disagree with what it takes).
+std::vector<llvm::StringRef> supportedOnnxOps();
 
 } // namespace dinfer
 
