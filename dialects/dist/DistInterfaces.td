@@ -1,4 +1,4 @@
-//===- DistInterfaces.td - sharding-rule op interface --------*- tablegen -*-===//
+//===- DistInterfaces.td - sharding rules and collectives ----*- tablegen -*-===//
 
 #ifndef DINFER_DIST_INTERFACES_TD
 #define DINFER_DIST_INTERFACES_TD
@@ -28,6 +28,40 @@ def Dist_ShardingRuleOpInterface : OpInterface<"ShardingRuleOpInterface"> {
       /*args=*/(ins)
     >
   ];
+}
+
+def Dist_CollectiveOpInterface : OpInterface<"CollectiveOpInterface"> {
+  let cppNamespace = "::dinfer::dist";
+  let description = [{
+    A collective: every rank of a group takes part. The group of a rank is
+    every rank that differs from it only in the device axes `axes` (counted
+    from the right, as MindSpore counts them) of `dev_matrix`, the device
+    matrix of one pipeline stage; after --dist-split-ranks, `dist.group`
+    names its global ranks. The passes (isCollective), the SPMD check, the
+    MindIR exporter and the runtime read the group through this interface;
+    it verifies that the device matrix fits the module's devices.
+  }];
+  let methods = [
+    InterfaceMethod<
+      /*desc=*/"The device axes the group spans",
+      /*retTy=*/"::llvm::ArrayRef<int64_t>",
+      /*methodName=*/"getGroupAxes",
+      /*args=*/(ins),
+      /*methodBody=*/"",
+      /*defaultImplementation=*/[{ return $_op.getAxes(); }]>,
+    InterfaceMethod<
+      /*desc=*/"The device matrix of one pipeline stage that the axes index",
+      /*retTy=*/"::dinfer::dist::DeviceMatrixAttr",
+      /*methodName=*/"getGroupDevMatrix",
+      /*args=*/(ins),
+      /*methodBody=*/"",
+      /*defaultImplementation=*/[{ return $_op.getDevMatrix(); }]>,
+  ];
+  let verify = [{
+    return ::dinfer::dist::verifyDeviceCount(
+        $_op, ::llvm::cast<::dinfer::dist::CollectiveOpInterface>($_op).getGroupDevMatrix().getDims(),
+        "dev_matrix");
+  }];
 }
 
 #endif // DINFER_DIST_INTERFACES_TD

@@ -167,12 +167,6 @@ LogicalResult BroadcastOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
   return success();
 }
 
-LogicalResult AllReduceOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
-LogicalResult AllGatherOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
-LogicalResult ReduceScatterOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
-LogicalResult AllToAllOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
-LogicalResult BroadcastOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
-LogicalResult LocalSplitOp::verify() { return verifyDeviceCount(*this, getDevMatrix().getDims(), "dev_matrix"); }
 
 void ShardOffsetOp::build(OpBuilder &builder, OperationState &state, ArrayRef<int64_t> axes,
                           ArrayRef<int64_t> devMatrix, int64_t piece) {
@@ -219,9 +213,7 @@ LogicalResult RecvOp::verify() { return verifyTransfer(*this, getPeerStage(), ge
 // Helpers of the passes
 //===----------------------------------------------------------------------===//
 
-bool dist::isCollective(Operation *op) {
-  return isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp, BroadcastOp, LocalSplitOp>(op);
-}
+bool dist::isCollective(Operation *op) { return isa<CollectiveOpInterface>(op); }
 
 std::optional<int64_t> dist::stageOf(Operation *op) {
   if (auto stage = op->getAttrOfType<IntegerAttr>(DistDialect::kStageAttrName))

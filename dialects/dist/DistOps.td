@@ -62,9 +62,8 @@ def Dist_AnnotateOp : Dist_Op<"annotate",
 //===----------------------------------------------------------------------===//
 
 class Dist_CollectiveOp<string mnemonic, list<Trait> traits = []>
-    : Dist_Op<mnemonic, traits # [InferTypeOpAdaptor]> {
+    : Dist_Op<mnemonic, traits # [InferTypeOpAdaptor, Dist_CollectiveOpInterface]> {
   let results = (outs Dist_StaticTensor:$result);
-  let hasVerifier = 1;
   code collectiveDescription = [{
     The group of a rank is every rank that differs from it only in the device
     axes `axes` (counted from the right, as MindSpore counts them) of

@@ -1,0 +1,301 @@
+//===- InterpreterImpl.h - what the interpreter's op kernels share -*- C++ -*-===//
+//
+// The interpreter of lib/Runtime, seen from its kernels. An Executable picks
+// the kernel of every op once, when it is prepared (selectKernel); a run then
+// calls them in program order. Kernels live by family in lib/Runtime/Ops/
+// (elementwise, linear algebra, normalization and reductions, data movement,
+// collectives), each behind a select<Family>Kernel that knows its ops.
+// Internal to lib/Runtime: nothing outside includes it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DINFER_LIB_RUNTIME_INTERPRETERIMPL_H
+#define DINFER_LIB_RUNTIME_INTERPRETERIMPL_H
+
+#include "dinfer/Runtime/Interpreter.h"
+#include "dinfer/Runtime/Kernels.h"
+
+#include "dialects/dist/DistOps.h"
+#include "dialects/nn/NNDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace dinfer::interp {
+using namespace mlir;
+using llvm::SmallVector;
+
+inline std::string where(Operation *op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << op->getName() << " at " << op->getLoc();
+  return text;
+}
+
+inline llvm::Error opError(Operation *op, const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), where(op) + ": " + message);
+}
+
+inline RankedTensorType typeOf(Value v) { return llvm::cast<RankedTensorType>(v.getType()); }
+
+inline SmallVector<int64_t, 4> stridesOf(llvm::ArrayRef<int64_t> shape) {
+  SmallVector<int64_t, 4> strides(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;)
+    strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+inline int64_t product(llvm::ArrayRef<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    n *= d;
+  return n;
+}
+
+inline int64_t normalize(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
+
+/// memcpy that accepts the null pointers of empty buffers.
+inline void copyBytes(char *dst, const char *src, size_t n) {
+  if (n)
+    std::memcpy(dst, src, n);
+}
+
+/// Input offsets of a numpy-broadcast operand, for each output element.
+class BroadcastIndex {
+public:
+  BroadcastIndex(llvm::ArrayRef<int64_t> in, llvm::ArrayRef<int64_t> out) : out_(out.begin(), out.end()) {
+    SmallVector<int64_t, 4> inStrides = stridesOf(in);
+    strides_.assign(out.size(), 0);
+    size_t offset = out.size() - in.size();
+    for (size_t d = 0; d < in.size(); ++d)
+      strides_[offset + d] = in[d] == 1 ? 0 : inStrides[d];
+  }
+  int64_t operator()(int64_t linear) const {
+    int64_t result = 0;
+    for (size_t d = out_.size(); d-- > 0;) {
+      result += (linear % out_[d]) * strides_[d];
+      linear /= out_[d];
+    }
+    return result;
+  }
+
+private:
+  SmallVector<int64_t, 4> out_, strides_;
+};
+
+class Interpreter;
+/// Runs one op in a run of its program; chosen once per op at preparation.
+using Kernel = llvm::Error (*)(Interpreter &, Operation *);
+
+Kernel selectCoreKernel(Operation *op);          ///< constants, parameters, annotations
+Kernel selectElementwiseKernel(Operation *op);   ///< Ops/Elementwise.cpp
+Kernel selectLinalgKernel(Operation *op);        ///< Ops/Linalg.cpp
+Kernel selectNormalizationKernel(Operation *op); ///< Ops/Normalization.cpp
+Kernel selectDataMovementKernel(Operation *op);  ///< Ops/DataMovement.cpp
+Kernel selectCollectivesKernel(Operation *op);   ///< Ops/Collectives.cpp
+/// The kernel of `op`, or null when the runtime has none.
+Kernel selectKernel(Operation *op);
+
+} // namespace dinfer::interp
+
+/// What an Executable keeps from one run to the next: every op with its
+/// kernel, the ops at which each value dies, and the storage of dead values,
+/// reused by later ones.
+struct dinfer::Executable::State {
+  mlir::func::FuncOp entry;
+  /// The entry's ops in order, each with the kernel chosen for it.
+  std::vector<std::pair<mlir::Operation *, interp::Kernel>> steps;
+  llvm::DenseMap<mlir::Operation *, llvm::SmallVector<mlir::Value, 2>> dying;
+  /// Values that are the same in every run: weights, constants, and what is
+  /// computed from them alone.
+  llvm::DenseSet<mlir::Value> runInvariant;
+  /// Weights of matrix products, kept in oneDNN's blocked layout.
+  llvm::DenseMap<mlir::Operation *, std::unique_ptr<kernels::PrepackedWeights>> prepacked;
+  std::multimap<size_t, std::vector<char>> pool;
+  size_t pooledBytes = 0;
+};
+
+namespace dinfer::interp {
+
+/// One run of an Executable: the values alive, where their storage comes
+/// from, and the helpers kernels build on.
+class Interpreter {
+public:
+  Interpreter(Executable::State &state, WeightSource weights, OpProfile *profile, const RankContext *rank)
+      : weights_(weights), profile_(profile), rank_(rank), state_(state), pool_(state.pool),
+        pooledBytes_(state.pooledBytes) {}
+  llvm::Expected<std::vector<Buffer>> run(std::vector<Buffer> inputs);
+
+  // The state of one run.
+  const Buffer &in(Value v) { return *values_.lookup(v); }
+  /// The buffer of a new value: storage of a dead value of the same size
+  /// when there is one, or fresh zeroed memory.
+  Buffer &define(Value v, DType dtype) {
+    auto buffer = std::make_shared<Buffer>();
+    buffer->dtype = dtype;
+    buffer->shape.assign(typeOf(v).getShape().begin(), typeOf(v).getShape().end());
+    size_t bytes = buffer->byteSize();
+    auto spare = pool_.find(bytes);
+    if (spare != pool_.end() && bytes) {
+      buffer->data = std::move(spare->second);
+      pool_.erase(spare);
+      pooledBytes_ -= bytes;
+    } else {
+      buffer->data.assign(bytes, 0);
+    }
+    values_[v] = buffer;
+    return *buffer;
+  }
+  Buffer &define(Value v) { return define(v, *runtimeDType(typeOf(v).getElementType())); }
+  /// Defines `result` in the storage of `operand` when the operand dies at
+  /// this op and nothing else holds it: elementwise kernels run in place.
+  Buffer &defineInPlaceOf(Value result, Value operand) {
+    auto it = values_.find(operand);
+    DType dtype = *runtimeDType(typeOf(result).getElementType());
+    if (it != values_.end() && dyingHere_.contains(operand) && it->second.use_count() == 1 && !it->second->isView() &&
+        it->second->dtype == dtype && it->second->shape == SmallVector<int64_t, 4>(typeOf(result).getShape()) &&
+        !llvm::is_contained(liveOutputs_, operand)) {
+      std::shared_ptr<Buffer> buffer = it->second;
+      values_[result] = buffer;
+      return *buffer;
+    }
+    return define(result, dtype);
+  }
+  /// `result` as the bytes of `operand` under another shape: a dying
+  /// operand hands its storage over; otherwise the result is a read-only
+  /// view that keeps the operand alive.
+  void alias(Value result, Value operand) {
+    std::shared_ptr<Buffer> x = values_.lookup(operand);
+    llvm::ArrayRef<int64_t> shape = typeOf(result).getShape();
+    std::shared_ptr<Buffer> y;
+    if (!x->isView() && dyingHere_.contains(operand) && x.use_count() == 2 &&
+        !llvm::is_contained(liveOutputs_, operand)) {
+      y = std::make_shared<Buffer>();
+      y->dtype = x->dtype;
+      y->data = std::move(x->data);
+      values_[operand] = y; // its storage moved: nothing is left to pool
+    } else if (x->isView()) {
+      y = std::make_shared<Buffer>(*x);
+    } else {
+      y = std::make_shared<Buffer>(Buffer::view(x->dtype, shape, x->bytes(), x));
+    }
+    y->shape.assign(shape.begin(), shape.end());
+    values_[result] = y;
+  }
+  /// Returns the storage of a value that died to the pool.
+  void release(Value v) {
+    auto it = values_.find(v);
+    if (it == values_.end())
+      return;
+    std::shared_ptr<Buffer> buffer = std::move(it->second);
+    values_.erase(it);
+    constexpr size_t poolLimit = size_t(1) << 30;
+    if (buffer.use_count() == 1 && !buffer->isView() && !buffer->data.empty() &&
+        pooledBytes_ + buffer->data.size() <= poolLimit) {
+      pooledBytes_ += buffer->data.size();
+      pool_.emplace(buffer->data.size(), std::move(buffer->data));
+    }
+  }
+
+  enum class Reduction { Sum, Mean, Max };
+  llvm::Error constant(arith::ConstantOp op);
+  llvm::Error softmax(Value x, Value y, int64_t axis, bool log);
+  llvm::Error reduce(Value x, Value y, llvm::ArrayRef<int64_t> axes, Reduction kind);
+  llvm::Error matmul(Operation *op, Value x, Value y, bool ta, bool tb);
+  llvm::Error conv2d(nn::Conv2DOp op);
+  template <typename PoolOp>
+  llvm::Error pool(PoolOp op, bool max);
+  llvm::Error collective(Operation *op);
+  /// The global ranks of this rank's group for a collective over `axes` of
+  /// `devMatrix`, which numbers the ranks of one pipeline stage.
+  llvm::Expected<std::vector<int>> groupFor(Operation *op, llvm::ArrayRef<int64_t> devMatrix,
+                                            llvm::ArrayRef<int64_t> axes);
+
+  template <typename F>
+  void unary(Operation *op, F f, std::optional<kernels::Unary> fast = std::nullopt) {
+    const Buffer &x = in(op->getOperand(0));
+    if (x.dtype == DType::Float32 && fast) {
+      const float *a = x.as<float>();
+      Buffer &y = defineInPlaceOf(op->getResult(0), op->getOperand(0));
+      kernels::unary(*fast, a, y.as<float>(), y.numElements());
+      return;
+    }
+    Buffer &y = define(op->getResult(0));
+    if (x.dtype == DType::Float32) {
+      const float *a = x.as<float>();
+      float *b = y.as<float>();
+      for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+        b[i] = static_cast<float>(f(static_cast<double>(a[i])));
+      return;
+    }
+    for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+      y.set(i, f(x.get(i)));
+  }
+
+  template <typename F>
+  void binary(Operation *op, F f, std::optional<kernels::Binary> fast = std::nullopt) {
+    Value xv = op->getOperand(0), yv = op->getOperand(1), zv = op->getResult(0);
+    const Buffer &x = in(xv), &y = in(yv);
+    RankedTensorType zType = typeOf(zv);
+    if (fast && x.dtype == DType::Float32 && y.dtype == DType::Float32 && zType.getElementType().isF32()) {
+      llvm::ArrayRef<int64_t> zShape = zType.getShape();
+      int64_t count = zType.getNumElements();
+      // The full operand on the left and a bias row (or scalar) on the
+      // right: one row of y per row of x, no per-element index arithmetic.
+      if (llvm::ArrayRef<int64_t>(x.shape) == zShape && isTrailingRow(y.shape, zShape)) {
+        const float *a = x.as<float>(), *b = y.as<float>();
+        Buffer &z = defineInPlaceOf(zv, xv);
+        kernels::binaryRows(*fast, a, b, z.as<float>(), count, std::max<int64_t>(y.numElements(), 1));
+        return;
+      }
+      bool commutes = *fast == kernels::Binary::Add || *fast == kernels::Binary::Mul || *fast == kernels::Binary::Max ||
+                      *fast == kernels::Binary::Min;
+      if (llvm::ArrayRef<int64_t>(y.shape) == zShape && isTrailingRow(x.shape, zShape) &&
+          (commutes || x.numElements() == 1)) {
+        const float *a = x.as<float>(), *b = y.as<float>();
+        Buffer &z = defineInPlaceOf(zv, yv);
+        if (commutes)
+          kernels::binaryRows(*fast, b, a, z.as<float>(), count, std::max<int64_t>(x.numElements(), 1));
+        else
+          kernels::binaryScalarLeft(*fast, *a, b, z.as<float>(), count);
+        return;
+      }
+    }
+    Buffer &z = define(zv);
+    bool integral = !isFloatingPoint(z.dtype);
+    BroadcastIndex ix(x.shape, z.shape), iy(y.shape, z.shape);
+    for (int64_t i = 0, n = z.numElements(); i < n; ++i)
+      z.set(i, f(x.get(ix(i)), y.get(iy(i)), integral));
+  }
+
+  /// Whether `part`, leading 1s dropped, is the trailing dimensions of `whole`.
+  static bool isTrailingRow(llvm::ArrayRef<int64_t> part, llvm::ArrayRef<int64_t> whole) {
+    while (!part.empty() && part.front() == 1)
+      part = part.drop_front();
+    return part.size() <= whole.size() && part == whole.take_back(part.size()) && !llvm::is_contained(part, 0);
+  }
+
+  WeightSource weights_;
+  OpProfile *profile_;
+  const RankContext *rank_;
+  llvm::DenseMap<Value, std::shared_ptr<Buffer>> values_;
+  /// Operands whose last use is the op being executed.
+  llvm::SmallDenseSet<Value, 4> dyingHere_;
+  /// Values the function returns: never overwritten in place.
+  SmallVector<Value, 4> liveOutputs_;
+  Executable::State &state_;
+  std::multimap<size_t, std::vector<char>> &pool_;
+  size_t &pooledBytes_;
+};
+
+} // namespace dinfer::interp
+
+#endif // DINFER_LIB_RUNTIME_INTERPRETERIMPL_H

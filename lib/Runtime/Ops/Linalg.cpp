@@ -1,0 +1,209 @@
+//===- Linalg.cpp - matrix products, convolutions, pooling ------------------===//
+
+#include "../InterpreterImpl.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+using namespace dinfer;
+using namespace dinfer::interp;
+
+namespace dinfer::interp {
+
+llvm::Error Interpreter::matmul(Operation *op, Value xv, Value yv, bool ta, bool tb) {
+  const Buffer &x = in(xv), &y = in(yv);
+  Buffer &z = define(op->getResult(0));
+  int64_t rx = x.shape.size(), ry = y.shape.size(), rz = z.shape.size();
+  int64_t m = z.shape[rz - 2], n = z.shape[rz - 1];
+  int64_t k = ta ? x.shape[rx - 2] : x.shape[rx - 1];
+  int64_t xRows = x.shape[rx - 2], xCols = x.shape[rx - 1], yCols = y.shape[ry - 1];
+  SmallVector<int64_t, 4> batch(z.shape.begin(), z.shape.end() - 2);
+  SmallVector<int64_t, 4> xBatch(x.shape.begin(), x.shape.end() - 2), yBatch(y.shape.begin(), y.shape.end() - 2);
+  BroadcastIndex bx(xBatch, batch), by(yBatch, batch);
+  int64_t batches = product(batch), xMatrix = xRows * xCols, yMatrix = y.shape[ry - 2] * yCols;
+  if (z.dtype == DType::Float32 && x.dtype == DType::Float32 && y.dtype == DType::Float32) {
+    kernels::PrepackedWeights *prepacked = nullptr;
+    if (state_.runInvariant.contains(yv)) {
+      auto &slot = state_.prepacked[op];
+      if (!slot)
+        slot = std::make_unique<kernels::PrepackedWeights>();
+      prepacked = slot.get();
+    }
+    if (llvm::Error err =
+            kernels::matmul(x.as<float>(), x.shape, ta, y.as<float>(), y.shape, tb, z.as<float>(), z.shape, prepacked))
+      return opError(op, llvm::toString(std::move(err)));
+    return llvm::Error::success();
+  }
+  for (int64_t b = 0; b < batches; ++b) {
+    int64_t xo = bx(b) * xMatrix, yo = by(b) * yMatrix, zo = b * m * n;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double sum = 0;
+        for (int64_t p = 0; p < k; ++p) {
+          double a = x.get(xo + (ta ? p * xCols + i : i * xCols + p));
+          double c = y.get(yo + (tb ? j * yCols + p : p * yCols + j));
+          sum += a * c;
+        }
+        z.set(zo + i * n + j, sum);
+      }
+  }
+  return llvm::Error::success();
+}
+
+/// Leading pad of a window along one dimension for a pad mode.
+void windowPads(llvm::StringRef mode, int64_t input, int64_t output, int64_t kernel, int64_t stride, int64_t dilation,
+                int64_t given, int64_t &before) {
+  if (mode == "same") {
+    int64_t total = std::max<int64_t>((output - 1) * stride + (kernel - 1) * dilation + 1 - input, 0);
+    before = total / 2;
+  } else if (mode == "valid") {
+    before = 0;
+  } else {
+    before = given;
+  }
+}
+
+llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
+  const Buffer &x = in(op.getX()), &w = in(op.getW());
+  Buffer &y = define(op.getResult());
+  int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  int64_t O = w.shape[0], Cg = w.shape[1], KH = w.shape[2], KW = w.shape[3];
+  int64_t OH = y.shape[2], OW = y.shape[3], G = op.getGroup(), Og = O / G;
+  auto stride = op.getStride(), dilation = op.getDilation(), pad = op.getPad();
+  int64_t top, left;
+  windowPads(op.getPadMode(), H, OH, KH, stride[0], dilation[0], pad[0], top);
+  windowPads(op.getPadMode(), W, OW, KW, stride[1], dilation[1], pad[2], left);
+  bool f32 = y.dtype == DType::Float32;
+  if (f32 && x.dtype == DType::Float32 && w.dtype == DType::Float32) {
+    kernels::Conv2DParams params;
+    params.strides[0] = stride[0];
+    params.strides[1] = stride[1];
+    params.dilations[0] = dilation[0];
+    params.dilations[1] = dilation[1];
+    params.padBefore[0] = top;
+    params.padBefore[1] = left;
+    // The trailing pads that make oneDNN's output extent the declared one.
+    params.padAfter[0] = (OH - 1) * stride[0] + (KH - 1) * dilation[0] + 1 - H - top;
+    params.padAfter[1] = (OW - 1) * stride[1] + (KW - 1) * dilation[1] + 1 - W - left;
+    params.groups = G;
+    if (llvm::Error err =
+            kernels::conv2d(x.as<float>(), x.shape, w.as<float>(), w.shape, y.as<float>(), y.shape, params))
+      return opError(op, llvm::toString(std::move(err)));
+    return llvm::Error::success();
+  }
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o) {
+      int64_t g = o / Og;
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double sum = 0;
+          for (int64_t c = 0; c < Cg; ++c) {
+            int64_t ic = g * Cg + c;
+            for (int64_t kh = 0; kh < KH; ++kh) {
+              int64_t ih = oh * stride[0] - top + kh * dilation[0];
+              if (ih < 0 || ih >= H)
+                continue;
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                int64_t iw = ow * stride[1] - left + kw * dilation[1];
+                if (iw < 0 || iw >= W)
+                  continue;
+                int64_t xi = ((n * C + ic) * H + ih) * W + iw, wi = ((o * Cg + c) * KH + kh) * KW + kw;
+                sum += f32 ? static_cast<double>(x.as<float>()[xi]) * w.as<float>()[wi] : x.get(xi) * w.get(wi);
+              }
+            }
+          }
+          y.set(((n * O + o) * OH + oh) * OW + ow, sum);
+        }
+    }
+  return llvm::Error::success();
+}
+
+template <typename PoolOp>
+llvm::Error Interpreter::pool(PoolOp op, bool max) {
+  const Buffer &x = in(op.getX());
+  Buffer &y = define(op.getResult());
+  int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], OH = y.shape[2], OW = y.shape[3];
+  auto k = op.getKernelSize(), s = op.getStrides(), pad = op.getPad();
+  int64_t top, left;
+  windowPads(op.getPadMode(), H, OH, k[0], s[0], 1, pad[0], top);
+  windowPads(op.getPadMode(), W, OW, k[1], s[1], 1, pad[2], left);
+  int64_t bottom = op.getPadMode() == "pad" ? pad[1] : top, right = op.getPadMode() == "pad" ? pad[3] : left;
+  bool includePad = false;
+  if constexpr (std::is_same_v<PoolOp, nn::AvgPoolOp>)
+    includePad = op.getCountIncludePad();
+  // oneDNN counts every pad it is given; the trailing pads that make the
+  // declared output extent (ceil mode) must not count, so averages that
+  // count pads go to oneDNN only when those are the declared ones.
+  int64_t trailing[2] = {(OH - 1) * s[0] + k[0] - H - top, (OW - 1) * s[1] + k[1] - W - left};
+  bool trailingDeclared = trailing[0] == bottom && trailing[1] == right;
+  if (x.dtype == DType::Float32 && trailing[0] >= 0 && trailing[1] >= 0 && (!includePad || trailingDeclared)) {
+    kernels::Pool2DParams params{{k[0], k[1]}, {s[0], s[1]}, {top, left}, {trailing[0], trailing[1]}};
+    kernels::Pooling kind = max          ? kernels::Pooling::Max
+                            : includePad ? kernels::Pooling::AverageCountingPads
+                                         : kernels::Pooling::AverageOfInputs;
+    if (llvm::Error err = kernels::pool2d(kind, x.as<float>(), x.shape, y.as<float>(), y.shape, params))
+      return opError(op, llvm::toString(std::move(err)));
+    return llvm::Error::success();
+  }
+  for (int64_t nc = 0; nc < N * C; ++nc)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        double acc = max ? -std::numeric_limits<double>::infinity() : 0.0;
+        int64_t count = 0, padded = 0;
+        for (int64_t kh = 0; kh < k[0]; ++kh)
+          for (int64_t kw = 0; kw < k[1]; ++kw) {
+            int64_t ih = oh * s[0] - top + kh, iw = ow * s[1] - left + kw;
+            if (ih >= -top && ih < H + bottom && iw >= -left && iw < W + right)
+              ++padded;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+              continue;
+            double v = x.get((nc * H + ih) * W + iw);
+            acc = max ? std::max(acc, v) : acc + v;
+            ++count;
+          }
+        if (!max)
+          acc /= std::max<int64_t>(includePad ? padded : count, 1);
+        y.set((nc * OH + oh) * OW + ow, acc);
+      }
+  return llvm::Error::success();
+}
+
+} // namespace dinfer::interp
+
+Kernel dinfer::interp::selectLinalgKernel(Operation *op) {
+  return llvm::TypeSwitch<Operation *, Kernel>(op)
+      .Case([](nn::MatMulOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          auto m = llvm::cast<nn::MatMulOp>(op);
+          return self.matmul(op, m.getX(), m.getW(), m.getTransposeA(), m.getTransposeB());
+        };
+      })
+      .Case([](nn::BatchMatMulOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          auto m = llvm::cast<nn::BatchMatMulOp>(op);
+          return self.matmul(op, m.getX(), m.getY(), m.getTransposeA(), m.getTransposeB());
+        };
+      })
+      .Case([](nn::Conv2DOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          auto o = llvm::cast<nn::Conv2DOp>(op);
+          return self.conv2d(o);
+        };
+      })
+      .Case([](nn::MaxPoolOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          auto o = llvm::cast<nn::MaxPoolOp>(op);
+          return self.pool(o, true);
+        };
+      })
+      .Case([](nn::AvgPoolOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          auto o = llvm::cast<nn::AvgPoolOp>(op);
+          return self.pool(o, false);
+        };
+      })
+      .Default([](Operation *) -> Kernel { return nullptr; });
+}
