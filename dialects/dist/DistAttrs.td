@@ -48,6 +48,25 @@ def Dist_DeviceMatrixAttr : Dist_Attr<"DeviceMatrix", "dev_matrix"> {
   }];
 }
 
+def Dist_SourceBoxAttr : Dist_Attr<"SourceBox", "source"> {
+  let summary = "A box of a training checkpoint that a parameter's slice is cut from";
+  let description = [{
+    `--dist-materialize-params` binds every rank's `dist.param` to the boxes
+    of the training checkpoints its slice is made of, in the parameter's
+    `dist.sources`: the box of extent `shape` at `offset` in the tensor of
+    source rank `rank` (an index into the module's `dist.checkpoints`) goes
+    to `at` in the rank's slice. References, never bytes.
+
+    ```mlir
+    #dist.source<rank = 3, offset = [0, 64], shape = [128, 64], at = [0, 0]>
+    ```
+  }];
+  let parameters = (ins "int64_t":$rank, Dist_IntListParameter:$offset, Dist_IntListParameter:$shape,
+                        Dist_IntListParameter:$at);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 def Dist_LayoutAttr : Dist_Attr<"Layout", "layout"> {
   let summary = "How a tensor is laid out over a device matrix";
   let description = [{

@@ -102,6 +102,18 @@ LogicalResult DeviceMatrixAttr::verify(function_ref<InFlightDiagnostic()> emitEr
   return success();
 }
 
+LogicalResult SourceBoxAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t rank, ArrayRef<int64_t> offset,
+                                    ArrayRef<int64_t> shape, ArrayRef<int64_t> at) {
+  if (rank < 0)
+    return emitError() << "a source box names rank " << rank;
+  if (offset.size() != shape.size() || at.size() != shape.size())
+    return emitError() << "a source box has one offset, extent and destination entry per dimension";
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (offset[d] < 0 || shape[d] < 0 || at[d] < 0)
+      return emitError() << "a source box has a negative offset, extent or destination";
+  return success();
+}
+
 int64_t DeviceMatrixAttr::getDeviceCount() const {
   int64_t count = 1;
   for (int64_t d : getDims())
@@ -332,25 +344,20 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
   if (name == kSourcesAttrName) {
     auto boxes = llvm::dyn_cast<ArrayAttr>(attribute.getValue());
     auto param = llvm::dyn_cast<ParamOp>(op);
-    if (!param || !boxes)
-      return op->emitOpError() << "dist.sources is an array of boxes on a dist.param";
+    if (!param || !boxes || !llvm::all_of(boxes, [](Attribute a) { return isa<SourceBoxAttr>(a); }))
+      return op->emitOpError() << "dist.sources is an array of #dist.source boxes on a dist.param";
     auto module = op->getParentOfType<ModuleOp>();
     auto files = module ? module->getAttrOfType<ArrayAttr>(kCheckpointsAttrName) : ArrayAttr();
     ArrayRef<int64_t> shape = param.getType().getShape();
-    for (Attribute entry : boxes) {
-      auto box = llvm::dyn_cast<DictionaryAttr>(entry);
-      auto rank = box ? box.getAs<IntegerAttr>("rank") : IntegerAttr();
-      auto offset = box ? box.getAs<DenseI64ArrayAttr>("offset") : DenseI64ArrayAttr();
-      auto extent = box ? box.getAs<DenseI64ArrayAttr>("shape") : DenseI64ArrayAttr();
-      auto at = box ? box.getAs<DenseI64ArrayAttr>("at") : DenseI64ArrayAttr();
-      if (!rank || !offset || !extent || !at || offset.size() != extent.size() ||
-          at.size() != static_cast<int64_t>(shape.size()) || extent.size() != at.size())
-        return op->emitOpError() << "dist.sources entries are {rank, offset, shape, at} with one entry per dimension";
-      if (files && (rank.getInt() < 0 || rank.getInt() >= static_cast<int64_t>(files.size())))
-        return op->emitOpError() << "dist.sources names source rank " << rank.getInt() << " of " << files.size()
+    for (SourceBoxAttr box : boxes.getAsRange<SourceBoxAttr>()) {
+      if (box.getAt().size() != shape.size())
+        return op->emitOpError() << "dist.sources boxes have one entry per dimension of the parameter's "
+                                 << param.getType();
+      if (files && box.getRank() >= static_cast<int64_t>(files.size()))
+        return op->emitOpError() << "dist.sources names source rank " << box.getRank() << " of " << files.size()
                                  << " checkpoints";
       for (size_t d = 0; d < shape.size(); ++d)
-        if (at[d] < 0 || extent[d] < 0 || at[d] + extent[d] > shape[d])
+        if (box.getAt()[d] + box.getShape()[d] > shape[d])
           return op->emitOpError() << "dist.sources places a box outside the parameter's " << param.getType();
     }
     return success();

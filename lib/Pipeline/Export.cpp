@@ -86,17 +86,14 @@ Expected<TensorPlan> planFromSources(dist::ParamOp param, const CheckpointSet &s
   uint64_t elements = 1;
   for (int64_t d : plan.shape)
     elements *= static_cast<uint64_t>(d);
-  for (mlir::Attribute entry : boxes) {
-    auto box = cast<mlir::DictionaryAttr>(entry);
-    int64_t rank = box.getAs<mlir::IntegerAttr>("rank").getInt();
+  for (auto box : boxes.getAsRange<dist::SourceBoxAttr>()) {
+    int64_t rank = box.getRank();
     const CheckpointTensor *tensor = set.checkpoints[rank].find(plan.name);
     if (!tensor)
       return exportError(set.checkpoints[rank].path() + ": has no tensor '" + plan.name + "'");
     plan.typeName = tensor->typeName;
     plan.srcShapes[rank] = tensor->shape;
-    auto offset = box.getAs<mlir::DenseI64ArrayAttr>("offset").asArrayRef();
-    auto shape = box.getAs<mlir::DenseI64ArrayAttr>("shape").asArrayRef();
-    auto at = box.getAs<mlir::DenseI64ArrayAttr>("at").asArrayRef();
+    ArrayRef<int64_t> offset = box.getOffset(), shape = box.getShape(), at = box.getAt();
     TensorCopy copy;
     copy.srcRank = rank;
     copy.srcRegion = Slice{SmallVector<int64_t, 4>(offset), SmallVector<int64_t, 4>(shape)};

@@ -94,14 +94,8 @@ struct DistMaterializeParamsPass : dinfer::impl::DistMaterializeParamsBase<DistM
         }
         SmallVector<Attribute> boxes;
         for (const TensorCopy &copy : tensor->copies) {
-          NamedAttribute fields[] = {
-              NamedAttribute(StringAttr::get(context, "rank"),
-                             IntegerAttr::get(IntegerType::get(context, 64), copy.srcRank)),
-              NamedAttribute(StringAttr::get(context, "offset"),
-                             DenseI64ArrayAttr::get(context, copy.srcRegion.offset)),
-              NamedAttribute(StringAttr::get(context, "shape"), DenseI64ArrayAttr::get(context, copy.srcRegion.shape)),
-              NamedAttribute(StringAttr::get(context, "at"), DenseI64ArrayAttr::get(context, copy.dstRegion.offset))};
-          boxes.push_back(DictionaryAttr::get(context, fields));
+          boxes.push_back(dist::SourceBoxAttr::get(context, copy.srcRank, copy.srcRegion.offset,
+                                                   copy.srcRegion.shape, copy.dstRegion.offset));
         }
         param->setAttr(dist::DistDialect::kSourcesAttrName, ArrayAttr::get(context, boxes));
       });

@@ -43,3 +43,13 @@ func.func @op_strategy(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) -> tensor<8x
   %0 = nn.matmul %x, %w {dist.stage = 1 : i64, dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]} : tensor<8x16xf32>, tensor<16x32xf32>
   return %0 : tensor<8x32xf32>
 }
+
+// A box of a training checkpoint (--dist-materialize-params writes them in
+// dist.sources): printed as parsed.
+// CHECK-LABEL: func.func @source_boxes
+// CHECK-SAME: box = #dist.source<rank = 3, offset = [0, 64], shape = [128, 64], at = [0, 0]>
+// CHECK-SAME: scalar = #dist.source<rank = 0, offset = [], shape = [], at = []>
+func.func @source_boxes() attributes {box = #dist.source<rank = 3, offset = [0, 64], shape = [128, 64], at = [0, 0]>,
+                                      scalar = #dist.source<rank = 0, offset = [], shape = [], at = []>} {
+  return
+}

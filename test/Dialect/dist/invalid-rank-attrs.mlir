@@ -31,7 +31,7 @@ module attributes {dist.checkpoints = [1]} {
 module attributes {dist.checkpoints = ["a.ckpt"]} {
   func.func @box_outside() -> tensor<4x8xf32> {
     // expected-error @+1 {{dist.sources places a box outside the parameter's 'tensor<4x8xf32>'}}
-    %w = dist.param "w" {dist.sources = [{rank = 0 : i64, offset = array<i64: 0, 0>, shape = array<i64: 4, 8>, at = array<i64: 0, 4>}]} : tensor<4x8xf32>
+    %w = dist.param "w" {dist.sources = [#dist.source<rank = 0, offset = [0, 0], shape = [4, 8], at = [0, 4]>]} : tensor<4x8xf32>
     return %w : tensor<4x8xf32>
   }
 }
@@ -41,7 +41,7 @@ module attributes {dist.checkpoints = ["a.ckpt"]} {
 module attributes {dist.checkpoints = ["a.ckpt"]} {
   func.func @unknown_rank() -> tensor<4xf32> {
     // expected-error @+1 {{dist.sources names source rank 1 of 1 checkpoints}}
-    %w = dist.param "w" {dist.sources = [{rank = 1 : i64, offset = array<i64: 0>, shape = array<i64: 4>, at = array<i64: 0>}]} : tensor<4xf32>
+    %w = dist.param "w" {dist.sources = [#dist.source<rank = 1, offset = [0], shape = [4], at = [0]>]} : tensor<4xf32>
     return %w : tensor<4xf32>
   }
 }
@@ -49,7 +49,42 @@ module attributes {dist.checkpoints = ["a.ckpt"]} {
 // -----
 
 func.func @sources_on_another_op(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{dist.sources is an array of boxes on a dist.param}}
+  // expected-error @+1 {{dist.sources is an array of #dist.source boxes on a dist.param}}
   %y = nn.relu %x {dist.sources = []} : tensor<4xf32>
   return %y : tensor<4xf32>
 }
+
+// -----
+
+module attributes {dist.checkpoints = ["a.ckpt"]} {
+  func.func @untyped_box() -> tensor<4xf32> {
+    // expected-error @+1 {{dist.sources is an array of #dist.source boxes on a dist.param}}
+    %w = dist.param "w" {dist.sources = [{rank = 0 : i64}]} : tensor<4xf32>
+    return %w : tensor<4xf32>
+  }
+}
+
+// -----
+
+module attributes {dist.checkpoints = ["a.ckpt"]} {
+  func.func @box_of_another_rank() -> tensor<4x8xf32> {
+    // expected-error @+1 {{dist.sources boxes have one entry per dimension of the parameter's 'tensor<4x8xf32>'}}
+    %w = dist.param "w" {dist.sources = [#dist.source<rank = 0, offset = [0], shape = [4], at = [0]>]} : tensor<4x8xf32>
+    return %w : tensor<4x8xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{a source box has one offset, extent and destination entry per dimension}}
+func.func private @mismatched_box() attributes {box = #dist.source<rank = 0, offset = [0, 0], shape = [4], at = [0]>}
+
+// -----
+
+// expected-error @+1 {{a source box names rank -1}}
+func.func private @negative_rank() attributes {box = #dist.source<rank = -1, offset = [0], shape = [4], at = [0]>}
+
+// -----
+
+// expected-error @+1 {{a source box has a negative offset, extent or destination}}
+func.func private @negative_offset() attributes {box = #dist.source<rank = 0, offset = [-1], shape = [4], at = [0]>}
