@@ -2,13 +2,16 @@
 
 #include "dinfer/Pipeline/RankRunner.h"
 
+#include "dialects/dist/DistOps.h"
 #include "dinfer/Runtime/Communicator.h"
 #include "dinfer/Runtime/Interpreter.h"
 #if DINFER_HAVE_MPI
 #include "dinfer/Runtime/MPICommunicator.h"
 #endif
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <condition_variable>
@@ -135,6 +138,52 @@ EveryRankResult dinfer::runEveryRankInProcess(int64_t devices, int64_t stageSize
     result.ranks[rank].outputs = std::move(shared->outputs[rank]);
   }
   return result;
+}
+
+RankPreparer dinfer::splitRanksPreparer(mlir::ModuleOp module, const std::vector<Buffer> &inputs,
+                                        std::function<Expected<Buffer>(StringRef)> weights) {
+  dist::DeviceCounts counts = dist::deviceCountsOf(module).value_or(dist::DeviceCounts());
+  int64_t stageSize = counts.devices / counts.stages;
+  auto rankFunctions = std::make_shared<std::vector<mlir::func::FuncOp>>(counts.devices);
+  for (auto function : module.getOps<mlir::func::FuncOp>())
+    if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
+      if (rank.getInt() >= 0 && rank.getInt() < counts.devices)
+        (*rankFunctions)[rank.getInt()] = function;
+  return [module, &inputs, weights, stageSize, rankFunctions](int64_t rank) -> Expected<RankProgram> {
+    mlir::func::FuncOp function = (*rankFunctions)[rank];
+    if (!function)
+      return rankError("the module has no function of rank " + Twine(rank));
+    // Layouts cover one stage: a rank's position in it picks its slice.
+    int64_t position = rank % stageSize;
+    RankProgram program;
+    for (unsigned i = 0; i < function.getNumArguments(); ++i) {
+      auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
+      if (!layout) {
+        program.inputs.push_back(inputs[i]);
+        continue;
+      }
+      auto slice = sliceOf(inputs[i], layout.toTensorLayout(), position);
+      if (!slice)
+        return slice.takeError();
+      program.inputs.push_back(std::move(*slice));
+    }
+    auto executable = Executable::prepare(module, function.getName());
+    if (!executable)
+      return executable.takeError();
+    program.executable = std::move(*executable);
+    auto params = std::make_shared<llvm::StringMap<dist::ParamOp>>();
+    function.walk([&](dist::ParamOp param) { (*params)[param.getName()] = param; });
+    program.weights = [weights, params, position](StringRef name) -> Expected<Buffer> {
+      auto full = weights(name);
+      if (!full)
+        return full.takeError();
+      dist::ParamOp param = params->lookup(name);
+      if (!param || !param.getLocal())
+        return full;
+      return sliceOf(*full, param.getLayoutAttr().toTensorLayout(), position);
+    };
+    return program;
+  };
 }
 
 Expected<std::vector<Buffer>> dinfer::runRanksInProcess(int64_t devices, int64_t stageSize, int64_t outputRank,

@@ -75,43 +75,8 @@ Expected<std::vector<Buffer>> runOnRanks(const RunRequest &request, mlir::Module
   addStrategyPipeline(passes, pipeline);
   if (failed(passes.run(module)))
     return runError(request.model + ": " + diagnostics.text("the program could not be partitioned"));
-  std::vector<mlir::func::FuncOp> rankFunctions(devices);
-  for (auto function : module.getOps<mlir::func::FuncOp>())
-    if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
-      rankFunctions[rank.getInt()] = function;
   int64_t stages = dist::deviceCountsOf(module).value_or(dist::DeviceCounts()).stages, stageSize = devices / stages;
-
-  auto prepare = [&](int64_t rank) -> Expected<RankProgram> {
-    mlir::func::FuncOp function = rankFunctions[rank];
-    RankProgram program;
-    for (unsigned i = 0; i < function.getNumArguments(); ++i) {
-      auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
-      if (!layout) {
-        program.inputs.push_back(inputs[i]);
-        continue;
-      }
-      auto slice = sliceOf(inputs[i], layout.toTensorLayout(), rank % stageSize);
-      if (!slice)
-        return slice.takeError();
-      program.inputs.push_back(std::move(*slice));
-    }
-    auto executable = Executable::prepare(module, function.getName());
-    if (!executable)
-      return executable.takeError();
-    program.executable = std::move(*executable);
-    auto params = std::make_shared<llvm::StringMap<dist::ParamOp>>();
-    function.walk([&](dist::ParamOp param) { (*params)[param.getName()] = param; });
-    program.weights = [=](StringRef name) -> Expected<Buffer> {
-      auto full = weights(name);
-      if (!full)
-        return full.takeError();
-      dist::ParamOp param = params->lookup(name);
-      if (!param || !param.getLocal())
-        return full;
-      return sliceOf(*full, param.getLayoutAttr().toTensorLayout(), rank % stageSize);
-    };
-    return program;
-  };
+  RankPreparer prepare = splitRanksPreparer(module, inputs, [weights](StringRef name) { return weights(name); });
   auto outputs = runRanksInProcess(devices, stageSize, devices - stageSize, prepare, rankOptions(request));
   if (!outputs)
     return outputs.takeError();

@@ -16,6 +16,7 @@
 #include "dinfer/Layout/Layout.h"
 #include "dinfer/Runtime/Buffer.h"
 
+#include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -77,6 +78,14 @@ bool runningUnderMPI();
 llvm::Expected<std::vector<Buffer>> runRankUnderMPI(int64_t devices, int64_t stageSize, int64_t outputRank,
                                                     llvm::ArrayRef<NpyArray> outputs, const RankPreparer &prepare,
                                                     const RankRunOptions &options, int &rank);
+
+/// The preparer of a module split into one function per rank
+/// (--dist-split-ranks): rank r prepares its function and runs it on the
+/// slices of the whole `inputs` that its arguments' layouts name, with the
+/// slices of the whole parameters `weights` gives that its local dist.params
+/// hold. The module, `inputs` and `weights` must outlive the run.
+RankPreparer splitRanksPreparer(mlir::ModuleOp module, const std::vector<Buffer> &inputs,
+                                std::function<llvm::Expected<Buffer>(llvm::StringRef)> weights);
 
 /// The slice of `full` that rank `position` of a stage holds under `layout`.
 llvm::Expected<Buffer> sliceOf(const Buffer &full, const TensorLayout &layout, int64_t position);

@@ -46,9 +46,6 @@ namespace {
 
 using dinfer::testing::randomBuffer;
 
-/// The region `slice` of `full`.
-Buffer cut(const Buffer &full, const Slice &slice) { return full.region(slice.offset, slice.shape); }
-
 class DifferentialTest : public ::testing::Test {
 protected:
   DifferentialTest() {
@@ -124,50 +121,14 @@ protected:
       ASSERT_TRUE(mlir::succeeded(passes.run(*module))) << devices << " devices";
       auto stagesAttr = (*module)->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kPipelineStagesAttrName);
       int stageSize = devices / (stagesAttr ? stagesAttr.getInt() : 1);
-      std::vector<mlir::func::FuncOp> rankFunctions(devices);
-      for (auto function : module->getOps<mlir::func::FuncOp>())
-        rankFunctions[function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName).getInt()] = function;
 
       RankRunOptions options;
       options.threads = static_cast<unsigned>(devices); // one kernel thread a rank
       options.timeout = std::chrono::seconds(120);
       EveryRankResult every = runEveryRankInProcess(
           devices, stageSize,
-          [&](int64_t rank) -> llvm::Expected<RankProgram> {
-            mlir::func::FuncOp function = rankFunctions[rank];
-            auto params = std::make_shared<llvm::StringMap<dist::ParamOp>>();
-            function.walk([&](dist::ParamOp param) { (*params)[param.getName()] = param; });
-            // Layouts cover one stage: a rank's position in it picks its slice.
-            int64_t position = rank % stageSize;
-            RankProgram program;
-            // This rank's slices of the inputs, by the arguments' layouts.
-            for (unsigned i = 0; i < function.getNumArguments(); ++i) {
-              auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
-              if (!layout) {
-                program.inputs.push_back(inputs[i]);
-                continue;
-              }
-              auto sharded = ShardedTensor::create(inputs[i].shape, layout.toTensorLayout());
-              if (!sharded)
-                return sharded.takeError();
-              program.inputs.push_back(cut(inputs[i], sharded->sliceOfRank(position)));
-            }
-            auto executable = Executable::prepare(*module, function.getName());
-            if (!executable)
-              return executable.takeError();
-            program.executable = std::move(*executable);
-            program.weights = [&weights, params, position](llvm::StringRef name) -> llvm::Expected<Buffer> {
-              const Buffer &full = weights.at(name.str());
-              dist::ParamOp param = params->lookup(name);
-              if (!param.getLocal())
-                return full;
-              auto sharded = ShardedTensor::create(full.shape, param.getLayoutAttr().toTensorLayout());
-              if (!sharded)
-                return sharded.takeError();
-              return cut(full, sharded->sliceOfRank(position));
-            };
-            return program;
-          },
+          splitRanksPreparer(*module, inputs,
+                             [&](llvm::StringRef name) -> llvm::Expected<Buffer> { return weights.at(name.str()); }),
           options);
       std::vector<std::string> errors(devices);
       std::vector<std::vector<Buffer>> outputs(devices);
