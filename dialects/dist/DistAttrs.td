@@ -130,4 +130,29 @@ def Dist_ReduceKind : I64EnumAttr<"ReduceKind", "reduction of a collective", [
   let cppNamespace = "::dinfer::dist";
 }
 
+// How --dist-infer-predict-layout derived a parameter's predict layout from
+// training's (docs/contracts.md section 8); `dinfer layout --json` prints it
+// with hyphens ("dropped-replicas").
+def Dist_PredictRule : I32EnumAttr<"PredictRule", "how a predict layout came from training's", [
+    I32EnumAttrCase<"same", 0>,
+    I32EnumAttrCase<"dropped_replicas", 1>,
+    I32EnumAttrCase<"shrunk_model_parallel", 2>,
+    I32EnumAttrCase<"split_batch", 3>,
+    I32EnumAttrCase<"restaged", 4>,
+    I32EnumAttrCase<"replicated", 5>
+  ]> {
+  let cppNamespace = "::dinfer::dist";
+  let genSpecializedAttr = 0;
+}
+
+def Dist_PredictRuleAttr : EnumAttr<Dist_Dialect, Dist_PredictRule, "rule"> {
+  let assemblyFormat = "`<` $value `>`";
+  let summary = "How a parameter's predict layout was derived (dist.rule)";
+  let description = [{
+    ```mlir
+    %w = dist.param "w" {dist.rule = #dist.rule<dropped_replicas>, layout = ...} : tensor<16x32xf32>
+    ```
+  }];
+}
+
 #endif // DINFER_DIST_ATTRS_TD

@@ -315,12 +315,8 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
     return success();
   }
   if (name == kRuleAttrName) {
-    auto rule = llvm::dyn_cast<StringAttr>(attribute.getValue());
-    if (!rule || !llvm::is_contained(
-                     {"same", "dropped-replicas", "shrunk-model-parallel", "split-batch", "restaged", "replicated"},
-                     rule.getValue()))
-      return op->emitOpError() << "dist.rule must be one of \"same\", \"dropped-replicas\", "
-                                  "\"shrunk-model-parallel\", \"split-batch\", \"restaged\", \"replicated\"";
+    if (!llvm::isa<PredictRuleAttr>(attribute.getValue()) || !llvm::isa<ParamOp>(op))
+      return op->emitOpError() << "dist.rule is a #dist.rule<...> of a dist.param";
     return success();
   }
   if (name == kStageAttrName) {

@@ -9,6 +9,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
 
+#include <algorithm>
 #include <numeric>
 
 namespace dinfer {
@@ -132,7 +133,11 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
         param.removeLayoutAttr();
         rule = "replicated";
       }
-      param->setAttr(dist::DistDialect::kRuleAttrName, StringAttr::get(context, rule));
+      std::string symbol = rule.str();
+      std::replace(symbol.begin(), symbol.end(), '-', '_');
+      std::optional<dist::PredictRule> kind = dist::symbolizePredictRule(symbol);
+      assert(kind && "every rule of the adaptation is a PredictRule");
+      param->setAttr(dist::DistDialect::kRuleAttrName, dist::PredictRuleAttr::get(context, *kind));
     });
   }
 

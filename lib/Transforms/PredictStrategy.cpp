@@ -7,6 +7,8 @@
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <algorithm>
+
 using namespace llvm;
 using namespace dinfer;
 
@@ -41,8 +43,10 @@ std::vector<PredictParam> dinfer::predictParams(mlir::ModuleOp module, int64_t s
     for (auto [d, axes] : llvm::enumerate(p.layout.tensorMap))
       for (int64_t axis : axes)
         p.sliceShape[d] /= p.layout.devMatrix[p.layout.devMatrix.size() - 1 - axis];
-    auto rule = param->getAttrOfType<mlir::StringAttr>(dist::DistDialect::kRuleAttrName);
-    p.rule = rule ? rule.str() : "replicated";
+    // The rule as docs/contracts.md section 4 spells it: "dropped-replicas".
+    auto rule = param->getAttrOfType<dist::PredictRuleAttr>(dist::DistDialect::kRuleAttrName);
+    p.rule = rule ? dist::stringifyPredictRule(rule.getValue()).str() : "replicated";
+    std::replace(p.rule.begin(), p.rule.end(), '_', '-');
     params.push_back(std::move(p));
   }
   return params;

@@ -32,9 +32,9 @@ module attributes {dist.device_num = 8 : i64} {
 }
 
 // Then on 4 devices: tensor parallel 4 kept, the data-parallel 2 dropped.
-// PREDICT4: dist.param "layer0.w1" {dist.rule = "dropped-replicas", layout = #dist.layout<dev_matrix = [4], tensor_map = [-1, 0]>}
-// PREDICT4: dist.param "layer0.w2" {dist.rule = "dropped-replicas", layout = #dist.layout<dev_matrix = [4], tensor_map = [0, -1]>}
-// PREDICT4: dist.param "layer0.b" {dist.rule = "replicated"}
+// PREDICT4: dist.param "layer0.w1" {dist.rule = #dist.rule<dropped_replicas>, layout = #dist.layout<dev_matrix = [4], tensor_map = [-1, 0]>}
+// PREDICT4: dist.param "layer0.w2" {dist.rule = #dist.rule<dropped_replicas>, layout = #dist.layout<dev_matrix = [4], tensor_map = [0, -1]>}
+// PREDICT4: dist.param "layer0.b" {dist.rule = #dist.rule<replicated>}
 // PREDICT4: dist.strategy = [array<i64: 1, 1>, array<i64: 1, 4>]
 // PREDICT4: dist.strategy = [array<i64: 1, 4>, array<i64: 4, 1>]
 

@@ -7,21 +7,21 @@
 // RUN: dinfer-opt %s --split-input-file --dist-infer-predict-layout=device-num=16 | FileCheck %s --check-prefix=N16
 
 // N8: module attributes {dist.device_num = 8 : i64}
-// N8: dist.param "w" {dist.rule = "same", layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>}
+// N8: dist.param "w" {dist.rule = #dist.rule<same>, layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>}
 // N8: nn.matmul {{.*}}dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]
 
 // N4: module attributes {dist.device_num = 4 : i64}
-// N4: dist.param "w" {dist.rule = "dropped-replicas", layout = #dist.layout<dev_matrix = [4], tensor_map = [-1, 0]>}
+// N4: dist.param "w" {dist.rule = #dist.rule<dropped_replicas>, layout = #dist.layout<dev_matrix = [4], tensor_map = [-1, 0]>}
 // N4: nn.matmul {{.*}}dist.strategy = [array<i64: 1, 1>, array<i64: 1, 4>]
 
-// N2: dist.param "w" {dist.rule = "shrunk-model-parallel", layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>}
+// N2: dist.param "w" {dist.rule = #dist.rule<shrunk_model_parallel>, layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>}
 // N2: nn.matmul {{.*}}dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]
 
 // 6 devices: mp' = 2; 3 does not divide the batch of 128, so the 3 groups are replicas.
-// N6: dist.param "w" {dist.rule = "shrunk-model-parallel", layout = #dist.layout<dev_matrix = [3, 2], tensor_map = [-1, 0]>}
+// N6: dist.param "w" {dist.rule = #dist.rule<shrunk_model_parallel>, layout = #dist.layout<dev_matrix = [3, 2], tensor_map = [-1, 0]>}
 // N6: nn.matmul {{.*}}dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]
 
-// N16: dist.param "w" {dist.rule = "split-batch", layout = #dist.layout<dev_matrix = [4, 4], tensor_map = [-1, 0]>}
+// N16: dist.param "w" {dist.rule = #dist.rule<split_batch>, layout = #dist.layout<dev_matrix = [4, 4], tensor_map = [-1, 0]>}
 // N16: nn.matmul {{.*}}dist.strategy = [array<i64: 4, 1>, array<i64: 1, 4>]
 module attributes {dist.device_num = 8 : i64} {
   func.func @main(%x: tensor<128x96xf32>) -> tensor<128x16xf32> {
@@ -35,9 +35,9 @@ module attributes {dist.device_num = 8 : i64} {
 
 // A two-axis model-parallel MatMul ((1,2),(2,4)) trained on 8: on 4 the
 // innermost axis shrinks first, ((1,2),(2,2)).
-// N4: dist.param "v" {dist.rule = "shrunk-model-parallel", layout = #dist.layout<dev_matrix = [2, 2], tensor_map = [1, 0]>}
+// N4: dist.param "v" {dist.rule = #dist.rule<shrunk_model_parallel>, layout = #dist.layout<dev_matrix = [2, 2], tensor_map = [1, 0]>}
 // N4: nn.matmul {{.*}}dist.strategy = [array<i64: 1, 2>, array<i64: 2, 2>]
-// N8: dist.param "v" {dist.rule = "same", layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, 0]>}
+// N8: dist.param "v" {dist.rule = #dist.rule<same>, layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, 0]>}
 module attributes {dist.device_num = 8 : i64} {
   func.func @main(%x: tensor<128x96xf32>) -> tensor<128x16xf32> {
     %v = dist.param "v" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, 0]>} : tensor<96x16xf32>
@@ -50,8 +50,8 @@ module attributes {dist.device_num = 8 : i64} {
 
 // Optimizer sharding is dropped; a parameter no strategized op uses keeps its
 // training layout on the same count and is replicated on another.
-// N8: dist.param "emb" {dist.rule = "same", layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0, -1]>}
-// N4: dist.param "emb" {dist.rule = "replicated"} : tensor<64x8xf32>
+// N8: dist.param "emb" {dist.rule = #dist.rule<same>, layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0, -1]>}
+// N4: dist.param "emb" {dist.rule = #dist.rule<replicated>} : tensor<64x8xf32>
 module attributes {dist.device_num = 8 : i64} {
   func.func @main() -> tensor<64x8xf32> {
     %e = dist.param "emb" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0, -1], opt_shard_step = 4, opt_shard_size = -1>} : tensor<64x8xf32>

@@ -7,16 +7,16 @@
 // RUN:   | FileCheck %s --check-prefix=FOUR
 
 // ONE: module attributes {dist.device_num = 2 : i64} {
-// ONE: dist.param "w1" {dist.rule = "restaged", layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>}
-// ONE: dist.param "w4" {dist.rule = "restaged", layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1]>}
+// ONE: dist.param "w1" {dist.rule = #dist.rule<restaged>, layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>}
+// ONE: dist.param "w4" {dist.rule = #dist.rule<restaged>, layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1]>}
 // ONE-NOT: dist.stage
 // ONE-NOT: dist.send
 
 // FOUR: module attributes {dist.device_num = 8 : i64, dist.pipeline_stages = 4 : i64} {
-// FOUR-DAG: dist.param "w1" {dist.rule = "restaged", dist.stage = 0 : i64, layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>}
-// FOUR-DAG: dist.param "w2" {dist.rule = "restaged", dist.stage = 1 : i64, layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1], stage = 1>}
-// FOUR-DAG: dist.param "w3" {dist.rule = "restaged", dist.stage = 2 : i64, layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0], stage = 2>}
-// FOUR-DAG: dist.param "w4" {dist.rule = "restaged", dist.stage = 3 : i64, layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1], stage = 3>}
+// FOUR-DAG: dist.param "w1" {dist.rule = #dist.rule<restaged>, dist.stage = 0 : i64, layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>}
+// FOUR-DAG: dist.param "w2" {dist.rule = #dist.rule<restaged>, dist.stage = 1 : i64, layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1], stage = 1>}
+// FOUR-DAG: dist.param "w3" {dist.rule = #dist.rule<restaged>, dist.stage = 2 : i64, layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0], stage = 2>}
+// FOUR-DAG: dist.param "w4" {dist.rule = #dist.rule<restaged>, dist.stage = 3 : i64, layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1], stage = 3>}
 // FOUR: nn.matmul {{.*}}dist.stage = 0
 // FOUR: dist.send {{.*}} to_stage = 1 sr_tag = 0
 // FOUR: nn.matmul {{.*}}dist.stage = 1

@@ -53,3 +53,14 @@ func.func @source_boxes() attributes {box = #dist.source<rank = 3, offset = [0, 
                                       scalar = #dist.source<rank = 0, offset = [], shape = [], at = []>} {
   return
 }
+
+// How a predict layout was derived (--dist-infer-predict-layout writes it on
+// every dist.param).
+// CHECK-LABEL: func.func @rules
+// CHECK: dist.rule = #dist.rule<dropped_replicas>
+// CHECK: dist.rule = #dist.rule<shrunk_model_parallel>
+func.func @rules() -> (tensor<4xf32>, tensor<4xf32>) {
+  %a = dist.param "a" {dist.rule = #dist.rule<dropped_replicas>} : tensor<4xf32>
+  %b = dist.param "b" {dist.rule = #dist.rule<shrunk_model_parallel>} : tensor<4xf32>
+  return %a, %b : tensor<4xf32>, tensor<4xf32>
+}

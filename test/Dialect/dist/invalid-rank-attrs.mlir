@@ -88,3 +88,28 @@ func.func private @negative_rank() attributes {box = #dist.source<rank = -1, off
 
 // expected-error @+1 {{a source box has a negative offset, extent or destination}}
 func.func private @negative_offset() attributes {box = #dist.source<rank = 0, offset = [-1], shape = [4], at = [0]>}
+
+// -----
+
+func.func @rule_as_a_string() -> tensor<4xf32> {
+  // expected-error @+1 {{dist.rule is a #dist.rule<...> of a dist.param}}
+  %w = dist.param "w" {dist.rule = "same"} : tensor<4xf32>
+  return %w : tensor<4xf32>
+}
+
+// -----
+
+func.func @rule_on_another_op(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{dist.rule is a #dist.rule<...> of a dist.param}}
+  %y = nn.relu %x {dist.rule = #dist.rule<same>} : tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @unknown_rule() -> tensor<4xf32> {
+  // expected-error @+2 {{expected ::dinfer::dist::PredictRule to be one of: same, dropped_replicas}}
+  // expected-error @+1 {{failed to parse Dist_PredictRuleAttr parameter 'value'}}
+  %w = dist.param "w" {dist.rule = #dist.rule<sideways>} : tensor<4xf32>
+  return %w : tensor<4xf32>
+}
