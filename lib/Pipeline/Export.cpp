@@ -147,14 +147,7 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
 
   mlir::PassManager passes(&context);
   passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
-  StrategyPipelineOptions pipeline;
-  pipeline.strategyFile = request.trainStrategy;
-  pipeline.deviceNum = devices;
-  pipeline.pipelineStages = stages;
-  pipeline.trainDeviceNum = setup.trainDevices / setup.trainStages;
-  pipeline.partition = true;
-  pipeline.splitRanks = true;
-  addStrategyPipeline(passes, pipeline);
+  addStrategyPipeline(passes, setup.strategyPipeline(request.trainStrategy, /*partition=*/true));
   if (failed(passes.run(module)))
     return exportError(request.model + ": " + diagnostics.text("the program could not be partitioned"));
   std::vector<mlir::func::FuncOp> rankFunctions(devices);

@@ -31,12 +31,7 @@ Expected<PredictLayout> dinfer::inferPredictLayout(const PredictionRequest &requ
   result.trainStages = prepared->trainStages;
 
   mlir::PassManager passes(&context);
-  StrategyPipelineOptions pipeline;
-  pipeline.strategyFile = request.trainStrategy;
-  pipeline.deviceNum = result.devices;
-  pipeline.pipelineStages = result.stages;
-  pipeline.trainDeviceNum = result.trainDevices / result.trainStages;
-  addStrategyPipeline(passes, pipeline);
+  addStrategyPipeline(passes, prepared->strategyPipeline(request.trainStrategy, /*partition=*/false));
   if (failed(passes.run(module)))
     return createStringError(inconvertibleErrorCode(),
                              request.model + ": " + diagnostics.text("the layout could not be inferred"));

@@ -104,3 +104,14 @@ Expected<PredictSetup> dinfer::preparePrediction(const PredictionRequest &reques
     return std::move(err);
   return setup;
 }
+
+StrategyPipelineOptions PredictSetup::strategyPipeline(StringRef trainStrategy, bool partition) const {
+  StrategyPipelineOptions pipeline;
+  pipeline.strategyFile = trainStrategy.str();
+  pipeline.deviceNum = devices;
+  pipeline.pipelineStages = stages;
+  pipeline.trainDeviceNum = trainDevices / trainStages;
+  pipeline.partition = partition;
+  pipeline.splitRanks = partition;
+  return pipeline;
+}

@@ -538,8 +538,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
         // An nn op without attributes is its primitive applied to its
         // operands: the name comes from the op's ODS entry.
         auto primitive = llvm::dyn_cast<nn::MindSporePrimitiveOpInterface>(other);
-        if (primitive && other->getNumResults() == 1 && other->getRegisteredInfo() &&
-            other->getRegisteredInfo()->getAttributeNames().empty()) {
+        if (primitive && nn::attributeFreeArity(*other->getRegisteredInfo())) {
           simple(other, primitive.getPrimitiveName());
           return success();
         }

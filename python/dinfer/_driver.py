@@ -37,17 +37,14 @@ def reshard(*, src_strategy, dst, dst_strategy, src="", src_list=(), prefix="che
         _dinfer.set_key(b"")
         if isinstance(sink, _progress.Bar):
             sink.close()
-    notices = summary["notices"]
-    first = [n for n in notices if n[0].startswith("tensors without a layout that differ")]
-    for what, names in first:
+    for what, names in summary["notices"]:
         note("reshard", _names(what, names))
     seconds = summary["seconds"]
     rate = _progress.format_bytes(int(summary["bytes"] / max(seconds, 1e-6)))
     note("reshard", f"{summary['source_ranks']} source ranks -> {summary['files']} destination files, "
                     f"{_progress.format_bytes(summary['bytes'])} written in {seconds:.2f}s ({rate}/s)")
-    for what, names in notices:
-        if (what, names) not in first:
-            note("reshard", _names(what, names))
+    for what, names in summary["plan_notices"]:
+        note("reshard", _names(what, names))
     return summary
 
 

@@ -226,6 +226,7 @@ PYBIND11_MODULE(_dinfer, m) {
         summary["bytes"] = done.bytes;
         summary["seconds"] = done.seconds;
         summary["notices"] = done.notices;
+        summary["plan_notices"] = done.planNotices;
         return summary;
       },
       py::arg("src_strategy"), py::arg("dst"), py::arg("dst_strategy"), py::arg("src") = "",

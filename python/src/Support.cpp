@@ -54,6 +54,17 @@ std::mutex &processWide() {
   return mutex;
 }
 
+/// The setKey key when a call writes encrypted files; `what` says which.
+Status outputKey(bool encrypt, llvm::StringRef what, std::optional<CipherKey> &key) {
+  if (!encrypt)
+    return {};
+  const CipherKey *current = processKey();
+  if (!current)
+    return Status{"encrypting " + what.str() + " needs a key", true};
+  key = *current;
+  return {};
+}
+
 Status statusOf(llvm::Error error) {
   Status status;
   llvm::handleAllErrors(
@@ -139,12 +150,8 @@ Status dinfer::python::exportModel(const ExportArgs &args, Progress progress, Ex
   request.output = args.output;
   request.threads = args.threads;
   request.sync = args.sync;
-  if (args.encrypt) {
-    const CipherKey *key = processKey();
-    if (!key)
-      return Status{"encrypting the export needs a key (enc_key)", true};
-    request.encryptWith = *key;
-  }
+  if (Status status = outputKey(args.encrypt, "the export (enc_key)", request.encryptWith); !status.ok())
+    return status;
   if (progress)
     request.progress = [progress](llvm::StringRef phase, uint64_t units, uint64_t total) {
       progress(phase.str(), units, total);
@@ -171,12 +178,8 @@ Status dinfer::python::reshard(const ReshardArgs &args, Progress progress, Resha
   request.dstStrategy = args.dstStrategy;
   request.prefix = args.prefix;
   request.ranks = args.ranks;
-  if (args.encrypt) {
-    const CipherKey *key = processKey();
-    if (!key)
-      return Status{"encrypting the checkpoints needs a key", true};
-    request.encryptWith = *key;
-  }
+  if (Status status = outputKey(args.encrypt, "the checkpoints", request.encryptWith); !status.ok())
+    return status;
   // Workers report every copy; Python hears of it at most five times a second.
   std::mutex progressMutex;
   auto last = std::chrono::steady_clock::time_point();
@@ -203,7 +206,7 @@ Status dinfer::python::reshard(const ReshardArgs &args, Progress progress, Resha
                              std::make_pair("tensors not used by the destination layout", &result->plan.unused),
                              std::make_pair("tensors without a layout, copied as replicated", &result->plan.replicated)})
     if (!names->empty())
-      done.notices.emplace_back(what, *names);
+      done.planNotices.emplace_back(what, *names);
   return {};
 }
 

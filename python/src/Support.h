@@ -75,8 +75,9 @@ struct ReshardDone {
   size_t files = 0;
   uint64_t bytes = 0;
   double seconds = 0;
-  /// What the command lists on stderr: (what, names), in its order.
-  std::vector<std::pair<std::string, std::vector<std::string>>> notices;
+  /// What the command lists on stderr, (what, names): found while it ran
+  /// (printed before its summary line), and about the plan (after it).
+  std::vector<std::pair<std::string, std::vector<std::string>>> notices, planNotices;
 };
 Status reshard(const ReshardArgs &args, Progress progress, ReshardDone &done);
 

@@ -53,11 +53,6 @@ std::optional<CipherKey> outputKey();
 /// The registered subcommands' names, sorted.
 std::vector<std::string> commandNames();
 
-/// Where long work reports how far it is. Without a sink, commands draw their
-/// own progress line when stderr is a terminal.
-using dinfer::ProgressSink;
-void setProgressSink(ProgressSink sink);
-const ProgressSink &currentProgressSink();
 
 } // namespace dinfer::cli
 

@@ -40,10 +40,6 @@ cl::opt<bool> encryptOutputOption("encrypt-output",
                                   cl::desc("Encrypt the checkpoints and MindIR written, with the --key-file key"),
                                   cl::sub(cl::SubCommand::getAll()), cl::cat(dinfer::cli::category()));
 
-dinfer::cli::ProgressSink &progressSink() {
-  static dinfer::cli::ProgressSink sink;
-  return sink;
-}
 } // namespace
 
 cl::OptionCategory &dinfer::cli::category() {
@@ -77,10 +73,6 @@ int dinfer::cli::report(const cl::SubCommand &command, Error error) {
       [&](const ErrorInfoBase &other) { message = other.message(); });
   return code == kUsage ? usageError(command, message) : failure(command, message);
 }
-
-void dinfer::cli::setProgressSink(ProgressSink sink) { progressSink() = std::move(sink); }
-
-const dinfer::cli::ProgressSink &dinfer::cli::currentProgressSink() { return progressSink(); }
 
 std::optional<dinfer::CipherKey> dinfer::cli::outputKey() {
   const dinfer::CipherKey *key = dinfer::processKey();

@@ -59,7 +59,6 @@ int runExport() {
   request.threads = threadsOption;
   request.sync = !noSyncOption;
   request.encryptWith = outputKey();
-  request.progress = currentProgressSink();
   auto summary = exportModel(request);
   if (!summary)
     return report(exportCommand, summary.takeError());

@@ -91,8 +91,8 @@ Expected<uint64_t> parseSize(StringRef text) {
 class Progress {
 public:
   explicit Progress(uint64_t total)
-      : total_(total), start_(std::chrono::steady_clock::now()), sink_(currentProgressSink()) {
-    if ((!sink_ && !sys::Process::StandardErrIsDisplayed()) || total == 0)
+      : total_(total), start_(std::chrono::steady_clock::now()) {
+    if (!sys::Process::StandardErrIsDisplayed() || total == 0)
       return;
     ticker_ = std::thread([this] {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -101,8 +101,7 @@ public:
         wake_.wait_for(lock, std::chrono::milliseconds(200));
       }
       draw();
-      if (!sink_)
-        errs() << "\n";
+      errs() << "\n";
     });
   }
   ~Progress() { stop(); }
@@ -122,10 +121,6 @@ public:
 private:
   void draw() {
     uint64_t bytes = bytes_.load(std::memory_order_relaxed);
-    if (sink_) {
-      sink_("reshard", bytes, total_);
-      return;
-    }
     double elapsed = std::max(seconds(), 1e-3), rate = bytes / elapsed;
     double left = rate > 0 ? (total_ - std::min(bytes, total_)) / rate : 0;
     errs() << formatv("\rdinfer reshard: {0} / {1}  {2}/s  {3:f0}s left   ", formatBytes(bytes), formatBytes(total_),
@@ -135,7 +130,6 @@ private:
   uint64_t total_;
   std::atomic<uint64_t> bytes_{0};
   std::chrono::steady_clock::time_point start_;
-  ProgressSink sink_;
   std::thread ticker_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -12,6 +12,7 @@
 
 #include "dinfer/Layout/DType.h"
 #include "dinfer/Formats/Strategy.h"
+#include "dinfer/Transforms/Passes.h"
 #include "dinfer/Transforms/PredictStrategy.h"
 
 #include "dinfer/Pipeline/ModelImport.h"
@@ -50,6 +51,9 @@ struct PredictSetup {
   int64_t trainDevices = 1, trainStages = 1, devices = 1, stages = 1;
   std::unique_ptr<ImportedModel> model;
   mlir::ModuleOp module() const { return *model->module; }
+  /// The passes that lay the module out for the predict devices and stages
+  /// from `trainStrategy`; `partition` goes on to one function per rank.
+  StrategyPipelineOptions strategyPipeline(llvm::StringRef trainStrategy, bool partition) const;
 };
 /// What a prediction starts from; device and stage counts of 0 mean training's.
 struct PredictionRequest {
