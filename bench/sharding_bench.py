@@ -36,10 +36,10 @@ def dinfer_program(layers, devices):
                      f'tensor_map = [-1, 0]>}} : tensor<{H}x{F}xf32>')
         lines.append(f'    %w{2*i+1} = dist.param "w{2*i+1}" {{layout = #dist.layout<dev_matrix = [{devices}], '
                      f'tensor_map = [0, -1]>}} : tensor<{F}x{H}xf32>')
-        lines.append(f"    %h{i} = nn.matmul {value}, %w{2*i} {{dist.strategy = [array<i64: 1, 1>, "
-                     f"array<i64: 1, {devices}>]}} : tensor<{B}x{H}xf32>, tensor<{H}x{F}xf32>")
-        lines.append(f"    %y{i} = nn.matmul %h{i}, %w{2*i+1} {{dist.strategy = [array<i64: 1, {devices}>, "
-                     f"array<i64: {devices}, 1>]}} : tensor<{B}x{F}xf32>, tensor<{F}x{H}xf32>")
+        lines.append(f"    %h{i} = nn.matmul {value}, %w{2*i} {{dist.strategy = #dist.strategy<[1, 1], "
+                     f"[1, {devices}]>}} : tensor<{B}x{H}xf32>, tensor<{H}x{F}xf32>")
+        lines.append(f"    %y{i} = nn.matmul %h{i}, %w{2*i+1} {{dist.strategy = #dist.strategy<[1, {devices}], "
+                     f"[{devices}, 1]>}} : tensor<{B}x{F}xf32>, tensor<{F}x{H}xf32>")
         value = f"%y{i}"
     lines += [f"    return {value} : tensor<{B}x{H}xf32>", "  }", "}"]
     return "\n".join(lines) + "\n"

@@ -121,6 +121,44 @@ def Dist_LayoutAttr : Dist_Attr<"Layout", "layout"> {
   }];
 }
 
+// `[1, 2], [2, 1]`: one bracketed integer list per operand.
+def Dist_SplitListsParameter : ArrayRefParameter<"::mlir::DenseI64ArrayAttr", "split numbers per operand"> {
+  let parser = "::dinfer::dist::parseSplitLists($_parser)";
+  let printer = "::dinfer::dist::printSplitLists($_printer, $_self)";
+}
+
+def Dist_StrategyAttr : Dist_Attr<"Strategy", "strategy"> {
+  let summary = "An op's training strategy: the split numbers of each operand dimension";
+  let description = [{
+    MindSpore's op strategy, one list per operand with one split number per
+    dimension, as `--dist-attach-strategy` reads it from a strategy file or
+    `--dist-author-strategy` writes it. An op carries it as `dist.strategy`;
+    the dialect checks it against the op's operands (one list per operand,
+    one entry per dimension, splits that divide), the op's sharding rule
+    against the factors it splits.
+
+    ```mlir
+    %y = nn.matmul %x, %w {dist.strategy = #dist.strategy<[2, 1], [1, 4]>}
+        : tensor<8x16xf32>, tensor<16x32xf32>
+    ```
+  }];
+  let parameters = (ins Dist_SplitListsParameter:$operandSplits);
+  let assemblyFormat = "`<` $operandSplits `>`";
+  let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins "::llvm::ArrayRef<::llvm::SmallVector<int64_t>>":$splits)>
+  ];
+  let extraClassDeclaration = [{
+    size_t getNumOperands() const { return getOperandSplits().size(); }
+    /// The split numbers of operand `operand`, one per dimension.
+    ::llvm::ArrayRef<int64_t> getSplits(unsigned operand) const {
+      return getOperandSplits()[operand].asArrayRef();
+    }
+    /// Checks the strategy against the operands of `op`.
+    ::llvm::LogicalResult verifyForOperands(::mlir::Operation *op) const;
+  }];
+}
+
 def Dist_ReduceKind : I64EnumAttr<"ReduceKind", "reduction of a collective", [
     I64EnumAttrCase<"sum", 0>,
     I64EnumAttrCase<"max", 1>,

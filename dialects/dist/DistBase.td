@@ -38,7 +38,7 @@ def Dist_Dialect : Dialect {
     /// On an op with several results: one #dist.layout per result.
     static constexpr ::llvm::StringLiteral kResultLayoutsAttrName = "dist.result_layouts";
     /// An op's strategy: one list of split numbers per operand (MindSpore's
-    /// ((2, 1), (1, 4))), as `[array<i64: 2, 1>, array<i64: 1, 4>]`.
+    /// ((2, 1), (1, 4))), a #dist.strategy<[2, 1], [1, 4]>.
     static constexpr ::llvm::StringLiteral kStrategyAttrName = "dist.strategy";
     /// The pipeline stage an op runs in.
     static constexpr ::llvm::StringLiteral kStageAttrName = "dist.stage";

@@ -88,6 +88,66 @@ void dist::printTensorMap(AsmPrinter &printer, ArrayAttr tensorMap) {
   printer << ']';
 }
 
+FailureOr<SmallVector<DenseI64ArrayAttr>> dist::parseSplitLists(AsmParser &parser) {
+  SmallVector<DenseI64ArrayAttr> operands;
+  auto parseOperand = [&]() -> ParseResult {
+    FailureOr<SmallVector<int64_t>> splits = parseIntList(parser);
+    if (failed(splits))
+      return failure();
+    operands.push_back(DenseI64ArrayAttr::get(parser.getContext(), *splits));
+    return success();
+  };
+  if (parser.parseCommaSeparatedList(parseOperand))
+    return failure();
+  return operands;
+}
+
+void dist::printSplitLists(AsmPrinter &printer, ArrayRef<DenseI64ArrayAttr> splits) {
+  llvm::interleaveComma(splits, printer, [&](DenseI64ArrayAttr operand) { printIntList(printer, operand.asArrayRef()); });
+}
+
+//===----------------------------------------------------------------------===//
+// StrategyAttr
+//===----------------------------------------------------------------------===//
+
+StrategyAttr StrategyAttr::get(MLIRContext *context, ArrayRef<SmallVector<int64_t>> splits) {
+  SmallVector<DenseI64ArrayAttr> operands;
+  for (const SmallVector<int64_t> &operand : splits)
+    operands.push_back(DenseI64ArrayAttr::get(context, operand));
+  return get(context, operands);
+}
+
+LogicalResult StrategyAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   ArrayRef<DenseI64ArrayAttr> operandSplits) {
+  for (auto [index, operand] : llvm::enumerate(operandSplits))
+    for (int64_t split : operand.asArrayRef())
+      if (split <= 0)
+        return emitError() << "strategy split " << split << " of operand " << index << " is not positive";
+  return success();
+}
+
+LogicalResult StrategyAttr::verifyForOperands(Operation *op) const {
+  if (getNumOperands() != op->getNumOperands())
+    return op->emitOpError() << "dist.strategy needs one list of split numbers per operand (" << op->getNumOperands()
+                             << ")";
+  for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+    ArrayRef<int64_t> splits = getSplits(index);
+    auto type = llvm::dyn_cast<RankedTensorType>(operand.getType());
+    if (!type || splits.size() != static_cast<size_t>(type.getRank()))
+      return op->emitOpError() << "dist.strategy entry " << index << " must give one split number per dimension of "
+                               << operand.getType();
+    for (auto [d, split] : llvm::enumerate(splits))
+      if (type.getDimSize(d) % split != 0)
+        return op->emitOpError() << "dist.strategy splits dimension " << d << " of operand " << index << " ("
+                                 << type.getDimSize(d) << ") into " << split << " parts";
+  }
+  return success();
+}
+
+StrategyAttr dist::getStrategy(Operation *op) {
+  return op->getAttrOfType<StrategyAttr>(DistDialect::kStrategyAttrName);
+}
+
 //===----------------------------------------------------------------------===//
 // DeviceMatrixAttr
 //===----------------------------------------------------------------------===//
@@ -292,22 +352,10 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
     return success();
   }
   if (name == kStrategyAttrName) {
-    auto strategy = llvm::dyn_cast<ArrayAttr>(attribute.getValue());
-    if (!strategy || strategy.size() != op->getNumOperands())
-      return op->emitOpError() << "dist.strategy needs one list of split numbers per operand (" << op->getNumOperands()
-                               << ")";
-    for (auto [index, entry] : llvm::enumerate(strategy)) {
-      auto splits = llvm::dyn_cast<DenseI64ArrayAttr>(entry);
-      auto type = llvm::dyn_cast<RankedTensorType>(op->getOperand(index).getType());
-      if (!splits || !type || splits.size() != type.getRank())
-        return op->emitOpError() << "dist.strategy entry " << index << " must give one split number per dimension of "
-                                 << op->getOperand(index).getType();
-      for (auto [d, split] : llvm::enumerate(splits.asArrayRef()))
-        if (split <= 0 || type.getDimSize(d) % split != 0)
-          return op->emitOpError() << "dist.strategy splits dimension " << d << " of operand " << index << " ("
-                                   << type.getDimSize(d) << ") into " << split << " parts";
-    }
-    return success();
+    auto strategy = llvm::dyn_cast<StrategyAttr>(attribute.getValue());
+    if (!strategy)
+      return op->emitOpError() << "dist.strategy must be a #dist.strategy<...>";
+    return strategy.verifyForOperands(op);
   }
   if (name == kPartitionedAttrName) {
     if (!llvm::isa<FunctionOpInterface>(op) || !llvm::isa<UnitAttr>(attribute.getValue()))

@@ -46,6 +46,8 @@ mlir::FailureOr<llvm::SmallVector<int64_t>> parseIntList(mlir::AsmParser &parser
 void printIntList(mlir::AsmPrinter &printer, llvm::ArrayRef<int64_t> values);
 mlir::FailureOr<mlir::ArrayAttr> parseTensorMap(mlir::AsmParser &parser);
 void printTensorMap(mlir::AsmPrinter &printer, mlir::ArrayAttr tensorMap);
+mlir::FailureOr<llvm::SmallVector<mlir::DenseI64ArrayAttr>> parseSplitLists(mlir::AsmParser &parser);
+void printSplitLists(mlir::AsmPrinter &printer, llvm::ArrayRef<mlir::DenseI64ArrayAttr> splits);
 
 /// Checks `devMatrix` against the device count of the module enclosing `op`
 /// (`dist.device_num / dist.pipeline_stages`), when the module states one.
@@ -68,6 +70,9 @@ namespace dinfer::dist {
 /// ("argument 0"); empty for an op's own result.
 mlir::LogicalResult verifyValueLayout(mlir::Operation *op, LayoutAttr layout, mlir::Type type,
                                       llvm::StringRef what);
+
+/// The strategy `op` carries as `dist.strategy`; null if none.
+StrategyAttr getStrategy(mlir::Operation *op);
 } // namespace dinfer::dist
 
 #endif // DINFER_DIALECT_DIST_DISTDIALECT_H

@@ -160,10 +160,12 @@ Expected<AuthoredStrategy> dinfer::authorStrategy(const StrategyRequest &request
       return authorError("--op " + key +
                          ": no op of the model has that key (an op with a parameter operand, keyed "
                          "<Primitive>_<first parameter name>)");
-    SmallVector<mlir::Attribute> operands;
+    SmallVector<mlir::DenseI64ArrayAttr> operands;
     for (const auto &input : *splits)
       operands.push_back(mlir::DenseI64ArrayAttr::get(&context, input));
-    mlir::ArrayAttr attr = mlir::ArrayAttr::get(&context, operands);
+    auto attr = dist::StrategyAttr::getChecked([&] { return op->emitError(); }, &context, llvm::ArrayRef<mlir::DenseI64ArrayAttr>(operands));
+    if (!attr)
+      return authorError("--op " + spec + ": " + diagnostics.text("does not fit the op"));
     auto *dist = context.getLoadedDialect<dist::DistDialect>();
     mlir::NamedAttribute named(mlir::StringAttr::get(&context, dist::DistDialect::kStrategyAttrName), attr);
     if (failed(dist->verifyOperationAttribute(op, named)) || failed(factorSplits(op, attr)))
@@ -194,7 +196,7 @@ Expected<AuthoredStrategy> dinfer::authorStrategy(const StrategyRequest &request
   llvm::sort(keys);
   // Parameters in program order, each from its first keyed user.
   module.walk([&](mlir::Operation *op) {
-    auto attr = op->getAttrOfType<mlir::ArrayAttr>(dist::DistDialect::kStrategyAttrName);
+    dist::StrategyAttr attr = dist::getStrategy(op);
     if (!attr)
       return;
     FailureOr<FactorSplits> splits = factorSplits(op, attr);
@@ -250,16 +252,14 @@ Expected<AuthoredStrategy> dinfer::authorStrategy(const StrategyRequest &request
   });
   for (const std::string &key : keys) {
     mlir::Operation *op = keyed.lookup(key);
-    auto attr = op->getAttrOfType<mlir::ArrayAttr>(dist::DistDialect::kStrategyAttrName);
+    dist::StrategyAttr attr = dist::getStrategy(op);
     if (!attr)
       continue;
     StrategyOp item;
     item.name = key;
     item.stage = stageOf(op);
-    for (mlir::Attribute entry : attr) {
-      auto values = llvm::cast<mlir::DenseI64ArrayAttr>(entry).asArrayRef();
-      item.inputs.emplace_back(values.begin(), values.end());
-    }
+    for (mlir::DenseI64ArrayAttr operand : attr.getOperandSplits())
+      item.inputs.emplace_back(operand.asArrayRef().begin(), operand.asArrayRef().end());
     file.ops.push_back(std::move(item));
   }
   if (!request.preset.empty()) {

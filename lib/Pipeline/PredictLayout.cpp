@@ -40,7 +40,7 @@ Expected<PredictLayout> dinfer::inferPredictLayout(const PredictionRequest &requ
   result.strategy = predictStrategy(result.params, result.stages);
   result.strategy.encoding = strategyEncoding;
   module.walk([&](mlir::Operation *op) {
-    auto splits = op->getAttrOfType<mlir::ArrayAttr>(dist::DistDialect::kStrategyAttrName);
+    dist::StrategyAttr splits = dist::getStrategy(op);
     if (!splits)
       return;
     StrategyOp item;
@@ -51,10 +51,8 @@ Expected<PredictLayout> dinfer::inferPredictLayout(const PredictionRequest &requ
       }
     if (auto stage = op->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kStageAttrName))
       item.stage = stage.getInt();
-    for (mlir::Attribute entry : splits) {
-      auto values = cast<mlir::DenseI64ArrayAttr>(entry).asArrayRef();
-      item.inputs.emplace_back(values.begin(), values.end());
-    }
+    for (mlir::DenseI64ArrayAttr operand : splits.getOperandSplits())
+      item.inputs.emplace_back(operand.asArrayRef().begin(), operand.asArrayRef().end());
     result.strategy.ops.push_back(std::move(item));
   });
   return result;

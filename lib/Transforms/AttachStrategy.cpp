@@ -120,11 +120,16 @@ struct DistAttachStrategyPass : dinfer::impl::DistAttachStrategyBase<DistAttachS
         failedAny = true;
         return;
       }
-      SmallVector<Attribute> splits;
+      SmallVector<DenseI64ArrayAttr> splits;
       for (const auto &input : item->inputs)
         splits.push_back(DenseI64ArrayAttr::get(context, input));
-      NamedAttribute strategyAttr(StringAttr::get(context, dist::DistDialect::kStrategyAttrName),
-                                  ArrayAttr::get(context, splits));
+      auto strategy = dist::StrategyAttr::getChecked([&] { return op->emitError(); }, context, ArrayRef<DenseI64ArrayAttr>(splits));
+      if (!strategy) {
+        op->emitError() << "the strategy '" << key << "' in " << file << " does not fit the op";
+        failedAny = true;
+        return;
+      }
+      NamedAttribute strategyAttr(StringAttr::get(context, dist::DistDialect::kStrategyAttrName), strategy);
       NamedAttribute stageAttr(StringAttr::get(context, dist::DistDialect::kStageAttrName),
                                IntegerAttr::get(IntegerType::get(context, 64), item->stage));
       // The dialect's verifier says what is wrong with a strategy that does

@@ -250,10 +250,7 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
   /// once its sharding rule accepts them.
   LogicalResult setStrategy(Operation *op, ArrayRef<SmallVector<int64_t>> splits) {
     MLIRContext *context = &getContext();
-    SmallVector<Attribute> operands;
-    for (const auto &operand : splits)
-      operands.push_back(DenseI64ArrayAttr::get(context, operand));
-    ArrayAttr attr = ArrayAttr::get(context, operands);
+    auto attr = dist::StrategyAttr::get(context, splits);
     if (failed(factorSplits(op, attr))) {
       failedAny = true;
       return failure();

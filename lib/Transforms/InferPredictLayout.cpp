@@ -79,7 +79,7 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
     llvm::DenseMap<Operation *, std::pair<dist::LayoutAttr, StringRef>> layouts;
     bool failedAny = false;
     module.walk([&](Operation *op) {
-      auto strategy = op->getAttrOfType<ArrayAttr>(dist::DistDialect::kStrategyAttrName);
+      dist::StrategyAttr strategy = dist::getStrategy(op);
       if (!strategy)
         return;
       FailureOr<FactorSplits> splits = factorSplits(op, strategy);

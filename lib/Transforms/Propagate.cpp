@@ -195,7 +195,7 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
         define(op.getResult(0), ValueLayout::replicated(typeOf(op.getResult(0)).getRank(), stageDevices, 0));
         continue;
       }
-      auto strategy = op.getAttrOfType<ArrayAttr>(dist::DistDialect::kStrategyAttrName);
+      dist::StrategyAttr strategy = dist::getStrategy(&op);
       if (strategy) {
         FailureOr<FactorSplits> splits = factorSplits(&op, strategy);
         if (failed(splits)) {

@@ -12,7 +12,7 @@
 using namespace mlir;
 using namespace dinfer;
 
-FailureOr<FactorSplits> dinfer::factorSplits(Operation *op, ArrayAttr strategy) {
+FailureOr<FactorSplits> dinfer::factorSplits(Operation *op, dist::StrategyAttr strategy) {
   auto ruled = llvm::dyn_cast<dist::ShardingRuleOpInterface>(op);
   if (!ruled)
     return op->emitError("has a dist.strategy but no sharding rule");
@@ -34,7 +34,7 @@ FailureOr<FactorSplits> dinfer::factorSplits(Operation *op, ArrayAttr strategy) 
         order.insert(factorsOfDim.begin(), factorsOfDim.end());
   for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
     bool parameter = static_cast<bool>(operand.getDefiningOp<dist::ParamOp>());
-    ArrayRef<int64_t> splits = llvm::cast<DenseI64ArrayAttr>(strategy[index]).asArrayRef();
+    ArrayRef<int64_t> splits = strategy.getSplits(index);
     for (auto [d, factorsOfDim] : llvm::enumerate(rule->operandFactors[index])) {
       int64_t split = splits[d];
       for (int64_t f : factorsOfDim) {
@@ -65,8 +65,8 @@ FailureOr<FactorSplits> dinfer::factorSplits(Operation *op, ArrayAttr strategy) 
   return result;
 }
 
-ArrayAttr dinfer::strategyAttr(MLIRContext *context, const FactorSplits &splits) {
-  SmallVector<Attribute> operands;
+dist::StrategyAttr dinfer::strategyAttr(MLIRContext *context, const FactorSplits &splits) {
+  SmallVector<SmallVector<int64_t>> operands;
   for (const auto &dims : splits.rule.operandFactors) {
     SmallVector<int64_t> dimSplits;
     for (const auto &factors : dims) {
@@ -75,9 +75,9 @@ ArrayAttr dinfer::strategyAttr(MLIRContext *context, const FactorSplits &splits)
         split *= splits.split[f];
       dimSplits.push_back(split);
     }
-    operands.push_back(DenseI64ArrayAttr::get(context, dimSplits));
+    operands.push_back(std::move(dimSplits));
   }
-  return ArrayAttr::get(context, operands);
+  return dist::StrategyAttr::get(context, operands);
 }
 
 FactorPlacement dinfer::placeFactors(const FactorSplits &splits, int64_t stageDevices) {

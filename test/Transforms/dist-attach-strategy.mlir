@@ -18,10 +18,10 @@ module attributes {dist.device_num = 8 : i64} {
     %w2 = dist.param "layer0.w2" : tensor<32x16xf32>
     // CHECK: dist.param "layer0.b" : tensor<16xf32>
     %b = dist.param "layer0.b" : tensor<16xf32>
-    // CHECK: nn.matmul {{.*}} {dist.stage = 0 : i64, dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]}
+    // CHECK: nn.matmul {{.*}} {dist.stage = 0 : i64, dist.strategy = #dist.strategy<[2, 1], [1, 4]>}
     %h = nn.matmul %x, %w1 : tensor<8x16xf32>, tensor<16x32xf32>
     %r = nn.relu %h : tensor<8x32xf32>
-    // CHECK: nn.matmul {{.*}} {dist.stage = 0 : i64, dist.strategy = [array<i64: 2, 4>, array<i64: 4, 1>]}
+    // CHECK: nn.matmul {{.*}} {dist.stage = 0 : i64, dist.strategy = #dist.strategy<[2, 4], [4, 1]>}
     %y = nn.matmul %r, %w2 : tensor<8x32xf32>, tensor<32x16xf32>
     // CHECK: nn.add
     // CHECK-NOT: dist.strategy
@@ -35,8 +35,8 @@ module attributes {dist.device_num = 8 : i64} {
 // PREDICT4: dist.param "layer0.w1" {dist.rule = #dist.rule<dropped_replicas>, layout = #dist.layout<dev_matrix = [4], tensor_map = [-1, 0]>}
 // PREDICT4: dist.param "layer0.w2" {dist.rule = #dist.rule<dropped_replicas>, layout = #dist.layout<dev_matrix = [4], tensor_map = [0, -1]>}
 // PREDICT4: dist.param "layer0.b" {dist.rule = #dist.rule<replicated>}
-// PREDICT4: dist.strategy = [array<i64: 1, 1>, array<i64: 1, 4>]
-// PREDICT4: dist.strategy = [array<i64: 1, 4>, array<i64: 4, 1>]
+// PREDICT4: dist.strategy = #dist.strategy<[1, 1], [1, 4]>
+// PREDICT4: dist.strategy = #dist.strategy<[1, 4], [4, 1]>
 
 // DIAG-DAG: remark: parameter 'layer0.b' is not in {{.*}}mlp-train.json: replicated
 // DIAG-DAG: remark: no strategy for 'Add_layer0.b' in {{.*}}: replicated

@@ -12,16 +12,16 @@ func.func @main(%ids: tensor<8xi32>) -> tensor<8x16xf32> {
   %b1 = dist.param "b1" : tensor<32xf32>
   %w2 = dist.param "w2" : tensor<32x16xf32>
   %g = dist.param "gamma" : tensor<16xf32>
-  // CHECK: nn.gather {{.*}}dist.strategy = [array<i64: 4, 1>, array<i64: 2>]
+  // CHECK: nn.gather {{.*}}dist.strategy = #dist.strategy<[4, 1], [2]>
   %x = nn.gather %table, %ids {axis = 0 : i64} : tensor<100x16xf32>, tensor<8xi32>
-  // CHECK: nn.matmul {{.*}}dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]
+  // CHECK: nn.matmul {{.*}}dist.strategy = #dist.strategy<[2, 1], [1, 4]>
   %h = nn.matmul %x, %w1 : tensor<8x16xf32>, tensor<16x32xf32>
-  // CHECK: nn.add {{.*}}dist.strategy = [array<i64: 2, 4>, array<i64: 4>]
+  // CHECK: nn.add {{.*}}dist.strategy = #dist.strategy<[2, 4], [4]>
   %hb = nn.add %h, %b1 : tensor<8x32xf32>, tensor<32xf32>
   %r = nn.relu %hb : tensor<8x32xf32>
-  // CHECK: nn.matmul {{.*}}dist.strategy = [array<i64: 2, 4>, array<i64: 4, 1>]
+  // CHECK: nn.matmul {{.*}}dist.strategy = #dist.strategy<[2, 4], [4, 1]>
   %y = nn.matmul %r, %w2 : tensor<8x32xf32>, tensor<32x16xf32>
-  // CHECK: nn.rms_norm {{.*}}dist.strategy = [array<i64: 2, 1>, array<i64: 1>]
+  // CHECK: nn.rms_norm {{.*}}dist.strategy = #dist.strategy<[2, 1], [1]>
   %n = nn.rms_norm %y, %g : tensor<8x16xf32>, tensor<16xf32>
   return %n : tensor<8x16xf32>
 }

@@ -17,7 +17,7 @@ module attributes {dist.device_num = 2 : i64, dist.pipeline_stages = 2 : i64} {
     %g = dist.param "g" {layout = #dist.layout<dev_matrix = [1], tensor_map = [-1]>} : tensor<16xf32>
     %b = dist.param "b" {layout = #dist.layout<dev_matrix = [1], tensor_map = [-1]>, dist.stage = 1 : i64} : tensor<16xf32>
     // expected-error @+1 {{dist.strategy splits dimension 1 of operand 0, which the op needs whole}}
-    %y = nn.layer_norm %x, %g, %b {dist.stage = 1 : i64, dist.strategy = [array<i64: 1, 2>, array<i64: 2>, array<i64: 2>]} : tensor<8x16xf32>, tensor<16xf32>, tensor<16xf32>
+    %y = nn.layer_norm %x, %g, %b {dist.stage = 1 : i64, dist.strategy = #dist.strategy<[1, 2], [2], [2]>} : tensor<8x16xf32>, tensor<16xf32>, tensor<16xf32>
     return %y : tensor<8x16xf32>
   }
 }

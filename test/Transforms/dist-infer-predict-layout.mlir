@@ -8,25 +8,25 @@
 
 // N8: module attributes {dist.device_num = 8 : i64}
 // N8: dist.param "w" {dist.rule = #dist.rule<same>, layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>}
-// N8: nn.matmul {{.*}}dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]
+// N8: nn.matmul {{.*}}dist.strategy = #dist.strategy<[2, 1], [1, 4]>
 
 // N4: module attributes {dist.device_num = 4 : i64}
 // N4: dist.param "w" {dist.rule = #dist.rule<dropped_replicas>, layout = #dist.layout<dev_matrix = [4], tensor_map = [-1, 0]>}
-// N4: nn.matmul {{.*}}dist.strategy = [array<i64: 1, 1>, array<i64: 1, 4>]
+// N4: nn.matmul {{.*}}dist.strategy = #dist.strategy<[1, 1], [1, 4]>
 
 // N2: dist.param "w" {dist.rule = #dist.rule<shrunk_model_parallel>, layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>}
-// N2: nn.matmul {{.*}}dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]
+// N2: nn.matmul {{.*}}dist.strategy = #dist.strategy<[1, 1], [1, 2]>
 
 // 6 devices: mp' = 2; 3 does not divide the batch of 128, so the 3 groups are replicas.
 // N6: dist.param "w" {dist.rule = #dist.rule<shrunk_model_parallel>, layout = #dist.layout<dev_matrix = [3, 2], tensor_map = [-1, 0]>}
-// N6: nn.matmul {{.*}}dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]
+// N6: nn.matmul {{.*}}dist.strategy = #dist.strategy<[1, 1], [1, 2]>
 
 // N16: dist.param "w" {dist.rule = #dist.rule<split_batch>, layout = #dist.layout<dev_matrix = [4, 4], tensor_map = [-1, 0]>}
-// N16: nn.matmul {{.*}}dist.strategy = [array<i64: 4, 1>, array<i64: 1, 4>]
+// N16: nn.matmul {{.*}}dist.strategy = #dist.strategy<[4, 1], [1, 4]>
 module attributes {dist.device_num = 8 : i64} {
   func.func @main(%x: tensor<128x96xf32>) -> tensor<128x16xf32> {
     %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>} : tensor<96x16xf32>
-    %y = nn.matmul %x, %w {dist.stage = 0 : i64, dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]} : tensor<128x96xf32>, tensor<96x16xf32>
+    %y = nn.matmul %x, %w {dist.stage = 0 : i64, dist.strategy = #dist.strategy<[2, 1], [1, 4]>} : tensor<128x96xf32>, tensor<96x16xf32>
     return %y : tensor<128x16xf32>
   }
 }
@@ -36,12 +36,12 @@ module attributes {dist.device_num = 8 : i64} {
 // A two-axis model-parallel MatMul ((1,2),(2,4)) trained on 8: on 4 the
 // innermost axis shrinks first, ((1,2),(2,2)).
 // N4: dist.param "v" {dist.rule = #dist.rule<shrunk_model_parallel>, layout = #dist.layout<dev_matrix = [2, 2], tensor_map = [1, 0]>}
-// N4: nn.matmul {{.*}}dist.strategy = [array<i64: 1, 2>, array<i64: 2, 2>]
+// N4: nn.matmul {{.*}}dist.strategy = #dist.strategy<[1, 2], [2, 2]>
 // N8: dist.param "v" {dist.rule = #dist.rule<same>, layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, 0]>}
 module attributes {dist.device_num = 8 : i64} {
   func.func @main(%x: tensor<128x96xf32>) -> tensor<128x16xf32> {
     %v = dist.param "v" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, 0]>} : tensor<96x16xf32>
-    %y = nn.matmul %x, %v {dist.stage = 0 : i64, dist.strategy = [array<i64: 1, 2>, array<i64: 2, 4>]} : tensor<128x96xf32>, tensor<96x16xf32>
+    %y = nn.matmul %x, %v {dist.stage = 0 : i64, dist.strategy = #dist.strategy<[1, 2], [2, 4]>} : tensor<128x96xf32>, tensor<96x16xf32>
     return %y : tensor<128x16xf32>
   }
 }

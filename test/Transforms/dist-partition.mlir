@@ -24,11 +24,11 @@ module attributes {dist.device_num = 8 : i64} {
     %b1 = dist.param "b1" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0]>} : tensor<32xf32>
     %w2 = dist.param "w2" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0, -1]>} : tensor<32x16xf32>
     %b2 = dist.param "b2" : tensor<16xf32>
-    %h = nn.matmul %x, %w1 {dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]} : tensor<8x16xf32>, tensor<16x32xf32>
-    %hb = nn.add %h, %b1 {dist.strategy = [array<i64: 2, 4>, array<i64: 4>]} : tensor<8x32xf32>, tensor<32xf32>
+    %h = nn.matmul %x, %w1 {dist.strategy = #dist.strategy<[2, 1], [1, 4]>} : tensor<8x16xf32>, tensor<16x32xf32>
+    %hb = nn.add %h, %b1 {dist.strategy = #dist.strategy<[2, 4], [4]>} : tensor<8x32xf32>, tensor<32xf32>
     %r = nn.relu %hb : tensor<8x32xf32>
-    %y = nn.matmul %r, %w2 {dist.strategy = [array<i64: 2, 4>, array<i64: 4, 1>]} : tensor<8x32xf32>, tensor<32x16xf32>
-    %z = nn.add %y, %b2 {dist.strategy = [array<i64: 2, 1>, array<i64: 1>]} : tensor<8x16xf32>, tensor<16xf32>
+    %y = nn.matmul %r, %w2 {dist.strategy = #dist.strategy<[2, 4], [4, 1]>} : tensor<8x32xf32>, tensor<32x16xf32>
+    %z = nn.add %y, %b2 {dist.strategy = #dist.strategy<[2, 1], [1]>} : tensor<8x16xf32>, tensor<16xf32>
     return %z : tensor<8x16xf32>
   }
 }
@@ -48,7 +48,7 @@ module attributes {dist.device_num = 2 : i64} {
   func.func @heads(%x: tensor<16x32xf32>) -> tensor<16x32xf32> {
     %wq = dist.param "wq" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<32x32xf32>
     %wo = dist.param "wo" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1]>} : tensor<32x32xf32>
-    %q = nn.matmul %x, %wq {dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<16x32xf32>, tensor<32x32xf32>
+    %q = nn.matmul %x, %wq {dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<16x32xf32>, tensor<32x32xf32>
     %h = nn.reshape %q {shape = array<i64: 16, 4, 8>} : tensor<16x32xf32>
     %t = nn.transpose %h {perm = array<i64: 1, 0, 2>} : tensor<16x4x8xf32>
     %s = nn.batch_matmul %t, %t {transpose_b = true} : tensor<4x16x8xf32>, tensor<4x16x8xf32>
@@ -56,7 +56,7 @@ module attributes {dist.device_num = 2 : i64} {
     %a = nn.batch_matmul %p, %t : tensor<4x16x16xf32>, tensor<4x16x8xf32>
     %u = nn.transpose %a {perm = array<i64: 1, 0, 2>} : tensor<4x16x8xf32>
     %m = nn.reshape %u {shape = array<i64: 16, 32>} : tensor<16x4x8xf32>
-    %o = nn.matmul %m, %wo {dist.strategy = [array<i64: 1, 2>, array<i64: 2, 1>]} : tensor<16x32xf32>, tensor<32x32xf32>
+    %o = nn.matmul %m, %wo {dist.strategy = #dist.strategy<[1, 2], [2, 1]>} : tensor<16x32xf32>, tensor<32x32xf32>
     return %o : tensor<16x32xf32>
   }
 }
@@ -109,7 +109,7 @@ module attributes {dist.device_num = 8 : i64} {
 module attributes {dist.device_num = 2 : i64} {
   func.func @vocabulary(%ids: tensor<4xi32>) -> tensor<4x8xf32> {
     %table = dist.param "table" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1]>} : tensor<10x8xf32>
-    %e = nn.gather %table, %ids {axis = 0 : i64, dist.strategy = [array<i64: 2, 1>, array<i64: 1>]} : tensor<10x8xf32>, tensor<4xi32>
+    %e = nn.gather %table, %ids {axis = 0 : i64, dist.strategy = #dist.strategy<[2, 1], [1]>} : tensor<10x8xf32>, tensor<4xi32>
     return %e : tensor<4x8xf32>
   }
 }
@@ -128,7 +128,7 @@ module attributes {dist.device_num = 2 : i64} {
 module attributes {dist.device_num = 2 : i64} {
   func.func @chunks(%x: tensor<4x16xf32>) -> tensor<4x8xf32> {
     %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<16x16xf32>
-    %h = nn.matmul %x, %w {dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<4x16xf32>, tensor<16x16xf32>
+    %h = nn.matmul %x, %w {dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<4x16xf32>, tensor<16x16xf32>
     %a:2 = nn.split %h {axis = 0 : i64, output_num = 2 : i64} : tensor<4x16xf32>
     %s = nn.add %a#0, %a#1 : tensor<2x16xf32>, tensor<2x16xf32>
     %r = nn.reshape %s {shape = array<i64: 4, 8>} : tensor<2x16xf32>

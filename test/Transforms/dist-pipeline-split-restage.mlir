@@ -30,10 +30,10 @@ module attributes {dist.device_num = 4 : i64, dist.pipeline_stages = 2 : i64} {
     %w2 = dist.param "w2" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1]>} : tensor<16x16xf32>
     %w3 = dist.param "w3" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0], stage = 1>} : tensor<16x16xf32>
     %w4 = dist.param "w4" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1], stage = 1>} : tensor<16x16xf32>
-    %h1 = nn.matmul %x, %w1 {dist.stage = 0 : i64, dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<8x16xf32>, tensor<16x16xf32>
-    %h2 = nn.matmul %h1, %w2 {dist.stage = 0 : i64, dist.strategy = [array<i64: 1, 2>, array<i64: 2, 1>]} : tensor<8x16xf32>, tensor<16x16xf32>
-    %h3 = nn.matmul %h2, %w3 {dist.stage = 1 : i64, dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<8x16xf32>, tensor<16x16xf32>
-    %h4 = nn.matmul %h3, %w4 {dist.stage = 1 : i64, dist.strategy = [array<i64: 1, 2>, array<i64: 2, 1>]} : tensor<8x16xf32>, tensor<16x16xf32>
+    %h1 = nn.matmul %x, %w1 {dist.stage = 0 : i64, dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<8x16xf32>, tensor<16x16xf32>
+    %h2 = nn.matmul %h1, %w2 {dist.stage = 0 : i64, dist.strategy = #dist.strategy<[1, 2], [2, 1]>} : tensor<8x16xf32>, tensor<16x16xf32>
+    %h3 = nn.matmul %h2, %w3 {dist.stage = 1 : i64, dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<8x16xf32>, tensor<16x16xf32>
+    %h4 = nn.matmul %h3, %w4 {dist.stage = 1 : i64, dist.strategy = #dist.strategy<[1, 2], [2, 1]>} : tensor<8x16xf32>, tensor<16x16xf32>
     return %h4 : tensor<8x16xf32>
   }
 }

@@ -22,9 +22,9 @@ module attributes {dist.device_num = 4 : i64, dist.pipeline_stages = 2 : i64} {
     %w1 = dist.param "w1" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<16x32xf32>
     %w2 = dist.param "w2" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1], stage = 1>} : tensor<32x16xf32>
     %e = nn.gather %table, %ids {dist.stage = 0 : i64} : tensor<64x16xf32>, tensor<8xi32>
-    %h = nn.matmul %e, %w1 {dist.stage = 0 : i64, dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<8x16xf32>, tensor<16x32xf32>
+    %h = nn.matmul %e, %w1 {dist.stage = 0 : i64, dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<8x16xf32>, tensor<16x32xf32>
     %r = nn.relu %h : tensor<8x32xf32>
-    %o = nn.matmul %r, %w2 {dist.stage = 1 : i64, dist.strategy = [array<i64: 1, 2>, array<i64: 2, 1>]} : tensor<8x32xf32>, tensor<32x16xf32>
+    %o = nn.matmul %r, %w2 {dist.stage = 1 : i64, dist.strategy = #dist.strategy<[1, 2], [2, 1]>} : tensor<8x32xf32>, tensor<32x16xf32>
     %s = nn.add %o, %e : tensor<8x16xf32>, tensor<8x16xf32>
     %logits = nn.matmul %s, %table {transpose_b = true, dist.stage = 1 : i64} : tensor<8x16xf32>, tensor<64x16xf32>
     return %logits : tensor<8x64xf32>

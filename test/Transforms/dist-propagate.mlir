@@ -22,11 +22,11 @@ module attributes {dist.device_num = 8 : i64} {
     %b1 = dist.param "b1" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0]>} : tensor<32xf32>
     %w2 = dist.param "w2" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0, -1]>} : tensor<32x16xf32>
     %b2 = dist.param "b2" : tensor<16xf32>
-    %h = nn.matmul %x, %w1 {dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]} : tensor<8x16xf32>, tensor<16x32xf32>
-    %hb = nn.add %h, %b1 {dist.strategy = [array<i64: 2, 4>, array<i64: 4>]} : tensor<8x32xf32>, tensor<32xf32>
+    %h = nn.matmul %x, %w1 {dist.strategy = #dist.strategy<[2, 1], [1, 4]>} : tensor<8x16xf32>, tensor<16x32xf32>
+    %hb = nn.add %h, %b1 {dist.strategy = #dist.strategy<[2, 4], [4]>} : tensor<8x32xf32>, tensor<32xf32>
     %r = nn.relu %hb : tensor<8x32xf32>
-    %y = nn.matmul %r, %w2 {dist.strategy = [array<i64: 2, 4>, array<i64: 4, 1>]} : tensor<8x32xf32>, tensor<32x16xf32>
-    %z = nn.add %y, %b2 {dist.strategy = [array<i64: 2, 1>, array<i64: 1>]} : tensor<8x16xf32>, tensor<16xf32>
+    %y = nn.matmul %r, %w2 {dist.strategy = #dist.strategy<[2, 4], [4, 1]>} : tensor<8x32xf32>, tensor<32x16xf32>
+    %z = nn.add %y, %b2 {dist.strategy = #dist.strategy<[2, 1], [1]>} : tensor<8x16xf32>, tensor<16xf32>
     return %z : tensor<8x16xf32>
   }
 }
@@ -47,7 +47,7 @@ module attributes {dist.device_num = 8 : i64} {
 module attributes {dist.device_num = 2 : i64} {
   func.func @heads(%x: tensor<16x32xf32>) -> tensor<4x16x16xf32> {
     %wq = dist.param "wq" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<32x32xf32>
-    %q = nn.matmul %x, %wq {dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<16x32xf32>, tensor<32x32xf32>
+    %q = nn.matmul %x, %wq {dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<16x32xf32>, tensor<32x32xf32>
     %h = nn.reshape %q {shape = array<i64: 16, 4, 8>} : tensor<16x32xf32>
     %t = nn.transpose %h {perm = array<i64: 1, 0, 2>} : tensor<16x4x8xf32>
     %s = nn.batch_matmul %t, %t {transpose_b = true} : tensor<4x16x8xf32>, tensor<4x16x8xf32>

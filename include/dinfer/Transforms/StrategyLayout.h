@@ -29,14 +29,14 @@ struct FactorSplits {
   llvm::SmallVector<int64_t> deviceOrder;
 };
 
-/// Reads `strategy` (one DenseI64ArrayAttr per operand) through the op's
+/// Reads `strategy` through the op's
 /// sharding rule; errors at the op for splits the rule does not allow. A
 /// dimension made of several factors takes its split on the major one.
-mlir::FailureOr<FactorSplits> factorSplits(mlir::Operation *op, mlir::ArrayAttr strategy);
+mlir::FailureOr<FactorSplits> factorSplits(mlir::Operation *op, dist::StrategyAttr strategy);
 
 /// The strategy attribute `splits` stands for: per operand dimension, the
 /// product of its factors' splits.
-mlir::ArrayAttr strategyAttr(mlir::MLIRContext *context, const FactorSplits &splits);
+dist::StrategyAttr strategyAttr(mlir::MLIRContext *context, const FactorSplits &splits);
 
 /// A device matrix and the device axes (counted from the right, major first)
 /// each factor of an op's rule is split over.

@@ -38,9 +38,9 @@ func.func @single_axis_list() attributes {l = #dist.layout<dev_matrix = [2, 4], 
 
 // An op strategy and stage, as --dist-attach-strategy writes them.
 // CHECK-LABEL: func.func @op_strategy
-// CHECK: nn.matmul %{{.*}}, %{{.*}} {dist.stage = 1 : i64, dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]}
+// CHECK: nn.matmul %{{.*}}, %{{.*}} {dist.stage = 1 : i64, dist.strategy = #dist.strategy<[2, 1], [1, 4]>}
 func.func @op_strategy(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) -> tensor<8x32xf32> {
-  %0 = nn.matmul %x, %w {dist.stage = 1 : i64, dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]} : tensor<8x16xf32>, tensor<16x32xf32>
+  %0 = nn.matmul %x, %w {dist.stage = 1 : i64, dist.strategy = #dist.strategy<[2, 1], [1, 4]>} : tensor<8x16xf32>, tensor<16x32xf32>
   return %0 : tensor<8x32xf32>
 }
 

@@ -4,7 +4,7 @@
 
 func.func @one_entry_per_operand(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) {
   // expected-error @+1 {{dist.strategy needs one list of split numbers per operand (2)}}
-  %0 = nn.matmul %x, %w {dist.strategy = [array<i64: 2, 1>]} : tensor<8x16xf32>, tensor<16x32xf32>
+  %0 = nn.matmul %x, %w {dist.strategy = #dist.strategy<[2, 1]>} : tensor<8x16xf32>, tensor<16x32xf32>
   return
 }
 
@@ -12,7 +12,7 @@ func.func @one_entry_per_operand(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) {
 
 func.func @rank_mismatch(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) {
   // expected-error @+1 {{dist.strategy entry 1 must give one split number per dimension of 'tensor<16x32xf32>'}}
-  %0 = nn.matmul %x, %w {dist.strategy = [array<i64: 2, 1>, array<i64: 4>]} : tensor<8x16xf32>, tensor<16x32xf32>
+  %0 = nn.matmul %x, %w {dist.strategy = #dist.strategy<[2, 1], [4]>} : tensor<8x16xf32>, tensor<16x32xf32>
   return
 }
 
@@ -20,15 +20,32 @@ func.func @rank_mismatch(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) {
 
 func.func @split_does_not_divide(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) {
   // expected-error @+1 {{dist.strategy splits dimension 0 of operand 0 (8) into 3 parts}}
-  %0 = nn.matmul %x, %w {dist.strategy = [array<i64: 3, 1>, array<i64: 1, 4>]} : tensor<8x16xf32>, tensor<16x32xf32>
+  %0 = nn.matmul %x, %w {dist.strategy = #dist.strategy<[3, 1], [1, 4]>} : tensor<8x16xf32>, tensor<16x32xf32>
   return
 }
 
 // -----
 
-func.func @not_a_list(%x: tensor<8x16xf32>) {
-  // expected-error @+1 {{dist.strategy needs one list of split numbers per operand (1)}}
-  %0 = nn.relu %x {dist.strategy = 2 : i64} : tensor<8x16xf32>
+func.func @not_a_strategy(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{dist.strategy must be a #dist.strategy<...>}}
+  %0 = nn.relu %x {dist.strategy = [array<i64: 2, 1>]} : tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @non_positive_split(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{strategy split 0 of operand 0 is not positive}}
+  %0 = nn.relu %x {dist.strategy = #dist.strategy<[0, 1]>} : tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @not_a_list_of_lists(%x: tensor<8x16xf32>) {
+  // expected-error @+2 {{expected '['}}
+  // expected-error @+1 {{failed to parse Dist_StrategyAttr parameter 'operandSplits'}}
+  %0 = nn.relu %x {dist.strategy = #dist.strategy<2, 1>} : tensor<8x16xf32>
   return
 }
 

@@ -166,11 +166,11 @@ module attributes {dist.device_num = 8 : i64} {
     %b1 = dist.param "b1" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0]>} : tensor<32xf32>
     %w2 = dist.param "w2" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [0, -1]>} : tensor<32x16xf32>
     %b2 = dist.param "b2" : tensor<16xf32>
-    %h = nn.matmul %x, %w1 {dist.strategy = [array<i64: 2, 1>, array<i64: 1, 4>]} : tensor<8x16xf32>, tensor<16x32xf32>
-    %hb = nn.add %h, %b1 {dist.strategy = [array<i64: 2, 4>, array<i64: 4>]} : tensor<8x32xf32>, tensor<32xf32>
+    %h = nn.matmul %x, %w1 {dist.strategy = #dist.strategy<[2, 1], [1, 4]>} : tensor<8x16xf32>, tensor<16x32xf32>
+    %hb = nn.add %h, %b1 {dist.strategy = #dist.strategy<[2, 4], [4]>} : tensor<8x32xf32>, tensor<32xf32>
     %r = nn.gelu %hb : tensor<8x32xf32>
-    %y = nn.matmul %r, %w2 {dist.strategy = [array<i64: 2, 4>, array<i64: 4, 1>]} : tensor<8x32xf32>, tensor<32x16xf32>
-    %z = nn.add %y, %b2 {dist.strategy = [array<i64: 2, 1>, array<i64: 1>]} : tensor<8x16xf32>, tensor<16xf32>
+    %y = nn.matmul %r, %w2 {dist.strategy = #dist.strategy<[2, 4], [4, 1]>} : tensor<8x32xf32>, tensor<32x16xf32>
+    %z = nn.add %y, %b2 {dist.strategy = #dist.strategy<[2, 1], [1]>} : tensor<8x16xf32>, tensor<16xf32>
     return %z : tensor<8x16xf32>
   }
 })",
@@ -186,7 +186,7 @@ module attributes {dist.device_num = 2 : i64} {
   func.func @main(%x: tensor<16x32xf32>) -> tensor<16x32xf32> {
     %wq = dist.param "wq" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<32x32xf32>
     %wo = dist.param "wo" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1]>} : tensor<32x32xf32>
-    %q = nn.matmul %x, %wq {dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<16x32xf32>, tensor<32x32xf32>
+    %q = nn.matmul %x, %wq {dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<16x32xf32>, tensor<32x32xf32>
     %h = nn.reshape %q {shape = array<i64: 16, 4, 8>} : tensor<16x32xf32>
     %t = nn.transpose %h {perm = array<i64: 1, 0, 2>} : tensor<16x4x8xf32>
     %s = nn.batch_matmul %t, %t {transpose_b = true} : tensor<4x16x8xf32>, tensor<4x16x8xf32>
@@ -194,7 +194,7 @@ module attributes {dist.device_num = 2 : i64} {
     %a = nn.batch_matmul %p, %t : tensor<4x16x16xf32>, tensor<4x16x8xf32>
     %u = nn.transpose %a {perm = array<i64: 1, 0, 2>} : tensor<4x16x8xf32>
     %m = nn.reshape %u {shape = array<i64: 16, 32>} : tensor<16x4x8xf32>
-    %o = nn.matmul %m, %wo {dist.strategy = [array<i64: 1, 2>, array<i64: 2, 1>]} : tensor<16x32xf32>, tensor<32x32xf32>
+    %o = nn.matmul %m, %wo {dist.strategy = #dist.strategy<[1, 2], [2, 1]>} : tensor<16x32xf32>, tensor<32x32xf32>
     return %o : tensor<16x32xf32>
   }
 })",
@@ -249,8 +249,8 @@ module attributes {dist.device_num = 4 : i64} {
   func.func @main(%ids: tensor<6xi32>) -> tensor<6x8xf32> {
     %table = dist.param "table" {layout = #dist.layout<dev_matrix = [2, 2], tensor_map = [0, -1]>} : tensor<16x8xf32>
     %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2, 2], tensor_map = [-1, 0]>} : tensor<8x8xf32>
-    %e = nn.gather %table, %ids {dist.strategy = [array<i64: 2, 1>, array<i64: 1>]} : tensor<16x8xf32>, tensor<6xi32>
-    %h = nn.matmul %e, %w {dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<6x8xf32>, tensor<8x8xf32>
+    %e = nn.gather %table, %ids {dist.strategy = #dist.strategy<[2, 1], [1]>} : tensor<16x8xf32>, tensor<6xi32>
+    %h = nn.matmul %e, %w {dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<6x8xf32>, tensor<8x8xf32>
     return %h : tensor<6x8xf32>
   }
 })",
@@ -264,7 +264,7 @@ TEST_F(DifferentialTest, SplitAndMinorFactorReshape) {
 module attributes {dist.device_num = 2 : i64} {
   func.func @main(%x: tensor<4x16xf32>) -> tensor<4x8xf32> {
     %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<16x16xf32>
-    %h = nn.matmul %x, %w {dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<4x16xf32>, tensor<16x16xf32>
+    %h = nn.matmul %x, %w {dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<4x16xf32>, tensor<16x16xf32>
     %a:2 = nn.split %h {axis = 0 : i64, output_num = 2 : i64} : tensor<4x16xf32>
     %s = nn.add %a#0, %a#1 : tensor<2x16xf32>, tensor<2x16xf32>
     %r = nn.reshape %s {shape = array<i64: 4, 8>} : tensor<2x16xf32>
@@ -324,13 +324,13 @@ module attributes {dist.device_num = 4 : i64, dist.pipeline_stages = 2 : i64} {
     %w3 = dist.param "w3" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0], stage = 1>} : tensor<16x32xf32>
     %w4 = dist.param "w4" {layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1], stage = 1>} : tensor<32x16xf32>
     %e = nn.matmul %x, %tied {dist.stage = 0 : i64} : tensor<8x16xf32>, tensor<16x16xf32>
-    %h1 = nn.matmul %e, %w1 {dist.stage = 0 : i64, dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<8x16xf32>, tensor<16x32xf32>
+    %h1 = nn.matmul %e, %w1 {dist.stage = 0 : i64, dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<8x16xf32>, tensor<16x32xf32>
     %g1 = nn.gelu %h1 : tensor<8x32xf32>
-    %h2 = nn.matmul %g1, %w2 {dist.stage = 0 : i64, dist.strategy = [array<i64: 1, 2>, array<i64: 2, 1>]} : tensor<8x32xf32>, tensor<32x16xf32>
+    %h2 = nn.matmul %g1, %w2 {dist.stage = 0 : i64, dist.strategy = #dist.strategy<[1, 2], [2, 1]>} : tensor<8x32xf32>, tensor<32x16xf32>
     %r2 = nn.add %h2, %e : tensor<8x16xf32>, tensor<8x16xf32>
-    %h3 = nn.matmul %r2, %w3 {dist.stage = 1 : i64, dist.strategy = [array<i64: 1, 1>, array<i64: 1, 2>]} : tensor<8x16xf32>, tensor<16x32xf32>
+    %h3 = nn.matmul %r2, %w3 {dist.stage = 1 : i64, dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<8x16xf32>, tensor<16x32xf32>
     %g3 = nn.gelu %h3 : tensor<8x32xf32>
-    %h4 = nn.matmul %g3, %w4 {dist.stage = 1 : i64, dist.strategy = [array<i64: 1, 2>, array<i64: 2, 1>]} : tensor<8x32xf32>, tensor<32x16xf32>
+    %h4 = nn.matmul %g3, %w4 {dist.stage = 1 : i64, dist.strategy = #dist.strategy<[1, 2], [2, 1]>} : tensor<8x32xf32>, tensor<32x16xf32>
     %r4 = nn.add %h4, %e : tensor<8x16xf32>, tensor<8x16xf32>
     %o = nn.matmul %r4, %tied {transpose_b = true, dist.stage = 1 : i64} : tensor<8x16xf32>, tensor<16x16xf32>
     return %o : tensor<8x16xf32>
