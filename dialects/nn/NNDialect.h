@@ -3,6 +3,8 @@
 #ifndef DINFER_DIALECT_NN_NNDIALECT_H
 #define DINFER_DIALECT_NN_NNDIALECT_H
 
+#include "dialects/nn/MindIRMapping.h"
+
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -27,10 +29,9 @@ llvm::StringRef primitiveName(mlir::Operation *op);
 /// Every nn op by its MindSpore primitive name and by its aliases.
 llvm::StringMap<mlir::RegisteredOperationName> opsByPrimitive(mlir::MLIRContext *context);
 
-/// Whether an op of `name` is its primitive applied to its operands alone:
-/// no attributes, a fixed number of operands (returned), result types
-/// inferred from them. Such ops import and export without code of their own.
-std::optional<unsigned> attributeFreeArity(mlir::RegisteredOperationName name);
+/// How many operands an op of `name` always has (none for a variadic op):
+/// the MindIR node inputs that come before its constant inputs.
+std::optional<unsigned> fixedOperandCount(mlir::RegisteredOperationName name);
 } // namespace dinfer::nn
 
 #endif // DINFER_DIALECT_NN_NNDIALECT_H

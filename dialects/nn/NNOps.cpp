@@ -733,15 +733,18 @@ llvm::StringMap<RegisteredOperationName> dinfer::nn::opsByPrimitive(MLIRContext 
   return ops;
 }
 
-std::optional<unsigned> dinfer::nn::attributeFreeArity(RegisteredOperationName name) {
-  if (!name.getAttributeNames().empty() || !name.hasInterface<InferTypeOpInterface>() ||
-      !name.hasTrait<OpTrait::OneResult>())
-    return std::nullopt;
+std::optional<unsigned> dinfer::nn::fixedOperandCount(RegisteredOperationName name) {
+  if (name.hasTrait<OpTrait::ZeroOperands>())
+    return 0;
   if (name.hasTrait<OpTrait::OneOperand>())
     return 1;
   if (name.hasTrait<OpTrait::NOperands<2>::Impl>())
     return 2;
   if (name.hasTrait<OpTrait::NOperands<3>::Impl>())
     return 3;
+  if (name.hasTrait<OpTrait::NOperands<4>::Impl>())
+    return 4;
+  if (name.hasTrait<OpTrait::NOperands<5>::Impl>())
+    return 5;
   return std::nullopt;
 }

@@ -35,6 +35,7 @@ def NN_SiLUOp : NN_UnaryOp<"silu", "SiLU", "x * sigmoid(x)">;
 
 def NN_GeLUOp : NN_Op<"gelu", [SameOperandsAndResultType]> {
   let mindsporePrimitive = "GeLU";
+  let mindirFields = [MindIRString<"approximate">];
   let mindsporeAliases = ["Gelu"];
   let summary = "MindSpore GeLU: 0.5 x (1 + erf(x / sqrt(2)))";
   let description = [{
@@ -80,6 +81,7 @@ def NN_SelectOp : NN_InferOp<"select"> {
 
 def NN_CastOp : NN_InferOp<"cast"> {
   let mindsporePrimitive = "Cast";
+  let mindirFields = [MindIRTypeInput<"dtype">];
   let summary = "MindSpore Cast: converts the element type";
   let arguments = (ins NN_Tensor:$x, TypeAttr:$dtype);
   let results = (outs NN_Tensor:$y);
@@ -92,6 +94,7 @@ def NN_CastOp : NN_InferOp<"cast"> {
 
 def NN_MatMulOp : NN_InferOp<"matmul"> {
   let mindsporePrimitive = "MatMul";
+  let mindirFields = [MindIRBool<"transpose_a">, MindIRBool<"transpose_b">];
   let summary = "MindSpore MatMul: a 2-D matrix product";
   let description = [{
     `[M, K] x [K, N] -> [M, N]`; `transpose_a` and `transpose_b` transpose an
@@ -110,6 +113,7 @@ def NN_MatMulOp : NN_InferOp<"matmul"> {
 
 def NN_BatchMatMulOp : NN_InferOp<"batch_matmul"> {
   let mindsporePrimitive = "BatchMatMul";
+  let mindirFields = [MindIRBool<"transpose_a">, MindIRBool<"transpose_b">];
   let summary = "MindSpore BatchMatMul: matrix products over broadcast batch dimensions";
   let description = [{
     The last two dimensions of each operand are matrices; the leading ones
@@ -128,6 +132,7 @@ def NN_BatchMatMulOp : NN_InferOp<"batch_matmul"> {
 
 def NN_BiasAddOp : NN_InferOp<"bias_add"> {
   let mindsporePrimitive = "BiasAdd";
+  let mindirFields = [MindIRString<"format", "data_format">];
   let summary = "MindSpore BiasAdd: adds a 1-D bias along the channel dimension";
   let description = [{
     The channel dimension is 1 for `NCHW` and `NCDHW` (the default) and the
@@ -145,6 +150,7 @@ def NN_BiasAddOp : NN_InferOp<"bias_add"> {
 
 def NN_SoftmaxOp : NN_InferOp<"softmax"> {
   let mindsporePrimitive = "Softmax";
+  let mindirFields = [MindIRIntAsList<"axis">];
   let summary = "MindSpore Softmax along one axis";
   let arguments = (ins NN_FloatTensor:$x, DefaultValuedAttr<I64Attr, "-1">:$axis);
   let results = (outs NN_FloatTensor:$y);
@@ -153,6 +159,7 @@ def NN_SoftmaxOp : NN_InferOp<"softmax"> {
 
 def NN_LogSoftmaxOp : NN_InferOp<"log_softmax"> {
   let mindsporePrimitive = "LogSoftmax";
+  let mindirFields = [MindIRInt<"axis">];
   let summary = "MindSpore LogSoftmax along one axis";
   let arguments = (ins NN_FloatTensor:$x, DefaultValuedAttr<I64Attr, "-1">:$axis);
   let results = (outs NN_FloatTensor:$y);
@@ -161,6 +168,20 @@ def NN_LogSoftmaxOp : NN_InferOp<"log_softmax"> {
 
 def NN_LayerNormOp : NN_InferOp<"layer_norm"> {
   let mindsporePrimitive = "LayerNorm";
+  let mindirFields = [MindIRInt<"begin_norm_axis">, MindIRInt<"begin_params_axis">, MindIRFloat<"epsilon">];
+  let mindirResults = "FirstOfTuple";
+  // MindSpore's LayerNorm also returns the mean and variance, of the input's
+  // shape with ones from begin_norm_axis on.
+  let mindirExtraResultTypes = [{
+    auto type = ::llvm::cast<::mlir::RankedTensorType>(getType());
+    int64_t axis = static_cast<int64_t>(getBeginNormAxis());
+    if (axis < 0)
+      axis += type.getRank();
+    ::llvm::SmallVector<int64_t> shape(type.getShape());
+    for (int64_t d = axis; d < type.getRank(); ++d)
+      shape[d] = 1;
+    return {type.clone(shape), type.clone(shape)};
+  }];
   let summary = "MindSpore LayerNorm (inference: the normalised output only)";
   let description = [{
     Normalises over the dimensions from `begin_norm_axis` on; `gamma` and
@@ -178,6 +199,17 @@ def NN_LayerNormOp : NN_InferOp<"layer_norm"> {
 
 def NN_RMSNormOp : NN_InferOp<"rms_norm"> {
   let mindsporePrimitive = "RmsNorm";
+  let mindirFields = [MindIRFloat<"epsilon">];
+  let mindirResults = "FirstOfTuple";
+  // MindSpore's RmsNorm also returns rstd, with ones where gamma spans.
+  let mindirExtraResultTypes = [{
+    auto type = ::llvm::cast<::mlir::RankedTensorType>(getType());
+    int64_t from = type.getRank() - ::llvm::cast<::mlir::RankedTensorType>(getGamma().getType()).getRank();
+    ::llvm::SmallVector<int64_t> shape(type.getShape());
+    for (int64_t d = from; d < type.getRank(); ++d)
+      shape[d] = 1;
+    return {type.clone(shape)};
+  }];
   let summary = "MindSpore RmsNorm: x / sqrt(mean(x^2) + epsilon) * gamma";
   let description = [{
     Normalises over the trailing dimensions that `gamma` spans. Returns the
@@ -191,6 +223,14 @@ def NN_RMSNormOp : NN_InferOp<"rms_norm"> {
 
 def NN_BatchNormOp : NN_InferOp<"batch_norm"> {
   let mindsporePrimitive = "BatchNorm";
+  let mindirFields = [MindIRFixedBool<"is_training", 0>, MindIRFloat<"epsilon">,
+                      MindIRFixedString<"format", "NCHW">];
+  let mindirResults = "FirstOfTuple";
+  // MindSpore's BatchNorm also returns four per-channel statistics.
+  let mindirExtraResultTypes = [{
+    ::mlir::Type channel = getMean().getType();
+    return {channel, channel, channel, channel};
+  }];
   let summary = "MindSpore BatchNorm in inference mode";
   let description = [{
     `(x - mean) / sqrt(variance + epsilon) * scale + bias` per channel
@@ -212,6 +252,7 @@ def NN_BatchNormOp : NN_InferOp<"batch_norm"> {
 
 class NN_ReduceOp<string mnemonic, string primitive> : NN_InferOp<mnemonic> {
   let mindsporePrimitive = primitive;
+  let mindirFields = [MindIRBool<"keep_dims">, MindIRIntsInput<"axis">];
   let summary = "MindSpore " # primitive # " over the listed axes";
   let description = [{
     An empty `axis` reduces every dimension. With `keep_dims` the reduced
@@ -234,6 +275,7 @@ def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "ReduceMax">;
 
 def NN_ReshapeOp : NN_InferOp<"reshape"> {
   let mindsporePrimitive = "Reshape";
+  let mindirFields = [MindIRResultShapeInput<"shape">];
   let summary = "MindSpore Reshape to a static shape";
   let description = [{
     One entry of `shape` may be -1: it takes what the element count leaves.
@@ -249,6 +291,7 @@ def NN_ReshapeOp : NN_InferOp<"reshape"> {
 
 def NN_TransposeOp : NN_InferOp<"transpose"> {
   let mindsporePrimitive = "Transpose";
+  let mindirFields = [MindIRIntsInput<"perm">];
   let summary = "MindSpore Transpose: result dimension i is operand dimension perm[i]";
   let arguments = (ins NN_Tensor:$x, DenseI64ArrayAttr:$perm);
   let results = (outs NN_Tensor:$y);
@@ -257,6 +300,7 @@ def NN_TransposeOp : NN_InferOp<"transpose"> {
 
 def NN_ExpandDimsOp : NN_InferOp<"expand_dims"> {
   let mindsporePrimitive = "ExpandDims";
+  let mindirFields = [MindIRIntInput<"axis">];
   let summary = "MindSpore ExpandDims: inserts a dimension of size 1 at `axis`";
   let arguments = (ins NN_Tensor:$x, I64Attr:$axis);
   let results = (outs NN_Tensor:$y);
@@ -265,6 +309,7 @@ def NN_ExpandDimsOp : NN_InferOp<"expand_dims"> {
 
 def NN_SqueezeOp : NN_InferOp<"squeeze"> {
   let mindsporePrimitive = "Squeeze";
+  let mindirFields = [MindIRInts<"axis">];
   let summary = "MindSpore Squeeze: removes dimensions of size 1";
   let description = "An empty `axis` removes every dimension of size 1.";
   let arguments = (ins NN_Tensor:$x, DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$axis);
@@ -274,6 +319,9 @@ def NN_SqueezeOp : NN_InferOp<"squeeze"> {
 
 def NN_FlattenOp : NN_InferOp<"flatten"> {
   let mindsporePrimitive = "Flatten";
+  // MindSpore 1.7's Flatten keeps dimension 0; ONNX import writes other
+  // axes as nn.reshape.
+  let mindirFields = [MindIRRequireInt<"axis", 1>];
   let summary = "MindSpore Flatten: [d0, ..., dn] -> [d0 * ... * d(axis-1), d(axis) * ... * dn]";
   let description = "`axis` defaults to 1, MindSpore's behaviour (keep the batch).";
   let arguments = (ins NN_Tensor:$x, DefaultValuedAttr<I64Attr, "1">:$axis);
@@ -283,6 +331,8 @@ def NN_FlattenOp : NN_InferOp<"flatten"> {
 
 def NN_ConcatOp : NN_InferOp<"concat"> {
   let mindsporePrimitive = "Concat";
+  let mindirFields = [MindIRInt<"axis">];
+  let mindirTupleOperands = 1;
   let summary = "MindSpore Concat along `axis`";
   let arguments = (ins Variadic<NN_Tensor>:$inputs, DefaultValuedAttr<I64Attr, "0">:$axis);
   let results = (outs NN_Tensor:$y);
@@ -291,6 +341,8 @@ def NN_ConcatOp : NN_InferOp<"concat"> {
 
 def NN_SplitOp : NN_InferOp<"split"> {
   let mindsporePrimitive = "Split";
+  let mindirFields = [MindIRInt<"axis">, MindIRInt<"output_num", "output_num", "1">];
+  let mindirResults = "Tuple";
   let summary = "MindSpore Split into `output_num` equal parts along `axis`";
   let arguments = (ins NN_Tensor:$x, DefaultValuedAttr<I64Attr, "0">:$axis, I64Attr:$output_num);
   let results = (outs Variadic<NN_Tensor>:$outputs);
@@ -299,6 +351,9 @@ def NN_SplitOp : NN_InferOp<"split"> {
 
 def NN_StridedSliceOp : NN_InferOp<"strided_slice"> {
   let mindsporePrimitive = "StridedSlice";
+  let mindirFields = [MindIRInt<"begin_mask">, MindIRInt<"end_mask">, MindIRFixedInt<"ellipsis_mask", 0>,
+                      MindIRFixedInt<"new_axis_mask", 0>, MindIRInt<"shrink_axis_mask">,
+                      MindIRIntsInput<"begin">, MindIRIntsInput<"end">, MindIRIntsInput<"strides">];
   let summary = "MindSpore StridedSlice: x[begin:end:strides] per dimension";
   let description = [{
     `begin`, `end` and `strides` have one entry per leading dimension they
@@ -319,6 +374,7 @@ def NN_StridedSliceOp : NN_InferOp<"strided_slice"> {
 
 def NN_EmbeddingLookupOp : NN_InferOp<"embedding_lookup"> {
   let mindsporePrimitive = "EmbeddingLookup";
+  let mindirFields = [MindIRScalarOperand<2>]; // the offset
   let summary = "MindSpore EmbeddingLookup: rows of a vocabulary slice, zero outside it";
   let description = [{
     Row `indices[i] - offset` of `params` where it lies in
@@ -337,6 +393,7 @@ def NN_EmbeddingLookupOp : NN_InferOp<"embedding_lookup"> {
 
 def NN_GatherOp : NN_InferOp<"gather"> {
   let mindsporePrimitive = "Gather";
+  let mindirFields = [MindIRIntInput<"axis">];
   let mindsporeAliases = ["GatherV2"];
   let summary = "MindSpore Gather: rows of `params` along `axis` picked by `indices`";
   let description = [{
@@ -354,6 +411,10 @@ def NN_GatherOp : NN_InferOp<"gather"> {
 
 def NN_Conv2DOp : NN_InferOp<"conv2d"> {
   let mindsporePrimitive = "Conv2D";
+  let mindirFields = [MindIROperandDims<"out_channel", 1, 0, 1>, MindIROperandDims<"kernel_size", 1, 2, 2>,
+                      MindIRFixedInt<"mode", 1>, MindIRString<"pad_mode", "pad_mode", "valid">, MindIRInts<"pad">,
+                      MindIRSpatial<"stride">, MindIRSpatial<"dilation">, MindIRInt<"group">,
+                      MindIRInt<"groups", "group">, MindIRFixedString<"format", "NCHW">];
   let summary = "MindSpore Conv2D on NCHW data with an [O, C/group, kH, kW] weight";
   let description = [{
     `pad_mode` is `pad` (use `pad` = [top, bottom, left, right]), `same`
@@ -372,6 +433,10 @@ def NN_Conv2DOp : NN_InferOp<"conv2d"> {
 
 class NN_PoolOp<string mnemonic, string primitive, dag extraArgs = (ins)> : NN_InferOp<mnemonic> {
   let mindsporePrimitive = primitive;
+  let mindirFields = [MindIRPoolPadMode<"pad_mode", "pad_mode", "valid">,
+                      MindIRSpatial<"kernel_size", "kernel_size", "1">, MindIRSpatial<"strides">,
+                      MindIRFixedString<"format", "NCHW">, MindIRRequireZeros<"pad">,
+                      MindIRRequireInt<"ceil_mode", 0>];
   let summary = "MindSpore " # primitive # " over NCHW data";
   let description = [{
     `pad_mode` as in `nn.conv2d`; with `ceil_mode` the output size rounds up.

@@ -210,7 +210,7 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
   sys::fs::remove_directories(staging);
   if (std::error_code ec = sys::fs::create_directories(staging))
     return exportError(staging + ": cannot create: " + ec.message());
-  auto cleanup = make_scope_exit([&] { sys::fs::remove_directories(staging); });
+  scope_exit cleanup([&] { sys::fs::remove_directories(staging); });
 
   std::vector<std::string> errors(devices);
   std::vector<GroupConfig> groupConfigs(devices);

@@ -232,14 +232,9 @@ private:
     names_[op->getResult(0)] = tupleGetItem(tuple, 0, op->getResult(0).getType());
   }
 
-  static RankedTensorType withOnes(RankedTensorType type, int64_t from) {
-    SmallVector<int64_t> shape(type.getShape());
-    for (int64_t d = from; d < type.getRank(); ++d)
-      shape[d] = 1;
-    return type.clone(shape);
-  }
-
   LogicalResult exportOp(Operation *op);
+  /// An nn op as its primitive's node, as its ODS entry's MindIR table says.
+  LogicalResult exportPrimitive(nn::MindSporePrimitiveOpInterface op);
   LogicalResult exportCollective(Operation *op);
 
   /// The global ranks of a collective of one rank's function.
@@ -276,14 +271,6 @@ private:
   /// The global rank of this function's peer in pipeline stage `stage`.
   int64_t peerRank(int64_t stage) { return stage * stageSize_ + rank_ % stageSize_; }
 
-  template <typename OpT>
-  LogicalResult reduce(OpT op, StringRef opType) {
-    mind_ir::PrimitiveProto *p = primitive(opType);
-    setBool(p, "keep_dims", op.getKeepDims());
-    names_[op.getResult()] = node(p, {nameOf(op.getX()), constInts(op.getAxis())}, op.getType());
-    return success();
-  }
-
   ModuleOp module_;
   ParameterData parameters_;
   ExportOptions options_;
@@ -302,20 +289,6 @@ private:
 };
 
 LogicalResult Exporter::exportOp(Operation *op) {
-  auto poolAttrs = [&](auto pool, mind_ir::PrimitiveProto *prim) -> LogicalResult {
-    ArrayRef<int64_t> k = pool.getKernelSize(), s = pool.getStrides(), pad = pool.getPad();
-    StringRef mode = pool.getPadMode();
-    bool padded = llvm::any_of(pad, [](int64_t p) { return p != 0; });
-    if ((mode == "pad" && padded) || pool.getCeilMode())
-      return op->emitOpError() << "explicit padding and ceil_mode have no MindSpore " << prim->op_type()
-                               << " equivalent in MindIR";
-    setString(prim, "pad_mode", mode == "same" ? "SAME" : "VALID");
-    setInts(prim, "kernel_size", {1, 1, k[0], k[1]});
-    setInts(prim, "strides", {1, 1, s[0], s[1]});
-    setString(prim, "format", "NCHW");
-    return success();
-  };
-
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](dist::ParamOp param) -> LogicalResult {
         auto it = parameterNames_.find(param.getName());
@@ -354,196 +327,131 @@ LogicalResult Exporter::exportOp(Operation *op) {
         names_[constant.getResult()] = *name;
         return success();
       })
-      .Case([&](nn::MatMulOp mm) -> LogicalResult {
-        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) {
-          setBool(p, "transpose_a", mm.getTransposeA());
-          setBool(p, "transpose_b", mm.getTransposeB());
-        });
-        return success();
-      })
-      .Case([&](nn::BatchMatMulOp mm) -> LogicalResult {
-        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) {
-          setBool(p, "transpose_a", mm.getTransposeA());
-          setBool(p, "transpose_b", mm.getTransposeB());
-        });
-        return success();
-      })
-      .Case([&](nn::BiasAddOp b) -> LogicalResult {
-        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) { setString(p, "format", b.getDataFormat()); });
-        return success();
-      })
-      .Case([&](nn::GeLUOp g) -> LogicalResult {
-        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) { setString(p, "approximate", g.getApproximate()); });
-        return success();
-      })
-      .Case([&](nn::SoftmaxOp s) -> LogicalResult {
-        simple(op, nn::primitiveName(op),
-               [&](mind_ir::PrimitiveProto *p) { setInts(p, "axis", {static_cast<int64_t>(s.getAxis())}); });
-        return success();
-      })
-      .Case([&](nn::LogSoftmaxOp s) -> LogicalResult {
-        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) { setInt(p, "axis", s.getAxis()); });
-        return success();
-      })
-      .Case([&](nn::LayerNormOp ln) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
-        setInt(p, "begin_norm_axis", ln.getBeginNormAxis());
-        setInt(p, "begin_params_axis", ln.getBeginParamsAxis());
-        setFloat(p, "epsilon", ln.getEpsilon().convertToFloat());
-        auto type = llvm::cast<RankedTensorType>(ln.getType());
-        // I64Attr getters return uint64_t: read the axis as signed.
-        int64_t axis = static_cast<int64_t>(ln.getBeginNormAxis());
-        if (axis < 0)
-          axis += type.getRank();
-        RankedTensorType stats = withOnes(type, axis);
-        firstOfTuple(op, p, {nameOf(ln.getX()), nameOf(ln.getGamma()), nameOf(ln.getBeta())}, {type, stats, stats});
-        return success();
-      })
-      .Case([&](nn::RMSNormOp rms) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
-        setFloat(p, "epsilon", rms.getEpsilon().convertToFloat());
-        auto type = llvm::cast<RankedTensorType>(rms.getType());
-        int64_t gammaRank = llvm::cast<RankedTensorType>(rms.getGamma().getType()).getRank();
-        firstOfTuple(op, p, {nameOf(rms.getX()), nameOf(rms.getGamma())},
-                     {type, withOnes(type, type.getRank() - gammaRank)});
-        return success();
-      })
-      .Case([&](nn::BatchNormOp bn) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
-        setBool(p, "is_training", false);
-        setFloat(p, "epsilon", bn.getEpsilon().convertToFloat());
-        setString(p, "format", "NCHW");
-        Type channel = bn.getMean().getType();
-        SmallVector<std::string> inputs;
-        for (Value v : op->getOperands())
-          inputs.push_back(nameOf(v));
-        firstOfTuple(op, p, inputs, {bn.getType(), channel, channel, channel, channel});
-        return success();
-      })
-      .Case([&](nn::ReduceSumOp r) -> LogicalResult { return reduce(r, nn::primitiveName(op)); })
-      .Case([&](nn::ReduceMeanOp r) -> LogicalResult { return reduce(r, nn::primitiveName(op)); })
-      .Case([&](nn::ReduceMaxOp r) -> LogicalResult { return reduce(r, nn::primitiveName(op)); })
-      .Case([&](nn::ReshapeOp r) -> LogicalResult {
-        auto type = llvm::cast<RankedTensorType>(r.getType());
-        names_[r.getResult()] = node(primitive("Reshape"), {nameOf(r.getX()), constInts(type.getShape())}, type);
-        return success();
-      })
-      .Case([&](nn::TransposeOp t) -> LogicalResult {
-        names_[t.getResult()] = node(primitive(nn::primitiveName(op)), {nameOf(t.getX()), constInts(t.getPerm())}, t.getType());
-        return success();
-      })
-      .Case([&](nn::ExpandDimsOp e) -> LogicalResult {
-        names_[e.getResult()] = node(primitive(nn::primitiveName(op)), {nameOf(e.getX()), constInt(e.getAxis())}, e.getType());
-        return success();
-      })
-      .Case([&](nn::SqueezeOp s) -> LogicalResult {
-        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) { setInts(p, "axis", s.getAxis()); });
-        return success();
-      })
-      .Case([&](nn::FlattenOp f) -> LogicalResult {
-        if (f.getAxis() == 1) {
-          simple(op, nn::primitiveName(op));
-          return success();
-        }
-        auto type = llvm::cast<RankedTensorType>(f.getType());
-        names_[f.getResult()] = node(primitive("Reshape"), {nameOf(f.getX()), constInts(type.getShape())}, type);
-        return success();
-      })
-      .Case([&](nn::ConcatOp c) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
-        setInt(p, "axis", c.getAxis());
-        SmallVector<std::string> inputs;
-        for (Value v : c.getInputs())
-          inputs.push_back(nameOf(v));
-        std::string tuple = makeTuple(inputs, c.getInputs().getTypes());
-        names_[c.getResult()] = node(p, {tuple}, c.getType());
-        return success();
-      })
-      .Case([&](nn::SplitOp s) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
-        setInt(p, "axis", s.getAxis());
-        setInt(p, "output_num", s.getOutputNum());
-        std::string tuple = node(p, {nameOf(s.getX())}, s.getResultTypes());
-        for (auto [i, result] : llvm::enumerate(s.getResults()))
-          names_[result] = tupleGetItem(tuple, static_cast<int64_t>(i), result.getType());
-        return success();
-      })
-      .Case([&](nn::StridedSliceOp s) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
-        setInt(p, "begin_mask", s.getBeginMask());
-        setInt(p, "end_mask", s.getEndMask());
-        setInt(p, "ellipsis_mask", 0);
-        setInt(p, "new_axis_mask", 0);
-        setInt(p, "shrink_axis_mask", s.getShrinkAxisMask());
-        names_[s.getResult()] =
-            node(p, {nameOf(s.getX()), constInts(s.getBegin()), constInts(s.getEnd()), constInts(s.getStrides())},
-                 s.getType());
-        return success();
-      })
-      .Case([&](nn::GatherOp g) -> LogicalResult {
-        names_[g.getResult()] = node(
-            primitive(nn::primitiveName(op)), {nameOf(g.getParams()), nameOf(g.getIndices()), constInt(g.getAxis())}, g.getType());
-        return success();
-      })
-      .Case([&](nn::EmbeddingLookupOp e) -> LogicalResult {
-        // MindSpore's EmbeddingLookup takes its offset as a scalar.
-        std::string offset = nameOf(e.getOffset());
-        if (auto constant = e.getOffset().getDefiningOp<arith::ConstantOp>())
-          if (auto dense = llvm::dyn_cast<DenseIntElementsAttr>(constant.getValue()))
-            offset = constInt((*dense.begin()).getSExtValue());
-        names_[e.getResult()] =
-            node(primitive(nn::primitiveName(op)), {nameOf(e.getParams()), nameOf(e.getIndices()), offset}, e.getType());
-        return success();
-      })
       .Case<dist::AllReduceOp, dist::AllGatherOp, dist::ReduceScatterOp, dist::AllToAllOp, dist::BroadcastOp,
             dist::SendOp, dist::RecvOp>([&](Operation *o) { return exportCollective(o); })
       .Case<dist::LocalSplitOp, dist::ShardOffsetOp>([&](Operation *o) -> LogicalResult {
         return o->emitOpError() << "depends on the rank: export one rank's function (run --dist-split-ranks first)";
       })
-      .Case([&](nn::CastOp c) -> LogicalResult {
-        names_[c.getResult()] = node(primitive(nn::primitiveName(op)), {nameOf(c.getX()), constType(c.getDtype())}, c.getType());
-        return success();
-      })
-      .Case([&](nn::Conv2DOp c) -> LogicalResult {
-        auto w = llvm::cast<RankedTensorType>(c.getW().getType());
-        simple(op, nn::primitiveName(op), [&](mind_ir::PrimitiveProto *p) {
-          setInt(p, "out_channel", w.getDimSize(0));
-          setInts(p, "kernel_size", {w.getDimSize(2), w.getDimSize(3)});
-          setInt(p, "mode", 1);
-          setString(p, "pad_mode", c.getPadMode());
-          setInts(p, "pad", c.getPad());
-          setInts(p, "stride", {1, 1, c.getStride()[0], c.getStride()[1]});
-          setInts(p, "dilation", {1, 1, c.getDilation()[0], c.getDilation()[1]});
-          setInt(p, "group", c.getGroup());
-          setInt(p, "groups", c.getGroup());
-          setString(p, "format", "NCHW");
-        });
-        return success();
-      })
-      .Case([&](nn::MaxPoolOp pool) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
-        if (failed(poolAttrs(pool, p)))
-          return failure();
-        names_[pool.getResult()] = node(p, {nameOf(pool.getX())}, pool.getType());
-        return success();
-      })
-      .Case([&](nn::AvgPoolOp pool) -> LogicalResult {
-        mind_ir::PrimitiveProto *p = primitive(nn::primitiveName(op));
-        if (failed(poolAttrs(pool, p)))
-          return failure();
-        names_[pool.getResult()] = node(p, {nameOf(pool.getX())}, pool.getType());
-        return success();
-      })
       .Default([&](Operation *other) -> LogicalResult {
-        // An nn op without attributes is its primitive applied to its
-        // operands: the name comes from the op's ODS entry.
-        auto primitive = llvm::dyn_cast<nn::MindSporePrimitiveOpInterface>(other);
-        if (primitive && nn::attributeFreeArity(*other->getRegisteredInfo())) {
-          simple(other, primitive.getPrimitiveName());
-          return success();
-        }
+        if (auto primitive = llvm::dyn_cast<nn::MindSporePrimitiveOpInterface>(other))
+          return exportPrimitive(primitive);
         return other->emitOpError() << "cannot be exported to MindIR";
       });
+}
+
+LogicalResult Exporter::exportPrimitive(nn::MindSporePrimitiveOpInterface primitiveOp) {
+  Operation *op = primitiveOp;
+  // MindIR spells out every attribute; an op keeps those at their ODS
+  // default unset until asked.
+  op->getName().populateDefaultProperties(op->getPropertiesStorage());
+  ArrayRef<nn::MindIRField> fields = primitiveOp.getMindIRFields();
+  for (const nn::MindIRField &field : fields) {
+    if (field.form != nn::MindIRForm::RequireInt && field.form != nn::MindIRForm::RequireZeros)
+      continue;
+    Attribute value = op->getInherentAttr(field.attr).value_or(Attribute());
+    bool holds = true;
+    if (auto flag = llvm::dyn_cast_or_null<BoolAttr>(value))
+      holds = flag.getValue() == (field.value != 0);
+    else if (auto integer = llvm::dyn_cast_or_null<IntegerAttr>(value))
+      holds = integer.getInt() == field.value;
+    else if (auto list = llvm::dyn_cast_or_null<DenseI64ArrayAttr>(value))
+      holds = llvm::all_of(list.asArrayRef(), [](int64_t v) { return v == 0; });
+    if (!holds)
+      return op->emitOpError() << "has " << field.attr << " = " << value << ", which MindSpore's "
+                               << primitiveOp.getPrimitiveName() << " cannot express in MindIR";
+  }
+
+  // A node without primitive attributes has its constant inputs numbered
+  // before its primitive, one with them after: the order earlier versions
+  // wrote, so that re-exporting a model gives the same bytes.
+  auto writesNoAttribute = [](const nn::MindIRField &field) {
+    switch (field.form) {
+    case nn::MindIRForm::IntInput:
+    case nn::MindIRForm::IntsInput:
+    case nn::MindIRForm::TypeInput:
+    case nn::MindIRForm::ResultShapeInput:
+    case nn::MindIRForm::ScalarOperand:
+    case nn::MindIRForm::RequireInt:
+    case nn::MindIRForm::RequireZeros: return true;
+    default: return false;
+    }
+  };
+  mind_ir::PrimitiveProto *prim = nullptr;
+  if (!llvm::all_of(fields, writesNoAttribute))
+    prim = primitive(primitiveOp.getPrimitiveName());
+  SmallVector<std::string> inputs;
+  if (primitiveOp.getMindIRTupleOperands()) {
+    SmallVector<std::string> elements;
+    for (Value operand : op->getOperands())
+      elements.push_back(nameOf(operand));
+    inputs.push_back(makeTuple(elements, op->getOperandTypes()));
+  } else {
+    for (Value operand : op->getOperands())
+      inputs.push_back(nameOf(operand));
+  }
+  for (const nn::MindIRField &field : fields) {
+    Attribute value = field.attr[0] ? op->getInherentAttr(field.attr).value_or(Attribute()) : Attribute();
+    auto ints = [&] { return llvm::cast<DenseI64ArrayAttr>(value).asArrayRef(); };
+    auto integer = [&] { return llvm::cast<IntegerAttr>(value).getInt(); };
+    switch (field.form) {
+    case nn::MindIRForm::Bool: setBool(prim, field.mindir, llvm::cast<BoolAttr>(value).getValue()); break;
+    case nn::MindIRForm::Int: setInt(prim, field.mindir, integer()); break;
+    case nn::MindIRForm::Ints: setInts(prim, field.mindir, ints()); break;
+    case nn::MindIRForm::Float:
+      setFloat(prim, field.mindir, llvm::cast<FloatAttr>(value).getValue().convertToFloat());
+      break;
+    case nn::MindIRForm::String: setString(prim, field.mindir, llvm::cast<StringAttr>(value).getValue()); break;
+    case nn::MindIRForm::IntAsList: setInts(prim, field.mindir, {integer()}); break;
+    case nn::MindIRForm::Spatial: setInts(prim, field.mindir, {1, 1, ints()[0], ints()[1]}); break;
+    case nn::MindIRForm::PoolPadMode:
+      setString(prim, field.mindir, llvm::cast<StringAttr>(value).getValue() == "same" ? "SAME" : "VALID");
+      break;
+    case nn::MindIRForm::IntInput: inputs.push_back(constInt(integer())); break;
+    case nn::MindIRForm::IntsInput: inputs.push_back(constInts(ints())); break;
+    case nn::MindIRForm::TypeInput: inputs.push_back(constType(llvm::cast<TypeAttr>(value).getValue())); break;
+    case nn::MindIRForm::ResultShapeInput:
+      inputs.push_back(constInts(llvm::cast<RankedTensorType>(op->getResult(0).getType()).getShape()));
+      break;
+    case nn::MindIRForm::ScalarOperand:
+      // MindSpore takes it as a scalar: a constant operand is written so.
+      if (auto constant = op->getOperand(field.operand).getDefiningOp<arith::ConstantOp>())
+        if (auto dense = llvm::dyn_cast<DenseIntElementsAttr>(constant.getValue()))
+          inputs[field.operand] = constInt((*dense.begin()).getSExtValue());
+      break;
+    case nn::MindIRForm::OperandDims: {
+      ArrayRef<int64_t> shape = llvm::cast<RankedTensorType>(op->getOperand(field.operand).getType()).getShape();
+      if (field.count == 1)
+        setInt(prim, field.mindir, shape[field.dim]);
+      else
+        setInts(prim, field.mindir, shape.slice(field.dim, field.count));
+      break;
+    }
+    case nn::MindIRForm::FixedBool: setBool(prim, field.mindir, field.value != 0); break;
+    case nn::MindIRForm::FixedInt: setInt(prim, field.mindir, field.value); break;
+    case nn::MindIRForm::FixedString: setString(prim, field.mindir, field.text); break;
+    case nn::MindIRForm::RequireInt:
+    case nn::MindIRForm::RequireZeros: break;
+    }
+  }
+
+  if (!prim)
+    prim = primitive(primitiveOp.getPrimitiveName());
+  switch (primitiveOp.getMindIRResults()) {
+  case nn::MindIRResults::Value: names_[op->getResult(0)] = node(prim, inputs, op->getResult(0).getType()); break;
+  case nn::MindIRResults::FirstOfTuple: {
+    SmallVector<Type> types = {op->getResult(0).getType()};
+    llvm::append_range(types, primitiveOp.getMindIRExtraResultTypes());
+    firstOfTuple(op, prim, inputs, types);
+    break;
+  }
+  case nn::MindIRResults::Tuple: {
+    std::string tuple = node(prim, inputs, op->getResultTypes());
+    for (auto [i, result] : llvm::enumerate(op->getResults()))
+      names_[result] = tupleGetItem(tuple, static_cast<int64_t>(i), result.getType());
+    break;
+  }
+  }
+  return success();
 }
 
 LogicalResult Exporter::exportCollective(Operation *op) {

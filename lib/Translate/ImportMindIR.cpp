@@ -68,10 +68,6 @@ public:
       return a->ints(0);
     return a->i();
   }
-  float getFloat(StringRef name, float fallback) const {
-    const auto *a = find(name);
-    return a ? a->f() : fallback;
-  }
   std::string getString(StringRef name, StringRef fallback) const {
     const auto *a = find(name);
     if (!a)
@@ -90,8 +86,8 @@ public:
         out.push_back(v.ints_size() ? v.ints(0) : v.i());
     else if (a->ints_size())
       out.assign(a->ints().begin(), a->ints().end());
-    else
-      out.push_back(a->i());
+    else if (a->type() != mind_ir::AttributeProto::TUPLE && a->type() != mind_ir::AttributeProto::LIST)
+      out.push_back(a->i()); // a scalar; an empty tuple stays empty
     return out;
   }
 
@@ -202,21 +198,14 @@ private:
     }
   }
 
-  template <typename OpT>
-  FailureOr<Value> make(Location loc, ValueRange operands, ArrayRef<NamedAttribute> attributes = {}) {
-    auto op = createInferred<OpT>(builder_, loc, operands, attributes);
-    if (failed(op))
-      return failure();
-    return (*op)->getResult(0);
-  }
-
-  NamedAttribute named(StringRef name, Attribute value) { return builder_.getNamedAttr(name, value); }
-  NamedAttribute i64(StringRef name, int64_t v) { return named(name, builder_.getI64IntegerAttr(v)); }
-  NamedAttribute i64s(StringRef name, ArrayRef<int64_t> v) { return named(name, builder_.getDenseI64ArrayAttr(v)); }
-  NamedAttribute boolean(StringRef name, bool v) { return named(name, builder_.getBoolAttr(v)); }
-  NamedAttribute f32(StringRef name, float v) { return named(name, builder_.getF32FloatAttr(v)); }
-
   LogicalResult convert(const mind_ir::NodeProto &node, StringRef op, const Attrs &attrs, Location loc);
+  /// An nn op from its primitive's node, as its ODS entry's MindIR table says.
+  LogicalResult importPrimitive(const mind_ir::NodeProto &node, RegisteredOperationName name, const Attrs &attrs,
+                                Location loc);
+  /// The op attribute a primitive attribute field reads (null: the node
+  /// leaves it at the op's default).
+  FailureOr<Attribute> primitiveAttribute(const nn::MindIRField &field, StringRef primitive, const Attrs &attrs,
+                                          Location loc);
 
   FailureOr<Item> input(const mind_ir::NodeProto &node, int index, Location loc) {
     if (index >= node.input_size())
@@ -283,20 +272,6 @@ LogicalResult Importer::convertCommunication(const mind_ir::NodeProto &node, Str
     return success();
   };
   handled = true;
-  if (op == "EmbeddingLookup") {
-    auto params = tensorInput(node, 0, loc), indices = tensorInput(node, 1, loc);
-    auto offset = input(node, 2, loc);
-    if (failed(params) || failed(indices) || failed(offset))
-      return failure();
-    Value offsetValue = offset->value;
-    if (!offsetValue) {
-      if (!offset->ints || offset->ints->size() != 1)
-        return emitError(loc) << "EmbeddingLookup's offset must be an integer";
-      auto type = RankedTensorType::get({}, builder_.getI64Type());
-      offsetValue = arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(type, offset->ints->front()));
-    }
-    return defineValue(make<nn::EmbeddingLookupOp>(loc, {*params, *indices, offsetValue}));
-  }
   if (op == "Send") {
     auto x = tensorInput(node, 0, loc);
     if (failed(x))
@@ -382,25 +357,6 @@ LogicalResult Importer::convertCommunication(const mind_ir::NodeProto &node, Str
 
 LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, const Attrs &attrs, Location loc) {
   std::string out = node.output_size() ? node.output(0) : node.name();
-  auto define = [&](FailureOr<Value> value) -> LogicalResult {
-    if (failed(value))
-      return failure();
-    Item item;
-    item.value = *value;
-    items_[out] = item;
-    return success();
-  };
-  auto tensors = [&](int count) -> FailureOr<SmallVector<Value>> {
-    SmallVector<Value> values;
-    for (int i = 0; i < count; ++i) {
-      auto v = tensorInput(node, i, loc);
-      if (failed(v))
-        return failure();
-      values.push_back(*v);
-    }
-    return values;
-  };
-
   bool handled = false;
   if (failed(convertCommunication(node, op, attrs, loc, handled)))
     return failure();
@@ -439,220 +395,208 @@ LogicalResult Importer::convert(const mind_ir::NodeProto &node, StringRef op, co
     return success();
   }
 
-  if (op == "MatMul" || op == "BatchMatMul") {
-    auto xy = tensors(2);
-    if (failed(xy))
-      return failure();
-    SmallVector<NamedAttribute> a = {boolean("transpose_a", attrs.getBool("transpose_a", false)),
-                                     boolean("transpose_b", attrs.getBool("transpose_b", false))};
-    return define(op == "MatMul" ? make<nn::MatMulOp>(loc, *xy, a) : make<nn::BatchMatMulOp>(loc, *xy, a));
-  }
-  if (op == "BiasAdd") {
-    auto xy = tensors(2);
-    return failed(xy)
-               ? failure()
-               : define(make<nn::BiasAddOp>(
-                     loc, *xy, {named("data_format", builder_.getStringAttr(attrs.getString("format", "NCHW")))}));
-  }
-  if (op == "GeLU" || op == "Gelu") {
-    auto x = tensors(1);
-    return failed(x)
-               ? failure()
-               : define(make<nn::GeLUOp>(
-                     loc, *x, {named("approximate", builder_.getStringAttr(attrs.getString("approximate", "none")))}));
-  }
-  if (op == "Softmax" || op == "LogSoftmax") {
-    auto x = tensors(1);
-    if (failed(x))
-      return failure();
-    int64_t axis = attrs.getInt("axis", -1);
-    return define(op == "Softmax" ? make<nn::SoftmaxOp>(loc, *x, {i64("axis", axis)})
-                                  : make<nn::LogSoftmaxOp>(loc, *x, {i64("axis", axis)}));
-  }
-  if (op == "ReduceSum" || op == "ReduceMean" || op == "ReduceMax") {
-    auto x = tensorInput(node, 0, loc);
-    if (failed(x))
-      return failure();
-    SmallVector<int64_t> axis;
-    if (node.input_size() > 1) {
-      auto given = intsInput(node, 1, loc);
-      if (failed(given))
-        return failure();
-      axis = *given;
-    } else if (auto attr = attrs.getInts("axis")) {
-      axis = *attr;
-    }
-    SmallVector<NamedAttribute> a = {i64s("axis", axis), boolean("keep_dims", attrs.getBool("keep_dims", false))};
-    return define(op == "ReduceSum"    ? make<nn::ReduceSumOp>(loc, *x, a)
-                  : op == "ReduceMean" ? make<nn::ReduceMeanOp>(loc, *x, a)
-                                       : make<nn::ReduceMaxOp>(loc, *x, a));
-  }
-  if (op == "Reshape" || op == "Transpose" || op == "ExpandDims") {
-    auto x = tensorInput(node, 0, loc);
-    auto ints = intsInput(node, 1, loc);
-    if (failed(x) || failed(ints))
-      return failure();
-    if (op == "Reshape")
-      return define(make<nn::ReshapeOp>(loc, *x, {i64s("shape", *ints)}));
-    if (op == "Transpose")
-      return define(make<nn::TransposeOp>(loc, *x, {i64s("perm", *ints)}));
-    return define(make<nn::ExpandDimsOp>(loc, *x, {i64("axis", (*ints)[0])}));
-  }
-  if (op == "Squeeze") {
-    auto x = tensors(1);
-    return failed(x) ? failure()
-                     : define(make<nn::SqueezeOp>(
-                           loc, *x, {i64s("axis", attrs.getInts("axis").value_or(SmallVector<int64_t>()))}));
-  }
-  if (op == "Flatten") {
-    auto x = tensors(1);
-    return failed(x) ? failure() : define(make<nn::FlattenOp>(loc, *x));
-  }
-  if (op == "Concat") {
-    auto tuple = input(node, 0, loc);
-    if (failed(tuple))
-      return failure();
-    SmallVector<Value> inputs;
-    for (const Item &item : tuple->isTuple ? tuple->tuple : std::vector<Item>{*tuple}) {
-      if (!item.value)
-        return emitError(loc) << "Concat of a non-tensor";
-      inputs.push_back(item.value);
-    }
-    return define(make<nn::ConcatOp>(loc, inputs, {i64("axis", attrs.getInt("axis", 0))}));
-  }
-  if (op == "Split") {
-    auto x = tensors(1);
-    if (failed(x))
-      return failure();
-    auto split = createInferred<nn::SplitOp>(
-        builder_, loc, *x, {i64("axis", attrs.getInt("axis", 0)), i64("output_num", attrs.getInt("output_num", 1))});
-    if (failed(split))
-      return failure();
-    Item tuple;
-    tuple.isTuple = true;
-    for (Value result : (*split)->getResults()) {
-      Item element;
-      element.value = result;
-      tuple.tuple.push_back(element);
-    }
-    items_[out] = tuple;
-    return success();
-  }
-  if (op == "StridedSlice") {
-    auto x = tensorInput(node, 0, loc);
-    auto begin = intsInput(node, 1, loc), end = intsInput(node, 2, loc), strides = intsInput(node, 3, loc);
-    if (failed(x) || failed(begin) || failed(end) || failed(strides))
-      return failure();
-    if (attrs.getInt("ellipsis_mask", 0) || attrs.getInt("new_axis_mask", 0))
-      return emitError(loc) << "StridedSlice with ellipsis or new-axis masks is not supported";
-    return define(make<nn::StridedSliceOp>(loc, *x,
-                                           {i64s("begin", *begin), i64s("end", *end), i64s("strides", *strides),
-                                            i64("begin_mask", attrs.getInt("begin_mask", 0)),
-                                            i64("end_mask", attrs.getInt("end_mask", 0)),
-                                            i64("shrink_axis_mask", attrs.getInt("shrink_axis_mask", 0))}));
-  }
-  if (op == "Gather" || op == "GatherV2") {
-    auto xy = tensors(2);
-    if (failed(xy))
-      return failure();
-    int64_t axis = 0;
-    if (node.input_size() > 2) {
-      auto given = intsInput(node, 2, loc);
-      if (failed(given))
-        return failure();
-      axis = (*given)[0];
-    }
-    return define(make<nn::GatherOp>(loc, *xy, {i64("axis", axis)}));
-  }
-  if (op == "Cast") {
-    auto x = tensorInput(node, 0, loc);
-    auto dtype = input(node, 1, loc);
-    if (failed(x) || failed(dtype))
-      return failure();
-    if (!dtype->dtype)
-      return emitError(loc) << "Cast's target type must be a constant type";
-    return define(make<nn::CastOp>(loc, *x, {named("dtype", TypeAttr::get(dtype->dtype))}));
-  }
-  if (op == "Conv2D") {
-    auto xw = tensors(2);
-    if (failed(xw))
-      return failure();
-    auto stride = attrs.getInts("stride").value_or(SmallVector<int64_t>{1, 1});
-    auto dilation = attrs.getInts("dilation").value_or(SmallVector<int64_t>{1, 1});
-    auto lastTwo = [](SmallVector<int64_t> v) {
-      return v.size() == 4 ? SmallVector<int64_t>{v[2], v[3]} : v.size() == 1 ? SmallVector<int64_t>{v[0], v[0]} : v;
-    };
-    auto pad = attrs.getInts("pad").value_or(SmallVector<int64_t>{0, 0, 0, 0});
-    if (pad.size() == 1)
-      pad.assign(4, pad[0]);
-    std::string mode = StringRef(attrs.getString("pad_mode", "valid")).lower();
-    return define(
-        make<nn::Conv2DOp>(loc, *xw,
-                           {i64s("stride", lastTwo(stride)), i64s("dilation", lastTwo(dilation)), i64s("pad", pad),
-                            i64("group", attrs.getInt("group", 1)), named("pad_mode", builder_.getStringAttr(mode))}));
-  }
-  if (op == "MaxPool" || op == "AvgPool") {
-    auto x = tensors(1);
-    if (failed(x))
-      return failure();
-    auto last2 = [](SmallVector<int64_t> v) {
-      return v.size() == 4 ? SmallVector<int64_t>{v[2], v[3]} : v.size() == 1 ? SmallVector<int64_t>{v[0], v[0]} : v;
-    };
-    auto kernel = last2(attrs.getInts("kernel_size").value_or(SmallVector<int64_t>{1, 1}));
-    auto strides = last2(attrs.getInts("strides").value_or(SmallVector<int64_t>{1, 1}));
-    std::string mode = StringRef(attrs.getString("pad_mode", "VALID")).lower();
-    SmallVector<NamedAttribute> a = {i64s("kernel_size", kernel), i64s("strides", strides),
-                                     named("pad_mode", builder_.getStringAttr(mode))};
-    return define(op == "MaxPool" ? make<nn::MaxPoolOp>(loc, *x, a) : make<nn::AvgPoolOp>(loc, *x, a));
-  }
-  if (op == "LayerNorm" || op == "RmsNorm" || op == "BatchNorm") {
-    int count = op == "LayerNorm" ? 3 : op == "RmsNorm" ? 2 : 5;
-    auto values = tensors(count);
-    if (failed(values))
-      return failure();
-    FailureOr<Value> y;
-    if (op == "LayerNorm")
-      y = make<nn::LayerNormOp>(loc, *values,
-                                {i64("begin_norm_axis", attrs.getInt("begin_norm_axis", -1)),
-                                 i64("begin_params_axis", attrs.getInt("begin_params_axis", -1)),
-                                 f32("epsilon", attrs.getFloat("epsilon", 1e-7f))});
-    else if (op == "RmsNorm")
-      y = make<nn::RMSNormOp>(loc, *values, {f32("epsilon", attrs.getFloat("epsilon", 1e-6f))});
-    else {
-      if (attrs.getBool("is_training", false))
-        return emitError(loc) << "BatchNorm in training mode is not supported";
-      y = make<nn::BatchNormOp>(loc, *values, {f32("epsilon", attrs.getFloat("epsilon", 1e-5f))});
-    }
-    if (failed(y))
-      return failure();
-    // The statistics outputs are never read in inference; only element 0 is.
-    Item tuple;
-    tuple.isTuple = true;
-    Item first;
-    first.value = *y;
-    tuple.tuple.push_back(first);
-    items_[out] = tuple;
-    return success();
-  }
-  // Every other nn op without attributes is its primitive (or an alias of
-  // it) applied to its operands: found by the name its ODS entry gives.
   if (auto known = opsByPrimitive_.find(op); known != opsByPrimitive_.end())
-    if (std::optional<unsigned> arity = nn::attributeFreeArity(known->second)) {
-      auto operands = tensors(static_cast<int>(*arity));
-      if (failed(operands))
-        return failure();
-      SmallVector<Type> types;
-      auto *infer = known->second.getInterface<InferTypeOpInterface>();
-      if (failed(infer->inferReturnTypes(builder_.getContext(), loc, *operands, builder_.getDictionaryAttr({}),
-                                         /*properties=*/nullptr, {}, types)))
-        return failure();
-      OperationState state(loc, known->second);
-      state.addOperands(*operands);
-      state.addTypes(types);
-      return define(builder_.create(state)->getResult(0));
-    }
+    return importPrimitive(node, known->second, attrs, loc);
 
   return emitError(loc) << "unsupported MindSpore primitive '" << op << "'";
+}
+
+FailureOr<Attribute> Importer::primitiveAttribute(const nn::MindIRField &field, StringRef primitive,
+                                                  const Attrs &attrs, Location loc) {
+  const mind_ir::AttributeProto *given = attrs.find(field.mindir);
+  StringRef missing = field.missing;
+  if (!given && missing.empty())
+    return Attribute();
+  SmallVector<int64_t> ints;
+  std::string text;
+  if (given) {
+    ints = attrs.getInts(field.mindir).value_or(SmallVector<int64_t>());
+    text = attrs.getString(field.mindir, "");
+  } else {
+    text = missing.str();
+    SmallVector<StringRef> pieces;
+    missing.split(pieces, ',');
+    for (StringRef piece : pieces) {
+      int64_t value = 0;
+      if (!piece.trim().getAsInteger(10, value))
+        ints.push_back(value);
+    }
+  }
+  auto noValue = [&]() -> FailureOr<Attribute> {
+    return emitError(loc) << primitive << "'s attribute '" << field.mindir << "' holds no value";
+  };
+  switch (field.form) {
+  case nn::MindIRForm::Bool: return Attribute(builder_.getBoolAttr(given ? given->i() != 0 : missing == "true"));
+  case nn::MindIRForm::Int:
+  case nn::MindIRForm::IntAsList:
+    if (ints.empty())
+      return noValue();
+    return Attribute(builder_.getI64IntegerAttr(ints.front()));
+  case nn::MindIRForm::Ints: return Attribute(builder_.getDenseI64ArrayAttr(ints));
+  case nn::MindIRForm::Float: {
+    double value = given ? given->f() : 0.0;
+    if (!given && missing.getAsDouble(value))
+      return noValue();
+    return Attribute(builder_.getF32FloatAttr(static_cast<float>(value)));
+  }
+  case nn::MindIRForm::String: return Attribute(builder_.getStringAttr(text));
+  case nn::MindIRForm::PoolPadMode: return Attribute(builder_.getStringAttr(StringRef(text).lower()));
+  case nn::MindIRForm::Spatial:
+    // Written NCHW-style as four values, or as two, or one for both.
+    if (ints.size() == 4)
+      return Attribute(builder_.getDenseI64ArrayAttr({ints[2], ints[3]}));
+    if (ints.size() == 1)
+      return Attribute(builder_.getDenseI64ArrayAttr({ints[0], ints[0]}));
+    if (ints.size() == 2)
+      return Attribute(builder_.getDenseI64ArrayAttr(ints));
+    return emitError(loc) << primitive << "'s attribute '" << field.mindir << "' has " << ints.size()
+                          << " values, expected 1, 2 or 4";
+  default: return Attribute();
+  }
+}
+
+LogicalResult Importer::importPrimitive(const mind_ir::NodeProto &node, RegisteredOperationName name,
+                                        const Attrs &attrs, Location loc) {
+  auto *primitive = name.getInterface<nn::MindSporePrimitiveOpInterface>();
+  auto *infer = name.getInterface<InferTypeOpInterface>();
+  StringRef primitiveName = primitive->getPrimitiveName();
+  ArrayRef<nn::MindIRField> fields = primitive->getMindIRFields();
+
+  SmallVector<Value> operands;
+  int nextInput = 0;
+  if (primitive->getMindIRTupleOperands()) {
+    auto tuple = input(node, nextInput++, loc);
+    if (failed(tuple))
+      return failure();
+    for (const Item &item : tuple->isTuple ? tuple->tuple : std::vector<Item>{*tuple}) {
+      if (!item.value)
+        return emitError(loc) << primitiveName << " of something other than tensors";
+      operands.push_back(item.value);
+    }
+  } else {
+    std::optional<unsigned> count = nn::fixedOperandCount(name);
+    if (!count)
+      return emitError(loc) << name << " has no fixed operand count and no tuple input: it cannot be read from MindIR";
+    for (unsigned i = 0; i < *count; ++i) {
+      auto item = input(node, nextInput++, loc);
+      if (failed(item))
+        return failure();
+      Value value = item->value;
+      bool scalar = llvm::any_of(fields, [&](const nn::MindIRField &field) {
+        return field.form == nn::MindIRForm::ScalarOperand && field.operand == static_cast<int64_t>(i);
+      });
+      if (!value && scalar && item->ints && item->ints->size() == 1) {
+        auto type = RankedTensorType::get({}, builder_.getI64Type());
+        value = arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(type, item->ints->front()));
+      }
+      if (!value)
+        return emitError(loc) << "input " << i << " ('" << node.input(i) << "') is not a tensor";
+      operands.push_back(value);
+    }
+  }
+
+  NamedAttrList attributes;
+  for (const nn::MindIRField &field : fields) {
+    switch (field.form) {
+    case nn::MindIRForm::IntInput:
+    case nn::MindIRForm::IntsInput:
+    case nn::MindIRForm::ResultShapeInput: {
+      // Older files hold some of these as primitive attributes instead.
+      std::optional<SmallVector<int64_t>> ints;
+      if (nextInput < node.input_size()) {
+        auto given = intsInput(node, nextInput++, loc);
+        if (failed(given))
+          return failure();
+        ints = *given;
+      } else {
+        ints = attrs.getInts(field.attr);
+      }
+      if (!ints)
+        break;
+      if (field.form != nn::MindIRForm::IntInput)
+        attributes.set(field.attr, builder_.getDenseI64ArrayAttr(*ints));
+      else if (ints->size() == 1)
+        attributes.set(field.attr, builder_.getI64IntegerAttr(ints->front()));
+      else
+        return emitError(loc) << primitiveName << "'s " << field.attr << " must be one integer";
+      break;
+    }
+    case nn::MindIRForm::TypeInput: {
+      auto item = input(node, nextInput++, loc);
+      if (failed(item))
+        return failure();
+      if (!item->dtype)
+        return emitError(loc) << primitiveName << "'s " << field.attr << " must be a constant type";
+      attributes.set(field.attr, TypeAttr::get(item->dtype));
+      break;
+    }
+    case nn::MindIRForm::FixedBool:
+    case nn::MindIRForm::FixedInt:
+    case nn::MindIRForm::FixedString: {
+      const mind_ir::AttributeProto *given = attrs.find(field.mindir);
+      if (!given)
+        break;
+      std::string got, expected;
+      if (field.form == nn::MindIRForm::FixedString) {
+        got = attrs.getString(field.mindir, "");
+        expected = field.text;
+      } else if (field.form == nn::MindIRForm::FixedBool) {
+        got = attrs.getBool(field.mindir, false) ? "true" : "false";
+        expected = field.value ? "true" : "false";
+      } else {
+        got = std::to_string(attrs.getInt(field.mindir, 0));
+        expected = std::to_string(field.value);
+      }
+      if (got != expected)
+        return emitError(loc) << primitiveName << " with " << field.mindir << " = " << got
+                              << " is not supported (dinfer runs " << field.mindir << " = " << expected << ")";
+      break;
+    }
+    case nn::MindIRForm::ScalarOperand:
+    case nn::MindIRForm::OperandDims:
+    case nn::MindIRForm::RequireInt:
+    case nn::MindIRForm::RequireZeros: break;
+    default: {
+      // Two primitive attributes may hold one op attribute (Conv2D's group
+      // and groups): the first the file gives wins.
+      if (attributes.get(field.attr))
+        break;
+      auto value = primitiveAttribute(field, primitiveName, attrs, loc);
+      if (failed(value))
+        return failure();
+      if (*value)
+        attributes.set(field.attr, *value);
+      break;
+    }
+    }
+  }
+
+  SmallVector<Type> types;
+  DictionaryAttr dictionary = attributes.getDictionary(context_);
+  if (!infer || failed(infer->inferReturnTypes(context_, loc, operands, dictionary, /*properties=*/nullptr, {}, types)))
+    return failure();
+  OperationState state(loc, name);
+  state.addOperands(operands);
+  state.addAttributes(attributes);
+  state.addTypes(types);
+  Operation *op = builder_.create(state);
+
+  std::string out = node.output_size() ? node.output(0) : node.name();
+  switch (primitive->getMindIRResults()) {
+  case nn::MindIRResults::Value: items_[out] = Item{op->getResult(0)}; break;
+  case nn::MindIRResults::FirstOfTuple:
+  case nn::MindIRResults::Tuple: {
+    // FirstOfTuple: the statistics outputs are never read in inference;
+    // only element 0 is.
+    Item tuple;
+    tuple.isTuple = true;
+    for (Value result : op->getResults())
+      tuple.tuple.push_back(Item{result});
+    items_[out] = tuple;
+    break;
+  }
+  }
+  return success();
 }
 
 OwningOpRef<ModuleOp> Importer::run() {

@@ -745,7 +745,21 @@ private:
     auto x = lookup(node, 0, loc);
     if (failed(x))
       return failure();
-    return define(node, 0, make1<nn::FlattenOp>(loc, *x, {i64("axis", attrInt(node, "axis", 1))}));
+    auto type = llvm::cast<RankedTensorType>(x->getType());
+    int64_t rank = type.getRank(), axis = attrInt(node, "axis", 1);
+    if (axis < -rank || axis > rank)
+      return emitError(loc) << "Flatten's axis " << axis << " is outside [" << -rank << ", " << rank << "]";
+    if (axis < 0)
+      axis += rank;
+    // MindSpore's Flatten keeps exactly dimension 0; any other split point
+    // is the reshape it means.
+    if (axis == 1)
+      return define(node, 0, make1<nn::FlattenOp>(loc, *x));
+    ArrayRef<int64_t> shape = type.getShape();
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < rank; ++d)
+      (d < axis ? outer : inner) *= shape[d];
+    return define(node, 0, make1<nn::ReshapeOp>(loc, *x, {i64s("shape", {outer, inner})}));
   }
 
   LogicalResult convertConcat(const onnx::NodeProto &node, Location loc) {
