@@ -60,7 +60,7 @@ void dinfer::fuzz::checkpoint(llvm::StringRef bytes) {
     std::vector<char> out(std::min<uint64_t>(tensor.bytes, 1 << 16));
     llvm::consumeError(checkpoint->read(tensor, 0, out));
   }
-  llvm::consumeError(checkpoint->verifyCrc());
+  llvm::consumeError(checkpoint->verifyIntegrity());
 }
 
 void dinfer::fuzz::strategy(llvm::StringRef bytes) {

@@ -2,14 +2,21 @@
 
 #include "dinfer/Formats/Checkpoint.h"
 
+#include "dinfer/Formats/Safetensors.h"
+
 #include "Wire.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CRC.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 
 using namespace dinfer;
 using llvm::Twine;
@@ -170,6 +177,8 @@ llvm::Error finishTensor(const std::string &file, CheckpointTensor &tensor, llvm
 } // namespace
 
 llvm::Expected<Checkpoint> Checkpoint::open(llvm::StringRef path, const CipherKey *key) {
+  if (llvm::sys::fs::is_directory(path))
+    return openShardedFolder(path);
   auto source = ByteSource::openFile(path);
   if (!source)
     return source.takeError();
@@ -196,8 +205,22 @@ llvm::Expected<Checkpoint> Checkpoint::open(llvm::StringRef path, const CipherKe
 
 llvm::Expected<Checkpoint> Checkpoint::index(std::unique_ptr<ByteSource> source) {
   Checkpoint ckpt;
-  ckpt.source_ = std::move(source);
-  const ByteSource &src = *ckpt.source_;
+  ckpt.path_ = source->name();
+  char head[16] = {};
+  uint64_t headBytes = std::min<uint64_t>(source->size(), sizeof head);
+  if (llvm::Error err = source->readAt(0, llvm::MutableArrayRef<char>(head, headBytes)))
+    return std::move(err);
+  if (looksLikeSafetensors(llvm::ArrayRef<char>(head, headBytes), source->size())) {
+    ckpt.format_ = CheckpointFormat::Safetensors;
+    if (llvm::Error err = ckpt.addSafetensors(std::move(source)))
+      return std::move(err);
+    if (llvm::Error err = ckpt.indexNames())
+      return std::move(err);
+    return ckpt;
+  }
+  ckpt.sources_.push_back(std::move(source));
+  ckpt.digests_.emplace_back();
+  const ByteSource &src = *ckpt.sources_.front();
   const std::string &file = src.name();
   // An empty file is an empty checkpoint (a rank with no parameters).
   uint64_t end = src.size();
@@ -210,7 +233,7 @@ llvm::Expected<Checkpoint> Checkpoint::index(std::unique_ptr<ByteSource> source)
       uint64_t value = 0;
       for (int i = 7; i < 17; ++i)
         value = (value << 8) | static_cast<uint8_t>(tail[i]);
-      ckpt.crc_ = Crc::Unchecked;
+      ckpt.crc_ = Check::Unchecked;
       ckpt.crcValue_ = value;
       end -= kCrcTrailerSize;
     }
@@ -255,9 +278,98 @@ llvm::Expected<Checkpoint> Checkpoint::index(std::unique_ptr<ByteSource> source)
     if (!tensor.isMapTensor)
       if (llvm::Error err = finishTensor(file, tensor, tensorDims))
         return std::move(err);
-  for (auto [i, tensor] : llvm::enumerate(ckpt.tensors_))
-    if (!ckpt.byName_.insert({tensor.name, i}).second)
-      return fileError(file, "tensor '" + tensor.name + "' appears twice (not as consecutive parts of one tensor)");
+  if (llvm::Error err = ckpt.indexNames())
+    return std::move(err);
+  return ckpt;
+}
+
+llvm::Error Checkpoint::indexNames() {
+  for (auto [i, tensor] : llvm::enumerate(tensors_))
+    if (!byName_.insert({tensor.name, i}).second)
+      return fileError(format_ == CheckpointFormat::Ckpt ? path_ : sources_[tensor.file]->name(),
+                       "tensor '" + tensor.name +
+                           (format_ == CheckpointFormat::Ckpt
+                                ? "' appears twice (not as consecutive parts of one tensor)"
+                                : "' appears twice (in " + sources_[tensors_[byName_.lookup(tensor.name)].file]->name() +
+                                      " too)"));
+  return llvm::Error::success();
+}
+
+llvm::Error Checkpoint::addSafetensors(std::unique_ptr<ByteSource> source) {
+  auto header = readSafetensorsHeader(*source);
+  if (!header)
+    return header.takeError();
+  uint32_t file = static_cast<uint32_t>(sources_.size());
+  for (CheckpointTensor &tensor : header->tensors) {
+    tensor.file = file;
+    tensors_.push_back(std::move(tensor));
+  }
+  std::optional<Digest> digest;
+  auto stated = header->metadata.find(kSafetensorsDigestKey.str());
+  if (stated != header->metadata.end()) {
+    digest = Digest{header->dataOffset, stated->second};
+    sha256_ = Check::Unchecked;
+  }
+  digests_.push_back(std::move(digest));
+  sources_.push_back(std::move(source));
+  return llvm::Error::success();
+}
+
+llvm::Expected<Checkpoint> Checkpoint::openShardedFolder(llvm::StringRef dir) {
+  llvm::SmallString<256> indexPath(dir);
+  llvm::sys::path::append(indexPath, kSafetensorsIndexName);
+  auto buffer = llvm::MemoryBuffer::getFile(indexPath, /*IsText=*/true);
+  if (!buffer)
+    return fileError(dir, "is a folder without " + kSafetensorsIndexName +
+                              ": give a checkpoint file, or a Hugging Face folder of safetensors shards with its index");
+  auto parsed = llvm::json::parse((*buffer)->getBuffer());
+  if (!parsed)
+    return fileError(indexPath, "not valid JSON: " + llvm::toString(parsed.takeError()));
+  const llvm::json::Object *root = parsed->getAsObject();
+  const llvm::json::Object *weightMap = root ? root->getObject("weight_map") : nullptr;
+  if (!weightMap)
+    return fileError(indexPath, "has no \"weight_map\" object naming the file of every tensor");
+  std::map<std::string, std::string> fileOf;
+  for (const auto &[name, file] : *weightMap) {
+    std::optional<llvm::StringRef> text = file.getAsString();
+    if (!text || text->empty() || llvm::sys::path::has_parent_path(*text))
+      return fileError(indexPath, "weight_map entry '" + llvm::StringRef(name) +
+                                      "' does not name a file of the folder");
+    fileOf[name.str()] = text->str();
+  }
+  std::vector<std::string> files;
+  for (const auto &[name, file] : fileOf)
+    files.push_back(file);
+  llvm::sort(files);
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+
+  Checkpoint ckpt;
+  ckpt.path_ = dir.str();
+  ckpt.format_ = CheckpointFormat::Safetensors;
+  for (const std::string &file : files) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, file);
+    auto source = ByteSource::openFile(path);
+    if (!source)
+      return fileError(indexPath, "names " + file + ", which cannot be opened: " + llvm::toString(source.takeError()));
+    if (llvm::Error err = ckpt.addSafetensors(std::move(*source)))
+      return std::move(err);
+  }
+  if (llvm::Error err = ckpt.indexNames())
+    return std::move(err);
+  for (const auto &[name, file] : fileOf) {
+    const CheckpointTensor *tensor = ckpt.find(name);
+    if (!tensor)
+      return fileError(indexPath, "lists tensor '" + name + "' in " + file + ", which does not hold it");
+    if (llvm::sys::path::filename(ckpt.sources_[tensor->file]->name()) != file)
+      return fileError(indexPath, "lists tensor '" + name + "' in " + file + ", but " +
+                                      ckpt.sources_[tensor->file]->name() + " holds it");
+  }
+  if (fileOf.size() != ckpt.tensors_.size())
+    for (const CheckpointTensor &tensor : ckpt.tensors_)
+      if (!fileOf.count(tensor.name))
+        return fileError(indexPath, "does not list tensor '" + tensor.name + "' of " +
+                                        ckpt.sources_[tensor.file]->name());
   return ckpt;
 }
 
@@ -266,14 +378,33 @@ const CheckpointTensor *Checkpoint::find(llvm::StringRef name) const {
   return it == byName_.end() ? nullptr : &tensors_[it->second];
 }
 
-llvm::Error Checkpoint::verifyCrc() {
-  if (crc_ == Crc::Absent)
-    return llvm::Error::success();
+llvm::Error Checkpoint::verifyIntegrity() {
   std::vector<char> chunk(1 << 20);
+  for (auto [source, digest] : llvm::zip_equal(sources_, digests_)) {
+    if (!digest)
+      continue;
+    Sha256 sha;
+    for (uint64_t pos = digest->dataOffset, end = source->size(); pos < end;) {
+      uint64_t n = std::min<uint64_t>(chunk.size(), end - pos);
+      llvm::MutableArrayRef<char> piece(chunk.data(), n);
+      if (llvm::Error err = source->readAt(pos, piece))
+        return err;
+      sha.update(piece);
+      pos += n;
+    }
+    std::string actual = sha.hexDigest();
+    if (actual != digest->expected)
+      return fileError(source->name(), "SHA-256 mismatch: the header says " + digest->expected + ", the data gives " +
+                                           actual + " (the file is damaged)");
+  }
+  if (sha256_ == Check::Unchecked)
+    sha256_ = Check::Ok;
+  if (crc_ == Check::Absent)
+    return llvm::Error::success();
   uint32_t crc = 0;
   for (uint64_t pos = 0; pos < contentEnd_;) {
     uint64_t n = std::min<uint64_t>(chunk.size(), contentEnd_ - pos);
-    if (llvm::Error err = source_->readAt(pos, llvm::MutableArrayRef<char>(chunk.data(), n)))
+    if (llvm::Error err = sources_.front()->readAt(pos, llvm::MutableArrayRef<char>(chunk.data(), n)))
       return err;
     crc = llvm::crc32(crc, llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(chunk.data()), n));
     pos += n;
@@ -283,7 +414,7 @@ llvm::Error Checkpoint::verifyCrc() {
         path(),
         llvm::formatv("CRC mismatch: the trailer says {0}, the content gives {1} (the file is damaged)", crcValue_, crc)
             .str());
-  crc_ = Crc::Ok;
+  crc_ = Check::Ok;
   return llvm::Error::success();
 }
 
@@ -301,7 +432,7 @@ llvm::Error Checkpoint::read(const CheckpointTensor &tensor, uint64_t offset, ll
       continue;
     }
     uint64_t n = std::min<uint64_t>(segment.size - offset, out.size() - done);
-    if (llvm::Error err = source_->readAt(segment.offset + offset, out.slice(done, n)))
+    if (llvm::Error err = sources_[tensor.file]->readAt(segment.offset + offset, out.slice(done, n)))
       return err;
     done += n;
     offset = 0;
@@ -354,8 +485,8 @@ llvm::Error CheckpointWriter::writeBytes(llvm::ArrayRef<char> bytes) {
   return file_->write(bytes);
 }
 
-llvm::Error CheckpointWriter::add(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape,
-                                  uint64_t bytes, Fill fill, bool zeroDimScalar) {
+llvm::Error CheckpointWriter::addTensor(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape,
+                                        uint64_t bytes, Fill fill, bool zeroDimScalar) {
   if (finished_)
     return fileError(file_->path(), "tensor '" + name + "' added after the checkpoint was finished");
   llvm::SmallVector<int64_t, 4> dims(shape);
@@ -413,17 +544,6 @@ llvm::Error CheckpointWriter::add(llvm::StringRef name, llvm::StringRef typeName
     offset += partBytes;
   }
   return llvm::Error::success();
-}
-
-llvm::Error CheckpointWriter::add(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape,
-                                  llvm::ArrayRef<char> data, bool zeroDimScalar) {
-  return add(
-      name, typeName, shape, data.size(),
-      [&](uint64_t offset, llvm::MutableArrayRef<char> out) {
-        std::memcpy(out.data(), data.data() + offset, out.size());
-        return llvm::Error::success();
-      },
-      zeroDimScalar);
 }
 
 llvm::Error CheckpointWriter::finish() {

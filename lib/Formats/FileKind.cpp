@@ -4,10 +4,14 @@
 
 #include "dinfer/Formats/ByteSource.h"
 #include "dinfer/Formats/Crypto.h"
+#include "dinfer/Formats/Safetensors.h"
 #include "dinfer/Formats/Strategy.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
 #include <vector>
 
@@ -16,6 +20,7 @@ using namespace dinfer;
 llvm::StringRef dinfer::fileKindName(FileKind kind) {
   switch (kind) {
   case FileKind::Checkpoint: return "checkpoint";
+  case FileKind::Safetensors: return "safetensors";
   case FileKind::Strategy: return "strategy";
   case FileKind::MindIR: return "mindir";
   case FileKind::Onnx: return "onnx";
@@ -28,6 +33,7 @@ llvm::StringRef dinfer::fileKindName(FileKind kind) {
 llvm::StringRef dinfer::describeFileKind(FileKind kind) {
   switch (kind) {
   case FileKind::Checkpoint: return "it is a MindSpore checkpoint";
+  case FileKind::Safetensors: return "it is a safetensors checkpoint";
   case FileKind::Strategy: return "it is a MindSpore strategy file";
   case FileKind::MindIR: return "it is a MindIR model";
   case FileKind::Onnx: return "it is an ONNX model";
@@ -46,11 +52,14 @@ bool isVersionString(llvm::StringRef s) {
     return false;
   return llvm::all_of(s, [](char c) { return llvm::isDigit(c) || c == '.'; });
 }
-/// The kind the first bytes of a file say, before the strategy-file test.
-std::optional<FileKind> kindOfHead(llvm::ArrayRef<char> head) {
+/// The kind the first bytes of a file of `size` bytes say, before the
+/// strategy-file test.
+std::optional<FileKind> kindOfHead(llvm::ArrayRef<char> head, uint64_t size) {
   auto byte = [&](size_t i) { return i < head.size() ? static_cast<uint8_t>(head[i]) : 0; };
   if (encryptedMode(llvm::StringRef(head.data(), head.size())))
     return FileKind::Encrypted;
+  if (looksLikeSafetensors(head, size))
+    return FileKind::Safetensors;
   // A checkpoint value starts with a nested name field: 0a <len> 0a.
   if (byte(0) == 0x0a) {
     size_t i = 1;
@@ -68,7 +77,8 @@ std::optional<FileKind> kindOfHead(llvm::ArrayRef<char> head) {
 }
 
 FileKind kindOfContent(llvm::StringRef bytes) {
-  if (std::optional<FileKind> kind = kindOfHead(llvm::ArrayRef<char>(bytes.data(), std::min<size_t>(bytes.size(), 64))))
+  if (std::optional<FileKind> kind =
+          kindOfHead(llvm::ArrayRef<char>(bytes.data(), std::min<size_t>(bytes.size(), 64)), bytes.size()))
     return *kind;
   if (bytes.size() <= kMaxStrategyBytes && looksLikeStrategy(bytes))
     return FileKind::Strategy;
@@ -80,6 +90,14 @@ FileKind kindOfContent(llvm::StringRef bytes) {
 } // namespace
 
 llvm::Expected<FileKind> dinfer::detectFileKind(llvm::StringRef path) {
+  if (llvm::sys::fs::is_directory(path)) {
+    llvm::SmallString<256> index(path);
+    llvm::sys::path::append(index, kSafetensorsIndexName);
+    if (llvm::sys::fs::exists(index))
+      return FileKind::Safetensors;
+    return fileError(path,
+                     "is a directory, not a file (nor a Hugging Face folder holding " + kSafetensorsIndexName + ")");
+  }
   auto source = ByteSource::openFile(path);
   if (!source)
     return source.takeError();
@@ -89,7 +107,7 @@ llvm::Expected<FileKind> dinfer::detectFileKind(llvm::StringRef path) {
   std::vector<char> head(std::min<uint64_t>(size, 64));
   if (llvm::Error err = (*source)->readAt(0, head))
     return std::move(err);
-  if (std::optional<FileKind> kind = kindOfHead(head))
+  if (std::optional<FileKind> kind = kindOfHead(head, size))
     return *kind;
   if (size <= kMaxStrategyBytes) {
     auto buffer = llvm::MemoryBuffer::getFile(path, false, false);

@@ -6,6 +6,7 @@
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
 
 #include <openssl/evp.h>
@@ -87,6 +88,23 @@ llvm::Error AtomicFile::write(llvm::ArrayRef<char> bytes) {
   return llvm::Error::success();
 }
 
+llvm::Error AtomicFile::writeAt(uint64_t offset, llvm::ArrayRef<char> bytes) {
+  if (fd_ < 0)
+    return fileError(path_, "written after it was committed");
+  if (offset + bytes.size() > size_)
+    return fileError(path_, "rewrite of bytes [" + llvm::Twine(offset) + ", " + llvm::Twine(offset + bytes.size()) +
+                                ") past the " + llvm::Twine(size_) + " written");
+  for (size_t done = 0; done < bytes.size();) {
+    ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return fileError(path_, "write failed: " + llvm::Twine(std::strerror(errno)));
+    done += static_cast<size_t>(n);
+  }
+  return llvm::Error::success();
+}
+
 llvm::Error AtomicFile::commit(bool sync) {
   if (committed_)
     return llvm::Error::success();
@@ -115,11 +133,7 @@ llvm::Expected<std::string> dinfer::sha256OfFile(llvm::StringRef path) {
   int fd = ::open(path.str().c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return fileError(path, "cannot open: " + llvm::Twine(std::strerror(errno)));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
-    ::close(fd);
-    return fileError(path, "cannot start a SHA-256 digest (OpenSSL)");
-  }
+  Sha256 digest;
   std::vector<char> chunk(1 << 20);
   for (;;) {
     ssize_t n = ::read(fd, chunk.data(), chunk.size());
@@ -132,11 +146,32 @@ llvm::Expected<std::string> dinfer::sha256OfFile(llvm::StringRef path) {
     }
     if (n == 0)
       break;
-    EVP_DigestUpdate(context.get(), chunk.data(), static_cast<size_t>(n));
+    digest.update(llvm::ArrayRef<char>(chunk.data(), static_cast<size_t>(n)));
   }
   ::close(fd);
+  return digest.hexDigest();
+}
+
+struct Sha256::State {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context{EVP_MD_CTX_new(), EVP_MD_CTX_free};
+};
+
+Sha256::Sha256() : state_(std::make_unique<State>()) {
+  // Only allocation can fail here; OpenSSL's SHA-256 itself always exists.
+  if (!state_->context || EVP_DigestInit_ex(state_->context.get(), EVP_sha256(), nullptr) != 1)
+    llvm::report_fatal_error("cannot start a SHA-256 digest (OpenSSL)");
+}
+
+Sha256::~Sha256() = default;
+
+void Sha256::update(llvm::ArrayRef<char> bytes) {
+  if (!bytes.empty())
+    EVP_DigestUpdate(state_->context.get(), bytes.data(), bytes.size());
+}
+
+std::string Sha256::hexDigest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_DigestFinal_ex(context.get(), digest, &length);
+  EVP_DigestFinal_ex(state_->context.get(), digest, &length);
   return llvm::toHex(llvm::ArrayRef<uint8_t>(digest, length), /*LowerCase=*/true);
 }

@@ -137,7 +137,7 @@ Expected<json::Value> checkpointJson(StringRef path) {
   auto checkpoint = Checkpoint::open(path);
   if (!checkpoint)
     return checkpoint.takeError();
-  if (Error err = checkpoint->verifyCrc())
+  if (Error err = checkpoint->verifyIntegrity())
     return std::move(err);
   json::Array tensors;
   for (const CheckpointTensor &t : checkpoint->tensors())
@@ -145,8 +145,14 @@ Expected<json::Value> checkpointJson(StringRef path) {
                                    {"dtype", t.dtype ? dtypeName(*t.dtype).str() : t.typeName},
                                    {"shape", jsonList(t.shape)},
                                    {"bytes", static_cast<int64_t>(t.bytes)}});
-  StringRef crc = checkpoint->crc() == Checkpoint::Crc::Ok ? "ok" : "absent";
-  return json::Object{{"kind", "checkpoint"}, {"tensors", std::move(tensors)}, {"crc", crc}};
+  StringRef crc = checkpoint->crc() == Checkpoint::Check::Ok ? "ok" : "absent";
+  json::Object out{{"kind", "checkpoint"},
+                   {"format", checkpointFormatName(checkpoint->format())},
+                   {"tensors", std::move(tensors)},
+                   {"crc", crc}};
+  if (checkpoint->format() == CheckpointFormat::Safetensors)
+    out["sha256"] = checkpoint->sha256() == Checkpoint::Check::Ok ? "ok" : "absent";
+  return out;
 }
 
 Expected<json::Value> strategyJson(StringRef path) {
@@ -216,7 +222,8 @@ Expected<json::Value> dinfer::describeFile(StringRef path) {
   if (!kind)
     return kind.takeError();
   switch (*kind) {
-  case FileKind::Checkpoint: return checkpointJson(path);
+  case FileKind::Checkpoint:
+  case FileKind::Safetensors: return checkpointJson(path);
   case FileKind::Strategy: return strategyJson(path);
   case FileKind::MindIR:
   case FileKind::Onnx: {

@@ -18,11 +18,11 @@ Expected<std::string> dinfer::rankCheckpointFile(StringRef dir, int64_t rank, St
   std::vector<std::string> files;
   std::error_code ec;
   for (sys::fs::directory_iterator it(folder, ec), end; it != end && !ec; it.increment(ec))
-    if (StringRef(it->path()).ends_with(".ckpt"))
+    if (StringRef(it->path()).ends_with(".ckpt") || StringRef(it->path()).ends_with(".safetensors"))
       files.push_back(it->path());
   if (files.empty())
     return createStringError(inconvertibleErrorCode(),
-                             "source rank " + std::to_string(rank) + ": no .ckpt in " + folder);
+                             "source rank " + std::to_string(rank) + ": no .ckpt or .safetensors in " + folder);
   llvm::sort(files);
   if (files.size() > 1)
     errs() << command << ": note: rank " << rank << " has " << files.size() << " checkpoints; using "
@@ -43,9 +43,9 @@ Expected<CheckpointSet> dinfer::openCheckpointSet(ArrayRef<std::string> files) {
     auto checkpoint = Checkpoint::open(file);
     if (!checkpoint)
       return checkpoint.takeError();
-    // MindSpore 2.x's CRC trailer, when the file has one: a damaged slice is
-    // named before any byte of it is used.
-    if (Error err = checkpoint->verifyCrc())
+    // MindSpore 2.x's CRC trailer or dinfer's safetensors SHA-256, when the
+    // file has one: a damaged slice is named before any byte of it is used.
+    if (Error err = checkpoint->verifyIntegrity())
       return err;
     SourceFile source;
     for (const CheckpointTensor &t : checkpoint->tensors())

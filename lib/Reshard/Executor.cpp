@@ -195,24 +195,36 @@ llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const
   std::vector<std::string> errors(plan.ranks.size());
   auto writeRank = [&](size_t i) {
     const RankPlan &rank = plan.ranks[i];
-    CheckpointWriter::Options writerOptions;
+    // What each tensor becomes: its output name, type and size.
+    std::vector<PlannedTensor> planned;
+    for (const TensorPlan &tensor : rank.tensors) {
+      std::optional<DType> from = parseDType(tensor.typeName);
+      bool convert = options.convertTo && from && isFloatingPoint(*from) && *from != *options.convertTo;
+      auto renamed = options.rename.find(tensor.name);
+      planned.push_back(PlannedTensor{renamed == options.rename.end() ? tensor.name : renamed->second,
+                                      convert ? dtypeName(*options.convertTo).str() : tensor.typeName, tensor.shape,
+                                      convert ? tensor.bytes / (dtypeBits(*from) / 8) *
+                                                    (dtypeBits(*options.convertTo) / 8)
+                                              : tensor.bytes});
+    }
+    TensorWriterOptions writerOptions;
+    writerOptions.format = options.format;
     writerOptions.sync = options.sync;
     writerOptions.encryptWith = options.encryptWith;
-    auto writer = CheckpointWriter::create(outputs[i], writerOptions);
+    auto writer = createTensorWriter(outputs[i], planned, writerOptions);
     if (!writer) {
       errors[i] = llvm::toString(writer.takeError());
       return;
     }
-    for (const TensorPlan &tensor : rank.tensors) {
+    for (auto [tensor, output] : llvm::zip_equal(rank.tensors, planned)) {
       Assembler assembler(tensor, sources, slabBudget);
       std::optional<DType> from = parseDType(tensor.typeName);
-      bool convert = options.convertTo && from && isFloatingPoint(*from) && *from != *options.convertTo;
+      bool convert = output.typeName != tensor.typeName;
       uint64_t inElement = convert ? dtypeBits(*from) / 8 : 1;
       uint64_t outElement = convert ? dtypeBits(*options.convertTo) / 8 : 1;
-      uint64_t bytes = tensor.bytes / inElement * outElement;
       std::vector<char> staging;
       llvm::Error err = (*writer)->add(
-          tensor.name, convert ? dtypeName(*options.convertTo) : llvm::StringRef(tensor.typeName), tensor.shape, bytes,
+          output.name, output.typeName, output.shape, output.bytes,
           [&](uint64_t offset, llvm::MutableArrayRef<char> out) -> llvm::Error {
             if (!convert) {
               if (llvm::Error fillError = assembler.fill(offset, out))

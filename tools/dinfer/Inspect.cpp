@@ -34,9 +34,8 @@ int inspectCheckpoint() {
   auto checkpoint = Checkpoint::open(fileOption);
   if (!checkpoint)
     return failure(inspectCommand, toString(checkpoint.takeError()));
-  if (Error err = checkpoint->verifyCrc())
+  if (Error err = checkpoint->verifyIntegrity())
     return failure(inspectCommand, toString(std::move(err)));
-  StringRef crc = checkpoint->crc() == Checkpoint::Crc::Ok ? "ok" : "absent";
 
   uint64_t total = 0;
   Table table({"name", "dtype", "shape", "size"});
@@ -47,8 +46,12 @@ int inspectCheckpoint() {
       shape += formatv(" ({0} parts)", t.segments.size()).str();
     table.add({t.name, t.typeName, shape, formatBytes(t.bytes)});
   }
-  outs() << formatv("{0}: MindSpore checkpoint, {1} tensors, {2} of data, CRC {3}\n", fileOption,
-                    checkpoint->tensors().size(), formatBytes(total), crc == "ok" ? "verified" : "absent");
+  bool safetensors = checkpoint->format() == CheckpointFormat::Safetensors;
+  Checkpoint::Check check = safetensors ? checkpoint->sha256() : checkpoint->crc();
+  outs() << formatv("{0}: {1}, {2} tensors, {3} of data, {4} {5}\n", fileOption,
+                    safetensors ? "safetensors checkpoint" : "MindSpore checkpoint", checkpoint->tensors().size(),
+                    formatBytes(total), safetensors ? "SHA-256" : "CRC",
+                    check == Checkpoint::Check::Ok ? "verified" : "absent");
   table.print(outs());
   return kSuccess;
 }
@@ -138,7 +141,8 @@ int runInspect() {
   if (!kind)
     return failure(inspectCommand, toString(kind.takeError()));
   switch (*kind) {
-  case FileKind::Checkpoint: return inspectCheckpoint();
+  case FileKind::Checkpoint:
+  case FileKind::Safetensors: return inspectCheckpoint();
   case FileKind::Strategy: return inspectStrategy();
   case FileKind::Encrypted:
     return failure(inspectCommand, fileOption + ": the file is encrypted (MindSpore cipher blocks): give its key "

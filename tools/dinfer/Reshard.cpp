@@ -35,21 +35,22 @@ namespace {
 cl::SubCommand reshardCommand("reshard", "Merge and re-split checkpoints from a training layout to another layout");
 
 cl::opt<std::string> srcOption("src",
-                               cl::desc("Source: a folder of rank_<i>/ checkpoints, or one .ckpt with "
-                                        "--src-strategy none"),
+                               cl::desc("Source: a folder of rank_<i>/ checkpoints (.ckpt or .safetensors), or "
+                                        "with --src-strategy none one checkpoint file or a Hugging Face folder "
+                                        "with model.safetensors.index.json"),
                                cl::value_desc("dir|file"), cl::sub(reshardCommand), cl::cat(category()));
 cl::opt<std::string> srcStrategyOption("src-strategy",
                                        cl::desc("Training strategy file, or none for a full checkpoint"),
                                        cl::value_desc("file|none"), cl::sub(reshardCommand), cl::cat(category()));
 cl::opt<std::string> dstOption("dst",
-                               cl::desc("Destination: a folder for rank_<i>/ checkpoints, or one .ckpt with "
-                                        "--dst-strategy none"),
+                               cl::desc("Destination: a folder for rank_<i>/ checkpoints, or one file with "
+                                        "--dst-strategy none (a folder of shards with --max-shard-size)"),
                                cl::value_desc("dir|file"), cl::sub(reshardCommand), cl::cat(category()));
 cl::opt<std::string> dstStrategyOption("dst-strategy", cl::desc("Destination strategy file, or none to merge"),
                                        cl::value_desc("file|none"), cl::sub(reshardCommand), cl::cat(category()));
 cl::opt<std::string> srcListOption("src-list", cl::desc("Source files in rank order, instead of --src"),
                                    cl::value_desc("f0,f1,..."), cl::sub(reshardCommand), cl::cat(category()));
-cl::opt<std::string> prefixOption("prefix", cl::desc("Output file prefix (rank_<i>/<prefix><i>.ckpt)"),
+cl::opt<std::string> prefixOption("prefix", cl::desc("Output file prefix (rank_<i>/<prefix><i>.ckpt or .safetensors)"),
                                   cl::init("checkpoint_"), cl::sub(reshardCommand), cl::cat(category()));
 cl::opt<int64_t> deviceNumOption("device-num", cl::desc("Source device count, where the strategy cannot tell"),
                                  cl::init(0), cl::sub(reshardCommand), cl::cat(category()));
@@ -67,12 +68,21 @@ cl::opt<std::string> maxMemoryOption("max-memory", cl::desc("Budget for assembly
                                      cl::value_desc("size"), cl::sub(reshardCommand), cl::cat(category()));
 cl::opt<bool> noSyncOption("no-sync", cl::desc("Do not fsync outputs before renaming them into place"),
                            cl::sub(reshardCommand), cl::cat(category()));
+cl::opt<std::string> formatOption("format", cl::desc("Output format (default: the source's)"),
+                                  cl::value_desc("ckpt|safetensors"), cl::sub(reshardCommand), cl::cat(category()));
+cl::opt<std::string> maxShardSizeOption("max-shard-size",
+                                        cl::desc("With --dst-strategy none: write DST as a Hugging Face folder of "
+                                                 "safetensors shards of at most this size, e.g. 512M, 5G"),
+                                        cl::value_desc("size"), cl::sub(reshardCommand), cl::cat(category()));
+cl::opt<std::string> nameMapOption("name-map",
+                                   cl::desc("Rename tensors on the way: a JSON object of source name -> output name"),
+                                   cl::value_desc("file.json"), cl::sub(reshardCommand), cl::cat(category()));
 cl::opt<bool> planOption("plan", cl::desc("Print the plan (bytes per destination, source files) and move nothing"),
                          cl::sub(reshardCommand), cl::cat(category()));
 cl::opt<bool> jsonOption("json", cl::desc("With --plan: print it as JSON"), cl::sub(reshardCommand),
                          cl::cat(category()));
 
-Expected<uint64_t> parseSize(StringRef text) {
+Expected<uint64_t> parseSize(StringRef option, StringRef text) {
   text = text.trim();
   uint64_t scale = 1;
   if (text.consume_back("K") || text.consume_back("k"))
@@ -83,7 +93,8 @@ Expected<uint64_t> parseSize(StringRef text) {
     scale = 1ull << 30;
   uint64_t value;
   if (text.getAsInteger(10, value))
-    return createStringError(inconvertibleErrorCode(), "--max-memory: '" + text + "' is not a size such as 512M");
+    return createStringError(inconvertibleErrorCode(),
+                             "--" + option + ": '" + text + "' is not a size such as 512M");
   return value * scale;
 }
 
@@ -205,10 +216,30 @@ int runReshard() {
   }
   uint64_t maxMemory = 0;
   if (!maxMemoryOption.empty()) {
-    auto size = parseSize(maxMemoryOption);
+    auto size = parseSize("max-memory", maxMemoryOption);
     if (!size)
       return usageError(reshardCommand, toString(size.takeError()));
     maxMemory = *size;
+  }
+  std::optional<CheckpointFormat> format;
+  if (!formatOption.empty()) {
+    format = parseCheckpointFormat(formatOption);
+    if (!format)
+      return usageError(reshardCommand, "--format must be ckpt or safetensors, not '" + formatOption + "'");
+  }
+  uint64_t maxShardSize = 0;
+  if (!maxShardSizeOption.empty()) {
+    auto size = parseSize("max-shard-size", maxShardSizeOption);
+    if (!size || *size == 0)
+      return usageError(reshardCommand, size ? "--max-shard-size must be positive" : toString(size.takeError()));
+    maxShardSize = *size;
+  }
+  std::map<std::string, std::string> rename;
+  if (!nameMapOption.empty()) {
+    auto names = readNameMap(nameMapOption);
+    if (!names)
+      return failure(reshardCommand, toString(names.takeError()));
+    rename = std::move(*names);
   }
   std::vector<int64_t> ranks;
   if (!ranksOption.empty()) {
@@ -239,6 +270,9 @@ int runReshard() {
   request.sync = !noSyncOption;
   request.encryptWith = outputKey();
   request.planOnly = planOption;
+  request.format = format;
+  request.maxShardSize = maxShardSize;
+  request.rename = std::move(rename);
   std::optional<Progress> progress;
   request.progress = [&](uint64_t bytes, uint64_t total) {
     if (!progress)
@@ -257,9 +291,12 @@ int runReshard() {
     return kSuccess;
   }
   double seconds = result->seconds;
-  errs() << formatv("dinfer reshard: {0} source ranks -> {1} destination files, {2} written in {3:f2}s ({4}/s)\n",
+  errs() << formatv("dinfer reshard: {0} source ranks -> {1} destination files, {2} written in {3:f2}s ({4}/s){5}\n",
                     result->srcRanks, result->outputs.size(), formatBytes(result->bytes), seconds,
-                    formatBytes(static_cast<uint64_t>(result->bytes / std::max(seconds, 1e-6))));
+                    formatBytes(static_cast<uint64_t>(result->bytes / std::max(seconds, 1e-6))),
+                    result->format == CheckpointFormat::Safetensors ? " as safetensors" : "");
+  if (!result->index.empty())
+    errs() << "dinfer reshard: index " << result->index << "\n";
   listNames("layouts with no tensor in the checkpoints", result->plan.missing);
   listNames("tensors not used by the destination layout", result->plan.unused);
   listNames("tensors without a layout, copied as replicated", result->plan.replicated);

@@ -8,6 +8,10 @@
 // with dims [0] or none, tensors split over consecutive values, the 2.x CRC
 // trailer, every dtype including BFloat16, Int4 and str.
 //
+// The same class reads safetensors (Safetensors.h): one file, or a Hugging
+// Face folder of shards with its index, whose tensors then come from several
+// files. Everything that takes a checkpoint takes those.
+//
 // The writer produces MindSpore 1.7's bytes (unpacked dims, scalars as [0],
 // tensors over 512 MiB split as 1.7 splits them), streams each tensor from a
 // callback, writes under a temporary name and renames when complete.
@@ -21,6 +25,7 @@
 #include "dinfer/Formats/Crypto.h"
 #include "dinfer/Layout/DType.h"
 #include "dinfer/Formats/FileUtils.h"
+#include "dinfer/Formats/TensorWriter.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
@@ -50,46 +55,76 @@ struct CheckpointTensor {
   bool isMapTensor = false;
   llvm::SmallVector<Segment, 1> segments;
   uint64_t bytes = 0;
+  /// Which of the checkpoint's files holds the segments (a sharded folder).
+  uint32_t file = 0;
 
   int64_t numElements() const;
 };
 
 class Checkpoint {
 public:
-  enum class Crc { Absent, Unchecked, Ok };
+  /// The state of an integrity check the file carries: MindSpore 2.x's CRC
+  /// trailer, or the SHA-256 dinfer writes into a safetensors header.
+  enum class Check { Absent, Unchecked, Ok };
+  using Crc = Check;
 
-  /// Opens and indexes a checkpoint file. An encrypted file is decrypted
-  /// into memory with `key` (by default the process key, Crypto.h); without
-  /// one it is an error that says the file is encrypted.
+  /// Opens and indexes a checkpoint: a .ckpt, a safetensors file, or a
+  /// folder holding model.safetensors.index.json and its shards. An
+  /// encrypted .ckpt is decrypted into memory with `key` (by default the
+  /// process key, Crypto.h); without one it is an error that says the file is
+  /// encrypted.
   static llvm::Expected<Checkpoint> open(llvm::StringRef path, const CipherKey *key);
   static llvm::Expected<Checkpoint> open(llvm::StringRef path) { return open(path, processKey()); }
-  /// Indexes a checkpoint held by `source`.
+  /// Indexes a checkpoint held by `source` (either format, by its content).
   static llvm::Expected<Checkpoint> index(std::unique_ptr<ByteSource> source);
 
-  const std::string &path() const { return source_->name(); }
+  Checkpoint(Checkpoint &&) noexcept = default;
+  Checkpoint &operator=(Checkpoint &&) noexcept = default;
+  Checkpoint(const Checkpoint &) = delete;
+  Checkpoint &operator=(const Checkpoint &) = delete;
+
+  /// The file, or the sharded folder.
+  const std::string &path() const { return path_; }
+  CheckpointFormat format() const { return format_; }
   llvm::ArrayRef<CheckpointTensor> tensors() const { return tensors_; }
   const CheckpointTensor *find(llvm::StringRef name) const;
 
-  Crc crc() const { return crc_; }
-  /// Checks the 2.x CRC trailer against the file's content (reads the file).
-  llvm::Error verifyCrc();
+  Check crc() const { return crc_; }
+  Check sha256() const { return sha256_; }
+  /// Checks what the files carry (the 2.x CRC trailer, dinfer's SHA-256 of a
+  /// safetensors data section) against their content (reads the files); a
+  /// mismatch is an error naming the file.
+  llvm::Error verifyIntegrity();
 
   /// Reads `out.size()` bytes of `tensor`'s content starting at `offset`.
   llvm::Error read(const CheckpointTensor &tensor, uint64_t offset, llvm::MutableArrayRef<char> out) const;
 
 private:
   Checkpoint() = default;
+  static llvm::Expected<Checkpoint> openShardedFolder(llvm::StringRef dir);
+  llvm::Error addSafetensors(std::unique_ptr<ByteSource> source);
+  llvm::Error indexNames();
 
-  std::unique_ptr<ByteSource> source_;
+  /// A safetensors file's data section and the digest its header states.
+  struct Digest {
+    uint64_t dataOffset = 0;
+    std::string expected;
+  };
+
+  std::string path_;
+  CheckpointFormat format_ = CheckpointFormat::Ckpt;
+  std::vector<std::unique_ptr<ByteSource>> sources_;
+  std::vector<std::optional<Digest>> digests_; ///< per source
   std::vector<CheckpointTensor> tensors_;
   llvm::StringMap<size_t> byName_;
-  Crc crc_ = Crc::Absent;
+  Check crc_ = Check::Absent;
+  Check sha256_ = Check::Absent;
   uint64_t crcValue_ = 0;
   uint64_t contentEnd_ = 0;
 };
 
 /// Streams a checkpoint to disk in MindSpore 1.7's byte layout.
-class CheckpointWriter {
+class CheckpointWriter : public TensorWriter {
 public:
   struct Options {
     /// Append MindSpore 2.x's CRC trailer.
@@ -104,22 +139,17 @@ public:
     std::optional<CipherKey> encryptWith;
   };
 
-  /// Produces `out.size()` bytes of content starting at `offset`.
-  using Fill = llvm::function_ref<llvm::Error(uint64_t offset, llvm::MutableArrayRef<char> out)>;
-
   static llvm::Expected<std::unique_ptr<CheckpointWriter>> create(llvm::StringRef path, Options options);
   static llvm::Expected<std::unique_ptr<CheckpointWriter>> create(llvm::StringRef path) {
     return create(path, Options());
   }
 
-  /// Appends one tensor. A scalar (empty shape) is written with dims [0]
-  /// unless `zeroDimScalar` is false.
-  llvm::Error add(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape, uint64_t bytes,
-                  Fill fill, bool zeroDimScalar = true);
-  llvm::Error add(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape,
-                  llvm::ArrayRef<char> data, bool zeroDimScalar = true);
   /// Writes the trailer, syncs and renames the file into place.
-  llvm::Error finish();
+  llvm::Error finish() override;
+
+protected:
+  llvm::Error addTensor(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape, uint64_t bytes,
+                        Fill fill, bool zeroDimScalar) override;
 
 private:
   CheckpointWriter() = default;

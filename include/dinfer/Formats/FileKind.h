@@ -13,14 +13,15 @@
 
 namespace dinfer {
 
-enum class FileKind { Checkpoint, Strategy, MindIR, Onnx, Encrypted, Unknown };
+enum class FileKind { Checkpoint, Safetensors, Strategy, MindIR, Onnx, Encrypted, Unknown };
 
 llvm::StringRef fileKindName(FileKind kind);
 /// What a file of `kind` is, for messages: "it is a MindSpore checkpoint",
 /// "its bytes match no format dinfer reads".
 llvm::StringRef describeFileKind(FileKind kind);
 
-/// Reads as little of the file as it can to tell its kind.
+/// Reads as little of the file as it can to tell its kind. A folder holding
+/// model.safetensors.index.json is Safetensors (a sharded checkpoint).
 llvm::Expected<FileKind> detectFileKind(llvm::StringRef path);
 
 struct CipherKey;

@@ -22,6 +22,8 @@ public:
   /// Appends bytes; a full disk is an error that says so.
   llvm::Error write(llvm::ArrayRef<char> bytes);
   llvm::Error write(llvm::StringRef bytes) { return write(llvm::ArrayRef<char>(bytes.data(), bytes.size())); }
+  /// Overwrites bytes already written (a header completed last).
+  llvm::Error writeAt(uint64_t offset, llvm::ArrayRef<char> bytes);
   uint64_t size() const { return size_; }
   const std::string &path() const { return path_; }
   /// Syncs (unless `sync` is false), closes and renames into place.
@@ -38,6 +40,22 @@ private:
 /// The SHA-256 of a file's bytes as 64 lowercase hex digits (OpenSSL,
 /// streamed in 1 MiB reads).
 llvm::Expected<std::string> sha256OfFile(llvm::StringRef path);
+
+/// A SHA-256 digest fed in pieces (OpenSSL).
+class Sha256 {
+public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256 &) = delete;
+  Sha256 &operator=(const Sha256 &) = delete;
+  void update(llvm::ArrayRef<char> bytes);
+  /// 64 lowercase hex digits; the digest cannot be fed afterwards.
+  std::string hexDigest();
+
+private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 /// Writes `bytes` to `path` through an AtomicFile.
 llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes, bool sync = true);

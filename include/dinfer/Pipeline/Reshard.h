@@ -13,6 +13,7 @@
 #define DINFER_PIPELINE_RESHARD_H
 
 #include "dinfer/Formats/Crypto.h"
+#include "dinfer/Formats/TensorWriter.h"
 #include "dinfer/Layout/DType.h"
 #include "dinfer/Pipeline/Errors.h"
 #include "dinfer/Reshard/Planner.h"
@@ -22,6 +23,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,13 +31,15 @@
 namespace dinfer {
 
 struct ReshardRequest {
-  /// The source: a folder of rank_<i>/ checkpoints, one file with a source
-  /// strategy of "none", or `srcList` (files in rank order).
+  /// The source: a folder of rank_<i>/ checkpoints, one file (or a Hugging
+  /// Face folder with model.safetensors.index.json) with a source strategy of
+  /// "none", or `srcList` (files in rank order).
   std::string src;
   std::vector<std::string> srcList;
   std::string srcStrategy; ///< a strategy file, or "none" for a full checkpoint
-  /// The destination: a folder for rank_<i>/<prefix><i>.ckpt, or one file
-  /// with a destination strategy of "none" (a merge).
+  /// The destination: a folder for rank_<i>/<prefix><i>.ckpt (or
+  /// .safetensors), or one file with a destination strategy of "none" (a
+  /// merge), or with maxShardSize a folder of Hugging Face shards.
   std::string dst;
   std::string dstStrategy;
   std::string prefix = "checkpoint_";
@@ -47,6 +51,14 @@ struct ReshardRequest {
   uint64_t maxMemory = 0;     ///< budget for assembly buffers; 0: 64 MiB a thread
   bool sync = true;           ///< fsync every file before renaming it into place
   std::optional<CipherKey> encryptWith;
+  /// The output format; default: the source's (.ckpt without sources).
+  std::optional<CheckpointFormat> format;
+  /// With a full destination: write a Hugging Face folder (DST) of
+  /// safetensors shards of at most this many bytes each, and its index.
+  uint64_t maxShardSize = 0;
+  /// Output tensor names by source name (`--name-map`); names not listed are
+  /// kept. Strategy files keep the training names.
+  std::map<std::string, std::string> rename;
   /// Plan only: nothing is read but the checkpoints' indexes (and without
   /// source files, the strategy's full shapes), nothing is written.
   bool planOnly = false;
@@ -61,13 +73,18 @@ struct ReshardRequest {
 struct ReshardResult {
   ReshardPlan plan;
   int64_t srcRanks = 0;
-  std::vector<std::string> outputs; ///< the files written, one per planned rank
+  std::vector<std::string> outputs; ///< the files written, one per planned rank (or shard)
+  CheckpointFormat format = CheckpointFormat::Ckpt;
+  std::string index; ///< the Hugging Face index written with the shards
   uint64_t bytes = 0;               ///< written, after any dtype conversion
   double seconds = 0;
 };
 
 /// The optimizer-state name prefixes `paramsOnly` drops.
 llvm::ArrayRef<llvm::StringLiteral> optimizerStatePrefixes();
+
+/// A `--name-map` file: a JSON object of source name -> output name.
+llvm::Expected<std::map<std::string, std::string>> readNameMap(llvm::StringRef path);
 
 /// Plans and (unless planOnly) writes `request`. A UsageError when the request
 /// itself is wrong.

@@ -1,8 +1,8 @@
 //===- CheckpointSet.h - a directory of per-rank checkpoints ----*- C++ -*-===//
 //
 // docs/contracts.md section 5's checkpoint sets: `rank_<i>/` folders, each read
-// through its lexicographically last `.ckpt` (MindSpore 2.x's rule), opened
-// together as the sources of a reshard plan.
+// through its lexicographically last `.ckpt` or `.safetensors` (MindSpore
+// 2.x's rule), opened together as the sources of a reshard plan.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,8 +19,8 @@
 
 namespace dinfer {
 
-/// The checkpoint of `dir/rank_<rank>/`: the last `.ckpt` by name, with a
-/// note on stderr (prefixed `command`) when there are several.
+/// The checkpoint of `dir/rank_<rank>/`: the last `.ckpt` or `.safetensors`
+/// by name, with a note on stderr (prefixed `command`) when there are several.
 llvm::Expected<std::string> rankCheckpointFile(llvm::StringRef dir, int64_t rank, llvm::StringRef command);
 
 /// Opened checkpoints, one per source rank, and what the planner needs of

@@ -1,6 +1,7 @@
 //===- Executor.h - move the bytes a reshard plan lists -------------------===//
 //
-// Writes every planned destination checkpoint, streaming: each tensor is
+// Writes every planned destination checkpoint (.ckpt or safetensors),
+// streaming: each tensor is
 // assembled in slabs of rows read straight from the source files with pread,
 // so memory stays bounded by the slab budget, never by a tensor or a file.
 // Destination files are written in parallel, each under a temporary name that
@@ -16,6 +17,7 @@
 #include "dinfer/Reshard/Planner.h"
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -31,8 +33,14 @@ struct ExecuteOptions {
   bool sync = true;
   /// Convert floating tensors to this type (Float16, BFloat16 or Float32).
   std::optional<DType> convertTo;
-  /// Encrypt every output with this key (MindSpore's block format).
+  /// Encrypt every output with this key (MindSpore's block format; .ckpt
+  /// only).
   std::optional<CipherKey> encryptWith;
+  /// The format of the outputs.
+  CheckpointFormat format = CheckpointFormat::Ckpt;
+  /// Output names of tensors, by source name (`--name-map`); names not
+  /// listed are kept.
+  std::map<std::string, std::string> rename;
   /// Called (from worker threads) with the bytes written so far.
   std::function<void(uint64_t)> progress;
 };

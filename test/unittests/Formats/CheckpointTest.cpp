@@ -176,13 +176,13 @@ TEST(Checkpoint, CrcTrailer) {
   auto ckpt = llvm::cantFail(indexBytes(bytes));
   EXPECT_EQ(ckpt.crc(), Checkpoint::Crc::Unchecked);
   ASSERT_EQ(ckpt.tensors().size(), 1u);
-  llvm::cantFail(ckpt.verifyCrc());
+  llvm::cantFail(ckpt.verifyIntegrity());
   EXPECT_EQ(ckpt.crc(), Checkpoint::Crc::Ok);
 
   std::string corrupt = bytes;
   corrupt[corrupt.size() - 20] ^= 1; // a content byte
   auto bad = llvm::cantFail(indexBytes(corrupt));
-  llvm::Error err = bad.verifyCrc();
+  llvm::Error err = bad.verifyIntegrity();
   ASSERT_TRUE(static_cast<bool>(err));
   EXPECT_NE(llvm::toString(std::move(err)).find("buffer.ckpt: CRC mismatch"), std::string::npos);
 }

@@ -1,12 +1,22 @@
-"""MindSpore checkpoints from numpy, independently of dinfer's own writer.
+"""MindSpore checkpoints and safetensors from numpy, independently of dinfer's own readers and writers.
+
+Every command that reads a checkpoint also reads a safetensors file or a Hugging Face folder (its index and shards).
 
   ckpt.py make OUT.ckpt NAME=SHAPE[:DTYPE] ...   tensors with values 0, 1, 2, ... (per tensor)
+  ckpt.py to-safetensors IN OUT [SHARDS]         OUT.safetensors, or with SHARDS a Hugging Face folder of that many
+                                                 shards and model.safetensors.index.json, as Hugging Face writes them
+  ckpt.py check-safetensors FILE|DIR             the header is 8-byte aligned and the dinfer_sha256 of each file's
+                                                 data section is right
   ckpt.py full-of SPEC.json OUT.ckpt             the same from {"name": [shape], ...}
   ckpt.py compare A.ckpt B.ckpt                  same names (in any order), shapes, dtypes and bytes
   ckpt.py slice FULL.ckpt OUT.ckpt NAME=OFFSET:SHAPE ...   check OUT's tensors against boxes of FULL
   ckpt.py random OUT.ckpt NAME=SHAPE ...        Float32 tensors of normal random values (seed 0)
   ckpt.py converted A.ckpt B.ckpt DTYPE          B holds A's floats rounded to float16 or bfloat16
 """
+import hashlib
+import json
+import os
+import struct
 import sys
 
 import numpy as np
@@ -62,11 +72,63 @@ def fields(data):
             raise ValueError("unexpected wire type %d" % wire)
 
 
+SAFETENSORS = {"F64": "Float64", "F32": "Float32", "F16": "Float16", "BF16": "BFloat16", "I64": "Int64",
+               "I32": "Int32", "I16": "Int16", "I8": "Int8", "U8": "UInt8", "BOOL": "Bool"}
+
+
+def is_safetensors(data):
+    return len(data) >= 9 and struct.unpack("<Q", data[:8])[0] <= len(data) - 8 and data[8:9] == b"{"
+
+
+def load_safetensors(data):
+    size = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + size])
+    header.pop("__metadata__", None)
+    body = data[8 + size:]
+    out = {}
+    for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"][0]):
+        begin, end = entry["data_offsets"]
+        type_name = SAFETENSORS[entry["dtype"]]
+        array = np.frombuffer(body[begin:end], dtype=DTYPES[type_name]).reshape(tuple(entry["shape"]))
+        out[name] = (array, type_name)
+    return out
+
+
+def safetensors_files(path):
+    if os.path.isdir(path):
+        with open(os.path.join(path, "model.safetensors.index.json")) as f:
+            index = json.load(f)
+        return [os.path.join(path, name) for name in sorted(set(index["weight_map"].values()))]
+    return [path]
+
+
+def write_safetensors(path, tensors):
+    """Hugging Face's layout: compact JSON header padded with spaces to 8 bytes, data in order."""
+    names = {v: k for k, v in SAFETENSORS.items()}
+    header, offset, body = {"__metadata__": {"format": "pt"}}, 0, []
+    for name, (array, type_name) in tensors.items():
+        raw = np.ascontiguousarray(array).tobytes()
+        header[name] = {"dtype": names[type_name], "shape": list(array.shape), "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+        body.append(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(body))
+
+
 def load(path):
     """{name: array} in file order, joining tensors split over several values."""
+    if os.path.isdir(path):
+        out = {}
+        for file in safetensors_files(path):
+            out.update(load(file))
+        return out
     tensors = {}
     with open(path, "rb") as f:
         data = f.read()
+    if is_safetensors(data):
+        return load_safetensors(data)
     if data[-17:-10] == b"crc_num":
         data = data[:-17]
     for _, value in fields(data):
@@ -110,6 +172,37 @@ def main():
     command = sys.argv[1]
     if command == "make":
         make(sys.argv[2], sys.argv[3:])
+    elif command == "to-safetensors":
+        tensors = load(sys.argv[2])
+        if len(sys.argv) < 5:
+            write_safetensors(sys.argv[3], tensors)
+            return
+        shards = int(sys.argv[4])
+        os.makedirs(sys.argv[3], exist_ok=True)
+        names = list(tensors)
+        weight_map, total = {}, 0
+        for k in range(shards):
+            part = names[k * len(names) // shards:(k + 1) * len(names) // shards]
+            file = "model-%05d-of-%05d.safetensors" % (k + 1, shards)
+            write_safetensors(os.path.join(sys.argv[3], file), {n: tensors[n] for n in part})
+            for n in part:
+                weight_map[n] = file
+                total += tensors[n][0].nbytes
+        with open(os.path.join(sys.argv[3], "model.safetensors.index.json"), "w") as f:
+            json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
+    elif command == "check-safetensors":
+        for file in safetensors_files(sys.argv[2]):
+            with open(file, "rb") as f:
+                data = f.read()
+            size = struct.unpack("<Q", data[:8])[0]
+            metadata = json.loads(data[8:8 + size]).get("__metadata__", {})
+            if (8 + size) % 8:
+                sys.exit("%s: the data section starts at %d, not on 8 bytes" % (file, 8 + size))
+            if metadata.get("dinfer_sha256") != hashlib.sha256(data[8 + size:]).hexdigest():
+                sys.exit("%s: dinfer_sha256 is not the SHA-256 of the data section" % file)
+            if metadata.get("format") != "pt":
+                sys.exit("%s: __metadata__ has no format pt" % file)
+        print("safetensors ok: %d files" % len(safetensors_files(sys.argv[2])))
     elif command == "compare":
         a, b = load(sys.argv[2]), load(sys.argv[3])
         if sorted(a) != sorted(b):
