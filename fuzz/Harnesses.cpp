@@ -9,6 +9,7 @@
 #include "dinfer/Formats/MindIR.h"
 #include "dinfer/Formats/Npy.h"
 #include "dinfer/Formats/ONNX.h"
+#include "dinfer/Formats/Safetensors.h"
 #include "dinfer/Formats/Strategy.h"
 
 #include "llvm/ADT/SmallString.h"
@@ -61,6 +62,15 @@ void dinfer::fuzz::checkpoint(llvm::StringRef bytes) {
     llvm::consumeError(checkpoint->read(tensor, 0, out));
   }
   llvm::consumeError(checkpoint->verifyIntegrity());
+}
+
+void dinfer::fuzz::safetensors(llvm::StringRef bytes) {
+  auto source = ByteSource::fromBuffer(bytes, "fuzz.safetensors");
+  auto header = readSafetensorsHeader(*source);
+  if (!header)
+    return llvm::consumeError(header.takeError());
+  // The same bytes through the checkpoint reader, as every command opens them.
+  checkpoint(bytes);
 }
 
 void dinfer::fuzz::strategy(llvm::StringRef bytes) {
@@ -126,6 +136,7 @@ void dinfer::fuzz::manifest(llvm::StringRef bytes) {
 void (*dinfer::fuzz::harnessNamed(llvm::StringRef name))(llvm::StringRef) {
   return llvm::StringSwitch<void (*)(llvm::StringRef)>(name)
       .Case("checkpoint", checkpoint)
+      .Case("safetensors", safetensors)
       .Case("strategy", strategy)
       .Case("mindir", mindir)
       .Case("onnx", onnx)

@@ -16,6 +16,7 @@
 namespace dinfer::fuzz {
 
 void checkpoint(llvm::StringRef bytes);  ///< MindSpore .ckpt: index, read every tensor, CRC.
+void safetensors(llvm::StringRef bytes); ///< safetensors: the header, then as a checkpoint (read, SHA-256).
 void strategy(llvm::StringRef bytes);    ///< Strategy files, protobuf or JSON, and their round trip.
 void mindir(llvm::StringRef bytes);      ///< MindIR: parse, read parameters, the loader's checks.
 void onnx(llvm::StringRef bytes);        ///< ONNX through libonnx, every initializer.

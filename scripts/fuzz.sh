@@ -14,7 +14,7 @@ seconds=${1:-20}
 build=${DINFER_FUZZ_BUILD_DIR:-$root/build-fuzz}
 corpus_root=${CORPUS_DIR:-$build/corpus}
 samples=${DINFER_SAMPLES_DIR:-$root/test/data/mindspore}
-targets=(checkpoint strategy mindir onnx npy group_config manifest)
+targets=(checkpoint safetensors strategy mindir onnx npy group_config manifest)
 
 "$root/scripts/install-deps.sh" >&2
 if [ ! -f "$build/build.ninja" ]; then

@@ -82,8 +82,11 @@ std::optional<DType> dinfer::dtypeFromSafetensors(StringRef name) {
 bool dinfer::looksLikeSafetensors(llvm::ArrayRef<char> head, uint64_t size) {
   if (head.size() < 9 || size < 9)
     return false;
+  // A header size past the end still says safetensors (a truncated file),
+  // so that the reader names what is wrong; a .ckpt cannot look like this,
+  // its bytes 4-7 being a tensor name's first characters.
   uint64_t headerBytes = llvm::support::endian::read64le(head.data());
-  return headerBytes >= 2 && headerBytes <= size - 8 && headerBytes <= kMaxHeaderBytes && head[8] == '{';
+  return headerBytes >= 2 && headerBytes <= kMaxHeaderBytes && head[8] == '{';
 }
 
 //===----------------------------------------------------------------------===//

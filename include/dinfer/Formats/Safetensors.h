@@ -39,7 +39,7 @@ std::optional<llvm::StringRef> safetensorsDType(DType type);
 std::optional<DType> dtypeFromSafetensors(llvm::StringRef name);
 
 /// Whether a file of `size` bytes starting with `head` is safetensors: a
-/// header size that fits in the file, then `{`.
+/// plausible header size (at most the format's 100 MB), then `{`.
 bool looksLikeSafetensors(llvm::ArrayRef<char> head, uint64_t size);
 
 /// What a safetensors header says.

@@ -18,6 +18,7 @@
 
 #include "gtest/gtest.h"
 
+#include <map>
 #include <random>
 
 using namespace dinfer;
@@ -285,6 +286,24 @@ std::string encodeCheckpoint(const std::string &name, const std::string &type, A
   return field(0x0a, field(0x0a, name) + field(0x12, tensor));
 }
 
+/// A safetensors file's bytes, encoded here independently of dinfer's writer
+/// (no digest: other writers leave it out).
+std::string encodeSafetensors(const std::string &name, DType type, ArrayRef<int64_t> shape,
+                              const std::string &content) {
+  const std::map<DType, std::string> names = {{DType::Float32, "F32"}, {DType::Float16, "F16"}, {DType::Int8, "I8"},
+                                              {DType::Int64, "I64"},   {DType::Bool, "BOOL"},   {DType::Int32, "I32"}};
+  std::string dims;
+  for (auto [i, d] : llvm::enumerate(shape))
+    dims += (i ? "," : "") + std::to_string(d);
+  std::string header = "{\"" + name + "\":{\"dtype\":\"" + names.at(type) + "\",\"shape\":[" + dims +
+                       "],\"data_offsets\":[0," + std::to_string(content.size()) + "]}}";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string size(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    size[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  return size + header + content;
+}
+
 TEST(ReshardExecute, RandomCasesWriteTheOracleBytes) {
   std::mt19937 rng(7);
   TempDir dir;
@@ -303,13 +322,17 @@ TEST(ReshardExecute, RandomCasesWriteTheOracleBytes) {
     // The source set, as checkpoints held in memory.
     std::vector<std::string> bytes(sources.size());
     int64_t base = c->src.full ? 0 : c->src.stage * c->src.stageDevices();
+    // Any mix of .ckpt and safetensors sources, and either format out.
     for (size_t local = 0; local < c->srcSlices.size(); ++local)
-      bytes[base + local] = encodeCheckpoint("w", dtypeName(c->dtype).str(), c->srcSlices[local].shape,
-                                             bytesOf(c->srcSlices[local], c->dtype));
+      bytes[base + local] = rng() % 2 ? encodeSafetensors("w", c->dtype, c->srcSlices[local].shape,
+                                                          bytesOf(c->srcSlices[local], c->dtype))
+                                      : encodeCheckpoint("w", dtypeName(c->dtype).str(), c->srcSlices[local].shape,
+                                                         bytesOf(c->srcSlices[local], c->dtype));
     std::vector<Checkpoint> checkpoints;
     for (size_t r = 0; r < bytes.size(); ++r) {
       if (bytes[r].empty())
-        bytes[r] = encodeCheckpoint("unrelated", "Int32", {}, std::string(4, '\0'));
+        bytes[r] = rng() % 2 ? encodeSafetensors("unrelated", DType::Int32, {}, std::string(4, '\0'))
+                             : encodeCheckpoint("unrelated", "Int32", {}, std::string(4, '\0'));
       auto checkpoint = Checkpoint::index(ByteSource::fromBuffer(bytes[r], "rank.ckpt"));
       ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
       checkpoints.push_back(std::move(*checkpoint));
@@ -324,6 +347,7 @@ TEST(ReshardExecute, RandomCasesWriteTheOracleBytes) {
     options.sync = false;
     options.threads = 2;
     options.maxMemory = 1 + rng() % 4096; // tiny slabs: many partial rows
+    options.format = rng() % 2 ? CheckpointFormat::Safetensors : CheckpointFormat::Ckpt;
     llvm::Error err = executeReshard(plan, pointers, outputs, options);
     ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
 
@@ -332,6 +356,10 @@ TEST(ReshardExecute, RandomCasesWriteTheOracleBytes) {
       auto opened = Checkpoint::open(outputs[i]);
       ASSERT_TRUE(static_cast<bool>(opened)) << llvm::toString(opened.takeError());
       Checkpoint written = std::move(*opened);
+      ASSERT_EQ(written.format(), options.format);
+      llvm::cantFail(written.verifyIntegrity());
+      EXPECT_EQ(written.sha256(), options.format == CheckpointFormat::Safetensors ? Checkpoint::Check::Ok
+                                                                                 : Checkpoint::Check::Absent);
       const CheckpointTensor *w = written.find("w");
       if (!w)
         continue;
