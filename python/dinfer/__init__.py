@@ -18,7 +18,8 @@ from .errors import DinferError, DinferUsageError
 from .context import set_auto_parallel_context, get_auto_parallel_context, reset_auto_parallel_context
 from .model import Model, infer_predict_layout, load_distributed_checkpoint, export, predict
 from .checkpoint import (Parameter, load_checkpoint, save_checkpoint, transform_checkpoints,
-                         transform_checkpoint_by_rank, merge_sliced_parameter)
+                         transform_checkpoint_by_rank, merge_sliced_parameter, ckpt_to_safetensors,
+                         safetensors_to_ckpt, unified_safetensors)
 from .strategy import Layout, build_searched_strategy, merge_pipeline_strategys
 from ._driver import set_verbose, command_names, main
 from ._driver import run as run_command
@@ -29,6 +30,7 @@ __all__ = [
     "DinferError", "DinferUsageError", "set_auto_parallel_context", "get_auto_parallel_context",
     "reset_auto_parallel_context", "Model", "infer_predict_layout", "load_distributed_checkpoint", "export",
     "predict", "Parameter", "load_checkpoint", "save_checkpoint", "transform_checkpoints",
-    "transform_checkpoint_by_rank", "merge_sliced_parameter", "Layout", "build_searched_strategy",
+    "transform_checkpoint_by_rank", "merge_sliced_parameter", "ckpt_to_safetensors", "safetensors_to_ckpt",
+    "unified_safetensors", "Layout", "build_searched_strategy",
     "merge_pipeline_strategys", "set_verbose", "command_names", "run_command", "main",
 ]

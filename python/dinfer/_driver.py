@@ -25,14 +25,16 @@ def set_verbose(verbose):
 
 
 def reshard(*, src_strategy, dst, dst_strategy, src="", src_list=(), prefix="checkpoint_", ranks=(), key=None,
-            progress=None):
+            format=None, max_shard_size=0, name_map=None, progress=None):
     """The library's reshard (dinfer/Pipeline/Reshard.h), with the command's notes on stderr.
-    `key` is (bytes, mode) for encrypted source checkpoints."""
+    `key` is (bytes, mode) for encrypted source checkpoints; `format` is "ckpt" or "safetensors"
+    (None: the source's)."""
     sink = _progress.resolve(progress)
     _dinfer.set_key(key[0] if key else b"", key[1] if key else "AES-GCM")
     try:
         summary = _dinfer.reshard(src_strategy, dst, dst_strategy, src=src, src_list=list(src_list), prefix=prefix,
-                                  ranks=list(ranks), progress=sink)
+                                  ranks=list(ranks), format=format or "", max_shard_size=int(max_shard_size),
+                                  name_map=dict(name_map or {}), progress=sink)
     finally:
         _dinfer.set_key(b"")
         if isinstance(sink, _progress.Bar):

@@ -1,5 +1,5 @@
-"""Checkpoints: reading and writing MindSpore's .ckpt, transforming checkpoint sets between
-strategies, and merging sliced parameters."""
+"""Checkpoints: reading and writing MindSpore's .ckpt and safetensors, converting between them,
+transforming checkpoint sets between strategies, and merging sliced parameters."""
 
 import os
 import tempfile
@@ -34,22 +34,139 @@ class Parameter:
         return f"Parameter(name={self.name!r}, shape={self.data.shape}, dtype={self.data.dtype})"
 
 
-def load_checkpoint(ckpt_file_name, dec_key=None, dec_mode="AES-GCM"):
-    """{name: numpy array} of a MindSpore checkpoint (bfloat16 is widened to float32; string
-    entries are left out). An encrypted checkpoint needs dec_key (bytes) and dec_mode."""
+FORMATS = ("ckpt", "safetensors")
+_EXTENSIONS = {"ckpt": ".ckpt", "safetensors": ".safetensors"}
+
+
+def _check_format(format):
+    if format not in FORMATS:
+        raise DinferUsageError(f"format must be 'ckpt' or 'safetensors', not {format!r}")
+    return format
+
+
+def load_checkpoint(ckpt_file_name, dec_key=None, dec_mode="AES-GCM", format=None):
+    """{name: numpy array} of a MindSpore checkpoint, a safetensors file or a Hugging Face folder
+    of safetensors shards with its index (bfloat16 is widened to float32; string entries are left
+    out). The format is read from the file's content; `format` ("ckpt" or "safetensors"), when
+    given, must be what the file holds. An encrypted checkpoint needs dec_key (bytes) and dec_mode."""
     path = os.fspath(ckpt_file_name)
+    if format is not None:
+        _check_format(format)
+        import json
+        if json.loads(_dinfer.describe_file(path)).get("format", format) != format:
+            raise DinferError(f"{path}: not a {format} checkpoint")
     key = bytes(dec_key) if dec_key is not None else b""
     return {name: array for name, array, _ in _dinfer.read_checkpoint(path, key, dec_mode) if array is not None}
 
 
-def save_checkpoint(save_obj, ckpt_file_name):
+def save_checkpoint(save_obj, ckpt_file_name, format="ckpt"):
     """Writes {name: array} (or [(name, array)], or [Parameter]) as MindSpore 1.7 writes a
-    checkpoint, under a temporary name renamed into place when complete."""
+    checkpoint, or as safetensors with format="safetensors" (with dinfer's SHA-256 of the data in
+    its metadata), under a temporary name renamed into place when complete."""
+    _check_format(format)
     if isinstance(save_obj, dict):
         items = list(save_obj.items())
     else:
         items = [(p.name, p.asnumpy()) if isinstance(p, Parameter) else (p[0], p[1]) for p in save_obj]
-    _dinfer.write_checkpoint(os.fspath(ckpt_file_name), [(name, np.asarray(array)) for name, array in items])
+    _dinfer.write_checkpoint(os.fspath(ckpt_file_name), [(name, np.asarray(array)) for name, array in items],
+                             format)
+
+
+def _convert_files(file_path, save_path, name_map, file_name_regex, source, target):
+    """Every `source`-format file of file_path (a file, or a folder walked recursively) written
+    as `target`, beside it or under save_path with the same relative path."""
+    import re
+    root = os.path.abspath(os.fspath(file_path))
+    if not os.path.exists(root):
+        raise DinferUsageError(f"{root}: no such file or folder")
+    if os.path.isfile(root):
+        files = [root]
+        base = os.path.dirname(root)
+    else:
+        base = root
+        files = sorted(os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names
+                       if name.endswith(_EXTENSIONS[source]))
+    if file_name_regex is not None:
+        pattern = re.compile(file_name_regex)
+        files = [f for f in files if pattern.search(os.path.basename(f))]
+    if not files:
+        raise DinferError(f"{root}: no {_EXTENSIONS[source]} file to convert")
+    written = []
+    for file in files:
+        relative = os.path.relpath(file, base)
+        stem = relative[:-len(_EXTENSIONS[source])] if relative.endswith(_EXTENSIONS[source]) else relative
+        out = os.path.join(os.path.abspath(os.fspath(save_path)) if save_path is not None else base,
+                           stem + _EXTENSIONS[target])
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        _driver.reshard(src=file, src_strategy="none", dst=out, dst_strategy="none", format=target,
+                        name_map=name_map)
+        written.append(out)
+    return written
+
+
+def ckpt_to_safetensors(file_path, save_path=None, name_map=None, file_name_regex=None, processes_num=1):
+    """MindSpore's ckpt_to_safetensors: every .ckpt of file_path (a file or a folder, walked
+    recursively) written as .safetensors beside it, or under save_path with the same relative
+    path. name_map renames tensors ({ckpt name: safetensors name}). Returns the files written.
+    processes_num is accepted for MindSpore's signature; the conversion streams each file."""
+    return _convert_files(file_path, save_path, name_map, file_name_regex, "ckpt", "safetensors")
+
+
+def safetensors_to_ckpt(file_path, save_path=None, name_map=None, file_name_regex=None, processes_num=1):
+    """MindSpore's safetensors_to_ckpt: every .safetensors of file_path written as .ckpt (as
+    ckpt_to_safetensors, the other way)."""
+    return _convert_files(file_path, save_path, name_map, file_name_regex, "safetensors", "ckpt")
+
+
+def unified_safetensors(src_dir, src_strategy_file, dst_dir, merge_with_redundancy=True, file_suffix=None,
+                        max_process_num=64, choice_func=None, split_dst_file=(), *, max_shard_size="5G",
+                        progress=None):
+    """MindSpore's unified_safetensors: the distributed checkpoints of src_dir (rank_<i>/, .ckpt or
+    .safetensors) under src_strategy_file merged into full weights, written to dst_dir as a
+    Hugging Face folder (model-0000k-of-0000n.safetensors, at most max_shard_size each, and
+    model.safetensors.index.json). choice_func(name) -> bool keeps only some parameters; redundant
+    copies are always merged (merge_with_redundancy=False is not supported)."""
+    if not merge_with_redundancy:
+        raise DinferUsageError("unified_safetensors: merge_with_redundancy=False is not supported")
+    if split_dst_file:
+        raise DinferUsageError("unified_safetensors: split_dst_file is not supported; use max_shard_size")
+    size = _shard_size(max_shard_size)
+    src = os.path.abspath(os.fspath(src_dir))
+    dst = os.path.abspath(os.fspath(dst_dir))
+    strategy = _strategy_arg(src_strategy_file)
+    if choice_func is None:
+        return _driver.reshard(src=src, src_strategy=strategy, dst=dst, dst_strategy="none", format="safetensors",
+                               max_shard_size=size, progress=progress)
+    # Only some parameters: the merged set first, then the chosen tensors resharded into shards.
+    import tempfile
+    import shutil
+    staging = tempfile.mkdtemp(prefix=".dinfer-unified-", dir=os.path.dirname(dst) or ".")
+    try:
+        merged = os.path.join(staging, "merged.safetensors")
+        _driver.reshard(src=src, src_strategy=strategy, dst=merged, dst_strategy="none", format="safetensors",
+                        progress=progress)
+        kept = {name: array for name, array in load_checkpoint(merged).items() if choice_func(name)}
+        chosen = os.path.join(staging, "chosen.safetensors")
+        save_checkpoint(kept, chosen, format="safetensors")
+        return _driver.reshard(src=chosen, src_strategy="none", dst=dst, dst_strategy="none", format="safetensors",
+                               max_shard_size=size)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _shard_size(value):
+    if isinstance(value, int):
+        size = value
+    else:
+        text = str(value).strip().upper()
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        digits = text[:-1] if text[-1:] in "KMG" else text
+        if not digits.isdigit():
+            raise DinferUsageError(f"max_shard_size must be a size such as 512M or 5G, not {value!r}")
+        size = int(digits) * scale
+    if size <= 0:
+        raise DinferUsageError("max_shard_size must be positive")
+    return size
 
 
 def _strategy_arg(strategy_file):
@@ -57,9 +174,10 @@ def _strategy_arg(strategy_file):
 
 
 def _last_checkpoint(folder):
-    files = sorted(f for f in os.listdir(folder) if f.endswith(".ckpt")) if os.path.isdir(folder) else []
+    files = sorted(f for f in os.listdir(folder) if f.endswith((".ckpt", ".safetensors"))) \
+        if os.path.isdir(folder) else []
     if not files:
-        raise DinferError(f"{folder}: no .ckpt file")
+        raise DinferError(f"{folder}: no .ckpt or .safetensors file")
     return os.path.join(folder, files[-1])
 
 

@@ -74,10 +74,11 @@ class Model:
         kind, where = self._loaded
         if kind == "full":
             return load_checkpoint(where)
-        rank_file = os.path.join(where, f"rank_{rank}", f"checkpoint_{rank}.ckpt")
-        if not os.path.isfile(rank_file):
-            raise DinferUsageError(f"rank {rank} was not loaded (folder {where})")
-        return load_checkpoint(rank_file)
+        for extension in (".ckpt", ".safetensors"):
+            rank_file = os.path.join(where, f"rank_{rank}", f"checkpoint_{rank}{extension}")
+            if os.path.isfile(rank_file):
+                return load_checkpoint(rank_file)
+        raise DinferUsageError(f"rank {rank} was not loaded (folder {where})")
 
     # Internals shared by the calls.
     def _scratch(self, name):
@@ -194,10 +195,11 @@ def load_distributed_checkpoint(network, checkpoint_filenames, predict_strategy=
     `rank`'s with rank=R) by `dinfer reshard --src-list ... --dst-strategy ...`; read them with
     network.parameters(rank). Resharding streams: no full tensor is built unless it is the output.
     Encrypted checkpoints (MindSpore's AES-GCM, AES-CBC or SM4-CBC) need dec_key and dec_mode;
-    the slices written are not encrypted.
+    the slices written are not encrypted. The training checkpoints may be .ckpt or safetensors
+    (each file's content says); format ("ckpt" or "safetensors") is that of the slices written.
     """
-    if format != "ckpt":
-        raise DinferUsageError(f"format must be 'ckpt', not {format!r}")
+    if format not in ("ckpt", "safetensors"):
+        raise DinferUsageError(f"format must be 'ckpt' or 'safetensors', not {format!r}")
     if not isinstance(network, Model):
         network = Model(network)
     if isinstance(checkpoint_filenames, (str, os.PathLike)) or not checkpoint_filenames:
@@ -211,13 +213,13 @@ def load_distributed_checkpoint(network, checkpoint_filenames, predict_strategy=
     key = (_key_bytes(dec_key), dec_mode) if dec_key is not None else None
     ranks = () if rank is None else ([rank] if isinstance(rank, int) else list(rank))
     if predict is None:
-        destination = network._scratch("loaded/full.ckpt")
+        destination = network._scratch("loaded/full." + format)
         _driver.reshard(src_list=files, src_strategy=strategy, dst=destination, dst_strategy="none", key=key,
-                        progress=progress)
+                        format=format, progress=progress)
     else:
         destination = network._scratch("loaded/ranks")
         _driver.reshard(src_list=files, src_strategy=strategy, dst=destination, dst_strategy=predict, ranks=ranks,
-                        key=key, progress=progress)
+                        key=key, format=format, progress=progress)
     network._train_strategy = strategy
     network._checkpoint_files = files
     network._dec_key = key

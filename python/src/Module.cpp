@@ -202,8 +202,12 @@ PYBIND11_MODULE(_dinfer, m) {
       "reshard",
       [](const std::string &srcStrategy, const std::string &dst, const std::string &dstStrategy,
          const std::string &src, const std::vector<std::string> &srcList, const std::string &prefix,
-         const std::vector<int64_t> &ranks, bool encrypt, py::object progress) {
+         const std::vector<int64_t> &ranks, bool encrypt, const std::string &format, uint64_t maxShardSize,
+         const std::map<std::string, std::string> &nameMap, py::object progress) {
         ReshardArgs args;
+        args.format = format;
+        args.maxShardSize = maxShardSize;
+        args.nameMap = nameMap;
         args.src = src;
         args.srcList = srcList;
         args.srcStrategy = srcStrategy;
@@ -231,7 +235,9 @@ PYBIND11_MODULE(_dinfer, m) {
       },
       py::arg("src_strategy"), py::arg("dst"), py::arg("dst_strategy"), py::arg("src") = "",
       py::arg("src_list") = std::vector<std::string>(), py::arg("prefix") = "checkpoint_",
-      py::arg("ranks") = std::vector<int64_t>(), py::arg("encrypt") = false, py::arg("progress") = py::none(),
+      py::arg("ranks") = std::vector<int64_t>(), py::arg("encrypt") = false, py::arg("format") = "",
+      py::arg("max_shard_size") = 0, py::arg("name_map") = std::map<std::string, std::string>(),
+      py::arg("progress") = py::none(),
       "Checkpoints from one layout to another (dinfer reshard); returns a summary dict.");
 
   m.def(
@@ -290,7 +296,8 @@ PYBIND11_MODULE(_dinfer, m) {
 
   m.def(
       "write_checkpoint",
-      [](const std::string &path, const std::vector<std::pair<std::string, py::array>> &tensors) {
+      [](const std::string &path, const std::vector<std::pair<std::string, py::array>> &tensors,
+         const std::string &format) {
         std::vector<py::array> keep;
         std::vector<TensorData> data;
         for (const auto &[name, array] : tensors)
@@ -298,12 +305,13 @@ PYBIND11_MODULE(_dinfer, m) {
         std::string message;
         {
           py::gil_scoped_release release;
-          message = writeCheckpoint(path, data);
+          message = writeCheckpoint(path, data, format);
         }
         if (!message.empty())
           raise(message);
       },
-      py::arg("path"), py::arg("tensors"), "Writes [(name, array)] as a MindSpore checkpoint.");
+      py::arg("path"), py::arg("tensors"), py::arg("format") = "ckpt",
+      "Writes [(name, array)] as a MindSpore checkpoint, or as safetensors with format='safetensors'.");
 
   m.def(
       "read_strategy",

@@ -178,6 +178,13 @@ Status dinfer::python::reshard(const ReshardArgs &args, Progress progress, Resha
   request.dstStrategy = args.dstStrategy;
   request.prefix = args.prefix;
   request.ranks = args.ranks;
+  if (!args.format.empty()) {
+    request.format = parseCheckpointFormat(args.format);
+    if (!request.format)
+      return Status{"format must be 'ckpt' or 'safetensors', not '" + args.format + "'", true};
+  }
+  request.maxShardSize = args.maxShardSize;
+  request.rename = args.nameMap;
   if (Status status = outputKey(args.encrypt, "the checkpoints", request.encryptWith); !status.ok())
     return status;
   // Workers report every copy; Python hears of it at most five times a second.
@@ -316,14 +323,26 @@ std::string CheckpointReader::read(size_t index, void *out, size_t bytes) const 
   return "";
 }
 
-std::string dinfer::python::writeCheckpoint(const std::string &path, const std::vector<TensorData> &tensors) {
-  auto writer = CheckpointWriter::create(path);
-  if (!writer)
-    return llvm::toString(writer.takeError());
+std::string dinfer::python::writeCheckpoint(const std::string &path, const std::vector<TensorData> &tensors,
+                                            const std::string &format) {
+  TensorWriterOptions options;
+  std::optional<CheckpointFormat> parsed = parseCheckpointFormat(format.empty() ? "ckpt" : format);
+  if (!parsed)
+    return "format must be 'ckpt' or 'safetensors', not '" + format + "'";
+  options.format = *parsed;
+  std::vector<PlannedTensor> planned;
   for (const TensorData &tensor : tensors) {
     std::optional<DType> type = parseDType(tensor.dtype);
     if (!type || numpyName(*type) != tensor.dtype)
       return "tensor '" + tensor.name + "': numpy dtype " + tensor.dtype + " has no MindSpore checkpoint type";
+    planned.push_back({tensor.name, dtypeName(*type).str(),
+                       llvm::SmallVector<int64_t, 4>(tensor.shape.begin(), tensor.shape.end()), tensor.bytes});
+  }
+  auto writer = createTensorWriter(path, planned, options);
+  if (!writer)
+    return llvm::toString(writer.takeError());
+  for (const TensorData &tensor : tensors) {
+    std::optional<DType> type = parseDType(tensor.dtype);
     llvm::SmallVector<int64_t, 4> shape(tensor.shape.begin(), tensor.shape.end());
     if (llvm::Error err = (*writer)->add(tensor.name, dtypeName(*type), shape,
                                          llvm::ArrayRef<char>(static_cast<const char *>(tensor.data), tensor.bytes)))

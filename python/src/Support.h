@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,9 @@ struct ReshardArgs {
   std::vector<std::string> srcList;
   std::vector<int64_t> ranks;
   bool encrypt = false; ///< outputs encrypted with the setKey key
+  std::string format;   ///< "ckpt", "safetensors", or empty for the source's
+  uint64_t maxShardSize = 0;
+  std::map<std::string, std::string> nameMap;
 };
 struct ReshardDone {
   int64_t srcRanks = 0;
@@ -133,7 +137,10 @@ private:
 
 /// Writes a checkpoint as MindSpore 1.7 writes it (atomically). Returns an
 /// error message or "".
-std::string writeCheckpoint(const std::string &path, const std::vector<TensorData> &tensors);
+/// Writes `tensors` as a MindSpore checkpoint, or as safetensors when
+/// `format` is "safetensors".
+std::string writeCheckpoint(const std::string &path, const std::vector<TensorData> &tensors,
+                            const std::string &format);
 
 /// A strategy file's layout item.
 struct LayoutItem {
