@@ -4,8 +4,8 @@
 //
 // ONNX models go through the nn dialect (import, then MindIR export); MindIR
 // models are rewritten (weights inline, or external past the threshold).
-// --weights writes every parameter into one MindSpore checkpoint, named as in
-// the model.
+// --weights writes every parameter into one MindSpore checkpoint (or
+// safetensors file, --format), named as in the model or as --name-map says.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +18,7 @@
 #include "dinfer/Formats/FileKind.h"
 #include "dinfer/Formats/MindIR.h"
 #include "dinfer/Formats/ONNX.h"
+#include "dinfer/Pipeline/Reshard.h"
 #include "dinfer/Translate/ExportMindIR.h"
 #include "dinfer/Translate/ImportONNX.h"
 
@@ -49,6 +50,13 @@ cl::opt<uint64_t> thresholdOption("external-threshold",
                                   cl::desc("Weights above this many bytes in total go to external data "
                                            "(<prefix>_graph.mindir + <prefix>_variables/); default 1 GiB"),
                                   cl::init(uint64_t(1) << 30), cl::sub(convertCommand), cl::cat(category()));
+cl::opt<std::string> formatOption("format",
+                                  cl::desc("Format of --weights (default: safetensors for a .safetensors name, "
+                                           "else ckpt)"),
+                                  cl::value_desc("ckpt|safetensors"), cl::sub(convertCommand), cl::cat(category()));
+cl::opt<std::string> nameMapOption("name-map",
+                                   cl::desc("Rename weights on the way: a JSON object of model name -> output name"),
+                                   cl::value_desc("file.json"), cl::sub(convertCommand), cl::cat(category()));
 cl::opt<bool> noSyncOption("no-sync", cl::desc("Do not fsync outputs before renaming them into place"),
                            cl::sub(convertCommand), cl::cat(category()));
 
@@ -67,23 +75,35 @@ Error ensureParent(StringRef path) {
   return Error::success();
 }
 
-/// Writes the weights as a checkpoint, one tensor at a time.
-Error writeWeights(ArrayRef<Weight> weights, function_ref<Expected<std::vector<char>>(const Weight &)> read) {
+/// Writes the weights as a checkpoint (.ckpt or safetensors), one tensor at a
+/// time, renamed as `names` says.
+Error writeWeights(ArrayRef<Weight> weights, CheckpointFormat format, const std::map<std::string, std::string> &names,
+                   function_ref<Expected<std::vector<char>>(const Weight &)> read) {
   if (Error err = ensureParent(weightsOption))
     return err;
-  CheckpointWriter::Options options;
-  options.sync = !noSyncOption;
-  options.encryptWith = outputKey();
-  auto writer = CheckpointWriter::create(weightsOption, options);
-  if (!writer)
-    return writer.takeError();
+  std::vector<PlannedTensor> planned;
   for (const Weight &weight : weights) {
     if (!weight.dtype)
       return fileError(modelOption, "parameter '" + weight.name + "' has a type no MindSpore checkpoint can hold");
+    uint64_t elements = 1;
+    for (int64_t d : weight.shape)
+      elements *= static_cast<uint64_t>(d);
+    auto renamed = names.find(weight.name);
+    planned.push_back({renamed == names.end() ? weight.name : renamed->second, dtypeName(*weight.dtype).str(),
+                       weight.shape, (elements * dtypeBits(*weight.dtype) + 7) / 8});
+  }
+  TensorWriterOptions options;
+  options.format = format;
+  options.sync = !noSyncOption;
+  options.encryptWith = outputKey();
+  auto writer = createTensorWriter(weightsOption, planned, options);
+  if (!writer)
+    return writer.takeError();
+  for (auto [weight, output] : llvm::zip_equal(weights, planned)) {
     auto bytes = read(weight);
     if (!bytes)
       return bytes.takeError();
-    if (Error err = (*writer)->add(weight.name, dtypeName(*weight.dtype), weight.shape, *bytes))
+    if (Error err = (*writer)->add(output.name, output.typeName, output.shape, *bytes))
       return err;
   }
   return (*writer)->finish();
@@ -136,6 +156,21 @@ Expected<MindIRModel> convertOnnx(std::vector<Weight> &weights) {
 int runConvert() {
   if (modelOption.empty() || outputOption.empty())
     return usageError(convertCommand, "usage: dinfer convert MODEL OUT.mindir [--weights OUT.ckpt]");
+  CheckpointFormat weightsFormat =
+      StringRef(weightsOption).ends_with(".safetensors") ? CheckpointFormat::Safetensors : CheckpointFormat::Ckpt;
+  if (!formatOption.empty()) {
+    std::optional<CheckpointFormat> format = parseCheckpointFormat(formatOption);
+    if (!format)
+      return usageError(convertCommand, "--format must be ckpt or safetensors, not '" + formatOption + "'");
+    weightsFormat = *format;
+  }
+  std::map<std::string, std::string> names;
+  if (!nameMapOption.empty()) {
+    auto parsed = readNameMap(nameMapOption);
+    if (!parsed)
+      return failure(convertCommand, toString(parsed.takeError()));
+    names = std::move(*parsed);
+  }
   auto kind = detectContentKind(modelOption, processKey());
   if (!kind)
     return failure(convertCommand, toString(kind.takeError()));
@@ -175,7 +210,7 @@ int runConvert() {
   for (const MindIRParameter &p : mindir->parameters())
     weightBytes += p.bytes;
   if (!weightsOption.empty()) {
-    Error err = writeWeights(weights, [&](const Weight &weight) -> Expected<std::vector<char>> {
+    Error err = writeWeights(weights, weightsFormat, names, [&](const Weight &weight) -> Expected<std::vector<char>> {
       for (const MindIRParameter &p : mindir->parameters())
         if (p.name == weight.name)
           return mindir->readParameter(p);
