@@ -15,6 +15,14 @@
       /usr/bin/time) against the largest destination file (goal <= 1.25), and
       the speed-up over merge-everything-then-split written with numpy
       (MindSpore's load_distributed_checkpoint algorithm).
+
+  reshard_bench.py safetensors [--mib 128] [--repeat 3]
+      The same set (8 ranks of MIB MiB: 1 GiB by default) as .ckpt and as
+      safetensors, each resharded tp8 -> tp2 x dp2 into its own format with
+      --no-sync, side by side in one run (best of REPEAT, alternating).
+      Prints per format throughput over cp of the same bytes and peak RSS
+      over the largest output, and safetensors over .ckpt for both (goal:
+      within 10%, i.e. throughput >= 0.9x and peak <= 1.1x).
 """
 import argparse
 import json
@@ -28,7 +36,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test", "tools", "dinfer", "Inputs"))
-from ckpt import encode, load  # noqa: E402
+from ckpt import encode, load, write_safetensors  # noqa: E402
 
 
 def dinfer_binary(build):
@@ -118,6 +126,22 @@ def write_set(work, mib):
                 block = np.full((rows, cols_per_rank), r * 100 + t, dtype=np.float32)
                 f.write(encode("w%d" % t, block, "Float32"))
     return src, rows, full_cols, tensors
+
+
+def write_safetensors_set(work, mib):
+    """The tp8 set of write_set, as one safetensors file per rank (numpy's own writer)."""
+    src = os.path.join(work, "tp8-safetensors")
+    rows, tensors = 4096, 8
+    cols_per_rank = (mib << 20) // (4 * rows * tensors)
+    for r in range(8):
+        folder = os.path.join(src, "rank_%d" % r)
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "checkpoint_%d.safetensors" % r)
+        if os.path.exists(path) and os.path.getsize(path) > (mib << 20):
+            continue
+        write_safetensors(path, {"w%d" % t: (np.full((rows, cols_per_rank), r * 100 + t, dtype=np.float32),
+                                             "Float32") for t in range(tensors)})
+    return src
 
 
 def numpy_merge_then_split(src, out, tensors):
@@ -212,15 +236,84 @@ def reshard(args):
                                                                               numpy_time / no_sync))
 
 
+def safetensors(args):
+    work = args.dir
+    os.makedirs(work, exist_ok=True)
+    sources = {"ckpt": write_set(work, args.mib)[0], "safetensors": write_safetensors_set(work, args.mib)}
+    extension = {"ckpt": ".ckpt", "safetensors": ".safetensors"}
+    files = {fmt: [os.path.join(src, "rank_%d" % r, "checkpoint_%d%s" % (r, extension[fmt])) for r in range(8)]
+             for fmt, src in sources.items()}
+    for fmt in files:
+        subprocess.run(["cat"] + files[fmt], stdout=subprocess.DEVNULL, check=True)  # into the page cache
+
+    def run_dinfer(fmt):
+        out = os.path.join(work, "out-" + fmt)
+        shutil.rmtree(out, ignore_errors=True)
+        command = ["/usr/bin/time", "-f", "%M", dinfer_binary(args.build), "reshard", "--src", sources[fmt],
+                   "--src-strategy", os.path.join(work, "tp8.json"), "--dst", out, "--dst-strategy",
+                   os.path.join(work, "tp2dp2.json"), "--no-sync", "--format", fmt]
+        start = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        if result.returncode != 0:
+            sys.exit(result.stderr)
+        outputs = [os.path.join(out, "rank_%d" % d, "checkpoint_%d%s" % (d, extension[fmt])) for d in range(4)]
+        sizes = [os.path.getsize(f) for f in outputs]
+        return elapsed, int(result.stderr.strip().splitlines()[-1]) * 1024, sum(sizes), max(sizes)
+
+    def run_cp(fmt, total):
+        """cp of `total` bytes from the same sources (whole files, repeated)."""
+        copies = os.path.join(work, "cp")
+        shutil.rmtree(copies, ignore_errors=True)
+        os.makedirs(copies)
+        elapsed, copied, round_ = 0.0, 0, 0
+        while copied < total:
+            target = os.path.join(copies, str(round_))
+            os.makedirs(target)
+            elapsed += timed(["cp"] + files[fmt] + [target + "/"])
+            copied += sum(os.path.getsize(f) for f in files[fmt])
+            round_ += 1
+        shutil.rmtree(copies)
+        return copied / elapsed
+
+    best = {}
+    for _ in range(args.repeat):
+        for fmt in ("ckpt", "safetensors"):
+            elapsed, peak, written, largest = run_dinfer(fmt)
+            cp_rate = run_cp(fmt, written)
+            ratio = written / elapsed / cp_rate
+            previous = best.get(fmt)
+            if previous is None or ratio > previous["ratio"]:
+                best[fmt] = {"ratio": ratio, "rate": written / elapsed, "cp": cp_rate, "peak": peak,
+                             "largest": largest}
+            else:
+                previous["peak"] = min(previous["peak"], peak)
+    gib = 1 << 30
+    print("reshard tp8 -> tp2 x dp2, %d MiB per source rank, best of %d, --no-sync" % (args.mib, args.repeat))
+    for fmt in ("ckpt", "safetensors"):
+        b = best[fmt]
+        print("%-12s %.2f GiB/s; cp %.2f GiB/s; ratio %.2f; peak %.1f MiB / largest output %.1f MiB = %.3f"
+              % (fmt, b["rate"] / gib, b["cp"] / gib, b["ratio"], b["peak"] / (1 << 20), b["largest"] / (1 << 20),
+                 b["peak"] / b["largest"]))
+    throughput = best["safetensors"]["ratio"] / best["ckpt"]["ratio"]
+    memory = (best["safetensors"]["peak"] / best["safetensors"]["largest"]) / (best["ckpt"]["peak"] /
+                                                                              best["ckpt"]["largest"])
+    print("safetensors / ckpt: throughput over cp %.2f (goal >= 0.9), peak over largest output %.2f (goal <= 1.1)"
+          % (throughput, memory))
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["plan", "reshard"])
+    parser.add_argument("what", choices=["plan", "reshard", "safetensors"])
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     parser.add_argument("--dir", default="/tmp/dinfer-reshard-bench")
     parser.add_argument("--layers", type=int, default=96)
-    parser.add_argument("--mib", type=int, default=512)
+    parser.add_argument("--mib", type=int, default=None)
     args = parser.parse_args()
-    plan(args) if args.what == "plan" else reshard(args)
+    if args.mib is None:
+        args.mib = 128 if args.what == "safetensors" else 512
+    {"plan": plan, "reshard": reshard, "safetensors": safetensors}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -82,6 +82,16 @@ CASES = [
      ["inspect", "WORK/encrypted.ckpt"],
      "MindSpore's encrypted checkpoints and MindIR (AES-GCM, AES-CBC, SM4-CBC) need the key: `--key-file FILE` "
      "(the raw 16, 24 or 32 key bytes) or `DINFER_KEY_FILE`, and `--key-mode` when it is not AES-GCM."),
+    ("A damaged safetensors file",
+     ["reshard", "--src", "WORK/train_st", "--src-strategy", "WORK/train.json", "--dst", "WORK/merged.safetensors",
+      "--dst-strategy", "none"],
+     "dinfer writes a SHA-256 of each safetensors file's data into its header (`__metadata__`, "
+     "`dinfer_sha256`; other readers ignore it) and checks it before any byte is used. The file changed after "
+     "it was written: copy it again from where it was made."),
+    ("A Hugging Face folder whose index does not match its shards",
+     ["reshard", "--src", "WORK/hf_bad", "--src-strategy", "none", "--dst", "WORK/x.ckpt", "--dst-strategy", "none"],
+     "`model.safetensors.index.json` names the shard of every tensor; a shard was replaced or renamed. Fix the "
+     "`weight_map` entry or copy the folder again."),
     ("A file that is not a model",
      ["run", "MODEL/x.npy", "--input", "x=MODEL/x.npy"],
      "`dinfer run` takes an ONNX or MindIR model, or an export folder."),
@@ -135,6 +145,20 @@ def prepare(work, dinfer):
         f.write(b"0123456789ABCDEF")
     run("convert", model, f"{work}/enc.mindir", "--weights", f"{work}/encrypted.ckpt", "--key-file", f"{work}/key",
         "--encrypt-output")
+    run("reshard", "--src", f"{work}/full.ckpt", "--src-strategy", "none", "--dst-strategy", f"{work}/train.json",
+        "--dst", f"{work}/train_st", "--format", "safetensors")
+    with open(f"{work}/train_st/rank_2/checkpoint_2.safetensors", "r+b") as f:
+        f.seek(-1, os.SEEK_END)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_END)
+        f.write(bytes([byte[0] ^ 1]))
+    run("reshard", "--src", f"{work}/full.ckpt", "--src-strategy", "none", "--dst", f"{work}/hf_bad",
+        "--dst-strategy", "none", "--max-shard-size", "256K")
+    index = f"{work}/hf_bad/model.safetensors.index.json"
+    with open(index) as f:
+        text = f.read()
+    with open(index, "w") as f:
+        f.write(text.replace('"down.bias": "model-00001', '"down.bias": "model-00002'))
     os.makedirs(f"{work}/mixed")
     shutil.copy(f"{ROOT}/test/tools/dinfer/Inputs/stage0.json", f"{work}/mixed/stage0.json")
     run("strategy", "--model", model, "--device-num", "2", "--preset", "megatron:tp=2",

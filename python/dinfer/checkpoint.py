@@ -223,7 +223,9 @@ def transform_checkpoint_by_rank(rank_id, checkpoint_files_map, save_checkpoint_
     try:
         _driver.reshard(src_strategy=_strategy_arg(src_strategy_file), progress=progress, **source, **destination)
         if staging is not None:
-            os.replace(os.path.join(staging, f"rank_{rank_id}", f"checkpoint_{rank_id}.ckpt"), target)
+            # Written in the sources' format: .ckpt, or .safetensors for safetensors sources.
+            written = os.path.join(staging, f"rank_{rank_id}")
+            os.replace(os.path.join(written, os.listdir(written)[0]), target)
     finally:
         if staging is not None:
             import shutil

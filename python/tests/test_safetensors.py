@@ -85,3 +85,15 @@ def test_load_distributed_checkpoint_from_and_to_safetensors(training, tmp_path)
             np.testing.assert_array_equal(a[name], b[name])
     with pytest.raises(dinfer.DinferUsageError, match="format must be 'ckpt' or 'safetensors'"):
         dinfer.load_distributed_checkpoint(net, files, layout, format="h5")
+
+
+def test_transform_checkpoint_by_rank_from_safetensors(training, tmp_path):
+    dinfer.ckpt_to_safetensors(training["ckpt_dir"], save_path=tmp_path / "st")
+    files = {r: str(tmp_path / "st" / f"rank_{r}" / f"checkpoint_{r}.safetensors") for r in range(8)}
+    dinfer.transform_checkpoint_by_rank(5, files, tmp_path / "r5.safetensors", training["strategy"],
+                                        training["strategy"])
+    original = dinfer.load_checkpoint(training["files"][5])
+    again = dinfer.load_checkpoint(tmp_path / "r5.safetensors", format="safetensors")
+    assert set(original) == set(again)
+    for name in original:
+        np.testing.assert_array_equal(original[name], again[name])
