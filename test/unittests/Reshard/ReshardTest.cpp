@@ -6,10 +6,13 @@
 // device counts in training and inference. The source checkpoint set is cut
 // from a dense tensor by the MindSpore-literal oracle; every destination
 // slice is compared with the oracle's slice of the same dense tensor, element
-// by element (the plan) and byte for byte (the files the executor writes).
+// by element (the plan) and byte for byte (the files the executor writes,
+// from and to any mix of .ckpt and safetensors). Full checkpoints are merged
+// into Hugging Face shards and read back.
 //
 //===----------------------------------------------------------------------===//
 
+#include "dinfer/Pipeline/Reshard.h"
 #include "dinfer/Reshard/Executor.h"
 #include "dinfer/Reshard/Planner.h"
 
@@ -409,3 +412,78 @@ TEST(ReshardPlan, FieldIsRefused) {
 }
 
 } // namespace
+
+namespace dinfer {
+namespace {
+/// Hugging Face shards of random full checkpoints, in either source format,
+/// read back equal: every tensor once, in source order, no shard past the
+/// limit unless it holds one tensor larger than it, and the index right.
+TEST(ReshardShards, RandomSetsMergeIntoShardsThatReadBackEqual) {
+  std::mt19937 rng(11);
+  TempDir dir;
+  const DType dtypes[] = {DType::Float32, DType::BFloat16, DType::Float16, DType::Int64, DType::Int8, DType::Bool};
+  for (int round = 0; round < 40; ++round) {
+    std::string source = dir.file("full" + std::to_string(round) + (round % 2 ? ".safetensors" : ".ckpt"));
+    std::vector<PlannedTensor> planned;
+    std::vector<std::string> contents;
+    for (int t = 0, n = 1 + rng() % 12; t < n; ++t) {
+      DType dtype = dtypes[rng() % 6];
+      llvm::SmallVector<int64_t, 4> shape;
+      for (int d = 0, rank = rng() % 3; d < rank; ++d)
+        shape.push_back(1 + rng() % 40);
+      uint64_t elements = 1;
+      for (int64_t d : shape)
+        elements *= d;
+      std::string content(elements * dtypeBits(dtype) / 8, '\0');
+      for (char &c : content)
+        c = static_cast<char>(dtype == DType::Bool ? rng() % 2 : rng());
+      planned.push_back({"t" + std::to_string(t), dtypeName(dtype).str(), shape, content.size()});
+      contents.push_back(std::move(content));
+    }
+    TensorWriterOptions writerOptions;
+    writerOptions.format = round % 2 ? CheckpointFormat::Safetensors : CheckpointFormat::Ckpt;
+    writerOptions.sync = false;
+    auto writer = createTensorWriter(source, planned, writerOptions);
+    ASSERT_TRUE(static_cast<bool>(writer)) << llvm::toString(writer.takeError());
+    for (auto [tensor, content] : llvm::zip_equal(planned, contents))
+      llvm::cantFail((*writer)->add(tensor.name, tensor.typeName, tensor.shape,
+                                    llvm::ArrayRef<char>(content.data(), content.size())));
+    llvm::cantFail((*writer)->finish());
+
+    ReshardRequest request;
+    request.src = source;
+    request.srcStrategy = "none";
+    request.dst = dir.file("shards" + std::to_string(round));
+    request.dstStrategy = "none";
+    request.maxShardSize = 1 + rng() % 8192;
+    request.sync = false;
+    auto result = reshardCheckpoints(request);
+    ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+    EXPECT_EQ(result->format, CheckpointFormat::Safetensors);
+
+    for (const std::string &shard : result->outputs) {
+      auto opened = Checkpoint::open(shard);
+      ASSERT_TRUE(static_cast<bool>(opened)) << llvm::toString(opened.takeError());
+      uint64_t bytes = 0;
+      for (const CheckpointTensor &t : opened->tensors())
+        bytes += t.bytes;
+      EXPECT_TRUE(bytes <= request.maxShardSize || opened->tensors().size() == 1)
+          << shard << ": " << bytes << " bytes in " << opened->tensors().size() << " tensors";
+    }
+    auto merged = Checkpoint::open(request.dst);
+    ASSERT_TRUE(static_cast<bool>(merged)) << llvm::toString(merged.takeError());
+    llvm::cantFail(merged->verifyIntegrity());
+    EXPECT_EQ(merged->sha256(), Checkpoint::Check::Ok);
+    ASSERT_EQ(merged->tensors().size(), planned.size());
+    for (auto [i, tensor] : llvm::enumerate(merged->tensors())) {
+      EXPECT_EQ(tensor.name, planned[i].name) << "source order";
+      EXPECT_EQ(tensor.typeName, planned[i].typeName);
+      EXPECT_EQ(llvm::ArrayRef<int64_t>(tensor.shape), llvm::ArrayRef<int64_t>(planned[i].shape));
+      std::vector<char> data(tensor.bytes);
+      llvm::cantFail(merged->read(tensor, 0, data));
+      EXPECT_EQ(std::string(data.begin(), data.end()), contents[i]) << tensor.name;
+    }
+  }
+}
+} // namespace
+} // namespace dinfer
