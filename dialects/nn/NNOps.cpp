@@ -171,7 +171,44 @@ NN_BINARY_INFERENCE(SubOp)
 NN_BINARY_INFERENCE(MulOp)
 NN_BINARY_INFERENCE(DivOp)
 NN_BINARY_INFERENCE(PowOp)
+NN_BINARY_INFERENCE(MaximumOp)
+NN_BINARY_INFERENCE(MinimumOp)
+NN_BINARY_INFERENCE(FloorModOp)
+NN_BINARY_INFERENCE(ModOp)
 #undef NN_BINARY_INFERENCE
+
+/// A comparison: the broadcast shape of a binary op, of booleans.
+static LogicalResult inferCompare(const OpError &error, Value x, Value y, SmallVectorImpl<Type> &types) {
+  if (failed(inferBinary(error, x, y, types)))
+    return failure();
+  types.back() = llvm::cast<RankedTensorType>(types.back()).clone(IntegerType::get(x.getContext(), 1));
+  return success();
+}
+
+#define NN_COMPARE_INFERENCE(OP)                                                                                       \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location> location, Adaptor adaptor,                 \
+                                     SmallVectorImpl<Type> &types) {                                                   \
+    return inferCompare(NN_ERROR(), adaptor.getX(), adaptor.getY(), types);                                            \
+  }
+NN_COMPARE_INFERENCE(EqualOp)
+NN_COMPARE_INFERENCE(NotEqualOp)
+NN_COMPARE_INFERENCE(LessOp)
+NN_COMPARE_INFERENCE(LessEqualOp)
+NN_COMPARE_INFERENCE(GreaterOp)
+NN_COMPARE_INFERENCE(GreaterEqualOp)
+NN_COMPARE_INFERENCE(LogicalAndOp)
+NN_COMPARE_INFERENCE(LogicalOrOp)
+#undef NN_COMPARE_INFERENCE
+
+#define NN_PREDICATE_INFERENCE(OP)                                                                                     \
+  LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location>, Adaptor adaptor,                   \
+                                     SmallVectorImpl<Type> &types) {                                                   \
+    types.push_back(tensorOf(adaptor.getX()).clone(IntegerType::get(context, 1)));                                     \
+    return success();                                                                                                  \
+  }
+NN_PREDICATE_INFERENCE(IsNanOp)
+NN_PREDICATE_INFERENCE(IsInfOp)
+#undef NN_PREDICATE_INFERENCE
 
 LogicalResult GeLUOp::verify() {
   if (getApproximate() != "none" && getApproximate() != "tanh")

@@ -32,6 +32,40 @@ def NN_FastGeLUOp : NN_UnaryOp<"fast_gelu", "FastGeLU",
   let mindsporeAliases = ["FastGelu"];
 }
 def NN_SiLUOp : NN_UnaryOp<"silu", "SiLU", "x * sigmoid(x)">;
+def NN_LogOp : NN_UnaryOp<"log", "Log", "ln(x)">;
+def NN_FloorOp : NN_UnaryOp<"floor", "Floor", "floor(x)">;
+def NN_CeilOp : NN_UnaryOp<"ceil", "Ceil", "ceil(x)">;
+def NN_RoundOp : NN_UnaryOp<"round", "Round", "x rounded to the nearest integer, halves to even">;
+def NN_SinOp : NN_UnaryOp<"sin", "Sin", "sin(x)">;
+def NN_CosOp : NN_UnaryOp<"cos", "Cos", "cos(x)">;
+def NN_TanOp : NN_UnaryOp<"tan", "Tan", "tan(x)">;
+def NN_AsinOp : NN_UnaryOp<"asin", "Asin", "asin(x)">;
+def NN_AcosOp : NN_UnaryOp<"acos", "ACos", "acos(x)">;
+def NN_AtanOp : NN_UnaryOp<"atan", "Atan", "atan(x)">;
+def NN_SinhOp : NN_UnaryOp<"sinh", "Sinh", "sinh(x)">;
+def NN_CoshOp : NN_UnaryOp<"cosh", "Cosh", "cosh(x)">;
+def NN_AsinhOp : NN_UnaryOp<"asinh", "Asinh", "asinh(x)">;
+def NN_AcoshOp : NN_UnaryOp<"acosh", "Acosh", "acosh(x)">;
+def NN_AtanhOp : NN_UnaryOp<"atanh", "Atanh", "atanh(x)">;
+def NN_ReciprocalOp : NN_UnaryOp<"reciprocal", "Reciprocal", "1 / x">;
+def NN_SignOp : NN_UnaryOp<"sign", "Sign", "-1, 0 or 1 as x is negative, zero or positive", NN_NumericTensor>;
+def NN_SoftplusOp : NN_UnaryOp<"softplus", "Softplus", "ln(1 + exp(x))">;
+def NN_SoftsignOp : NN_UnaryOp<"softsign", "Softsign", "x / (1 + |x|)">;
+def NN_MishOp : NN_UnaryOp<"mish", "Mish", "x * tanh(softplus(x))">;
+def NN_HSwishOp : NN_UnaryOp<"hswish", "HSwish", "x * relu6(x + 3) / 6">;
+def NN_LogicalNotOp : NN_UnaryOp<"logical_not", "LogicalNot", "not x", NN_BoolTensor>;
+
+class NN_PredicateOp<string mnemonic, string primitive, string formula> : NN_InferOp<mnemonic> {
+  let mindsporePrimitive = primitive;
+  let summary = "MindSpore " # primitive # ": " # formula;
+  let description = "Elementwise `" # formula # "`: a boolean tensor of the operand's shape.";
+  let arguments = (ins NN_FloatTensor:$x);
+  let results = (outs NN_BoolTensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_IsNanOp : NN_PredicateOp<"isnan", "IsNan", "x is NaN">;
+def NN_IsInfOp : NN_PredicateOp<"isinf", "IsInf", "x is +inf or -inf">;
 
 def NN_GeLUOp : NN_Op<"gelu", [SameOperandsAndResultType]> {
   let mindsporePrimitive = "GeLU";
@@ -70,6 +104,32 @@ def NN_DivOp : NN_BinaryOp<"div", "Div", "x / y"> {
   let mindsporeAliases = ["RealDiv"];
 }
 def NN_PowOp : NN_BinaryOp<"pow", "Pow", "x ^ y">;
+def NN_MaximumOp : NN_BinaryOp<"maximum", "Maximum", "max(x, y)">;
+def NN_MinimumOp : NN_BinaryOp<"minimum", "Minimum", "min(x, y)">;
+def NN_FloorModOp : NN_BinaryOp<"floor_mod", "FloorMod", "x - floor(x / y) * y (the sign of y)">;
+def NN_ModOp : NN_BinaryOp<"mod", "Mod", "x - trunc(x / y) * y (the sign of x, C's fmod)">;
+
+class NN_CompareOp<string mnemonic, string primitive, string formula, Type operandType = NN_Tensor>
+    : NN_InferOp<mnemonic> {
+  let mindsporePrimitive = primitive;
+  let summary = "MindSpore " # primitive # ": " # formula # ", with broadcasting";
+  let description = [{
+    Elementwise with numpy broadcasting; both operands have one element type
+    and the result is boolean.
+  }];
+  let arguments = (ins operandType:$x, operandType:$y);
+  let results = (outs NN_BoolTensor:$z);
+  let assemblyFormat = "$x `,` $y attr-dict `:` type($x) `,` type($y)";
+}
+
+def NN_EqualOp : NN_CompareOp<"equal", "Equal", "x == y">;
+def NN_NotEqualOp : NN_CompareOp<"not_equal", "NotEqual", "x != y">;
+def NN_LessOp : NN_CompareOp<"less", "Less", "x < y">;
+def NN_LessEqualOp : NN_CompareOp<"less_equal", "LessEqual", "x <= y">;
+def NN_GreaterOp : NN_CompareOp<"greater", "Greater", "x > y">;
+def NN_GreaterEqualOp : NN_CompareOp<"greater_equal", "GreaterEqual", "x >= y">;
+def NN_LogicalAndOp : NN_CompareOp<"logical_and", "LogicalAnd", "x and y", NN_BoolTensor>;
+def NN_LogicalOrOp : NN_CompareOp<"logical_or", "LogicalOr", "x or y", NN_BoolTensor>;
 
 def NN_SelectOp : NN_InferOp<"select"> {
   let mindsporePrimitive = "Select";

@@ -229,7 +229,7 @@ public:
       return;
     }
     Buffer &y = define(op->getResult(0));
-    if (x.dtype == DType::Float32) {
+    if (x.dtype == DType::Float32 && y.dtype == DType::Float32) {
       const float *a = x.as<float>();
       float *b = y.as<float>();
       for (int64_t i = 0, n = x.numElements(); i < n; ++i)

@@ -352,7 +352,12 @@ FailureOr<ShardingRule> ruleOf(Operation *op) {
       return failure();
   return llvm::TypeSwitch<Operation *, FailureOr<ShardingRule>>(op)
       .Case<nn::SqrtOp, nn::NegOp, nn::ExpOp, nn::ErfOp, nn::TanhOp, nn::SigmoidOp, nn::ReLUOp, nn::FastGeLUOp,
-            nn::SiLUOp, nn::GeLUOp, nn::AddOp, nn::SubOp, nn::MulOp, nn::DivOp, nn::PowOp, nn::SelectOp, nn::CastOp>(
+            nn::SiLUOp, nn::GeLUOp, nn::AddOp, nn::SubOp, nn::MulOp, nn::DivOp, nn::PowOp, nn::SelectOp, nn::CastOp,
+            nn::LogOp, nn::FloorOp, nn::CeilOp, nn::RoundOp, nn::SinOp, nn::CosOp, nn::TanOp, nn::AsinOp, nn::AcosOp,
+            nn::AtanOp, nn::SinhOp, nn::CoshOp, nn::AsinhOp, nn::AcoshOp, nn::AtanhOp, nn::ReciprocalOp, nn::SignOp,
+            nn::SoftplusOp, nn::SoftsignOp, nn::MishOp, nn::HSwishOp, nn::LogicalNotOp, nn::IsNanOp, nn::IsInfOp,
+            nn::MaximumOp, nn::MinimumOp, nn::FloorModOp, nn::ModOp, nn::EqualOp, nn::NotEqualOp, nn::LessOp,
+            nn::LessEqualOp, nn::GreaterOp, nn::GreaterEqualOp, nn::LogicalAndOp, nn::LogicalOrOp>(
           [](Operation *o) { return elementwise(o); })
       .Case([](nn::MatMulOp o) { return matmul(o, o.getTransposeA(), o.getTransposeB()); })
       .Case([](nn::BatchMatMulOp o) { return matmul(o, o.getTransposeA(), o.getTransposeB()); })

@@ -454,6 +454,194 @@ private:
     return define(node, 0, make1<nn::CastOp>(loc, *x, {named("dtype", TypeAttr::get(*element))}));
   }
 
+  //===--- activations and logic lowered into nn ops (exact) ----------===//
+
+  /// cond ? a : b, with `cond` computed from x.
+  FailureOr<Value> select(Location loc, FailureOr<Value> cond, FailureOr<Value> a, FailureOr<Value> b) {
+    if (failed(cond) || failed(a) || failed(b))
+      return failure();
+    return make1<nn::SelectOp>(loc, {*cond, *a, *b});
+  }
+  Value scalarLike(Value x, double value, Location loc) {
+    return scalarConstant(static_cast<float>(value), typeOf(x).getElementType(), loc);
+  }
+
+  /// Clip: bounds as attributes (before opset 11) or optional inputs.
+  LogicalResult convertClip(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    Value lo, hi;
+    if (opset_ < 11) {
+      if (findAttr(node, "min"))
+        lo = scalarLike(*x, attrFloat(node, "min", 0), loc);
+      if (findAttr(node, "max"))
+        hi = scalarLike(*x, attrFloat(node, "max", 0), loc);
+    } else {
+      lo = optional(node, 1);
+      hi = optional(node, 2);
+    }
+    FailureOr<Value> y = *x;
+    if (lo)
+      y = make1<nn::MaximumOp>(loc, {*y, lo});
+    if (succeeded(y) && hi)
+      y = make1<nn::MinimumOp>(loc, {*y, hi});
+    return define(node, 0, y);
+  }
+
+  /// HardSigmoid: clip(alpha x + beta, 0, 1).
+  LogicalResult convertHardSigmoid(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    auto scaled = make1<nn::MulOp>(loc, {*x, scalarLike(*x, attrFloat(node, "alpha", 0.2f), loc)});
+    if (failed(scaled))
+      return failure();
+    auto shifted = make1<nn::AddOp>(loc, {*scaled, scalarLike(*x, attrFloat(node, "beta", 0.5f), loc)});
+    if (failed(shifted))
+      return failure();
+    auto low = make1<nn::MaximumOp>(loc, {*shifted, scalarLike(*x, 0, loc)});
+    if (failed(low))
+      return failure();
+    return define(node, 0, make1<nn::MinimumOp>(loc, {*low, scalarLike(*x, 1, loc)}));
+  }
+
+  /// LeakyRelu (alpha) and PRelu (a slope input): x < 0 ? x * slope : x.
+  LogicalResult convertLeakyRelu(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    FailureOr<Value> slope = node.op_type() == "PRelu" ? lookup(node, 1, loc)
+                                                       : FailureOr<Value>(scalarLike(*x, attrFloat(node, "alpha",
+                                                                                                   0.01f), loc));
+    if (failed(slope))
+      return failure();
+    return define(node, 0,
+                  select(loc, make1<nn::LessOp>(loc, {*x, scalarLike(*x, 0, loc)}),
+                         make1<nn::MulOp>(loc, {*x, *slope}), *x));
+  }
+
+  /// alpha (exp(x) - 1), the negative side of Elu and Selu.
+  FailureOr<Value> expMinusOne(Value x, float alpha, Location loc) {
+    auto e = make1<nn::ExpOp>(loc, x);
+    if (failed(e))
+      return failure();
+    auto m = make1<nn::SubOp>(loc, {*e, scalarLike(x, 1, loc)});
+    if (failed(m))
+      return failure();
+    return make1<nn::MulOp>(loc, {*m, scalarLike(x, alpha, loc)});
+  }
+
+  /// Elu: x > 0 ? x : alpha (exp(x) - 1); Selu: gamma times the same with its alpha.
+  LogicalResult convertElu(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    bool selu = node.op_type() == "Selu";
+    float alpha = attrFloat(node, "alpha", selu ? 1.67326319217681884765625f : 1.0f);
+    auto y = select(loc, make1<nn::GreaterOp>(loc, {*x, scalarLike(*x, 0, loc)}), *x, expMinusOne(*x, alpha, loc));
+    if (!selu || failed(y))
+      return define(node, 0, y);
+    return define(node, 0,
+                  make1<nn::MulOp>(loc, {*y, scalarLike(*x, attrFloat(node, "gamma", 1.05070102214813232421875f),
+                                                        loc)}));
+  }
+
+  /// Celu: max(0, x) + min(0, alpha (exp(x / alpha) - 1)).
+  LogicalResult convertCelu(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    float alpha = attrFloat(node, "alpha", 1.0f);
+    auto scaled = make1<nn::DivOp>(loc, {*x, scalarLike(*x, alpha, loc)});
+    if (failed(scaled))
+      return failure();
+    auto negative = expMinusOne(*scaled, alpha, loc);
+    if (failed(negative))
+      return failure();
+    auto low = make1<nn::MinimumOp>(loc, {*negative, scalarLike(*x, 0, loc)});
+    auto high = make1<nn::MaximumOp>(loc, {*x, scalarLike(*x, 0, loc)});
+    if (failed(low) || failed(high))
+      return failure();
+    return define(node, 0, make1<nn::AddOp>(loc, {*high, *low}));
+  }
+
+  /// ThresholdedRelu: x > alpha ? x : 0.
+  LogicalResult convertThresholdedRelu(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    return define(node, 0,
+                  select(loc, make1<nn::GreaterOp>(loc, {*x, scalarLike(*x, attrFloat(node, "alpha", 1.0f), loc)}),
+                         *x, scalarLike(*x, 0, loc)));
+  }
+
+  /// IsInf with detect_negative / detect_positive.
+  LogicalResult convertIsInf(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    bool negative = attrInt(node, "detect_negative", 1) != 0, positive = attrInt(node, "detect_positive", 1) != 0;
+    auto inf = make1<nn::IsInfOp>(loc, *x);
+    if (failed(inf) || (negative && positive))
+      return define(node, 0, inf);
+    if (!negative && !positive)
+      return define(node, 0, make1<nn::LogicalAndOp>(loc, {*inf, *make1<nn::LogicalNotOp>(loc, *inf)}));
+    Value zero = scalarLike(*x, 0, loc);
+    auto side = positive ? make1<nn::GreaterOp>(loc, {*x, zero}) : make1<nn::LessOp>(loc, {*x, zero});
+    if (failed(side))
+      return failure();
+    return define(node, 0, make1<nn::LogicalAndOp>(loc, {*inf, *side}));
+  }
+
+  /// Xor of booleans: x != y.
+  LogicalResult convertXor(const onnx::NodeProto &node, Location loc) { return binary<nn::NotEqualOp>(node, loc); }
+
+  /// Mod: fmod = 0 takes the divisor's sign (FloorMod), fmod = 1 the dividend's (Mod).
+  LogicalResult convertMod(const onnx::NodeProto &node, Location loc) {
+    return attrInt(node, "fmod", 0) ? binary<nn::ModOp>(node, loc) : binary<nn::FloorModOp>(node, loc);
+  }
+
+  /// Min, Max, Sum and Mean over any number of inputs, with broadcasting.
+  template <typename OpT>
+  LogicalResult convertVariadic(const onnx::NodeProto &node, Location loc) {
+    auto first = lookup(node, 0, loc);
+    if (failed(first))
+      return failure();
+    FailureOr<Value> y = *first;
+    for (int i = 1; i < node.input_size() && succeeded(y); ++i) {
+      auto next = lookup(node, i, loc);
+      if (failed(next))
+        return failure();
+      y = make1<OpT>(loc, {*y, *next});
+    }
+    if (node.op_type() == "Mean" && succeeded(y) && node.input_size() > 1)
+      y = make1<nn::DivOp>(loc, {*y, scalarLike(*y, node.input_size(), loc)});
+    return define(node, 0, y);
+  }
+
+  /// Dropout in inference is the identity; its mask is refused when read,
+  /// and so is training mode unless it is a constant false.
+  LogicalResult convertDropout(const onnx::NodeProto &node, Location loc) {
+    if (failed(onlyOutputs(node, 1, loc)))
+      return failure();
+    if (node.input_size() > 2 && !node.input(2).empty()) {
+      auto it = constants_.find(node.input(2));
+      bool off = false;
+      if (it != constants_.end() && it->second->data_type() == onnx::TensorProto::BOOL) {
+        auto bytes = model_.tensorBytes(*it->second);
+        if (bytes)
+          off = llvm::all_of(*bytes, [](char c) { return c == 0; });
+        else
+          llvm::consumeError(bytes.takeError());
+      }
+      if (!off)
+        return emitError(loc) << "Dropout in training mode (input 'training_mode' not a constant false) is not "
+                                 "supported: inference drops nothing";
+    }
+    return define(node, 0, lookup(node, 0, loc));
+  }
+
   LogicalResult convertWhere(const onnx::NodeProto &node, Location loc) {
     auto c = lookup(node, 0, loc), x = lookup(node, 1, loc), y = lookup(node, 2, loc);
     if (failed(c) || failed(x) || failed(y))
@@ -933,6 +1121,52 @@ public:
   static const llvm::StringMap<Converter> &converters() {
     static const llvm::StringMap<Converter> table = {
         {"Abs", &Importer::convertAbs},
+        {"Acos", &Importer::unary<nn::AcosOp>},
+        {"Acosh", &Importer::unary<nn::AcoshOp>},
+        {"And", &Importer::binary<nn::LogicalAndOp>},
+        {"Asin", &Importer::unary<nn::AsinOp>},
+        {"Asinh", &Importer::unary<nn::AsinhOp>},
+        {"Atan", &Importer::unary<nn::AtanOp>},
+        {"Atanh", &Importer::unary<nn::AtanhOp>},
+        {"Ceil", &Importer::unary<nn::CeilOp>},
+        {"Celu", &Importer::convertCelu},
+        {"Clip", &Importer::convertClip},
+        {"Cos", &Importer::unary<nn::CosOp>},
+        {"Cosh", &Importer::unary<nn::CoshOp>},
+        {"Dropout", &Importer::convertDropout},
+        {"Elu", &Importer::convertElu},
+        {"Equal", &Importer::binary<nn::EqualOp>},
+        {"Floor", &Importer::unary<nn::FloorOp>},
+        {"Greater", &Importer::binary<nn::GreaterOp>},
+        {"GreaterOrEqual", &Importer::binary<nn::GreaterEqualOp>},
+        {"HardSigmoid", &Importer::convertHardSigmoid},
+        {"HardSwish", &Importer::unary<nn::HSwishOp>},
+        {"IsInf", &Importer::convertIsInf},
+        {"IsNaN", &Importer::unary<nn::IsNanOp>},
+        {"LeakyRelu", &Importer::convertLeakyRelu},
+        {"Less", &Importer::binary<nn::LessOp>},
+        {"LessOrEqual", &Importer::binary<nn::LessEqualOp>},
+        {"Log", &Importer::unary<nn::LogOp>},
+        {"Max", &Importer::convertVariadic<nn::MaximumOp>},
+        {"Mean", &Importer::convertVariadic<nn::AddOp>},
+        {"Min", &Importer::convertVariadic<nn::MinimumOp>},
+        {"Mish", &Importer::unary<nn::MishOp>},
+        {"Mod", &Importer::convertMod},
+        {"Not", &Importer::unary<nn::LogicalNotOp>},
+        {"Or", &Importer::binary<nn::LogicalOrOp>},
+        {"PRelu", &Importer::convertLeakyRelu},
+        {"Reciprocal", &Importer::unary<nn::ReciprocalOp>},
+        {"Round", &Importer::unary<nn::RoundOp>},
+        {"Selu", &Importer::convertElu},
+        {"Sign", &Importer::unary<nn::SignOp>},
+        {"Sin", &Importer::unary<nn::SinOp>},
+        {"Sinh", &Importer::unary<nn::SinhOp>},
+        {"Softplus", &Importer::unary<nn::SoftplusOp>},
+        {"Softsign", &Importer::unary<nn::SoftsignOp>},
+        {"Sum", &Importer::convertVariadic<nn::AddOp>},
+        {"Tan", &Importer::unary<nn::TanOp>},
+        {"ThresholdedRelu", &Importer::convertThresholdedRelu},
+        {"Xor", &Importer::convertXor},
         {"Add", &Importer::binary<nn::AddOp>},
         {"AveragePool", &Importer::convertAveragePool},
         {"BatchNormalization", &Importer::convertBatchNorm},

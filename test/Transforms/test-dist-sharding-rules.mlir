@@ -19,6 +19,11 @@ func.func @ops(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %b: tensor<32xf32>, 
   %2 = nn.mul %s, %x : tensor<f32>, tensor<8x16xf32>
   // CHECK: sharding rule ([i, j], [i, j], [])->([i, j]) {i=8, j=16}
   %3 = nn.select %c, %x, %s : tensor<8x16xi1>, tensor<8x16xf32>, tensor<f32>
+  // Comparisons and logic are elementwise too; their results are booleans.
+  // CHECK: sharding rule ([i, j], [j])->([i, j]) {i=8, j=16}
+  %cmp = nn.greater_equal %x, %bias : tensor<8x16xf32>, tensor<16xf32>
+  // CHECK: sharding rule ([i, j], [i, j])->([i, j]) {i=8, j=16}
+  %either = nn.logical_or %cmp, %c : tensor<8x16xi1>, tensor<8x16xi1>
   // MatMul: the contraction factor k is summed over.
   // CHECK: sharding rule ([i, k], [k, j])->([i, j]) {i=8, j=32, k=16} reduction={k}
   %4 = nn.matmul %x, %w : tensor<8x16xf32>, tensor<16x32xf32>

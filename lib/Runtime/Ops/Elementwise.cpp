@@ -17,10 +17,109 @@ double gelu(double x, bool tanhForm) {
     return 0.5 * x * (1 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
   return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
 }
+// Elementwise functions without a vectorised kernel, in double precision.
+double logOf(double x) { return std::log(x); }
+double floorOf(double x) { return std::floor(x); }
+double ceilOf(double x) { return std::ceil(x); }
+double roundOf(double x) { return std::nearbyint(x); } // halves to even, as numpy and ONNX
+double sinOf(double x) { return std::sin(x); }
+double cosOf(double x) { return std::cos(x); }
+double tanOf(double x) { return std::tan(x); }
+double asinOf(double x) { return std::asin(x); }
+double acosOf(double x) { return std::acos(x); }
+double atanOf(double x) { return std::atan(x); }
+double sinhOf(double x) { return std::sinh(x); }
+double coshOf(double x) { return std::cosh(x); }
+double asinhOf(double x) { return std::asinh(x); }
+double acoshOf(double x) { return std::acosh(x); }
+double atanhOf(double x) { return std::atanh(x); }
+double reciprocalOf(double x) { return 1 / x; }
+double signOf(double x) { return static_cast<double>((x > 0) - (x < 0)); }
+double softplusOf(double x) { return x > 30 ? x : std::log1p(std::exp(x)); }
+double softsignOf(double x) { return x / (1 + std::abs(x)); }
+double mishOf(double x) { return x * std::tanh(softplusOf(x)); }
+double hswishOf(double x) { return x * std::min(std::max(x + 3, 0.0), 6.0) / 6; }
+double notOf(double x) { return x == 0; }
+double isNanOf(double x) { return std::isnan(x); }
+double isInfOf(double x) { return std::isinf(x); }
+
+double maximumOf(double a, double b, bool) { return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b); }
+double minimumOf(double a, double b, bool) { return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b); }
+double floorModOf(double a, double b, bool integral) {
+  if (integral) {
+    if (b == 0)
+      return 0;
+    double r = std::fmod(a, b);
+    return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
+  }
+  double r = std::fmod(a, b);
+  return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
+}
+double modOf(double a, double b, bool integral) { return integral && b == 0 ? 0 : std::fmod(a, b); }
+double equalOf(double a, double b, bool) { return a == b; }
+double notEqualOf(double a, double b, bool) { return a != b; }
+double lessOf(double a, double b, bool) { return a < b; }
+double lessEqualOf(double a, double b, bool) { return a <= b; }
+double greaterOf(double a, double b, bool) { return a > b; }
+double greaterEqualOf(double a, double b, bool) { return a >= b; }
+double andOf(double a, double b, bool) { return a != 0 && b != 0; }
+double orOf(double a, double b, bool) { return a != 0 || b != 0; }
+
+template <double (*F)(double)>
+Kernel unaryKernel() {
+  return [](Interpreter &self, Operation *op) -> llvm::Error {
+    self.unary(op, F);
+    return llvm::Error::success();
+  };
+}
+
+template <double (*F)(double, double, bool)>
+Kernel binaryKernel() {
+  return [](Interpreter &self, Operation *op) -> llvm::Error {
+    self.binary(op, F);
+    return llvm::Error::success();
+  };
+}
 } // namespace
 
 Kernel dinfer::interp::selectElementwiseKernel(Operation *op) {
   return llvm::TypeSwitch<Operation *, Kernel>(op)
+      .Case([](nn::LogOp) { return unaryKernel<logOf>(); })
+      .Case([](nn::FloorOp) { return unaryKernel<floorOf>(); })
+      .Case([](nn::CeilOp) { return unaryKernel<ceilOf>(); })
+      .Case([](nn::RoundOp) { return unaryKernel<roundOf>(); })
+      .Case([](nn::SinOp) { return unaryKernel<sinOf>(); })
+      .Case([](nn::CosOp) { return unaryKernel<cosOf>(); })
+      .Case([](nn::TanOp) { return unaryKernel<tanOf>(); })
+      .Case([](nn::AsinOp) { return unaryKernel<asinOf>(); })
+      .Case([](nn::AcosOp) { return unaryKernel<acosOf>(); })
+      .Case([](nn::AtanOp) { return unaryKernel<atanOf>(); })
+      .Case([](nn::SinhOp) { return unaryKernel<sinhOf>(); })
+      .Case([](nn::CoshOp) { return unaryKernel<coshOf>(); })
+      .Case([](nn::AsinhOp) { return unaryKernel<asinhOf>(); })
+      .Case([](nn::AcoshOp) { return unaryKernel<acoshOf>(); })
+      .Case([](nn::AtanhOp) { return unaryKernel<atanhOf>(); })
+      .Case([](nn::ReciprocalOp) { return unaryKernel<reciprocalOf>(); })
+      .Case([](nn::SignOp) { return unaryKernel<signOf>(); })
+      .Case([](nn::SoftplusOp) { return unaryKernel<softplusOf>(); })
+      .Case([](nn::SoftsignOp) { return unaryKernel<softsignOf>(); })
+      .Case([](nn::MishOp) { return unaryKernel<mishOf>(); })
+      .Case([](nn::HSwishOp) { return unaryKernel<hswishOf>(); })
+      .Case([](nn::LogicalNotOp) { return unaryKernel<notOf>(); })
+      .Case([](nn::IsNanOp) { return unaryKernel<isNanOf>(); })
+      .Case([](nn::IsInfOp) { return unaryKernel<isInfOf>(); })
+      .Case([](nn::MaximumOp) { return binaryKernel<maximumOf>(); })
+      .Case([](nn::MinimumOp) { return binaryKernel<minimumOf>(); })
+      .Case([](nn::FloorModOp) { return binaryKernel<floorModOf>(); })
+      .Case([](nn::ModOp) { return binaryKernel<modOf>(); })
+      .Case([](nn::EqualOp) { return binaryKernel<equalOf>(); })
+      .Case([](nn::NotEqualOp) { return binaryKernel<notEqualOf>(); })
+      .Case([](nn::LessOp) { return binaryKernel<lessOf>(); })
+      .Case([](nn::LessEqualOp) { return binaryKernel<lessEqualOf>(); })
+      .Case([](nn::GreaterOp) { return binaryKernel<greaterOf>(); })
+      .Case([](nn::GreaterEqualOp) { return binaryKernel<greaterEqualOf>(); })
+      .Case([](nn::LogicalAndOp) { return binaryKernel<andOf>(); })
+      .Case([](nn::LogicalOrOp) { return binaryKernel<orOf>(); })
       .Case([](nn::SqrtOp) -> Kernel {
         return [](Interpreter &self, Operation *op) -> llvm::Error {
           return self.unary(

@@ -60,3 +60,23 @@ func.func @select_and_cast(%cond: tensor<4x1xi1>, %x: tensor<4x8xf32>, %y: tenso
   %2 = nn.cast %1 to i64 : tensor<4x8xf16>
   return %0, %1, %2 : tensor<4x8xf32>, tensor<4x8xf16>, tensor<4x8xi64>
 }
+
+// CHECK-LABEL: func.func @comparison_and_logic
+func.func @comparison_and_logic(%x: tensor<4x8xf32>, %y: tensor<8xf32>, %i: tensor<4x8xi64>)
+    -> (tensor<4x8xi1>, tensor<4x8xf32>, tensor<4x8xi64>) {
+  // CHECK: nn.less %{{.*}}, %{{.*}} : tensor<4x8xf32>, tensor<8xf32>
+  %0 = nn.less %x, %y : tensor<4x8xf32>, tensor<8xf32>
+  // CHECK: nn.isnan %{{.*}} : tensor<4x8xf32>
+  %1 = nn.isnan %x : tensor<4x8xf32>
+  // CHECK: nn.logical_or %{{.*}}, %{{.*}} : tensor<4x8xi1>, tensor<4x8xi1>
+  %2 = nn.logical_or %0, %1 : tensor<4x8xi1>, tensor<4x8xi1>
+  // CHECK: nn.logical_not %{{.*}} : tensor<4x8xi1>
+  %3 = nn.logical_not %2 : tensor<4x8xi1>
+  // CHECK: nn.maximum %{{.*}}, %{{.*}} : tensor<4x8xf32>, tensor<8xf32>
+  %4 = nn.maximum %x, %y : tensor<4x8xf32>, tensor<8xf32>
+  // CHECK: nn.mish
+  %5 = nn.mish %4 : tensor<4x8xf32>
+  // CHECK: nn.floor_mod %{{.*}}, %{{.*}} : tensor<4x8xi64>, tensor<4x8xi64>
+  %6 = nn.floor_mod %i, %i : tensor<4x8xi64>, tensor<4x8xi64>
+  return %3, %5, %6 : tensor<4x8xi1>, tensor<4x8xf32>, tensor<4x8xi64>
+}

@@ -86,3 +86,19 @@ func.func @cast_to_index(%x: tensor<4xf32>) {
   %0 = nn.cast %x to index : tensor<4xf32>
   return
 }
+
+// -----
+
+func.func @compare_element_types(%a: tensor<4xf32>, %b: tensor<4xi32>) {
+  // expected-error @+1 {{'nn.greater' op x and y have different element types ('f32' and 'i32')}}
+  %0 = nn.greater %a, %b : tensor<4xf32>, tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @logic_of_floats(%a: tensor<4xf32>) {
+  // expected-error @+1 {{'nn.logical_and' op operand #0 must be statically shaped tensor of 1-bit signless integer values}}
+  %0 = nn.logical_and %a, %a : tensor<4xf32>, tensor<4xf32>
+  return
+}

@@ -22,6 +22,14 @@ elif program == "attention":
     p /= p.sum(axis=-1, keepdims=True)
     o = p @ v
     arrays = {"q": q, "k": k, "v": v, "ref_out": o / (1 + np.exp(-o))}
+elif program == "elementwise":
+    x = np.array([-5.5, -3.0, -2.5, -1.5, -0.5, 0.0, 0.5, 1.5, 2.5, 3.0, 4.75, -0.25] * 2, np.float32).reshape(4, 6)
+    y = np.array([2.0, -3.0, 1.5, -1.0, 4.0, 0.75], np.float32)
+    softplus = np.log1p(np.exp(x.astype(np.float64)))
+    arrays = {"x": x, "y": y, "ref_mish": x * np.tanh(softplus), "ref_softplus": softplus,
+              "ref_hswish": x * np.clip(x + 3, 0, 6) / 6, "ref_sign": np.sign(x), "ref_round": np.round(x),
+              "ref_floor_mod": np.mod(x, y), "ref_mod": np.fmod(x, y),
+              "ref_picked": np.where(x > y, np.maximum(x, y), x)}
 else:
     sys.exit(f"unknown program {program}")
 
