@@ -101,9 +101,10 @@ def plan(args):
     print("--plan: %.3f s, %.2f of the one-second goal" % (elapsed, elapsed / 1.0))
 
 
-def write_set(work, mib):
-    """8 tensor-parallel ranks, each holding MIB MiB of column slices."""
-    src = os.path.join(work, "tp8")
+def write_set(work, mib, fmt="ckpt"):
+    """8 tensor-parallel ranks, each holding MIB MiB of column slices, as .ckpt or safetensors (numpy's own
+    writers)."""
+    src = os.path.join(work, "tp8" if fmt == "ckpt" else "tp8-" + fmt)
     rows, tensors = 4096, 8
     cols_per_rank = (mib << 20) // (4 * rows * tensors)
     full_cols = cols_per_rank * 8
@@ -118,30 +119,17 @@ def write_set(work, mib):
     for r in range(8):
         folder = os.path.join(src, "rank_%d" % r)
         os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, "checkpoint_%d.ckpt" % r)
+        path = os.path.join(folder, "checkpoint_%d.%s" % (r, fmt))
         if os.path.exists(path) and os.path.getsize(path) > (mib << 20):
+            continue
+        blocks = {"w%d" % t: np.full((rows, cols_per_rank), r * 100 + t, dtype=np.float32) for t in range(tensors)}
+        if fmt == "safetensors":
+            write_safetensors(path, {name: (block, "Float32") for name, block in blocks.items()})
             continue
         with open(path, "wb") as f:
-            for t in range(tensors):
-                block = np.full((rows, cols_per_rank), r * 100 + t, dtype=np.float32)
-                f.write(encode("w%d" % t, block, "Float32"))
+            for name, block in blocks.items():
+                f.write(encode(name, block, "Float32"))
     return src, rows, full_cols, tensors
-
-
-def write_safetensors_set(work, mib):
-    """The tp8 set of write_set, as one safetensors file per rank (numpy's own writer)."""
-    src = os.path.join(work, "tp8-safetensors")
-    rows, tensors = 4096, 8
-    cols_per_rank = (mib << 20) // (4 * rows * tensors)
-    for r in range(8):
-        folder = os.path.join(src, "rank_%d" % r)
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, "checkpoint_%d.safetensors" % r)
-        if os.path.exists(path) and os.path.getsize(path) > (mib << 20):
-            continue
-        write_safetensors(path, {"w%d" % t: (np.full((rows, cols_per_rank), r * 100 + t, dtype=np.float32),
-                                             "Float32") for t in range(tensors)})
-    return src
 
 
 def numpy_merge_then_split(src, out, tensors):
@@ -239,7 +227,7 @@ def reshard(args):
 def safetensors(args):
     work = args.dir
     os.makedirs(work, exist_ok=True)
-    sources = {"ckpt": write_set(work, args.mib)[0], "safetensors": write_safetensors_set(work, args.mib)}
+    sources = {fmt: write_set(work, args.mib, fmt)[0] for fmt in ("ckpt", "safetensors")}
     extension = {"ckpt": ".ckpt", "safetensors": ".safetensors"}
     files = {fmt: [os.path.join(src, "rank_%d" % r, "checkpoint_%d%s" % (r, extension[fmt])) for r in range(8)]
              for fmt, src in sources.items()}
