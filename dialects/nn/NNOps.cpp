@@ -200,6 +200,23 @@ NN_COMPARE_INFERENCE(LogicalAndOp)
 NN_COMPARE_INFERENCE(LogicalOrOp)
 #undef NN_COMPARE_INFERENCE
 
+LogicalResult BroadcastToOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
+                                              Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
+  Adaptor adaptor = withDefaults<BroadcastToOp>(context, rawAdaptor);
+  OpError error = NN_ERROR();
+  DenseI64ArrayAttr shape = adaptor.getShapeAttr();
+  if (!shape)
+    return error("requires attribute 'shape'");
+  auto broadcast = broadcastShapes(error, tensorOf(adaptor.getX()).getShape(), shape.asArrayRef());
+  if (failed(broadcast))
+    return failure();
+  if (llvm::ArrayRef<int64_t>(*broadcast) != shape.asArrayRef())
+    return error("cannot broadcast x (", adaptor.getX().getType(), ") to ", shapeString(shape.asArrayRef()),
+                 ": only new leading and size-1 dimensions grow");
+  types.push_back(tensorOf(adaptor.getX()).clone(shape.asArrayRef()));
+  return success();
+}
+
 #define NN_PREDICATE_INFERENCE(OP)                                                                                     \
   LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location>, Adaptor adaptor,                   \
                                      SmallVectorImpl<Type> &types) {                                                   \

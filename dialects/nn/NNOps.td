@@ -349,6 +349,19 @@ def NN_ReshapeOp : NN_InferOp<"reshape"> {
   let assemblyFormat = "$x attr-dict `:` type($x)";
 }
 
+def NN_BroadcastToOp : NN_InferOp<"broadcast_to"> {
+  let mindsporePrimitive = "BroadcastTo";
+  let mindirFields = [MindIRInts<"shape">];
+  let summary = "MindSpore BroadcastTo: x repeated along new leading and size-1 dimensions to `shape`";
+  let description = [{
+    `shape` must be what numpy broadcasting of x's shape to it gives (ONNX's
+    Expand broadcasts both ways; its importer computes that shape).
+  }];
+  let arguments = (ins NN_Tensor:$x, DenseI64ArrayAttr:$shape);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
 def NN_TransposeOp : NN_InferOp<"transpose"> {
   let mindsporePrimitive = "Transpose";
   let mindirFields = [MindIRIntsInput<"perm">];

@@ -357,7 +357,8 @@ FailureOr<ShardingRule> ruleOf(Operation *op) {
             nn::AtanOp, nn::SinhOp, nn::CoshOp, nn::AsinhOp, nn::AcoshOp, nn::AtanhOp, nn::ReciprocalOp, nn::SignOp,
             nn::SoftplusOp, nn::SoftsignOp, nn::MishOp, nn::HSwishOp, nn::LogicalNotOp, nn::IsNanOp, nn::IsInfOp,
             nn::MaximumOp, nn::MinimumOp, nn::FloorModOp, nn::ModOp, nn::EqualOp, nn::NotEqualOp, nn::LessOp,
-            nn::LessEqualOp, nn::GreaterOp, nn::GreaterEqualOp, nn::LogicalAndOp, nn::LogicalOrOp>(
+            nn::LessEqualOp, nn::GreaterOp, nn::GreaterEqualOp, nn::LogicalAndOp, nn::LogicalOrOp,
+            nn::BroadcastToOp>(
           [](Operation *o) { return elementwise(o); })
       .Case([](nn::MatMulOp o) { return matmul(o, o.getTransposeA(), o.getTransposeB()); })
       .Case([](nn::BatchMatMulOp o) { return matmul(o, o.getTransposeA(), o.getTransposeB()); })

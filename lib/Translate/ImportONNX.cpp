@@ -19,6 +19,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <cmath>
+#include <cstring>
 #include <limits>
 
 using namespace mlir;
@@ -125,7 +127,12 @@ private:
   }
 
   /// An integer list held by a constant input (shape operands).
-  FailureOr<SmallVector<int64_t>> constantInts(const onnx::NodeProto &node, int index, Location loc, StringRef what) {
+  /// Input `index` of `node` as a constant: an initializer, a Constant
+  /// node, a fold, or a value given with --input-value.
+  FailureOr<const onnx::TensorProto *> constantTensor(const onnx::NodeProto &node, int index, Location loc,
+                                                      StringRef what) {
+    if (index >= node.input_size() || node.input(index).empty())
+      return emitError(loc) << node.op_type() << " needs its " << what;
     auto it = constants_.find(node.input(index));
     if (it == constants_.end()) {
       auto given = options_.inputValues.find(node.input(index));
@@ -140,7 +147,14 @@ private:
     if (it == constants_.end())
       return emitError(loc) << node.op_type() << "'s " << what << " ('" << node.input(index)
                             << "') must be a constant or an initializer";
-    const onnx::TensorProto &tensor = *it->second;
+    return it->second;
+  }
+
+  FailureOr<SmallVector<int64_t>> constantInts(const onnx::NodeProto &node, int index, Location loc, StringRef what) {
+    auto constant = constantTensor(node, index, loc, what);
+    if (failed(constant))
+      return failure();
+    const onnx::TensorProto &tensor = **constant;
     auto bytes = model_.tensorBytes(tensor);
     if (!bytes)
       return emitError(loc) << llvm::toString(bytes.takeError());
@@ -618,6 +632,128 @@ private:
     if (node.op_type() == "Mean" && succeeded(y) && node.input_size() > 1)
       y = make1<nn::DivOp>(loc, {*y, scalarLike(*y, node.input_size(), loc)});
     return define(node, 0, y);
+  }
+
+  //===--- shapes and constants -----------------------------------------===//
+
+  /// Expand: numpy broadcasting both ways, to a constant shape.
+  LogicalResult convertExpand(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    auto shape = constantInts(node, 1, loc, "shape");
+    if (failed(x) || failed(shape))
+      return failure();
+    ArrayRef<int64_t> from = typeOf(*x).getShape();
+    size_t rank = std::max(from.size(), shape->size());
+    SmallVector<int64_t> target(rank);
+    for (size_t i = 0; i < rank; ++i) {
+      int64_t a = i < rank - from.size() ? 1 : from[i - (rank - from.size())];
+      int64_t b = i < rank - shape->size() ? 1 : (*shape)[i - (rank - shape->size())];
+      if (a != b && a != 1 && b != 1)
+        return emitError(loc) << "Expand cannot broadcast dimension " << i << " of size " << a << " to " << b;
+      target[i] = a == 1 ? b : a;
+    }
+    return define(node, 0, make1<nn::BroadcastToOp>(loc, *x, {i64s("shape", target)}));
+  }
+
+  /// A constant built here (ConstantOfShape, Range): materialized, and kept
+  /// where shape arithmetic and other folds look for constants.
+  LogicalResult defineConstant(const onnx::NodeProto &node, std::unique_ptr<onnx::TensorProto> tensor, Location loc) {
+    constants_[node.output(0)] = tensor.get();
+    FailureOr<Value> value = materialize(*tensor, loc);
+    ownedTensors_.push_back(std::move(tensor));
+    return define(node, 0, value);
+  }
+
+  /// ConstantOfShape: `value` (one element, float 0 by default) repeated.
+  LogicalResult convertConstantOfShape(const onnx::NodeProto &node, Location loc) {
+    auto shape = constantInts(node, 0, loc, "shape");
+    if (failed(shape))
+      return failure();
+    auto tensor = std::make_unique<onnx::TensorProto>();
+    tensor->set_name(node.output(0));
+    std::string element(4, '\0');
+    tensor->set_data_type(onnx::TensorProto::FLOAT);
+    if (const onnx::AttributeProto *value = findAttr(node, "value"); value && value->has_t()) {
+      auto bytes = model_.tensorBytes(value->t());
+      if (!bytes)
+        return emitError(loc) << llvm::toString(bytes.takeError());
+      std::optional<DType> dtype = dtypeFromOnnx(value->t().data_type());
+      if (!dtype || bytes->size() * 8 != dtypeBits(*dtype))
+        return emitError(loc) << "ConstantOfShape's value must be one element of a numeric type";
+      tensor->set_data_type(value->t().data_type());
+      element.assign(bytes->begin(), bytes->end());
+    }
+    uint64_t count = 1;
+    for (int64_t d : *shape) {
+      if (d < 0 || __builtin_mul_overflow(count, static_cast<uint64_t>(d), &count) || count > (uint64_t(1) << 31))
+        return emitError(loc) << "ConstantOfShape's shape is negative or too large";
+      tensor->add_dims(d);
+    }
+    std::string raw;
+    raw.reserve(count * element.size());
+    for (uint64_t i = 0; i < count; ++i)
+      raw += element;
+    tensor->set_raw_data(std::move(raw));
+    return defineConstant(node, std::move(tensor), loc);
+  }
+
+  /// A constant scalar input as a double (Range's start, limit, delta).
+  FailureOr<double> constantScalar(const onnx::NodeProto &node, int index, Location loc, StringRef what) {
+    auto constant = constantTensor(node, index, loc, what);
+    if (failed(constant))
+      return failure();
+    auto bytes = model_.tensorBytes(**constant);
+    if (!bytes)
+      return emitError(loc) << llvm::toString(bytes.takeError());
+    const char *p = bytes->data();
+    switch ((*constant)->data_type()) {
+    case onnx::TensorProto::FLOAT: if (bytes->size() == 4) { float v; std::memcpy(&v, p, 4); return double(v); } break;
+    case onnx::TensorProto::DOUBLE: if (bytes->size() == 8) { double v; std::memcpy(&v, p, 8); return v; } break;
+    case onnx::TensorProto::INT32: if (bytes->size() == 4) { int32_t v; std::memcpy(&v, p, 4); return double(v); } break;
+    case onnx::TensorProto::INT64: if (bytes->size() == 8) { int64_t v; std::memcpy(&v, p, 8); return double(v); } break;
+    default: break;
+    }
+    return emitError(loc) << node.op_type() << "'s " << what << " must be one float or integer";
+  }
+
+  /// Range: folded into a constant (start, limit and delta are constants).
+  LogicalResult convertRange(const onnx::NodeProto &node, Location loc) {
+    FailureOr<double> start = constantScalar(node, 0, loc, "start"), limit = failure(), delta = failure();
+    if (failed(start) || failed(limit = constantScalar(node, 1, loc, "limit")) ||
+        failed(delta = constantScalar(node, 2, loc, "delta")))
+      return failure();
+    if (*delta == 0)
+      return emitError(loc) << "Range's delta is 0";
+    double steps = std::ceil((*limit - *start) / *delta);
+    if (!(steps < double(uint64_t(1) << 31)))
+      return emitError(loc) << "Range has too many elements";
+    int64_t count = std::max<int64_t>(static_cast<int64_t>(steps), 0);
+    int32_t type = (*constantTensor(node, 0, loc, "start"))->data_type();
+    auto tensor = std::make_unique<onnx::TensorProto>();
+    tensor->set_name(node.output(0));
+    tensor->set_data_type(type);
+    tensor->add_dims(count);
+    std::string raw;
+    for (int64_t i = 0; i < count; ++i) {
+      double v = *start + static_cast<double>(i) * *delta;
+      char bytes[8];
+      size_t size = 8;
+      if (type == onnx::TensorProto::FLOAT) {
+        float f = static_cast<float>(*start) + static_cast<float>(i) * static_cast<float>(*delta);
+        std::memcpy(bytes, &f, size = 4);
+      } else if (type == onnx::TensorProto::DOUBLE) {
+        std::memcpy(bytes, &v, 8);
+      } else if (type == onnx::TensorProto::INT32) {
+        int32_t n = static_cast<int32_t>(v);
+        std::memcpy(bytes, &n, size = 4);
+      } else {
+        int64_t n = static_cast<int64_t>(v);
+        std::memcpy(bytes, &n, 8);
+      }
+      raw.append(bytes, size);
+    }
+    tensor->set_raw_data(std::move(raw));
+    return defineConstant(node, std::move(tensor), loc);
   }
 
   /// Dropout in inference is the identity; its mask is refused when read,
@@ -1131,11 +1267,13 @@ public:
         {"Ceil", &Importer::unary<nn::CeilOp>},
         {"Celu", &Importer::convertCelu},
         {"Clip", &Importer::convertClip},
+        {"ConstantOfShape", &Importer::convertConstantOfShape},
         {"Cos", &Importer::unary<nn::CosOp>},
         {"Cosh", &Importer::unary<nn::CoshOp>},
         {"Dropout", &Importer::convertDropout},
         {"Elu", &Importer::convertElu},
         {"Equal", &Importer::binary<nn::EqualOp>},
+        {"Expand", &Importer::convertExpand},
         {"Floor", &Importer::unary<nn::FloorOp>},
         {"Greater", &Importer::binary<nn::GreaterOp>},
         {"GreaterOrEqual", &Importer::binary<nn::GreaterEqualOp>},
@@ -1155,6 +1293,7 @@ public:
         {"Not", &Importer::unary<nn::LogicalNotOp>},
         {"Or", &Importer::binary<nn::LogicalOrOp>},
         {"PRelu", &Importer::convertLeakyRelu},
+        {"Range", &Importer::convertRange},
         {"Reciprocal", &Importer::unary<nn::ReciprocalOp>},
         {"Round", &Importer::unary<nn::RoundOp>},
         {"Selu", &Importer::convertElu},

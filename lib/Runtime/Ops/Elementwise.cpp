@@ -234,6 +234,16 @@ Kernel dinfer::interp::selectElementwiseKernel(Operation *op) {
                  llvm::Error::success();
         };
       })
+      .Case([](nn::BroadcastToOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          const Buffer &x = self.in(op->getOperand(0));
+          Buffer &y = self.define(op->getResult(0));
+          BroadcastIndex ix(x.shape, y.shape);
+          for (int64_t i = 0, n = y.numElements(); i < n; ++i)
+            y.set(i, x.get(ix(i)));
+          return llvm::Error::success();
+        };
+      })
       .Case([](nn::SelectOp) -> Kernel {
         return [](Interpreter &self, Operation *op) -> llvm::Error {
           auto s = llvm::cast<nn::SelectOp>(op);

@@ -165,3 +165,11 @@ func.func @embedding_lookup_scalar_table(%t: tensor<f32>, %ids: tensor<4xi32>, %
   %0 = nn.embedding_lookup %t, %ids, %offset : tensor<f32>, tensor<4xi32>, tensor<i64>
   return
 }
+
+// -----
+
+func.func @broadcast_to_shrinks(%x: tensor<4x2xf32>) {
+  // expected-error @+1 {{'nn.broadcast_to' op cannot broadcast x ('tensor<4x2xf32>') to [4, 1]: only new leading and size-1 dimensions grow}}
+  %0 = nn.broadcast_to %x {shape = array<i64: 4, 1>} : tensor<4x2xf32>
+  return
+}

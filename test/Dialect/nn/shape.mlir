@@ -73,3 +73,11 @@ func.func @embedding_lookup(%table: tensor<500x64xf32>, %ids: tensor<2x16xi32>, 
   %0 = nn.embedding_lookup %table, %ids, %offset : tensor<500x64xf32>, tensor<2x16xi32>, tensor<i64>
   return %0 : tensor<2x16x64xf32>
 }
+
+// CHECK-LABEL: func.func @broadcast_to
+func.func @broadcast_to(%x: tensor<4x1xf32>) -> tensor<2x4x3xf32> {
+  // New leading dimensions and size-1 ones grow.
+  // CHECK: nn.broadcast_to %{{.*}} {shape = array<i64: 2, 4, 3>} : tensor<4x1xf32>
+  %0 = nn.broadcast_to %x {shape = array<i64: 2, 4, 3>} : tensor<4x1xf32>
+  return %0 : tensor<2x4x3xf32>
+}
