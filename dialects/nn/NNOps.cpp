@@ -217,6 +217,27 @@ LogicalResult BroadcastToOp::inferReturnTypes(MLIRContext *context, std::optiona
   return success();
 }
 
+LogicalResult TileOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
+                                       SmallVectorImpl<Type> &types) {
+  Adaptor adaptor = withDefaults<TileOp>(context, rawAdaptor);
+  OpError error = NN_ERROR();
+  DenseI64ArrayAttr multiples = adaptor.getMultiplesAttr();
+  if (!multiples)
+    return error("requires attribute 'multiples'");
+  RankedTensorType x = tensorOf(adaptor.getX());
+  if (static_cast<int64_t>(multiples.size()) != x.getRank())
+    return error("multiples ", shapeString(multiples.asArrayRef()), " must have one entry per dimension of x (",
+                 x, ")");
+  SmallVector<int64_t> shape;
+  for (auto [d, m] : llvm::zip_equal(x.getShape(), multiples.asArrayRef())) {
+    if (m < 0)
+      return error("multiples ", shapeString(multiples.asArrayRef()), " has a negative entry");
+    shape.push_back(d * m);
+  }
+  types.push_back(x.clone(shape));
+  return success();
+}
+
 #define NN_PREDICATE_INFERENCE(OP)                                                                                     \
   LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location>, Adaptor adaptor,                   \
                                      SmallVectorImpl<Type> &types) {                                                   \

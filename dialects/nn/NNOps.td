@@ -362,6 +362,16 @@ def NN_BroadcastToOp : NN_InferOp<"broadcast_to"> {
   let assemblyFormat = "$x attr-dict `:` type($x)";
 }
 
+def NN_TileOp : NN_InferOp<"tile"> {
+  let mindsporePrimitive = "Tile";
+  let mindirFields = [MindIRIntsInput<"multiples">];
+  let summary = "MindSpore Tile: x repeated `multiples[i]` times along dimension i";
+  let description = "`multiples` has one non-negative entry per dimension of x.";
+  let arguments = (ins NN_Tensor:$x, DenseI64ArrayAttr:$multiples);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
 def NN_TransposeOp : NN_InferOp<"transpose"> {
   let mindsporePrimitive = "Transpose";
   let mindirFields = [MindIRIntsInput<"perm">];

@@ -374,6 +374,22 @@ FailureOr<ShardingRule> ruleOf(Operation *op) {
         }
         return b.take();
       })
+      .Case([](nn::TileOp o) {
+        // An untiled dimension splits with its result; a tiled one stays
+        // whole (each result block repeats the whole operand dimension).
+        RuleBuilder b(o);
+        RankedTensorType x = typeOf(o.getX()), y = typeOf(o.getY());
+        for (int64_t d = 0; d < x.getRank(); ++d) {
+          if (o.getMultiples()[d] == 1) {
+            int64_t f = b.factor(x.getDimSize(d));
+            b.operand(0, d, f).result(0, d, f);
+            continue;
+          }
+          b.operand(0, d, b.factor(x.getDimSize(d), FactorKind::NeedReplication));
+          b.result(0, d, b.factor(y.getDimSize(d), FactorKind::NeedReplication));
+        }
+        return b.take();
+      })
       .Case<nn::SoftmaxOp, nn::LogSoftmaxOp>([](Operation *o) {
         RuleBuilder b(o);
         RankedTensorType x = typeOf(o->getOperand(0));

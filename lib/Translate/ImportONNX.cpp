@@ -655,6 +655,15 @@ private:
     return define(node, 0, make1<nn::BroadcastToOp>(loc, *x, {i64s("shape", target)}));
   }
 
+  /// Tile: repeats from a constant input.
+  LogicalResult convertTile(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    auto repeats = constantInts(node, 1, loc, "repeats");
+    if (failed(x) || failed(repeats))
+      return failure();
+    return define(node, 0, make1<nn::TileOp>(loc, *x, {i64s("multiples", *repeats)}));
+  }
+
   /// A constant built here (ConstantOfShape, Range): materialized, and kept
   /// where shape arithmetic and other folds look for constants.
   LogicalResult defineConstant(const onnx::NodeProto &node, std::unique_ptr<onnx::TensorProto> tensor, Location loc) {
@@ -1342,6 +1351,7 @@ public:
         {"Squeeze", &Importer::convertSqueeze},
         {"Sub", &Importer::binary<nn::SubOp>},
         {"Tanh", &Importer::unary<nn::TanhOp>},
+        {"Tile", &Importer::convertTile},
         {"Transpose", &Importer::convertTranspose},
         {"Unsqueeze", &Importer::convertUnsqueeze},
         {"Where", &Importer::convertWhere},

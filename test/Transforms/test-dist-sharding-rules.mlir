@@ -24,6 +24,9 @@ func.func @ops(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %b: tensor<32xf32>, 
   %cmp = nn.greater_equal %x, %bias : tensor<8x16xf32>, tensor<16xf32>
   // CHECK: sharding rule ([i, j], [i, j])->([i, j]) {i=8, j=16}
   %either = nn.logical_or %cmp, %c : tensor<8x16xi1>, tensor<8x16xi1>
+  // Tile: the tiled dimension stays whole on both sides.
+  // CHECK: sharding rule ([i, k])->([j, k]) {i=8, j=24, k=16} need_replication={i, j}
+  %tiled = nn.tile %x {multiples = array<i64: 3, 1>} : tensor<8x16xf32>
   // MatMul: the contraction factor k is summed over.
   // CHECK: sharding rule ([i, k], [k, j])->([i, j]) {i=8, j=32, k=16} reduction={k}
   %4 = nn.matmul %x, %w : tensor<8x16xf32>, tensor<16x32xf32>

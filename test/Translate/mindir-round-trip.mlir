@@ -5,7 +5,7 @@
 // from MindIR as it went in: both directions read the op's ODS table
 // (mindirFields) and nothing else.
 func.func @main(%x: tensor<2x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %c: tensor<4xf32>, %t: tensor<3x5xf32>, %ids: tensor<2x3xi32>, %table: tensor<10x5xf32>, %g: tensor<5xf32>)
-    -> (tensor<2x6x4x4xf32>, tensor<2x4x4x4xf32>, tensor<2x4x3x3xf32>, tensor<2x4x8x8xf32>, tensor<3x5xi32>, tensor<1x3x5xf32>, tensor<3x5xf32>, tensor<3x1xf32>, tensor<5xf32>, tensor<3xf32>, tensor<2x256xf32>, tensor<2x3x5xf32>, tensor<2x3x5xf32>, tensor<5x5xf32>, tensor<3x5xf32>, tensor<3x3xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>) {
+    -> (tensor<2x6x4x4xf32>, tensor<2x4x4x4xf32>, tensor<2x4x3x3xf32>, tensor<2x4x8x8xf32>, tensor<3x5xi32>, tensor<1x3x5xf32>, tensor<3x5xf32>, tensor<3x1xf32>, tensor<5xf32>, tensor<3xf32>, tensor<2x256xf32>, tensor<2x3x5xf32>, tensor<2x3x5xf32>, tensor<5x5xf32>, tensor<3x5xf32>, tensor<3x3xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>) {
   %conv = nn.conv2d %x, %w {stride = array<i64: 2, 2>, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, group = 2 : i64, pad_mode = "pad"} : tensor<2x4x8x8xf32>, tensor<6x2x3x3xf32>
   %avg = nn.avg_pool %x {kernel_size = array<i64: 2, 2>, strides = array<i64: 2, 2>, pad_mode = "valid"} : tensor<2x4x8x8xf32>
   %max = nn.max_pool %x {kernel_size = array<i64: 3, 3>, strides = array<i64: 3, 3>, pad_mode = "same"} : tensor<2x4x8x8xf32>
@@ -26,10 +26,11 @@ func.func @main(%x: tensor<2x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %c: tensor<4xf
   %gelu = nn.gelu %t {approximate = "tanh"} : tensor<3x5xf32>
   %lsm = nn.log_softmax %t {axis = 0 : i64} : tensor<3x5xf32>
   %wide = nn.broadcast_to %g {shape = array<i64: 3, 5>} : tensor<5xf32>
-  return %conv, %avg, %max, %bn, %cast, %expand, %squeeze, %sum, %mean, %rmax, %flat, %emb, %gather, %tt, %rms, %slice, %gelu, %lsm, %wide
+  %tiled = nn.tile %t {multiples = array<i64: 1, 1>} : tensor<3x5xf32>
+  return %conv, %avg, %max, %bn, %cast, %expand, %squeeze, %sum, %mean, %rmax, %flat, %emb, %gather, %tt, %rms, %slice, %gelu, %lsm, %wide, %tiled
     : tensor<2x6x4x4xf32>, tensor<2x4x4x4xf32>, tensor<2x4x3x3xf32>, tensor<2x4x8x8xf32>, tensor<3x5xi32>, tensor<1x3x5xf32>,
       tensor<3x5xf32>, tensor<3x1xf32>, tensor<5xf32>, tensor<3xf32>, tensor<2x256xf32>, tensor<2x3x5xf32>, tensor<2x3x5xf32>,
-      tensor<5x5xf32>, tensor<3x5xf32>, tensor<3x3xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>
+      tensor<5x5xf32>, tensor<3x5xf32>, tensor<3x3xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>
 }
 
 // CHECK: nn.conv2d %{{.*}}, %{{.*}} {group = 2 : i64, pad = array<i64: 1, 1, 1, 1>, stride = array<i64: 2, 2>} : tensor<2x4x8x8xf32>, tensor<6x2x3x3xf32>
@@ -51,3 +52,4 @@ func.func @main(%x: tensor<2x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %c: tensor<4xf
 // CHECK: nn.gelu %{{.*}} {approximate = "tanh"} : tensor<3x5xf32>
 // CHECK: nn.log_softmax %{{.*}} {axis = 0 : i64} : tensor<3x5xf32>
 // CHECK: nn.broadcast_to %{{.*}} {shape = array<i64: 3, 5>} : tensor<5xf32>
+// CHECK: nn.tile %{{.*}} {multiples = array<i64: 1, 1>} : tensor<3x5xf32>

@@ -244,6 +244,29 @@ Kernel dinfer::interp::selectElementwiseKernel(Operation *op) {
           return llvm::Error::success();
         };
       })
+      .Case([](nn::TileOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          const Buffer &x = self.in(op->getOperand(0));
+          Buffer &y = self.define(op->getResult(0));
+          size_t rank = y.shape.size();
+          // Row-major strides of x, and the running index of y.
+          llvm::SmallVector<int64_t, 6> strides(rank, 1), index(rank, 0);
+          for (size_t d = rank; d-- > 1;)
+            strides[d - 1] = strides[d] * x.shape[d];
+          for (int64_t i = 0, n = y.numElements(); i < n; ++i) {
+            int64_t source = 0;
+            for (size_t d = 0; d < rank; ++d)
+              source += (index[d] % x.shape[d]) * strides[d];
+            y.set(i, x.get(source));
+            for (size_t d = rank; d-- > 0;) {
+              if (++index[d] < y.shape[d])
+                break;
+              index[d] = 0;
+            }
+          }
+          return llvm::Error::success();
+        };
+      })
       .Case([](nn::SelectOp) -> Kernel {
         return [](Interpreter &self, Operation *op) -> llvm::Error {
           auto s = llvm::cast<nn::SelectOp>(op);

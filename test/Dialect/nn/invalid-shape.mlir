@@ -173,3 +173,11 @@ func.func @broadcast_to_shrinks(%x: tensor<4x2xf32>) {
   %0 = nn.broadcast_to %x {shape = array<i64: 4, 1>} : tensor<4x2xf32>
   return
 }
+
+// -----
+
+func.func @tile_rank(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'nn.tile' op multiples [2] must have one entry per dimension of x ('tensor<2x3xf32>')}}
+  %0 = nn.tile %x {multiples = array<i64: 2>} : tensor<2x3xf32>
+  return
+}

@@ -81,3 +81,10 @@ func.func @broadcast_to(%x: tensor<4x1xf32>) -> tensor<2x4x3xf32> {
   %0 = nn.broadcast_to %x {shape = array<i64: 2, 4, 3>} : tensor<4x1xf32>
   return %0 : tensor<2x4x3xf32>
 }
+
+// CHECK-LABEL: func.func @tile
+func.func @tile(%x: tensor<2x3xf32>) -> tensor<4x3xf32> {
+  // CHECK: nn.tile %{{.*}} {multiples = array<i64: 2, 1>} : tensor<2x3xf32>
+  %0 = nn.tile %x {multiples = array<i64: 2, 1>} : tensor<2x3xf32>
+  return %0 : tensor<4x3xf32>
+}
