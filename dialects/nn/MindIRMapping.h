@@ -34,6 +34,9 @@ enum class MindIRForm : uint8_t {
   // A constant node input after the operands, holding an op attribute.
   IntInput,
   IntsInput,
+  /// A constant integer input at node position `operand`, before the
+  /// operands from there on (GatherD's dim).
+  IntInputAt,
   TypeInput,
   /// The result's shape as a constant input (Reshape); read into the
   /// attribute.

@@ -66,6 +66,8 @@ class MindIRPoolPadMode<string name, string attr = name, string missing = "">
 // Constant inputs after the operands.
 class MindIRIntInput<string attr> : MindIRField<"IntInput", "", attr>;
 class MindIRIntsInput<string attr> : MindIRField<"IntsInput", "", attr>;
+// A constant integer input at node position `position`, among the operands.
+class MindIRIntInputAt<string attr, int position> : MindIRField<"IntInputAt", "", attr, 0, "", position>;
 class MindIRTypeInput<string attr> : MindIRField<"TypeInput", "", attr>;
 class MindIRResultShapeInput<string attr> : MindIRField<"ResultShapeInput", "", attr>;
 class MindIRScalarOperand<int operand> : MindIRField<"ScalarOperand", "", "", 0, "", operand>;

@@ -470,7 +470,22 @@ static LogicalResult inferReduce(const OpError &error, RankedTensorType x, Array
 NN_REDUCE_INFERENCE(ReduceSumOp)
 NN_REDUCE_INFERENCE(ReduceMeanOp)
 NN_REDUCE_INFERENCE(ReduceMaxOp)
+NN_REDUCE_INFERENCE(ReduceMinOp)
+NN_REDUCE_INFERENCE(ReduceProdOp)
 #undef NN_REDUCE_INFERENCE
+
+#define NN_ARG_REDUCE_INFERENCE(OP)                                                                                    \
+  LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,       \
+                                     SmallVectorImpl<Type> &types) {                                                   \
+    Adaptor adaptor = withDefaults<OP>(context, rawAdaptor);                                                           \
+    if (failed(inferReduce(NN_ERROR(), tensorOf(adaptor.getX()), {adaptor.getAxis()}, false, types)))                  \
+      return failure();                                                                                                \
+    types.back() = llvm::cast<RankedTensorType>(types.back()).clone(IntegerType::get(context, 32));                    \
+    return success();                                                                                                  \
+  }
+NN_ARG_REDUCE_INFERENCE(ArgmaxOp)
+NN_ARG_REDUCE_INFERENCE(ArgminOp)
+#undef NN_ARG_REDUCE_INFERENCE
 
 //===----------------------------------------------------------------------===//
 // Shape manipulation
@@ -712,6 +727,114 @@ LogicalResult EmbeddingLookupOp::inferReturnTypes(MLIRContext *context, std::opt
   SmallVector<int64_t> shape(indices.getShape());
   llvm::append_range(shape, params.getShape().drop_front());
   types.push_back(params.clone(shape));
+  return success();
+}
+
+LogicalResult GatherDOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
+                                          SmallVectorImpl<Type> &types) {
+  Adaptor adaptor = withDefaults<GatherDOp>(context, rawAdaptor);
+  OpError error = NN_ERROR();
+  RankedTensorType x = tensorOf(adaptor.getX()), index = tensorOf(adaptor.getIndex());
+  if (failed(checkAxis(error, "dim", adaptor.getDim(), x.getRank())) || failed(checkRank(error, "index", index, x.getRank())))
+    return failure();
+  types.push_back(x.clone(index.getShape()));
+  return success();
+}
+
+LogicalResult GatherNdOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
+                                           SmallVectorImpl<Type> &types) {
+  Adaptor adaptor = withDefaults<GatherNdOp>(context, rawAdaptor);
+  OpError error = NN_ERROR();
+  RankedTensorType x = tensorOf(adaptor.getX()), indices = tensorOf(adaptor.getIndices());
+  int64_t batch = adaptor.getBatchDims();
+  if (indices.getRank() < 1)
+    return error("indices must have at least one dimension, got ", indices);
+  int64_t depth = indices.getShape().back();
+  if (batch < 0 || batch >= indices.getRank() || batch + depth > x.getRank())
+    return error("batch_dims ", batch, " and index depth ", depth, " do not fit x (", x, ") and indices (", indices,
+                 ")");
+  for (int64_t d = 0; d < batch; ++d)
+    if (x.getDimSize(d) != indices.getDimSize(d))
+      return error("batch dimension ", d, " differs between x (", x, ") and indices (", indices, ")");
+  SmallVector<int64_t> shape(indices.getShape().drop_back());
+  llvm::append_range(shape, x.getShape().drop_front(batch + depth));
+  types.push_back(x.clone(shape));
+  return success();
+}
+
+static LogicalResult inferTensorScatter(const OpError &error, Value xValue, Value indicesValue, Value updatesValue,
+                                        SmallVectorImpl<Type> &types) {
+  RankedTensorType x = tensorOf(xValue), indices = tensorOf(indicesValue), updates = tensorOf(updatesValue);
+  if (failed(checkSameElementType(error, "x", x, "updates", updates)))
+    return failure();
+  if (indices.getRank() < 1 || indices.getShape().back() > x.getRank())
+    return error("indices (", indices, ") must end in a dimension of at most x's rank (", x, ")");
+  SmallVector<int64_t> expected(indices.getShape().drop_back());
+  llvm::append_range(expected, x.getShape().drop_front(indices.getShape().back()));
+  if (updates.getShape() != ArrayRef<int64_t>(expected))
+    return error("updates (", updates, ") must have shape ", shapeString(expected));
+  types.push_back(x);
+  return success();
+}
+
+#define NN_TENSOR_SCATTER_INFERENCE(OP)                                                                                \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location> location, Adaptor adaptor,                 \
+                                     SmallVectorImpl<Type> &types) {                                                   \
+    return inferTensorScatter(NN_ERROR(), adaptor.getX(), adaptor.getIndices(), adaptor.getUpdates(), types);          \
+  }
+NN_TENSOR_SCATTER_INFERENCE(TensorScatterUpdateOp)
+NN_TENSOR_SCATTER_INFERENCE(TensorScatterAddOp)
+NN_TENSOR_SCATTER_INFERENCE(TensorScatterMulOp)
+NN_TENSOR_SCATTER_INFERENCE(TensorScatterMaxOp)
+NN_TENSOR_SCATTER_INFERENCE(TensorScatterMinOp)
+#undef NN_TENSOR_SCATTER_INFERENCE
+
+LogicalResult TensorScatterElementsOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
+                                                        Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
+  Adaptor adaptor = withDefaults<TensorScatterElementsOp>(context, rawAdaptor);
+  OpError error = NN_ERROR();
+  RankedTensorType x = tensorOf(adaptor.getX()), indices = tensorOf(adaptor.getIndices()),
+                   updates = tensorOf(adaptor.getUpdates());
+  if (failed(checkSameElementType(error, "x", x, "updates", updates)) ||
+      failed(checkAxis(error, "axis", adaptor.getAxis(), x.getRank())) ||
+      failed(checkRank(error, "indices", indices, x.getRank())))
+    return failure();
+  if (indices.getShape() != updates.getShape())
+    return error("indices (", indices, ") and updates (", updates, ") must have one shape");
+  types.push_back(x);
+  return success();
+}
+
+LogicalResult TensorScatterElementsOp::verify() {
+  if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, getReduction()))
+    return emitOpError() << "reduction must be none, add, mul, max or min, got \"" << getReduction() << "\"";
+  return success();
+}
+
+LogicalResult PadOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
+                                      SmallVectorImpl<Type> &types) {
+  Adaptor adaptor = withDefaults<PadOp>(context, rawAdaptor);
+  OpError error = NN_ERROR();
+  RankedTensorType x = tensorOf(adaptor.getX());
+  DenseI64ArrayAttr paddings = adaptor.getPaddingsAttr();
+  if (!paddings)
+    return error("requires attribute 'paddings'");
+  if (static_cast<int64_t>(paddings.size()) != 2 * x.getRank())
+    return error("paddings ", shapeString(paddings.asArrayRef()), " must hold [before, after] for each of the ",
+                 x.getRank(), " dimensions of x");
+  StringRef mode = adaptor.getMode();
+  if (!llvm::is_contained({"constant", "reflect", "edge", "wrap"}, mode))
+    return error("mode must be constant, reflect, edge or wrap, got \"", mode, "\"");
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < x.getRank(); ++d) {
+    int64_t extent = x.getDimSize(d) + paddings[2 * d] + paddings[2 * d + 1];
+    if (extent < 0)
+      return error("paddings ", shapeString(paddings.asArrayRef()), " remove more than dimension ", d, " holds");
+    if (mode != "constant" && x.getDimSize(d) == 0 && extent > 0)
+      return error(mode, " padding of the empty dimension ", d);
+    shape.push_back(extent);
+  }
+  types.push_back(x.clone(shape));
   return success();
 }
 

@@ -328,6 +328,42 @@ class NN_ReduceOp<string mnemonic, string primitive> : NN_InferOp<mnemonic> {
 def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "ReduceSum">;
 def NN_ReduceMeanOp : NN_ReduceOp<"reduce_mean", "ReduceMean">;
 def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "ReduceMax">;
+def NN_ReduceMinOp : NN_ReduceOp<"reduce_min", "ReduceMin">;
+def NN_ReduceProdOp : NN_ReduceOp<"reduce_prod", "ReduceProd">;
+
+class NN_ArgReduceOp<string mnemonic, string primitive, string which> : NN_InferOp<mnemonic> {
+  let mindsporePrimitive = primitive;
+  // MindSpore's primitive always takes the first of equal values.
+  let mindirFields = [MindIRInt<"axis">, MindIRRequireInt<"select_last_index", 0>];
+  let summary = "MindSpore " # primitive # ": the index of the " # which # " along `axis`";
+  let description = [{
+    The result drops `axis` and holds int32 indices, as MindSpore's primitive
+    does. Of equal values the first wins, or the last with
+    `select_last_index`. NaN compares as neither larger nor smaller.
+  }];
+  let arguments = (ins NN_NumericTensor:$x, DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<BoolAttr, "false">:$select_last_index);
+  let results = (outs StaticShapeTensorOf<[I32]>:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
+
+def NN_ArgmaxOp : NN_ArgReduceOp<"argmax", "Argmax", "largest value">;
+def NN_ArgminOp : NN_ArgReduceOp<"argmin", "Argmin", "smallest value">;
+
+def NN_CumSumOp : NN_Op<"cumsum", [SameOperandsAndResultType]> {
+  let mindsporePrimitive = "CumSum";
+  let mindirFields = [MindIRBool<"exclusive">, MindIRBool<"reverse">, MindIRIntInput<"axis">];
+  let summary = "MindSpore CumSum: running sums along `axis`";
+  let description = [{
+    With `exclusive` element i sums the elements before it (not itself);
+    with `reverse` the sums run from the end.
+  }];
+  let arguments = (ins NN_NumericTensor:$x, I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "false">:$exclusive,
+                       DefaultValuedAttr<BoolAttr, "false">:$reverse);
+  let results = (outs NN_NumericTensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+}
 
 //===----------------------------------------------------------------------===//
 // Shape manipulation
@@ -486,6 +522,92 @@ def NN_GatherOp : NN_InferOp<"gather"> {
                        DefaultValuedAttr<I64Attr, "0">:$axis);
   let results = (outs NN_Tensor:$y);
   let assemblyFormat = "$params `,` $indices attr-dict `:` type($params) `,` type($indices)";
+}
+
+def NN_GatherDOp : NN_InferOp<"gather_d"> {
+  let mindsporePrimitive = "GatherD";
+  let mindirFields = [MindIRIntInputAt<"dim", 1>];
+  let summary = "MindSpore GatherD: y[i][j][k] = x[index[i][j][k]][j][k] along `dim` (ONNX GatherElements)";
+  let description = [{
+    `index` has the rank of `x` and gives the result's shape; it may be
+    smaller than `x` in every dimension. Negative indices count from the end.
+  }];
+  let arguments = (ins NN_Tensor:$x, NN_IndexTensor:$index, I64Attr:$dim);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x `,` $index attr-dict `:` type($x) `,` type($index)";
+}
+
+def NN_GatherNdOp : NN_InferOp<"gather_nd"> {
+  let mindsporePrimitive = "GatherNd";
+  let mindirFields = [MindIRRequireInt<"batch_dims", 0>];
+  let summary = "MindSpore GatherNd: slices of `x` at the index tuples in the last dimension of `indices`";
+  let description = [{
+    `indices[..., :]` holds `K` leading coordinates into `x` after the first
+    `batch_dims` dimensions, which `x` and `indices` share; the result shape
+    is `indices.shape[:-1] + x.shape[batch_dims + K:]`.
+  }];
+  let arguments = (ins NN_Tensor:$x, NN_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$batch_dims);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x `,` $indices attr-dict `:` type($x) `,` type($indices)";
+}
+
+class NN_TensorScatterOp<string mnemonic, string primitive, string how> : NN_InferOp<mnemonic> {
+  let mindsporePrimitive = primitive;
+  let summary = "MindSpore " # primitive # ": a copy of `x` with slices at `indices` " # how # " `updates`";
+  let description = [{
+    `indices[..., :]` holds index tuples of `K` leading coordinates into `x`;
+    `updates` has the shape `indices.shape[:-1] + x.shape[K:]`. Indices that
+    repeat apply in order. ONNX ScatterND imports to these.
+  }];
+  let arguments = (ins NN_Tensor:$x, NN_IndexTensor:$indices, NN_Tensor:$updates);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = [{
+    $x `,` $indices `,` $updates attr-dict `:` type($x) `,` type($indices) `,` type($updates)
+  }];
+}
+
+def NN_TensorScatterUpdateOp : NN_TensorScatterOp<"tensor_scatter_update", "TensorScatterUpdate", "replaced by">;
+def NN_TensorScatterAddOp : NN_TensorScatterOp<"tensor_scatter_add", "TensorScatterAdd", "plus">;
+def NN_TensorScatterMulOp : NN_TensorScatterOp<"tensor_scatter_mul", "TensorScatterMul", "times">;
+def NN_TensorScatterMaxOp : NN_TensorScatterOp<"tensor_scatter_max", "TensorScatterMax", "raised to">;
+def NN_TensorScatterMinOp : NN_TensorScatterOp<"tensor_scatter_min", "TensorScatterMin", "lowered to">;
+
+def NN_TensorScatterElementsOp : NN_InferOp<"tensor_scatter_elements"> {
+  let mindsporePrimitive = "TensorScatterElements";
+  let mindirFields = [MindIRInt<"axis">, MindIRString<"reduction">];
+  let summary = "MindSpore TensorScatterElements: x with y[.., indices[i][j], ..] = updates[i][j] along `axis`";
+  let description = [{
+    `indices` and `updates` share a shape of x's rank (ONNX
+    ScatterElements). `reduction` is `none` (replace), `add`, `mul`, `max`
+    or `min`; repeated indices apply in order.
+  }];
+  let arguments = (ins NN_Tensor:$x, NN_IndexTensor:$indices, NN_Tensor:$updates,
+                       DefaultValuedAttr<I64Attr, "0">:$axis,
+                       DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = [{
+    $x `,` $indices `,` $updates attr-dict `:` type($x) `,` type($indices) `,` type($updates)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_PadOp : NN_InferOp<"pad"> {
+  let mindsporePrimitive = "PadV3";
+  let mindirFields = [MindIRString<"mode">, MindIRFixedBool<"paddings_contiguous", 1>,
+                      MindIRInts<"paddings">, MindIRFloat<"constant_value", "value">];
+  let summary = "MindSpore PadV3: pads (or crops, where negative) every dimension";
+  let description = [{
+    `paddings` holds `[before, after]` per dimension in order; a negative
+    amount removes elements. `mode` is `constant` (fill with `value`),
+    `reflect` (mirror without the edge), `edge` (repeat the edge) or `wrap`
+    (continue from the other end).
+  }];
+  let arguments = (ins NN_Tensor:$x, DenseI64ArrayAttr:$paddings,
+                       DefaultValuedStrAttr<StrAttr, "constant">:$mode,
+                       DefaultValuedAttr<F32Attr, "0.0">:$value);
+  let results = (outs NN_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
 }
 
 //===----------------------------------------------------------------------===//

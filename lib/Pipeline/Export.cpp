@@ -146,6 +146,7 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
     inputTypes.push_back(cast<mlir::RankedTensorType>(type));
 
   mlir::PassManager passes(&context);
+  passes.addNestedPass<mlir::func::FuncOp>(createNNFoldConstants());
   passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
   addStrategyPipeline(passes, setup.strategyPipeline(request.trainStrategy, /*partition=*/true));
   if (failed(passes.run(module)))

@@ -256,10 +256,12 @@ Expected<RunResult> runModelFile(const RunRequest &request) {
   std::optional<OnnxModel> &onnxModel = (*imported)->onnx;
   std::optional<MindIRModel> &mindirModel = (*imported)->mindir;
   mlir::OwningOpRef<mlir::ModuleOp> &module = (*imported)->module;
-  // Fusions that make the program cheaper to run without changing its
-  // meaning (GeLU spelled out in elementwise ops becomes one nn.gelu).
+  // Folds and fusions that make the program cheaper to run without
+  // changing its meaning (ops on constants become the constants they
+  // compute; GeLU spelled out in elementwise ops becomes one nn.gelu).
   if (request.fuse) {
     mlir::PassManager passes(&context);
+    passes.addNestedPass<mlir::func::FuncOp>(createNNFoldConstants());
     passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
     if (failed(passes.run(*module)))
       return runError(request.model + ": " + diagnostics.text("fusion failed"));

@@ -100,7 +100,8 @@ llvm::Error Interpreter::constant(arith::ConstantOp op) {
 
 Kernel dinfer::interp::selectKernel(Operation *op) {
   for (Kernel (*select)(Operation *) : {selectCoreKernel, selectElementwiseKernel, selectLinalgKernel,
-                                        selectNormalizationKernel, selectDataMovementKernel, selectCollectivesKernel})
+                                        selectNormalizationKernel, selectDataMovementKernel, selectIndexingKernel,
+                                        selectCollectivesKernel})
     if (Kernel kernel = select(op))
       return kernel;
   return nullptr;

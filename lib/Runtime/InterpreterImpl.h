@@ -100,6 +100,7 @@ Kernel selectElementwiseKernel(Operation *op);   ///< Ops/Elementwise.cpp
 Kernel selectLinalgKernel(Operation *op);        ///< Ops/Linalg.cpp
 Kernel selectNormalizationKernel(Operation *op); ///< Ops/Normalization.cpp
 Kernel selectDataMovementKernel(Operation *op);  ///< Ops/DataMovement.cpp
+Kernel selectIndexingKernel(Operation *op);      ///< Ops/Indexing.cpp
 Kernel selectCollectivesKernel(Operation *op);   ///< Ops/Collectives.cpp
 /// The kernel of `op`, or null when the runtime has none.
 Kernel selectKernel(Operation *op);
@@ -205,7 +206,7 @@ public:
     }
   }
 
-  enum class Reduction { Sum, Mean, Max };
+  enum class Reduction { Sum, Mean, Max, Min, Prod };
   llvm::Error constant(arith::ConstantOp op);
   llvm::Error softmax(Value x, Value y, int64_t axis, bool log);
   llvm::Error reduce(Value x, Value y, llvm::ArrayRef<int64_t> axes, Reduction kind);

@@ -156,8 +156,14 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
     // A pending sum first, in the producer's layout.
     if (!from.getPartial().empty()) {
       dist::ReduceKind kind = dist::ReduceKind::sum;
-      if (Operation *producer = value.getDefiningOp(); producer && llvm::isa<nn::ReduceMaxOp>(producer))
-        kind = dist::ReduceKind::max;
+      if (Operation *producer = value.getDefiningOp()) {
+        if (llvm::isa<nn::ReduceMaxOp>(producer))
+          kind = dist::ReduceKind::max;
+        else if (llvm::isa<nn::ReduceMinOp>(producer))
+          kind = dist::ReduceKind::min;
+        else if (llvm::isa<nn::ReduceProdOp>(producer))
+          kind = dist::ReduceKind::prod;
+      }
       value = dist::AllReduceOp::create(builder, loc, value, dist::ReduceKindAttr::get(builder.getContext(), kind),
                                         builder.getDenseI64ArrayAttr(from.getPartial()), devMatrix(from));
     }

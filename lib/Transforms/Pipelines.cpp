@@ -47,10 +47,11 @@ struct InferencePipelineOptions : public mlir::PassPipelineOptions<InferencePipe
 void dinfer::registerDinferPassPipelines() {
   mlir::PassPipelineRegistration<InferencePipelineOptions>(
       "dist-inference-pipeline",
-      "The inference pipeline of dinfer export: GeLU fused, the training strategy attached and adapted to the "
+      "The inference pipeline of dinfer export: ops on constants folded, GeLU fused, the training strategy attached and adapted to the "
       "inference devices, stages cut, layouts propagated, the program partitioned and split into one function per "
       "rank (proven consistent), weights bound to the checkpoints when ckpt-dir is given",
       [](mlir::OpPassManager &pm, const InferencePipelineOptions &options) {
+        pm.addNestedPass<mlir::func::FuncOp>(createNNFoldConstants());
         pm.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
         StrategyPipelineOptions pipeline;
         pipeline.strategyFile = options.strategy;

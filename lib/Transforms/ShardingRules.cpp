@@ -16,6 +16,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/Sequence.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -231,6 +232,62 @@ ShardingRule reduction(Operation *op, llvm::ArrayRef<int64_t> axes, bool keepDim
   return b.take();
 }
 
+/// Every dimension of every operand and result whole: ops whose reads follow
+/// index data (scatters, GatherNd), computed where their operands are whole.
+ShardingRule allWhole(Operation *op) {
+  RuleBuilder b(op);
+  for (auto [i, v] : llvm::enumerate(op->getOperands()))
+    for (int64_t d = 0; d < typeOf(v).getRank(); ++d)
+      b.operandWhole(i, d, typeOf(v).getDimSize(d));
+  for (auto [i, v] : llvm::enumerate(op->getResults()))
+    for (int64_t d = 0; d < typeOf(v).getRank(); ++d)
+      b.resultWhole(i, d, typeOf(v).getDimSize(d));
+  return b.take();
+}
+
+/// One operand and one result of the same rank whose dimension `d` is
+/// parallel where `parallel(d)` holds and the extents agree, whole elsewhere
+/// (a scan's axis, a padded dimension, GatherD's dim).
+template <typename Pred>
+ShardingRule sameRankExcept(Operation *op, unsigned operandCount, Pred parallel) {
+  RuleBuilder b(op);
+  RankedTensorType y = typeOf(op->getResult(0));
+  for (int64_t d = 0; d < y.getRank(); ++d) {
+    bool agree = llvm::all_of(llvm::seq(0u, operandCount),
+                              [&](unsigned i) { return typeOf(op->getOperand(i)).getDimSize(d) == y.getDimSize(d); });
+    if (parallel(d) && agree) {
+      int64_t f = b.factor(y.getDimSize(d));
+      for (unsigned i = 0; i < operandCount; ++i)
+        b.operand(i, d, f);
+      b.result(0, d, f);
+      continue;
+    }
+    for (unsigned i = 0; i < operandCount; ++i)
+      b.operandWhole(i, d, typeOf(op->getOperand(i)).getDimSize(d));
+    b.resultWhole(0, d, y.getDimSize(d));
+  }
+  for (unsigned i = operandCount; i < op->getNumOperands(); ++i)
+    for (int64_t d = 0; d < typeOf(op->getOperand(i)).getRank(); ++d)
+      b.operandWhole(i, d, typeOf(op->getOperand(i)).getDimSize(d));
+  return b.take();
+}
+
+/// Argmax / argmin: the searched axis whole, the others parallel.
+ShardingRule argReduce(Operation *op, int64_t axisAttr) {
+  RuleBuilder b(op);
+  RankedTensorType x = typeOf(op->getOperand(0));
+  int64_t axis = normalizeAxis(axisAttr, x.getRank()), out = 0;
+  for (int64_t d = 0; d < x.getRank(); ++d) {
+    if (d == axis) {
+      b.operandWhole(0, d, x.getDimSize(d));
+      continue;
+    }
+    int64_t f = b.factor(x.getDimSize(d));
+    b.operand(0, d, f).result(0, out++, f);
+  }
+  return b.take();
+}
+
 /// Concat (operands -> one result) and Split (one operand -> results) along
 /// `axis`: every other dimension shared; the axis stays whole everywhere.
 ShardingRule concatLike(Operation *op, int64_t axis) {
@@ -424,6 +481,25 @@ FailureOr<ShardingRule> ruleOf(Operation *op) {
       .Case([](nn::ReduceSumOp o) { return reduction(o, o.getAxis(), o.getKeepDims()); })
       .Case([](nn::ReduceMeanOp o) { return reduction(o, o.getAxis(), o.getKeepDims()); })
       .Case([](nn::ReduceMaxOp o) { return reduction(o, o.getAxis(), o.getKeepDims()); })
+      .Case([](nn::ReduceMinOp o) { return reduction(o, o.getAxis(), o.getKeepDims()); })
+      .Case([](nn::ReduceProdOp o) { return reduction(o, o.getAxis(), o.getKeepDims()); })
+      .Case([](nn::ArgmaxOp o) { return argReduce(o, o.getAxis()); })
+      .Case([](nn::ArgminOp o) { return argReduce(o, o.getAxis()); })
+      .Case([](nn::CumSumOp o) {
+        int64_t axis = normalizeAxis(o.getAxis(), typeOf(o.getX()).getRank());
+        return sameRankExcept(o, 1, [&](int64_t d) { return d != axis; });
+      })
+      .Case([](nn::GatherDOp o) {
+        int64_t dim = normalizeAxis(o.getDim(), typeOf(o.getX()).getRank());
+        return sameRankExcept(o, 2, [&](int64_t d) { return d != dim; });
+      })
+      .Case([](nn::PadOp o) {
+        ArrayRef<int64_t> paddings = o.getPaddings();
+        return sameRankExcept(o, 1, [&](int64_t d) { return paddings[2 * d] == 0 && paddings[2 * d + 1] == 0; });
+      })
+      .Case<nn::GatherNdOp, nn::TensorScatterUpdateOp, nn::TensorScatterAddOp, nn::TensorScatterMulOp,
+            nn::TensorScatterMaxOp, nn::TensorScatterMinOp, nn::TensorScatterElementsOp>(
+          [](Operation *o) { return allWhole(o); })
       .Case<nn::ReshapeOp, nn::ExpandDimsOp, nn::SqueezeOp, nn::FlattenOp>([](Operation *o) { return reshape(o); })
       .Case([](nn::TransposeOp o) { return transpose(o); })
       .Case([](nn::ConcatOp o) { return concatLike(o, o.getAxis()); })

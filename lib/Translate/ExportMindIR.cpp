@@ -368,6 +368,7 @@ LogicalResult Exporter::exportPrimitive(nn::MindSporePrimitiveOpInterface primit
     switch (field.form) {
     case nn::MindIRForm::IntInput:
     case nn::MindIRForm::IntsInput:
+    case nn::MindIRForm::IntInputAt:
     case nn::MindIRForm::TypeInput:
     case nn::MindIRForm::ResultShapeInput:
     case nn::MindIRForm::ScalarOperand:
@@ -408,6 +409,7 @@ LogicalResult Exporter::exportPrimitive(nn::MindSporePrimitiveOpInterface primit
       break;
     case nn::MindIRForm::IntInput: inputs.push_back(constInt(integer())); break;
     case nn::MindIRForm::IntsInput: inputs.push_back(constInts(ints())); break;
+    case nn::MindIRForm::IntInputAt: inputs.insert(inputs.begin() + field.operand, constInt(integer())); break;
     case nn::MindIRForm::TypeInput: inputs.push_back(constType(llvm::cast<TypeAttr>(value).getValue())); break;
     case nn::MindIRForm::ResultShapeInput:
       inputs.push_back(constInts(llvm::cast<RankedTensorType>(op->getResult(0).getType()).getShape()));

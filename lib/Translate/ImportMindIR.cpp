@@ -463,6 +463,7 @@ LogicalResult Importer::importPrimitive(const mind_ir::NodeProto &node, Register
   ArrayRef<nn::MindIRField> fields = primitive->getMindIRFields();
 
   SmallVector<Value> operands;
+  NamedAttrList positional;
   int nextInput = 0;
   if (primitive->getMindIRTupleOperands()) {
     auto tuple = input(node, nextInput++, loc);
@@ -478,6 +479,16 @@ LogicalResult Importer::importPrimitive(const mind_ir::NodeProto &node, Register
     if (!count)
       return emitError(loc) << name << " has no fixed operand count and no tuple input: it cannot be read from MindIR";
     for (unsigned i = 0; i < *count; ++i) {
+      for (const nn::MindIRField &field : fields) {
+        if (field.form != nn::MindIRForm::IntInputAt || field.operand != nextInput)
+          continue;
+        auto given = intsInput(node, nextInput++, loc);
+        if (failed(given))
+          return failure();
+        if (given->size() != 1)
+          return emitError(loc) << primitiveName << "'s " << field.attr << " must be one integer";
+        positional.set(field.attr, builder_.getI64IntegerAttr(given->front()));
+      }
       auto item = input(node, nextInput++, loc);
       if (failed(item))
         return failure();
@@ -495,7 +506,7 @@ LogicalResult Importer::importPrimitive(const mind_ir::NodeProto &node, Register
     }
   }
 
-  NamedAttrList attributes;
+  NamedAttrList attributes(positional);
   for (const nn::MindIRField &field : fields) {
     switch (field.form) {
     case nn::MindIRForm::IntInput:
@@ -552,6 +563,7 @@ LogicalResult Importer::importPrimitive(const mind_ir::NodeProto &node, Register
                               << " is not supported (dinfer runs " << field.mindir << " = " << expected << ")";
       break;
     }
+    case nn::MindIRForm::IntInputAt:
     case nn::MindIRForm::ScalarOperand:
     case nn::MindIRForm::OperandDims:
     case nn::MindIRForm::RequireInt:

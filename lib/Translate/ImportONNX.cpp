@@ -5,6 +5,7 @@
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Formats/ONNX.h"
+#include "dinfer/Runtime/ConstantEvaluation.h"
 
 #include "TranslateUtils.h"
 
@@ -61,6 +62,13 @@ std::optional<SmallVector<int64_t>> attrInts(const onnx::NodeProto &node, String
   if (!attr)
     return std::nullopt;
   return SmallVector<int64_t>(attr->ints().begin(), attr->ints().end());
+}
+
+std::optional<SmallVector<float>> attrFloats(const onnx::NodeProto &node, StringRef name) {
+  const onnx::AttributeProto *attr = findAttr(node, name);
+  if (!attr)
+    return std::nullopt;
+  return SmallVector<float>(attr->floats().begin(), attr->floats().end());
 }
 
 class Importer {
@@ -142,6 +150,24 @@ private:
           return emitError(loc) << "the value given for input '" << node.input(index) << "' is not an onnx.TensorProto";
         it = constants_.insert({node.input(index), tensor.get()}).first;
         ownedTensors_.push_back(std::move(tensor));
+      }
+    }
+    if (it == constants_.end()) {
+      // Computed from constants by earlier nodes: evaluated with the
+      // runtime's kernels, once.
+      auto produced = values_.find(node.input(index));
+      if (produced != values_.end()) {
+        auto data = evaluateConstant(produced->second);
+        if (!data)
+          return emitError(loc) << node.op_type() << "'s " << what << " ('" << node.input(index)
+                                << "') could not be computed: " << llvm::toString(data.takeError());
+        if (*data) {
+          auto tensor = std::make_unique<onnx::TensorProto>();
+          if (!tensor->ParseFromString(serializeOnnxTensor(**data, node.input(index))))
+            return emitError(loc) << "internal error: a folded constant does not serialize";
+          it = constants_.insert({node.input(index), tensor.get()}).first;
+          ownedTensors_.push_back(std::move(tensor));
+        }
       }
     }
     if (it == constants_.end())
@@ -1121,9 +1147,37 @@ private:
         return failure();
       sizes = *given;
     }
-    if (sizes && llvm::any_of(*sizes, [&](int64_t s) { return s != (*sizes)[0]; }))
-      return emitError(loc) << "Split into unequal parts is not supported "
-                               "(nn.split splits evenly)";
+    RankedTensorType type = typeOf(*x);
+    int64_t rank = type.getRank(), d = axis < 0 ? axis + rank : axis;
+    if (d < 0 || d >= rank)
+      return emitError(loc) << "Split axis " << axis << " is out of range for rank " << rank;
+    int64_t extent = type.getDimSize(d);
+    // Opset 18's num_outputs: parts of ceil(extent / parts), the last smaller.
+    if (!sizes && extent % parts) {
+      int64_t chunk = (extent + parts - 1) / parts;
+      sizes.emplace();
+      for (int64_t i = 0; i < parts; ++i)
+        sizes->push_back(std::clamp<int64_t>(extent - i * chunk, 0, chunk));
+    }
+    if (sizes && llvm::any_of(*sizes, [&](int64_t s) { return s != (*sizes)[0]; })) {
+      if (static_cast<int64_t>(sizes->size()) != parts)
+        return emitError(loc) << "Split has " << sizes->size() << " sizes for " << parts << " outputs";
+      // Unequal parts: one slice each.
+      int64_t offset = 0;
+      for (int64_t i = 0; i < parts; ++i) {
+        SmallVector<int64_t> begin(d + 1, 0), end(d + 1, std::numeric_limits<int64_t>::max()), strides(d + 1, 1);
+        begin[d] = offset;
+        end[d] = offset + (*sizes)[i];
+        offset += (*sizes)[i];
+        if (failed(define(node, i,
+                          make1<nn::StridedSliceOp>(
+                              loc, *x, {i64s("begin", begin), i64s("end", end), i64s("strides", strides)}))))
+          return failure();
+      }
+      if (offset != extent)
+        return emitError(loc) << "Split sizes add up to " << offset << ", not the extent " << extent;
+      return success();
+    }
     auto op = make<nn::SplitOp>(loc, *x, {i64("axis", axis), i64("output_num", parts)});
     if (failed(op))
       return failure();
@@ -1194,15 +1248,31 @@ private:
   }
 
   /// ONNX pads are [begin..., end...]; nn's are [top, bottom, left, right].
-  FailureOr<SmallVector<NamedAttribute>> windowAttrs(const onnx::NodeProto &node, Location loc, int64_t spatial) {
+  /// `input` and `kernel` are the two spatial extents of the data and the
+  /// window (for SAME_LOWER, whose padding nn writes out).
+  FailureOr<SmallVector<NamedAttribute>> windowAttrs(const onnx::NodeProto &node, Location loc, int64_t spatial,
+                                                     ArrayRef<int64_t> input, ArrayRef<int64_t> kernel) {
     if (spatial != 2)
       return emitError(loc) << node.op_type() << " over " << spatial
-                            << " spatial dimensions is not supported (only 2-D)";
+                            << " spatial dimensions is not supported (1-D and 2-D only)";
     SmallVector<NamedAttribute> attrs;
     std::string autoPad = attrString(node, "auto_pad", "NOTSET");
-    if (autoPad == "SAME_UPPER")
+    if (autoPad == "SAME_UPPER") {
       attrs.push_back(named("pad_mode", builder_.getStringAttr("same")));
-    else if (autoPad == "VALID")
+    } else if (autoPad == "SAME_LOWER") {
+      // The same total padding as SAME_UPPER, its odd element before.
+      SmallVector<int64_t> strides = attrInts(node, "strides").value_or(SmallVector<int64_t>{1, 1});
+      SmallVector<int64_t> dilations = attrInts(node, "dilations").value_or(SmallVector<int64_t>{1, 1});
+      SmallVector<int64_t> pad(4);
+      for (int d = 0; d < 2; ++d) {
+        int64_t out = (input[d] + strides[d] - 1) / strides[d];
+        int64_t total = std::max<int64_t>((out - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 - input[d], 0);
+        pad[2 * d] = total - total / 2;
+        pad[2 * d + 1] = total / 2;
+      }
+      attrs.push_back(i64s("pad", pad));
+      return attrs;
+    } else if (autoPad == "VALID")
       attrs.push_back(named("pad_mode", builder_.getStringAttr("valid")));
     else if (autoPad != "NOTSET")
       return emitError(loc) << node.op_type() << " auto_pad " << autoPad << " is not supported";
@@ -1214,11 +1284,66 @@ private:
     return attrs;
   }
 
+  /// A 1-D window op (Conv, pooling) as the 2-D one over [.., 1, L]: its
+  /// data and weight gain a dimension of 1 before the last, its window
+  /// attributes a leading 1 (and 0 padding), and the result loses it again.
+  FailureOr<bool> convertLiftedTo2D(const onnx::NodeProto &node, Location loc, Converter converter) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    bool conv = node.op_type() == "Conv";
+    int64_t spatial = typeOf(*x).getRank() - 2;
+    if (conv) {
+      auto w = lookup(node, 1, loc);
+      if (failed(w))
+        return failure();
+      spatial = typeOf(*w).getRank() - 2;
+    }
+    if (spatial != 1)
+      return false;
+    onnx::NodeProto lifted = node;
+    for (onnx::AttributeProto &attr : *lifted.mutable_attribute()) {
+      StringRef name = attr.name();
+      if (name == "kernel_shape" || name == "strides" || name == "dilations") {
+        SmallVector<int64_t> values = {1};
+        values.append(attr.ints().begin(), attr.ints().end());
+        attr.clear_ints();
+        for (int64_t v : values)
+          attr.add_ints(v);
+      } else if (name == "pads" && attr.ints_size() == 2) {
+        int64_t begin = attr.ints(0), end = attr.ints(1);
+        attr.clear_ints();
+        for (int64_t v : {int64_t(0), begin, int64_t(0), end})
+          attr.add_ints(v);
+      }
+    }
+    for (int i = 0; i < (conv ? 2 : 1); ++i) {
+      auto operand = lookup(node, i, loc);
+      auto raised = make1<nn::ExpandDimsOp>(loc, *operand, {i64("axis", 2)});
+      if (failed(raised))
+        return failure();
+      std::string name = node.input(i) + "#2d";
+      values_[name] = *raised;
+      lifted.set_input(i, name);
+    }
+    std::string result = node.output(0) + "#2d";
+    lifted.set_output(0, result);
+    if (failed((this->*converter)(lifted, loc)))
+      return failure();
+    if (failed(define(node, 0, make1<nn::SqueezeOp>(loc, values_[result], {i64s("axis", {2})}))))
+      return failure();
+    return true;
+  }
+
   LogicalResult convertConv(const onnx::NodeProto &node, Location loc) {
+    auto lifted = convertLiftedTo2D(node, loc, &Importer::convertConv);
+    if (failed(lifted) || *lifted)
+      return failure(failed(lifted));
     auto x = lookup(node, 0, loc), w = lookup(node, 1, loc);
     if (failed(x) || failed(w))
       return failure();
-    auto attrs = windowAttrs(node, loc, typeOf(*w).getRank() - 2);
+    auto attrs = windowAttrs(node, loc, typeOf(*w).getRank() - 2, typeOf(*x).getShape().drop_front(2),
+                             typeOf(*w).getShape().drop_front(2));
     if (failed(attrs))
       return failure();
     if (auto strides = attrInts(node, "strides"))
@@ -1237,13 +1362,17 @@ private:
   LogicalResult convertPool(const onnx::NodeProto &node, Location loc, bool max) {
     if (failed(onlyOutputs(node, 1, loc)))
       return failure();
+    auto lifted = convertLiftedTo2D(node, loc, max ? &Importer::convertMaxPool : &Importer::convertAveragePool);
+    if (failed(lifted) || *lifted)
+      return failure(failed(lifted));
     auto x = lookup(node, 0, loc);
     if (failed(x))
       return failure();
     auto kernel = attrInts(node, "kernel_shape");
     if (!kernel)
       return emitError(loc) << node.op_type() << " needs kernel_shape";
-    auto attrs = windowAttrs(node, loc, static_cast<int64_t>(kernel->size()));
+    auto attrs = windowAttrs(node, loc, static_cast<int64_t>(kernel->size()), typeOf(*x).getShape().drop_front(2),
+                             *kernel);
     if (failed(attrs))
       return failure();
     if (auto dilations = attrInts(node, "dilations"))
@@ -1260,12 +1389,747 @@ private:
     return define(node, 0, make1<nn::MaxPoolOp>(loc, *x, *attrs));
   }
 
+  //===--- reductions, index search and scans ---------------------------===//
+
+  /// The reduction of `node` over x (axes and keepdims as ONNX gives them),
+  /// through `OpT`; x may be a transformed input (ReduceL1's |x|).
+  template <typename OpT>
+  FailureOr<Value> reduceAs(const onnx::NodeProto &node, Value x, Location loc, std::optional<bool> keep = {}) {
+    auto axes = axesOf(node, 1, loc);
+    if (failed(axes))
+      return failure();
+    bool keepDims = keep.value_or(attrInt(node, "keepdims", 1) != 0);
+    if ((!*axes || (*axes)->empty()) && attrInt(node, "noop_with_empty_axes", 0))
+      return x;
+    SmallVector<int64_t> list = *axes ? **axes : SmallVector<int64_t>();
+    return make1<OpT>(loc, x, {i64s("axis", list), named("keep_dims", builder_.getBoolAttr(keepDims))});
+  }
+
+  FailureOr<Value> absOf(Value x, Location loc) {
+    auto pos = make1<nn::ReLUOp>(loc, x);
+    auto neg = make1<nn::NegOp>(loc, x);
+    if (failed(pos) || failed(neg))
+      return failure();
+    auto negPos = make1<nn::ReLUOp>(loc, *neg);
+    if (failed(negPos))
+      return failure();
+    return make1<nn::AddOp>(loc, {*pos, *negPos});
+  }
+
+  /// ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum and ReduceLogSumExp,
+  /// written with the nn reductions.
+  LogicalResult convertComposedReduce(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    StringRef op = node.op_type();
+    if (op == "ReduceL1") {
+      auto a = absOf(*x, loc);
+      return failed(a) ? failure() : define(node, 0, reduceAs<nn::ReduceSumOp>(node, *a, loc));
+    }
+    if (op == "ReduceL2" || op == "ReduceSumSquare") {
+      auto squared = make1<nn::MulOp>(loc, {*x, *x});
+      if (failed(squared))
+        return failure();
+      auto sum = reduceAs<nn::ReduceSumOp>(node, *squared, loc);
+      if (failed(sum) || op == "ReduceSumSquare")
+        return define(node, 0, sum);
+      return define(node, 0, make1<nn::SqrtOp>(loc, *sum));
+    }
+    if (op == "ReduceLogSum") {
+      auto sum = reduceAs<nn::ReduceSumOp>(node, *x, loc);
+      return failed(sum) ? failure() : define(node, 0, make1<nn::LogOp>(loc, *sum));
+    }
+    // log(sum(exp(x - m))) + m with m the maximum, so that exp cannot overflow.
+    auto peak = reduceAs<nn::ReduceMaxOp>(node, *x, loc, /*keep=*/true);
+    if (failed(peak))
+      return failure();
+    if (*peak == *x) // noop_with_empty_axes
+      return define(node, 0, *x);
+    auto shifted = make1<nn::SubOp>(loc, {*x, *peak});
+    if (failed(shifted))
+      return failure();
+    auto exps = make1<nn::ExpOp>(loc, *shifted);
+    if (failed(exps))
+      return failure();
+    auto sum = reduceAs<nn::ReduceSumOp>(node, *exps, loc);
+    if (failed(sum))
+      return failure();
+    auto logs = make1<nn::LogOp>(loc, *sum);
+    if (failed(logs))
+      return failure();
+    auto peakAsSum = make1<nn::ReshapeOp>(loc, *peak, {i64s("shape", typeOf(*sum).getShape())});
+    if (failed(peakAsSum))
+      return failure();
+    return define(node, 0, make1<nn::AddOp>(loc, {*logs, *peakAsSum}));
+  }
+
+  /// ArgMax / ArgMin: MindSpore's int32 indices, widened to ONNX's int64.
+  template <typename OpT>
+  LogicalResult convertArgReduce(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    int64_t rank = typeOf(*x).getRank(), axis = attrInt(node, "axis", 0);
+    if (axis < -rank || axis >= rank)
+      return emitError(loc) << node.op_type() << " axis " << axis << " is out of range for rank " << rank;
+    axis = axis < 0 ? axis + rank : axis;
+    auto index = make1<OpT>(loc, *x,
+                            {i64("axis", axis), named("select_last_index",
+                                                      builder_.getBoolAttr(attrInt(node, "select_last_index", 0)))});
+    if (failed(index))
+      return failure();
+    auto wide = make1<nn::CastOp>(loc, *index, {named("dtype", TypeAttr::get(builder_.getI64Type()))});
+    if (failed(wide) || !attrInt(node, "keepdims", 1))
+      return define(node, 0, wide);
+    return define(node, 0, make1<nn::ExpandDimsOp>(loc, *wide, {i64("axis", axis)}));
+  }
+
+  /// A constant of `type` counting 0, 1, ... along dimension `axis` (every
+  /// other dimension of extent 1).
+  Value iotaAlong(int64_t rank, int64_t axis, int64_t count, Type element, Location loc) {
+    SmallVector<int64_t> shape(rank, 1);
+    shape[axis] = count;
+    auto type = RankedTensorType::get(shape, element);
+    SmallVector<Attribute> values;
+    for (int64_t i = 0; i < count; ++i)
+      values.push_back(llvm::isa<FloatType>(element) ? Attribute(FloatAttr::get(element, static_cast<double>(i)))
+                                                     : Attribute(IntegerAttr::get(element, i)));
+    return arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(type, values)).getResult();
+  }
+
+  /// Hardmax: 1 at the first largest value along the axis, 0 elsewhere.
+  LogicalResult convertHardmax(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    RankedTensorType type = typeOf(*x);
+    int64_t rank = type.getRank(), axis = attrInt(node, "axis", opset_ < 13 ? 1 : -1);
+    if (axis < -rank || axis >= rank)
+      return emitError(loc) << "Hardmax axis " << axis << " is out of range for rank " << rank;
+    axis = axis < 0 ? axis + rank : axis;
+    Value input = *x;
+    // Before opset 13 the input is a matrix of [outer, inner] around axis.
+    if (opset_ < 13) {
+      int64_t outer = 1, inner = 1;
+      for (int64_t d = 0; d < rank; ++d)
+        (d < axis ? outer : inner) *= type.getDimSize(d);
+      auto flat = make1<nn::ReshapeOp>(loc, input, {i64s("shape", {outer, inner})});
+      if (failed(flat))
+        return failure();
+      input = *flat;
+      axis = 1;
+    }
+    int64_t count = typeOf(input).getDimSize(axis);
+    auto index = make1<nn::ArgmaxOp>(loc, input, {i64("axis", axis)});
+    if (failed(index))
+      return failure();
+    auto kept = make1<nn::ExpandDimsOp>(loc, *index, {i64("axis", axis)});
+    if (failed(kept))
+      return failure();
+    auto hit = make1<nn::EqualOp>(
+        loc, {*kept, iotaAlong(typeOf(input).getRank(), axis, count, builder_.getI32Type(), loc)});
+    if (failed(hit))
+      return failure();
+    auto y = make1<nn::CastOp>(loc, *hit, {named("dtype", TypeAttr::get(type.getElementType()))});
+    if (failed(y) || opset_ >= 13)
+      return define(node, 0, y);
+    return define(node, 0, make1<nn::ReshapeOp>(loc, *y, {i64s("shape", type.getShape())}));
+  }
+
+  LogicalResult convertCumSum(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    auto axis = constantInts(node, 1, loc, "axis");
+    if (failed(x) || failed(axis))
+      return failure();
+    if (axis->size() != 1)
+      return emitError(loc) << "CumSum's axis must be one integer";
+    return define(node, 0,
+                  make1<nn::CumSumOp>(loc, *x,
+                                      {i64("axis", axis->front()),
+                                       named("exclusive", builder_.getBoolAttr(attrInt(node, "exclusive", 0))),
+                                       named("reverse", builder_.getBoolAttr(attrInt(node, "reverse", 0)))}));
+  }
+
+  //===--- element gathers and scatters ---------------------------------===//
+
+  LogicalResult convertGatherElements(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc), index = lookup(node, 1, loc);
+    if (failed(x) || failed(index))
+      return failure();
+    return define(node, 0, make1<nn::GatherDOp>(loc, {*x, *index}, {i64("dim", attrInt(node, "axis", 0))}));
+  }
+
+  LogicalResult convertGatherND(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc), indices = lookup(node, 1, loc);
+    if (failed(x) || failed(indices))
+      return failure();
+    return define(node, 0,
+                  make1<nn::GatherNdOp>(loc, {*x, *indices}, {i64("batch_dims", attrInt(node, "batch_dims", 0))}));
+  }
+
+  LogicalResult convertScatterND(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc), indices = lookup(node, 1, loc), updates = lookup(node, 2, loc);
+    if (failed(x) || failed(indices) || failed(updates))
+      return failure();
+    std::string reduction = attrString(node, "reduction", "none");
+    SmallVector<Value> operands = {*x, *indices, *updates};
+    if (reduction == "none")
+      return define(node, 0, make1<nn::TensorScatterUpdateOp>(loc, operands));
+    if (reduction == "add")
+      return define(node, 0, make1<nn::TensorScatterAddOp>(loc, operands));
+    if (reduction == "mul")
+      return define(node, 0, make1<nn::TensorScatterMulOp>(loc, operands));
+    if (reduction == "max")
+      return define(node, 0, make1<nn::TensorScatterMaxOp>(loc, operands));
+    if (reduction == "min")
+      return define(node, 0, make1<nn::TensorScatterMinOp>(loc, operands));
+    return emitError(loc) << "ScatterND reduction '" << reduction << "' is not supported";
+  }
+
+  /// ScatterElements, and Scatter (its name before opset 11).
+  LogicalResult convertScatterElements(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc), indices = lookup(node, 1, loc), updates = lookup(node, 2, loc);
+    if (failed(x) || failed(indices) || failed(updates))
+      return failure();
+    std::string reduction = attrString(node, "reduction", "none");
+    if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, reduction))
+      return emitError(loc) << node.op_type() << " reduction '" << reduction << "' is not supported";
+    return define(node, 0,
+                  make1<nn::TensorScatterElementsOp>(
+                      loc, {*x, *indices, *updates},
+                      {i64("axis", attrInt(node, "axis", 0)), named("reduction", builder_.getStringAttr(reduction))}));
+  }
+
+  /// OneHot: indices (negative ones count from depth) compared with 0..depth-1
+  /// along the new axis, choosing values[1] (on) or values[0] (off).
+  LogicalResult convertOneHot(const onnx::NodeProto &node, Location loc) {
+    auto indices = lookup(node, 0, loc), values = lookup(node, 2, loc);
+    auto depthValue = constantScalar(node, 1, loc, "depth");
+    if (failed(indices) || failed(values) || failed(depthValue))
+      return failure();
+    if (typeOf(*values).getNumElements() != 2)
+      return emitError(loc) << "OneHot's values must hold [off, on]";
+    auto depth = static_cast<int64_t>(*depthValue);
+    if (depth <= 0)
+      return emitError(loc) << "OneHot's depth must be positive, got " << depth;
+    int64_t rank = typeOf(*indices).getRank() + 1, axis = attrInt(node, "axis", -1);
+    if (axis < -rank || axis >= rank)
+      return emitError(loc) << "OneHot axis " << axis << " is out of range for rank " << rank;
+    axis = axis < 0 ? axis + rank : axis;
+    Type wide = builder_.getI64Type();
+    auto index = make1<nn::CastOp>(loc, *indices, {named("dtype", TypeAttr::get(wide))});
+    if (failed(index))
+      return failure();
+    Value zero = scalarConstant(0, wide, loc), depthConstant = scalarConstant(static_cast<float>(depth), wide, loc);
+    auto wrapped = select(loc, make1<nn::LessOp>(loc, {*index, zero}), make1<nn::AddOp>(loc, {*index, depthConstant}),
+                          *index);
+    if (failed(wrapped))
+      return failure();
+    auto kept = make1<nn::ExpandDimsOp>(loc, *wrapped, {i64("axis", axis)});
+    if (failed(kept))
+      return failure();
+    auto hit = make1<nn::EqualOp>(loc, {*kept, iotaAlong(rank, axis, depth, wide, loc)});
+    auto flat = make1<nn::ReshapeOp>(loc, *values, {i64s("shape", {2})});
+    if (failed(hit) || failed(flat))
+      return failure();
+    auto pick = [&](int64_t i) {
+      return make1<nn::StridedSliceOp>(loc, *flat, {i64s("begin", {i}), i64s("end", {i + 1}), i64s("strides", {1})});
+    };
+    return define(node, 0, select(loc, *hit, pick(1), pick(0)));
+  }
+
+  //===--- shapes, padding and constants --------------------------------===//
+
+  LogicalResult convertPad(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    int64_t rank = typeOf(*x).getRank();
+    SmallVector<int64_t> pads;
+    double value = 0;
+    if (opset_ < 11) {
+      pads = attrInts(node, "pads").value_or(SmallVector<int64_t>());
+      value = attrFloat(node, "value", 0.0f);
+    } else {
+      auto given = constantInts(node, 1, loc, "pads");
+      if (failed(given))
+        return failure();
+      pads = *given;
+      if (hasInput(node, 2)) {
+        auto fill = constantScalar(node, 2, loc, "constant_value");
+        if (failed(fill))
+          return failure();
+        value = *fill;
+      }
+    }
+    SmallVector<int64_t> axes;
+    if (hasInput(node, 3)) {
+      auto given = constantInts(node, 3, loc, "axes");
+      if (failed(given))
+        return failure();
+      axes = *given;
+    } else {
+      for (int64_t d = 0; d < rank; ++d)
+        axes.push_back(d);
+    }
+    if (pads.size() != 2 * axes.size())
+      return emitError(loc) << "Pad's pads hold " << pads.size() << " values for " << axes.size() << " axes";
+    SmallVector<int64_t> paddings(2 * rank, 0);
+    for (auto [i, axis] : llvm::enumerate(axes)) {
+      int64_t d = axis < 0 ? axis + rank : axis;
+      if (d < 0 || d >= rank)
+        return emitError(loc) << "Pad axis " << axis << " is out of range for rank " << rank;
+      paddings[2 * d] = pads[i];
+      paddings[2 * d + 1] = pads[i + axes.size()];
+    }
+    std::string mode = attrString(node, "mode", "constant");
+    if (!llvm::is_contained({"constant", "reflect", "edge", "wrap"}, mode))
+      return emitError(loc) << "Pad mode '" << mode << "' is not supported";
+    return define(node, 0,
+                  make1<nn::PadOp>(loc, *x,
+                                   {i64s("paddings", paddings), named("mode", builder_.getStringAttr(mode)),
+                                    named("value", builder_.getF32FloatAttr(static_cast<float>(value)))}));
+  }
+
+  /// Trilu: x where the column minus the row is at least k (upper) or at
+  /// most k (lower), zero elsewhere; the mask is a constant.
+  LogicalResult convertTrilu(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    int64_t k = 0;
+    if (hasInput(node, 1)) {
+      auto given = constantInts(node, 1, loc, "k");
+      if (failed(given))
+        return failure();
+      if (given->size() != 1)
+        return emitError(loc) << "Trilu's k must be one integer";
+      k = given->front();
+    }
+    RankedTensorType type = typeOf(*x);
+    if (type.getRank() < 2)
+      return emitError(loc) << "Trilu needs at least two dimensions, got " << type;
+    int64_t rows = type.getDimSize(type.getRank() - 2), cols = type.getDimSize(type.getRank() - 1);
+    if (rows == 0 || cols == 0)
+      return define(node, 0, *x);
+    bool upper = attrInt(node, "upper", 1) != 0;
+    SmallVector<bool> keep;
+    keep.reserve(rows * cols);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        keep.push_back(upper ? c - r >= k : c - r <= k);
+    auto maskType = RankedTensorType::get({rows, cols}, builder_.getI1Type());
+    Value mask = arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(maskType, keep)).getResult();
+    return define(node, 0, select(loc, mask, *x, scalarLike(*x, 0, loc)));
+  }
+
+  LogicalResult convertCastLike(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc), like = lookup(node, 1, loc);
+    if (failed(x) || failed(like))
+      return failure();
+    return define(node, 0, make1<nn::CastOp>(loc, *x, {named("dtype", TypeAttr::get(typeOf(*like).getElementType()))}));
+  }
+
+  /// Size: the element count of a static shape, a constant.
+  LogicalResult convertSize(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    auto tensor = std::make_unique<onnx::TensorProto>();
+    tensor->set_name(node.output(0));
+    tensor->set_data_type(onnx::TensorProto::INT64);
+    tensor->add_int64_data(typeOf(*x).getNumElements());
+    return defineConstant(node, std::move(tensor), loc);
+  }
+
+  /// EyeLike: ones on the k-th diagonal of x's 2-D shape, a constant.
+  LogicalResult convertEyeLike(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    RankedTensorType type = typeOf(*x);
+    if (type.getRank() != 2)
+      return emitError(loc) << "EyeLike needs a 2-D input, got " << type;
+    Type element = type.getElementType();
+    if (const onnx::AttributeProto *dtype = findAttr(node, "dtype")) {
+      auto given = elementType(static_cast<int32_t>(dtype->i()), loc, "EyeLike's dtype");
+      if (failed(given))
+        return failure();
+      element = *given;
+    }
+    int64_t k = attrInt(node, "k", 0);
+    SmallVector<Attribute> values;
+    for (int64_t r = 0; r < type.getDimSize(0); ++r)
+      for (int64_t c = 0; c < type.getDimSize(1); ++c) {
+        double v = c - r == k ? 1.0 : 0.0;
+        values.push_back(llvm::isa<FloatType>(element) ? Attribute(FloatAttr::get(element, v))
+                                                       : Attribute(IntegerAttr::get(element, static_cast<int64_t>(v))));
+      }
+    return define(node, 0,
+                  arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(type.clone(element), values))
+                      .getResult());
+  }
+
+  /// DepthToSpace and SpaceToDepth: a reshape, a transpose and a reshape.
+  LogicalResult convertDepthSpace(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    RankedTensorType type = typeOf(*x);
+    int64_t b = attrInt(node, "blocksize", 0);
+    if (type.getRank() != 4 || b <= 0)
+      return emitError(loc) << node.op_type() << " needs a 4-D input and a positive blocksize";
+    int64_t n = type.getDimSize(0), c = type.getDimSize(1), h = type.getDimSize(2), w = type.getDimSize(3);
+    SmallVector<int64_t> split, perm, out;
+    if (node.op_type() == "DepthToSpace") {
+      if (c % (b * b))
+        return emitError(loc) << "DepthToSpace: " << c << " channels do not divide by blocksize^2 = " << b * b;
+      if (attrString(node, "mode", "DCR") == "CRD") {
+        split = {n, c / (b * b), b, b, h, w};
+        perm = {0, 1, 4, 2, 5, 3};
+      } else {
+        split = {n, b, b, c / (b * b), h, w};
+        perm = {0, 3, 4, 1, 5, 2};
+      }
+      out = {n, c / (b * b), h * b, w * b};
+    } else {
+      if (h % b || w % b)
+        return emitError(loc) << "SpaceToDepth: " << h << "x" << w << " does not divide by blocksize " << b;
+      split = {n, c, h / b, b, w / b, b};
+      perm = {0, 3, 5, 1, 2, 4};
+      out = {n, c * b * b, h / b, w / b};
+    }
+    auto a = make1<nn::ReshapeOp>(loc, *x, {i64s("shape", split)});
+    if (failed(a))
+      return failure();
+    auto t = make1<nn::TransposeOp>(loc, *a, {i64s("perm", perm)});
+    if (failed(t))
+      return failure();
+    return define(node, 0, make1<nn::ReshapeOp>(loc, *t, {i64s("shape", out)}));
+  }
+
+  //===--- Resize and Upsample as separable gathers --------------------===//
+
+  /// One output position of a resized axis: the input indices it reads and
+  /// their weights, or outside the input (tf_crop_and_resize extrapolates).
+  struct ResizeTaps {
+    SmallVector<int64_t, 4> index;
+    SmallVector<double, 4> weight;
+    bool outside = false;
+  };
+
+  /// The taps of every output position of one axis, as ONNX's reference
+  /// computes them: the source coordinate by the coordinate transformation,
+  /// then the nearest element or the linear or cubic neighbours (edge
+  /// elements repeat past the border).
+  /// `scale × in`, not the whole output extent, scales ONNX's coordinates.
+  FailureOr<SmallVector<ResizeTaps>> resizeAxis(const onnx::NodeProto &node, int64_t in, int64_t out, double scale,
+                                                double roiStart, double roiEnd, StringRef mode, StringRef transform,
+                                                StringRef nearestMode, Location loc) {
+    double outWidth = scale * in;
+    double a = attrFloat(node, "cubic_coeff_a", -0.75f);
+    bool excludeOutside = attrInt(node, "exclude_outside", 0) != 0;
+    SmallVector<ResizeTaps> taps(out);
+    for (int64_t i = 0; i < out; ++i) {
+      double x;
+      if (transform == "half_pixel") {
+        x = (i + 0.5) / scale - 0.5;
+      } else if (transform == "half_pixel_symmetric") {
+        double adjustment = out / outWidth, center = in / 2.0;
+        x = center * (1 - adjustment) + (i + 0.5) / scale - 0.5;
+      } else if (transform == "pytorch_half_pixel") {
+        x = outWidth > 1 ? (i + 0.5) / scale - 0.5 : -0.5;
+      } else if (transform == "align_corners") {
+        x = outWidth == 1 ? 0 : i * double(in - 1) / (outWidth - 1);
+      } else if (transform == "asymmetric") {
+        x = i / scale;
+      } else if (transform == "tf_crop_and_resize") {
+        x = out > 1 ? roiStart * (in - 1) + i * (roiEnd - roiStart) * (in - 1) / double(out - 1)
+                    : 0.5 * (roiStart + roiEnd) * (in - 1);
+        if (x < 0 || x > in - 1)
+          taps[i].outside = true;
+      } else {
+        return emitError(loc) << "Resize coordinate_transformation_mode '" << transform << "' is not supported";
+      }
+      auto clampIndex = [&](int64_t k) { return std::clamp<int64_t>(k, 0, in - 1); };
+      ResizeTaps &t = taps[i];
+      if (mode == "nearest") {
+        double f = std::floor(x), frac = x - f;
+        int64_t k;
+        if (nearestMode == "round_prefer_floor")
+          k = frac == 0.5 ? int64_t(f) : int64_t(std::round(x));
+        else if (nearestMode == "round_prefer_ceil")
+          k = frac == 0.5 ? int64_t(f) + 1 : int64_t(std::round(x));
+        else if (nearestMode == "floor")
+          k = int64_t(f);
+        else if (nearestMode == "ceil")
+          k = int64_t(std::ceil(x));
+        else
+          return emitError(loc) << "Resize nearest_mode '" << nearestMode << "' is not supported";
+        t.index = {clampIndex(k)};
+        t.weight = {1.0};
+      } else if (mode == "linear") {
+        double c = std::clamp(x, 0.0, double(in - 1)), f = std::floor(c), w = c - f;
+        t.index = {clampIndex(int64_t(f)), clampIndex(int64_t(f) + 1)};
+        t.weight = {1 - w, w};
+      } else if (mode == "cubic") {
+        double f = std::floor(x), s = x - f;
+        double coeffs[4] = {((a * (s + 1) - 5 * a) * (s + 1) + 8 * a) * (s + 1) - 4 * a,
+                            ((a + 2) * s - (a + 3)) * s * s + 1,
+                            ((a + 2) * (1 - s) - (a + 3)) * (1 - s) * (1 - s) + 1,
+                            ((a * (2 - s) - 5 * a) * (2 - s) + 8 * a) * (2 - s) - 4 * a};
+        double total = 0;
+        for (int tap = 0; tap < 4; ++tap) {
+          int64_t k = int64_t(f) - 1 + tap;
+          double w = coeffs[tap];
+          if (excludeOutside && (k < 0 || k >= in))
+            w = 0;
+          t.index.push_back(clampIndex(k));
+          t.weight.push_back(w);
+          total += w;
+        }
+        if (excludeOutside && total != 0)
+          for (double &w : t.weight)
+            w /= total;
+      } else {
+        return emitError(loc) << "Resize mode '" << mode << "' is not supported";
+      }
+    }
+    return taps;
+  }
+
+  /// Resize (opset 10 on), and Upsample: every axis whose size or
+  /// coordinates change becomes gathers of the neighbours it reads, weighted
+  /// by constants and summed. Exact for nearest; linear and cubic round as
+  /// a float sum of products does.
+  LogicalResult convertResize(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    RankedTensorType type = typeOf(*x);
+    int64_t rank = type.getRank();
+    if (!llvm::isa<FloatType>(type.getElementType()))
+      return emitError(loc) << node.op_type() << " of " << type << " is not supported (floating point only)";
+    if (attrInt(node, "antialias", 0))
+      return emitError(loc) << "Resize with antialias is not supported";
+    bool legacy = node.op_type() == "Upsample" || opset_ < 11;
+    std::string mode = attrString(node, "mode", "nearest");
+    std::string transform =
+        legacy ? "asymmetric" : attrString(node, "coordinate_transformation_mode", "half_pixel");
+    int scalesInput = legacy ? 1 : 2, sizesInput = 3;
+    // Upsample and Resize before opset 11 repeat elements: floor(i / scale).
+    std::string nearestMode = legacy ? "floor" : attrString(node, "nearest_mode", "round_prefer_floor");
+    SmallVector<int64_t> axes;
+    if (auto given = attrInts(node, "axes")) {
+      for (int64_t axis : *given)
+        axes.push_back(axis < 0 ? axis + rank : axis);
+    } else {
+      for (int64_t d = 0; d < rank; ++d)
+        axes.push_back(d);
+    }
+    for (int64_t axis : axes)
+      if (axis < 0 || axis >= rank)
+        return emitError(loc) << node.op_type() << " axis out of range for rank " << rank;
+    SmallVector<double> scales(rank, 1.0), roi;
+    SmallVector<int64_t> sizes(type.getShape());
+    auto elementCount = [&](int index) -> int64_t {
+      if (!hasInput(node, index))
+        return 0;
+      auto constant = constantTensor(node, index, loc, "input");
+      if (failed(constant))
+        return -1;
+      int64_t count = 1;
+      for (int64_t d : (*constant)->dims())
+        count *= d;
+      return count;
+    };
+    auto floats = [&](int index, StringRef what) -> FailureOr<SmallVector<double>> {
+      auto constant = constantTensor(node, index, loc, what);
+      if (failed(constant))
+        return failure();
+      auto bytes = model_.tensorBytes(**constant);
+      if (!bytes)
+        return emitError(loc) << llvm::toString(bytes.takeError());
+      SmallVector<double> values;
+      int32_t kind = (*constant)->data_type();
+      size_t width = kind == onnx::TensorProto::DOUBLE ? 8 : 4;
+      if (kind != onnx::TensorProto::FLOAT && kind != onnx::TensorProto::DOUBLE)
+        return emitError(loc) << node.op_type() << "'s " << what << " must be float";
+      for (size_t i = 0; i + width <= bytes->size(); i += width) {
+        if (width == 8) {
+          double v;
+          std::memcpy(&v, bytes->data() + i, 8);
+          values.push_back(v);
+        } else {
+          float v;
+          std::memcpy(&v, bytes->data() + i, 4);
+          values.push_back(v);
+        }
+      }
+      return values;
+    };
+    if (node.op_type() == "Upsample" && opset_ < 9) {
+      auto given = attrFloats(node, "scales");
+      if (!given)
+        return emitError(loc) << "Upsample needs scales";
+      for (auto [axis, s] : llvm::zip_equal(axes, *given))
+        scales[axis] = s;
+      for (int64_t d = 0; d < rank; ++d)
+        sizes[d] = static_cast<int64_t>(std::floor(type.getDimSize(d) * scales[d]));
+    } else if (int64_t sizeCount = elementCount(sizesInput); sizeCount > 0 && !legacy) {
+      auto given = constantInts(node, sizesInput, loc, "sizes");
+      if (failed(given))
+        return failure();
+      if (given->size() != axes.size())
+        return emitError(loc) << "Resize's sizes hold " << given->size() << " values for " << axes.size() << " axes";
+      std::string policy = attrString(node, "keep_aspect_ratio_policy", "stretch");
+      if (policy == "stretch") {
+        for (auto [axis, s] : llvm::zip_equal(axes, *given)) {
+          sizes[axis] = s;
+          scales[axis] = double(s) / double(type.getDimSize(axis));
+        }
+      } else {
+        double common = policy == "not_larger" ? std::numeric_limits<double>::infinity() : 0;
+        for (auto [axis, s] : llvm::zip_equal(axes, *given)) {
+          double r = double(s) / double(type.getDimSize(axis));
+          common = policy == "not_larger" ? std::min(common, r) : std::max(common, r);
+        }
+        for (int64_t axis : axes) {
+          scales[axis] = common;
+          sizes[axis] = static_cast<int64_t>(std::round(common * type.getDimSize(axis)));
+        }
+      }
+    } else {
+      if (sizeCount < 0 || elementCount(scalesInput) < 0)
+        return failure();
+      auto given = floats(scalesInput, "scales");
+      if (failed(given))
+        return failure();
+      if (given->size() != axes.size())
+        return emitError(loc) << node.op_type() << "'s scales hold " << given->size() << " values for " << axes.size()
+                              << " axes";
+      for (auto [axis, s] : llvm::zip_equal(axes, *given)) {
+        if (!(s > 0))
+          return emitError(loc) << node.op_type() << " scale " << s << " is not positive";
+        scales[axis] = s;
+        sizes[axis] = static_cast<int64_t>(std::floor(type.getDimSize(axis) * s));
+      }
+    }
+    if (transform == "tf_crop_and_resize") {
+      auto given = floats(1, "roi");
+      if (failed(given))
+        return failure();
+      if (given->size() != 2 * axes.size())
+        return emitError(loc) << "Resize's roi must hold a start and an end per axis";
+      roi.assign(2 * rank, 0);
+      for (int64_t d = 0; d < rank; ++d)
+        roi[rank + d] = 1;
+      for (auto [i, axis] : llvm::enumerate(axes)) {
+        roi[axis] = (*given)[i];
+        roi[rank + axis] = (*given)[i + axes.size()];
+      }
+    }
+    float extrapolation = attrFloat(node, "extrapolation_value", 0.0f);
+    Value y = *x;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t in = type.getDimSize(d), out = sizes[d];
+      bool identity = in == out && scales[d] == 1.0 && transform != "tf_crop_and_resize";
+      if (identity)
+        continue;
+      if (in == 0 || out <= 0)
+        return emitError(loc) << node.op_type() << " of dimension " << d << " from " << in << " to " << out;
+      auto taps = resizeAxis(node, in, out, scales[d], roi.empty() ? 0 : roi[d], roi.empty() ? 1 : roi[rank + d],
+                             mode, transform, nearestMode, loc);
+      if (failed(taps))
+        return failure();
+      size_t count = taps->front().index.size();
+      Value sum;
+      for (size_t t = 0; t < count; ++t) {
+        SmallVector<int64_t> index;
+        SmallVector<Attribute> weights;
+        bool unit = true;
+        for (const ResizeTaps &tap : *taps) {
+          index.push_back(tap.index[t]);
+          weights.push_back(FloatAttr::get(type.getElementType(), tap.weight[t]));
+          unit &= tap.weight[t] == 1.0;
+        }
+        auto indexType = RankedTensorType::get({out}, builder_.getI64Type());
+        Value indices =
+            arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(indexType, ArrayRef<int64_t>(index)));
+        auto picked = make1<nn::GatherOp>(loc, {y, indices}, {i64("axis", d)});
+        if (failed(picked))
+          return failure();
+        Value term = *picked;
+        if (!unit) {
+          SmallVector<int64_t> shape(rank, 1);
+          shape[d] = out;
+          Value w = arith::ConstantOp::create(
+              builder_, loc, DenseElementsAttr::get(RankedTensorType::get(shape, type.getElementType()), weights));
+          auto weighted = make1<nn::MulOp>(loc, {term, w});
+          if (failed(weighted))
+            return failure();
+          term = *weighted;
+        }
+        if (!sum) {
+          sum = term;
+          continue;
+        }
+        auto added = make1<nn::AddOp>(loc, {sum, term});
+        if (failed(added))
+          return failure();
+        sum = *added;
+      }
+      if (llvm::any_of(*taps, [](const ResizeTaps &t) { return t.outside; })) {
+        SmallVector<int64_t> shape(rank, 1);
+        shape[d] = out;
+        SmallVector<bool> inside;
+        for (const ResizeTaps &t : *taps)
+          inside.push_back(!t.outside);
+        Value mask = arith::ConstantOp::create(
+            builder_, loc, DenseElementsAttr::get(RankedTensorType::get(shape, builder_.getI1Type()), inside));
+        auto masked = select(loc, mask, sum, scalarLike(sum, extrapolation, loc));
+        if (failed(masked))
+          return failure();
+        sum = *masked;
+      }
+      y = sum;
+    }
+    return define(node, 0, y);
+  }
+
 public:
   /// The converter of every ONNX op type the importer takes: the one list of
   /// them (supportedOnnxOps reads its keys).
   static const llvm::StringMap<Converter> &converters() {
     static const llvm::StringMap<Converter> table = {
         {"Abs", &Importer::convertAbs},
+        {"ArgMax", &Importer::convertArgReduce<nn::ArgmaxOp>},
+        {"ArgMin", &Importer::convertArgReduce<nn::ArgminOp>},
+        {"CastLike", &Importer::convertCastLike},
+        {"CumSum", &Importer::convertCumSum},
+        {"DepthToSpace", &Importer::convertDepthSpace},
+        {"EyeLike", &Importer::convertEyeLike},
+        {"GatherElements", &Importer::convertGatherElements},
+        {"GatherND", &Importer::convertGatherND},
+        {"Hardmax", &Importer::convertHardmax},
+        {"OneHot", &Importer::convertOneHot},
+        {"Pad", &Importer::convertPad},
+        {"ReduceL1", &Importer::convertComposedReduce},
+        {"ReduceL2", &Importer::convertComposedReduce},
+        {"ReduceLogSum", &Importer::convertComposedReduce},
+        {"ReduceLogSumExp", &Importer::convertComposedReduce},
+        {"ReduceMin", &Importer::convertReduce<nn::ReduceMinOp>},
+        {"ReduceProd", &Importer::convertReduce<nn::ReduceProdOp>},
+        {"ReduceSumSquare", &Importer::convertComposedReduce},
+        {"Resize", &Importer::convertResize},
+        {"Scatter", &Importer::convertScatterElements},
+        {"ScatterElements", &Importer::convertScatterElements},
+        {"ScatterND", &Importer::convertScatterND},
+        {"Size", &Importer::convertSize},
+        {"SpaceToDepth", &Importer::convertDepthSpace},
+        {"Trilu", &Importer::convertTrilu},
+        {"Upsample", &Importer::convertResize},
         {"Acos", &Importer::unary<nn::AcosOp>},
         {"Acosh", &Importer::unary<nn::AcoshOp>},
         {"And", &Importer::binary<nn::LogicalAndOp>},

@@ -94,3 +94,22 @@ func.func @reshapes(%y: tensor<6x4xf32>, %z: tensor<4x6x5xf32>) {
   %1 = nn.reshape %z {shape = array<i64: 4, 3, 10>} : tensor<4x6x5xf32>
   return
 }
+
+// -----
+
+// Index searches and scans keep their axis whole; a padded dimension stays
+// whole, an unpadded one splits; ops that follow index data need every
+// dimension whole.
+func.func @indexing(%x: tensor<8x16xf32>, %i: tensor<8x4xi64>, %nd: tensor<3x1xi64>, %u: tensor<3x16xf32>) {
+  // CHECK: sharding rule ([i, j])->([j]) {i=8, j=16} need_replication={i}
+  %0 = nn.argmax %x {axis = 0 : i64} : tensor<8x16xf32>
+  // CHECK: sharding rule ([i, j])->([i, k]) {i=8, j=16, k=16} need_replication={j, k}
+  %1 = nn.cumsum %x {axis = 1 : i64} : tensor<8x16xf32>
+  // CHECK: sharding rule ([i, j], [i, k])->([i, l]) {i=8, j=16, k=4, l=4} need_replication={j, k, l}
+  %2 = nn.gather_d %x, %i {dim = 1 : i64} : tensor<8x16xf32>, tensor<8x4xi64>
+  // CHECK: sharding rule ([i, j])->([i, k]) {i=8, j=16, k=18} need_replication={j, k}
+  %3 = nn.pad %x {paddings = array<i64: 0, 0, 1, 1>} : tensor<8x16xf32>
+  // CHECK: sharding rule ([i, j], [k, l], [m, n])->([o, p]) {i=8, j=16, k=3, l=1, m=3, n=16, o=8, p=16} need_replication={i, j, k, l, m, n, o, p}
+  %4 = nn.tensor_scatter_update %x, %nd, %u : tensor<8x16xf32>, tensor<3x1xi64>, tensor<3x16xf32>
+  return
+}

@@ -20,6 +20,24 @@ def NNFuseGeLU : Pass<"nn-fuse-gelu", "mlir::func::FuncOp"> {
   let dependentDialects = ["dinfer::nn::NNDialect"];
 }
 
+def NNFoldConstants : Pass<"nn-fold-constants", "mlir::func::FuncOp"> {
+  let summary = "Replace ops whose operands are all constants with the constant they compute";
+  let description = [{
+    Exporters leave computation on constants in the graph: shape arithmetic,
+    causal and window masks, position tables, scatters into constant data.
+    This pass evaluates every nn op whose operands are all `arith.constant`
+    with the kernels `dinfer run` uses (no arithmetic of its own) and
+    replaces it with an `arith.constant`, in program order, so chains fold
+    whole. Results above `max-elements` elements stay ops, so that a
+    broadcast of a constant does not inflate the program.
+  }];
+  let options = [
+    Option<"maxElements", "max-elements", "int64_t", /*default=*/"1 << 22",
+           "The largest result folded, in elements">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def DistAttachStrategy : Pass<"dist-attach-strategy", "mlir::ModuleOp"> {
   let summary = "Attach a training strategy file's op strategies and parameter layouts";
   let description = [{

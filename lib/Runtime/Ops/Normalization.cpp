@@ -55,7 +55,14 @@ llvm::Error Interpreter::reduce(Value xv, Value yv, llvm::ArrayRef<int64_t> axes
       stride *= x.shape[d];
     }
   int64_t outCount = y.numElements(), inCount = x.numElements();
-  std::vector<double> acc(outCount, kind == Reduction::Max ? -std::numeric_limits<double>::infinity() : 0.0);
+  double start = 0.0;
+  if (kind == Reduction::Max)
+    start = -std::numeric_limits<double>::infinity();
+  else if (kind == Reduction::Min)
+    start = std::numeric_limits<double>::infinity();
+  else if (kind == Reduction::Prod)
+    start = 1.0;
+  std::vector<double> acc(outCount, start);
   for (int64_t i = 0; i < inCount; ++i) {
     int64_t rest = i, o = 0;
     for (size_t d = rank; d-- > 0;) {
@@ -63,7 +70,13 @@ llvm::Error Interpreter::reduce(Value xv, Value yv, llvm::ArrayRef<int64_t> axes
       rest /= x.shape[d];
     }
     double v = x.get(i);
-    acc[o] = kind == Reduction::Max ? std::max(acc[o], v) : acc[o] + v;
+    switch (kind) {
+    case Reduction::Max: acc[o] = std::max(acc[o], v); break;
+    case Reduction::Min: acc[o] = std::min(acc[o], v); break;
+    case Reduction::Prod: acc[o] *= v; break;
+    case Reduction::Sum:
+    case Reduction::Mean: acc[o] += v; break;
+    }
   }
   int64_t per = outCount ? inCount / outCount : 0;
   for (int64_t o = 0; o < outCount; ++o)
@@ -185,6 +198,18 @@ Kernel dinfer::interp::selectNormalizationKernel(Operation *op) {
         return [](Interpreter &self, Operation *op) -> llvm::Error {
           auto o = llvm::cast<nn::ReduceMaxOp>(op);
           return self.reduce(o.getX(), o.getResult(), o.getAxis(), Interpreter::Reduction::Max);
+        };
+      })
+      .Case([](nn::ReduceMinOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          auto o = llvm::cast<nn::ReduceMinOp>(op);
+          return self.reduce(o.getX(), o.getResult(), o.getAxis(), Interpreter::Reduction::Min);
+        };
+      })
+      .Case([](nn::ReduceProdOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          auto o = llvm::cast<nn::ReduceProdOp>(op);
+          return self.reduce(o.getX(), o.getResult(), o.getAxis(), Interpreter::Reduction::Prod);
         };
       })
       .Default([](Operation *) -> Kernel { return nullptr; });
