@@ -11,6 +11,12 @@
 #include "dinfer/Formats/ONNX.h"
 #include "dinfer/Formats/Safetensors.h"
 #include "dinfer/Formats/Strategy.h"
+#include "dinfer/Translate/ImportMindIR.h"
+#include "dinfer/Translate/ImportONNX.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -109,6 +115,33 @@ void dinfer::fuzz::onnx(llvm::StringRef bytes) {
   }
 }
 
+namespace {
+/// Imports a parsed model into a fresh context whose diagnostics go nowhere:
+/// refusing a model is fine, a module that does not verify is a bug.
+template <typename Import>
+void importAndVerify(Import import) {
+  mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
+  mlir::ScopedDiagnosticHandler quiet(&context, [](mlir::Diagnostic &) { return mlir::success(); });
+  mlir::OwningOpRef<mlir::ModuleOp> module = import(&context);
+  if (module && failed(mlir::verify(*module)))
+    llvm::report_fatal_error("an imported module does not verify");
+}
+} // namespace
+
+void dinfer::fuzz::onnxImport(llvm::StringRef bytes) {
+  auto model = OnnxModel::parse(bytes, "fuzz.onnx", externalDataFolder());
+  if (!model)
+    return llvm::consumeError(model.takeError());
+  importAndVerify([&](mlir::MLIRContext *context) { return importOnnx(*model, context); });
+}
+
+void dinfer::fuzz::mindirImport(llvm::StringRef bytes) {
+  auto model = MindIRModel::parse(bytes, "fuzz.mindir", externalDataFolder());
+  if (!model)
+    return llvm::consumeError(model.takeError());
+  importAndVerify([&](mlir::MLIRContext *context) { return importMindIR(*model, context); });
+}
+
 void dinfer::fuzz::npy(llvm::StringRef bytes) {
   auto array = parseNpy(bytes, "fuzz.npy");
   if (array) {
@@ -140,6 +173,8 @@ void (*dinfer::fuzz::harnessNamed(llvm::StringRef name))(llvm::StringRef) {
       .Case("strategy", strategy)
       .Case("mindir", mindir)
       .Case("onnx", onnx)
+      .Case("onnx_import", onnxImport)
+      .Case("mindir_import", mindirImport)
       .Case("npy", npy)
       .Case("group_config", groupConfig)
       .Case("manifest", manifest)

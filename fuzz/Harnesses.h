@@ -20,6 +20,8 @@ void safetensors(llvm::StringRef bytes); ///< safetensors: the header, then as a
 void strategy(llvm::StringRef bytes);    ///< Strategy files, protobuf or JSON, and their round trip.
 void mindir(llvm::StringRef bytes);      ///< MindIR: parse, read parameters, the loader's checks.
 void onnx(llvm::StringRef bytes);        ///< ONNX through libonnx, every initializer.
+void onnxImport(llvm::StringRef bytes);   ///< ONNX into the nn dialect, which must verify.
+void mindirImport(llvm::StringRef bytes); ///< MindIR into the nn dialect, which must verify.
 void npy(llvm::StringRef bytes);         ///< .npy arrays and serialized ONNX tensors.
 void groupConfig(llvm::StringRef bytes); ///< group_config.pb.
 void manifest(llvm::StringRef bytes);    ///< An export's manifest.json.

@@ -14,7 +14,7 @@ seconds=${1:-20}
 build=${DINFER_FUZZ_BUILD_DIR:-$root/build-fuzz}
 corpus_root=${CORPUS_DIR:-$build/corpus}
 samples=${DINFER_SAMPLES_DIR:-$root/test/data/mindspore}
-targets=(checkpoint safetensors strategy mindir onnx npy group_config manifest)
+targets=(checkpoint safetensors strategy mindir onnx npy group_config manifest onnx_import mindir_import)
 
 "$root/scripts/install-deps.sh" >&2
 if [ ! -f "$build/build.ninja" ]; then
@@ -37,13 +37,16 @@ if [ -d "$samples" ]; then
   seed checkpoint "$samples"/*.ckpt
   seed strategy "$samples"/mf_strategy_*.ckpt
   seed mindir "$samples"/*.mindir
+  seed mindir_import "$samples"/*.mindir
 fi
+[ -d "$root/fuzz/seeds/mindir" ] && cp -n "$root/fuzz/seeds/mindir/"* "$corpus_root/mindir_import/" 2>/dev/null || true
 if [ -d /usr/share/libonnx-testdata/data/node ]; then
   i=0
   for d in /usr/share/libonnx-testdata/data/node/*/; do
     i=$((i + 1))
     [ $((i % 8)) -eq 0 ] || continue  # one node test in eight keeps start-up short
     cp -n "$d/model.onnx" "$corpus_root/onnx/$(basename "$d").onnx" 2>/dev/null || true
+    cp -n "$d/model.onnx" "$corpus_root/onnx_import/$(basename "$d").onnx" 2>/dev/null || true
     [ -f "$d/test_data_set_0/input_0.pb" ] && cp -n "$d/test_data_set_0/input_0.pb" "$corpus_root/npy/$(basename "$d").pb" 2>/dev/null || true
   done
 fi

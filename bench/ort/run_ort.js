@@ -2,7 +2,7 @@
 // intra-op thread count and prints one JSON line:
 //   {"best_ms": ..., "median_ms": ..., "runs": N, "threads": T}
 // Usage: node run_ort.js MODEL.onnx NAME=INPUT.npy THREADS RUNS [OUTPUT_NAME=OUT.npy]
-// Only float32 .npy inputs and outputs (little-endian, C order) are handled.
+// Float32 and int64 .npy inputs and float32 outputs (little-endian, C order) are handled.
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
@@ -13,12 +13,14 @@ function readNpy(path) {
   const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
   const headerStart = major === 1 ? 10 : 12;
   const header = bytes.toString('latin1', headerStart, headerStart + headerLength);
-  if (!header.includes("'<f4'")) throw new Error(`${path}: only float32 .npy files are supported`);
+  const int64 = header.includes("'<i8'");
+  if (!int64 && !header.includes("'<f4'")) throw new Error(`${path}: only float32 and int64 .npy files are supported`);
   if (header.includes("'fortran_order': True")) throw new Error(`${path}: Fortran order is not supported`);
   const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(',').map((s) => s.trim()).filter((s) => s).map(Number);
   const offset = headerStart + headerLength;
-  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + bytes.length));
-  return new ort.Tensor('float32', data, shape);
+  const raw = bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + bytes.length);
+  if (int64) return new ort.Tensor('int64', new BigInt64Array(raw), shape);
+  return new ort.Tensor('float32', new Float32Array(raw), shape);
 }
 
 function writeNpy(path, tensor) {

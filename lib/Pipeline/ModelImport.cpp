@@ -3,6 +3,7 @@
 #include "dinfer/Pipeline/ModelImport.h"
 
 #include "dinfer/Formats/FileKind.h"
+#include "dinfer/Runtime/ConstantEvaluation.h"
 #include "dinfer/Translate/ImportMindIR.h"
 
 #include "dialects/dist/DistDialect.h"
@@ -74,6 +75,7 @@ dinfer::importModel(StringRef path, mlir::MLIRContext &context, const Diagnostic
       return model.takeError();
     imported->onnx.emplace(std::move(*model));
     OnnxImportOptions options;
+    options.evaluateConstant = evaluateConstantArray;
     for (const auto &[name, bytes] : values)
       options.inputValues[name] = bytes;
     // A dynamic dimension takes the given extent.

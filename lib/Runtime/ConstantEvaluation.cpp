@@ -86,6 +86,15 @@ llvm::Expected<std::optional<Buffer>> dinfer::evaluateConstant(Value value, int6
   return std::optional<Buffer>(std::move(result));
 }
 
+llvm::Expected<std::optional<NpyArray>> dinfer::evaluateConstantArray(Value value) {
+  auto data = evaluateConstant(value);
+  if (!data)
+    return data.takeError();
+  if (!*data)
+    return std::nullopt;
+  return std::optional<NpyArray>(static_cast<NpyArray &&>(std::move(**data)));
+}
+
 DenseElementsAttr dinfer::toElementsAttr(const Buffer &buffer, RankedTensorType type) {
   if (type.getElementType().isInteger(1)) {
     SmallVector<bool> bits;

@@ -5,7 +5,6 @@
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Formats/ONNX.h"
-#include "dinfer/Runtime/ConstantEvaluation.h"
 
 #include "TranslateUtils.h"
 
@@ -156,8 +155,8 @@ private:
       // Computed from constants by earlier nodes: evaluated with the
       // runtime's kernels, once.
       auto produced = values_.find(node.input(index));
-      if (produced != values_.end()) {
-        auto data = evaluateConstant(produced->second);
+      if (produced != values_.end() && options_.evaluateConstant) {
+        auto data = options_.evaluateConstant(produced->second);
         if (!data)
           return emitError(loc) << node.op_type() << "'s " << what << " ('" << node.input(index)
                                 << "') could not be computed: " << llvm::toString(data.takeError());
@@ -400,6 +399,18 @@ private:
   }
 
   static RankedTensorType typeOf(Value value) { return llvm::cast<RankedTensorType>(value.getType()); }
+
+  /// Constants the importer builds itself (masks, tables, indices) stay
+  /// below this many elements; a larger one is a refused model, not an
+  /// allocation that fails.
+  static constexpr int64_t kMaxBuiltElements = int64_t(1) << 26;
+  LogicalResult checkBuiltSize(ArrayRef<int64_t> shape, Location loc, StringRef what) {
+    int64_t count = 1;
+    for (int64_t d : shape)
+      if (d < 0 || __builtin_mul_overflow(count, d, &count) || count > kMaxBuiltElements)
+        return emitError(loc) << what << " would hold more than " << kMaxBuiltElements << " elements";
+    return success();
+  }
 
   //===--- converters --------------------------------------------------===//
 
@@ -720,7 +731,7 @@ private:
     }
     uint64_t count = 1;
     for (int64_t d : *shape) {
-      if (d < 0 || __builtin_mul_overflow(count, static_cast<uint64_t>(d), &count) || count > (uint64_t(1) << 31))
+      if (d < 0 || __builtin_mul_overflow(count, static_cast<uint64_t>(d), &count) || count > uint64_t(kMaxBuiltElements))
         return emitError(loc) << "ConstantOfShape's shape is negative or too large";
       tensor->add_dims(d);
     }
@@ -760,7 +771,7 @@ private:
     if (*delta == 0)
       return emitError(loc) << "Range's delta is 0";
     double steps = std::ceil((*limit - *start) / *delta);
-    if (!(steps < double(uint64_t(1) << 31)))
+    if (!(steps <= double(kMaxBuiltElements)))
       return emitError(loc) << "Range has too many elements";
     int64_t count = std::max<int64_t>(static_cast<int64_t>(steps), 0);
     int32_t type = (*constantTensor(node, 0, loc, "start"))->data_type();
@@ -791,10 +802,11 @@ private:
     return defineConstant(node, std::move(tensor), loc);
   }
 
-  /// Dropout in inference is the identity; its mask is refused when read,
-  /// and so is training mode unless it is a constant false.
+  /// Dropout in inference is the identity and its mask all true (torch's
+  /// exporter names the mask even when nothing reads it); training mode is
+  /// refused unless it is a constant false or the ratio a constant 0.
   LogicalResult convertDropout(const onnx::NodeProto &node, Location loc) {
-    if (failed(onlyOutputs(node, 1, loc)))
+    if (failed(onlyOutputs(node, 2, loc)))
       return failure();
     if (node.input_size() > 2 && !node.input(2).empty()) {
       auto it = constants_.find(node.input(2));
@@ -806,11 +818,24 @@ private:
         else
           llvm::consumeError(bytes.takeError());
       }
+      // Training mode at ratio 0 drops nothing either (torchvision 0.14's
+      // Swin calls F.dropout(p=0.0) without training=False).
+      if (!off && hasInput(node, 1) && constants_.count(node.input(1))) {
+        auto ratio = constantScalar(node, 1, loc, "ratio");
+        off = succeeded(ratio) && *ratio == 0.0;
+      }
       if (!off)
         return emitError(loc) << "Dropout in training mode (input 'training_mode' not a constant false) is not "
                                  "supported: inference drops nothing";
     }
-    return define(node, 0, lookup(node, 0, loc));
+    auto x = lookup(node, 0, loc);
+    if (failed(x) || failed(define(node, 0, *x)))
+      return failure();
+    if (node.output_size() < 2 || node.output(1).empty())
+      return success();
+    auto maskType = typeOf(*x).clone(builder_.getI1Type());
+    return define(node, 1,
+                  arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(maskType, true)).getResult());
   }
 
   LogicalResult convertWhere(const onnx::NodeProto &node, Location loc) {
@@ -1521,6 +1546,8 @@ private:
       axis = 1;
     }
     int64_t count = typeOf(input).getDimSize(axis);
+    if (failed(checkBuiltSize({count}, loc, "Hardmax's index table")))
+      return failure();
     auto index = make1<nn::ArgmaxOp>(loc, input, {i64("axis", axis)});
     if (failed(index))
       return failure();
@@ -1613,6 +1640,8 @@ private:
     auto depth = static_cast<int64_t>(*depthValue);
     if (depth <= 0)
       return emitError(loc) << "OneHot's depth must be positive, got " << depth;
+    if (failed(checkBuiltSize({depth}, loc, "OneHot's index table")))
+      return failure();
     int64_t rank = typeOf(*indices).getRank() + 1, axis = attrInt(node, "axis", -1);
     if (axis < -rank || axis >= rank)
       return emitError(loc) << "OneHot axis " << axis << " is out of range for rank " << rank;
@@ -1713,6 +1742,8 @@ private:
     int64_t rows = type.getDimSize(type.getRank() - 2), cols = type.getDimSize(type.getRank() - 1);
     if (rows == 0 || cols == 0)
       return define(node, 0, *x);
+    if (failed(checkBuiltSize({rows, cols}, loc, "Trilu's mask")))
+      return failure();
     bool upper = attrInt(node, "upper", 1) != 0;
     SmallVector<bool> keep;
     keep.reserve(rows * cols);
@@ -1758,6 +1789,8 @@ private:
         return failure();
       element = *given;
     }
+    if (failed(checkBuiltSize(type.getShape(), loc, "EyeLike's result")))
+      return failure();
     int64_t k = attrInt(node, "k", 0);
     SmallVector<Attribute> values;
     for (int64_t r = 0; r < type.getDimSize(0); ++r)
@@ -1931,6 +1964,12 @@ private:
     for (int64_t axis : axes)
       if (axis < 0 || axis >= rank)
         return emitError(loc) << node.op_type() << " axis out of range for rank " << rank;
+    // A scaled extent, rounded; out of range (refused below) when it would
+    // not fit the index tables.
+    auto extentOf = [](double value, double (*round)(double)) -> int64_t {
+      double rounded = round(value);
+      return rounded >= 0 && rounded <= double(kMaxBuiltElements) ? static_cast<int64_t>(rounded) : -1;
+    };
     SmallVector<double> scales(rank, 1.0), roi;
     SmallVector<int64_t> sizes(type.getShape());
     auto elementCount = [&](int index) -> int64_t {
@@ -1976,7 +2015,7 @@ private:
       for (auto [axis, s] : llvm::zip_equal(axes, *given))
         scales[axis] = s;
       for (int64_t d = 0; d < rank; ++d)
-        sizes[d] = static_cast<int64_t>(std::floor(type.getDimSize(d) * scales[d]));
+        sizes[d] = extentOf(type.getDimSize(d) * scales[d], std::floor);
     } else if (int64_t sizeCount = elementCount(sizesInput); sizeCount > 0 && !legacy) {
       auto given = constantInts(node, sizesInput, loc, "sizes");
       if (failed(given))
@@ -1997,7 +2036,7 @@ private:
         }
         for (int64_t axis : axes) {
           scales[axis] = common;
-          sizes[axis] = static_cast<int64_t>(std::round(common * type.getDimSize(axis)));
+          sizes[axis] = extentOf(common * type.getDimSize(axis), std::round);
         }
       }
     } else {
@@ -2013,7 +2052,7 @@ private:
         if (!(s > 0))
           return emitError(loc) << node.op_type() << " scale " << s << " is not positive";
         scales[axis] = s;
-        sizes[axis] = static_cast<int64_t>(std::floor(type.getDimSize(axis) * s));
+        sizes[axis] = extentOf(type.getDimSize(axis) * s, std::floor);
       }
     }
     if (transform == "tf_crop_and_resize") {
@@ -2039,6 +2078,8 @@ private:
         continue;
       if (in == 0 || out <= 0)
         return emitError(loc) << node.op_type() << " of dimension " << d << " from " << in << " to " << out;
+      if (failed(checkBuiltSize({out, 4}, loc, node.op_type() + "'s index table")))
+        return failure();
       auto taps = resizeAxis(node, in, out, scales[d], roi.empty() ? 0 : roi[d], roi.empty() ? 1 : roi[rank + d],
                              mode, transform, nearestMode, loc);
       if (failed(taps))

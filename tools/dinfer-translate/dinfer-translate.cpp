@@ -8,6 +8,7 @@
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Formats/Checkpoint.h"
 #include "dinfer/Formats/ONNX.h"
+#include "dinfer/Runtime/ConstantEvaluation.h"
 #include "dinfer/Translate/ExportMindIR.h"
 #include "dinfer/Translate/ImportMindIR.h"
 
@@ -66,6 +67,7 @@ OwningOpRef<Operation *> importOnnxTranslation(const std::shared_ptr<llvm::Sourc
   const llvm::MemoryBuffer *buffer = sourceMgr->getMemoryBuffer(sourceMgr->getMainFileID());
   StringRef path = buffer->getBufferIdentifier();
   dinfer::OnnxImportOptions options;
+  options.evaluateConstant = dinfer::evaluateConstantArray;
   for (const std::string &spec : inputShapes) {
     auto [name, shapeText] = StringRef(spec).split('=');
     auto shape = dinfer::parseIntList(shapeText, "--input-shape");

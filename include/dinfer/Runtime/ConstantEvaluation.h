@@ -30,6 +30,9 @@ bool isConstantComputable(mlir::Value value);
 /// elements. An error names the op whose kernel failed.
 llvm::Expected<std::optional<Buffer>> evaluateConstant(mlir::Value value, int64_t maxElements = int64_t(1) << 24);
 
+/// evaluateConstant for an importer's OnnxImportOptions::evaluateConstant.
+llvm::Expected<std::optional<NpyArray>> evaluateConstantArray(mlir::Value value);
+
 /// `buffer` as the elements attribute of a value of `type`.
 mlir::DenseElementsAttr toElementsAttr(const Buffer &buffer, mlir::RankedTensorType type);
 

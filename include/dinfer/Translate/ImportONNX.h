@@ -4,7 +4,7 @@
 // body is nn ops. Initializers become dist.param references (their bytes stay
 // in the model); Constant nodes become arith.constant, as a resource blob when
 // large. Shape operands (Reshape's shape, Slice's starts, axes) must be
-// constants. An op or attribute the nn dialect cannot express is an error
+// constants, or computable from constants through `evaluateConstant`. An op or attribute the nn dialect cannot express is an error
 // naming the node and op type.
 //
 //===----------------------------------------------------------------------===//
@@ -12,11 +12,16 @@
 #ifndef DINFER_TRANSLATE_IMPORTONNX_H
 #define DINFER_TRANSLATE_IMPORTONNX_H
 
+#include "dinfer/Formats/Npy.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
 
+#include <functional>
+#include <optional>
 #include <vector>
 
 namespace dinfer {
@@ -33,6 +38,11 @@ struct OnnxImportOptions {
   llvm::StringMap<std::string> inputValues;
   /// Constants with more elements than this become resource blobs.
   int64_t maxInlineConstantElements = 1024;
+  /// Computes a value from the constants it depends on, where a node needs
+  /// it constant (masks, shape arithmetic past what the importer folds
+  /// itself). dinfer's tools pass the runtime's evaluateConstantArray; left
+  /// empty, such values must be constants, initializers or --input-value.
+  std::function<llvm::Expected<std::optional<NpyArray>>(mlir::Value)> evaluateConstant;
 };
 
 /// Imports `model`; on failure, diagnostics go to `context` and the result is

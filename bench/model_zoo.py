@@ -1,0 +1,305 @@
+#!/usr/bin/python3
+"""The real-models zoo: architectures exported by Debian's torch and
+torchvision (random weights at a fixed seed, no downloads), each run with
+`dinfer run` and with ONNX Runtime (npm onnxruntime-node) on the same input,
+one after the other in one run. Prints per model whether dinfer imports and
+runs it, the largest difference from ONNX Runtime relative to the output's
+largest magnitude, and both medians.
+
+    /usr/bin/python3 bench/model_zoo.py [--work DIR] [--only NAME,...] [--threads T] [--runs N] [--markdown]
+                                        [--whole-way]
+
+Needs python3-torchvision (export) and `npm install` in bench/ort (the
+reference). The exported models (up to 350 MB each) stay in --work, which is
+reused: delete it to export again. Exit status 1 when a model fails or
+differs, so that the table can gate a change.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOLERANCE = 1e-3  # of the output's largest magnitude: float32 rounding over ~50 layers
+
+
+def build_llama():
+    """A LLaMA-style decoder: RMSNorm, rotary positions, grouped-query
+    attention (8 query heads over 2 KV heads), SiLU-gated MLP, causal mask."""
+    import torch
+    from torch import nn
+
+    class RMSNorm(nn.Module):
+        def __init__(self, d, eps=1e-6):
+            super().__init__()
+            self.eps = eps
+            self.weight = nn.Parameter(torch.ones(d) + 0.1 * torch.randn(d))
+
+        def forward(self, x):
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+    def rotate_half(x):
+        half = x.shape[-1] // 2
+        return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+    class Attention(nn.Module):
+        def __init__(self, d, heads, kv_heads):
+            super().__init__()
+            self.heads, self.kv_heads, self.head_dim = heads, kv_heads, d // heads
+            self.q = nn.Linear(d, d, bias=False)
+            self.k = nn.Linear(d, kv_heads * self.head_dim, bias=False)
+            self.v = nn.Linear(d, kv_heads * self.head_dim, bias=False)
+            self.o = nn.Linear(d, d, bias=False)
+
+        def forward(self, x, cos, sin, mask):
+            b, t, _ = x.shape
+            q = self.q(x).view(b, t, self.heads, self.head_dim).transpose(1, 2)
+            k = self.k(x).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+            v = self.v(x).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+            # Hugging Face's repeat_kv: each KV head serves `groups` query heads.
+            groups = self.heads // self.kv_heads
+            k = k[:, :, None].expand(b, self.kv_heads, groups, t, self.head_dim).reshape(b, self.heads, t, -1)
+            v = v[:, :, None].expand(b, self.kv_heads, groups, t, self.head_dim).reshape(b, self.heads, t, -1)
+            scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim) + mask
+            out = torch.softmax(scores, dim=-1) @ v
+            return self.o(out.transpose(1, 2).reshape(b, t, -1))
+
+    class Block(nn.Module):
+        def __init__(self, d, heads, kv_heads, ffn):
+            super().__init__()
+            self.norm1, self.norm2 = RMSNorm(d), RMSNorm(d)
+            self.attn = Attention(d, heads, kv_heads)
+            self.gate = nn.Linear(d, ffn, bias=False)
+            self.up = nn.Linear(d, ffn, bias=False)
+            self.down = nn.Linear(ffn, d, bias=False)
+
+        def forward(self, x, cos, sin, mask):
+            x = x + self.attn(self.norm1(x), cos, sin, mask)
+            h = self.norm2(x)
+            return x + self.down(torch.nn.functional.silu(self.gate(h)) * self.up(h))
+
+    class Llama(nn.Module):
+        def __init__(self, vocab=1000, d=256, heads=8, kv_heads=2, ffn=688, layers=2):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, d)
+            self.blocks = nn.ModuleList(Block(d, heads, kv_heads, ffn) for _ in range(layers))
+            self.norm = RMSNorm(d)
+            self.head = nn.Linear(d, vocab, bias=False)
+            self.head_dim = d // heads
+
+        def forward(self, input_ids):
+            t = input_ids.shape[1]
+            positions = torch.arange(t, dtype=torch.float32)
+            inv = 1.0 / (10000 ** (torch.arange(0, self.head_dim, 2, dtype=torch.float32) / self.head_dim))
+            angles = positions[:, None] * inv[None, :]
+            angles = torch.cat((angles, angles), dim=-1)
+            cos, sin = angles.cos(), angles.sin()
+            mask = torch.triu(torch.full((t, t), float("-inf")), diagonal=1)
+            x = self.embed(input_ids)
+            for block in self.blocks:
+                x = block(x, cos, sin, mask)
+            return self.head(self.norm(x))
+
+    return Llama()
+
+
+def build_encoder():
+    import torch
+    from torch import nn
+
+    class Encoder(nn.Module):
+        """torch's own TransformerEncoderLayer (packed in_proj, post-norm)."""
+
+        def __init__(self, d=512, heads=8, ffn=2048, layers=2):
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(d, heads, ffn, dropout=0.0, activation="gelu", batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+        def forward(self, x):
+            return self.encoder(x)
+
+    return Encoder()
+
+
+def vision(name):
+    def build():
+        import torchvision
+        return getattr(torchvision.models, name)(weights=None)
+    return build
+
+
+# name -> (builder, input name, input shape, input dtype)
+ZOO = {
+    "resnet50": (vision("resnet50"), "x", (1, 3, 224, 224), "float32"),
+    "mobilenet_v2": (vision("mobilenet_v2"), "x", (1, 3, 224, 224), "float32"),
+    "mobilenet_v3_large": (vision("mobilenet_v3_large"), "x", (1, 3, 224, 224), "float32"),
+    "efficientnet_b0": (vision("efficientnet_b0"), "x", (1, 3, 224, 224), "float32"),
+    "densenet121": (vision("densenet121"), "x", (1, 3, 224, 224), "float32"),
+    "convnext_tiny": (vision("convnext_tiny"), "x", (1, 3, 224, 224), "float32"),
+    "vit_b_16": (vision("vit_b_16"), "x", (1, 3, 224, 224), "float32"),
+    "swin_t": (vision("swin_t"), "x", (1, 3, 224, 224), "float32"),
+    "transformer_encoder": (build_encoder, "x", (1, 128, 512), "float32"),
+    "llama_decoder": (build_llama, "input_ids", (1, 32), "int64"),
+}
+
+
+def export(name, folder):
+    """model.onnx and input.npy of one zoo model, made once."""
+    model_path, input_path = os.path.join(folder, "model.onnx"), os.path.join(folder, "input.npy")
+    if os.path.exists(model_path) and os.path.exists(input_path):
+        return model_path, input_path
+    import torch
+    os.makedirs(folder, exist_ok=True)
+    builder, input_name, shape, dtype = ZOO[name]
+    torch.manual_seed(0)
+    model = builder().eval()
+    # Constant-initialised tensors (zero classifier heads, unit norms) get
+    # noise, so that every output depends on every layer.
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.numel() > 1 and bool((p == p.flatten()[0]).all()):
+                p.add_(0.02 * torch.randn_like(p))
+    rng = np.random.default_rng(0)
+    if dtype == "int64":
+        data = rng.integers(0, 1000, size=shape, dtype=np.int64)
+    else:
+        data = rng.standard_normal(shape, dtype=np.float32)
+    # Grad stays enabled: torch's fused attention fast path has no ONNX form.
+    torch.onnx.export(model, (torch.from_numpy(data),), model_path + ".tmp", input_names=[input_name],
+                      output_names=["y"], opset_version=14, do_constant_folding=True)
+    os.replace(model_path + ".tmp", model_path)
+    np.save(input_path, data)
+    return model_path, input_path
+
+
+def run_dinfer(dinfer, model, input_name, input_path, out_dir, threads, runs):
+    cmd = [dinfer, "run", model, "--input", "%s=%s" % (input_name, input_path), "--output-dir", out_dir,
+           "--threads", str(threads), "--repeat", str(runs)]
+    began = time.time()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        message = (done.stderr or done.stdout).strip().splitlines()
+        return None, message[-1] if message else "exit %d" % done.returncode
+    timing = re.search(r"median ([0-9.]+) ms", done.stdout + done.stderr)
+    return (float(timing.group(1)) if timing else (time.time() - began) * 1000), None
+
+
+def run_ort(model, input_name, input_path, out_path, threads, runs):
+    script = os.path.join(ROOT, "bench", "ort", "run_ort.js")
+    done = subprocess.run(["node", script, model, "%s=%s" % (input_name, input_path), str(threads), str(runs),
+                           "y=%s" % out_path], capture_output=True, text=True)
+    if done.returncode != 0:
+        return None, (done.stderr or done.stdout).strip()
+    return json.loads(done.stdout.strip().splitlines()[-1])["median_ms"], None
+
+
+WHOLE_WAY = ["llama_decoder", "vit_b_16"]
+
+
+def whole_way(dinfer, name, folder, input_name, input_path, shape):
+    """Trained as Megatron tp=2 on 4 devices (strategy and slices written by
+    dinfer), exported for 2 devices, run from the export folder: the answer
+    must equal the single-device run's. Returns (ok, message)."""
+    steps = [
+        ["convert", os.path.join(folder, "model.onnx"), os.path.join(folder, "full.mindir"),
+         "--weights", os.path.join(folder, "full.ckpt")],
+        ["strategy", "--model", os.path.join(folder, "model.onnx"), "--device-num", "4", "--preset",
+         "megatron:tp=2", "-o", os.path.join(folder, "train.json")],
+        ["reshard", "--src", os.path.join(folder, "full.ckpt"), "--src-strategy", "none", "--dst-strategy",
+         os.path.join(folder, "train.json"), "--dst", os.path.join(folder, "train")],
+        ["export", "--model", os.path.join(folder, "model.onnx"), "--train-strategy",
+         os.path.join(folder, "train.json"), "--ckpt-dir", os.path.join(folder, "train"), "--input",
+         "%s=%s" % (input_name, ",".join(map(str, shape))), "--device-num", "2", "-o", os.path.join(folder, "out")],
+        ["run", os.path.join(folder, "out"), "--input", "%s=%s" % (input_name, input_path), "--expect",
+         "y=%s" % os.path.join(folder, "dinfer", "y.npy"), "--rtol", "1e-4", "--atol", "1e-5", "--output-dir",
+         os.path.join(folder, "distributed")],
+    ]
+    for tool in ["train", "out", "distributed"]:
+        subprocess.run(["rm", "-rf", os.path.join(folder, tool)])
+    for step in steps:
+        done = subprocess.run([dinfer] + step, capture_output=True, text=True)
+        if done.returncode != 0:
+            lines = (done.stderr or done.stdout).strip().splitlines()
+            return False, "dinfer %s: %s" % (step[0], lines[-1] if lines else "exit %d" % done.returncode)
+    return True, "tp=2 on 4 devices -> 2 ranks: matches the single device"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work", default="/tmp/dinfer-zoo")
+    parser.add_argument("--only", default="")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--dinfer", default=os.path.join(ROOT, "build", "bin", "dinfer"))
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for docs)")
+    parser.add_argument("--whole-way", action="store_true",
+                        help="also take %s through strategy, reshard, export for 2 ranks and run" % ", ".join(WHOLE_WAY))
+    args = parser.parse_args()
+    names = [n for n in args.only.split(",") if n] or list(ZOO)
+    rows, failed = [], 0
+    for name in names:
+        folder = os.path.join(args.work, name)
+        model, input_path = export(name, folder)
+        input_name = ZOO[name][1]
+        ours, ref = os.path.join(folder, "dinfer"), os.path.join(folder, "ort_y.npy")
+        os.makedirs(ours, exist_ok=True)
+        ort_ms, ort_error = run_ort(model, input_name, input_path, ref, args.threads, args.runs)
+        dinfer_ms, error = run_dinfer(args.dinfer, model, input_name, input_path, ours, args.threads, args.runs)
+        row = {"model": name, "mb": os.path.getsize(model) / 2**20, "dinfer_ms": dinfer_ms, "ort_ms": ort_ms}
+        if error or ort_error:
+            row["status"] = "error: " + (error or "ONNX Runtime: " + ort_error)
+            failed += 1
+        else:
+            got, want = np.load(os.path.join(ours, "y.npy")), np.load(ref)
+            scale = float(np.max(np.abs(want))) or 1.0
+            row["rel"] = float(np.max(np.abs(got.astype(np.float64) - want))) / scale
+            row["status"] = "match" if got.shape == want.shape and row["rel"] <= TOLERANCE else "DIFFERS"
+            failed += row["status"] != "match"
+        if args.whole_way and name in WHOLE_WAY and row["status"] == "match":
+            ok, row["whole_way"] = whole_way(args.dinfer, name, folder, input_name, input_path, ZOO[name][2])
+            failed += not ok
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+
+    def fmt(value, spec):
+        return "-" if value is None else format(value, spec)
+
+    header = ["model", "MB", "dinfer", "max diff / max |y|", "dinfer ms", "ORT ms", "ORT/dinfer speed"]
+    lines = []
+    for r in rows:
+        speed = r["ort_ms"] / r["dinfer_ms"] if r.get("dinfer_ms") and r.get("ort_ms") else None
+        lines.append([r["model"], fmt(r["mb"], ".0f"), r["status"], fmt(r.get("rel"), ".1e"),
+                      fmt(r.get("dinfer_ms"), ".1f"), fmt(r.get("ort_ms"), ".1f"), fmt(speed, ".2f")])
+    speeds = [r["ort_ms"] / r["dinfer_ms"] for r in rows if r.get("dinfer_ms") and r.get("ort_ms")
+              and r["status"] == "match"]
+    if args.markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for line in lines:
+            print("| " + " | ".join(line) + " |")
+    else:
+        widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(header)]
+        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+        for line in lines:
+            print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
+    for r in rows:
+        if "whole_way" in r:
+            print("%s whole way: %s" % (r["model"], r["whole_way"]))
+    matched = sum(r["status"] == "match" for r in rows)
+    print("%d of %d models match ONNX Runtime (threads %d)" % (matched, len(rows), args.threads))
+    if speeds:
+        print("speed vs ONNX Runtime: geometric mean %.2fx, worst %.2fx" %
+              (math.exp(sum(math.log(s) for s in speeds) / len(speeds)), min(speeds)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
