@@ -151,14 +151,17 @@ ZOO = {
 }
 
 
-def export(name, folder):
-    """model.onnx and input.npy of one zoo model, made once."""
+def export(name, folder, batch=None):
+    """model.onnx and input.npy of one zoo model, made once (with another
+    batch size when given)."""
     model_path, input_path = os.path.join(folder, "model.onnx"), os.path.join(folder, "input.npy")
     if os.path.exists(model_path) and os.path.exists(input_path):
         return model_path, input_path
     import torch
     os.makedirs(folder, exist_ok=True)
     builder, input_name, shape, dtype = ZOO[name]
+    if batch:
+        shape = (batch,) + tuple(shape[1:])
     torch.manual_seed(0)
     model = builder().eval()
     # Constant-initialised tensors (zero classifier heads, unit norms) get
@@ -204,10 +207,19 @@ def run_ort(model, input_name, input_path, out_path, threads, runs):
 WHOLE_WAY = ["llama_decoder", "vit_b_16"]
 
 
-def whole_way(dinfer, name, folder, input_name, input_path, shape):
-    """Trained as Megatron tp=2 on 4 devices (strategy and slices written by
-    dinfer), exported for 2 devices, run from the export folder: the answer
-    must equal the single-device run's. Returns (ok, message)."""
+def whole_way(dinfer, name, folder, input_name):
+    """Trained as Megatron tp=2 (x dp=2) on 4 devices (strategy and slices
+    written by dinfer), exported for 2 devices, run from the export folder:
+    the answer must equal the single-device run's. The model is exported
+    again with batch 2, which data parallelism splits. Returns (ok, message)."""
+    folder = os.path.join(folder, "batch2")
+    _, input_path = export(name, folder, batch=2)
+    shape = np.load(input_path).shape
+    single = subprocess.run([dinfer, "run", os.path.join(folder, "model.onnx"), "--input",
+                             "%s=%s" % (input_name, input_path), "--output-dir", os.path.join(folder, "dinfer")],
+                            capture_output=True, text=True)
+    if single.returncode != 0:
+        return False, "dinfer run: " + single.stderr.strip()[-300:]
     steps = [
         ["convert", os.path.join(folder, "model.onnx"), os.path.join(folder, "full.mindir"),
          "--weights", os.path.join(folder, "full.ckpt")],
@@ -229,7 +241,7 @@ def whole_way(dinfer, name, folder, input_name, input_path, shape):
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines()
             return False, "dinfer %s: %s" % (step[0], lines[-1] if lines else "exit %d" % done.returncode)
-    return True, "tp=2 on 4 devices -> 2 ranks: matches the single device"
+    return True, "tp=2 x dp=2 on 4 devices -> 2 ranks: matches the single device"
 
 
 def main():
@@ -264,7 +276,7 @@ def main():
             row["status"] = "match" if got.shape == want.shape and row["rel"] <= TOLERANCE else "DIFFERS"
             failed += row["status"] != "match"
         if args.whole_way and name in WHOLE_WAY and row["status"] == "match":
-            ok, row["whole_way"] = whole_way(args.dinfer, name, folder, input_name, input_path, ZOO[name][2])
+            ok, row["whole_way"] = whole_way(args.dinfer, name, folder, input_name)
             failed += not ok
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)

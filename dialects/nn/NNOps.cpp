@@ -478,7 +478,8 @@ NN_REDUCE_INFERENCE(ReduceProdOp)
   LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,       \
                                      SmallVectorImpl<Type> &types) {                                                   \
     Adaptor adaptor = withDefaults<OP>(context, rawAdaptor);                                                           \
-    if (failed(inferReduce(NN_ERROR(), tensorOf(adaptor.getX()), {adaptor.getAxis()}, false, types)))                  \
+    if (failed(inferReduce(NN_ERROR(), tensorOf(adaptor.getX()), {static_cast<int64_t>(adaptor.getAxis())}, false,   \
+                           types)))                                                                            \
       return failure();                                                                                                \
     types.back() = llvm::cast<RankedTensorType>(types.back()).clone(IntegerType::get(context, 32));                    \
     return success();                                                                                                  \
@@ -735,6 +736,8 @@ LogicalResult GatherDOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
   Adaptor adaptor = withDefaults<GatherDOp>(context, rawAdaptor);
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX()), index = tensorOf(adaptor.getIndex());
+  if (!adaptor.getDimAttr())
+    return error("requires attribute 'dim'");
   if (failed(checkAxis(error, "dim", adaptor.getDim(), x.getRank())) || failed(checkRank(error, "index", index, x.getRank())))
     return failure();
   types.push_back(x.clone(index.getShape()));

@@ -89,8 +89,11 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
           continue;
         result.setType(layout.getLocalType(type));
       }
+      // Ops that spell their result shape out take the local one.
       if (auto reshape = llvm::dyn_cast<nn::ReshapeOp>(op))
         reshape.setShapeAttr(DenseI64ArrayAttr::get(context, typeOf(reshape.getResult()).getShape()));
+      if (auto broadcast = llvm::dyn_cast<nn::BroadcastToOp>(op))
+        broadcast.setShapeAttr(DenseI64ArrayAttr::get(context, typeOf(broadcast.getResult()).getShape()));
       if (auto param = llvm::dyn_cast<dist::ParamOp>(op))
         if (param.getLayoutAttr())
           param.setLocal(true);

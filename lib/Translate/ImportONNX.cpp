@@ -439,18 +439,10 @@ private:
   }
 
   LogicalResult convertAbs(const onnx::NodeProto &node, Location loc) {
-    // |x| = relu(x) + relu(-x): no abs op in the nn dialect.
     auto x = lookup(node, 0, loc);
     if (failed(x))
       return failure();
-    auto pos = make1<nn::ReLUOp>(loc, *x);
-    auto neg = make1<nn::NegOp>(loc, *x);
-    if (failed(pos) || failed(neg))
-      return failure();
-    auto negPos = make1<nn::ReLUOp>(loc, *neg);
-    if (failed(negPos))
-      return failure();
-    return define(node, 0, make1<nn::AddOp>(loc, {*pos, *negPos}));
+    return define(node, 0, absOf(*x, loc));
   }
 
   LogicalResult convertIdentity(const onnx::NodeProto &node, Location loc) {
@@ -1288,6 +1280,9 @@ private:
       // The same total padding as SAME_UPPER, its odd element before.
       SmallVector<int64_t> strides = attrInts(node, "strides").value_or(SmallVector<int64_t>{1, 1});
       SmallVector<int64_t> dilations = attrInts(node, "dilations").value_or(SmallVector<int64_t>{1, 1});
+      auto positivePair = [](ArrayRef<int64_t> v) { return v.size() == 2 && v[0] > 0 && v[1] > 0; };
+      if (!positivePair(strides) || !positivePair(dilations) || !positivePair(kernel))
+        return emitError(loc) << node.op_type() << " needs two positive strides, dilations and kernel extents";
       SmallVector<int64_t> pad(4);
       for (int d = 0; d < 2; ++d) {
         int64_t out = (input[d] + strides[d] - 1) / strides[d];
@@ -1317,6 +1312,8 @@ private:
     if (failed(x))
       return failure();
     bool conv = node.op_type() == "Conv";
+    if (typeOf(*x).getRank() < 3)
+      return emitError(loc) << node.op_type() << " needs data of rank 3 or more, got " << typeOf(*x);
     int64_t spatial = typeOf(*x).getRank() - 2;
     if (conv) {
       auto w = lookup(node, 1, loc);
@@ -1367,6 +1364,9 @@ private:
     auto x = lookup(node, 0, loc), w = lookup(node, 1, loc);
     if (failed(x) || failed(w))
       return failure();
+    if (typeOf(*x).getRank() < 3 || typeOf(*x).getRank() != typeOf(*w).getRank())
+      return emitError(loc) << "Conv needs data and weight of one rank, at least 3, got " << typeOf(*x) << " and "
+                            << typeOf(*w);
     auto attrs = windowAttrs(node, loc, typeOf(*w).getRank() - 2, typeOf(*x).getShape().drop_front(2),
                              typeOf(*w).getShape().drop_front(2));
     if (failed(attrs))
@@ -1396,6 +1396,9 @@ private:
     auto kernel = attrInts(node, "kernel_shape");
     if (!kernel)
       return emitError(loc) << node.op_type() << " needs kernel_shape";
+    if (static_cast<int64_t>(kernel->size()) + 2 != typeOf(*x).getRank())
+      return emitError(loc) << node.op_type() << "'s kernel_shape has " << kernel->size() << " entries for "
+                            << typeOf(*x);
     auto attrs = windowAttrs(node, loc, static_cast<int64_t>(kernel->size()), typeOf(*x).getShape().drop_front(2),
                              *kernel);
     if (failed(attrs))
@@ -1430,6 +1433,7 @@ private:
     return make1<OpT>(loc, x, {i64s("axis", list), named("keep_dims", builder_.getBoolAttr(keepDims))});
   }
 
+  /// |x| = relu(x) + relu(-x): no abs op in the nn dialect.
   FailureOr<Value> absOf(Value x, Location loc) {
     auto pos = make1<nn::ReLUOp>(loc, x);
     auto neg = make1<nn::NegOp>(loc, x);
@@ -1842,6 +1846,65 @@ private:
     return define(node, 0, make1<nn::ReshapeOp>(loc, *t, {i64s("shape", out)}));
   }
 
+  //===--- normalisations written with reductions -----------------------===//
+
+  /// (x - mean) / sqrt(var + eps) over `axes`, kept for broadcasting.
+  FailureOr<Value> standardize(Value x, ArrayRef<int64_t> axes, float epsilon, Location loc) {
+    SmallVector<NamedAttribute> keep = {i64s("axis", axes), named("keep_dims", builder_.getBoolAttr(true))};
+    auto mean = make1<nn::ReduceMeanOp>(loc, x, keep);
+    if (failed(mean))
+      return failure();
+    auto centered = make1<nn::SubOp>(loc, {x, *mean});
+    if (failed(centered))
+      return failure();
+    auto squared = make1<nn::MulOp>(loc, {*centered, *centered});
+    if (failed(squared))
+      return failure();
+    auto variance = make1<nn::ReduceMeanOp>(loc, *squared, keep);
+    if (failed(variance))
+      return failure();
+    auto shifted = make1<nn::AddOp>(loc, {*variance, scalarLike(x, epsilon, loc)});
+    if (failed(shifted))
+      return failure();
+    auto deviation = make1<nn::SqrtOp>(loc, *shifted);
+    if (failed(deviation))
+      return failure();
+    return make1<nn::DivOp>(loc, {*centered, *deviation});
+  }
+
+  /// y * scale + bias with both reshaped to `shape` (a channel axis followed
+  /// by ones).
+  FailureOr<Value> affine(Value y, Value scale, Value bias, ArrayRef<int64_t> shape, Location loc) {
+    auto s = make1<nn::ReshapeOp>(loc, scale, {i64s("shape", shape)});
+    auto b = make1<nn::ReshapeOp>(loc, bias, {i64s("shape", shape)});
+    if (failed(s) || failed(b))
+      return failure();
+    auto scaled = make1<nn::MulOp>(loc, {y, *s});
+    if (failed(scaled))
+      return failure();
+    return make1<nn::AddOp>(loc, {*scaled, *b});
+  }
+
+  /// InstanceNormalization: statistics per sample and channel, over the
+  /// spatial dimensions.
+  LogicalResult convertInstanceNorm(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc), scale = lookup(node, 1, loc), bias = lookup(node, 2, loc);
+    if (failed(x) || failed(scale) || failed(bias))
+      return failure();
+    RankedTensorType type = typeOf(*x);
+    if (type.getRank() < 3 || typeOf(*scale).getNumElements() != type.getDimSize(1) ||
+        typeOf(*bias).getNumElements() != type.getDimSize(1))
+      return emitError(loc) << "InstanceNormalization needs [N, C, ...] data and C scales and biases";
+    SmallVector<int64_t> axes, channel(type.getRank() - 1, 1);
+    for (int64_t d = 2; d < type.getRank(); ++d)
+      axes.push_back(d);
+    channel[0] = type.getDimSize(1);
+    auto y = standardize(*x, axes, attrFloat(node, "epsilon", 1e-5f), loc);
+    if (failed(y))
+      return failure();
+    return define(node, 0, affine(*y, *scale, *bias, channel, loc));
+  }
+
   //===--- Resize and Upsample as separable gathers --------------------===//
 
   /// One output position of a resized axis: the input indices it reads and
@@ -2153,6 +2216,7 @@ public:
         {"EyeLike", &Importer::convertEyeLike},
         {"GatherElements", &Importer::convertGatherElements},
         {"GatherND", &Importer::convertGatherND},
+        {"InstanceNormalization", &Importer::convertInstanceNorm},
         {"Hardmax", &Importer::convertHardmax},
         {"OneHot", &Importer::convertOneHot},
         {"Pad", &Importer::convertPad},
@@ -2343,6 +2407,10 @@ OwningOpRef<ModuleOp> Importer::run() {
 
   for (auto [index, node] : llvm::enumerate(graph.node())) {
     Location loc = nodeLoc(node, static_cast<int>(index));
+    if (node.output_size() == 0) {
+      emitError(loc) << node.op_type() << " node has no outputs";
+      return nullptr;
+    }
     bool standardDomain = node.domain().empty() || node.domain() == "ai.onnx";
     Converter converter = standardDomain ? converterFor(node.op_type()) : nullptr;
     if (standardDomain) {

@@ -6,6 +6,7 @@
 #include "dinfer/Layout/DType.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/IR/Operation.h"
 
 #include <optional>
@@ -32,7 +33,15 @@ mlir::FailureOr<mlir::Operation *> createInferred(mlir::OpBuilder &builder, mlir
   state.addOperands(operands);
   state.addAttributes(attributes);
   state.addTypes(types);
-  return builder.create(state);
+  // Operand constraints (a float-only op given integers) are checked here,
+  // so that a refused node is an error naming it, never a module that does
+  // not verify.
+  mlir::Operation *op = builder.create(state);
+  if (mlir::failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+    op->erase();
+    return mlir::failure();
+  }
+  return op;
 }
 
 } // namespace dinfer

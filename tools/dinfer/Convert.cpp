@@ -14,6 +14,7 @@
 
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
+#include "dinfer/Runtime/ConstantEvaluation.h"
 #include "dinfer/Formats/Checkpoint.h"
 #include "dinfer/Formats/FileKind.h"
 #include "dinfer/Formats/MindIR.h"
@@ -125,7 +126,9 @@ Expected<MindIRModel> convertOnnx(std::vector<Weight> &weights) {
     diagnostics += (diagnostics.empty() ? "" : "; ") + where + diag.str();
     return mlir::success();
   });
-  auto module = importOnnx(*model, &context);
+  OnnxImportOptions options;
+  options.evaluateConstant = evaluateConstantArray;
+  auto module = importOnnx(*model, &context, options);
   if (!module || failed(mlir::verify(*module)))
     return fileError(modelOption, diagnostics.empty() ? "the imported program does not verify" : diagnostics);
   std::map<std::string, const onnx::TensorProto *> initializers;
