@@ -153,3 +153,17 @@ module attributes {dist.device_num = 4 : i64} {
     return %a : tensor<8x16xf32>
   }
 }
+
+// -----
+
+// Grouped-query attention's KV heads repeated for their query heads
+// (Hugging Face's repeat_kv, an nn.broadcast_to): with the KV heads split
+// two ways, the broadcast takes its local shape.
+// CHECK-LABEL: func.func @repeat_kv
+// CHECK: nn.broadcast_to %{{.*}} {shape = array<i64: 2, 1, 4, 8, 16>} : tensor<2x1x1x8x16xf32>
+module attributes {dist.device_num = 2 : i64} {
+  func.func @repeat_kv(%kv: tensor<2x2x1x8x16xf32>) -> tensor<2x2x4x8x16xf32> {
+    %r = nn.broadcast_to %kv {shape = array<i64: 2, 2, 4, 8, 16>, dist.strategy = #dist.strategy<[1, 2, 1, 1, 1]>} : tensor<2x2x1x8x16xf32>
+    return %r : tensor<2x2x4x8x16xf32>
+  }
+}
