@@ -878,6 +878,37 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *context, std::optional<Loc
   return success();
 }
 
+LogicalResult Conv2DTransposeOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
+                                                  Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
+  Adaptor adaptor = withDefaults<Conv2DTransposeOp>(context, rawAdaptor);
+  OpError error = NN_ERROR();
+  RankedTensorType x = tensorOf(adaptor.getX()), w = tensorOf(adaptor.getW());
+  if (failed(checkRank(error, "x", x, 4)) || failed(checkRank(error, "w", w, 4)) ||
+      failed(checkSameElementType(error, "x", x, "w", w)) ||
+      failed(checkPositive(error, "stride", adaptor.getStride(), 2)) ||
+      failed(checkPositive(error, "dilation", adaptor.getDilation(), 2)))
+    return failure();
+  ArrayRef<int64_t> stride = adaptor.getStride(), dilation = adaptor.getDilation(), pad = adaptor.getPad(),
+                    outputPadding = adaptor.getOutputPadding();
+  if (pad.size() != 4 || outputPadding.size() != 2)
+    return error("pad must have 4 entries and output_padding 2");
+  int64_t group = adaptor.getGroup(), channels = x.getDimSize(1);
+  if (group <= 0 || channels % group != 0)
+    return error("group ", group, " does not divide the input channels ", channels);
+  if (w.getDimSize(0) != channels)
+    return error("w has ", w.getDimSize(0), " input channels but x has ", channels);
+  SmallVector<int64_t> shape = {x.getDimSize(0), w.getDimSize(1) * group};
+  for (int i = 0; i < 2; ++i) {
+    int64_t out = (x.getDimSize(2 + i) - 1) * stride[i] - pad[2 * i] - pad[2 * i + 1] +
+                  dilation[i] * (w.getDimSize(2 + i) - 1) + outputPadding[i] + 1;
+    if (out <= 0)
+      return error("spatial dimension ", i, " would have extent ", out);
+    shape.push_back(out);
+  }
+  types.push_back(x.clone(shape));
+  return success();
+}
+
 template <typename Adaptor>
 static LogicalResult inferPool(const OpError &error, Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (!adaptor.getKernelSizeAttr())

@@ -636,6 +636,30 @@ def NN_Conv2DOp : NN_InferOp<"conv2d"> {
   let assemblyFormat = "$x `,` $w attr-dict `:` type($x) `,` type($w)";
 }
 
+def NN_Conv2DTransposeOp : NN_InferOp<"conv2d_transpose"> {
+  let mindsporePrimitive = "Conv2DTranspose";
+  let mindirFields = [MindIROperandDims<"kernel_size", 1, 2, 2>, MindIRFixedInt<"mode", 1>,
+                      MindIRFixedString<"pad_mode", "pad">, MindIRInts<"pad">, MindIRSpatial<"stride">,
+                      MindIRSpatial<"dilation">, MindIRInt<"group">, MindIRInts<"output_padding">,
+                      MindIRFixedString<"format", "NCHW">];
+  let summary = "MindSpore Conv2DTranspose on NCHW data with a [C, O/group, kH, kW] weight";
+  let description = [{
+    The gradient of `nn.conv2d` with respect to its input: each input element
+    scatters its products with the kernel into the output. The output extent
+    is `(in - 1) * stride - pad_before - pad_after + dilation * (k - 1) +
+    output_padding + 1`; a negative pad extends the output instead. The bias,
+    if any, is a following `nn.bias_add`.
+  }];
+  let arguments = (ins NN_FloatTensor:$x, NN_FloatTensor:$w,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$stride,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pad,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation,
+                       DefaultValuedAttr<I64Attr, "1">:$group,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$output_padding);
+  let results = (outs NN_FloatTensor:$y);
+  let assemblyFormat = "$x `,` $w attr-dict `:` type($x) `,` type($w)";
+}
+
 class NN_PoolOp<string mnemonic, string primitive, dag extraArgs = (ins)> : NN_InferOp<mnemonic> {
   let mindsporePrimitive = primitive;
   let mindirFields = [MindIRPoolPadMode<"pad_mode", "pad_mode", "valid">,

@@ -497,6 +497,11 @@ FailureOr<ShardingRule> ruleOf(Operation *op) {
         ArrayRef<int64_t> paddings = o.getPaddings();
         return sameRankExcept(o, 1, [&](int64_t d) { return paddings[2 * d] == 0 && paddings[2 * d + 1] == 0; });
       })
+      .Case([](nn::Conv2DTransposeOp o) {
+        // The batch splits; channels and space stay whole (each output
+        // element sums over input channels of its group and several inputs).
+        return sameRankExcept(o, 1, [](int64_t d) { return d == 0; });
+      })
       .Case<nn::GatherNdOp, nn::TensorScatterUpdateOp, nn::TensorScatterAddOp, nn::TensorScatterMulOp,
             nn::TensorScatterMaxOp, nn::TensorScatterMinOp, nn::TensorScatterElementsOp>(
           [](Operation *o) { return allWhole(o); })

@@ -1311,7 +1311,7 @@ private:
     auto x = lookup(node, 0, loc);
     if (failed(x))
       return failure();
-    bool conv = node.op_type() == "Conv";
+    bool conv = node.op_type() == "Conv" || node.op_type() == "ConvTranspose";
     if (typeOf(*x).getRank() < 3)
       return emitError(loc) << node.op_type() << " needs data of rank 3 or more, got " << typeOf(*x);
     int64_t spatial = typeOf(*x).getRank() - 2;
@@ -1328,6 +1328,12 @@ private:
       StringRef name = attr.name();
       if (name == "kernel_shape" || name == "strides" || name == "dilations") {
         SmallVector<int64_t> values = {1};
+        values.append(attr.ints().begin(), attr.ints().end());
+        attr.clear_ints();
+        for (int64_t v : values)
+          attr.add_ints(v);
+      } else if (name == "output_padding" || name == "output_shape") {
+        SmallVector<int64_t> values = {name == "output_shape" ? int64_t(1) : int64_t(0)};
         values.append(attr.ints().begin(), attr.ints().end());
         attr.clear_ints();
         for (int64_t v : values)
@@ -1382,6 +1388,62 @@ private:
     if (Value bias = optional(node, 2))
       return define(node, 0, make1<nn::BiasAddOp>(loc, {*conv, bias}));
     return define(node, 0, *conv);
+  }
+
+  /// ConvTranspose: pads given, or derived from output_shape or SAME
+  /// auto_pad as ONNX's reference derives them (a negative pad extends the
+  /// output); the bias a following nn.bias_add.
+  LogicalResult convertConvTranspose(const onnx::NodeProto &node, Location loc) {
+    auto lifted = convertLiftedTo2D(node, loc, &Importer::convertConvTranspose);
+    if (failed(lifted) || *lifted)
+      return failure(failed(lifted));
+    auto x = lookup(node, 0, loc), w = lookup(node, 1, loc);
+    if (failed(x) || failed(w))
+      return failure();
+    RankedTensorType xType = typeOf(*x), wType = typeOf(*w);
+    if (xType.getRank() != 4 || wType.getRank() != 4)
+      return emitError(loc) << "ConvTranspose over " << xType.getRank() - 2
+                            << " spatial dimensions is not supported (1-D and 2-D only)";
+    auto pair = [&](StringRef name, int64_t fallback) {
+      SmallVector<int64_t> values = attrInts(node, name).value_or(SmallVector<int64_t>{fallback, fallback});
+      return values;
+    };
+    SmallVector<int64_t> strides = pair("strides", 1), dilations = pair("dilations", 1),
+                         outputPadding = pair("output_padding", 0);
+    if (strides.size() != 2 || dilations.size() != 2 || outputPadding.size() != 2)
+      return emitError(loc) << "ConvTranspose needs two strides, dilations and output paddings";
+    SmallVector<int64_t> pads = attrInts(node, "pads").value_or(SmallVector<int64_t>{0, 0, 0, 0});
+    if (pads.size() != 4)
+      return emitError(loc) << "ConvTranspose pads must have 4 entries";
+    std::string autoPad = attrString(node, "auto_pad", "NOTSET");
+    std::optional<SmallVector<int64_t>> outputShape = attrInts(node, "output_shape");
+    if (outputShape && outputShape->size() > 2)
+      outputShape->erase(outputShape->begin(), outputShape->end() - 2);
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" || outputShape) {
+      if (outputShape && outputShape->size() != 2)
+        return emitError(loc) << "ConvTranspose output_shape must give the two spatial extents";
+      for (int d = 0; d < 2; ++d) {
+        int64_t in = xType.getDimSize(2 + d), k = wType.getDimSize(2 + d);
+        int64_t out = outputShape ? (*outputShape)[d] : in * strides[d];
+        int64_t total = strides[d] * (in - 1) + outputPadding[d] + ((k - 1) * dilations[d] + 1) - out;
+        int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2); // floor, as Python's //
+        bool upper = autoPad == "SAME_UPPER";
+        pads[d] = upper ? half : total - half;
+        pads[d + 2] = upper ? total - half : half;
+      }
+    } else if (autoPad != "NOTSET" && autoPad != "VALID") {
+      return emitError(loc) << "ConvTranspose auto_pad " << autoPad << " is not supported";
+    }
+    SmallVector<NamedAttribute> attrs = {i64s("stride", strides), i64s("dilation", dilations),
+                                         i64s("pad", {pads[0], pads[2], pads[1], pads[3]}),
+                                         i64("group", attrInt(node, "group", 1)),
+                                         i64s("output_padding", outputPadding)};
+    auto y = make1<nn::Conv2DTransposeOp>(loc, {*x, *w}, attrs);
+    if (failed(y))
+      return failure();
+    if (Value bias = optional(node, 2))
+      return define(node, 0, make1<nn::BiasAddOp>(loc, {*y, bias}));
+    return define(node, 0, *y);
   }
 
   LogicalResult convertPool(const onnx::NodeProto &node, Location loc, bool max) {
@@ -2211,6 +2273,7 @@ public:
         {"ArgMax", &Importer::convertArgReduce<nn::ArgmaxOp>},
         {"ArgMin", &Importer::convertArgReduce<nn::ArgminOp>},
         {"CastLike", &Importer::convertCastLike},
+        {"ConvTranspose", &Importer::convertConvTranspose},
         {"CumSum", &Importer::convertCumSum},
         {"DepthToSpace", &Importer::convertDepthSpace},
         {"EyeLike", &Importer::convertEyeLike},

@@ -5,9 +5,10 @@
 // The reductions, index searches, scans, element gathers, scatters and pads
 // come back from MindIR as they went in; GatherD's dim travels as a constant
 // input between its operands.
-func.func @main(%t: tensor<3x5xf32>, %index: tensor<3x2xi64>, %nd: tensor<2x1xi64>, %rows: tensor<2x5xf32>)
+func.func @main(%t: tensor<3x5xf32>, %index: tensor<3x2xi64>, %nd: tensor<2x1xi64>, %rows: tensor<2x5xf32>,
+                %img: tensor<1x4x3x3xf32>, %up: tensor<4x3x2x2xf32>)
     -> (tensor<3xf32>, tensor<5xf32>, tensor<3xi32>, tensor<5xi32>, tensor<3x5xf32>, tensor<3x2xf32>, tensor<2x5xf32>,
-        tensor<3x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<5x8xf32>) {
+        tensor<3x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<5x8xf32>, tensor<1x6x7x7xf32>) {
   %min = nn.reduce_min %t {axis = array<i64: 1>} : tensor<3x5xf32>
   %prod = nn.reduce_prod %t {axis = array<i64: 0>} : tensor<3x5xf32>
   %amax = nn.argmax %t {axis = 1 : i64} : tensor<3x5xf32>
@@ -19,9 +20,10 @@ func.func @main(%t: tensor<3x5xf32>, %index: tensor<3x2xi64>, %nd: tensor<2x1xi6
   %add = nn.tensor_scatter_add %t, %nd, %rows : tensor<3x5xf32>, tensor<2x1xi64>, tensor<2x5xf32>
   %elems = nn.tensor_scatter_elements %t, %index, %gd {axis = 1 : i64, reduction = "add"} : tensor<3x5xf32>, tensor<3x2xi64>, tensor<3x2xf32>
   %pad = nn.pad %t {paddings = array<i64: 1, 1, 2, 1>, mode = "reflect"} : tensor<3x5xf32>
-  return %min, %prod, %amax, %amin, %cum, %gd, %gnd, %upd, %add, %elems, %pad
+  %deconv = nn.conv2d_transpose %img, %up {stride = array<i64: 2, 2>, pad = array<i64: 0, 0, 0, 0>, group = 2 : i64, output_padding = array<i64: 1, 1>} : tensor<1x4x3x3xf32>, tensor<4x3x2x2xf32>
+  return %min, %prod, %amax, %amin, %cum, %gd, %gnd, %upd, %add, %elems, %pad, %deconv
     : tensor<3xf32>, tensor<5xf32>, tensor<3xi32>, tensor<5xi32>, tensor<3x5xf32>, tensor<3x2xf32>, tensor<2x5xf32>,
-      tensor<3x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<5x8xf32>
+      tensor<3x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<5x8xf32>, tensor<1x6x7x7xf32>
 }
 
 // CHECKED: ok
@@ -36,3 +38,4 @@ func.func @main(%t: tensor<3x5xf32>, %index: tensor<3x2xi64>, %nd: tensor<2x1xi6
 // CHECK: nn.tensor_scatter_add %{{.*}}, %{{.*}}, %{{.*}} : tensor<3x5xf32>, tensor<2x1xi64>, tensor<2x5xf32>
 // CHECK: nn.tensor_scatter_elements %{{.*}}, %{{.*}}, %{{.*}} {axis = 1 : i64, reduction = "add"}
 // CHECK: nn.pad %{{.*}} {mode = "reflect", paddings = array<i64: 1, 1, 2, 1>} : tensor<3x5xf32>
+// CHECK: nn.conv2d_transpose %{{.*}}, %{{.*}} {group = 2 : i64, output_padding = array<i64: 1, 1>, stride = array<i64: 2, 2>} : tensor<1x4x3x3xf32>, tensor<4x3x2x2xf32>
