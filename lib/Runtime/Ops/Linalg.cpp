@@ -205,5 +205,45 @@ Kernel dinfer::interp::selectLinalgKernel(Operation *op) {
           return self.pool(o, false);
         };
       })
+      .Case([](nn::Conv2DTransposeOp) -> Kernel {
+        // Each input element scatters its products with the kernel: direct
+        // loops, in double for any float type (no oneDNN path yet).
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          auto o = llvm::cast<nn::Conv2DTransposeOp>(op);
+          const Buffer &x = self.in(o.getX()), &w = self.in(o.getW());
+          Buffer &y = self.define(o.getResult());
+          int64_t n = x.shape[0], cin = x.shape[1], h = x.shape[2], wd = x.shape[3];
+          int64_t group = o.getGroup(), cinPer = cin / group, coutPer = w.shape[1], kh = w.shape[2], kw = w.shape[3];
+          int64_t cout = y.shape[1], ho = y.shape[2], wo = y.shape[3];
+          llvm::ArrayRef<int64_t> stride = o.getStride(), dilation = o.getDilation(), pad = o.getPad();
+          std::vector<double> acc(y.numElements(), 0.0);
+          for (int64_t b = 0; b < n; ++b)
+            for (int64_t c = 0; c < cin; ++c) {
+              int64_t g = c / cinPer;
+              for (int64_t i = 0; i < h; ++i)
+                for (int64_t j = 0; j < wd; ++j) {
+                  double v = x.get(((b * cin + c) * h + i) * wd + j);
+                  for (int64_t oc = 0; oc < coutPer; ++oc) {
+                    int64_t outChannel = g * coutPer + oc;
+                    for (int64_t p = 0; p < kh; ++p) {
+                      int64_t oi = i * stride[0] - pad[0] + p * dilation[0];
+                      if (oi < 0 || oi >= ho)
+                        continue;
+                      for (int64_t q = 0; q < kw; ++q) {
+                        int64_t oj = j * stride[1] - pad[2] + q * dilation[1];
+                        if (oj < 0 || oj >= wo)
+                          continue;
+                        acc[((b * cout + outChannel) * ho + oi) * wo + oj] +=
+                            v * w.get(((c * coutPer + oc) * kh + p) * kw + q);
+                      }
+                    }
+                  }
+                }
+            }
+          for (int64_t i = 0, total = y.numElements(); i < total; ++i)
+            y.set(i, acc[i]);
+          return llvm::Error::success();
+        };
+      })
       .Default([](Operation *) -> Kernel { return nullptr; });
 }
