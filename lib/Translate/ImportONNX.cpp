@@ -637,6 +637,23 @@ private:
     return define(node, 0, make1<nn::LogicalAndOp>(loc, {*inf, *side}));
   }
 
+  /// BitShift of unsigned integers: x * 2^y (LEFT; exact while the result
+  /// fits the type) or x / 2^y (RIGHT; truncation is the floor for unsigned).
+  LogicalResult convertBitShift(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc), y = lookup(node, 1, loc);
+    if (failed(x) || failed(y))
+      return failure();
+    std::string direction = attrString(node, "direction", "");
+    if (direction != "LEFT" && direction != "RIGHT")
+      return emitError(loc) << "BitShift direction must be LEFT or RIGHT, got '" << direction << "'";
+    auto factor = make1<nn::PowOp>(loc, {scalarLike(*x, 2, loc), *y});
+    if (failed(factor))
+      return failure();
+    if (direction == "LEFT")
+      return define(node, 0, make1<nn::MulOp>(loc, {*x, *factor}));
+    return define(node, 0, make1<nn::DivOp>(loc, {*x, *factor}));
+  }
+
   /// Xor of booleans: x != y.
   LogicalResult convertXor(const onnx::NodeProto &node, Location loc) { return binary<nn::NotEqualOp>(node, loc); }
 
@@ -2272,6 +2289,7 @@ public:
         {"Abs", &Importer::convertAbs},
         {"ArgMax", &Importer::convertArgReduce<nn::ArgmaxOp>},
         {"ArgMin", &Importer::convertArgReduce<nn::ArgminOp>},
+        {"BitShift", &Importer::convertBitShift},
         {"CastLike", &Importer::convertCastLike},
         {"ConvTranspose", &Importer::convertConvTranspose},
         {"CumSum", &Importer::convertCumSum},
