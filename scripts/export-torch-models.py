@@ -106,6 +106,14 @@ class TiedGPT(nn.Module):
         return self.norm(h) @ self.embed.weight.t()
 
 
+def TinyViT():
+    """torchvision's VisionTransformer, small: sequence-first attention (the
+    batch in dimension 1) and, at opset 14, layer norms spelled out."""
+    from torchvision.models.vision_transformer import VisionTransformer
+    return VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=64, mlp_dim=128,
+                             num_classes=10)
+
+
 # Larger models for benchmarks only (bench/encoder_vs_ort.py): not committed.
 BENCH_MODELS = {
     "encoder_4x512": (lambda: Encoder(d=512, heads=8, ffn=2048, layers=4), (1, 64, 512)),
@@ -118,7 +126,11 @@ MODELS = {
     "gpt_block": (GPTBlock, (2, 32, 128)),
     "cnn": (CNN, (2, 3, 16, 16)),
     "gpt_tied": (TiedGPT, (2, 8)),
+    "vit_tiny": (TinyViT, (2, 3, 32, 32)),
 }
+
+# Models exported at an older opset than 17 (LayerNormalization spelled out).
+OPSETS = {"vit_tiny": 14}
 
 # Models whose input is token ids (int64 in [0, vocab)) rather than floats.
 TOKEN_MODELS = {"gpt_tied": 64}
@@ -132,6 +144,12 @@ def export(name, out):
         with torch.no_grad():
             model.bn1.running_mean.uniform_(-0.5, 0.5)
             model.bn1.running_var.uniform_(0.5, 1.5)
+    if name == "vit_tiny":
+        # torchvision zeroes the classifier; the zero biases and unit norm
+        # weights stay, so the exporter shares one initializer among them.
+        with torch.no_grad():
+            for p in model.heads.parameters():
+                p.normal_(0.0, 0.5)
     if name in TOKEN_MODELS:
         x = torch.randint(0, TOKEN_MODELS[name], shape, generator=torch.Generator().manual_seed(99))
     else:
@@ -141,7 +159,7 @@ def export(name, out):
     path = os.path.join(out, name)
     os.makedirs(path, exist_ok=True)
     torch.onnx.export(model, (x,), os.path.join(path, "model.onnx"), input_names=["x"], output_names=["y"],
-                      opset_version=17,
+                      opset_version=OPSETS.get(name, 17),
                       # Folding would store the tied table's transpose as a second weight.
                       do_constant_folding=name not in TOKEN_MODELS)
     np.save(os.path.join(path, "x.npy"), x.numpy())

@@ -114,6 +114,25 @@ struct DistAttachStrategyPass : dinfer::impl::DistAttachStrategyBase<DistAttachS
         return;
       }
       usedOps.insert(key);
+      // Exporters deduplicate equal initializers (every zero bias becomes
+      // one), so ops of different shapes can share a key: the file's
+      // strategy was written for one of them, and the others follow the
+      // layouts propagation gives them.
+      auto fitsShapes = [&] {
+        if (item->inputs.size() != op->getNumOperands())
+          return false;
+        for (auto [input, operand] : llvm::zip(item->inputs, op->getOperands())) {
+          auto type = llvm::dyn_cast<RankedTensorType>(operand.getType());
+          if (!type || static_cast<int64_t>(input.size()) != type.getRank())
+            return false;
+        }
+        return true;
+      };
+      if (opsPerKey.lookup(key) > 1 && !fitsShapes()) {
+        op->emitRemark() << opsPerKey.lookup(key) << " ops share the strategy key '" << key
+                         << "' and its strategy does not fit this one's operand ranks: its layout follows propagation";
+        return;
+      }
       if (item->inputs.size() != op->getNumOperands()) {
         op->emitError() << "the strategy '" << key << "' gives " << item->inputs.size()
                         << " inputs' split numbers, but the op has " << op->getNumOperands() << " operands";

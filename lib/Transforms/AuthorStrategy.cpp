@@ -39,17 +39,63 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
 
   bool splitOf(Value v) { return featureSplit.lookup(v); }
 
-  /// Splits `value`'s first dimension dp ways (the batch).
+  /// The dimension of each activation that carries the batch of the
+  /// program's inputs (their first dimension), traced through every op's
+  /// sharding rule: torch's sequence-first attention carries it in
+  /// dimension 1, a transposed product operand in its last.
+  llvm::DenseMap<Value, int64_t> batchDims;
+
+  /// The factor of `op`'s rule that carries the batch, or -1 when no operand
+  /// carries it (an op on constants and parameters only).
+  static int64_t batchFactor(Operation *op, const dist::ShardingRule &rule,
+                             const llvm::DenseMap<Value, int64_t> &batchDims) {
+    for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+      auto found = batchDims.find(operand);
+      if (found == batchDims.end() || index >= rule.operandFactors.size())
+        continue;
+      const auto &dims = rule.operandFactors[index];
+      if (found->second < static_cast<int64_t>(dims.size()) && !dims[found->second].empty()) {
+        int64_t factor = dims[found->second].front();
+        if (rule.factorKinds[factor] == dist::FactorKind::Parallel)
+          return factor;
+      }
+    }
+    return -1;
+  }
+
+  /// Records where `op`'s results carry the batch.
+  void traceBatch(Operation *op) {
+    auto ruled = llvm::dyn_cast<dist::ShardingRuleOpInterface>(op);
+    if (!ruled)
+      return;
+    FailureOr<dist::ShardingRule> rule = ruled.getShardingRule();
+    if (failed(rule))
+      return;
+    int64_t factor = batchFactor(op, *rule, batchDims);
+    if (factor < 0)
+      return;
+    for (auto [index, result] : llvm::enumerate(op->getResults()))
+      for (auto [dim, factors] : llvm::enumerate(rule->resultFactors[index]))
+        if (!factors.empty() && factors.front() == factor) {
+          batchDims[result] = static_cast<int64_t>(dim);
+          break;
+        }
+  }
+
+  /// Splits the dimension of `value` that carries the batch dp ways; nothing
+  /// when it carries none.
   SmallVector<int64_t> batchSplit(Operation *op, Value value) {
     SmallVector<int64_t> splits(typeOf(value).getRank(), 1);
-    if (!splits.empty() && dp > 1) {
-      if (typeOf(value).getDimSize(0) % dp != 0) {
-        op->emitError() << "dp=" << static_cast<int64_t>(dp) << " does not divide the batch dimension ("
-                        << typeOf(value).getDimSize(0) << ") of " << value.getType();
-        failedAny = true;
-      }
-      splits[0] = dp;
+    auto found = batchDims.find(value);
+    if (found == batchDims.end() || dp <= 1)
+      return splits;
+    int64_t dim = found->second;
+    if (typeOf(value).getDimSize(dim) % dp != 0) {
+      op->emitError() << "dp=" << static_cast<int64_t>(dp) << " does not divide the batch dimension (dimension "
+                      << dim << ", size " << typeOf(value).getDimSize(dim) << ") of " << value.getType();
+      failedAny = true;
     }
+    splits[dim] = dp;
     return splits;
   }
 
@@ -86,9 +132,15 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
       getOperation().emitError() << "unknown strategy preset '" << preset << "' (known: megatron)";
       return signalPassFailure();
     }
+    getOperation().walk([&](func::FuncOp function) {
+      for (BlockArgument arg : function.getArguments())
+        if (auto type = llvm::dyn_cast<RankedTensorType>(arg.getType()); type && type.getRank() > 0)
+          batchDims[arg] = 0;
+    });
     getOperation().walk([&](Operation *op) {
       if (op->getNumResults() == 0)
         return;
+      traceBatch(op);
       bool anySplit = llvm::any_of(op->getOperands(), [&](Value v) { return splitOf(v); });
       bool keyed = llvm::isa<dist::ShardingRuleOpInterface>(op) && llvm::any_of(op->getOperands(), isParameter);
       if (!keyed) {
@@ -129,8 +181,6 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
             columnOutputs.insert(op->getResult(0));
           }
         }
-        if (transposeA && rx == 2) // [K, M]: the batch is the second dimension
-          std::swap(xs[0], xs[1]);
         strategy = {xs, ws};
       } else if (auto gather = llvm::dyn_cast<nn::GatherOp>(op); gather && isParameter(gather.getParams())) {
         SmallVector<int64_t> table(typeOf(gather.getParams()).getRank(), 1);

@@ -26,8 +26,23 @@ func.func @main(%ids: tensor<8xi32>) -> tensor<8x16xf32> {
   return %n : tensor<8x16xf32>
 }
 
+// torch's attention runs sequence-first: the batch of the input's first
+// dimension is carried into the second by the transpose, and the products
+// split that one dp ways (not the sequence).
+// CHECK-LABEL: func.func @sequence_first
+func.func @sequence_first(%x: tensor<4x6x16xf32>) -> tensor<6x4x16xf32> {
+  %w1 = dist.param "s.w1" : tensor<16x32xf32>
+  %w2 = dist.param "s.w2" : tensor<32x16xf32>
+  %t = nn.transpose %x {perm = array<i64: 1, 0, 2>} : tensor<4x6x16xf32>
+  // CHECK: nn.batch_matmul {{.*}}dist.strategy = #dist.strategy<[1, 2, 1], [1, 4]>
+  %h = nn.batch_matmul %t, %w1 : tensor<6x4x16xf32>, tensor<16x32xf32>
+  // CHECK: nn.batch_matmul {{.*}}dist.strategy = #dist.strategy<[1, 2, 4], [4, 1]>
+  %y = nn.batch_matmul %h, %w2 : tensor<6x4x32xf32>, tensor<32x16xf32>
+  return %y : tensor<6x4x16xf32>
+}
+
 // tp=3 divides none of the split dimensions: everything stays data parallel.
 // ODD-DAG: remark: tp=3 does not divide the vocabulary of an embedding table (100): the op stays data parallel
 // ODD-DAG: remark: tp=3 does not divide the output features of a column-parallel product (32): the op stays data parallel
 
-// BATCH: error: dp=3 does not divide the batch dimension (8) of 'tensor<8xi32>'
+// BATCH: error: dp=3 does not divide the batch dimension (dimension 0, size 8) of 'tensor<8xi32>'

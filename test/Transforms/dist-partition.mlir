@@ -167,3 +167,22 @@ module attributes {dist.device_num = 2 : i64} {
     return %r : tensor<2x2x4x8x16xf32>
   }
 }
+
+// -----
+
+// A mean over a split axis (a spelled-out layer norm after a column-parallel
+// product): each rank averages its slice, the local mean is scaled by one
+// over the pieces, and the all_reduce sums the scaled means.
+// CHECK-LABEL: func.func @split_mean
+// CHECK: %[[M:.*]] = nn.reduce_mean %{{.*}} {axis = array<i64: 1>, keep_dims = true} : tensor<4x4xf32>
+// CHECK-NEXT: %[[K:.*]] = arith.constant dense<5.000000e-01> : tensor<f32>
+// CHECK-NEXT: %[[S:.*]] = nn.mul %[[M]], %[[K]] : tensor<4x1xf32>, tensor<f32>
+// CHECK-NEXT: dist.all_reduce %[[S]] sum axes = [0] dev_matrix = <[2]> : tensor<4x1xf32>
+module attributes {dist.device_num = 2 : i64} {
+  func.func @split_mean(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
+    %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<8x8xf32>
+    %h = nn.matmul %x, %w {dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<4x8xf32>, tensor<8x8xf32>
+    %m = nn.reduce_mean %h {axis = array<i64: 1>, keep_dims = true, dist.strategy = #dist.strategy<[1, 2]>} : tensor<4x8xf32>
+    return %m : tensor<4x1xf32>
+  }
+}

@@ -198,14 +198,16 @@ def DistPartition : Pass<"dist-partition", "mlir::ModuleOp"> {
     becomes `nn.embedding_lookup` from the rank's first row
     (`dist.shard_offset`): zeros for rows the rank does not hold, and the
     pending sum propagation put on the result resolved by an `all_reduce`.
+    A mean over split axes is each rank's mean of its slice scaled by one
+    over the pieces, its sum left pending for the `all_reduce`.
     The program stays one function for every rank of the stage: the rank
     enters only through the parameter slices, shard offsets and the
     collectives' groups. What cannot be partitioned yet is an error at the
-    op: a Gather along a split dimension other than a table's rows, a mean
-    over a split axis, a dimension split over several axes that are not in
+    op: a Gather along a split dimension other than a table's rows, an
+    integer mean over a split axis, a dimension split over several axes that are not in
     major-first device order.
   }];
-  let dependentDialects = ["dinfer::dist::DistDialect"];
+  let dependentDialects = ["dinfer::dist::DistDialect", "mlir::arith::ArithDialect"];
 }
 
 def DistSplitRanks : Pass<"dist-split-ranks", "mlir::ModuleOp"> {
