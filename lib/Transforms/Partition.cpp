@@ -75,13 +75,15 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
           continue;
         }
       }
-      if (auto mean = llvm::dyn_cast<nn::ReduceMeanOp>(op)) {
-        dist::LayoutAttr result = layouts.lookup(mean.getResult());
-        if (result && !result.getPartial().empty()) {
-          if (failed(scalePartialMean(mean, result, layouts)))
-            failedAny = true;
-          continue;
-        }
+      // A mean over split axes, scaled once it has its local type.
+      auto partialMean = llvm::dyn_cast<nn::ReduceMeanOp>(op);
+      dist::LayoutAttr meanLayout = partialMean ? layouts.lookup(partialMean.getResult()) : nullptr;
+      if (!meanLayout || meanLayout.getPartial().empty())
+        partialMean = nullptr;
+      else if (!llvm::isa<FloatType>(typeOf(partialMean.getResult()).getElementType())) {
+        op.emitError("averages integers over a split axis: not partitioned");
+        failedAny = true;
+        continue;
       }
       for (Value result : op.getResults()) {
         dist::LayoutAttr layout = layouts.lookup(result);
@@ -102,34 +104,30 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
       op.removeAttr(dist::DistDialect::kLayoutAttrName);
       op.removeAttr(dist::DistDialect::kResultLayoutsAttrName);
       op.removeAttr(dist::DistDialect::kStrategyAttrName);
+      if (partialMean)
+        scalePartialMean(partialMean, meanLayout, layouts);
     }
     auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
     function.setFunctionType(FunctionType::get(context, body.getArgumentTypes(), ret.getOperandTypes()));
     function->setAttr(dist::DistDialect::kPartitionedAttrName, UnitAttr::get(context));
   }
 
-  /// A mean over split axes: each rank averages its own equal slice, so the
-  /// mean of the whole is the sum of the local means over the split's k
-  /// pieces, divided by k. The local mean is scaled by 1/k here and the sum
-  /// is left pending (the all_reduce that follows takes it).
-  LogicalResult scalePartialMean(nn::ReduceMeanOp mean, dist::LayoutAttr layout,
-                                 llvm::DenseMap<Value, dist::LayoutAttr> &layouts) {
-    RankedTensorType global = typeOf(mean.getResult());
-    auto element = llvm::dyn_cast<FloatType>(global.getElementType());
-    if (!element)
-      return mean.emitError("averages integers over a split axis: not partitioned");
-    ArrayRef<int64_t> devMatrix = layout.getDevMatrix();
-    int64_t pieces = 1;
-    for (int64_t axis : layout.getPartial())
-      pieces *= devMatrix[devMatrix.size() - 1 - axis];
-    RankedTensorType local = layout.getLocalType(global);
-    mean.getResult().setType(local);
+  /// A mean over split axes (its local type set): each rank averages its own
+  /// equal slice, so the mean of the whole is the sum of the local means over
+  /// the split's k pieces, divided by k. The local mean is scaled by 1/k here
+  /// and the sum is left pending (the all_reduce that follows takes it).
+  void scalePartialMean(nn::ReduceMeanOp mean, dist::LayoutAttr layout,
+                        llvm::DenseMap<Value, dist::LayoutAttr> &layouts) {
+    RankedTensorType local = typeOf(mean.getResult());
+    auto element = llvm::cast<FloatType>(local.getElementType());
+    int64_t pieces =
+        dist::DeviceMatrixAttr::get(mean->getContext(), layout.getDevMatrix()).getGroupSize(layout.getPartial());
     OpBuilder builder(mean->getContext());
     builder.setInsertionPointAfter(mean);
-    auto scalarType = RankedTensorType::get({}, element);
     auto scale = arith::ConstantOp::create(
         builder, mean.getLoc(),
-        DenseElementsAttr::get(scalarType, FloatAttr::get(element, 1.0 / static_cast<double>(pieces))));
+        DenseElementsAttr::get(RankedTensorType::get({}, element),
+                               FloatAttr::get(element, 1.0 / static_cast<double>(pieces))));
     auto scaled = nn::MulOp::create(builder, mean.getLoc(), local, mean.getResult(), scale.getResult());
     if (Attribute stage = mean->getAttr(dist::DistDialect::kStageAttrName)) {
       scale->setAttr(dist::DistDialect::kStageAttrName, stage);
@@ -137,10 +135,6 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
     }
     mean.getResult().replaceAllUsesExcept(scaled.getResult(), scaled);
     layouts[scaled.getResult()] = layout;
-    mean->removeAttr(dist::DistDialect::kLayoutAttrName);
-    mean->removeAttr(dist::DistDialect::kResultLayoutsAttrName);
-    mean->removeAttr(dist::DistDialect::kStrategyAttrName);
-    return success();
   }
 
   /// A lookup in a table whose rows (the vocabulary) are split: each rank
