@@ -106,6 +106,24 @@ class TiedGPT(nn.Module):
         return self.norm(h) @ self.embed.weight.t()
 
 
+class SequenceTagger(nn.Module):
+    """Recurrent layers as torch exports them: a two-layer bidirectional LSTM,
+    a GRU and an Elman RNN over batch-first sequences, then a per-step head."""
+
+    def __init__(self, d=16, hidden=24, classes=5):
+        super().__init__()
+        self.lstm = nn.LSTM(d, hidden, num_layers=2, bidirectional=True, batch_first=True)
+        self.gru = nn.GRU(2 * hidden, hidden, batch_first=True)
+        self.rnn = nn.RNN(hidden, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        x, _ = self.lstm(x)
+        x, _ = self.gru(x)
+        x, _ = self.rnn(x)
+        return self.head(x)
+
+
 def TinyViT():
     """torchvision's VisionTransformer, small: sequence-first attention (the
     batch in dimension 1) and, at opset 14, layer norms spelled out."""
@@ -127,6 +145,7 @@ MODELS = {
     "cnn": (CNN, (2, 3, 16, 16)),
     "gpt_tied": (TiedGPT, (2, 8)),
     "vit_tiny": (TinyViT, (2, 3, 32, 32)),
+    "seq_tagger": (SequenceTagger, (4, 12, 16)),
 }
 
 # Models exported at an older opset than 17 (LayerNormalization spelled out).

@@ -84,7 +84,8 @@ enum class MindIRResults : uint8_t {
   /// The primitive has more outputs (statistics) of which the program reads
   /// the first: the node's output is a tuple.
   FirstOfTuple,
-  /// The node's output is a tuple of the op's results (Split).
+  /// The node's output is a tuple of the op's results (Split), and of
+  /// outputs inference never reads (LSTM's workspaces).
   Tuple,
 };
 

@@ -94,7 +94,8 @@ class NN_Op<string mnemonic, list<Trait> traits = []>
   string mindirResults = "Value";
   // The operands travel as one tuple input.
   bit mindirTupleOperands = 0;
-  // For FirstOfTuple: the body of getMindIRExtraResultTypes().
+  // For FirstOfTuple and Tuple: the body of getMindIRExtraResultTypes(), the
+  // types of the primitive's outputs after the ones the op has.
   code mindirExtraResultTypes = "return {};";
   let extraClassDeclaration = [{
     static ::llvm::StringRef getPrimitiveName() { return "}] # mindsporePrimitive # [{"; }

@@ -32,6 +32,9 @@ llvm::StringMap<mlir::RegisteredOperationName> opsByPrimitive(mlir::MLIRContext 
 /// How many operands an op of `name` always has (none for a variadic op):
 /// the MindIR node inputs that come before its constant inputs.
 std::optional<unsigned> fixedOperandCount(mlir::RegisteredOperationName name);
+
+/// How many values the flat weight of an `nn.lstm` (MindSpore's LSTM) holds.
+int64_t lstmWeightCount(int64_t inputSize, int64_t hiddenSize, int64_t numLayers, bool hasBias, bool bidirectional);
 } // namespace dinfer::nn
 
 #endif // DINFER_DIALECT_NN_NNDIALECT_H

@@ -980,3 +980,50 @@ std::optional<unsigned> dinfer::nn::fixedOperandCount(RegisteredOperationName na
     return 5;
   return std::nullopt;
 }
+
+//===----------------------------------------------------------------------===//
+// Recurrent layers
+//===----------------------------------------------------------------------===//
+
+int64_t dinfer::nn::lstmWeightCount(int64_t inputSize, int64_t hiddenSize, int64_t numLayers, bool hasBias,
+                                    bool bidirectional) {
+  int64_t directions = bidirectional ? 2 : 1, gates = 4 * hiddenSize;
+  int64_t count = 0;
+  for (int64_t layer = 0; layer < numLayers; ++layer)
+    count += gates * (layer == 0 ? inputSize : hiddenSize * directions) * directions;
+  count += gates * hiddenSize * numLayers * directions;
+  if (hasBias)
+    count += gates * numLayers * directions;
+  return count;
+}
+
+LogicalResult LSTMOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
+                                       SmallVectorImpl<Type> &types) {
+  Adaptor adaptor = withDefaults<LSTMOp>(context, rawAdaptor);
+  OpError error = NN_ERROR();
+  RankedTensorType x = tensorOf(adaptor.getX()), h = tensorOf(adaptor.getH()), c = tensorOf(adaptor.getC()),
+                   w = tensorOf(adaptor.getW());
+  if (failed(checkRank(error, "x", x, 3)) || failed(checkRank(error, "h", h, 3)) ||
+      failed(checkRank(error, "c", c, 3)) || failed(checkRank(error, "w", w, 3)) ||
+      failed(checkSameElementType(error, "x", x, "h", h)) ||
+      failed(checkSameElementType(error, "x", x, "c", c)) || failed(checkSameElementType(error, "x", x, "w", w)))
+    return failure();
+  int64_t inputSize = adaptor.getInputSize(), hiddenSize = adaptor.getHiddenSize(), layers = adaptor.getNumLayers();
+  if (inputSize <= 0 || hiddenSize <= 0 || layers <= 0)
+    return error("input_size, hidden_size and num_layers must be positive, got ", inputSize, ", ", hiddenSize, ", ",
+                 layers);
+  if (x.getDimSize(2) != inputSize)
+    return error("x has ", x.getDimSize(2), " features but input_size is ", inputSize);
+  int64_t directions = adaptor.getBidirectional() ? 2 : 1, batch = x.getDimSize(1);
+  SmallVector<int64_t> state = {layers * directions, batch, hiddenSize};
+  if (h.getShape() != ArrayRef<int64_t>(state) || c.getShape() != ArrayRef<int64_t>(state))
+    return error("h and c must be ", shapeString(state), " (layers * directions, batch, hidden_size), got ",
+                 shapeString(h.getShape()), " and ", shapeString(c.getShape()));
+  int64_t expected = lstmWeightCount(inputSize, hiddenSize, layers, adaptor.getHasBias(), adaptor.getBidirectional());
+  if (w.getNumElements() != expected)
+    return error("w holds ", w.getNumElements(), " values but the layers need ", expected);
+  types.push_back(x.clone({x.getDimSize(0), batch, hiddenSize * directions}));
+  types.push_back(h);
+  types.push_back(h);
+  return success();
+}

@@ -683,4 +683,45 @@ def NN_MaxPoolOp : NN_PoolOp<"max_pool", "MaxPool">;
 def NN_AvgPoolOp : NN_PoolOp<"avg_pool", "AvgPool",
     (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)>;
 
+//===----------------------------------------------------------------------===//
+// Recurrent layers
+//===----------------------------------------------------------------------===//
+
+def NN_LSTMOp : NN_InferOp<"lstm"> {
+  let mindsporePrimitive = "LSTM";
+  let mindirFields = [MindIRInt<"input_size">, MindIRInt<"hidden_size">, MindIRInt<"num_layers">,
+                      MindIRBool<"has_bias">, MindIRBool<"bidirectional">, MindIRFloat<"dropout">];
+  let mindirResults = "Tuple";
+  // MindSpore's LSTM also returns a reserve and a state workspace, [1, 1]
+  // in the files its CPU backend writes; inference never reads them.
+  let mindirExtraResultTypes = [{
+    auto type = ::llvm::cast<::mlir::RankedTensorType>(getOutput().getType());
+    return {type.clone(::llvm::ArrayRef<int64_t>{1, 1}), type.clone(::llvm::ArrayRef<int64_t>{1, 1})};
+  }];
+  let summary = "MindSpore LSTM: a stack of (bi)directional LSTM layers over [seq, batch, input]";
+  let description = [{
+    `x` is [seq, batch, input_size]; `h` and `c` are the initial states,
+    [num_layers * directions, batch, hidden_size]. Each layer's gates are
+    `i, f, g, o` (input, forget, cell, output; torch's and oneDNN's order):
+    `c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`, `h' = sigmoid(o) * tanh(c')`.
+    `w` holds every weight flat, as MindSpore's primitive takes them: the
+    input weights of each layer and direction ([4 * hidden, layer input],
+    row-major; a layer after the first reads `hidden * directions` values),
+    then the recurrent weights ([4 * hidden, hidden] each), then with
+    `has_bias` one summed bias ([4 * hidden]) each. The backward direction
+    reads the sequence from its end; its outputs are concatenated after the
+    forward ones. `output` is the last layer's [seq, batch, hidden *
+    directions]; `h_n` and `c_n` the final states, shaped as `h`. `dropout`
+    applies between layers in training only.
+  }];
+  let arguments = (ins NN_FloatTensor:$x, NN_FloatTensor:$h, NN_FloatTensor:$c, NN_FloatTensor:$w,
+                       I64Attr:$input_size, I64Attr:$hidden_size,
+                       DefaultValuedAttr<I64Attr, "1">:$num_layers,
+                       DefaultValuedAttr<BoolAttr, "true">:$has_bias,
+                       DefaultValuedAttr<BoolAttr, "false">:$bidirectional,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$dropout);
+  let results = (outs NN_FloatTensor:$output, NN_FloatTensor:$h_n, NN_FloatTensor:$c_n);
+  let assemblyFormat = "$x `,` $h `,` $c `,` $w attr-dict `:` type($x) `,` type($h) `,` type($c) `,` type($w)";
+}
+
 #endif // DINFER_NN_OPS_TD

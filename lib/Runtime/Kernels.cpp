@@ -678,3 +678,83 @@ llvm::Error kernels::pool2d(Pooling kind, const float *x, ArrayRef<int64_t> xSha
   }
   return llvm::Error::success();
 }
+
+llvm::Error kernels::lstm(const float *x, const float *h0, const float *c0, const float *w, float *y, float *hn,
+                          float *cn, const LSTMParams &p) {
+  int64_t directions = p.bidirectional ? 2 : 1, hidden = p.hiddenSize, gates = 4 * hidden;
+  int64_t stateSize = directions * p.batch * hidden;
+  if (p.seq == 0 || p.batch == 0) {
+    std::memcpy(hn, h0, sizeof(float) * p.layers * stateSize);
+    std::memcpy(cn, c0, sizeof(float) * p.layers * stateSize);
+    return llvm::Error::success();
+  }
+  // w: every layer's input weights, then every recurrent weight, then the biases.
+  int64_t inputWeights = 0;
+  for (int64_t layer = 0; layer < p.layers; ++layer)
+    inputWeights += gates * (layer == 0 ? p.inputSize : hidden * directions) * directions;
+  int64_t recurrentWeights = gates * hidden * directions * p.layers;
+  std::vector<float> zeroBias(p.hasBias ? 0 : gates * directions, 0.0f);
+  std::vector<float> between[2];
+  dnnl::rnn_direction direction =
+      p.bidirectional ? dnnl::rnn_direction::bidirectional_concat : dnnl::rnn_direction::unidirectional_left2right;
+  using tag = memory::format_tag;
+  const memory::data_type f32 = memory::data_type::f32;
+  try {
+    static PrimitiveCache<dnnl::lstm_forward> cache;
+    const float *src = x, *layerWeights = w;
+    for (int64_t layer = 0; layer < p.layers; ++layer) {
+      int64_t channels = layer == 0 ? p.inputSize : hidden * directions;
+      float *dst = y;
+      if (layer + 1 < p.layers) {
+        between[layer % 2].resize(p.seq * p.batch * hidden * directions);
+        dst = between[layer % 2].data();
+      }
+      memory::dims srcDims{p.seq, p.batch, channels}, stateDims{1, directions, p.batch, hidden},
+          weightDims{1, directions, channels, 4, hidden}, iterDims{1, directions, hidden, 4, hidden},
+          biasDims{1, directions, 4, hidden}, dstDims{p.seq, p.batch, hidden * directions};
+      auto compiled = cache.get(keyOf({srcDims, weightDims, dstDims}), [&] {
+        dnnl::lstm_forward::desc desc(
+            dnnl::prop_kind::forward_inference, direction, memory::desc(srcDims, f32, tag::tnc),
+            memory::desc(stateDims, f32, tag::ldnc), memory::desc(stateDims, f32, tag::ldnc),
+            memory::desc(weightDims, f32, tag::any), memory::desc(iterDims, f32, tag::any),
+            memory::desc(biasDims, f32, tag::ldgo), memory::desc(dstDims, f32, tag::tnc),
+            memory::desc(stateDims, f32, tag::ldnc), memory::desc(stateDims, f32, tag::ldnc));
+        return dnnl::lstm_forward::primitive_desc(desc, userScratchpad(), cpuEngine());
+      });
+      const auto &pd = compiled->descriptor;
+      // MindSpore's weights are [gate, out, in] per direction (ldgoi);
+      // oneDNN reads its own blocked form.
+      auto reordered = [&](const memory::dims &dims, const float *data, const memory::desc &target) {
+        memory given(memory::desc(dims, f32, tag::ldgoi), cpuEngine(), const_cast<float *>(data));
+        memory packed(target, cpuEngine());
+        dnnl::reorder(given, packed).execute(threadStream(), given, packed);
+        return packed;
+      };
+      const float *iterWeights = w + inputWeights + layer * directions * gates * hidden;
+      const float *bias =
+          p.hasBias ? w + inputWeights + recurrentWeights + layer * directions * gates : zeroBias.data();
+      memory weightsLayer = reordered(weightDims, layerWeights, pd.weights_layer_desc());
+      memory weightsIter = reordered(iterDims, iterWeights, pd.weights_iter_desc());
+      int64_t stateOffset = layer * stateSize;
+      auto plain = [&](const memory::desc &desc, const float *data) {
+        return memory(desc, cpuEngine(), const_cast<float *>(data));
+      };
+      compiled->executable.execute(
+          threadStream(), withScratchpad(pd, {{DNNL_ARG_SRC_LAYER, plain(pd.src_layer_desc(), src)},
+                                              {DNNL_ARG_SRC_ITER, plain(pd.src_iter_desc(), h0 + stateOffset)},
+                                              {DNNL_ARG_SRC_ITER_C, plain(pd.src_iter_c_desc(), c0 + stateOffset)},
+                                              {DNNL_ARG_WEIGHTS_LAYER, weightsLayer},
+                                              {DNNL_ARG_WEIGHTS_ITER, weightsIter},
+                                              {DNNL_ARG_BIAS, plain(pd.bias_desc(), bias)},
+                                              {DNNL_ARG_DST_LAYER, plain(pd.dst_layer_desc(), dst)},
+                                              {DNNL_ARG_DST_ITER, plain(pd.dst_iter_desc(), hn + stateOffset)},
+                                              {DNNL_ARG_DST_ITER_C, plain(pd.dst_iter_c_desc(), cn + stateOffset)}}));
+      threadStream().wait();
+      src = dst;
+      layerWeights += gates * channels * directions;
+    }
+  } catch (const dnnl::error &e) {
+    return dnnlError("LSTM", e);
+  }
+  return llvm::Error::success();
+}

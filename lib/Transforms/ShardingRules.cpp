@@ -400,6 +400,24 @@ ShardingRule pool(Operation *op) {
   return b.take();
 }
 
+/// LSTM: the batch (dimension 1 of the sequence, the states and every
+/// result) is parallel; the sequence runs step after step and every step
+/// reads the whole state and all of w, so the rest stays whole.
+ShardingRule lstm(nn::LSTMOp op) {
+  RuleBuilder b(op);
+  int64_t batch = b.factor(typeOf(op.getX()).getDimSize(1));
+  for (unsigned i = 0; i < 3; ++i)
+    b.operand(i, 1, batch).result(i, 1, batch);
+  for (unsigned i = 0; i < 3; ++i)
+    for (int64_t d : {0, 2}) {
+      b.operandWhole(i, d, typeOf(op->getOperand(i)).getDimSize(d));
+      b.resultWhole(i, d, typeOf(op->getResult(i)).getDimSize(d));
+    }
+  for (int64_t d = 0; d < typeOf(op.getW()).getRank(); ++d)
+    b.operandWhole(3, d, typeOf(op.getW()).getDimSize(d));
+  return b.take();
+}
+
 FailureOr<ShardingRule> ruleOf(Operation *op) {
   for (Type t : op->getOperandTypes())
     if (!llvm::isa<RankedTensorType>(t))
@@ -513,6 +531,7 @@ FailureOr<ShardingRule> ruleOf(Operation *op) {
       .Case([](nn::GatherOp o) { return gather(o); })
       .Case([](nn::Conv2DOp o) { return conv2d(o); })
       .Case<nn::MaxPoolOp, nn::AvgPoolOp>([](Operation *o) { return pool(o); })
+      .Case([](nn::LSTMOp o) { return lstm(o); })
       .Default([](Operation *) { return failure(); });
 }
 

@@ -447,7 +447,11 @@ LogicalResult Exporter::exportPrimitive(nn::MindSporePrimitiveOpInterface primit
     break;
   }
   case nn::MindIRResults::Tuple: {
-    std::string tuple = node(prim, inputs, op->getResultTypes());
+    // The primitive's outputs that inference never reads (LSTM's workspaces)
+    // follow the op's results in the node's tuple.
+    SmallVector<Type> types(op->getResultTypes());
+    llvm::append_range(types, primitiveOp.getMindIRExtraResultTypes());
+    std::string tuple = node(prim, inputs, types);
     for (auto [i, result] : llvm::enumerate(op->getResults()))
       names_[result] = tupleGetItem(tuple, static_cast<int64_t>(i), result.getType());
     break;

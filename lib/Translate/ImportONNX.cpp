@@ -1984,6 +1984,341 @@ private:
     return define(node, 0, affine(*y, *scale, *bias, channel, loc));
   }
 
+  //===--- recurrent layers: LSTM as nn.lstm, GRU and RNN unrolled --------===//
+
+  /// `x[begin:end]` along `axis`; with `shrink`, the single index `begin`
+  /// and the axis dropped.
+  FailureOr<Value> sliceAlong(Value x, int64_t axis, int64_t begin, int64_t end, Location loc, bool shrink = false,
+                              int64_t stride = 1) {
+    SmallVector<int64_t> b(axis + 1, 0), e(axis + 1, std::numeric_limits<int64_t>::max()), s(axis + 1, 1);
+    b[axis] = begin;
+    e[axis] = end;
+    s[axis] = stride;
+    SmallVector<NamedAttribute> attributes = {i64s("begin", b), i64s("end", e), i64s("strides", s)};
+    if (shrink)
+      attributes.push_back(i64("shrink_axis_mask", int64_t(1) << axis));
+    return make1<nn::StridedSliceOp>(loc, x, attributes);
+  }
+  FailureOr<Value> reshaped(FailureOr<Value> x, ArrayRef<int64_t> shape, Location loc) {
+    if (failed(x))
+      return failure();
+    return make1<nn::ReshapeOp>(loc, *x, {i64s("shape", shape)});
+  }
+  FailureOr<Value> transposed(FailureOr<Value> x, ArrayRef<int64_t> perm, Location loc) {
+    if (failed(x))
+      return failure();
+    return make1<nn::TransposeOp>(loc, *x, {i64s("perm", perm)});
+  }
+  Value zerosOf(ArrayRef<int64_t> shape, Type element, Location loc) {
+    auto type = RankedTensorType::get(shape, element);
+    return arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(type, FloatAttr::get(element, 0.0)))
+        .getResult();
+  }
+
+  /// What LSTM, GRU and RNN share, in ONNX's time-major form.
+  struct Recurrence {
+    Value x;          ///< [seq, batch, input]
+    Value w, r, b;    ///< [D, G*H, input], [D, G*H, H], [D, 2*G*H] or null
+    Value h0;         ///< [D, batch, H] or null
+    int64_t seq, batch, input, hidden, directions;
+    bool reverse;     ///< direction "reverse": the one direction reads from the end
+    bool batchFirst;  ///< layout 1: X, Y and the states put the batch first
+  };
+
+  FailureOr<Recurrence> recurrence(const onnx::NodeProto &node, int64_t gates, ArrayRef<StringRef> activations,
+                                   Location loc) {
+    StringRef op = node.op_type();
+    auto x = lookup(node, 0, loc), w = lookup(node, 1, loc), r = lookup(node, 2, loc);
+    if (failed(x) || failed(w) || failed(r))
+      return failure();
+    Recurrence rec;
+    rec.batchFirst = attrInt(node, "layout", 0) != 0;
+    std::string direction = attrString(node, "direction", "forward");
+    if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
+      return emitError(loc) << op << " direction '" << direction << "' is not forward, reverse or bidirectional";
+    rec.reverse = direction == "reverse";
+    rec.directions = direction == "bidirectional" ? 2 : 1;
+    if (findAttr(node, "clip"))
+      return emitError(loc) << op << "'s clip attribute is not supported";
+    if (auto given = findAttr(node, "activations")) {
+      for (auto [i, name] : llvm::enumerate(given->strings()))
+        if (name != activations[i % activations.size()] &&
+            (op == "LSTM" || (name != "Tanh" && name != "Sigmoid" && name != "Relu")))
+          return emitError(loc) << op << " activation '" << name << "' is not supported"
+                                << (op == "LSTM" ? " (LSTM: Sigmoid, Tanh, Tanh only)" : " (Sigmoid, Tanh, Relu)");
+    }
+    RankedTensorType xt = typeOf(*x), wt = typeOf(*w), rt = typeOf(*r);
+    if (xt.getRank() != 3 || wt.getRank() != 3 || rt.getRank() != 3)
+      return emitError(loc) << op << " needs X, W and R of rank 3";
+    if (!llvm::isa<FloatType>(xt.getElementType()))
+      return emitError(loc) << op << " needs floating-point X, got " << xt.getElementType();
+    rec.x = *x;
+    if (rec.batchFirst) {
+      auto timeMajor = transposed(*x, {1, 0, 2}, loc);
+      if (failed(timeMajor))
+        return failure();
+      rec.x = *timeMajor;
+    }
+    rec.seq = typeOf(rec.x).getDimSize(0);
+    rec.batch = typeOf(rec.x).getDimSize(1);
+    rec.input = typeOf(rec.x).getDimSize(2);
+    rec.hidden = rt.getDimSize(2);
+    if (wt.getDimSize(0) != rec.directions || wt.getDimSize(1) != gates * rec.hidden || wt.getDimSize(2) != rec.input ||
+        rt.getShape() != ArrayRef<int64_t>{rec.directions, gates * rec.hidden, rec.hidden})
+      return emitError(loc) << op << " with " << rec.directions << " direction(s), " << rec.input
+                            << " inputs and hidden size " << rec.hidden << " needs W " << rec.directions << "x"
+                            << gates * rec.hidden << "x" << rec.input << " and R " << rec.directions << "x"
+                            << gates * rec.hidden << "x" << rec.hidden << ", got " << wt << " and " << rt;
+    if (int64_t size = attrInt(node, "hidden_size", rec.hidden); size != rec.hidden)
+      return emitError(loc) << op << " hidden_size " << size << " differs from R's " << rec.hidden;
+    rec.w = *w;
+    rec.r = *r;
+    rec.b = optional(node, 3);
+    if (rec.b && typeOf(rec.b).getShape() != ArrayRef<int64_t>{rec.directions, 2 * gates * rec.hidden})
+      return emitError(loc) << op << " needs B " << rec.directions << "x" << 2 * gates * rec.hidden << ", got "
+                            << typeOf(rec.b);
+    if (hasInput(node, 4)) {
+      auto lengths = constantInts(node, 4, loc, "sequence_lens");
+      if (failed(lengths))
+        return failure();
+      for (int64_t length : *lengths)
+        if (length != rec.seq)
+          return emitError(loc) << op << " with sequence_lens shorter than the sequence (" << length << " of "
+                                << rec.seq << ") is not supported";
+    }
+    if (failed(initialState(node, 5, rec, rec.h0, loc)))
+      return failure();
+    return rec;
+  }
+
+  /// Initial state input `index` as [D, batch, H] (null when absent).
+  LogicalResult initialState(const onnx::NodeProto &node, int index, const Recurrence &rec, Value &state,
+                             Location loc) {
+    state = optional(node, index);
+    if (!state)
+      return success();
+    SmallVector<int64_t> expected = {rec.directions, rec.batch, rec.hidden};
+    if (rec.batchFirst)
+      std::swap(expected[0], expected[1]);
+    if (typeOf(state).getShape() != ArrayRef<int64_t>(expected))
+      return emitError(loc) << node.op_type() << " input " << index << " must be " << RankedTensorType::get(expected, typeOf(rec.x).getElementType()) << ", got "
+                            << typeOf(state);
+    if (rec.batchFirst) {
+      auto stateMajor = transposed(state, {1, 0, 2}, loc);
+      if (failed(stateMajor))
+        return failure();
+      state = *stateMajor;
+    }
+    return success();
+  }
+
+  /// Y ([seq, D, batch, H], or [batch, seq, D, H] with layout 1) and Y_h.
+  LogicalResult defineSequenceOutputs(const onnx::NodeProto &node, const Recurrence &rec, Value y, Value yh,
+                                      Location loc) {
+    if (failed(define(node, 0, rec.batchFirst ? transposed(y, {2, 0, 1, 3}, loc) : FailureOr<Value>(y))))
+      return failure();
+    return define(node, 1, rec.batchFirst ? transposed(yh, {1, 0, 2}, loc) : FailureOr<Value>(yh));
+  }
+
+  /// ONNX's LSTM gates are i, o, f, c; MindSpore's (and torch's) i, f, c, o.
+  FailureOr<Value> lstmGateOrder(Value x, int64_t hidden, Location loc) {
+    SmallVector<Value> pieces;
+    for (int64_t gate : {0, 2, 3, 1}) {
+      auto piece = sliceAlong(x, 1, gate * hidden, (gate + 1) * hidden, loc);
+      if (failed(piece))
+        return failure();
+      pieces.push_back(*piece);
+    }
+    return make1<nn::ConcatOp>(loc, pieces, {i64("axis", 1)});
+  }
+
+  /// LSTM as MindSpore's primitive: the gates reordered and the weights
+  /// flattened into its one `w`, the two biases summed; the reverse
+  /// direction reads and writes the sequence backwards.
+  LogicalResult convertLSTM(const onnx::NodeProto &node, Location loc) {
+    if (hasInput(node, 7))
+      return emitError(loc) << "LSTM peepholes (input P) are not supported: MindSpore's LSTM has none";
+    if (attrInt(node, "input_forget", 0) != 0)
+      return emitError(loc) << "LSTM input_forget is not supported: MindSpore's LSTM has no coupled gates";
+    auto rec = recurrence(node, 4, {"Sigmoid", "Tanh", "Tanh"}, loc);
+    if (failed(rec) || failed(onlyOutputs(node, 3, loc)))
+      return failure();
+    Value c0;
+    if (failed(initialState(node, 6, *rec, c0, loc)))
+      return failure();
+    int64_t d = rec->directions, h = rec->hidden;
+    Type element = typeOf(rec->x).getElementType();
+    Value h0 = rec->h0 ? rec->h0 : zerosOf({d, rec->batch, h}, element, loc);
+    if (!c0)
+      c0 = rec->h0 ? zerosOf({d, rec->batch, h}, element, loc) : h0;
+    SmallVector<Value> flat;
+    for (Value weight : {rec->w, rec->r}) {
+      auto ordered = reshaped(lstmGateOrder(weight, h, loc), {typeOf(weight).getNumElements()}, loc);
+      if (failed(ordered))
+        return failure();
+      flat.push_back(*ordered);
+    }
+    if (rec->b) {
+      auto summed = make1<nn::AddOp>(loc, {*sliceAlong(rec->b, 1, 0, 4 * h, loc), *sliceAlong(rec->b, 1, 4 * h, 8 * h, loc)});
+      if (failed(summed))
+        return failure();
+      auto ordered = reshaped(lstmGateOrder(*summed, h, loc), {d * 4 * h}, loc);
+      if (failed(ordered))
+        return failure();
+      flat.push_back(*ordered);
+    }
+    auto joined = make1<nn::ConcatOp>(loc, flat, {i64("axis", 0)});
+    int64_t count = nn::lstmWeightCount(rec->input, h, 1, rec->b != nullptr, d == 2);
+    auto w = reshaped(joined, {count, 1, 1}, loc);
+    if (failed(w))
+      return failure();
+    Value x = rec->x;
+    if (rec->reverse) {
+      auto backwards = sliceAlong(x, 0, -1, std::numeric_limits<int64_t>::min(), loc, false, -1);
+      if (failed(backwards))
+        return failure();
+      x = *backwards;
+    }
+    auto lstm = make<nn::LSTMOp>(loc, {x, h0, c0, *w},
+                                 {i64("input_size", rec->input), i64("hidden_size", h),
+                                  named("has_bias", builder_.getBoolAttr(rec->b != nullptr)),
+                                  named("bidirectional", builder_.getBoolAttr(d == 2))});
+    if (failed(lstm))
+      return failure();
+    Value y = (*lstm)->getResult(0);
+    if (rec->reverse) {
+      auto forwards = sliceAlong(y, 0, -1, std::numeric_limits<int64_t>::min(), loc, false, -1);
+      if (failed(forwards))
+        return failure();
+      y = *forwards;
+    }
+    auto y4 = transposed(reshaped(y, {rec->seq, rec->batch, d, h}, loc), {0, 2, 1, 3}, loc);
+    if (failed(y4) || failed(defineSequenceOutputs(node, *rec, *y4, (*lstm)->getResult(1), loc)))
+      return failure();
+    Value cn = (*lstm)->getResult(2);
+    if (node.output_size() < 3 || node.output(2).empty())
+      return success();
+    return define(node, 2, rec->batchFirst ? transposed(cn, {1, 0, 2}, loc) : FailureOr<Value>(cn));
+  }
+
+  FailureOr<Value> activation(StringRef name, Value x, Location loc) {
+    if (name == "Sigmoid")
+      return make1<nn::SigmoidOp>(loc, x);
+    if (name == "Relu")
+      return make1<nn::ReLUOp>(loc, x);
+    return make1<nn::TanhOp>(loc, x);
+  }
+
+  /// GRU (gates z, r, h) and RNN (one gate) unrolled over the sequence into
+  /// products and element-wise ops: MindSpore 1.7 has no CPU primitive for
+  /// either, and its own nn.GRU and nn.RNN run the same cell step by step.
+  LogicalResult convertUnrolledRecurrence(const onnx::NodeProto &node, Location loc) {
+    bool gru = node.op_type() == "GRU";
+    int64_t gates = gru ? 3 : 1;
+    SmallVector<StringRef> defaults = gru ? SmallVector<StringRef>{"Sigmoid", "Tanh"} : SmallVector<StringRef>{"Tanh"};
+    auto rec = recurrence(node, gates, defaults, loc);
+    if (failed(rec) || failed(onlyOutputs(node, 2, loc)))
+      return failure();
+    int64_t d = rec->directions, h = rec->hidden, s = rec->seq, n = rec->batch, gh = gates * h;
+    if (failed(checkBuiltSize({s, d, n, h}, loc, node.op_type() + " unrolled")) || s > 4096)
+      return emitError(loc) << node.op_type() << " over " << s << " steps is too long to unroll (4096 at most)";
+    SmallVector<std::string> names;
+    if (auto given = findAttr(node, "activations"))
+      names.assign(given->strings().begin(), given->strings().end());
+    bool linearBeforeReset = attrInt(node, "linear_before_reset", 0) != 0;
+    SmallVector<Value> sequences, finals;
+    for (int64_t dir = 0; dir < d; ++dir) {
+      auto act = [&](int64_t k) -> StringRef {
+        size_t i = dir * defaults.size() + k;
+        return i < names.size() ? StringRef(names[i]) : defaults[k];
+      };
+      auto w = reshaped(sliceAlong(rec->w, 0, dir, dir + 1, loc), {gh, rec->input}, loc);
+      auto r = reshaped(sliceAlong(rec->r, 0, dir, dir + 1, loc), {gh, h}, loc);
+      if (failed(w) || failed(r))
+        return failure();
+      Value wb, rb;
+      if (rec->b) {
+        auto wbias = reshaped(sliceAlong(rec->b, 0, dir, dir + 1, loc), {2 * gh}, loc);
+        if (failed(wbias))
+          return failure();
+        wb = *sliceAlong(*wbias, 0, 0, gh, loc);
+        rb = *sliceAlong(*wbias, 0, gh, 2 * gh, loc);
+      }
+      // The input's share of every step in one product.
+      auto xw = make1<nn::MatMulOp>(loc, {*reshaped(rec->x, {s * n, rec->input}, loc), *w},
+                                    {named("transpose_b", builder_.getBoolAttr(true))});
+      if (failed(xw))
+        return failure();
+      Value projected = *xw;
+      if (wb)
+        projected = *make1<nn::AddOp>(loc, {projected, wb});
+      projected = *reshaped(projected, {s, n, gh}, loc);
+      // The reset gate multiplies the state before the candidate's product
+      // (linear_before_reset 0): that product is separate from z's and r's.
+      Value rZR = *r, rH, rbZR = rb, rbH;
+      if (gru && !linearBeforeReset) {
+        rZR = *sliceAlong(*r, 0, 0, 2 * h, loc);
+        rH = *sliceAlong(*r, 0, 2 * h, 3 * h, loc);
+        if (rb) {
+          rbZR = *sliceAlong(rb, 0, 0, 2 * h, loc);
+          rbH = *sliceAlong(rb, 0, 2 * h, 3 * h, loc);
+        }
+      }
+      Value state = rec->h0 ? *reshaped(sliceAlong(rec->h0, 0, dir, dir + 1, loc), {n, h}, loc)
+                            : zerosOf({n, h}, typeOf(rec->x).getElementType(), loc);
+      SmallVector<Value> outputs(s);
+      bool backwards = rec->reverse || dir == 1;
+      for (int64_t k = 0; k < s; ++k) {
+        int64_t t = backwards ? s - 1 - k : k;
+        auto xt = sliceAlong(projected, 0, t, t + 1, loc, /*shrink=*/true);
+        auto hr = make1<nn::MatMulOp>(loc, {state, rZR}, {named("transpose_b", builder_.getBoolAttr(true))});
+        if (failed(xt) || failed(hr))
+          return failure();
+        Value recurrent = rbZR ? *make1<nn::AddOp>(loc, {*hr, rbZR}) : *hr;
+        if (!gru) {
+          auto next = activation(act(0), *make1<nn::AddOp>(loc, {*xt, recurrent}), loc);
+          if (failed(next))
+            return failure();
+          state = *next;
+        } else {
+          auto gate = [&](Value a, Value b, int64_t g) {
+            return make1<nn::AddOp>(loc, {*sliceAlong(a, 1, g * h, (g + 1) * h, loc),
+                                          *sliceAlong(b, 1, g * h, (g + 1) * h, loc)});
+          };
+          auto z = activation(act(0), *gate(*xt, recurrent, 0), loc);
+          auto reset = activation(act(0), *gate(*xt, recurrent, 1), loc);
+          if (failed(z) || failed(reset))
+            return failure();
+          Value candidateInput;
+          if (linearBeforeReset) {
+            candidateInput = *make1<nn::MulOp>(loc, {*reset, *sliceAlong(recurrent, 1, 2 * h, 3 * h, loc)});
+          } else {
+            auto product = make1<nn::MatMulOp>(loc, {*make1<nn::MulOp>(loc, {*reset, state}), rH},
+                                               {named("transpose_b", builder_.getBoolAttr(true))});
+            if (failed(product))
+              return failure();
+            candidateInput = rbH ? *make1<nn::AddOp>(loc, {*product, rbH}) : *product;
+          }
+          auto candidate =
+              activation(act(1), *make1<nn::AddOp>(loc, {*sliceAlong(*xt, 1, 2 * h, 3 * h, loc), candidateInput}), loc);
+          if (failed(candidate))
+            return failure();
+          // (1 - z) * candidate + z * state
+          auto kept = make1<nn::MulOp>(loc, {*z, *make1<nn::SubOp>(loc, {state, *candidate})});
+          if (failed(kept))
+            return failure();
+          state = *make1<nn::AddOp>(loc, {*candidate, *kept});
+        }
+        outputs[t] = *reshaped(state, {1, 1, n, h}, loc);
+      }
+      sequences.push_back(*make1<nn::ConcatOp>(loc, outputs, {i64("axis", 0)}));
+      finals.push_back(*reshaped(state, {1, n, h}, loc));
+    }
+    Value y = d == 1 ? sequences[0] : *make1<nn::ConcatOp>(loc, sequences, {i64("axis", 1)});
+    Value yh = d == 1 ? finals[0] : *make1<nn::ConcatOp>(loc, finals, {i64("axis", 0)});
+    return defineSequenceOutputs(node, *rec, y, yh, loc);
+  }
+
   //===--- Resize and Upsample as separable gathers --------------------===//
 
   /// One output position of a resized axis: the input indices it reads and
@@ -2298,6 +2633,9 @@ public:
         {"GatherElements", &Importer::convertGatherElements},
         {"GatherND", &Importer::convertGatherND},
         {"InstanceNormalization", &Importer::convertInstanceNorm},
+        {"LSTM", &Importer::convertLSTM},
+        {"GRU", &Importer::convertUnrolledRecurrence},
+        {"RNN", &Importer::convertUnrolledRecurrence},
         {"Hardmax", &Importer::convertHardmax},
         {"OneHot", &Importer::convertOneHot},
         {"Pad", &Importer::convertPad},

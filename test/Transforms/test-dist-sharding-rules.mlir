@@ -85,6 +85,14 @@ func.func @ops(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %b: tensor<32xf32>, 
 }
 
 // -----
+// LSTM: only the batch is parallel; the steps run in order on the whole state.
+func.func @lstm(%x: tensor<5x2x4xf32>, %h: tensor<1x2x3xf32>, %w: tensor<96x1x1xf32>) {
+  // CHECK: sharding rule ([j, i, l], [n, i, p], [r, i, t], [v, w, x])->([k, i, m], [o, i, q], [s, i, u]) {i=2, j=5, k=5, l=4, m=3, n=1, o=1, p=3, q=3, r=1, s=1, t=3, u=3, v=96, w=1, x=1} need_replication={j, k, l, m, n, o, p, q, r, s, t, u, v, w, x}
+  %y, %hn, %cn = nn.lstm %x, %h, %h, %w {input_size = 4 : i64, hidden_size = 3 : i64} : tensor<5x2x4xf32>, tensor<1x2x3xf32>, tensor<1x2x3xf32>, tensor<96x1x1xf32>
+  return
+}
+
+// -----
 // Shapes that stop nesting stay whole; a factor may be the minor part of one
 // dimension and the major part of another.
 func.func @reshapes(%y: tensor<6x4xf32>, %z: tensor<4x6x5xf32>) {

@@ -93,6 +93,17 @@ struct Pool2DParams {
 llvm::Error pool2d(Pooling kind, const float *x, llvm::ArrayRef<int64_t> xShape, float *y,
                    llvm::ArrayRef<int64_t> yShape, const Pool2DParams &params);
 
+struct LSTMParams {
+  int64_t seq, batch, inputSize, hiddenSize, layers;
+  bool bidirectional, hasBias;
+};
+/// MindSpore's LSTM (the op `nn.lstm` documents): x [seq, batch, input],
+/// h0/c0 and hn/cn [layers * directions, batch, hidden], w flat in
+/// MindSpore's order, y [seq, batch, hidden * directions]; float32 on
+/// oneDNN, one primitive per layer.
+llvm::Error lstm(const float *x, const float *h0, const float *c0, const float *w, float *y, float *hn, float *cn,
+                 const LSTMParams &params);
+
 } // namespace dinfer::kernels
 
 #endif // DINFER_RUNTIME_KERNELS_H

@@ -245,5 +245,20 @@ Kernel dinfer::interp::selectLinalgKernel(Operation *op) {
           return llvm::Error::success();
         };
       })
+      .Case([](nn::LSTMOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          auto o = llvm::cast<nn::LSTMOp>(op);
+          const Buffer &x = self.in(o.getX()), &h = self.in(o.getH()), &c = self.in(o.getC()), &w = self.in(o.getW());
+          Buffer &y = self.define(o.getOutput()), &hn = self.define(o.getHN()), &cn = self.define(o.getCN());
+          if (x.dtype != DType::Float32)
+            return opError(op, "LSTM runs on float32 only");
+          kernels::LSTMParams params{x.shape[0], x.shape[1], x.shape[2], h.shape[2], o.getNumLayers(),
+                                     o.getBidirectional(), o.getHasBias()};
+          if (llvm::Error err = kernels::lstm(x.as<float>(), h.as<float>(), c.as<float>(), w.as<float>(),
+                                              y.as<float>(), hn.as<float>(), cn.as<float>(), params))
+            return opError(op, llvm::toString(std::move(err)));
+          return llvm::Error::success();
+        };
+      })
       .Default([](Operation *) -> Kernel { return nullptr; });
 }

@@ -397,4 +397,83 @@ TEST(KernelsTest, ChannelAffine) {
   }
 }
 
+/// MindSpore's LSTM written out step by step in double: every layer and
+/// direction with weights at the offsets the flat w documents.
+void referenceLSTM(const std::vector<float> &x, const std::vector<float> &h0, const std::vector<float> &c0,
+                   const std::vector<float> &w, const LSTMParams &p, std::vector<double> &y, std::vector<double> &hn,
+                   std::vector<double> &cn) {
+  int64_t dirs = p.bidirectional ? 2 : 1, H = p.hiddenSize, G = 4 * H, B = p.batch, S = p.seq;
+  int64_t inputWeights = 0;
+  for (int64_t l = 0; l < p.layers; ++l)
+    inputWeights += G * (l == 0 ? p.inputSize : H * dirs) * dirs;
+  int64_t recurrentWeights = G * H * dirs * p.layers, layerOffset = 0;
+  std::vector<double> in(x.begin(), x.end());
+  hn.assign(p.layers * dirs * B * H, 0);
+  cn = hn;
+  for (int64_t l = 0; l < p.layers; ++l) {
+    int64_t I = l == 0 ? p.inputSize : H * dirs;
+    std::vector<double> out(S * B * H * dirs);
+    for (int64_t d = 0; d < dirs; ++d) {
+      const float *wi = w.data() + layerOffset + d * G * I;
+      const float *wh = w.data() + inputWeights + (l * dirs + d) * G * H;
+      const float *bias = p.hasBias ? w.data() + inputWeights + recurrentWeights + (l * dirs + d) * G : nullptr;
+      int64_t state = (l * dirs + d) * B * H;
+      std::vector<double> h(h0.begin() + state, h0.begin() + state + B * H), c(c0.begin() + state, c0.begin() + state + B * H);
+      for (int64_t k = 0; k < S; ++k) {
+        int64_t t = d == 0 ? k : S - 1 - k;
+        std::vector<double> next(B * H), nextC(B * H);
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t j = 0; j < H; ++j) {
+            double gate[4];
+            for (int g = 0; g < 4; ++g) {
+              int64_t row = g * H + j;
+              double sum = bias ? bias[row] : 0.0;
+              for (int64_t q = 0; q < I; ++q)
+                sum += in[(t * B + b) * I + q] * wi[row * I + q];
+              for (int64_t q = 0; q < H; ++q)
+                sum += h[b * H + q] * wh[row * H + q];
+              gate[g] = sum;
+            }
+            auto sigmoid = [](double v) { return 1 / (1 + std::exp(-v)); };
+            nextC[b * H + j] = sigmoid(gate[1]) * c[b * H + j] + sigmoid(gate[0]) * std::tanh(gate[2]);
+            next[b * H + j] = sigmoid(gate[3]) * std::tanh(nextC[b * H + j]);
+            out[(t * B + b) * H * dirs + d * H + j] = next[b * H + j];
+          }
+        h = next;
+        c = nextC;
+      }
+      std::copy(h.begin(), h.end(), hn.begin() + state);
+      std::copy(c.begin(), c.end(), cn.begin() + state);
+    }
+    layerOffset += G * I * dirs;
+    in = out;
+  }
+  y = in;
+}
+
+TEST(KernelsTest, LSTMAgainstStepByStep) {
+  const LSTMParams cases[] = {{5, 2, 4, 3, 1, false, true},  {4, 3, 2, 5, 1, true, true}, {3, 2, 4, 3, 2, true, true},
+                              {6, 1, 3, 4, 3, false, false}, {1, 4, 2, 2, 1, true, false}};
+  for (const LSTMParams &p : cases) {
+    int64_t dirs = p.bidirectional ? 2 : 1, states = p.layers * dirs * p.batch * p.hiddenSize;
+    int64_t count = 0;
+    for (int64_t l = 0; l < p.layers; ++l)
+      count += 4 * p.hiddenSize * (l == 0 ? p.inputSize : p.hiddenSize * dirs) * dirs;
+    count += 4 * p.hiddenSize * p.hiddenSize * dirs * p.layers + (p.hasBias ? 4 * p.hiddenSize * dirs * p.layers : 0);
+    std::vector<float> x = randomData(p.seq * p.batch * p.inputSize, 20), h0 = randomData(states, 21, 0.5f),
+                       c0 = randomData(states, 22, 0.5f), w = randomData(count, 23, 0.5f);
+    std::vector<float> y(p.seq * p.batch * p.hiddenSize * dirs), hn(states), cn(states);
+    llvm::Error err = lstm(x.data(), h0.data(), c0.data(), w.data(), y.data(), hn.data(), cn.data(), p);
+    ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+    std::vector<double> wantY, wantH, wantC;
+    referenceLSTM(x, h0, c0, w, p, wantY, wantH, wantC);
+    for (size_t i = 0; i < y.size(); ++i)
+      ASSERT_NEAR(y[i], wantY[i], 1e-5) << "output " << i << " of layers=" << p.layers << " dirs=" << dirs;
+    for (size_t i = 0; i < hn.size(); ++i) {
+      ASSERT_NEAR(hn[i], wantH[i], 1e-5) << "h_n " << i;
+      ASSERT_NEAR(cn[i], wantC[i], 1e-5) << "c_n " << i;
+    }
+  }
+}
+
 } // namespace
