@@ -17,7 +17,7 @@ PACKAGES=(
   # Python package.
   pybind11-dev python3-pybind11 python3-numpy python3-dev python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
   # Tests and benchmarks.
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev python3-onnx
 )
 
 missing=()

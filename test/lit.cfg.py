@@ -31,6 +31,11 @@ onnx_testdata = "/usr/share/libonnx-testdata/data"
 if os.path.isdir(onnx_testdata):
     config.available_features.add("onnx-testdata")
 config.substitutions.append(("%onnx_testdata", onnx_testdata))
+# ONNX's Python package (Debian's python3-onnx) writes the extra node tests.
+import subprocess
+if subprocess.run([config.python_executable, "-c", "from onnx import helper"], cwd="/",
+                  capture_output=True).returncode == 0:
+    config.available_features.add("python-onnx")
 config.substitutions.append(("%dinfer_bin", config.dinfer_tools_dir))
 
 # Open MPI: tests of the MPI communicator run their driver under mpirun.

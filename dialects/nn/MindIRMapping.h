@@ -53,10 +53,10 @@ enum class MindIRForm : uint8_t {
   FixedInt,
   FixedString,
   /// Not written: export refuses an op whose attribute `attr` is not
-  /// `value` (an integer or bool) / not all zeros, as MindSpore has no
-  /// equivalent.
+  /// `value` (an integer or bool) / a list not all `value`, as MindSpore
+  /// has no equivalent.
   RequireInt,
-  RequireZeros,
+  RequireAll,
 };
 
 /// One row of an op's MindIR table.

@@ -59,8 +59,8 @@ class MindIRFloat<string name, string attr = name> : MindIRField<"Float", name, 
 class MindIRString<string name, string attr = name, string missing = "">
     : MindIRField<"String", name, attr, 0, "", 0, 0, 0, missing>;
 class MindIRIntAsList<string name, string attr = name> : MindIRField<"IntAsList", name, attr>;
-class MindIRSpatial<string name, string attr = name, string missing = "">
-    : MindIRField<"Spatial", name, attr, 0, "", 0, 0, 0, missing>;
+class MindIRSpatial<string name, string attr = name, string missing = "", int spatial = 2>
+    : MindIRField<"Spatial", name, attr, 0, "", 0, 0, spatial, missing>;
 class MindIRPoolPadMode<string name, string attr = name, string missing = "">
     : MindIRField<"PoolPadMode", name, attr, 0, "", 0, 0, 0, missing>;
 // Constant inputs after the operands.
@@ -79,7 +79,9 @@ class MindIRFixedInt<string name, int value> : MindIRField<"FixedInt", name, "",
 class MindIRFixedString<string name, string value> : MindIRField<"FixedString", name, "", 0, value>;
 // Op attributes MindSpore has no equivalent for unless they hold this value.
 class MindIRRequireInt<string attr, int value> : MindIRField<"RequireInt", "", attr, value>;
-class MindIRRequireZeros<string attr> : MindIRField<"RequireZeros", "", attr>;
+class MindIRRequireAll<string attr, int value> : MindIRField<"RequireAll", "", attr, value>;
+class MindIRRequireZeros<string attr> : MindIRRequireAll<attr, 0>;
+class MindIRRequireOnes<string attr> : MindIRRequireAll<attr, 1>;
 
 // Every nn op names its MindSpore primitive here, once, and says how it is
 // written in MindIR: the MindIR importer and exporter and the strategy keys

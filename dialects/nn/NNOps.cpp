@@ -878,27 +878,26 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *context, std::optional<Loc
   return success();
 }
 
-LogicalResult Conv2DTransposeOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
-                                                  Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<Conv2DTransposeOp>(context, rawAdaptor);
-  OpError error = NN_ERROR();
+template <typename Adaptor>
+static LogicalResult inferConvTranspose(const OpError &error, Adaptor adaptor, int spatial,
+                                        SmallVectorImpl<Type> &types) {
   RankedTensorType x = tensorOf(adaptor.getX()), w = tensorOf(adaptor.getW());
-  if (failed(checkRank(error, "x", x, 4)) || failed(checkRank(error, "w", w, 4)) ||
+  if (failed(checkRank(error, "x", x, 2 + spatial)) || failed(checkRank(error, "w", w, 2 + spatial)) ||
       failed(checkSameElementType(error, "x", x, "w", w)) ||
-      failed(checkPositive(error, "stride", adaptor.getStride(), 2)) ||
-      failed(checkPositive(error, "dilation", adaptor.getDilation(), 2)))
+      failed(checkPositive(error, "stride", adaptor.getStride(), spatial)) ||
+      failed(checkPositive(error, "dilation", adaptor.getDilation(), spatial)))
     return failure();
   ArrayRef<int64_t> stride = adaptor.getStride(), dilation = adaptor.getDilation(), pad = adaptor.getPad(),
                     outputPadding = adaptor.getOutputPadding();
-  if (pad.size() != 4 || outputPadding.size() != 2)
-    return error("pad must have 4 entries and output_padding 2");
+  if (static_cast<int64_t>(pad.size()) != 2 * spatial || static_cast<int64_t>(outputPadding.size()) != spatial)
+    return error("pad must have ", 2 * spatial, " entries and output_padding ", spatial);
   int64_t group = adaptor.getGroup(), channels = x.getDimSize(1);
   if (group <= 0 || channels % group != 0)
     return error("group ", group, " does not divide the input channels ", channels);
   if (w.getDimSize(0) != channels)
     return error("w has ", w.getDimSize(0), " input channels but x has ", channels);
   SmallVector<int64_t> shape = {x.getDimSize(0), w.getDimSize(1) * group};
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < spatial; ++i) {
     int64_t out = (x.getDimSize(2 + i) - 1) * stride[i] - pad[2 * i] - pad[2 * i + 1] +
                   dilation[i] * (w.getDimSize(2 + i) - 1) + outputPadding[i] + 1;
     if (out <= 0)
@@ -909,19 +908,36 @@ LogicalResult Conv2DTransposeOp::inferReturnTypes(MLIRContext *context, std::opt
   return success();
 }
 
+LogicalResult Conv2DTransposeOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
+                                                  Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
+  return inferConvTranspose(NN_ERROR(), withDefaults<Conv2DTransposeOp>(context, rawAdaptor), 2, types);
+}
+
+LogicalResult Conv3DTransposeOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
+                                                  Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
+  return inferConvTranspose(NN_ERROR(), withDefaults<Conv3DTransposeOp>(context, rawAdaptor), 3, types);
+}
+
 template <typename Adaptor>
-static LogicalResult inferPool(const OpError &error, Adaptor adaptor, SmallVectorImpl<Type> &types) {
+static LogicalResult inferPool(const OpError &error, Adaptor adaptor, int spatial, SmallVectorImpl<Type> &types) {
   if (!adaptor.getKernelSizeAttr())
     return error("requires attribute 'kernel_size'");
   RankedTensorType x = tensorOf(adaptor.getX());
-  if (failed(checkRank(error, "x", x, 4)) || failed(checkPositive(error, "kernel_size", adaptor.getKernelSize(), 2)) ||
-      failed(checkPositive(error, "strides", adaptor.getStrides(), 2)) || failed(checkPads(error, adaptor.getPad())))
+  if (failed(checkRank(error, "x", x, 2 + spatial)) ||
+      failed(checkPositive(error, "kernel_size", adaptor.getKernelSize(), spatial)) ||
+      failed(checkPositive(error, "strides", adaptor.getStrides(), spatial)) ||
+      failed(checkPositive(error, "dilation", adaptor.getDilation(), spatial)))
     return failure();
-  ArrayRef<int64_t> kernel = adaptor.getKernelSize(), strides = adaptor.getStrides(), pad = adaptor.getPad();
+  ArrayRef<int64_t> kernel = adaptor.getKernelSize(), strides = adaptor.getStrides(), pad = adaptor.getPad(),
+                    dilation = adaptor.getDilation();
+  if (static_cast<int64_t>(pad.size()) != 2 * spatial)
+    return error("pad must have ", 2 * spatial, " entries, got ", pad.size());
+  if (llvm::any_of(pad, [](int64_t p) { return p < 0; }))
+    return error("pad entries must not be negative, got ", shapeString(pad));
   SmallVector<int64_t> shape = {x.getDimSize(0), x.getDimSize(1)};
-  for (int i = 0; i < 2; ++i) {
-    auto out = windowOutput(error, adaptor.getPadMode(), x.getDimSize(2 + i), kernel[i], strides[i], 1, pad[2 * i],
-                            pad[2 * i + 1], adaptor.getCeilMode());
+  for (int i = 0; i < spatial; ++i) {
+    auto out = windowOutput(error, adaptor.getPadMode(), x.getDimSize(2 + i), kernel[i], strides[i], dilation[i],
+                            pad[2 * i], pad[2 * i + 1], adaptor.getCeilMode());
     if (failed(out))
       return failure();
     shape.push_back(*out);
@@ -930,17 +946,17 @@ static LogicalResult inferPool(const OpError &error, Adaptor adaptor, SmallVecto
   return success();
 }
 
-LogicalResult MaxPoolOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
-                                          SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<MaxPoolOp>(context, rawAdaptor);
-  return inferPool(NN_ERROR(), adaptor, types);
-}
-
-LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
-                                          SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<AvgPoolOp>(context, rawAdaptor);
-  return inferPool(NN_ERROR(), adaptor, types);
-}
+#define DINFER_POOL_INFERENCE(OpT, spatial)                                                                          \
+  LogicalResult OpT::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,   \
+                                      SmallVectorImpl<Type> &types) {                                              \
+    Adaptor adaptor = withDefaults<OpT>(context, rawAdaptor);                                                      \
+    return inferPool(NN_ERROR(), adaptor, spatial, types);                                                         \
+  }
+DINFER_POOL_INFERENCE(MaxPoolOp, 2)
+DINFER_POOL_INFERENCE(AvgPoolOp, 2)
+DINFER_POOL_INFERENCE(MaxPool3DOp, 3)
+DINFER_POOL_INFERENCE(AvgPool3DOp, 3)
+#undef DINFER_POOL_INFERENCE
 
 #define GET_OP_CLASSES
 #include "dialects/nn/NNOps.cpp.inc"

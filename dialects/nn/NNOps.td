@@ -636,52 +636,77 @@ def NN_Conv2DOp : NN_InferOp<"conv2d"> {
   let assemblyFormat = "$x `,` $w attr-dict `:` type($x) `,` type($w)";
 }
 
-def NN_Conv2DTransposeOp : NN_InferOp<"conv2d_transpose"> {
-  let mindsporePrimitive = "Conv2DTranspose";
-  let mindirFields = [MindIROperandDims<"kernel_size", 1, 2, 2>, MindIRFixedInt<"mode", 1>,
-                      MindIRFixedString<"pad_mode", "pad">, MindIRInts<"pad">, MindIRSpatial<"stride">,
-                      MindIRSpatial<"dilation">, MindIRInt<"group">, MindIRInts<"output_padding">,
-                      MindIRFixedString<"format", "NCHW">];
-  let summary = "MindSpore Conv2DTranspose on NCHW data with a [C, O/group, kH, kW] weight";
+// The gradient of a convolution over `spatial` (2 or 3) dimensions with
+// respect to its input, as MindSpore's Conv2DTranspose (NCHW) and
+// Conv3DTranspose (NCDHW) take it.
+class NN_ConvTransposeOp<string mnemonic, string primitive, int spatial> : NN_InferOp<mnemonic> {
+  defvar ones = !if(!eq(spatial, 3), "{1, 1, 1}", "{1, 1}");
+  defvar zeros = !if(!eq(spatial, 3), "{0, 0, 0}", "{0, 0}");
+  defvar pads = !if(!eq(spatial, 3), "{0, 0, 0, 0, 0, 0}", "{0, 0, 0, 0}");
+  defvar layout = !if(!eq(spatial, 3), "NCDHW", "NCHW");
+  let mindsporePrimitive = primitive;
+  let mindirFields = [MindIROperandDims<"kernel_size", 1, 2, spatial>, MindIRFixedInt<"mode", 1>,
+                      MindIRFixedString<"pad_mode", "pad">, MindIRInts<"pad">,
+                      MindIRSpatial<"stride", "stride", "", spatial>, MindIRSpatial<"dilation", "dilation", "", spatial>,
+                      MindIRInt<"group">, MindIRInts<"output_padding">, MindIRFixedString<"format", layout>];
+  let summary = "MindSpore " # primitive # " on " # layout # " data with a [C, O/group, k...] weight";
   let description = [{
-    The gradient of `nn.conv2d` with respect to its input: each input element
-    scatters its products with the kernel into the output. The output extent
-    is `(in - 1) * stride - pad_before - pad_after + dilation * (k - 1) +
-    output_padding + 1`; a negative pad extends the output instead. The bias,
-    if any, is a following `nn.bias_add`.
+    The gradient of the convolution with respect to its input: each input
+    element scatters its products with the kernel into the output. Along
+    each spatial dimension the output extent is `(in - 1) * stride -
+    pad_before - pad_after + dilation * (k - 1) + output_padding + 1`; `pad`
+    holds [before, after] per spatial dimension, and a negative pad extends
+    the output instead. The bias, if any, is a following `nn.bias_add`.
   }];
   let arguments = (ins NN_FloatTensor:$x, NN_FloatTensor:$w,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$stride,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pad,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation,
+                       DefaultValuedAttr<DenseI64ArrayAttr, ones>:$stride,
+                       DefaultValuedAttr<DenseI64ArrayAttr, pads>:$pad,
+                       DefaultValuedAttr<DenseI64ArrayAttr, ones>:$dilation,
                        DefaultValuedAttr<I64Attr, "1">:$group,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$output_padding);
+                       DefaultValuedAttr<DenseI64ArrayAttr, zeros>:$output_padding);
   let results = (outs NN_FloatTensor:$y);
   let assemblyFormat = "$x `,` $w attr-dict `:` type($x) `,` type($w)";
 }
 
-class NN_PoolOp<string mnemonic, string primitive, dag extraArgs = (ins)> : NN_InferOp<mnemonic> {
+def NN_Conv2DTransposeOp : NN_ConvTransposeOp<"conv2d_transpose", "Conv2DTranspose", 2>;
+def NN_Conv3DTransposeOp : NN_ConvTransposeOp<"conv3d_transpose", "Conv3DTranspose", 3>;
+
+// Pooling over `spatial` (2 or 3) dimensions after N and C. The MindIR
+// tables hold what MindSpore's MaxPool/AvgPool (NCHW) and MaxPool3D/AvgPool3D
+// (NCDHW) take: explicit pads, ceil mode and dilation have no MindIR form.
+class NN_PoolOp<string mnemonic, string primitive, int spatial, dag extraArgs = (ins),
+                list<MindIRField> extraFields = []> : NN_InferOp<mnemonic> {
+  defvar ones = !if(!eq(spatial, 3), "{1, 1, 1}", "{1, 1}");
+  defvar pads = !if(!eq(spatial, 3), "{0, 0, 0, 0, 0, 0}", "{0, 0, 0, 0}");
+  defvar layout = !if(!eq(spatial, 3), "NCDHW", "NCHW");
   let mindsporePrimitive = primitive;
   let mindirFields = [MindIRPoolPadMode<"pad_mode", "pad_mode", "valid">,
-                      MindIRSpatial<"kernel_size", "kernel_size", "1">, MindIRSpatial<"strides">,
-                      MindIRFixedString<"format", "NCHW">, MindIRRequireZeros<"pad">,
-                      MindIRRequireInt<"ceil_mode", 0>];
-  let summary = "MindSpore " # primitive # " over NCHW data";
+                      MindIRSpatial<"kernel_size", "kernel_size", "1", spatial>,
+                      MindIRSpatial<"strides", "strides", "", spatial>, MindIRFixedString<"format", layout>] # extraFields #
+                     [MindIRRequireZeros<"pad">, MindIRRequireInt<"ceil_mode", 0>, MindIRRequireOnes<"dilation">];
+  let summary = "MindSpore " # primitive # " over " # layout # " data";
   let description = [{
-    `pad_mode` as in `nn.conv2d`; with `ceil_mode` the output size rounds up.
+    `pad_mode` as in `nn.conv2d`, with `pad` holding [before, after] per
+    spatial dimension; with `ceil_mode` the output size rounds up; the
+    window reads every `dilation`-th element.
   }];
-  let arguments = !con((ins NN_FloatTensor:$x, DenseI64ArrayAttr:$kernel_size,
-                            DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
-                            DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pad,
+  let arguments = !con((ins NN_NumericTensor:$x, DenseI64ArrayAttr:$kernel_size,
+                            DefaultValuedAttr<DenseI64ArrayAttr, ones>:$strides,
+                            DefaultValuedAttr<DenseI64ArrayAttr, pads>:$pad,
                             DefaultValuedStrAttr<StrAttr, "pad">:$pad_mode,
-                            DefaultValuedAttr<BoolAttr, "false">:$ceil_mode), extraArgs);
-  let results = (outs NN_FloatTensor:$y);
+                            DefaultValuedAttr<BoolAttr, "false">:$ceil_mode,
+                            DefaultValuedAttr<DenseI64ArrayAttr, ones>:$dilation), extraArgs);
+  let results = (outs NN_NumericTensor:$y);
   let assemblyFormat = "$x attr-dict `:` type($x)";
 }
 
-def NN_MaxPoolOp : NN_PoolOp<"max_pool", "MaxPool">;
-def NN_AvgPoolOp : NN_PoolOp<"avg_pool", "AvgPool",
+def NN_MaxPoolOp : NN_PoolOp<"max_pool", "MaxPool", 2>;
+def NN_AvgPoolOp : NN_PoolOp<"avg_pool", "AvgPool", 2,
     (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)>;
+def NN_MaxPool3DOp : NN_PoolOp<"max_pool3d", "MaxPool3D", 3, (ins), [MindIRInts<"pad_list", "pad">]>;
+def NN_AvgPool3DOp : NN_PoolOp<"avg_pool3d", "AvgPool3D", 3,
+    (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad),
+    [MindIRInts<"pad">, MindIRBool<"count_include_pad">, MindIRFixedInt<"divisor_override", 0>]>;
 
 //===----------------------------------------------------------------------===//
 // Recurrent layers

@@ -214,6 +214,8 @@ public:
   llvm::Error conv2d(nn::Conv2DOp op);
   template <typename PoolOp>
   llvm::Error pool(PoolOp op, bool max);
+  template <typename ConvTransposeOp>
+  llvm::Error convTranspose(ConvTransposeOp op);
   llvm::Error collective(Operation *op);
   /// The global ranks of this rank's group for a collective over `axes` of
   /// `devMatrix`, which numbers the ranks of one pipeline stage.

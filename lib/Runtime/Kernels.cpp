@@ -649,25 +649,36 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
   return llvm::Error::success();
 }
 
-llvm::Error kernels::pool2d(Pooling kind, const float *x, ArrayRef<int64_t> xShape, float *y, ArrayRef<int64_t> yShape,
-                            const Pool2DParams &p) {
+llvm::Error kernels::pool(Pooling kind, const float *x, ArrayRef<int64_t> xShape, float *y, ArrayRef<int64_t> yShape,
+                          const PoolParams &p) {
   for (int64_t d : yShape)
     if (d == 0)
       return llvm::Error::success();
-  memory::dims src(xShape.begin(), xShape.end()), dst(yShape.begin(), yShape.end()), kernel{p.kernel[0], p.kernel[1]},
-      strides{p.strides[0], p.strides[1]}, padL{p.padBefore[0], p.padBefore[1]}, padR{p.padAfter[0], p.padAfter[1]};
+  if (p.spatial < 1 || p.spatial > 3 || static_cast<int64_t>(xShape.size()) != 2 + p.spatial)
+    return llvm::createStringError("pooling over %d spatial dimensions of rank-%zu data", p.spatial, xShape.size());
+  memory::dims src(xShape.begin(), xShape.end()), dst(yShape.begin(), yShape.end()), kernel, strides, dilations, padL,
+      padR;
+  for (int d = 0; d < p.spatial; ++d) {
+    kernel.push_back(p.kernel[d]);
+    strides.push_back(p.strides[d]);
+    dilations.push_back(p.dilations[d] - 1); // oneDNN counts the gaps
+    padL.push_back(p.padBefore[d]);
+    padR.push_back(p.padAfter[d]);
+  }
   dnnl::algorithm algorithm = kind == Pooling::Max                   ? dnnl::algorithm::pooling_max
                               : kind == Pooling::AverageCountingPads ? dnnl::algorithm::pooling_avg_include_padding
                                                                      : dnnl::algorithm::pooling_avg_exclude_padding;
   memory::dims kindDims{static_cast<int64_t>(kind)};
+  memory::format_tag plain = p.spatial == 1   ? memory::format_tag::ncw
+                             : p.spatial == 2 ? memory::format_tag::nchw
+                                              : memory::format_tag::ncdhw;
   try {
-    static PrimitiveCache<dnnl::pooling_forward> cache;
-    auto compiled = cache.get(keyOf({kindDims, src, dst, kernel, strides, padL, padR}), [&] {
-      memory::desc sd(src, memory::data_type::f32, memory::format_tag::nchw),
-          dd(dst, memory::data_type::f32, memory::format_tag::nchw);
-      dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, sd, dd, strides, kernel, padL,
-                                       padR);
-      return dnnl::pooling_forward::primitive_desc(desc, userScratchpad(), cpuEngine());
+    static PrimitiveCache<dnnl::pooling_v2_forward> cache;
+    auto compiled = cache.get(keyOf({kindDims, src, dst, kernel, strides, dilations, padL, padR}), [&] {
+      memory::desc sd(src, memory::data_type::f32, plain), dd(dst, memory::data_type::f32, plain);
+      dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, sd, dd, strides, kernel,
+                                          dilations, padL, padR);
+      return dnnl::pooling_v2_forward::primitive_desc(desc, userScratchpad(), cpuEngine());
     });
     const auto &pd = compiled->descriptor;
     memory xm(pd.src_desc(), cpuEngine(), const_cast<float *>(x)), ym(pd.dst_desc(), cpuEngine(), y);

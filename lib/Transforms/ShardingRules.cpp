@@ -377,7 +377,7 @@ ShardingRule conv2d(nn::Conv2DOp op) {
     b.operandWhole(0, 1, x.getDimSize(1));
     b.operandWhole(1, 1, w.getDimSize(1));
   }
-  for (int64_t d : {2, 3}) {
+  for (int64_t d = 2; d < x.getRank(); ++d) {
     b.operandWhole(0, d, x.getDimSize(d));
     b.operandWhole(1, d, w.getDimSize(d));
     b.resultWhole(0, d, y.getDimSize(d));
@@ -393,7 +393,7 @@ ShardingRule pool(Operation *op) {
     int64_t f = b.factor(x.getDimSize(d));
     b.operand(0, d, f).result(0, d, f);
   }
-  for (int64_t d : {2, 3}) {
+  for (int64_t d = 2; d < x.getRank(); ++d) {
     b.operandWhole(0, d, x.getDimSize(d));
     b.resultWhole(0, d, y.getDimSize(d));
   }
@@ -515,7 +515,7 @@ FailureOr<ShardingRule> ruleOf(Operation *op) {
         ArrayRef<int64_t> paddings = o.getPaddings();
         return sameRankExcept(o, 1, [&](int64_t d) { return paddings[2 * d] == 0 && paddings[2 * d + 1] == 0; });
       })
-      .Case([](nn::Conv2DTransposeOp o) {
+      .Case<nn::Conv2DTransposeOp, nn::Conv3DTransposeOp>([](Operation *o) {
         // The batch splits; channels and space stay whole (each output
         // element sums over input channels of its group and several inputs).
         return sameRankExcept(o, 1, [](int64_t d) { return d == 0; });
@@ -530,7 +530,7 @@ FailureOr<ShardingRule> ruleOf(Operation *op) {
       .Case([](nn::StridedSliceOp o) { return stridedSlice(o); })
       .Case([](nn::GatherOp o) { return gather(o); })
       .Case([](nn::Conv2DOp o) { return conv2d(o); })
-      .Case<nn::MaxPoolOp, nn::AvgPoolOp>([](Operation *o) { return pool(o); })
+      .Case<nn::MaxPoolOp, nn::AvgPoolOp, nn::MaxPool3DOp, nn::AvgPool3DOp>([](Operation *o) { return pool(o); })
       .Case([](nn::LSTMOp o) { return lstm(o); })
       .Default([](Operation *) { return failure(); });
 }

@@ -346,7 +346,7 @@ LogicalResult Exporter::exportPrimitive(nn::MindSporePrimitiveOpInterface primit
   op->getName().populateDefaultProperties(op->getPropertiesStorage());
   ArrayRef<nn::MindIRField> fields = primitiveOp.getMindIRFields();
   for (const nn::MindIRField &field : fields) {
-    if (field.form != nn::MindIRForm::RequireInt && field.form != nn::MindIRForm::RequireZeros)
+    if (field.form != nn::MindIRForm::RequireInt && field.form != nn::MindIRForm::RequireAll)
       continue;
     Attribute value = op->getInherentAttr(field.attr).value_or(Attribute());
     bool holds = true;
@@ -355,7 +355,7 @@ LogicalResult Exporter::exportPrimitive(nn::MindSporePrimitiveOpInterface primit
     else if (auto integer = llvm::dyn_cast_or_null<IntegerAttr>(value))
       holds = integer.getInt() == field.value;
     else if (auto list = llvm::dyn_cast_or_null<DenseI64ArrayAttr>(value))
-      holds = llvm::all_of(list.asArrayRef(), [](int64_t v) { return v == 0; });
+      holds = llvm::all_of(list.asArrayRef(), [&](int64_t v) { return v == field.value; });
     if (!holds)
       return op->emitOpError() << "has " << field.attr << " = " << value << ", which MindSpore's "
                                << primitiveOp.getPrimitiveName() << " cannot express in MindIR";
@@ -373,7 +373,7 @@ LogicalResult Exporter::exportPrimitive(nn::MindSporePrimitiveOpInterface primit
     case nn::MindIRForm::ResultShapeInput:
     case nn::MindIRForm::ScalarOperand:
     case nn::MindIRForm::RequireInt:
-    case nn::MindIRForm::RequireZeros: return true;
+    case nn::MindIRForm::RequireAll: return true;
     default: return false;
     }
   };
@@ -403,7 +403,12 @@ LogicalResult Exporter::exportPrimitive(nn::MindSporePrimitiveOpInterface primit
       break;
     case nn::MindIRForm::String: setString(prim, field.mindir, llvm::cast<StringAttr>(value).getValue()); break;
     case nn::MindIRForm::IntAsList: setInts(prim, field.mindir, {integer()}); break;
-    case nn::MindIRForm::Spatial: setInts(prim, field.mindir, {1, 1, ints()[0], ints()[1]}); break;
+    case nn::MindIRForm::Spatial: {
+      SmallVector<int64_t> written = {1, 1};
+      llvm::append_range(written, ints());
+      setInts(prim, field.mindir, written);
+      break;
+    }
     case nn::MindIRForm::PoolPadMode:
       setString(prim, field.mindir, llvm::cast<StringAttr>(value).getValue() == "same" ? "SAME" : "VALID");
       break;
@@ -432,7 +437,7 @@ LogicalResult Exporter::exportPrimitive(nn::MindSporePrimitiveOpInterface primit
     case nn::MindIRForm::FixedInt: setInt(prim, field.mindir, field.value); break;
     case nn::MindIRForm::FixedString: setString(prim, field.mindir, field.text); break;
     case nn::MindIRForm::RequireInt:
-    case nn::MindIRForm::RequireZeros: break;
+    case nn::MindIRForm::RequireAll: break;
     }
   }
 

@@ -441,16 +441,19 @@ FailureOr<Attribute> Importer::primitiveAttribute(const nn::MindIRField &field, 
   }
   case nn::MindIRForm::String: return Attribute(builder_.getStringAttr(text));
   case nn::MindIRForm::PoolPadMode: return Attribute(builder_.getStringAttr(StringRef(text).lower()));
-  case nn::MindIRForm::Spatial:
-    // Written NCHW-style as four values, or as two, or one for both.
-    if (ints.size() == 4)
-      return Attribute(builder_.getDenseI64ArrayAttr({ints[2], ints[3]}));
+  case nn::MindIRForm::Spatial: {
+    // Written NCHW-style (NCDHW for three) with N and C first, or as the
+    // spatial values alone, or one for all of them.
+    size_t spatial = static_cast<size_t>(field.count);
+    if (ints.size() == spatial + 2)
+      return Attribute(builder_.getDenseI64ArrayAttr(ArrayRef<int64_t>(ints).drop_front(2)));
     if (ints.size() == 1)
-      return Attribute(builder_.getDenseI64ArrayAttr({ints[0], ints[0]}));
-    if (ints.size() == 2)
+      return Attribute(builder_.getDenseI64ArrayAttr(SmallVector<int64_t>(spatial, ints[0])));
+    if (ints.size() == spatial)
       return Attribute(builder_.getDenseI64ArrayAttr(ints));
     return emitError(loc) << primitive << "'s attribute '" << field.mindir << "' has " << ints.size()
-                          << " values, expected 1, 2 or 4";
+                          << " values, expected 1, " << spatial << " or " << spatial + 2;
+  }
   default: return Attribute();
   }
 }
@@ -567,7 +570,7 @@ LogicalResult Importer::importPrimitive(const mind_ir::NodeProto &node, Register
     case nn::MindIRForm::ScalarOperand:
     case nn::MindIRForm::OperandDims:
     case nn::MindIRForm::RequireInt:
-    case nn::MindIRForm::RequireZeros: break;
+    case nn::MindIRForm::RequireAll: break;
     default: {
       // Two primitive attributes may hold one op attribute (Conv2D's group
       // and groups): the first the file gives wins.

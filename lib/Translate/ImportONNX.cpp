@@ -140,39 +140,50 @@ private:
                                                       StringRef what) {
     if (index >= node.input_size() || node.input(index).empty())
       return emitError(loc) << node.op_type() << " needs its " << what;
-    auto it = constants_.find(node.input(index));
+    auto known = knownConstant(node, index, loc, what);
+    if (failed(known))
+      return failure();
+    if (!*known)
+      return emitError(loc) << node.op_type() << "'s " << what << " ('" << node.input(index)
+                            << "') must be a constant or an initializer";
+    return *known;
+  }
+
+  /// Input `index` of `node` as a constant, or null when it is only known
+  /// at run time; an error only when computing it fails.
+  FailureOr<const onnx::TensorProto *> knownConstant(const onnx::NodeProto &node, int index, Location loc,
+                                                     StringRef what) {
+    const std::string &name = node.input(index);
+    auto it = constants_.find(name);
     if (it == constants_.end()) {
-      auto given = options_.inputValues.find(node.input(index));
+      auto given = options_.inputValues.find(name);
       if (given != options_.inputValues.end()) {
         auto tensor = std::make_unique<onnx::TensorProto>();
         if (!tensor->ParseFromString(given->second))
-          return emitError(loc) << "the value given for input '" << node.input(index) << "' is not an onnx.TensorProto";
-        it = constants_.insert({node.input(index), tensor.get()}).first;
+          return emitError(loc) << "the value given for input '" << name << "' is not an onnx.TensorProto";
+        it = constants_.insert({name, tensor.get()}).first;
         ownedTensors_.push_back(std::move(tensor));
       }
     }
     if (it == constants_.end()) {
       // Computed from constants by earlier nodes: evaluated with the
       // runtime's kernels, once.
-      auto produced = values_.find(node.input(index));
+      auto produced = values_.find(name);
       if (produced != values_.end() && options_.evaluateConstant) {
         auto data = options_.evaluateConstant(produced->second);
         if (!data)
-          return emitError(loc) << node.op_type() << "'s " << what << " ('" << node.input(index)
+          return emitError(loc) << node.op_type() << "'s " << what << " ('" << name
                                 << "') could not be computed: " << llvm::toString(data.takeError());
         if (*data) {
           auto tensor = std::make_unique<onnx::TensorProto>();
-          if (!tensor->ParseFromString(serializeOnnxTensor(**data, node.input(index))))
+          if (!tensor->ParseFromString(serializeOnnxTensor(**data, name)))
             return emitError(loc) << "internal error: a folded constant does not serialize";
-          it = constants_.insert({node.input(index), tensor.get()}).first;
+          it = constants_.insert({name, tensor.get()}).first;
           ownedTensors_.push_back(std::move(tensor));
         }
       }
     }
-    if (it == constants_.end())
-      return emitError(loc) << node.op_type() << "'s " << what << " ('" << node.input(index)
-                            << "') must be a constant or an initializer";
-    return it->second;
+    return it == constants_.end() ? nullptr : it->second;
   }
 
   FailureOr<SmallVector<int64_t>> constantInts(const onnx::NodeProto &node, int index, Location loc, StringRef what) {
@@ -1281,27 +1292,29 @@ private:
     return define(node, 0, make1<nn::GatherOp>(loc, {*params, *indices}, {i64("axis", attrInt(node, "axis", 0))}));
   }
 
-  /// ONNX pads are [begin..., end...]; nn's are [top, bottom, left, right].
-  /// `input` and `kernel` are the two spatial extents of the data and the
-  /// window (for SAME_LOWER, whose padding nn writes out).
+  /// ONNX pads are [begin..., end...]; nn's are [before, after] per
+  /// spatial dimension. `input` and `kernel` are the spatial extents of the
+  /// data and the window (for SAME_LOWER, whose padding nn writes out).
   FailureOr<SmallVector<NamedAttribute>> windowAttrs(const onnx::NodeProto &node, Location loc, int64_t spatial,
                                                      ArrayRef<int64_t> input, ArrayRef<int64_t> kernel) {
-    if (spatial != 2)
-      return emitError(loc) << node.op_type() << " over " << spatial
-                            << " spatial dimensions is not supported (1-D and 2-D only)";
+    if (spatial != 2 && spatial != 3)
+      return emitError(loc) << node.op_type() << " over " << spatial << " spatial dimensions is not supported";
     SmallVector<NamedAttribute> attrs;
     std::string autoPad = attrString(node, "auto_pad", "NOTSET");
     if (autoPad == "SAME_UPPER") {
       attrs.push_back(named("pad_mode", builder_.getStringAttr("same")));
     } else if (autoPad == "SAME_LOWER") {
       // The same total padding as SAME_UPPER, its odd element before.
-      SmallVector<int64_t> strides = attrInts(node, "strides").value_or(SmallVector<int64_t>{1, 1});
-      SmallVector<int64_t> dilations = attrInts(node, "dilations").value_or(SmallVector<int64_t>{1, 1});
-      auto positivePair = [](ArrayRef<int64_t> v) { return v.size() == 2 && v[0] > 0 && v[1] > 0; };
-      if (!positivePair(strides) || !positivePair(dilations) || !positivePair(kernel))
-        return emitError(loc) << node.op_type() << " needs two positive strides, dilations and kernel extents";
-      SmallVector<int64_t> pad(4);
-      for (int d = 0; d < 2; ++d) {
+      SmallVector<int64_t> strides = attrInts(node, "strides").value_or(SmallVector<int64_t>(spatial, 1));
+      SmallVector<int64_t> dilations = attrInts(node, "dilations").value_or(SmallVector<int64_t>(spatial, 1));
+      auto positive = [&](ArrayRef<int64_t> v) {
+        return static_cast<int64_t>(v.size()) == spatial && llvm::all_of(v, [](int64_t e) { return e > 0; });
+      };
+      if (!positive(strides) || !positive(dilations) || !positive(kernel))
+        return emitError(loc) << node.op_type() << " needs " << spatial
+                              << " positive strides, dilations and kernel extents";
+      SmallVector<int64_t> pad(2 * spatial);
+      for (int64_t d = 0; d < spatial; ++d) {
         int64_t out = (input[d] + strides[d] - 1) / strides[d];
         int64_t total = std::max<int64_t>((out - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 - input[d], 0);
         pad[2 * d] = total - total / 2;
@@ -1314,9 +1327,14 @@ private:
     else if (autoPad != "NOTSET")
       return emitError(loc) << node.op_type() << " auto_pad " << autoPad << " is not supported";
     if (auto pads = attrInts(node, "pads")) {
-      if (pads->size() != 4)
-        return emitError(loc) << node.op_type() << " pads must have 4 entries";
-      attrs.push_back(i64s("pad", {(*pads)[0], (*pads)[2], (*pads)[1], (*pads)[3]}));
+      if (static_cast<int64_t>(pads->size()) != 2 * spatial)
+        return emitError(loc) << node.op_type() << " pads must have " << 2 * spatial << " entries";
+      SmallVector<int64_t> pad;
+      for (int64_t d = 0; d < spatial; ++d) {
+        pad.push_back((*pads)[d]);
+        pad.push_back((*pads)[spatial + d]);
+      }
+      attrs.push_back(i64s("pad", pad));
     }
     return attrs;
   }
@@ -1390,6 +1408,9 @@ private:
     if (typeOf(*x).getRank() < 3 || typeOf(*x).getRank() != typeOf(*w).getRank())
       return emitError(loc) << "Conv needs data and weight of one rank, at least 3, got " << typeOf(*x) << " and "
                             << typeOf(*w);
+    if (typeOf(*w).getRank() != 4)
+      return emitError(loc) << "Conv over " << typeOf(*w).getRank() - 2
+                            << " spatial dimensions is not supported (1-D and 2-D only)";
     auto attrs = windowAttrs(node, loc, typeOf(*w).getRank() - 2, typeOf(*x).getShape().drop_front(2),
                              typeOf(*w).getShape().drop_front(2));
     if (failed(attrs))
@@ -1407,9 +1428,10 @@ private:
     return define(node, 0, *conv);
   }
 
-  /// ConvTranspose: pads given, or derived from output_shape or SAME
-  /// auto_pad as ONNX's reference derives them (a negative pad extends the
-  /// output); the bias a following nn.bias_add.
+  /// ConvTranspose over 2 or 3 spatial dimensions (1-D lifted to 2-D):
+  /// pads given, or derived from output_shape or SAME auto_pad as ONNX's
+  /// reference derives them (a negative pad extends the output); the bias a
+  /// following nn.bias_add.
   LogicalResult convertConvTranspose(const onnx::NodeProto &node, Location loc) {
     auto lifted = convertLiftedTo2D(node, loc, &Importer::convertConvTranspose);
     if (failed(lifted) || *lifted)
@@ -1418,44 +1440,50 @@ private:
     if (failed(x) || failed(w))
       return failure();
     RankedTensorType xType = typeOf(*x), wType = typeOf(*w);
-    if (xType.getRank() != 4 || wType.getRank() != 4)
-      return emitError(loc) << "ConvTranspose over " << xType.getRank() - 2
-                            << " spatial dimensions is not supported (1-D and 2-D only)";
-    auto pair = [&](StringRef name, int64_t fallback) {
-      SmallVector<int64_t> values = attrInts(node, name).value_or(SmallVector<int64_t>{fallback, fallback});
-      return values;
+    int64_t spatial = xType.getRank() - 2;
+    if ((spatial != 2 && spatial != 3) || wType.getRank() != xType.getRank())
+      return emitError(loc) << "ConvTranspose over " << spatial << " spatial dimensions (weight " << wType
+                            << ") is not supported (1-D, 2-D and 3-D only)";
+    auto list = [&](StringRef name, int64_t fallback) {
+      return attrInts(node, name).value_or(SmallVector<int64_t>(spatial, fallback));
     };
-    SmallVector<int64_t> strides = pair("strides", 1), dilations = pair("dilations", 1),
-                         outputPadding = pair("output_padding", 0);
-    if (strides.size() != 2 || dilations.size() != 2 || outputPadding.size() != 2)
-      return emitError(loc) << "ConvTranspose needs two strides, dilations and output paddings";
-    SmallVector<int64_t> pads = attrInts(node, "pads").value_or(SmallVector<int64_t>{0, 0, 0, 0});
-    if (pads.size() != 4)
-      return emitError(loc) << "ConvTranspose pads must have 4 entries";
+    SmallVector<int64_t> strides = list("strides", 1), dilations = list("dilations", 1),
+                         outputPadding = list("output_padding", 0);
+    auto sized = [&](ArrayRef<int64_t> v) { return static_cast<int64_t>(v.size()) == spatial; };
+    if (!sized(strides) || !sized(dilations) || !sized(outputPadding))
+      return emitError(loc) << "ConvTranspose needs " << spatial << " strides, dilations and output paddings";
+    SmallVector<int64_t> pads = attrInts(node, "pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
+    if (static_cast<int64_t>(pads.size()) != 2 * spatial)
+      return emitError(loc) << "ConvTranspose pads must have " << 2 * spatial << " entries";
     std::string autoPad = attrString(node, "auto_pad", "NOTSET");
     std::optional<SmallVector<int64_t>> outputShape = attrInts(node, "output_shape");
-    if (outputShape && outputShape->size() > 2)
-      outputShape->erase(outputShape->begin(), outputShape->end() - 2);
+    if (outputShape && static_cast<int64_t>(outputShape->size()) > spatial)
+      outputShape->erase(outputShape->begin(), outputShape->end() - spatial);
     if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" || outputShape) {
-      if (outputShape && outputShape->size() != 2)
-        return emitError(loc) << "ConvTranspose output_shape must give the two spatial extents";
-      for (int d = 0; d < 2; ++d) {
+      if (outputShape && !sized(*outputShape))
+        return emitError(loc) << "ConvTranspose output_shape must give the " << spatial << " spatial extents";
+      for (int64_t d = 0; d < spatial; ++d) {
         int64_t in = xType.getDimSize(2 + d), k = wType.getDimSize(2 + d);
         int64_t out = outputShape ? (*outputShape)[d] : in * strides[d];
         int64_t total = strides[d] * (in - 1) + outputPadding[d] + ((k - 1) * dilations[d] + 1) - out;
         int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2); // floor, as Python's //
         bool upper = autoPad == "SAME_UPPER";
         pads[d] = upper ? half : total - half;
-        pads[d + 2] = upper ? total - half : half;
+        pads[d + spatial] = upper ? total - half : half;
       }
     } else if (autoPad != "NOTSET" && autoPad != "VALID") {
       return emitError(loc) << "ConvTranspose auto_pad " << autoPad << " is not supported";
     }
-    SmallVector<NamedAttribute> attrs = {i64s("stride", strides), i64s("dilation", dilations),
-                                         i64s("pad", {pads[0], pads[2], pads[1], pads[3]}),
+    SmallVector<int64_t> pad;
+    for (int64_t d = 0; d < spatial; ++d) {
+      pad.push_back(pads[d]);
+      pad.push_back(pads[spatial + d]);
+    }
+    SmallVector<NamedAttribute> attrs = {i64s("stride", strides), i64s("dilation", dilations), i64s("pad", pad),
                                          i64("group", attrInt(node, "group", 1)),
                                          i64s("output_padding", outputPadding)};
-    auto y = make1<nn::Conv2DTransposeOp>(loc, {*x, *w}, attrs);
+    auto y = spatial == 3 ? make1<nn::Conv3DTransposeOp>(loc, {*x, *w}, attrs)
+                          : make1<nn::Conv2DTransposeOp>(loc, {*x, *w}, attrs);
     if (failed(y))
       return failure();
     if (Value bias = optional(node, 2))
@@ -1475,25 +1503,25 @@ private:
     auto kernel = attrInts(node, "kernel_shape");
     if (!kernel)
       return emitError(loc) << node.op_type() << " needs kernel_shape";
-    if (static_cast<int64_t>(kernel->size()) + 2 != typeOf(*x).getRank())
-      return emitError(loc) << node.op_type() << "'s kernel_shape has " << kernel->size() << " entries for "
-                            << typeOf(*x);
-    auto attrs = windowAttrs(node, loc, static_cast<int64_t>(kernel->size()), typeOf(*x).getShape().drop_front(2),
-                             *kernel);
+    int64_t spatial = static_cast<int64_t>(kernel->size());
+    if (spatial + 2 != typeOf(*x).getRank())
+      return emitError(loc) << node.op_type() << "'s kernel_shape has " << spatial << " entries for " << typeOf(*x);
+    auto attrs = windowAttrs(node, loc, spatial, typeOf(*x).getShape().drop_front(2), *kernel);
     if (failed(attrs))
       return failure();
-    if (auto dilations = attrInts(node, "dilations"))
-      if (llvm::any_of(*dilations, [](int64_t d) { return d != 1; }))
-        return emitError(loc) << node.op_type() << " with dilations is not supported";
     attrs->push_back(i64s("kernel_size", *kernel));
     if (auto strides = attrInts(node, "strides"))
       attrs->push_back(i64s("strides", *strides));
+    if (auto dilations = attrInts(node, "dilations"))
+      attrs->push_back(i64s("dilation", *dilations));
     attrs->push_back(named("ceil_mode", builder_.getBoolAttr(attrInt(node, "ceil_mode", 0))));
     if (!max) {
       attrs->push_back(named("count_include_pad", builder_.getBoolAttr(attrInt(node, "count_include_pad", 0))));
-      return define(node, 0, make1<nn::AvgPoolOp>(loc, *x, *attrs));
+      return define(node, 0,
+                    spatial == 3 ? make1<nn::AvgPool3DOp>(loc, *x, *attrs) : make1<nn::AvgPoolOp>(loc, *x, *attrs));
     }
-    return define(node, 0, make1<nn::MaxPoolOp>(loc, *x, *attrs));
+    return define(node, 0,
+                  spatial == 3 ? make1<nn::MaxPool3DOp>(loc, *x, *attrs) : make1<nn::MaxPoolOp>(loc, *x, *attrs));
   }
 
   //===--- reductions, index search and scans ---------------------------===//
@@ -1982,6 +2010,80 @@ private:
     if (failed(y))
       return failure();
     return define(node, 0, affine(*y, *scale, *bias, channel, loc));
+  }
+
+  /// GroupNormalization (opsets 18 and 21): statistics per sample over each
+  /// group of C / num_groups channels and their spatial extent, on the data
+  /// viewed as [N, G, C/G * spatial]. Opset 18 scales per group ([G]), 21
+  /// per channel ([C]); the scale's length says which (they agree when
+  /// G = C).
+  LogicalResult convertGroupNorm(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc), scale = lookup(node, 1, loc), bias = lookup(node, 2, loc);
+    if (failed(x) || failed(scale) || failed(bias))
+      return failure();
+    RankedTensorType type = typeOf(*x);
+    int64_t groups = attrInt(node, "num_groups", 0);
+    if (type.getRank() < 3)
+      return emitError(loc) << "GroupNormalization needs [N, C, ...] data, got " << type;
+    int64_t channels = type.getDimSize(1);
+    if (groups <= 0 || channels % groups != 0)
+      return emitError(loc) << "GroupNormalization num_groups " << groups << " must divide the " << channels
+                            << " channels";
+    int64_t scales = typeOf(*scale).getNumElements();
+    if ((scales != groups && scales != channels) || typeOf(*bias).getNumElements() != scales)
+      return emitError(loc) << "GroupNormalization needs " << groups << " (per group) or " << channels
+                            << " (per channel) scales and biases, got " << scales << " and "
+                            << typeOf(*bias).getNumElements();
+    int64_t perGroup = type.getNumElements() / std::max<int64_t>(type.getDimSize(0) * groups, 1);
+    auto grouped = reshaped(*x, {type.getDimSize(0), groups, perGroup}, loc);
+    if (failed(grouped))
+      return failure();
+    FailureOr<Value> y = standardize(*grouped, {2}, attrFloat(node, "epsilon", 1e-5f), loc);
+    if (failed(y))
+      return failure();
+    if (scales == groups && groups != channels) {
+      y = affine(*y, *scale, *bias, {groups, 1}, loc);
+      return define(node, 0, reshaped(y, type.getShape(), loc));
+    }
+    SmallVector<int64_t> channel(type.getRank() - 1, 1);
+    channel[0] = channels;
+    y = reshaped(y, type.getShape(), loc);
+    if (failed(y))
+      return failure();
+    return define(node, 0, affine(*y, *scale, *bias, channel, loc));
+  }
+
+  /// LpNormalization: x divided by its L1 (sum of |x|) or L2 norm along
+  /// `axis`.
+  LogicalResult convertLpNorm(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    int64_t rank = typeOf(*x).getRank(), axis = attrInt(node, "axis", -1), p = attrInt(node, "p", 2);
+    if (axis < -rank || axis >= rank)
+      return emitError(loc) << "LpNormalization axis " << axis << " is out of range for " << typeOf(*x);
+    if (p != 1 && p != 2)
+      return emitError(loc) << "LpNormalization p must be 1 or 2, got " << p;
+    SmallVector<NamedAttribute> keep = {i64s("axis", {axis < 0 ? axis + rank : axis}),
+                                        named("keep_dims", builder_.getBoolAttr(true))};
+    FailureOr<Value> norm = failure();
+    if (p == 1) {
+      auto magnitude = absOf(*x, loc);
+      if (failed(magnitude))
+        return failure();
+      norm = make1<nn::ReduceSumOp>(loc, *magnitude, keep);
+    } else {
+      auto squared = make1<nn::MulOp>(loc, {*x, *x});
+      if (failed(squared))
+        return failure();
+      auto sum = make1<nn::ReduceSumOp>(loc, *squared, keep);
+      if (failed(sum))
+        return failure();
+      norm = make1<nn::SqrtOp>(loc, *sum);
+    }
+    if (failed(norm))
+      return failure();
+    return define(node, 0, make1<nn::DivOp>(loc, {*x, *norm}));
   }
 
   //===--- recurrent layers: LSTM as nn.lstm, GRU and RNN unrolled --------===//
@@ -2617,6 +2719,83 @@ private:
   }
 
 public:
+  /// Converts the nodes of `graph` in order (the main graph, or an If
+  /// branch imported in place).
+  LogicalResult importNodes(const onnx::GraphProto &graph) {
+    for (auto [index, node] : llvm::enumerate(graph.node())) {
+      Location loc = nodeLoc(node, static_cast<int>(index));
+      if (node.output_size() == 0)
+        return emitError(loc) << node.op_type() << " node has no outputs";
+      bool standardDomain = node.domain().empty() || node.domain() == "ai.onnx";
+      Converter converter = standardDomain ? converterFor(node.op_type()) : nullptr;
+      if (standardDomain) {
+        auto folded = foldShapeArithmetic(node, loc);
+        if (failed(folded))
+          return failure();
+        if (*folded)
+          continue;
+      }
+      if (!converter)
+        return emitError(loc) << "unsupported ONNX op '"
+                              << (standardDomain ? node.op_type() : node.domain() + "." + node.op_type())
+                              << "' (node '" << (node.name().empty() ? "#" + std::to_string(index) : node.name())
+                              << "')";
+      if (failed((this->*converter)(node, loc)))
+        return failure();
+    }
+    return success();
+  }
+
+  /// If: a condition known at import (an initializer, a Constant node, a
+  /// value computed from constants, or one given with --input-value)
+  /// selects its branch, whose initializers and nodes are imported in place
+  /// (ONNX names are unique across a graph and its branches). A condition
+  /// known only at run time is refused.
+  LogicalResult convertIf(const onnx::NodeProto &node, Location loc) {
+    if (node.input_size() < 1 || node.input(0).empty())
+      return emitError(loc) << "If needs its condition";
+    auto condition = knownConstant(node, 0, loc, "condition");
+    if (failed(condition))
+      return failure();
+    if (!*condition)
+      return emitError(loc) << "If whose condition ('" << node.input(0)
+                            << "') is only known at run time is not supported: dinfer imports an If whose "
+                               "condition folds to a constant";
+    auto bytes = model_.tensorBytes(**condition);
+    if (!bytes)
+      return emitError(loc) << llvm::toString(bytes.takeError());
+    if ((*condition)->data_type() != onnx::TensorProto::BOOL || bytes->size() != 1)
+      return emitError(loc) << "If's condition ('" << node.input(0) << "') must be a single bool";
+    bool taken = (*bytes)[0] != 0;
+    const onnx::AttributeProto *branch = findAttr(node, taken ? "then_branch" : "else_branch");
+    if (!branch || !branch->has_g())
+      return emitError(loc) << "If has no " << (taken ? "then_branch" : "else_branch") << " graph";
+    const onnx::GraphProto &graph = branch->g();
+    for (const onnx::TensorProto &tensor : graph.initializer()) {
+      constants_[tensor.name()] = &tensor;
+      auto value = materialize(tensor, loc);
+      if (failed(value))
+        return failure();
+      values_[tensor.name()] = *value;
+    }
+    if (failed(importNodes(graph)))
+      return failure();
+    if (graph.output_size() != node.output_size())
+      return emitError(loc) << "If's " << (taken ? "then_branch" : "else_branch") << " has " << graph.output_size()
+                            << " outputs for the node's " << node.output_size();
+    for (int i = 0; i < graph.output_size(); ++i) {
+      auto it = values_.find(graph.output(i).name());
+      if (it == values_.end())
+        return emitError(loc) << "If branch output '" << graph.output(i).name() << "' is not produced by any node";
+      if (failed(define(node, i, it->second)))
+        return failure();
+      auto constant = constants_.find(graph.output(i).name());
+      if (constant != constants_.end() && !node.output(i).empty())
+        constants_[node.output(i)] = constant->second;
+    }
+    return success();
+  }
+
   /// The converter of every ONNX op type the importer takes: the one list of
   /// them (supportedOnnxOps reads its keys).
   static const llvm::StringMap<Converter> &converters() {
@@ -2632,7 +2811,10 @@ public:
         {"EyeLike", &Importer::convertEyeLike},
         {"GatherElements", &Importer::convertGatherElements},
         {"GatherND", &Importer::convertGatherND},
+        {"GroupNormalization", &Importer::convertGroupNorm},
+        {"If", &Importer::convertIf},
         {"InstanceNormalization", &Importer::convertInstanceNorm},
+        {"LpNormalization", &Importer::convertLpNorm},
         {"LSTM", &Importer::convertLSTM},
         {"GRU", &Importer::convertUnrolledRecurrence},
         {"RNN", &Importer::convertUnrolledRecurrence},
@@ -2783,8 +2965,8 @@ OwningOpRef<ModuleOp> Importer::run() {
   const onnx::GraphProto &graph = model_.proto().graph();
   opset_ = model_.opset();
   Location fileLoc = FileLineColLoc::get(context_, model_.path(), 0, 0);
-  if (opset_ != 0 && (opset_ < 7 || opset_ > 17))
-    emitWarning(fileLoc) << "ONNX opset " << opset_ << " is outside the tested range 7 to 17";
+  if (opset_ != 0 && (opset_ < 7 || opset_ > 21))
+    emitWarning(fileLoc) << "ONNX opset " << opset_ << " is outside the tested range 7 to 21";
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   (*module)->setAttr("dinfer.source", builder_.getStringAttr("onnx"));
@@ -2824,30 +3006,8 @@ OwningOpRef<ModuleOp> Importer::run() {
     constants_[tensor.name()] = &tensor;
   }
 
-  for (auto [index, node] : llvm::enumerate(graph.node())) {
-    Location loc = nodeLoc(node, static_cast<int>(index));
-    if (node.output_size() == 0) {
-      emitError(loc) << node.op_type() << " node has no outputs";
-      return nullptr;
-    }
-    bool standardDomain = node.domain().empty() || node.domain() == "ai.onnx";
-    Converter converter = standardDomain ? converterFor(node.op_type()) : nullptr;
-    if (standardDomain) {
-      auto folded = foldShapeArithmetic(node, loc);
-      if (failed(folded))
-        return nullptr;
-      if (*folded)
-        continue;
-    }
-    if (!converter) {
-      emitError(loc) << "unsupported ONNX op '"
-                     << (standardDomain ? node.op_type() : node.domain() + "." + node.op_type()) << "' (node '"
-                     << (node.name().empty() ? "#" + std::to_string(index) : node.name()) << "')";
-      return nullptr;
-    }
-    if (failed((this->*converter)(node, loc)))
-      return nullptr;
-  }
+  if (failed(importNodes(graph)))
+    return nullptr;
 
   SmallVector<Value> results;
   for (const onnx::ValueInfoProto &output : graph.output()) {

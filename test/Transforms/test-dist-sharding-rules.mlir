@@ -93,6 +93,18 @@ func.func @lstm(%x: tensor<5x2x4xf32>, %h: tensor<1x2x3xf32>, %w: tensor<96x1x1x
 }
 
 // -----
+// Volumes: pooling keeps batch and channels parallel; a transposed
+// convolution only its batch.
+func.func @volumes(%x: tensor<2x4x6x6x6xf32>, %w: tensor<4x1x3x3x3xf32>) {
+  // CHECK: sharding rule ([i, j, k, m, o])->([i, j, l, n, p]) {i=2, j=4, k=6, l=3, m=6, n=3, o=6, p=3} need_replication={k, l, m, n, o, p}
+  %0 = nn.avg_pool3d %x {kernel_size = array<i64: 2, 2, 2>, strides = array<i64: 2, 2, 2>} : tensor<2x4x6x6x6xf32>
+  // CHECK: sharding rule
+  // CHECK-SAME: {i=2,
+  %1 = nn.conv3d_transpose %x, %w {group = 4 : i64} : tensor<2x4x6x6x6xf32>, tensor<4x1x3x3x3xf32>
+  return
+}
+
+// -----
 // Shapes that stop nesting stay whole; a factor may be the minor part of one
 // dimension and the major part of another.
 func.func @reshapes(%y: tensor<6x4xf32>, %z: tensor<4x6x5xf32>) {

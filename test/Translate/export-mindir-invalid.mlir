@@ -18,6 +18,14 @@ func.func @main(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x3x3xf32> {
 
 // -----
 
+func.func @main(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
+  // CHECK: 'nn.max_pool' op has dilation = array<i64: 2, 2>, which MindSpore's MaxPool cannot express in MindIR
+  %y = nn.max_pool %x {kernel_size = array<i64: 2, 2>, dilation = array<i64: 2, 2>} : tensor<1x2x4x4xf32>
+  return %y : tensor<1x2x2x2xf32>
+}
+
+// -----
+
 func.func @main(%x: tensor<2x3x4xf32>) -> tensor<6x4xf32> {
   // CHECK: 'nn.flatten' op has axis = 2 : i64, which MindSpore's Flatten cannot express in MindIR
   %y = nn.flatten %x {axis = 2 : i64} : tensor<2x3x4xf32>

@@ -84,14 +84,17 @@ llvm::Error conv2d(const float *x, llvm::ArrayRef<int64_t> xShape, const float *
                    float *y, llvm::ArrayRef<int64_t> yShape, const Conv2DParams &params);
 
 enum class Pooling { Max, AverageCountingPads, AverageOfInputs };
-struct Pool2DParams {
-  int64_t kernel[2], strides[2], padBefore[2], padAfter[2];
+/// The window of a pooling over `spatial` (1 to 3) dimensions; dilation 1
+/// reads neighbouring elements.
+struct PoolParams {
+  int spatial;
+  int64_t kernel[3], strides[3], dilations[3], padBefore[3], padAfter[3];
 };
-/// NCHW float32 max or average pooling on oneDNN. AverageCountingPads
-/// divides by the window size with the pads inside it, AverageOfInputs by
-/// the input elements alone.
-llvm::Error pool2d(Pooling kind, const float *x, llvm::ArrayRef<int64_t> xShape, float *y,
-                   llvm::ArrayRef<int64_t> yShape, const Pool2DParams &params);
+/// NCW/NCHW/NCDHW float32 max or average pooling on oneDNN.
+/// AverageCountingPads divides by the window size with the pads inside it,
+/// AverageOfInputs by the input elements alone.
+llvm::Error pool(Pooling kind, const float *x, llvm::ArrayRef<int64_t> xShape, float *y,
+                 llvm::ArrayRef<int64_t> yShape, const PoolParams &params);
 
 struct LSTMParams {
   int64_t seq, batch, inputSize, hiddenSize, layers;

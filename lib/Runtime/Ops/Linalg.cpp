@@ -125,49 +125,135 @@ template <typename PoolOp>
 llvm::Error Interpreter::pool(PoolOp op, bool max) {
   const Buffer &x = in(op.getX());
   Buffer &y = define(op.getResult());
-  int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], OH = y.shape[2], OW = y.shape[3];
-  auto k = op.getKernelSize(), s = op.getStrides(), pad = op.getPad();
-  int64_t top, left;
-  windowPads(op.getPadMode(), H, OH, k[0], s[0], 1, pad[0], top);
-  windowPads(op.getPadMode(), W, OW, k[1], s[1], 1, pad[2], left);
-  int64_t bottom = op.getPadMode() == "pad" ? pad[1] : top, right = op.getPadMode() == "pad" ? pad[3] : left;
+  int spatial = static_cast<int>(x.shape.size()) - 2;
+  auto k = op.getKernelSize(), s = op.getStrides(), pad = op.getPad(), dilation = op.getDilation();
+  bool padMode = op.getPadMode() == "pad";
+  // Per spatial dimension: input and output extents, the leading pad, the
+  // pad the declared output extent implies after the input, and the pad
+  // the op declares there.
+  int64_t in[3], out[3], before[3], trailing[3], declaredAfter[3];
+  bool trailingDeclared = true, trailingValid = true;
+  for (int d = 0; d < spatial; ++d) {
+    in[d] = x.shape[2 + d];
+    out[d] = y.shape[2 + d];
+    windowPads(op.getPadMode(), in[d], out[d], k[d], s[d], dilation[d], pad[2 * d], before[d]);
+    declaredAfter[d] = padMode ? pad[2 * d + 1] : before[d];
+    trailing[d] = (out[d] - 1) * s[d] + (k[d] - 1) * dilation[d] + 1 - in[d] - before[d];
+    trailingDeclared &= trailing[d] == declaredAfter[d];
+    trailingValid &= trailing[d] >= 0;
+  }
   bool includePad = false;
-  if constexpr (std::is_same_v<PoolOp, nn::AvgPoolOp>)
+  if constexpr (std::is_same_v<PoolOp, nn::AvgPoolOp> || std::is_same_v<PoolOp, nn::AvgPool3DOp>)
     includePad = op.getCountIncludePad();
   // oneDNN counts every pad it is given; the trailing pads that make the
   // declared output extent (ceil mode) must not count, so averages that
   // count pads go to oneDNN only when those are the declared ones.
-  int64_t trailing[2] = {(OH - 1) * s[0] + k[0] - H - top, (OW - 1) * s[1] + k[1] - W - left};
-  bool trailingDeclared = trailing[0] == bottom && trailing[1] == right;
-  if (x.dtype == DType::Float32 && trailing[0] >= 0 && trailing[1] >= 0 && (!includePad || trailingDeclared)) {
-    kernels::Pool2DParams params{{k[0], k[1]}, {s[0], s[1]}, {top, left}, {trailing[0], trailing[1]}};
+  if (x.dtype == DType::Float32 && trailingValid && (!includePad || trailingDeclared)) {
+    kernels::PoolParams params{spatial, {}, {}, {}, {}, {}};
+    for (int d = 0; d < spatial; ++d) {
+      params.kernel[d] = k[d];
+      params.strides[d] = s[d];
+      params.dilations[d] = dilation[d];
+      params.padBefore[d] = before[d];
+      params.padAfter[d] = trailing[d];
+    }
     kernels::Pooling kind = max          ? kernels::Pooling::Max
                             : includePad ? kernels::Pooling::AverageCountingPads
                                          : kernels::Pooling::AverageOfInputs;
-    if (llvm::Error err = kernels::pool2d(kind, x.as<float>(), x.shape, y.as<float>(), y.shape, params))
+    if (llvm::Error err = kernels::pool(kind, x.as<float>(), x.shape, y.as<float>(), y.shape, params))
       return opError(op, llvm::toString(std::move(err)));
     return llvm::Error::success();
   }
-  for (int64_t nc = 0; nc < N * C; ++nc)
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        double acc = max ? -std::numeric_limits<double>::infinity() : 0.0;
-        int64_t count = 0, padded = 0;
-        for (int64_t kh = 0; kh < k[0]; ++kh)
-          for (int64_t kw = 0; kw < k[1]; ++kw) {
-            int64_t ih = oh * s[0] - top + kh, iw = ow * s[1] - left + kw;
-            if (ih >= -top && ih < H + bottom && iw >= -left && iw < W + right)
-              ++padded;
-            if (ih < 0 || ih >= H || iw < 0 || iw >= W)
-              continue;
-            double v = x.get((nc * H + ih) * W + iw);
-            acc = max ? std::max(acc, v) : acc + v;
-            ++count;
-          }
-        if (!max)
-          acc /= std::max<int64_t>(includePad ? padded : count, 1);
-        y.set((nc * OH + oh) * OW + ow, acc);
+  // Direct loops over every output element and its window, in double.
+  int64_t planes = x.shape[0] * x.shape[1], inPlane = 1, outPlane = 1, window = 1;
+  for (int d = 0; d < spatial; ++d) {
+    inPlane *= in[d];
+    outPlane *= out[d];
+    window *= k[d];
+  }
+  for (int64_t plane = 0; plane < planes; ++plane)
+    for (int64_t o = 0; o < outPlane; ++o) {
+      int64_t position[3] = {0, 0, 0};
+      for (int64_t rest = o, d = spatial - 1; d >= 0; --d) {
+        position[d] = rest % out[d];
+        rest /= out[d];
       }
+      double acc = max ? -std::numeric_limits<double>::infinity() : 0.0;
+      int64_t count = 0, padded = 0;
+      for (int64_t w = 0; w < window; ++w) {
+        bool inside = true, withinPads = true;
+        int64_t offset = 0;
+        for (int64_t rest = w, d = spatial - 1, scale = 1; d >= 0; --d) {
+          int64_t tap = rest % k[d];
+          rest /= k[d];
+          int64_t index = position[d] * s[d] - before[d] + tap * dilation[d];
+          withinPads &= index >= -before[d] && index < in[d] + declaredAfter[d];
+          inside &= index >= 0 && index < in[d];
+          offset += index * scale;
+          scale *= in[d];
+        }
+        padded += withinPads;
+        if (!inside)
+          continue;
+        double v = x.get(plane * inPlane + offset);
+        acc = max ? std::max(acc, v) : acc + v;
+        ++count;
+      }
+      if (!max)
+        acc /= std::max<int64_t>(includePad ? padded : count, 1);
+      y.set(plane * outPlane + o, acc);
+    }
+  return llvm::Error::success();
+}
+
+/// Each input element scatters its products with the kernel: direct loops
+/// over 2 or 3 spatial dimensions, in double for any float type (no oneDNN
+/// path yet).
+template <typename ConvTransposeOp>
+llvm::Error Interpreter::convTranspose(ConvTransposeOp op) {
+  const Buffer &x = in(op.getX()), &w = in(op.getW());
+  Buffer &y = define(op.getResult());
+  int spatial = static_cast<int>(x.shape.size()) - 2;
+  int64_t batch = x.shape[0], cin = x.shape[1], group = op.getGroup(), cinPer = cin / group, coutPer = w.shape[1];
+  int64_t cout = y.shape[1];
+  llvm::ArrayRef<int64_t> stride = op.getStride(), dilation = op.getDilation(), pad = op.getPad();
+  int64_t inPlane = 1, outPlane = 1, window = 1;
+  for (int d = 0; d < spatial; ++d) {
+    inPlane *= x.shape[2 + d];
+    outPlane *= y.shape[2 + d];
+    window *= w.shape[2 + d];
+  }
+  std::vector<double> acc(y.numElements(), 0.0);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t c = 0; c < cin; ++c) {
+      int64_t g = c / cinPer;
+      for (int64_t i = 0; i < inPlane; ++i) {
+        double v = x.get((b * cin + c) * inPlane + i);
+        int64_t position[3] = {0, 0, 0};
+        for (int64_t rest = i, d = spatial - 1; d >= 0; --d) {
+          position[d] = rest % x.shape[2 + d];
+          rest /= x.shape[2 + d];
+        }
+        for (int64_t tap = 0; tap < window; ++tap) {
+          int64_t offset = 0;
+          bool inside = true;
+          for (int64_t rest = tap, d = spatial - 1, scale = 1; d >= 0; --d) {
+            int64_t k = rest % w.shape[2 + d];
+            rest /= w.shape[2 + d];
+            int64_t index = position[d] * stride[d] - pad[2 * d] + k * dilation[d];
+            inside &= index >= 0 && index < y.shape[2 + d];
+            offset += index * scale;
+            scale *= y.shape[2 + d];
+          }
+          if (!inside)
+            continue;
+          for (int64_t oc = 0; oc < coutPer; ++oc)
+            acc[(b * cout + g * coutPer + oc) * outPlane + offset] += v * w.get((c * coutPer + oc) * window + tap);
+        }
+      }
+    }
+  for (int64_t i = 0, total = y.numElements(); i < total; ++i)
+    y.set(i, acc[i]);
   return llvm::Error::success();
 }
 
@@ -205,44 +291,24 @@ Kernel dinfer::interp::selectLinalgKernel(Operation *op) {
           return self.pool(o, false);
         };
       })
-      .Case([](nn::Conv2DTransposeOp) -> Kernel {
-        // Each input element scatters its products with the kernel: direct
-        // loops, in double for any float type (no oneDNN path yet).
+      .Case([](nn::MaxPool3DOp) -> Kernel {
         return [](Interpreter &self, Operation *op) -> llvm::Error {
-          auto o = llvm::cast<nn::Conv2DTransposeOp>(op);
-          const Buffer &x = self.in(o.getX()), &w = self.in(o.getW());
-          Buffer &y = self.define(o.getResult());
-          int64_t n = x.shape[0], cin = x.shape[1], h = x.shape[2], wd = x.shape[3];
-          int64_t group = o.getGroup(), cinPer = cin / group, coutPer = w.shape[1], kh = w.shape[2], kw = w.shape[3];
-          int64_t cout = y.shape[1], ho = y.shape[2], wo = y.shape[3];
-          llvm::ArrayRef<int64_t> stride = o.getStride(), dilation = o.getDilation(), pad = o.getPad();
-          std::vector<double> acc(y.numElements(), 0.0);
-          for (int64_t b = 0; b < n; ++b)
-            for (int64_t c = 0; c < cin; ++c) {
-              int64_t g = c / cinPer;
-              for (int64_t i = 0; i < h; ++i)
-                for (int64_t j = 0; j < wd; ++j) {
-                  double v = x.get(((b * cin + c) * h + i) * wd + j);
-                  for (int64_t oc = 0; oc < coutPer; ++oc) {
-                    int64_t outChannel = g * coutPer + oc;
-                    for (int64_t p = 0; p < kh; ++p) {
-                      int64_t oi = i * stride[0] - pad[0] + p * dilation[0];
-                      if (oi < 0 || oi >= ho)
-                        continue;
-                      for (int64_t q = 0; q < kw; ++q) {
-                        int64_t oj = j * stride[1] - pad[2] + q * dilation[1];
-                        if (oj < 0 || oj >= wo)
-                          continue;
-                        acc[((b * cout + outChannel) * ho + oi) * wo + oj] +=
-                            v * w.get(((c * coutPer + oc) * kh + p) * kw + q);
-                      }
-                    }
-                  }
-                }
-            }
-          for (int64_t i = 0, total = y.numElements(); i < total; ++i)
-            y.set(i, acc[i]);
-          return llvm::Error::success();
+          return self.pool(llvm::cast<nn::MaxPool3DOp>(op), true);
+        };
+      })
+      .Case([](nn::AvgPool3DOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          return self.pool(llvm::cast<nn::AvgPool3DOp>(op), false);
+        };
+      })
+      .Case([](nn::Conv2DTransposeOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          return self.convTranspose(llvm::cast<nn::Conv2DTransposeOp>(op));
+        };
+      })
+      .Case([](nn::Conv3DTransposeOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          return self.convTranspose(llvm::cast<nn::Conv3DTransposeOp>(op));
         };
       })
       .Case([](nn::LSTMOp) -> Kernel {

@@ -35,3 +35,20 @@ func.func @pooling(%x: tensor<1x6x28x28xf32>, %odd: tensor<1x1x5x5xf32>)
   %4 = nn.avg_pool %x {kernel_size = array<i64: 3, 3>, pad_mode = "same"} : tensor<1x6x28x28xf32>
   return %0, %1, %2, %3, %4 : tensor<1x6x14x14xf32>, tensor<1x6x14x14xf32>, tensor<1x1x2x2xf32>, tensor<1x1x3x3xf32>, tensor<1x6x28x28xf32>
 }
+
+// CHECK-LABEL: func.func @volumes
+func.func @volumes(%x: tensor<1x2x6x6x6xf32>, %w: tensor<2x3x3x3x3xf32>, %img: tensor<1x1x4x4xf32>)
+    -> (tensor<1x2x3x3x3xf32>, tensor<1x2x3x3x3xf32>, tensor<1x6x14x14x14xf32>, tensor<1x1x2x2xf32>) {
+  // CHECK: nn.max_pool3d %{{.*}} {kernel_size = array<i64: 2, 2, 2>, strides = array<i64: 2, 2, 2>} : tensor<1x2x6x6x6xf32>
+  %0 = nn.max_pool3d %x {kernel_size = array<i64: 2, 2, 2>, strides = array<i64: 2, 2, 2>} : tensor<1x2x6x6x6xf32>
+  // Pads [before, after] per dimension; the average counts them.
+  // CHECK: nn.avg_pool3d %{{.*}} {count_include_pad = true, kernel_size = array<i64: 3, 3, 3>, pad = array<i64: 1, 1, 1, 1, 1, 1>, strides = array<i64: 2, 2, 2>}
+  %1 = nn.avg_pool3d %x {kernel_size = array<i64: 3, 3, 3>, strides = array<i64: 2, 2, 2>, pad = array<i64: 1, 1, 1, 1, 1, 1>, count_include_pad = true} : tensor<1x2x6x6x6xf32>
+  // Two groups of one input channel, each giving three output channels.
+  // CHECK: nn.conv3d_transpose %{{.*}}, %{{.*}} {group = 2 : i64, output_padding = array<i64: 1, 1, 1>, stride = array<i64: 2, 2, 2>}
+  %2 = nn.conv3d_transpose %x, %w {stride = array<i64: 2, 2, 2>, group = 2 : i64, output_padding = array<i64: 1, 1, 1>} : tensor<1x2x6x6x6xf32>, tensor<2x3x3x3x3xf32>
+  // A dilated 2x2 window spans 3x3.
+  // CHECK: nn.max_pool %{{.*}} {dilation = array<i64: 2, 2>, kernel_size = array<i64: 2, 2>}
+  %3 = nn.max_pool %img {kernel_size = array<i64: 2, 2>, dilation = array<i64: 2, 2>} : tensor<1x1x4x4xf32>
+  return %0, %1, %2, %3 : tensor<1x2x3x3x3xf32>, tensor<1x2x3x3x3xf32>, tensor<1x6x14x14x14xf32>, tensor<1x1x2x2xf32>
+}

@@ -77,3 +77,43 @@ func.func @pool_negative_pad(%x: tensor<1x6x28x28xf32>) {
   %0 = nn.max_pool %x {kernel_size = array<i64: 2, 2>, pad = array<i64: 0, -1, 0, 0>} : tensor<1x6x28x28xf32>
   return
 }
+
+// -----
+
+func.func @pool3d_rank(%x: tensor<1x6x28x28xf32>) {
+  // expected-error @+1 {{'nn.max_pool3d' op x must have rank 5, got 'tensor<1x6x28x28xf32>'}}
+  %0 = nn.max_pool3d %x {kernel_size = array<i64: 2, 2, 2>} : tensor<1x6x28x28xf32>
+  return
+}
+
+// -----
+
+func.func @pool3d_pads(%x: tensor<1x2x6x6x6xf32>) {
+  // expected-error @+1 {{'nn.avg_pool3d' op pad must have 6 entries, got 4}}
+  %0 = nn.avg_pool3d %x {kernel_size = array<i64: 2, 2, 2>, pad = array<i64: 1, 1, 1, 1>} : tensor<1x2x6x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @pool_dilation(%x: tensor<1x6x28x28xf32>) {
+  // expected-error @+1 {{'nn.max_pool' op dilation entries must be positive, got [0, 1]}}
+  %0 = nn.max_pool %x {kernel_size = array<i64: 2, 2>, dilation = array<i64: 0, 1>} : tensor<1x6x28x28xf32>
+  return
+}
+
+// -----
+
+func.func @conv3d_transpose_channels(%x: tensor<1x2x4x4x4xf32>, %w: tensor<3x1x3x3x3xf32>) {
+  // expected-error @+1 {{'nn.conv3d_transpose' op w has 3 input channels but x has 2}}
+  %0 = nn.conv3d_transpose %x, %w : tensor<1x2x4x4x4xf32>, tensor<3x1x3x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv3d_transpose_pads(%x: tensor<1x2x4x4x4xf32>, %w: tensor<2x1x3x3x3xf32>) {
+  // expected-error @+1 {{'nn.conv3d_transpose' op pad must have 6 entries and output_padding 3}}
+  %0 = nn.conv3d_transpose %x, %w {pad = array<i64: 0, 0, 0, 0>} : tensor<1x2x4x4x4xf32>, tensor<2x1x3x3x3xf32>
+  return
+}

@@ -358,8 +358,8 @@ TEST(KernelsTest, Pool2DAgainstDirectLoops) {
       int64_t oh = (c.h + c.padBefore + c.padAfter - c.k) / c.stride + 1;
       int64_t ow = (c.w + c.padBefore + c.padAfter - c.k) / c.stride + 1;
       std::vector<float> x = randomData(c.n * c.c * c.h * c.w, 15), y(c.n * c.c * oh * ow);
-      Pool2DParams p{{c.k, c.k}, {c.stride, c.stride}, {c.padBefore, c.padBefore}, {c.padAfter, c.padAfter}};
-      llvm::Error err = pool2d(kind, x.data(), {c.n, c.c, c.h, c.w}, y.data(), {c.n, c.c, oh, ow}, p);
+      PoolParams p{2, {c.k, c.k}, {c.stride, c.stride}, {1, 1}, {c.padBefore, c.padBefore}, {c.padAfter, c.padAfter}};
+      llvm::Error err = pool(kind, x.data(), {c.n, c.c, c.h, c.w}, y.data(), {c.n, c.c, oh, ow}, p);
       ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
       for (int64_t plane = 0; plane < c.n * c.c; ++plane)
         for (int64_t i = 0; i < oh; ++i)
@@ -385,6 +385,53 @@ TEST(KernelsTest, Pool2DAgainstDirectLoops) {
                 << "kind " << static_cast<int>(kind) << " k " << c.k << " stride " << c.stride;
           }
     }
+}
+
+/// Dilated max pooling over 1 and 3 spatial dimensions (oneDNN's pooling
+/// v2): every window of every shape up to 4 wide, against direct loops.
+TEST(KernelsTest, DilatedPoolingIn1And3Dimensions) {
+  for (int spatial : {1, 3})
+    for (int64_t k = 1; k <= 2; ++k)
+      for (int64_t dilation = 1; dilation <= 2; ++dilation)
+        for (int64_t stride = 1; stride <= 2; ++stride) {
+          int64_t extent = 4, span = (k - 1) * dilation + 1, out = (extent - span) / stride + 1, planes = 2;
+          int64_t inPlane = 1, outPlane = 1;
+          llvm::SmallVector<int64_t> xShape = {1, planes}, yShape = {1, planes};
+          PoolParams p{spatial, {}, {}, {}, {}, {}};
+          for (int d = 0; d < spatial; ++d) {
+            xShape.push_back(extent);
+            yShape.push_back(out);
+            inPlane *= extent;
+            outPlane *= out;
+            p.kernel[d] = k;
+            p.strides[d] = stride;
+            p.dilations[d] = dilation;
+          }
+          std::vector<float> x = randomData(planes * inPlane, 19), y(planes * outPlane);
+          llvm::Error err = pool(Pooling::Max, x.data(), xShape, y.data(), yShape, p);
+          ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+          for (int64_t plane = 0; plane < planes; ++plane)
+            for (int64_t o = 0; o < outPlane; ++o) {
+              float want = -INFINITY;
+              int64_t window = 1;
+              for (int d = 0; d < spatial; ++d)
+                window *= k;
+              for (int64_t tap = 0; tap < window; ++tap) {
+                int64_t offset = 0;
+                for (int64_t d = 0, restO = o, restT = tap; d < spatial; ++d) {
+                  int64_t index = (restO % out) * stride + (restT % k) * dilation;
+                  restO /= out;
+                  restT /= k;
+                  int64_t scale = 1;
+                  for (int64_t e = 0; e < d; ++e)
+                    scale *= extent;
+                  offset += index * scale;
+                }
+                want = std::max(want, x[plane * inPlane + offset]);
+              }
+              ASSERT_EQ(y[plane * outPlane + o], want) << spatial << "-D k " << k << " dilation " << dilation;
+            }
+        }
 }
 
 TEST(KernelsTest, ChannelAffine) {

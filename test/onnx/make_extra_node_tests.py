@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Writes node tests, in libonnx-testdata's layout, for what that suite lacks.
+
+Debian's libonnx-testdata is ONNX 1.12's: it has no GroupNormalization (opset
+18 and 21) and no LpNormalization case, its If tests take their condition as a
+graph input, and it has one default case each of 3-D pooling and transposed
+convolution. Each test here is a folder with model.onnx and
+test_data_set_0/{input,output}_N.pb, its expected outputs computed with numpy
+from the operator's definition, so run_node_tests.py runs them like ONNX's own.
+
+Usage: make_extra_node_tests.py OUT_DIR
+"""
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+RNG = np.random.default_rng(16)
+
+
+def save(out, name, nodes, inputs, outputs, opset, initializers=()):
+    """One test: `inputs` and `outputs` map names to arrays, in order."""
+    def info(key, value):
+        elem = helper.np_dtype_to_tensor_dtype(value.dtype) if hasattr(helper, "np_dtype_to_tensor_dtype") \
+            else {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64,
+                  np.dtype(np.bool_): TensorProto.BOOL}[value.dtype]
+        return helper.make_tensor_value_info(key, elem, value.shape)
+
+    graph = helper.make_graph(nodes, name, [info(k, v) for k, v in inputs.items()],
+                              [info(k, v) for k, v in outputs.items()], initializer=list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="dinfer-tests")
+    folder = os.path.join(out, name)
+    data = os.path.join(folder, "test_data_set_0")
+    os.makedirs(data, exist_ok=True)
+    with open(os.path.join(folder, "model.onnx"), "wb") as f:
+        f.write(model.SerializeToString())
+    for kind, values in (("input", inputs), ("output", outputs)):
+        for i, (key, value) in enumerate(values.items()):
+            with open(os.path.join(data, "%s_%d.pb" % (kind, i)), "wb") as f:
+                f.write(numpy_helper.from_array(value, key).SerializeToString())
+
+
+def normal(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def group_norm(x, groups, scale, bias, eps):
+    n, c = x.shape[:2]
+    grouped = x.reshape(n, groups, -1).astype(np.float64)
+    mean = grouped.mean(axis=2, keepdims=True)
+    var = grouped.var(axis=2, keepdims=True)
+    y = ((grouped - mean) / np.sqrt(var + eps)).reshape(x.shape)
+    if scale.size == groups:  # opset 18: one scale per group
+        scale, bias = np.repeat(scale, c // groups), np.repeat(bias, c // groups)
+    ones = (1,) * (x.ndim - 2)
+    return (y * scale.reshape(-1, *ones) + bias.reshape(-1, *ones)).astype(np.float32)
+
+
+def group_normalization(out):
+    cases = [("test_group_normalization_opset18", (2, 6, 3, 4), 3, 3, 18, 1e-5),
+             ("test_group_normalization_opset18_epsilon", (3, 4, 2, 2, 2), 2, 2, 18, 1e-2),
+             ("test_group_normalization_opset21", (2, 6, 5), 2, 6, 21, 1e-5),
+             ("test_group_normalization_opset21_one_group", (1, 4, 3, 3), 1, 4, 21, 1e-3)]
+    for name, shape, groups, scales, opset, eps in cases:
+        x, scale, bias = normal(*shape), normal(scales), normal(scales)
+        node = helper.make_node("GroupNormalization", ["x", "scale", "bias"], ["y"], num_groups=groups, epsilon=eps)
+        save(out, name, [node], {"x": x, "scale": scale, "bias": bias},
+             {"y": group_norm(x, groups, scale, bias, eps)}, opset)
+
+
+def lp_normalization(out):
+    for name, shape, attrs in [("test_lp_normalization_default", (3, 4, 5), {}),
+                               ("test_lp_normalization_p1_axis0", (3, 4), {"p": 1, "axis": 0}),
+                               ("test_lp_normalization_p2_axis1", (2, 3, 4), {"p": 2, "axis": 1}),
+                               ("test_lp_normalization_p1_negative_axis", (2, 3, 4), {"p": 1, "axis": -2})]:
+        x = normal(*shape)
+        axis, p = attrs.get("axis", -1), attrs.get("p", 2)
+        norm = np.abs(x).sum(axis=axis, keepdims=True) if p == 1 else np.sqrt((x * x).sum(axis=axis, keepdims=True))
+        node = helper.make_node("LpNormalization", ["x"], ["y"], **attrs)
+        save(out, name, [node], {"x": x}, {"y": (x / norm).astype(np.float32)}, 11)
+
+
+def constant_if(out):
+    """If nodes whose condition folds at import: from the input's shape, and
+    from an initializer; each branch reads the outer graph's values."""
+    x = normal(2, 4)
+    then_graph = helper.make_graph([helper.make_node("Relu", ["x"], ["then_y"])], "then", [],
+                                   [helper.make_tensor_value_info("then_y", TensorProto.FLOAT, [2, 4])])
+    offset = numpy_helper.from_array(np.full((4,), 0.5, np.float32), "offset")
+    else_graph = helper.make_graph([helper.make_node("Add", ["x", "offset"], ["else_y"])], "else", [],
+                                   [helper.make_tensor_value_info("else_y", TensorProto.FLOAT, [2, 4])],
+                                   initializer=[offset])
+    for expected_width, taken in ((4, True), (5, False)):
+        nodes = [helper.make_node("Shape", ["x"], ["shape"]),
+                 helper.make_node("Constant", [], ["one"], value=numpy_helper.from_array(np.array(1, np.int64))),
+                 helper.make_node("Gather", ["shape", "one"], ["width"], axis=0),
+                 helper.make_node("Constant", [], ["expected"],
+                                  value=numpy_helper.from_array(np.array(expected_width, np.int64))),
+                 helper.make_node("Equal", ["width", "expected"], ["cond"]),
+                 helper.make_node("If", ["cond"], ["y"], then_branch=then_graph, else_branch=else_graph)]
+        y = np.maximum(x, 0) if taken else x + 0.5
+        save(out, "test_if_shape_condition_" + ("then" if taken else "else"), nodes, {"x": x},
+             {"y": y.astype(np.float32)}, 13)
+    cond = numpy_helper.from_array(np.array(False), "cond")
+    save(out, "test_if_initializer_condition", [helper.make_node("If", ["cond"], ["y"], then_branch=then_graph,
+                                                                   else_branch=else_graph)],
+         {"x": x}, {"y": (x + 0.5).astype(np.float32)}, 13, initializers=[cond])
+
+
+def pool_reference(x, kernel, strides, pads, dilations, ceil, mode, count_include_pad=False):
+    """ONNX MaxPool/AveragePool by their definition: `pads` is [begin..., end...]."""
+    spatial = len(kernel)
+    begin, end = pads[:spatial], pads[spatial:]
+    extents = []
+    for d in range(spatial):
+        span = (kernel[d] - 1) * dilations[d] + 1
+        room = x.shape[2 + d] + begin[d] + end[d] - span
+        out = -(-room // strides[d]) + 1 if ceil else room // strides[d] + 1
+        if ceil and (out - 1) * strides[d] >= x.shape[2 + d] + begin[d]:
+            out -= 1
+        extents.append(out)
+    y = np.zeros(x.shape[:2] + tuple(extents), np.float64)
+    for o in np.ndindex(*extents):
+        values, padded = [], 0
+        for tap in np.ndindex(*kernel):
+            index = [o[d] * strides[d] - begin[d] + tap[d] * dilations[d] for d in range(spatial)]
+            if all(-begin[d] <= index[d] < x.shape[2 + d] + end[d] for d in range(spatial)):
+                padded += 1
+            if all(0 <= index[d] < x.shape[2 + d] for d in range(spatial)):
+                values.append(x[(slice(None), slice(None)) + tuple(index)])
+        stacked = np.stack(values)
+        if mode == "max":
+            y[(slice(None), slice(None)) + o] = stacked.max(axis=0)
+        else:
+            y[(slice(None), slice(None)) + o] = stacked.sum(axis=0) / (padded if count_include_pad else len(values))
+    return y.astype(np.float32)
+
+
+def pooling(out):
+    cases = [("test_maxpool_3d_strides_pads", "MaxPool", (1, 2, 5, 6, 7), [3, 3, 2], [2, 2, 1], [1, 1, 0, 1, 1, 1],
+              [1, 1, 1], 0, False),
+             ("test_maxpool_3d_dilations_ceil", "MaxPool", (2, 1, 6, 6, 5), [2, 2, 2], [2, 2, 2], [0] * 6,
+              [2, 1, 2], 1, False),
+             ("test_averagepool_3d_pads_count_include_pad", "AveragePool", (1, 3, 4, 5, 6), [3, 3, 3], [1, 2, 2],
+              [1, 1, 1, 1, 1, 1], [1, 1, 1], 0, True),
+             ("test_averagepool_3d_ceil", "AveragePool", (1, 2, 5, 5, 5), [2, 2, 2], [2, 2, 2], [0] * 6,
+              [1, 1, 1], 1, False),
+             ("test_maxpool_1d_dilations", "MaxPool", (2, 3, 11), [3], [2], [1, 1], [2], 0, False),
+             ("test_averagepool_2d_dilations", "AveragePool", (1, 2, 7, 8), [2, 3], [1, 2], [0, 1, 1, 0], [3, 2], 0,
+              False)]
+    for name, op, shape, kernel, strides, pads, dilations, ceil, include in cases:
+        x = normal(*shape)
+        attrs = dict(kernel_shape=kernel, strides=strides, pads=pads, ceil_mode=ceil)
+        if dilations != [1] * len(kernel):
+            attrs["dilations"] = dilations
+        if op == "AveragePool":
+            attrs["count_include_pad"] = int(include)
+        y = pool_reference(x, kernel, strides, pads, dilations, ceil, "max" if op == "MaxPool" else "avg", include)
+        save(out, name, [helper.make_node(op, ["x"], ["y"], **attrs)], {"x": x}, {"y": y}, 19 if op == "AveragePool"
+             and dilations != [1] * len(kernel) else 12)
+
+
+def conv_transpose_reference(x, w, strides, pads, dilations, output_padding, group):
+    """ONNX ConvTranspose: every input element adds its products with the
+    kernel to the output; then the pads are cut away."""
+    spatial = x.ndim - 2
+    cin, per_group = w.shape[0], w.shape[1]
+    full = [(x.shape[2 + d] - 1) * strides[d] + (w.shape[2 + d] - 1) * dilations[d] + 1 + output_padding[d]
+            for d in range(spatial)]
+    y = np.zeros((x.shape[0], per_group * group) + tuple(full), np.float64)
+    for g in range(group):
+        ins = slice(g * cin // group, (g + 1) * cin // group)
+        outs = slice(g * per_group, (g + 1) * per_group)
+        for position in np.ndindex(*x.shape[2:]):
+            for tap in np.ndindex(*w.shape[2:]):
+                at = tuple(position[d] * strides[d] + tap[d] * dilations[d] for d in range(spatial))
+                contribution = np.einsum("bc,co->bo", x[(slice(None), ins) + position].astype(np.float64),
+                                         w[(ins, slice(None)) + tap].astype(np.float64))
+                y[(slice(None), outs) + at] += contribution
+    cut = tuple(slice(pads[d], full[d] - pads[spatial + d]) for d in range(spatial))
+    return y[(slice(None), slice(None)) + cut].astype(np.float32)
+
+
+def conv_transpose(out):
+    cases = [("test_convtranspose_3d_strides_pads_groups", (1, 4, 3, 4, 3), (4, 2, 3, 2, 3), [2, 1, 2],
+              [1, 0, 1, 0, 1, 1], [1, 1, 1], [1, 0, 1], 2),
+             ("test_convtranspose_3d_dilations", (2, 2, 3, 3, 2), (2, 3, 2, 2, 2), [1, 2, 1], [0] * 6, [2, 1, 2],
+              [0, 0, 0], 1)]
+    for name, xs, ws, strides, pads, dilations, output_padding, group in cases:
+        x, w, b = normal(*xs), normal(*ws), normal(ws[1] * group)
+        y = conv_transpose_reference(x, w, strides, pads, dilations, output_padding, group)
+        y += b.reshape((1, -1) + (1,) * (x.ndim - 2))
+        node = helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], strides=strides, pads=pads,
+                                dilations=dilations, output_padding=output_padding, group=group)
+        save(out, name, [node], {"x": x, "w": w, "b": b}, {"y": y}, 11)
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    out = sys.argv[1]
+    for make in (group_normalization, lp_normalization, constant_if, pooling, conv_transpose):
+        make(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
