@@ -153,7 +153,10 @@ private:
   /// at run time; an error only when computing it fails.
   FailureOr<const onnx::TensorProto *> knownConstant(const onnx::NodeProto &node, int index, Location loc,
                                                      StringRef what) {
-    const std::string &name = node.input(index);
+    return knownConstant(node.input(index), node.op_type(), loc, what);
+  }
+  FailureOr<const onnx::TensorProto *> knownConstant(const std::string &name, StringRef op, Location loc,
+                                                     StringRef what) {
     auto it = constants_.find(name);
     if (it == constants_.end()) {
       auto given = options_.inputValues.find(name);
@@ -172,7 +175,7 @@ private:
       if (produced != values_.end() && options_.evaluateConstant) {
         auto data = options_.evaluateConstant(produced->second);
         if (!data)
-          return emitError(loc) << node.op_type() << "'s " << what << " ('" << name
+          return emitError(loc) << op << "'s " << what << " ('" << name
                                 << "') could not be computed: " << llvm::toString(data.takeError());
         if (*data) {
           auto tensor = std::make_unique<onnx::TensorProto>();
@@ -2796,6 +2799,190 @@ public:
     return success();
   }
 
+  /// A scalar constant of the importer's own, known to later folds.
+  Value ownScalar(const std::string &name, int32_t dataType, int64_t value, Location loc) {
+    auto owned = std::make_unique<onnx::TensorProto>();
+    owned->set_name(name);
+    owned->set_data_type(dataType);
+    if (dataType == onnx::TensorProto::INT64)
+      owned->add_int64_data(value);
+    else
+      owned->add_int32_data(static_cast<int32_t>(value));
+    constants_[name] = owned.get();
+    FailureOr<Value> materialized = materialize(*owned, loc);
+    ownedTensors_.push_back(std::move(owned));
+    return succeeded(materialized) ? *materialized : Value();
+  }
+
+  /// One bool or integer scalar of a known tensor.
+  FailureOr<int64_t> scalarOf(const onnx::TensorProto &tensor, StringRef what, Location loc) {
+    auto bytes = model_.tensorBytes(tensor);
+    if (!bytes)
+      return emitError(loc) << llvm::toString(bytes.takeError());
+    switch (tensor.data_type()) {
+    case onnx::TensorProto::BOOL:
+      if (bytes->size() == 1)
+        return int64_t((*bytes)[0] != 0);
+      break;
+    case onnx::TensorProto::INT64:
+      if (bytes->size() == 8) {
+        int64_t v;
+        std::memcpy(&v, bytes->data(), 8);
+        return v;
+      }
+      break;
+    case onnx::TensorProto::INT32:
+      if (bytes->size() == 4) {
+        int32_t v;
+        std::memcpy(&v, bytes->data(), 4);
+        return int64_t(v);
+      }
+      break;
+    default: break;
+    }
+    return emitError(loc) << what << " must be a single bool or integer";
+  }
+
+  /// Loop whose trip count and condition are known at import, unrolled:
+  /// the body's nodes are imported once per iteration with the iteration
+  /// number and condition as constants and the loop-carried values bound to
+  /// the previous iteration's; scan outputs are stacked along a new first
+  /// axis. The condition the body computes must fold to a constant too.
+  static constexpr int64_t kMaxUnrolledLoopNodes = int64_t(1) << 16;
+  LogicalResult convertLoop(const onnx::NodeProto &node, Location loc) {
+    const onnx::AttributeProto *bodyAttr = findAttr(node, "body");
+    if (!bodyAttr || !bodyAttr->has_g())
+      return emitError(loc) << "Loop has no body graph";
+    const onnx::GraphProto &body = bodyAttr->g();
+    int carried = node.input_size() - 2;
+    if (carried < 0 || body.input_size() != carried + 2 || body.output_size() < carried + 1)
+      return emitError(loc) << "Loop's body must take the iteration number, the condition and the " << carried
+                            << " loop-carried values, and give the condition and them back";
+    int scans = body.output_size() - 1 - carried;
+    auto known = [&](int index, StringRef what) -> FailureOr<std::optional<int64_t>> {
+      if (!hasInput(node, index))
+        return std::optional<int64_t>();
+      auto tensor = knownConstant(node, index, loc, what);
+      if (failed(tensor))
+        return failure();
+      if (!*tensor)
+        return emitError(loc) << "Loop whose " << what << " ('" << node.input(index)
+                              << "') is only known at run time is not supported: dinfer unrolls a Loop whose trip "
+                                 "count and condition fold to constants";
+      auto value = scalarOf(**tensor, ("Loop's " + what).str(), loc);
+      if (failed(value))
+        return failure();
+      return std::optional<int64_t>(*value);
+    };
+    auto tripCount = known(0, "trip count");
+    if (failed(tripCount))
+      return failure();
+    auto initialCondition = known(1, "condition");
+    if (failed(initialCondition))
+      return failure();
+    if (!*tripCount && !*initialCondition)
+      return emitError(loc) << "Loop with neither a trip count nor a condition never ends";
+    bool condition = initialCondition->value_or(1) != 0;
+    int64_t limit = std::max<int64_t>(tripCount->value_or(std::numeric_limits<int64_t>::max()), 0);
+    int64_t bodyNodes = std::max<int64_t>(body.node_size(), 1);
+
+    SmallVector<Value> state;
+    SmallVector<const onnx::TensorProto *> stateConstants;
+    for (int i = 0; i < carried; ++i) {
+      auto value = lookup(node, 2 + i, loc);
+      if (failed(value))
+        return failure();
+      state.push_back(*value);
+      auto constant = constants_.find(node.input(2 + i));
+      stateConstants.push_back(constant == constants_.end() ? nullptr : constant->second);
+    }
+    SmallVector<SmallVector<Value>> scanned(scans);
+    for (int64_t iteration = 0; iteration < limit && condition; ++iteration) {
+      if ((iteration + 1) * bodyNodes > kMaxUnrolledLoopNodes)
+        return emitError(loc) << "Loop would unroll into more than " << kMaxUnrolledLoopNodes << " nodes";
+      // Names the body defines hold the previous iteration's values: none
+      // of them may pass for a constant now.
+      for (const onnx::NodeProto &inner : body.node())
+        for (const std::string &output : inner.output())
+          constants_.erase(output);
+      const std::string &iterationName = body.input(0).name(), &conditionName = body.input(1).name();
+      values_[iterationName] = ownScalar(iterationName, onnx::TensorProto::INT64, iteration, loc);
+      values_[conditionName] = ownScalar(conditionName, onnx::TensorProto::BOOL, 1, loc);
+      if (!values_[iterationName] || !values_[conditionName])
+        return failure();
+      for (int i = 0; i < carried; ++i) {
+        const std::string &name = body.input(2 + i).name();
+        values_[name] = state[i];
+        if (stateConstants[i])
+          constants_[name] = stateConstants[i];
+        else
+          constants_.erase(name);
+      }
+      for (const onnx::TensorProto &tensor : body.initializer()) {
+        constants_[tensor.name()] = &tensor;
+        auto value = materialize(tensor, loc);
+        if (failed(value))
+          return failure();
+        values_[tensor.name()] = *value;
+      }
+      if (failed(importNodes(body)))
+        return failure();
+      auto produced = [&](int index) -> FailureOr<Value> {
+        auto it = values_.find(body.output(index).name());
+        if (it == values_.end())
+          return emitError(loc) << "Loop body output '" << body.output(index).name()
+                                << "' is not produced by any node";
+        return it->second;
+      };
+      for (int i = 0; i < carried; ++i) {
+        auto value = produced(1 + i);
+        if (failed(value))
+          return failure();
+        state[i] = *value;
+        auto constant = constants_.find(body.output(1 + i).name());
+        stateConstants[i] = constant == constants_.end() ? nullptr : constant->second;
+      }
+      for (int k = 0; k < scans; ++k) {
+        auto value = produced(1 + carried + k);
+        if (failed(value))
+          return failure();
+        auto raised = make1<nn::ExpandDimsOp>(loc, *value, {i64("axis", 0)});
+        if (failed(raised))
+          return failure();
+        scanned[k].push_back(*raised);
+      }
+      auto next = knownConstant(body.output(0).name(), "Loop", loc, "body condition");
+      if (failed(next))
+        return failure();
+      if (!*next)
+        return emitError(loc) << "Loop whose body condition ('" << body.output(0).name()
+                              << "') is only known at run time is not supported: dinfer unrolls a Loop whose trip "
+                                 "count and condition fold to constants";
+      auto value = scalarOf(**next, "Loop's body condition", loc);
+      if (failed(value))
+        return failure();
+      condition = *value != 0;
+    }
+    for (int i = 0; i < carried; ++i) {
+      if (failed(define(node, i, state[i])))
+        return failure();
+      if (stateConstants[i] && i < node.output_size() && !node.output(i).empty())
+        constants_[node.output(i)] = stateConstants[i];
+    }
+    for (int k = 0; k < scans; ++k) {
+      if (1 + carried + k >= node.output_size() + 1)
+        break;
+      if (scanned[k].empty())
+        return emitError(loc) << "Loop runs no iteration, so its scan output '" << body.output(1 + carried + k).name()
+                              << "' has no shape";
+      FailureOr<Value> stacked = scanned[k].size() == 1 ? FailureOr<Value>(scanned[k][0])
+                                                         : make1<nn::ConcatOp>(loc, scanned[k], {i64("axis", 0)});
+      if (failed(define(node, carried + k, stacked)))
+        return failure();
+    }
+    return success();
+  }
+
   /// The converter of every ONNX op type the importer takes: the one list of
   /// them (supportedOnnxOps reads its keys).
   static const llvm::StringMap<Converter> &converters() {
@@ -2813,6 +3000,7 @@ public:
         {"GatherND", &Importer::convertGatherND},
         {"GroupNormalization", &Importer::convertGroupNorm},
         {"If", &Importer::convertIf},
+        {"Loop", &Importer::convertLoop},
         {"InstanceNormalization", &Importer::convertInstanceNorm},
         {"LpNormalization", &Importer::convertLpNorm},
         {"LSTM", &Importer::convertLSTM},

@@ -3,7 +3,7 @@
 
 Debian's libonnx-testdata is ONNX 1.12's: it has no GroupNormalization (opset
 18 and 21) and no LpNormalization case, its If tests take their condition as a
-graph input, and it has one default case each of 3-D pooling and transposed
+graph input, its Loop tests take their trip count as one, and it has one default case each of 3-D pooling and transposed
 convolution. Each test here is a folder with model.onnx and
 test_data_set_0/{input,output}_N.pb, its expected outputs computed with numpy
 from the operator's definition, so run_node_tests.py runs them like ONNX's own.
@@ -108,6 +108,45 @@ def constant_if(out):
          {"x": x}, {"y": (x + 0.5).astype(np.float32)}, 13, initializers=[cond])
 
 
+def constant_loop(out):
+    """Loops whose trip count and condition fold at import, unrolled: one
+    bounded by its trip count (from the input's shape), one stopped by the
+    condition its body computes; both carry a value and scan another."""
+    x = normal(5, 3)
+    acc = normal(3)
+
+    def body(stop_after):
+        nodes = [helper.make_node("Gather", ["x", "i"], ["row"], axis=0),
+                 helper.make_node("Add", ["acc_in", "row"], ["acc_out"]),
+                 helper.make_node("Constant", [], ["two"], value=numpy_helper.from_array(np.array(2, np.float32))),
+                 helper.make_node("Mul", ["acc_out", "two"], ["scan"])]
+        if stop_after is None:
+            nodes.append(helper.make_node("Identity", ["cond_in"], ["cond_out"]))
+        else:
+            nodes += [helper.make_node("Constant", [], ["last"],
+                                       value=numpy_helper.from_array(np.array(stop_after, np.int64))),
+                      helper.make_node("Less", ["i", "last"], ["cond_out"])]
+        return helper.make_graph(
+            nodes, "body",
+            [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+             helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+             helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [3])],
+            [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+             helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [3]),
+             helper.make_tensor_value_info("scan", TensorProto.FLOAT, [3])])
+
+    for name, stop_after, steps in (("test_loop_trip_count_from_shape", None, 5),
+                                    ("test_loop_condition_from_body", 2, 3)):
+        nodes = [helper.make_node("Shape", ["x"], ["shape"]),
+                 helper.make_node("Constant", [], ["zero"], value=numpy_helper.from_array(np.array(0, np.int64))),
+                 helper.make_node("Gather", ["shape", "zero"], ["rows"], axis=0),
+                 helper.make_node("Constant", [], ["go"], value=numpy_helper.from_array(np.array(True))),
+                 helper.make_node("Loop", ["rows", "go", "acc"], ["total", "scanned"], body=body(stop_after))]
+        partial = acc + np.cumsum(x[:steps].astype(np.float64), axis=0)
+        save(out, name, nodes, {"x": x, "acc": acc},
+             {"total": partial[-1].astype(np.float32), "scanned": (2 * partial).astype(np.float32)}, 13)
+
+
 def pool_reference(x, kernel, strides, pads, dilations, ceil, mode, count_include_pad=False):
     """ONNX MaxPool/AveragePool by their definition: `pads` is [begin..., end...]."""
     spatial = len(kernel)
@@ -201,7 +240,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     out = sys.argv[1]
-    for make in (group_normalization, lp_normalization, constant_if, pooling, conv_transpose):
+    for make in (group_normalization, lp_normalization, constant_if, constant_loop, pooling, conv_transpose):
         make(out)
     return 0
 
