@@ -459,6 +459,17 @@ private:
     return define(node, 0, absOf(*x, loc));
   }
 
+  /// Gelu (opset 20): exact (erf) or its tanh approximation.
+  LogicalResult convertGelu(const onnx::NodeProto &node, Location loc) {
+    auto x = lookup(node, 0, loc);
+    if (failed(x))
+      return failure();
+    std::string approximate = attrString(node, "approximate", "none");
+    if (approximate != "none" && approximate != "tanh")
+      return emitError(loc) << "Gelu approximate '" << approximate << "' is not supported (none or tanh)";
+    return define(node, 0, make1<nn::GeLUOp>(loc, *x, {named("approximate", builder_.getStringAttr(approximate))}));
+  }
+
   LogicalResult convertIdentity(const onnx::NodeProto &node, Location loc) {
     auto x = lookup(node, 0, loc);
     if (failed(x))
@@ -2998,6 +3009,7 @@ public:
         {"EyeLike", &Importer::convertEyeLike},
         {"GatherElements", &Importer::convertGatherElements},
         {"GatherND", &Importer::convertGatherND},
+        {"Gelu", &Importer::convertGelu},
         {"GroupNormalization", &Importer::convertGroupNorm},
         {"If", &Importer::convertIf},
         {"Loop", &Importer::convertLoop},

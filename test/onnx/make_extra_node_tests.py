@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Writes node tests, in libonnx-testdata's layout, for what that suite lacks.
 
-Debian's libonnx-testdata is ONNX 1.12's: it has no GroupNormalization (opset
-18 and 21) and no LpNormalization case, its If tests take their condition as a
-graph input, its Loop tests take their trip count as one, and it has one default case each of 3-D pooling and transposed
-convolution. Each test here is a folder with model.onnx and
+Debian's libonnx-testdata is ONNX 1.12's: it has no GroupNormalization
+(opsets 18 and 21), Gelu (opset 20) or LpNormalization case, its If and Loop
+tests take their condition and trip count as graph inputs, and it has one
+default case each of 3-D pooling and transposed convolution. Each test here is a folder with model.onnx and
 test_data_set_0/{input,output}_N.pb, its expected outputs computed with numpy
 from the operator's definition, so run_node_tests.py runs them like ONNX's own.
 
@@ -79,6 +79,18 @@ def lp_normalization(out):
         norm = np.abs(x).sum(axis=axis, keepdims=True) if p == 1 else np.sqrt((x * x).sum(axis=axis, keepdims=True))
         node = helper.make_node("LpNormalization", ["x"], ["y"], **attrs)
         save(out, name, [node], {"x": x}, {"y": (x / norm).astype(np.float32)}, 11)
+
+
+def gelu(out):
+    """Gelu (opset 20), exact and with its tanh approximation."""
+    from math import erf, pi, sqrt
+    x = normal(3, 7) * 3
+    exact = 0.5 * x * (1 + np.vectorize(erf)(x.astype(np.float64) / sqrt(2)))
+    tanh = 0.5 * x * (1 + np.tanh(sqrt(2 / pi) * (x.astype(np.float64) + 0.044715 * x.astype(np.float64) ** 3)))
+    save(out, "test_gelu_default", [helper.make_node("Gelu", ["x"], ["y"])], {"x": x},
+         {"y": exact.astype(np.float32)}, 20)
+    save(out, "test_gelu_tanh", [helper.make_node("Gelu", ["x"], ["y"], approximate="tanh")], {"x": x},
+         {"y": tanh.astype(np.float32)}, 20)
 
 
 def constant_if(out):
@@ -240,7 +252,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     out = sys.argv[1]
-    for make in (group_normalization, lp_normalization, constant_if, constant_loop, pooling, conv_transpose):
+    for make in (group_normalization, lp_normalization, gelu, constant_if, constant_loop, pooling, conv_transpose):
         make(out)
     return 0
 
