@@ -37,9 +37,11 @@ step dinfer reshard --src full.ckpt --src-strategy none --dst-strategy train.jso
 "$d" reshard --src "$work/full.ckpt" --src-strategy none --dst-strategy "$work/train.json" --dst "$work/train"
 step dinfer layout --model gpt_block/model.onnx --train-strategy train.json --input x=2,32,128 --device-num 4
 "$d" layout --model "$model/model.onnx" --train-strategy "$work/train.json" --input x=2,32,128 --device-num 4
-step dinfer export --model gpt_block/model.onnx --train-strategy train.json --ckpt-dir train --input x=2,32,128 --device-num 4 -o out
+step dinfer export --model gpt_block/model.onnx --train-strategy train.json --ckpt-dir train --input x=2,32,128 --device-num 4 --report -o out
 "$d" export --model "$model/model.onnx" --train-strategy "$work/train.json" --ckpt-dir "$work/train" \
-  --input x=2,32,128 --device-num 4 -o "$work/out"
+  --input x=2,32,128 --device-num 4 --report -o "$work/out"
+cp "$work/out/report.html" "$build/demo-report.html"
+echo "the partition drawn as one page: $build/demo-report.html (open it in a browser)"
 step dinfer inspect out/rank_0/net.mindir
 "$d" inspect "$work/out/rank_0/net.mindir" | tail -1
 step dinfer run gpt_block/model.onnx --input x=x.npy --output-dir single

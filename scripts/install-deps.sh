@@ -18,6 +18,8 @@ PACKAGES=(
   pybind11-dev python3-pybind11 python3-numpy python3-dev python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev python3-onnx
+  # The report page rendered in a real browser (test/tools/dinfer/report-browser.test).
+  chromium
 )
 
 missing=()

@@ -53,3 +53,9 @@ for name in ("LSAN_OPTIONS", "UBSAN_OPTIONS"):
     if name in os.environ:
         config.environment[name] = os.environ[name]
 config.substitutions.append(("%mpirun", mpirun))
+
+# Headless Chromium (Debian's chromium) renders the HTML reports.
+chromium = shutil.which("chromium")
+if chromium:
+    config.available_features.add("chromium")
+    config.substitutions.append(("%chromium", chromium + " --headless --no-sandbox --disable-gpu --hide-scrollbars"))

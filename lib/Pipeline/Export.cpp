@@ -8,6 +8,7 @@
 #include "dinfer/Formats/Manifest.h"
 #include "dinfer/Layout/Text.h"
 #include "dinfer/Pipeline/Prediction.h"
+#include "dinfer/Pipeline/Report.h"
 #include "dinfer/Reshard/CheckpointSet.h"
 #include "dinfer/Reshard/Executor.h"
 #include "dinfer/Reshard/Planner.h"
@@ -165,6 +166,9 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
     manifest.inputs.push_back(std::move(input));
   }
 
+  // The report's data, before the weights are bound (docs/report.md).
+  PartitionReport partitionReport = collectReport(module, setup, request.model, request.trainStrategy);
+
   // Every rank's parameter slices, planned from the training checkpoints.
   if (!request.predictStrategy.empty()) {
     std::vector<PredictParam> params = predictParams(module, stageDevices);
@@ -312,6 +316,19 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
   sys::path::append(manifestPath, "manifest.json");
   if (Error err = writeFileAtomically(manifestPath, manifestText, request.sync))
     return std::move(err);
+
+  SmallString<256> reportPath(staging);
+  sys::path::append(reportPath, "report.json");
+  std::string reportText;
+  raw_string_ostream(reportText) << formatv("{0:2}", reportJson(partitionReport)) << "\n";
+  if (Error err = writeFileAtomically(reportPath, reportText, request.sync))
+    return std::move(err);
+  if (request.report) {
+    SmallString<256> htmlPath(staging);
+    sys::path::append(htmlPath, "report.html");
+    if (Error err = writeReportHtml(partitionReport, htmlPath, request.sync))
+      return std::move(err);
+  }
 
   // Into place: an earlier export under OUT is replaced only now.
   std::string previous = (out + ".previous-" + Twine(sys::Process::getProcessId())).str();

@@ -247,7 +247,7 @@ def _checkpoint_set(network):
 
 
 def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, enc_key=None, enc_mode="AES-GCM",
-           progress=None):
+           progress=None, report=False):
     """MindSpore's export, for every inference rank: `file_name` becomes a folder with
     rank_<i>/net.mindir (each with that rank's weight slices and its group_config.pb) and a
     manifest.json with every file's sha256.
@@ -255,7 +255,8 @@ def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, enc_key
     The training checkpoints are those given to load_distributed_checkpoint (or the checkpoint
     set `ckpt_dir`, rank_<i>/*.ckpt). With enc_key (bytes) every MindIR is encrypted in MindSpore's
     format (enc_mode AES-GCM, AES-CBC or SM4-CBC); dinfer reads and writes with one key, so encrypted
-    training checkpoints must use the same key. What `dinfer export` runs.
+    training checkpoints must use the same key. With report=True the partition is also drawn
+    as file_name/report.html (file_name/report.json is always written). What `dinfer export` runs.
     """
     if file_format != "MINDIR":
         raise DinferUsageError(f"file_format must be 'MINDIR', not {file_format!r}")
@@ -283,7 +284,8 @@ def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, enc_key
     _dinfer.set_key(key[0] if key else b"", key[1] if key else "AES-GCM")
     try:
         summary = _dinfer.export_model(net.path, strategy, checkpoints, list(specs), output, device_num=devices,
-                                       pipeline_stages=stages, encrypt=enc_key is not None, progress=sink)
+                                       pipeline_stages=stages, encrypt=enc_key is not None, progress=sink,
+                                       report=report)
     finally:
         _dinfer.set_key(b"")
         if isinstance(sink, _progress.Bar):

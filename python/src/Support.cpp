@@ -150,6 +150,7 @@ Status dinfer::python::exportModel(const ExportArgs &args, Progress progress, Ex
   request.output = args.output;
   request.threads = args.threads;
   request.sync = args.sync;
+  request.report = args.report;
   if (Status status = outputKey(args.encrypt, "the export (enc_key)", request.encryptWith); !status.ok())
     return status;
   if (progress)

@@ -40,6 +40,7 @@ struct ExportArgs {
   unsigned threads = 0;
   bool sync = true;
   bool encrypt = false; ///< MindIR written encrypted with the setKey key
+  bool report = false;  ///< also OUT/report.html
 };
 struct ExportDone {
   std::string output;

@@ -136,12 +136,13 @@ def test_export_and_predict_are_the_cli(training, tmp_path):
     layout = dinfer.infer_predict_layout(net, x)
     dinfer.load_distributed_checkpoint(net, training["files"], layout)
     events = []
-    out = dinfer.export(net, x, file_name=tmp_path / "py", progress=lambda *e: events.append(e))
+    out = dinfer.export(net, x, file_name=tmp_path / "py", progress=lambda *e: events.append(e), report=True)
     assert out == str(tmp_path / "py") and events[-1] == ("export", 4, 4)
 
     cli("export", "--model", training["model"], "--train-strategy", training["strategy"], "--ckpt-dir",
-        training["ckpt_dir"], "--input", "x=2,32,128:float32", "--device-num", 4, "-o", tmp_path / "cli")
-    assert same_tree(tmp_path / "py", tmp_path / "cli") == 9  # 4 x (net.mindir, group_config.pb) + manifest
+        training["ckpt_dir"], "--input", "x=2,32,128:float32", "--device-num", 4, "--report", "-o", tmp_path / "cli")
+    # 4 x (net.mindir, group_config.pb) + manifest + report.json + report.html
+    assert same_tree(tmp_path / "py", tmp_path / "cli") == 11
 
     y = dinfer.predict(net, x)
     np.testing.assert_allclose(y, np.load(os.path.join(GPT_BLOCK, "y.npy")), rtol=1e-3, atol=1e-5)

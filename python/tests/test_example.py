@@ -15,4 +15,5 @@ def test_gpt_example_matches_torch(tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
         assert "the distributed run matches torch within float32 tolerance" in result.stdout
         assert "8 devices, 2 stages: 22 split, 17 replicated, 39 optimizer-sharded" in result.stdout
-        assert sorted(os.listdir(tmp_path / stages / "export")) == ["manifest.json"] + [f"rank_{r}" for r in range(4)]
+        assert sorted(os.listdir(tmp_path / stages / "export")) == \
+            ["manifest.json"] + [f"rank_{r}" for r in range(4)] + ["report.json"]

@@ -41,12 +41,15 @@ cl::opt<unsigned> threadsOption("threads", cl::desc("Ranks exported at once (def
                                 cl::sub(exportCommand), cl::cat(category()));
 cl::opt<bool> noSyncOption("no-sync", cl::desc("Do not fsync outputs before renaming them into place"),
                            cl::sub(exportCommand), cl::cat(category()));
+cl::opt<bool> reportOption("report",
+                           cl::desc("Also write OUT/report.html, the partition as one page (docs/report.md)"),
+                           cl::sub(exportCommand), cl::cat(category()));
 
 int runExport() {
   if (modelOption.empty() || trainStrategyOption.empty() || ckptDirOption.empty() || outputOption.empty())
     return usageError(exportCommand,
                       "usage: dinfer export --model MODEL --train-strategy FILE --ckpt-dir DIR --input NAME=SHAPE "
-                      "... [--device-num N] [--pipeline-stages P] [--predict-strategy FILE] -o OUT");
+                      "... [--device-num N] [--pipeline-stages P] [--predict-strategy FILE] [--report] -o OUT");
   ExportRequest request;
   request.model = modelOption;
   request.trainStrategy = trainStrategyOption;
@@ -58,6 +61,7 @@ int runExport() {
   request.output = outputOption;
   request.threads = threadsOption;
   request.sync = !noSyncOption;
+  request.report = reportOption;
   request.encryptWith = outputKey();
   auto summary = exportModel(request);
   if (!summary)

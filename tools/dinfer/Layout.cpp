@@ -13,6 +13,7 @@
 #include "Format.h"
 
 #include "dinfer/Pipeline/PredictLayout.h"
+#include "dinfer/Pipeline/Report.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -39,11 +40,15 @@ cl::opt<bool> jsonOption("json", cl::desc("Print JSON (docs/contracts.md section
                          cl::cat(category()));
 cl::opt<std::string> outputOption("o", cl::desc("Write the predict strategy file (JSON when it ends in .json)"),
                                   cl::value_desc("file"), cl::sub(layoutCommand), cl::cat(category()));
+cl::opt<std::string> reportOption("report",
+                                  cl::desc("Write the partition as one HTML page (docs/report.md); no checkpoint is "
+                                           "read"),
+                                  cl::value_desc("file.html"), cl::sub(layoutCommand), cl::cat(category()));
 
 int runLayout() {
   if (modelOption.empty() || trainStrategyOption.empty())
     return usageError(layoutCommand, "usage: dinfer layout --model MODEL --train-strategy FILE --input NAME=SHAPE ... "
-                                     "[--device-num N] [--pipeline-stages P] [--json] [-o FILE]");
+                                     "[--device-num N] [--pipeline-stages P] [--json] [-o FILE] [--report FILE.html]");
   PredictionRequest request{modelOption, trainStrategyOption,
                             std::vector<std::string>(inputOptions.begin(), inputOptions.end()), deviceNumOption,
                             stagesOption};
@@ -55,6 +60,14 @@ int runLayout() {
   if (!outputOption.empty())
     if (Error err = writeStrategy(layout->strategy, outputOption))
       return failure(layoutCommand, toString(std::move(err)));
+  if (!reportOption.empty()) {
+    auto partition = reportPrediction(request);
+    if (!partition)
+      return report(layoutCommand, partition.takeError());
+    if (Error err = writeReportHtml(*partition, reportOption))
+      return failure(layoutCommand, toString(std::move(err)));
+    errs() << "dinfer layout: wrote " << reportOption << "\n";
+  }
   if (jsonOption) {
     outs() << predictLayoutJson(*layout) << "\n";
     return kSuccess;

@@ -40,6 +40,8 @@ struct ExportRequest {
   bool sync = true;     ///< fsync every file before renaming it into place
   std::optional<CipherKey> encryptWith; ///< MindIR files written encrypted
   ProgressSink progress; ///< "export", ranks done of all
+  /// Also write OUT/report.html (OUT/report.json is always written).
+  bool report = false;
 };
 
 struct ExportSummary {
