@@ -401,6 +401,8 @@ private:
                                            }),
                                            ", "))
           << "; stage " << p.predict.stages.front() << "'s ranks drawn)";
+    if (p.predict.layout.hasOptimizerSharding())
+      os_ << "; optimizer-sharded: dimension 0 cut further among the ranks that held the same slice";
     os_ << "</figcaption>";
     constexpr int64_t kMaxCells = 4096;
     if (rows * cols > kMaxCells) {

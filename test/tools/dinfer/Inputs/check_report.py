@@ -19,6 +19,8 @@ for kind in kinds:
         missing.append("kind " + kind)
 if "<script src" in page or "<link" in page or "http://" in page or "https://" in page:
     missing.append("something loaded from outside the page")
+if len(open(sys.argv[2], "rb").read()) >= 8 << 20:
+    missing.append("a page under 8 MiB")
 if missing:
     print("missing from the page: " + ", ".join(missing))
     sys.exit(1)
