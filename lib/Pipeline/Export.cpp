@@ -346,6 +346,8 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
   summary.stages = stages;
   summary.weightBytes = weightBytes;
   summary.groups = allGroups.size();
+  for (const ReportRank &rank : partitionReport.ranks)
+    summary.rankCommunication.push_back({rank.collectives.size(), rank.sentBytes});
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

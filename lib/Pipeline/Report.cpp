@@ -164,12 +164,12 @@ PartitionReport dinfer::collectReport(mlir::ModuleOp module, const PredictSetup 
       if (auto send = dyn_cast<dist::SendOp>(op)) {
         collective.kind = "send";
         collective.peerStage = send.getPeerStage();
-        collective.bytes = collective.sentBytes = bytesOf(send.getInput().getType());
+        collective.bytes = collective.sentBytes = collective.bytesIn = bytesOf(send.getInput().getType());
         collective.group = {rank.rank, rank.rank + (send.getPeerStage() - rank.stage) * stageDevices};
       } else if (auto recv = dyn_cast<dist::RecvOp>(op)) {
         collective.kind = "recv";
         collective.peerStage = recv.getPeerStage();
-        collective.bytes = bytesOf(recv.getType());
+        collective.bytes = collective.bytesOut = bytesOf(recv.getType());
         collective.group = {rank.rank, rank.rank + (recv.getPeerStage() - rank.stage) * stageDevices};
       } else if (auto group = op->getAttrOfType<mlir::DenseI64ArrayAttr>(dist::DistDialect::kGroupAttrName)) {
         if (isa<dist::LocalSplitOp>(op) || op->getNumResults() != 1 || op->getNumOperands() < 1)
@@ -178,6 +178,8 @@ PartitionReport dinfer::collectReport(mlir::ModuleOp module, const PredictSetup 
         collective.group.assign(group.asArrayRef().begin(), group.asArrayRef().end());
         uint64_t in = bytesOf(op->getOperand(0).getType()), out = bytesOf(op->getResult(0).getType());
         collective.bytes = collective.kind == "all_gather" ? out : in;
+        collective.bytesIn = in;
+        collective.bytesOut = out;
         collective.sentBytes = sentByRing(collective.kind, collective.bytes, in, collective.group.size());
         if (collective.group.size() <= 1)
           return; // a group of one moves nothing
@@ -235,6 +237,8 @@ json::Value dinfer::reportJson(const PartitionReport &report) {
       json::Object object{{"kind", c.kind},
                           {"group", jsonRanks(c.group)},
                           {"bytes", static_cast<int64_t>(c.bytes)},
+                          {"bytes_in", static_cast<int64_t>(c.bytesIn)},
+                          {"bytes_out", static_cast<int64_t>(c.bytesOut)},
                           {"sent_bytes", static_cast<int64_t>(c.sentBytes)}};
       if (c.peerStage >= 0)
         object["peer_stage"] = c.peerStage;
@@ -409,6 +413,8 @@ Expected<PartitionReport> dinfer::reportFromJson(const json::Value &value, Strin
           collective.group.assign(group.begin(), group.end());
           collective.bytes = static_cast<uint64_t>(co->getInteger("bytes").value_or(0));
           collective.sentBytes = static_cast<uint64_t>(co->getInteger("sent_bytes").value_or(0));
+          collective.bytesIn = static_cast<uint64_t>(co->getInteger("bytes_in").value_or(0));
+          collective.bytesOut = static_cast<uint64_t>(co->getInteger("bytes_out").value_or(0));
           collective.peerStage = co->getInteger("peer_stage").value_or(-1);
           r.collectives.push_back(std::move(collective));
         }
@@ -421,6 +427,47 @@ Expected<PartitionReport> dinfer::reportFromJson(const json::Value &value, Strin
   if (!read.ok())
     return read.take();
   return report;
+}
+
+json::Value dinfer::communicationJson(const PartitionReport &report) {
+  json::Array ranks;
+  uint64_t totalSent = 0;
+  int64_t busiest = -1;
+  uint64_t busiestSent = 0;
+  for (const ReportRank &r : report.ranks) {
+    json::Array collectives;
+    uint64_t in = 0, out = 0;
+    for (const ReportCollective &c : r.collectives) {
+      json::Object object{{"kind", c.kind},
+                          {"group", jsonRanks(c.group)},
+                          {"group_size", static_cast<int64_t>(c.group.size())},
+                          {"bytes_in", static_cast<int64_t>(c.bytesIn)},
+                          {"bytes_out", static_cast<int64_t>(c.bytesOut)},
+                          {"sent_bytes", static_cast<int64_t>(c.sentBytes)}};
+      if (c.peerStage >= 0)
+        object["peer_stage"] = c.peerStage;
+      collectives.push_back(std::move(object));
+      in += c.bytesIn;
+      out += c.bytesOut;
+    }
+    totalSent += r.sentBytes;
+    if (busiest < 0 || r.sentBytes > busiestSent) {
+      busiest = r.rank;
+      busiestSent = r.sentBytes;
+    }
+    ranks.push_back(json::Object{{"rank", r.rank},
+                                 {"stage", r.stage},
+                                 {"collectives", std::move(collectives)},
+                                 {"count", static_cast<int64_t>(r.collectives.size())},
+                                 {"bytes_in", static_cast<int64_t>(in)},
+                                 {"bytes_out", static_cast<int64_t>(out)},
+                                 {"sent_bytes", static_cast<int64_t>(r.sentBytes)}});
+  }
+  return json::Object{{"device_num", report.devices},
+                      {"pipeline_stages", report.stages},
+                      {"ranks", std::move(ranks)},
+                      {"total_sent_bytes", static_cast<int64_t>(totalSent)},
+                      {"busiest_rank", busiest}};
 }
 
 Expected<PartitionReport> dinfer::readExportReport(StringRef exportFolder) {

@@ -10,6 +10,7 @@
 
 #include "dinfer/Pipeline/Export.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -70,6 +71,13 @@ int runExport() {
                     summary->devices,
                     summary->stages > 1 ? formatv(" in {0} pipeline stages", summary->stages).str() : std::string(),
                     summary->output, formatBytes(summary->weightBytes), summary->groups, summary->seconds);
+  std::string perRank;
+  for (auto [rank, communication] : enumerate(summary->rankCommunication))
+    perRank += formatv("{0}rank {1}: {2} ({3})", rank ? ", " : "", rank, communication.first,
+                       formatBytes(communication.second))
+                   .str();
+  if (!perRank.empty())
+    errs() << "dinfer export: collectives per rank per step (bytes sent): " << perRank << "\n";
   return kSuccess;
 }
 

@@ -40,15 +40,41 @@ cl::opt<bool> jsonOption("json", cl::desc("Print JSON (docs/contracts.md section
                          cl::cat(category()));
 cl::opt<std::string> outputOption("o", cl::desc("Write the predict strategy file (JSON when it ends in .json)"),
                                   cl::value_desc("file"), cl::sub(layoutCommand), cl::cat(category()));
+cl::opt<bool> commOption("comm",
+                         cl::desc("List every rank's collectives (kind, group size, bytes in and out) and the "
+                                  "totals; with --json as JSON"),
+                         cl::sub(layoutCommand), cl::cat(category()));
 cl::opt<std::string> reportOption("report",
                                   cl::desc("Write the partition as one HTML page (docs/report.md); no checkpoint is "
                                            "read"),
                                   cl::value_desc("file.html"), cl::sub(layoutCommand), cl::cat(category()));
 
+/// Every rank's collectives, one line each, and the totals.
+void printCommunication(const PartitionReport &partition) {
+  outs() << formatv("collectives for {0} devices in {1} pipeline stage(s)\n", partition.devices, partition.stages);
+  uint64_t total = 0;
+  const ReportRank *busiest = nullptr;
+  for (const ReportRank &rank : partition.ranks) {
+    outs() << formatv("rank {0} (stage {1}): {2} collective(s), {3} sent\n", rank.rank, rank.stage,
+                      rank.collectives.size(), formatBytes(rank.sentBytes));
+    for (const ReportCollective &c : rank.collectives)
+      outs() << formatv("  {0,-15} group of {1,-3} in {2,-10} out {3,-10} sent {4}\n", c.kind, c.group.size(),
+                        formatBytes(c.bytesIn), formatBytes(c.bytesOut), formatBytes(c.sentBytes));
+    total += rank.sentBytes;
+    if (!busiest || rank.sentBytes > busiest->sentBytes)
+      busiest = &rank;
+  }
+  outs() << formatv("total: {0} sent per inference step", formatBytes(total));
+  if (busiest)
+    outs() << formatv("; busiest rank {0}: {1} collective(s), {2} sent", busiest->rank, busiest->collectives.size(),
+                      formatBytes(busiest->sentBytes));
+  outs() << "\n";
+}
+
 int runLayout() {
   if (modelOption.empty() || trainStrategyOption.empty())
     return usageError(layoutCommand, "usage: dinfer layout --model MODEL --train-strategy FILE --input NAME=SHAPE ... "
-                                     "[--device-num N] [--pipeline-stages P] [--json] [-o FILE] [--report FILE.html]");
+                                     "[--device-num N] [--pipeline-stages P] [--json] [--comm] [-o FILE] [--report FILE.html]");
   PredictionRequest request{modelOption, trainStrategyOption,
                             std::vector<std::string>(inputOptions.begin(), inputOptions.end()), deviceNumOption,
                             stagesOption};
@@ -60,13 +86,25 @@ int runLayout() {
   if (!outputOption.empty())
     if (Error err = writeStrategy(layout->strategy, outputOption))
       return failure(layoutCommand, toString(std::move(err)));
+  std::optional<PartitionReport> partition;
+  if (!reportOption.empty() || commOption) {
+    auto partitioned = reportPrediction(request);
+    if (!partitioned)
+      return report(layoutCommand, partitioned.takeError());
+    partition = std::move(*partitioned);
+  }
   if (!reportOption.empty()) {
-    auto partition = reportPrediction(request);
-    if (!partition)
-      return report(layoutCommand, partition.takeError());
     if (Error err = writeReportHtml(*partition, reportOption))
       return failure(layoutCommand, toString(std::move(err)));
     errs() << "dinfer layout: wrote " << reportOption << "\n";
+  }
+  if (commOption) {
+    if (jsonOption) {
+      outs() << communicationJson(*partition) << "\n";
+      return kSuccess;
+    }
+    printCommunication(*partition);
+    return kSuccess;
   }
   if (jsonOption) {
     outs() << predictLayoutJson(*layout) << "\n";

@@ -49,6 +49,8 @@ struct ExportSummary {
   int64_t devices = 0, stages = 0;
   uint64_t weightBytes = 0; ///< weight slices written, all ranks together
   size_t groups = 0;        ///< communication groups
+  /// Per rank: collectives and transfers per inference step, bytes sent.
+  std::vector<std::pair<size_t, uint64_t>> rankCommunication;
   double seconds = 0;
 };
 

@@ -35,6 +35,7 @@ struct ReportCollective {
   std::string kind;           ///< all_reduce, all_gather, reduce_scatter, all_to_all, broadcast, send, recv
   std::vector<int64_t> group; ///< the ranks taking part (send/recv: this rank and its peer)
   uint64_t bytes = 0;         ///< the tensor it moves (all_gather: the gathered result)
+  uint64_t bytesIn = 0, bytesOut = 0; ///< this rank's operand and result
   uint64_t sentBytes = 0;     ///< what this rank puts on the wire, by the ring algorithms' count
   int64_t peerStage = -1;     ///< send/recv: the other stage
 };
@@ -79,6 +80,10 @@ llvm::json::Value reportJson(const PartitionReport &report);
 llvm::Expected<PartitionReport> reportFromJson(const llvm::json::Value &value, llvm::StringRef path);
 /// OUT/report.json of the export folder OUT.
 llvm::Expected<PartitionReport> readExportReport(llvm::StringRef exportFolder);
+
+/// Every rank's collectives with kind, group, group size, bytes in and out
+/// and sent, and the totals (`dinfer layout --comm --json`).
+llvm::json::Value communicationJson(const PartitionReport &report);
 
 /// The page: one HTML file that needs nothing but a browser.
 std::string renderReportHtml(const PartitionReport &report);
