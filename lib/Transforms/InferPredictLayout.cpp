@@ -78,6 +78,17 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
     // Parameters take the layout of their first user with a strategy.
     llvm::DenseMap<Operation *, std::pair<dist::LayoutAttr, StringRef>> layouts;
     bool failedAny = false;
+    // The program's model-parallel degree after rule 1: what every op's
+    // batch shares the devices with (rule 2), so that neighbours agree.
+    int64_t programMp = 1;
+    if (!same)
+      module.walk([&](Operation *op) {
+        if (dist::StrategyAttr strategy = dist::getStrategy(op)) {
+          FailureOr<FactorSplits> splits = factorSplits(op, strategy);
+          if (succeeded(splits))
+            programMp = std::max(programMp, largestDivisorOfDividing(modelParallelDegree(*splits), perStage));
+        }
+      });
     module.walk([&](Operation *op) {
       dist::StrategyAttr strategy = dist::getStrategy(op);
       if (!strategy)
@@ -89,7 +100,7 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
       }
       StringRef rule = "same";
       if (!same)
-        rule = adapt(*splits, perStage);
+        rule = adapt(*splits, perStage, programMp);
       op->setAttr(dist::DistDialect::kStrategyAttrName, strategyAttr(context, *splits));
       int64_t stage = 0;
       if (auto stageAttr = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName))
@@ -141,9 +152,18 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
     });
   }
 
+  static int64_t modelParallelDegree(const FactorSplits &splits) {
+    int64_t mp = 1;
+    for (size_t f = 0; f < splits.split.size(); ++f)
+      if (splits.modelParallel[f])
+        mp *= splits.split[f];
+    return mp;
+  }
+
   /// docs/contracts.md section 8, rules 1 and 2.
-  /// Adapts `splits` to `devices` and returns the rule applied.
-  StringRef adapt(FactorSplits &splits, int64_t devices) {
+  /// Adapts `splits` to `devices`, of which the program's model parallelism
+  /// takes `programMp`, and returns the rule applied.
+  StringRef adapt(FactorSplits &splits, int64_t devices, int64_t programMp) {
     int64_t mp = 1, dp = 1;
     for (size_t f = 0; f < splits.split.size(); ++f)
       (splits.modelParallel[f] ? mp : dp) *= splits.split[f];
@@ -159,15 +179,34 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
     }
     StringRef rule = mpNew < mp ? "shrunk-model-parallel" : "same";
     if (dp > 1) {
-      // The split batch: the outermost data-parallel factor takes all of dp'.
+      // The split batch: the outermost data-parallel factor. Other splits
+      // of activations (attention heads next to a split batch) are the
+      // program's model parallelism showing in an op without parameters:
+      // they keep what of it is left (innermost shrinking first), and the
+      // batch takes the devices the program's model parallelism leaves,
+      // the same for every op, so that neighbours agree.
       int64_t batch = -1;
+      SmallVector<int64_t> others;
       for (int64_t f : splits.deviceOrder)
         if (!splits.modelParallel[f] && splits.split[f] > 1) {
           if (batch < 0)
             batch = f;
-          splits.split[f] = 1;
+          else
+            others.push_back(f);
         }
-      int64_t dpNew = largestDivisorOfDividing(devices / mpNew, splits.rule.factorSizes[batch]);
+      int64_t room = programMp % mpNew == 0 ? programMp / mpNew : 1, otherSplit = 1;
+      for (int64_t f : others)
+        otherSplit *= splits.split[f];
+      int64_t otherExcess = otherSplit / largestDivisorOfDividing(otherSplit, room);
+      for (auto it = others.rbegin(); it != others.rend(); ++it) {
+        int64_t g = std::gcd(splits.split[*it], otherExcess);
+        splits.split[*it] /= g;
+        otherExcess /= g;
+        otherSplit /= g;
+      }
+      splits.split[batch] = 1;
+      int64_t dpNew = largestDivisorOfDividing(devices / std::max(mpNew * otherSplit, programMp),
+                                               splits.rule.factorSizes[batch]);
       splits.split[batch] = dpNew;
       if (rule == "same" && dpNew != dp)
         rule = dpNew > dp ? "split-batch" : "dropped-replicas";

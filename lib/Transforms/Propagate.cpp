@@ -254,7 +254,7 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
   }
 
   void applySplits(Operation *op, const FactorSplits &splits) {
-    applyPlacement(op, splits.rule, placeFactors(splits, stageDevices), stageOf(op));
+    applyPlacement(op, splits.rule, placeActivationFactors(splits, stageDevices), stageOf(op));
   }
 
   /// Operands are required, and results defined, laid out as `placement`

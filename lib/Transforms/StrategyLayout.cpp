@@ -80,13 +80,13 @@ dist::StrategyAttr dinfer::strategyAttr(MLIRContext *context, const FactorSplits
   return dist::StrategyAttr::get(context, operands);
 }
 
-FactorPlacement dinfer::placeFactors(const FactorSplits &splits, int64_t stageDevices) {
+static FactorPlacement placeWithReplicas(const FactorSplits &splits, int64_t stageDevices, bool replicasLast) {
   int64_t used = 1;
   for (int64_t f : splits.deviceOrder)
     used *= splits.split[f];
   FactorPlacement placement;
   placement.factorAxes.resize(splits.split.size());
-  if (stageDevices / used > 1)
+  if (stageDevices / used > 1 && !replicasLast)
     placement.devMatrix.push_back(stageDevices / used);
   SmallVector<std::pair<int64_t, size_t>> positions; // (factor, position from the left)
   for (int64_t f : splits.deviceOrder)
@@ -94,12 +94,25 @@ FactorPlacement dinfer::placeFactors(const FactorSplits &splits, int64_t stageDe
       positions.push_back({f, placement.devMatrix.size()});
       placement.devMatrix.push_back(splits.split[f]);
     }
+  if (stageDevices / used > 1 && replicasLast)
+    placement.devMatrix.push_back(stageDevices / used);
   for (auto [f, position] : positions)
     placement.factorAxes[f] = {static_cast<int64_t>(placement.devMatrix.size() - 1 - position)};
   if (placement.devMatrix.empty()) // one device: a one-axis matrix of 1
     placement.devMatrix.push_back(1);
   keepBlockSplits(placement, splits.rule);
   return placement;
+}
+
+FactorPlacement dinfer::placeFactors(const FactorSplits &splits, int64_t stageDevices) {
+  return placeWithReplicas(splits, stageDevices, /*replicasLast=*/false);
+}
+
+FactorPlacement dinfer::placeActivationFactors(const FactorSplits &splits, int64_t stageDevices) {
+  bool splitsParameters = false;
+  for (auto [f, split] : llvm::enumerate(splits.split))
+    splitsParameters |= split > 1 && splits.modelParallel[f];
+  return placeWithReplicas(splits, stageDevices, /*replicasLast=*/!splitsParameters);
 }
 
 void dinfer::keepBlockSplits(FactorPlacement &placement, const dist::ShardingRule &rule) {

@@ -2,8 +2,9 @@
 
 // The Megatron MLP on 8 devices (dp 2 x tp 4) as one program per rank: local
 // shapes, parameters as references to the slices they need, exactly one
-// all_reduce for the column/row pair, the batch re-split for the bias op's
-// device matrix, and the output gathered whole.
+// all_reduce for the column/row pair, the bias added where the batch already
+// is (an op that splits no parameter keeps its batch on the products' axis),
+// and the output gathered whole.
 // CHECK-LABEL: func.func @mlp
 // CHECK-SAME: (%[[X:.*]]: tensor<4x16xf32> {dist.layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, -1]>}) -> tensor<8x16xf32>
 // CHECK-SAME: attributes {dist.partitioned}
@@ -12,10 +13,8 @@
 // CHECK: nn.matmul %[[X]], %{{.*}} : tensor<4x16xf32>, tensor<16x8xf32>
 // CHECK: %[[P:.*]] = nn.matmul %{{.*}}, %{{.*}} : tensor<4x8xf32>, tensor<8x16xf32>
 // CHECK-NEXT: %[[S:.*]] = dist.all_reduce %[[P]] sum axes = [0] dev_matrix = <[2, 4]> : tensor<4x16xf32>
-// CHECK-NEXT: %[[G:.*]] = dist.all_gather %[[S]] axes = [1] dim = 0 dev_matrix = <[2, 4]> : tensor<4x16xf32>
-// CHECK-NEXT: %[[L:.*]] = dist.local_split %[[G]] axes = [0] dim = 0 dev_matrix = <[4, 2]> : tensor<8x16xf32>
-// CHECK-NEXT: %[[B:.*]] = nn.add %[[L]], %{{.*}} : tensor<4x16xf32>, tensor<16xf32>
-// CHECK-NEXT: %[[W:.*]] = dist.all_gather %[[B]] axes = [0] dim = 0 dev_matrix = <[4, 2]> : tensor<4x16xf32>
+// CHECK-NEXT: %[[B:.*]] = nn.add %[[S]], %{{.*}} : tensor<4x16xf32>, tensor<16xf32>
+// CHECK-NEXT: %[[W:.*]] = dist.all_gather %[[B]] axes = [1] dim = 0 dev_matrix = <[2, 4]> : tensor<4x16xf32>
 // CHECK-NEXT: return %[[W]] : tensor<8x16xf32>
 // CHECK-NOT: dist.strategy
 module attributes {dist.device_num = 8 : i64} {

@@ -3,7 +3,8 @@
 // A Megatron MLP on 8 devices (dp 2 x tp 4): column-parallel product, its
 // split bias and the relu keep the split; the row-parallel product leaves a
 // pending sum over the tp axis, resolved once, before the bias that is not
-// split; the output is gathered whole for the return.
+// split (which keeps the batch on the dp axis, where the products have it);
+// the output is gathered whole for the return.
 // CHECK-LABEL: func.func @mlp
 // CHECK-SAME: dist.layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, -1]>
 // CHECK-NOT: dist.annotate
@@ -11,7 +12,7 @@
 // CHECK-NEXT: nn.add {{.*}}dist.layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, 0]>
 // CHECK-NEXT: nn.relu {{.*}}dist.layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, 0]>
 // CHECK-NEXT: %[[ROW:.*]] = nn.matmul {{.*}}dist.layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [1, -1], partial = [0]>
-// CHECK-NEXT: %[[SUM:.*]] = dist.annotate %[[ROW]] layout <dev_matrix = [4, 2], tensor_map = [0, -1]>
+// CHECK-NEXT: %[[SUM:.*]] = dist.annotate %[[ROW]] layout <dev_matrix = [2, 4], tensor_map = [1, -1]>
 // CHECK-NEXT: %[[OUT:.*]] = nn.add %[[SUM]]
 // CHECK-NEXT: %[[WHOLE:.*]] = dist.annotate %[[OUT]] layout <dev_matrix = [8], tensor_map = [-1, -1]>
 // CHECK-NEXT: return %[[WHOLE]]

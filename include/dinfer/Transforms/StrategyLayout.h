@@ -50,6 +50,13 @@ struct FactorPlacement {
 /// standardized (axes of 1 removed; `[1]` when nothing is split).
 FactorPlacement placeFactors(const FactorSplits &splits, int64_t stageDevices);
 
+/// Where --dist-propagate places an op's activations: as placeFactors, but an
+/// op that splits no parameter dimension puts its replica axis last, so that
+/// its split dimensions (a norm's or a residual add's batch) take the leading
+/// axes, where the products around it (whose split features take the last)
+/// put theirs. Parameter layouts keep MindSpore's order (placeFactors).
+FactorPlacement placeActivationFactors(const FactorSplits &splits, int64_t stageDevices);
+
 /// Drops the splits a layout cannot express: a dimension made of several
 /// factors is a block split only when every factor before its first
 /// partially split one is split into pieces of one element and every factor
