@@ -36,6 +36,58 @@ int64_t saturatingAdd(int64_t a, int64_t b) {
 int64_t stageAttrOf(Operation *op) { return dist::stageOf(op).value_or(kNoStage); }
 using dist::setStage;
 
+/// The bytes a cut in front of ops[at] sends: results of earlier ops that a
+/// later op reads.
+uint64_t bytesAcross(ArrayRef<Operation *> ops, const llvm::DenseMap<Operation *, int64_t> &index, int64_t at) {
+  uint64_t bytes = 0;
+  for (int64_t i = 0; i < at; ++i)
+    for (Value result : ops[i]->getResults()) {
+      bool readLater = llvm::any_of(result.getUsers(), [&](Operation *user) {
+        auto it = index.find(user);
+        return it != index.end() && it->second >= at;
+      });
+      auto tensor = llvm::dyn_cast<RankedTensorType>(result.getType());
+      if (readLater && tensor && tensor.hasStaticShape())
+        bytes += static_cast<uint64_t>(tensor.getNumElements()) *
+                 (tensor.getElementType().isIntOrFloat() ? tensor.getElementType().getIntOrFloatBitWidth() : 32) / 8;
+    }
+  return bytes;
+}
+
+/// Moves each cut (the first op of every stage after the first) to the
+/// nearby point where the fewest bytes cross, so long as no stage costs more
+/// than `limit`: Megatron cuts between layers, where one hidden state
+/// crosses, not after a norm, where the residual and the norm's output do.
+void moveCutsToNarrowPoints(ArrayRef<Operation *> ops, ArrayRef<int64_t> costs, SmallVectorImpl<int64_t> &firstOfStage,
+                            int64_t limit) {
+  llvm::DenseMap<Operation *, int64_t> index;
+  for (auto [i, op] : llvm::enumerate(ops))
+    index[op] = static_cast<int64_t>(i);
+  int64_t count = static_cast<int64_t>(ops.size());
+  auto stageCost = [&](int64_t from, int64_t to) {
+    int64_t cost = 0;
+    for (int64_t i = from; i < to; ++i)
+      cost = saturatingAdd(cost, costs[i]);
+    return cost;
+  };
+  for (size_t s = 1; s < firstOfStage.size(); ++s) {
+    int64_t previous = firstOfStage[s - 1], next = s + 1 < firstOfStage.size() ? firstOfStage[s + 1] : count;
+    int64_t best = firstOfStage[s];
+    uint64_t bestBytes = bytesAcross(ops, index, best);
+    int64_t window = std::max<int64_t>((next - previous) / 4, 1);
+    for (int64_t at = std::max(previous + 1, best - window); at <= std::min(next - 1, best + window); ++at) {
+      if (stageCost(previous, at) > limit || stageCost(at, next) > limit)
+        continue;
+      uint64_t bytes = bytesAcross(ops, index, at);
+      if (bytes < bestBytes || (bytes == bestBytes && std::abs(at - firstOfStage[s]) < std::abs(best - firstOfStage[s]))) {
+        best = at;
+        bestBytes = bytes;
+      }
+    }
+    firstOfStage[s] = best;
+  }
+}
+
 /// How many runs a greedy cut of `costs` into runs of at most `limit` makes.
 int64_t runsUnder(ArrayRef<int64_t> costs, int64_t limit) {
   int64_t runs = 1, current = 0;
@@ -95,15 +147,22 @@ LogicalResult dinfer::assignStagesByCost(func::FuncOp function, int64_t stages) 
   // Cut under that limit, and early where the ops left would not fill the
   // stages left: every stage gets at least one op.
   int64_t stage = 0, current = 0, count = static_cast<int64_t>(ops.size());
+  SmallVector<int64_t> firstOfStage = {0};
   for (int64_t i = 0; i < count; ++i) {
     bool overLimit = saturatingAdd(current, costs[i]) > low;
     bool mustCut = count - i == stages - 1 - stage;
     if (current > 0 && stage + 1 < stages && (overLimit || mustCut)) {
       ++stage;
       current = 0;
+      firstOfStage.push_back(i);
     }
     current = saturatingAdd(current, costs[i]);
-    setStage(ops[i], stage);
+  }
+  moveCutsToNarrowPoints(ops, costs, firstOfStage, low);
+  for (int64_t s = 0, i = 0; i < count; ++i) {
+    while (s + 1 < static_cast<int64_t>(firstOfStage.size()) && i >= firstOfStage[s + 1])
+      ++s;
+    setStage(ops[i], s);
   }
   return success();
 }
@@ -155,7 +214,11 @@ struct DistPipelineSplitPass : dinfer::impl::DistPipelineSplitBase<DistPipelineS
   }
 
   /// Ops without a training stage run in the latest stage of the ops they
-  /// read, or, reading none, in the earliest stage of their users.
+  /// read, or, reading none, in the earliest stage of their users; then,
+  /// last op first, one whose users all run later moves to their earliest
+  /// stage when what it reads crosses the boundary anyway (or is smaller
+  /// than what it gives): a norm in front of the next stage's product runs
+  /// there, and only the residual crosses.
   LogicalResult completeStages(ArrayRef<Operation *> computeOps) {
     llvm::DenseMap<Operation *, int64_t> stage;
     for (Operation *op : computeOps) {
@@ -174,6 +237,46 @@ struct DistPipelineSplitPass : dinfer::impl::DistPipelineSplitBase<DistPipelineS
         if (auto it = stage.find(user); it != stage.end() && it->second != kNoStage)
           earliestUser = std::min(earliestUser, it->second);
       stage[op] = earliestUser == std::numeric_limits<int64_t>::max() ? 0 : earliestUser;
+    }
+    auto bytesOf = [](Value value) -> uint64_t {
+      auto tensor = llvm::dyn_cast<RankedTensorType>(value.getType());
+      if (!tensor || !tensor.hasStaticShape())
+        return 0;
+      unsigned bits = tensor.getElementType().isIntOrFloat() ? tensor.getElementType().getIntOrFloatBitWidth() : 32;
+      return static_cast<uint64_t>(tensor.getNumElements()) * bits / 8;
+    };
+    auto stageOfValue = [&](Value value) -> int64_t {
+      Operation *producer = value.getDefiningOp();
+      if (!producer)
+        return 0; // arguments reach every stage
+      auto it = stage.find(producer);
+      return it == stage.end() ? kNoStage : it->second; // params and constants: copied
+    };
+    for (Operation *op : llvm::reverse(computeOps)) {
+      if (stageAttrOf(op) != kNoStage || op->getNumResults() == 0)
+        continue;
+      int64_t earliestUser = std::numeric_limits<int64_t>::max();
+      for (Operation *user : op->getUsers())
+        if (auto it = stage.find(user); it != stage.end())
+          earliestUser = std::min(earliestUser, it->second);
+      if (earliestUser == std::numeric_limits<int64_t>::max() || earliestUser <= stage[op])
+        continue;
+      uint64_t given = 0, newlyCrossing = 0;
+      for (Value result : op->getResults())
+        given += bytesOf(result);
+      for (Value operand : op->getOperands()) {
+        int64_t from = stageOfValue(operand);
+        if (from == kNoStage || from >= earliestUser || llvm::isa<BlockArgument>(operand))
+          continue;
+        bool readThereAnyway = llvm::any_of(operand.getUsers(), [&](Operation *user) {
+          auto it = stage.find(user);
+          return user != op && it != stage.end() && it->second >= earliestUser;
+        });
+        if (!readThereAnyway)
+          newlyCrossing += bytesOf(operand);
+      }
+      if (newlyCrossing < given)
+        stage[op] = earliestUser;
     }
     for (Operation *op : computeOps)
       setStage(op, stage[op]);

@@ -66,10 +66,12 @@ module attributes {dist.device_num = 4 : i64, dist.pipeline_stages = 2 : i64} {
 
 // -----
 
-// Five products on three stages: the cut that makes the largest stage
-// smallest is 2 + 3 products, the residual add alone in the last stage; no
-// op is dropped. A value two stages read (the first product) is sent to
-// each of them, and the transfers keep the producers' order.
+// Five products on three stages: the cuts keep the largest stage smallest
+// (two 16x16 products) and, among such cuts, send the fewest bytes: the last
+// stage starts at the fifth product, which reads the fourth's 8x8 result,
+// not at the residual add, which would read the fifth's 8x16. No op is
+// dropped. A value two stages read (the first product) is sent to each of
+// them, and the transfers keep the producers' order.
 // CHECK-LABEL: func.func @five_layers
 // CHECK: %[[A:.*]] = nn.matmul {{.*}}dist.stage = 0
 // CHECK-NEXT: dist.send %[[A]] to_stage = 1 sr_tag = 0
@@ -79,10 +81,11 @@ module attributes {dist.device_num = 4 : i64, dist.pipeline_stages = 2 : i64} {
 // CHECK-NEXT: nn.matmul {{.*}}dist.stage = 0
 // CHECK-NEXT: dist.send %{{.*}} to_stage = 1 sr_tag = 2
 // CHECK-NEXT: dist.recv
-// CHECK-COUNT-3: nn.matmul {{.*}}dist.stage = 1
-// CHECK-NEXT: dist.send %{{.*}} to_stage = 2 sr_tag = 3
+// CHECK-COUNT-2: nn.matmul {{.*}}dist.stage = 1
+// CHECK-NEXT: dist.send %{{.*}} to_stage = 2 sr_tag = 3 {dist.stage = 1 : i64} : tensor<8x8xf32>
 // CHECK-NEXT: %[[B:.*]] = dist.recv from_stage = 1 sr_tag = 3 {dist.stage = 2 : i64}
-// CHECK-NEXT: nn.add %[[B]], %[[A2]] {dist.stage = 2 : i64}
+// CHECK-NEXT: %[[C:.*]] = nn.matmul %[[B]], %[[A2]] {dist.stage = 2 : i64}
+// CHECK-NEXT: nn.add %[[C]], %[[A2]] {dist.stage = 2 : i64}
 // CHECK-NEXT: return
 module attributes {dist.device_num = 3 : i64, dist.pipeline_stages = 3 : i64} {
   func.func @five_layers(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
@@ -94,5 +97,33 @@ module attributes {dist.device_num = 3 : i64, dist.pipeline_stages = 3 : i64} {
     %h5 = nn.matmul %h4, %h1 : tensor<8x8xf32>, tensor<8x16xf32>
     %s = nn.add %h5, %h1 : tensor<8x16xf32>, tensor<8x16xf32>
     return %s : tensor<8x16xf32>
+  }
+}
+
+// -----
+
+// Training stages kept; the norm between the stages has none (its strategy
+// key is shared, as torch's exports share a reused LayerNorm's). It reads
+// the residual, which the next stage reads anyway, and gives a value of the
+// same size: it runs in the next stage, and only the residual is sent.
+// CHECK-LABEL: func.func @norm_at_the_cut
+// CHECK: %[[RES:.*]] = nn.add {{.*}}{dist.stage = 0 : i64}
+// CHECK-NEXT: dist.send %[[RES]] to_stage = 1 sr_tag = 0
+// CHECK-NEXT: %[[R1:.*]] = dist.recv from_stage = 0 sr_tag = 0 {dist.stage = 1 : i64}
+// CHECK-NEXT: %[[N:.*]] = nn.layer_norm %[[R1]], {{.*}}{dist.stage = 1 : i64
+// CHECK-NOT: dist.send
+// CHECK: return
+module attributes {dist.device_num = 2 : i64, dist.pipeline_stages = 2 : i64} {
+  func.func @norm_at_the_cut(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+    %g = dist.param "g" : tensor<16xf32>
+    %b = dist.param "b" : tensor<16xf32>
+    %w1 = dist.param "w1" : tensor<16x16xf32>
+    %w2 = dist.param "w2" {layout = #dist.layout<dev_matrix = [1], tensor_map = [-1, -1], stage = 1>} : tensor<16x16xf32>
+    %h = nn.matmul %x, %w1 {dist.stage = 0 : i64} : tensor<8x16xf32>, tensor<16x16xf32>
+    %res = nn.add %h, %x {dist.stage = 0 : i64} : tensor<8x16xf32>, tensor<8x16xf32>
+    %n = nn.layer_norm %res, %g, %b : tensor<8x16xf32>, tensor<16xf32>, tensor<16xf32>
+    %o = nn.matmul %n, %w2 {dist.stage = 1 : i64} : tensor<8x16xf32>, tensor<16x16xf32>
+    %y = nn.add %o, %res {dist.stage = 1 : i64} : tensor<8x16xf32>, tensor<8x16xf32>
+    return %y : tensor<8x16xf32>
   }
 }
