@@ -80,15 +80,21 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
     bool failedAny = false;
     // The program's model-parallel degree after rule 1: what every op's
     // batch shares the devices with (rule 2), so that neighbours agree.
-    int64_t programMp = 1;
+    // Training's own model-parallel degree says whether it split the batch
+    // at all: with tensor parallelism only, an op's split activations
+    // (attention heads) are not a batch.
+    int64_t programMp = 1, trainMp = 1;
     if (!same)
       module.walk([&](Operation *op) {
         if (dist::StrategyAttr strategy = dist::getStrategy(op)) {
           FailureOr<FactorSplits> splits = factorSplits(op, strategy);
-          if (succeeded(splits))
+          if (succeeded(splits)) {
+            trainMp = std::max(trainMp, modelParallelDegree(*splits));
             programMp = std::max(programMp, largestDivisorOfDividing(modelParallelDegree(*splits), perStage));
+          }
         }
       });
+    bool trainingSplitBatch = trainPerStage / trainMp > 1;
     module.walk([&](Operation *op) {
       dist::StrategyAttr strategy = dist::getStrategy(op);
       if (!strategy)
@@ -100,7 +106,7 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
       }
       StringRef rule = "same";
       if (!same)
-        rule = adapt(*splits, perStage, programMp);
+        rule = adapt(*splits, perStage, programMp, trainingSplitBatch);
       op->setAttr(dist::DistDialect::kStrategyAttrName, strategyAttr(context, *splits));
       int64_t stage = 0;
       if (auto stageAttr = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName))
@@ -163,7 +169,7 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
   /// docs/contracts.md section 8, rules 1 and 2.
   /// Adapts `splits` to `devices`, of which the program's model parallelism
   /// takes `programMp`, and returns the rule applied.
-  StringRef adapt(FactorSplits &splits, int64_t devices, int64_t programMp) {
+  StringRef adapt(FactorSplits &splits, int64_t devices, int64_t programMp, bool trainingSplitBatch) {
     int64_t mp = 1, dp = 1;
     for (size_t f = 0; f < splits.split.size(); ++f)
       (splits.modelParallel[f] ? mp : dp) *= splits.split[f];
@@ -189,7 +195,7 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
       SmallVector<int64_t> others;
       for (int64_t f : splits.deviceOrder)
         if (!splits.modelParallel[f] && splits.split[f] > 1) {
-          if (batch < 0)
+          if (batch < 0 && trainingSplitBatch)
             batch = f;
           else
             others.push_back(f);
@@ -204,12 +210,15 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
         otherExcess /= g;
         otherSplit /= g;
       }
-      splits.split[batch] = 1;
-      int64_t dpNew = largestDivisorOfDividing(devices / std::max(mpNew * otherSplit, programMp),
-                                               splits.rule.factorSizes[batch]);
-      splits.split[batch] = dpNew;
-      if (rule == "same" && dpNew != dp)
-        rule = dpNew > dp ? "split-batch" : "dropped-replicas";
+      int64_t dpNew = 1;
+      if (batch >= 0) {
+        splits.split[batch] = 1;
+        dpNew = largestDivisorOfDividing(devices / std::max(mpNew * otherSplit, programMp),
+                                         splits.rule.factorSizes[batch]);
+        splits.split[batch] = dpNew;
+      }
+      if (rule == "same" && dpNew * otherSplit != dp)
+        rule = dpNew * otherSplit > dp ? "split-batch" : "dropped-replicas";
     } else if (rule == "same") {
       rule = "dropped-replicas";
     }
