@@ -73,6 +73,8 @@ bool sameDistribution(const ValueLayout &a, const ValueLayout &b, ArrayRef<int64
 
 struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
   llvm::DenseMap<Value, ValueLayout> layouts;
+  /// The reshards made of each value so far, to share among its users.
+  llvm::DenseMap<Value, SmallVector<dist::AnnotateOp, 1>> reshards;
   /// The layout each pipeline transfer carries, by sr_tag.
   llvm::DenseMap<uint64_t, ValueLayout> sent;
   int64_t stageDevices = 1, lastStage = 0;
@@ -119,6 +121,17 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
     ValueLayout have = current(value, &wanted);
     if (sameDistribution(have, wanted, type.getShape()))
       return;
+    // One reshard of a value per layout, however many users want it: the
+    // ops run in program order, so an earlier reshard in the same block and
+    // stage is there for this user too.
+    for (dist::AnnotateOp earlier : reshards.lookup(value))
+      if (earlier->getBlock() == op->getBlock() && earlier->isBeforeInBlock(op) &&
+          dist::stageOf(earlier) == dist::stageOf(op) &&
+          sameDistribution(layouts[earlier.getResult()], wanted, type.getShape()) &&
+          layouts[earlier.getResult()].partial == wanted.partial) {
+        op->setOperand(index, earlier.getResult());
+        return;
+      }
     OpBuilder builder(op);
     auto annotate = dist::AnnotateOp::create(builder, op->getLoc(), value, wanted.attr(&getContext()));
     // The reshard runs in its user's pipeline stage.
@@ -128,6 +141,7 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
       dist::setStage(annotate, lastStage);
     op->setOperand(index, annotate.getResult());
     layouts[annotate.getResult()] = wanted;
+    reshards[value].push_back(annotate);
   }
 
   void define(Value result, const ValueLayout &layout) {

@@ -57,3 +57,24 @@ module attributes {dist.device_num = 2 : i64} {
   }
 }
 
+
+// -----
+
+// Two products want the same reshard of one value (its batch gathered): one
+// dist.annotate serves both, so the partitioner issues one all_gather.
+// CHECK-LABEL: func.func @shared_reshard
+// CHECK: %[[R:.*]] = nn.relu
+// CHECK-NEXT: %[[G:.*]] = dist.annotate %[[R]] layout <dev_matrix = [2], tensor_map = [-1, -1]>
+// CHECK-NEXT: nn.matmul %[[G]]
+// CHECK-NEXT: nn.matmul %[[G]]
+// CHECK-NOT: dist.annotate %[[R]]
+module attributes {dist.device_num = 2 : i64} {
+  func.func @shared_reshard(%x: tensor<8x16xf32> {dist.layout = #dist.layout<dev_matrix = [2], tensor_map = [0, -1]>}) -> (tensor<8x16xf32>, tensor<8x16xf32>) {
+    %w1 = dist.param "w1" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<16x16xf32>
+    %w2 = dist.param "w2" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<16x16xf32>
+    %r = nn.relu %x : tensor<8x16xf32>
+    %a = nn.matmul %r, %w1 {dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<8x16xf32>, tensor<16x16xf32>
+    %b = nn.matmul %r, %w2 {dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<8x16xf32>, tensor<16x16xf32>
+    return %a, %b : tensor<8x16xf32>, tensor<8x16xf32>
+  }
+}
