@@ -19,7 +19,7 @@ PACKAGES=(
   # Tests and benchmarks.
   libgtest-dev libgmock-dev libbenchmark-dev python3-onnx
   # The report page rendered in a real browser (test/tools/dinfer/report-browser.test).
-  chromium
+  chromium fonts-liberation
 )
 
 missing=()

@@ -58,4 +58,4 @@ config.substitutions.append(("%mpirun", mpirun))
 chromium = shutil.which("chromium")
 if chromium:
     config.available_features.add("chromium")
-    config.substitutions.append(("%chromium", chromium + " --headless --no-sandbox --disable-gpu --hide-scrollbars"))
+    config.substitutions.append(("%chromium", chromium + " --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars"))
