@@ -105,6 +105,18 @@ std::string dtypeText(mlir::Type element, unsigned &bits) {
 
 json::Array jsonRanks(ArrayRef<int64_t> ranks) { return jsonList(ranks); }
 
+/// What report.json and `--comm --json` say of every collective.
+json::Object collectiveJson(const ReportCollective &c) {
+  json::Object object{{"kind", c.kind},
+                      {"group", jsonRanks(c.group)},
+                      {"bytes_in", static_cast<int64_t>(c.bytesIn)},
+                      {"bytes_out", static_cast<int64_t>(c.bytesOut)},
+                      {"sent_bytes", static_cast<int64_t>(c.sentBytes)}};
+  if (c.peerStage >= 0)
+    object["peer_stage"] = c.peerStage;
+  return object;
+}
+
 json::Value layoutJson(const TensorLayout &layout) {
   return json::Object{{"dev_matrix", jsonList(layout.devMatrix)},
                       {"tensor_map", tensorMapJson(layout.tensorMap)},
@@ -234,14 +246,8 @@ json::Value dinfer::reportJson(const PartitionReport &report) {
   for (const ReportRank &r : report.ranks) {
     json::Array collectives;
     for (const ReportCollective &c : r.collectives) {
-      json::Object object{{"kind", c.kind},
-                          {"group", jsonRanks(c.group)},
-                          {"bytes", static_cast<int64_t>(c.bytes)},
-                          {"bytes_in", static_cast<int64_t>(c.bytesIn)},
-                          {"bytes_out", static_cast<int64_t>(c.bytesOut)},
-                          {"sent_bytes", static_cast<int64_t>(c.sentBytes)}};
-      if (c.peerStage >= 0)
-        object["peer_stage"] = c.peerStage;
+      json::Object object = collectiveJson(c);
+      object["bytes"] = static_cast<int64_t>(c.bytes);
       collectives.push_back(std::move(object));
     }
     ranks.push_back(json::Object{{"rank", r.rank},
@@ -438,14 +444,8 @@ json::Value dinfer::communicationJson(const PartitionReport &report) {
     json::Array collectives;
     uint64_t in = 0, out = 0;
     for (const ReportCollective &c : r.collectives) {
-      json::Object object{{"kind", c.kind},
-                          {"group", jsonRanks(c.group)},
-                          {"group_size", static_cast<int64_t>(c.group.size())},
-                          {"bytes_in", static_cast<int64_t>(c.bytesIn)},
-                          {"bytes_out", static_cast<int64_t>(c.bytesOut)},
-                          {"sent_bytes", static_cast<int64_t>(c.sentBytes)}};
-      if (c.peerStage >= 0)
-        object["peer_stage"] = c.peerStage;
+      json::Object object = collectiveJson(c);
+      object["group_size"] = static_cast<int64_t>(c.group.size());
       collectives.push_back(std::move(object));
       in += c.bytesIn;
       out += c.bytesOut;

@@ -2760,6 +2760,19 @@ public:
     return success();
   }
 
+  /// A branch or loop body imported in place: its initializers as
+  /// constants, then its nodes.
+  LogicalResult importSubgraph(const onnx::GraphProto &graph, Location loc) {
+    for (const onnx::TensorProto &tensor : graph.initializer()) {
+      constants_[tensor.name()] = &tensor;
+      auto value = materialize(tensor, loc);
+      if (failed(value))
+        return failure();
+      values_[tensor.name()] = *value;
+    }
+    return importNodes(graph);
+  }
+
   /// If: a condition known at import (an initializer, a Constant node, a
   /// value computed from constants, or one given with --input-value)
   /// selects its branch, whose initializers and nodes are imported in place
@@ -2785,14 +2798,7 @@ public:
     if (!branch || !branch->has_g())
       return emitError(loc) << "If has no " << (taken ? "then_branch" : "else_branch") << " graph";
     const onnx::GraphProto &graph = branch->g();
-    for (const onnx::TensorProto &tensor : graph.initializer()) {
-      constants_[tensor.name()] = &tensor;
-      auto value = materialize(tensor, loc);
-      if (failed(value))
-        return failure();
-      values_[tensor.name()] = *value;
-    }
-    if (failed(importNodes(graph)))
+    if (failed(importSubgraph(graph, loc)))
       return failure();
     if (graph.output_size() != node.output_size())
       return emitError(loc) << "If's " << (taken ? "then_branch" : "else_branch") << " has " << graph.output_size()
@@ -2929,14 +2935,7 @@ public:
         else
           constants_.erase(name);
       }
-      for (const onnx::TensorProto &tensor : body.initializer()) {
-        constants_[tensor.name()] = &tensor;
-        auto value = materialize(tensor, loc);
-        if (failed(value))
-          return failure();
-        values_[tensor.name()] = *value;
-      }
-      if (failed(importNodes(body)))
+      if (failed(importSubgraph(body, loc)))
         return failure();
       auto produced = [&](int index) -> FailureOr<Value> {
         auto it = values_.find(body.output(index).name());
