@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <mutex>
 
 using namespace dinfer;
@@ -33,11 +34,32 @@ SmallVector<int64_t, 4> stridesOf(llvm::ArrayRef<int64_t> shape) {
   return strides;
 }
 
-/// Builds one destination tensor slab by slab.
+/// Storage that grows and is never cleared: every byte of a slab is copied
+/// in before it is read (the plan covers each destination exactly once), so
+/// zero-filling it, or mapping fresh pages for every slab and tensor, would
+/// only cost time.
+class Scratch {
+public:
+  char *get(size_t bytes) {
+    if (bytes > capacity_) {
+      data_.reset(new char[bytes]); // uninitialised on purpose
+      capacity_ = bytes;
+    }
+    return data_.get();
+  }
+
+private:
+  std::unique_ptr<char[]> data_;
+  size_t capacity_ = 0;
+};
+
+/// Builds one destination tensor slab by slab, or straight into the
+/// caller's buffer where it asks for whole rows.
 class Assembler {
 public:
-  Assembler(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources, uint64_t slabBudget)
-      : tensor_(tensor), sources_(sources) {
+  Assembler(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources, uint64_t slabBudget,
+            Scratch &slab, Scratch &span)
+      : tensor_(tensor), sources_(sources), slabStorage_(slab), spanStorage_(span) {
     rows_ = tensor.shape.empty() ? 1 : tensor.shape[0];
     rowBytes_ = rows_ ? tensor.bytes / rows_ : 0;
     slabRows_ = rowBytes_ ? std::max<int64_t>(1, std::min<int64_t>(rows_, slabBudget / rowBytes_)) : rows_;
@@ -64,12 +86,29 @@ public:
     }
     while (!out.empty()) {
       int64_t row = rowBytes_ ? static_cast<int64_t>(offset / rowBytes_) : 0;
-      if (row < slabRow_ || row >= slabRow_ + slabCount_)
-        if (llvm::Error err = assemble(row))
+      // Whole rows asked for and not in the slab: built where they go.
+      uint64_t wholeRows = rowBytes_ && offset % rowBytes_ == 0 ? out.size() / rowBytes_ : 0;
+      if (wholeRows > 0 && (row < slabRow_ || row >= slabRow_ + slabCount_)) {
+        int64_t count = static_cast<int64_t>(std::min<uint64_t>(wholeRows, static_cast<uint64_t>(rows_ - row)));
+        if (llvm::Error err = assemble(row, count, out.data()))
           return err;
+        uint64_t n = static_cast<uint64_t>(count) * rowBytes_;
+        out = out.drop_front(n);
+        offset += n;
+        continue;
+      }
+      if (row < slabRow_ || row >= slabRow_ + slabCount_) {
+        int64_t count = std::min<int64_t>(slabRows_, rows_ - row);
+        char *slab = slabStorage_.get(static_cast<size_t>(count) * rowBytes_);
+        if (llvm::Error err = assemble(row, count, slab))
+          return err;
+        slab_ = slab;
+        slabRow_ = row;
+        slabCount_ = count;
+      }
       uint64_t within = offset - static_cast<uint64_t>(slabRow_) * rowBytes_;
-      uint64_t n = std::min<uint64_t>(out.size(), slab_.size() - within);
-      std::memcpy(out.data(), slab_.data() + within, n);
+      uint64_t n = std::min<uint64_t>(out.size(), static_cast<uint64_t>(slabCount_) * rowBytes_ - within);
+      std::memcpy(out.data(), slab_ + within, n);
       out = out.drop_front(n);
       offset += n;
     }
@@ -77,10 +116,8 @@ public:
   }
 
 private:
-  llvm::Error assemble(int64_t row0) {
-    slabRow_ = row0;
-    slabCount_ = std::min<int64_t>(slabRows_, rows_ - row0);
-    slab_.assign(static_cast<size_t>(slabCount_) * rowBytes_, 0);
+  /// Rows [row0, row0 + count) of the tensor, written to `target`.
+  llvm::Error assemble(int64_t row0, int64_t count, char *target) {
     std::optional<DType> dtype = parseDType(tensor_.typeName);
     if (!dtype || dtypeBits(*dtype) % 8 != 0 || *dtype == DType::String)
       return execError("tensor '{0}' of type {1} would have to be sliced, which only whole-byte types allow",
@@ -88,18 +125,18 @@ private:
     uint64_t elementBytes = dtypeBits(*dtype) / 8;
     SmallVector<int64_t, 4> slabShape(tensor_.shape);
     if (!slabShape.empty())
-      slabShape[0] = slabCount_;
+      slabShape[0] = count;
     for (const TensorCopy &copy : tensor_.copies) {
       Slice src = copy.srcRegion, dst = copy.dstRegion;
       if (!dst.shape.empty()) {
-        int64_t lo = std::max(dst.offset[0], row0), hi = std::min(dst.offset[0] + dst.shape[0], row0 + slabCount_);
+        int64_t lo = std::max(dst.offset[0], row0), hi = std::min(dst.offset[0] + dst.shape[0], row0 + count);
         if (lo >= hi)
           continue;
         src.offset[0] += lo - dst.offset[0];
         dst.offset[0] = lo - row0;
         src.shape[0] = dst.shape[0] = hi - lo;
       }
-      if (llvm::Error err = copyBox(copy.srcRank, src, dst, slabShape, elementBytes))
+      if (llvm::Error err = copyBox(copy.srcRank, src, dst, slabShape, elementBytes, target))
         return err;
     }
     return llvm::Error::success();
@@ -107,7 +144,7 @@ private:
 
   /// Copies box `src` of the source slice into box `dst` of the slab.
   llvm::Error copyBox(int64_t srcRank, const Slice &src, const Slice &dst, llvm::ArrayRef<int64_t> slabShape,
-                      uint64_t elementBytes) {
+                      uint64_t elementBytes, char *slab) {
     const Checkpoint *source = sources_[srcRank];
     const CheckpointTensor *tensor = source->find(tensor_.name);
     if (!tensor)
@@ -152,17 +189,18 @@ private:
     uint64_t spanEnd = static_cast<uint64_t>(offsetOf(last, src.offset, srcStrides, split)) * elementBytes + runBytes;
     uint64_t boxBytes = static_cast<uint64_t>(runs) * runBytes;
     bool gather = spanEnd - spanBegin <= boxBytes + std::max(boxBytes, kGatherSlack);
+    char *span = nullptr;
     if (gather) {
-      span_.resize(spanEnd - spanBegin);
-      if (llvm::Error err = source->read(*tensor, spanBegin, span_))
+      span = spanStorage_.get(spanEnd - spanBegin);
+      if (llvm::Error err = source->read(*tensor, spanBegin, llvm::MutableArrayRef<char>(span, spanEnd - spanBegin)))
         return err;
     }
     for (int64_t r = 0; r < runs; ++r) {
       uint64_t srcByte = static_cast<uint64_t>(offsetOf(index, src.offset, srcStrides, split)) * elementBytes;
       uint64_t dstByte = static_cast<uint64_t>(offsetOf(index, dst.offset, dstStrides, split)) * elementBytes;
-      char *target = slab_.data() + dstByte;
+      char *target = slab + dstByte;
       if (gather)
-        std::memcpy(target, span_.data() + (srcByte - spanBegin), runBytes);
+        std::memcpy(target, span + (srcByte - spanBegin), runBytes);
       else if (llvm::Error err = source->read(*tensor, srcByte, llvm::MutableArrayRef<char>(target, runBytes)))
         return err;
       for (size_t d = split; d-- > 0;) {
@@ -176,9 +214,10 @@ private:
 
   const TensorPlan &tensor_;
   llvm::ArrayRef<const Checkpoint *> sources_;
+  Scratch &slabStorage_, &spanStorage_;
+  const char *slab_ = nullptr; ///< rows [slabRow_, slabRow_ + slabCount_), in slabStorage_
   int64_t rows_ = 0, slabRows_ = 0, slabRow_ = 0, slabCount_ = 0;
   uint64_t rowBytes_ = 0;
-  std::vector<char> slab_, span_;
 };
 } // namespace
 
@@ -216,8 +255,9 @@ llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const
       errors[i] = llvm::toString(writer.takeError());
       return;
     }
+    Scratch slab, span; // reused by every tensor of the rank
     for (auto [tensor, output] : llvm::zip_equal(rank.tensors, planned)) {
-      Assembler assembler(tensor, sources, slabBudget);
+      Assembler assembler(tensor, sources, slabBudget, slab, span);
       std::optional<DType> from = parseDType(tensor.typeName);
       bool convert = output.typeName != tensor.typeName;
       uint64_t inElement = convert ? dtypeBits(*from) / 8 : 1;
@@ -271,7 +311,8 @@ llvm::Error dinfer::assembleTensor(const TensorPlan &tensor, llvm::ArrayRef<cons
                                    llvm::MutableArrayRef<char> out) {
   if (out.size() != tensor.bytes)
     return execError("tensor '{0}': {1} bytes planned for a buffer of {2}", tensor.name, tensor.bytes, out.size());
-  Assembler assembler(tensor, sources, kDefaultSlabBytes);
+  Scratch slab, span;
+  Assembler assembler(tensor, sources, kDefaultSlabBytes, slab, span);
   return assembler.fill(0, out);
 }
 
