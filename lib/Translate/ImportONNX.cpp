@@ -1506,8 +1506,17 @@ private:
   }
 
   LogicalResult convertPool(const onnx::NodeProto &node, Location loc, bool max) {
-    if (failed(onlyOutputs(node, 1, loc)))
+    bool wantsIndices = max && node.output_size() > 1 && !node.output(1).empty();
+    if (failed(onlyOutputs(node, wantsIndices ? 2 : 1, loc)))
       return failure();
+    if (wantsIndices) {
+      auto x = lookup(node, 0, loc);
+      if (failed(x))
+        return failure();
+      if (typeOf(*x).getRank() != 4)
+        return emitError(loc) << "MaxPool's Indices output is supported over 2 spatial dimensions only, got "
+                              << typeOf(*x);
+    }
     auto lifted = convertLiftedTo2D(node, loc, max ? &Importer::convertMaxPool : &Importer::convertAveragePool);
     if (failed(lifted) || *lifted)
       return failure(failed(lifted));
@@ -1534,8 +1543,88 @@ private:
       return define(node, 0,
                     spatial == 3 ? make1<nn::AvgPool3DOp>(loc, *x, *attrs) : make1<nn::AvgPoolOp>(loc, *x, *attrs));
     }
-    return define(node, 0,
-                  spatial == 3 ? make1<nn::MaxPool3DOp>(loc, *x, *attrs) : make1<nn::MaxPoolOp>(loc, *x, *attrs));
+    FailureOr<Value> y =
+        spatial == 3 ? make1<nn::MaxPool3DOp>(loc, *x, *attrs) : make1<nn::MaxPoolOp>(loc, *x, *attrs);
+    if (failed(define(node, 0, y)))
+      return failure();
+    if (wantsIndices)
+      return define(node, 1, maxPoolIndices(node, *x, typeOf(*y), *kernel, loc));
+    return success();
+  }
+
+  /// MaxPool's Indices: each window's taps as strided slices of the input
+  /// padded with -inf, stacked; their argmax (the first of equal values, as
+  /// ONNX's reference) picks a tap, whose offset in the flattened input is
+  /// added to the window's origin. storage_order 1 counts columns first.
+  FailureOr<Value> maxPoolIndices(const onnx::NodeProto &node, Value x, RankedTensorType yType,
+                                  ArrayRef<int64_t> kernel, Location loc) {
+    std::string autoPad = attrString(node, "auto_pad", "NOTSET");
+    if (autoPad != "NOTSET" && autoPad != "VALID")
+      return emitError(loc) << "MaxPool's Indices output with auto_pad " << autoPad << " is not supported";
+    ArrayRef<int64_t> in = typeOf(x).getShape();
+    int64_t n = in[0], c = in[1], h = in[2], w = in[3], oh = yType.getDimSize(2), ow = yType.getDimSize(3);
+    SmallVector<int64_t> strides = attrInts(node, "strides").value_or(SmallVector<int64_t>{1, 1});
+    SmallVector<int64_t> dilations = attrInts(node, "dilations").value_or(SmallVector<int64_t>{1, 1});
+    SmallVector<int64_t> pads = attrInts(node, "pads").value_or(SmallVector<int64_t>{0, 0, 0, 0});
+    if (autoPad == "VALID")
+      pads = {0, 0, 0, 0};
+    if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
+      return emitError(loc) << "MaxPool needs two strides and dilations and four pads";
+    bool columnsFirst = attrInt(node, "storage_order", 0) == 1;
+    int64_t top = pads[0], left = pads[1];
+    // Enough padding after the input for every window (ceil mode's last).
+    int64_t bottom = std::max(pads[2], (oh - 1) * strides[0] + (kernel[0] - 1) * dilations[0] + 1 - h - top);
+    int64_t right = std::max(pads[3], (ow - 1) * strides[1] + (kernel[1] - 1) * dilations[1] + 1 - w - left);
+    if (failed(checkBuiltSize({n, c, oh, ow, kernel[0] * kernel[1]}, loc, "MaxPool's Indices")))
+      return failure();
+    auto padded = make1<nn::PadOp>(
+        loc, x,
+        {i64s("paddings", {0, 0, 0, 0, top, bottom, left, right}), named("mode", builder_.getStringAttr("constant")),
+         named("value", builder_.getF32FloatAttr(-std::numeric_limits<float>::infinity()))});
+    if (failed(padded))
+      return failure();
+    SmallVector<Value> taps;
+    SmallVector<int64_t> tapOffsets;
+    for (int64_t i = 0; i < kernel[0]; ++i)
+      for (int64_t j = 0; j < kernel[1]; ++j) {
+        int64_t row = i * dilations[0], col = j * dilations[1];
+        auto tap = make1<nn::StridedSliceOp>(
+            loc, *padded,
+            {i64s("begin", {0, 0, row, col}),
+             i64s("end", {n, c, row + (oh - 1) * strides[0] + 1, col + (ow - 1) * strides[1] + 1}),
+             i64s("strides", {1, 1, strides[0], strides[1]})});
+        auto raised = failed(tap) ? tap : make1<nn::ExpandDimsOp>(loc, *tap, {i64("axis", 4)});
+        if (failed(raised))
+          return failure();
+        taps.push_back(*raised);
+        tapOffsets.push_back(columnsFirst ? col * h + row : row * w + col);
+      }
+    FailureOr<Value> stacked = taps.size() == 1 ? FailureOr<Value>(taps[0])
+                                                : make1<nn::ConcatOp>(loc, taps, {i64("axis", 4)});
+    auto chosen = failed(stacked) ? stacked : make1<nn::ArgmaxOp>(loc, *stacked, {i64("axis", 4)});
+    if (failed(chosen))
+      return failure();
+    Type i64Type = builder_.getI64Type();
+    auto offsetsType = RankedTensorType::get({static_cast<int64_t>(tapOffsets.size())}, i64Type);
+    Value offsets =
+        arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(offsetsType, ArrayRef<int64_t>(tapOffsets)))
+            .getResult();
+    auto tapOffset = make1<nn::GatherOp>(loc, {offsets, *chosen}, {i64("axis", 0)});
+    if (failed(tapOffset))
+      return failure();
+    SmallVector<int64_t> origins;
+    origins.reserve(n * c * oh * ow);
+    for (int64_t plane = 0; plane < n * c; ++plane)
+      for (int64_t r = 0; r < oh; ++r)
+        for (int64_t q = 0; q < ow; ++q) {
+          int64_t row = r * strides[0] - top, col = q * strides[1] - left;
+          origins.push_back(columnsFirst ? (plane * w + col) * h + row : (plane * h + row) * w + col);
+        }
+    auto originsType = RankedTensorType::get({n, c, oh, ow}, i64Type);
+    Value origin =
+        arith::ConstantOp::create(builder_, loc, DenseElementsAttr::get(originsType, ArrayRef<int64_t>(origins)))
+            .getResult();
+    return make1<nn::AddOp>(loc, {origin, *tapOffset});
   }
 
   //===--- reductions, index search and scans ---------------------------===//

@@ -4,7 +4,8 @@
 Debian's libonnx-testdata is ONNX 1.12's: it has no GroupNormalization
 (opsets 18 and 21), Gelu (opset 20) or LpNormalization case, its If and Loop
 tests take their condition and trip count as graph inputs, and it has one
-default case each of 3-D pooling and transposed convolution. Each test here is a folder with model.onnx and
+default case each of 3-D pooling and transposed convolution, and two of
+MaxPool's Indices. Each test here is a folder with model.onnx and
 test_data_set_0/{input,output}_N.pb, its expected outputs computed with numpy
 from the operator's definition, so run_node_tests.py runs them like ONNX's own.
 
@@ -212,6 +213,35 @@ def pooling(out):
              and dilations != [1] * len(kernel) else 12)
 
 
+def max_indices_reference(x, kernel, strides, pads, dilations, ceil, storage_order):
+    """MaxPool's second output: the flat index in x of each window's first
+    largest value (storage_order 1 counts columns first)."""
+    n, c, h, w = x.shape
+    y = pool_reference(x, kernel, strides, pads, dilations, ceil, "max")
+    z = np.zeros(y.shape, np.int64)
+    for b, ch, r, q in np.ndindex(*y.shape):
+        best = None
+        for i, j in np.ndindex(*kernel):
+            row, col = r * strides[0] - pads[0] + i * dilations[0], q * strides[1] - pads[1] + j * dilations[1]
+            if 0 <= row < h and 0 <= col < w and (best is None or x[b, ch, row, col] > best[0]):
+                best = (x[b, ch, row, col], row, col)
+        _, row, col = best
+        z[b, ch, r, q] = ((b * c + ch) * w + col) * h + row if storage_order else ((b * c + ch) * h + row) * w + col
+    return y, z
+
+
+def max_pool_indices(out):
+    for name, shape, kernel, strides, pads, dilations, ceil, order in [
+            ("test_maxpool_indices_pads_storage_order", (2, 2, 5, 6), [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 0, 1),
+            ("test_maxpool_indices_dilations_ceil", (1, 3, 7, 7), [2, 2], [2, 2], [0, 0, 0, 0], [2, 2], 1, 0)]:
+        x = normal(*shape)
+        y, z = max_indices_reference(x, kernel, strides, pads, dilations, ceil, order)
+        attrs = dict(kernel_shape=kernel, strides=strides, pads=pads, ceil_mode=ceil, storage_order=order)
+        if dilations != [1, 1]:
+            attrs["dilations"] = dilations
+        save(out, name, [helper.make_node("MaxPool", ["x"], ["y", "z"], **attrs)], {"x": x}, {"y": y, "z": z}, 12)
+
+
 def conv_transpose_reference(x, w, strides, pads, dilations, output_padding, group):
     """ONNX ConvTranspose: every input element adds its products with the
     kernel to the output; then the pads are cut away."""
@@ -252,7 +282,8 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     out = sys.argv[1]
-    for make in (group_normalization, lp_normalization, gelu, constant_if, constant_loop, pooling, conv_transpose):
+    for make in (group_normalization, lp_normalization, gelu, constant_if, constant_loop, pooling, max_pool_indices,
+                 conv_transpose):
         make(out)
     return 0
 
