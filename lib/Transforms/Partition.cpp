@@ -197,6 +197,17 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
         else if (llvm::isa<nn::ReduceProdOp>(producer))
           kind = dist::ReduceKind::prod;
       }
+      // The sum's axes going to split one dimension that was whole, and
+      // nothing else changing: one reduce_scatter, each member reducing and
+      // keeping only its piece, instead of an all_reduce and a local split.
+      if (std::optional<int64_t> dim = scatteredDimension(from, to)) {
+        value = dist::ReduceScatterOp::create(builder, loc, value,
+                                              dist::ReduceKindAttr::get(builder.getContext(), kind),
+                                              builder.getDenseI64ArrayAttr(from.getPartial()),
+                                              builder.getI64IntegerAttr(*dim), devMatrix(from));
+        finishLowering(annotate, first, value, to, layouts);
+        return;
+      }
       value = dist::AllReduceOp::create(builder, loc, value, dist::ReduceKindAttr::get(builder.getContext(), kind),
                                         builder.getDenseI64ArrayAttr(from.getPartial()), devMatrix(from));
     }
@@ -239,6 +250,23 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
                                          builder.getI64IntegerAttr(d), devMatrix(to));
     }
     finishLowering(annotate, first, value, to, layouts);
+  }
+
+  /// The dimension a pending sum over `from`'s partial axes is scattered
+  /// along when `to` is `from` summed with exactly those axes, in that order,
+  /// on one dimension that had none; nothing otherwise.
+  static std::optional<int64_t> scatteredDimension(dist::LayoutAttr from, dist::LayoutAttr to) {
+    if (from.getDevMatrix() != to.getDevMatrix() || !to.getPartial().empty())
+      return std::nullopt;
+    std::optional<int64_t> dim;
+    for (int64_t d = 0, rank = static_cast<int64_t>(from.getTensorMap().size()); d < rank; ++d) {
+      if (from.getDimAxes(d) == to.getDimAxes(d))
+        continue;
+      if (dim || !from.getDimAxes(d).empty() || to.getDimAxes(d) != from.getPartial())
+        return std::nullopt;
+      dim = d;
+    }
+    return dim;
   }
 
   /// Replaces the annotate by `value`, the last of the collectives inserted

@@ -185,3 +185,21 @@ module attributes {dist.device_num = 2 : i64} {
     return %m : tensor<4x1xf32>
   }
 }
+
+// -----
+
+// A pending sum wanted split along a dimension over its own axes: one
+// reduce_scatter, not an all_reduce and a local split.
+// CHECK-LABEL: func.func @sum_then_split
+// CHECK: %[[P:.*]] = nn.matmul
+// CHECK-NEXT: dist.reduce_scatter %[[P]] sum axes = [0] dim = 0 dev_matrix = <[4]> : tensor<8x16xf32>
+// CHECK-NOT: dist.all_reduce
+module attributes {dist.device_num = 4 : i64} {
+  func.func @sum_then_split(%x: tensor<8x16xf32> {dist.layout = #dist.layout<dev_matrix = [4], tensor_map = [-1, 0]>}) -> tensor<8x16xf32> {
+    %w = dist.param "w" {layout = #dist.layout<dev_matrix = [4], tensor_map = [0, -1]>} : tensor<16x16xf32>
+    %p = nn.matmul %x, %w {dist.strategy = #dist.strategy<[1, 4], [4, 1]>} : tensor<8x16xf32>, tensor<16x16xf32>
+    %s = dist.annotate %p layout <dev_matrix = [4], tensor_map = [0, -1]> : tensor<8x16xf32>
+    %r = nn.relu %s : tensor<8x16xf32>
+    return %r : tensor<8x16xf32>
+  }
+}

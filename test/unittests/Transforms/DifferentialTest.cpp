@@ -223,6 +223,26 @@ module attributes {dist.device_num = 8 : i64} {
 
 TEST_F(DifferentialTest, LayoutEdgeCases) { check(kLayoutEdgeCases, {8}); }
 
+// Sequence parallelism's pattern: a row-parallel product's pending sum is
+// wanted split along the rows over the same axis, one reduce_scatter
+// (dimension 0, and dimension 1 restacked for MindSpore's dimension 0).
+TEST_F(DifferentialTest, PendingSumsSplitBecomeReduceScatter) {
+  check(R"(
+module attributes {dist.device_num = 4 : i64} {
+  func.func @main(%x: tensor<8x16xf32>) -> (tensor<8x16xf32>, tensor<8x16xf32>) {
+    %w = dist.param "w" {layout = #dist.layout<dev_matrix = [4], tensor_map = [0, -1]>} : tensor<16x16xf32>
+    %xs = dist.annotate %x layout <dev_matrix = [4], tensor_map = [-1, 0]> : tensor<8x16xf32>
+    %p = nn.matmul %xs, %w {dist.strategy = #dist.strategy<[1, 4], [4, 1]>} : tensor<8x16xf32>, tensor<16x16xf32>
+    %rows = dist.annotate %p layout <dev_matrix = [4], tensor_map = [0, -1]> : tensor<8x16xf32>
+    %a = nn.relu %rows : tensor<8x16xf32>
+    %cols = dist.annotate %p layout <dev_matrix = [4], tensor_map = [-1, 0]> : tensor<8x16xf32>
+    %b = nn.relu %cols : tensor<8x16xf32>
+    return %a, %b : tensor<8x16xf32>, tensor<8x16xf32>
+  }
+})",
+        {4});
+}
+
 // Device axes moving from one dimension to another become one all_to_all:
 // one axis, and two axes together.
 TEST_F(DifferentialTest, AxisMovesBecomeAllToAll) {
