@@ -28,7 +28,7 @@ Error authorError(const Twine &message) { return createStringError(inconvertible
 
 struct Preset {
   int64_t tp = 1, dp = 0;
-  bool optShard = false;
+  bool optShard = false, sequenceParallel = false;
 };
 
 Expected<Preset> parsePreset(StringRef text) {
@@ -43,11 +43,13 @@ Expected<Preset> parsePreset(StringRef text) {
     int64_t number = 0;
     if (key == "opt-shard" && value.empty())
       preset.optShard = true;
+    else if (key == "sp" && value.empty())
+      preset.sequenceParallel = true;
     else if ((key == "tp" || key == "dp") && !value.getAsInteger(10, number) && number > 0)
       (key == "tp" ? preset.tp : preset.dp) = number;
     else
       return createStringError(inconvertibleErrorCode(),
-                               "--preset " + text + ": cannot read '" + item + "' (expected tp=T, dp=D or opt-shard)");
+                               "--preset " + text + ": cannot read '" + item + "' (expected tp=T, dp=D, sp or opt-shard)");
   }
   return preset;
 }
@@ -134,6 +136,7 @@ Expected<AuthoredStrategy> dinfer::authorStrategy(const StrategyRequest &request
     options.preset = "megatron";
     options.tp = preset.tp;
     options.dp = preset.dp;
+    options.sequenceParallel = preset.sequenceParallel;
     passes.addPass(createDistAuthorStrategy(options));
     if (failed(passes.run(module)))
       return authorError(request.model + ": " + diagnostics.text("the preset does not fit the model"));

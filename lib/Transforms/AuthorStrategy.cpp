@@ -99,6 +99,34 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
     return splits;
   }
 
+  /// Sequence parallelism's strategy of `op`: its activation's batch split
+  /// dp ways and its sequence (the dimension after the batch, short of the
+  /// features) tp ways; every other operand (parameters) whole. None when
+  /// the activation has no such dimension or tp does not divide it.
+  std::optional<SmallVector<SmallVector<int64_t>>> sequenceSplit(Operation *op, Value activation) {
+    int64_t rank = typeOf(activation).getRank();
+    auto found = batchDims.find(activation);
+    if (rank < 3 || found == batchDims.end() || tp <= 1)
+      return std::nullopt;
+    int64_t batch = found->second, sequence = -1;
+    for (int64_t d = 0; d < rank - 1 && sequence < 0; ++d)
+      if (d != batch)
+        sequence = d;
+    if (sequence < 0 || !tpDivides(op, typeOf(activation).getDimSize(sequence), "sequence of a sequence-parallel op"))
+      return std::nullopt;
+    SmallVector<SmallVector<int64_t>> strategy;
+    for (Value v : op->getOperands()) {
+      if (v != activation) {
+        strategy.push_back(SmallVector<int64_t>(typeOf(v).getRank(), 1));
+        continue;
+      }
+      SmallVector<int64_t> splits = batchSplit(op, v);
+      splits[sequence] = tp;
+      strategy.push_back(splits);
+    }
+    return strategy;
+  }
+
   /// Whether tp splits `extent`; when not, the op stays data parallel and a
   /// remark says why (a classifier of 10 classes on tp=4, say).
   bool tpDivides(Operation *op, int64_t extent, StringRef what) {
@@ -194,6 +222,16 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
           if (!isParameter(v) && (!activation || typeOf(v).getRank() > typeOf(activation).getRank()))
             activation = v;
         bool followsSplit = activation && columnOutputs.contains(activation) && llvm::isa<nn::AddOp, nn::BiasAddOp>(op);
+        if (!followsSplit && activation && !splitOf(activation) && sequenceParallel) {
+          // Outside the tensor-parallel region: the sequence split tp ways.
+          if (std::optional<SmallVector<SmallVector<int64_t>>> sequence = sequenceSplit(op, activation)) {
+            if (failed(setStrategy(op, *sequence)))
+              return;
+            for (Value result : op->getResults())
+              featureSplit[result] = false;
+            return;
+          }
+        }
         if (!followsSplit && activation) {
           // Everything else takes the layout its activation arrives in: decided
           // once the products' strategies are known (deferStrategies).

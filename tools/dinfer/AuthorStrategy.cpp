@@ -1,7 +1,7 @@
 //===- AuthorStrategy.cpp - `dinfer strategy`: write a training strategy --===//
 //
 // The command line of strategy authoring (dinfer/Pipeline/AuthorStrategy.h):
-// a preset (`--preset megatron:tp=T[,dp=D][,opt-shard]`) or explicit
+// a preset (`--preset megatron:tp=T[,dp=D][,opt-shard][,sp]`) or explicit
 // `--op KEY=((a,b),(c,d))` strategies, written to `-o`.
 //
 //===----------------------------------------------------------------------===//
@@ -27,7 +27,7 @@ cl::opt<int64_t> deviceNumOption("device-num", cl::desc("Training devices"), cl:
                                  cl::cat(category()));
 cl::opt<int64_t> stagesOption("pipeline-stages", cl::desc("Training pipeline stages"), cl::init(1),
                               cl::sub(strategyCommand), cl::cat(category()));
-cl::opt<std::string> presetOption("preset", cl::desc("megatron:tp=T[,dp=D][,opt-shard]"), cl::value_desc("preset"),
+cl::opt<std::string> presetOption("preset", cl::desc("megatron:tp=T[,dp=D][,opt-shard][,sp]"), cl::value_desc("preset"),
                                   cl::sub(strategyCommand), cl::cat(category()));
 cl::list<std::string> opOptions("op", cl::desc("An op strategy: KEY=((a,b),(c,d))"), cl::value_desc("key=strategy"),
                                 cl::sub(strategyCommand), cl::cat(category()));
@@ -41,7 +41,7 @@ int runStrategy() {
       (presetOption.empty() && opOptions.empty()))
     return usageError(strategyCommand,
                       "usage: dinfer strategy --model MODEL --device-num N [--pipeline-stages P] "
-                      "(--preset megatron:tp=T[,dp=D][,opt-shard] | --op KEY=((a,b),(c,d)) ...) -o FILE");
+                      "(--preset megatron:tp=T[,dp=D][,opt-shard][,sp] | --op KEY=((a,b),(c,d)) ...) -o FILE");
   StrategyRequest request;
   request.model = modelOption;
   request.deviceNum = deviceNumOption;

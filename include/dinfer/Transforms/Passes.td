@@ -118,12 +118,18 @@ def DistAuthorStrategy : Pass<"dist-author-strategy", "mlir::ModuleOp"> {
     ways: split heads stay split, norms split the batch only.
     A product or table whose split dimension `tp` does not divide stays data
     parallel (with a remark); a batch `dp` does not divide is an error naming
-    the op.
+    the op. With `sequence-parallel`, every op with a parameter outside the
+    tensor-parallel region (a norm, the bias after a row-parallel product)
+    splits the sequence `tp` ways instead: the row-parallel product's sum is
+    then reduce-scattered along the sequence and gathered again in front of
+    the next column-parallel product (Megatron's sequence parallelism).
   }];
   let options = [
     Option<"preset", "preset", "std::string", /*default=*/"\"megatron\"", "The preset (megatron)">,
     Option<"tp", "tp", "int64_t", /*default=*/"1", "Tensor-parallel degree">,
-    Option<"dp", "dp", "int64_t", /*default=*/"1", "Data-parallel degree (the batch split)">
+    Option<"dp", "dp", "int64_t", /*default=*/"1", "Data-parallel degree (the batch split)">,
+    Option<"sequenceParallel", "sequence-parallel", "bool", /*default=*/"false",
+           "Split the sequence tp ways outside the tensor-parallel region">
   ];
   let dependentDialects = ["dinfer::dist::DistDialect"];
 }
