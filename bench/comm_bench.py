@@ -12,7 +12,10 @@ the shapes and the predict layouts (`dinfer layout --json`):
   * one all_reduce per row-parallel product (a 2-D weight split along its
     input features), 2(t-1)/t of its output on the rank's tokens;
   * one send of the hidden state per stage boundary;
-  * one gather of a data-parallel output, (d-1)/d of it.
+  * one gather of a data-parallel output, (d-1)/d of it;
+  * with sequence parallelism, a reduce_scatter and an all_gather in place of
+    each all_reduce (the same bytes) and one gather of the sequence-split
+    output, (t-1)/t of it.
 Goal: 1.00 in every case. Prints the worst case and the geometric mean.
 """
 import argparse
@@ -35,6 +38,7 @@ CASES = [
     ("gpt_block", 4, "megatron:tp=4", 1, [4, 2]),
     ("gpt_block", 4, "megatron:tp=2,dp=2", 1, [4, 2]),
     ("gpt_block", 8, "megatron:tp=2,opt-shard", 2, [8, 4, 2]),
+    ("gpt_block", 2, "megatron:tp=2,sp", 1, [2]),
 ]
 
 
@@ -57,7 +61,7 @@ def weight_orientation(program):
     return contraction
 
 
-def minimum(layouts, io, devices, contraction):
+def minimum(layouts, io, devices, contraction, sequence_parallel=False):
     """The Megatron minimum of the busiest rank, in bytes sent per step."""
     stages = layouts["pipeline_stages"]
     per_stage = devices // stages
@@ -88,6 +92,8 @@ def minimum(layouts, io, devices, contraction):
             sent += local_tokens * hidden * 4
         if stage == stages - 1 and dp > 1:
             sent += (dp - 1) / dp * math.prod(y) * 4
+        if stage == stages - 1 and sequence_parallel and tp > 1:
+            sent += (tp - 1) / tp * math.prod(y) / dp * 4
         busiest = max(busiest, sent)
     return busiest
 
@@ -116,7 +122,7 @@ def main():
                 comm = json.loads(run([dinfer, "layout"] + common + ["--comm", "--json"]))
                 layouts = json.loads(run([dinfer, "layout"] + common + ["--json"]))
                 rank = max(comm["ranks"], key=lambda r: r["sent_bytes"])
-                least = minimum(layouts, io, devices, contraction)
+                least = minimum(layouts, io, devices, contraction, sequence_parallel=preset.endswith(",sp"))
                 ratio = rank["sent_bytes"] / least if least else (1.0 if rank["sent_bytes"] == 0 else math.inf)
                 ratios.append(ratio)
                 kinds = {}
