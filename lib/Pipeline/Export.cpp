@@ -147,9 +147,7 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
     inputTypes.push_back(cast<mlir::RankedTensorType>(type));
 
   mlir::PassManager passes(&context);
-  passes.addNestedPass<mlir::func::FuncOp>(createNNFoldConstants());
-  passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
-  addStrategyPipeline(passes, setup.strategyPipeline(request.trainStrategy, /*partition=*/true));
+  setup.addPartitionPasses(passes, request.trainStrategy);
   if (failed(passes.run(module)))
     return exportError(request.model + ": " + diagnostics.text("the program could not be partitioned"));
   std::vector<mlir::func::FuncOp> rankFunctions(devices);

@@ -9,6 +9,7 @@
 #include "dinfer/Runtime/Interpreter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <tuple>
@@ -103,6 +104,12 @@ Expected<PredictSetup> dinfer::preparePrediction(const PredictionRequest &reques
   if (Error err = checkInputSpecs(setup.module(), *inputs))
     return std::move(err);
   return setup;
+}
+
+void PredictSetup::addPartitionPasses(mlir::PassManager &passes, StringRef trainStrategy) const {
+  passes.addNestedPass<mlir::func::FuncOp>(createNNFoldConstants());
+  passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
+  addStrategyPipeline(passes, strategyPipeline(trainStrategy, /*partition=*/true));
 }
 
 StrategyPipelineOptions PredictSetup::strategyPipeline(StringRef trainStrategy, bool partition) const {

@@ -215,9 +215,7 @@ Expected<PartitionReport> dinfer::reportPrediction(const PredictionRequest &requ
     return prepared.takeError();
   mlir::ModuleOp module = prepared->module();
   mlir::PassManager passes(&context);
-  passes.addNestedPass<mlir::func::FuncOp>(createNNFoldConstants());
-  passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
-  addStrategyPipeline(passes, prepared->strategyPipeline(request.trainStrategy, /*partition=*/true));
+  prepared->addPartitionPasses(passes, request.trainStrategy);
   if (failed(passes.run(module)))
     return createStringError(inconvertibleErrorCode(),
                              request.model + ": " + diagnostics.text("the program could not be partitioned"));

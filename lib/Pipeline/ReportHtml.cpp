@@ -334,13 +334,19 @@ private:
            "<th>dev_matrix</th><th>tensor_map</th><th>slice shape</th><th class=\"n\">bytes per rank</th>"
            "<th class=\"n\">pieces</th><th class=\"n\">copies</th><th>stage</th><th>rule</th>"
            "<th>training layout</th></tr></thead><tbody>\n";
+    // Every parameter's pieces, for its table row and its grid.
+    std::vector<Placed> placed;
+    placed.reserve(r_.params.size());
+    for (const ReportParam &p : r_.params) {
+      auto sharded = ShardedTensor::create(p.predict.fullShape, p.predict.layout);
+      placed.push_back(sharded ? Placed{std::move(*sharded), ""} : Placed{std::nullopt, toString(sharded.takeError())});
+    }
     for (auto [index, p] : enumerate(r_.params)) {
       const TensorLayout &l = p.predict.layout;
-      auto sharded = ShardedTensor::create(p.predict.fullShape, l);
+      const std::optional<ShardedTensor> &sharded = placed[index].tensor;
       int64_t pieces = sharded ? sharded->numPieces() : 1;
       int64_t copies = sharded ? static_cast<int64_t>(sharded->ranksOfPiece(0).size()) : 1;
-      if (!sharded)
-        consumeError(sharded.takeError());
+      uint64_t bytes = sliceBytes(p);
       std::string stages = join(map_range(p.predict.stages, [](int64_t s) { return std::to_string(s); }), "+");
       std::string lower = StringRef(p.predict.name).lower();
       os_ << "<tr data-name=\"" << escape(lower) << "\"><td><a href=\"#s" << index << "\"><code>"
@@ -348,8 +354,8 @@ private:
           << escape(shapeText(p.predict.fullShape)) << "</td><td>" << escape(shapeText(l.devMatrix)) << "</td><td>"
           << escape(tensorMapText(l.tensorMap))
           << (l.hasOptimizerSharding() ? " <span class=\"tag\">opt shard</span>" : "") << "</td><td>"
-          << escape(shapeText(p.predict.sliceShape)) << "</td><td class=\"n\" data-v=\"" << sliceBytes(p) << "\">"
-          << escape(formatBytes(sliceBytes(p))) << "</td><td class=\"n\" data-v=\"" << pieces << "\">" << pieces
+          << escape(shapeText(p.predict.sliceShape)) << "</td><td class=\"n\" data-v=\"" << bytes << "\">"
+          << escape(formatBytes(bytes)) << "</td><td class=\"n\" data-v=\"" << pieces << "\">" << pieces
           << "</td><td class=\"n\" data-v=\"" << copies << "\">" << copies << "</td><td>" << stages << "</td><td>"
           << escape(p.predict.rule) << "</td><td>";
       if (p.train)
@@ -367,17 +373,23 @@ private:
       os_ << "<span style=\"background:" << rankColor(rank) << "\"></span>" << rank;
     os_ << "</div>\n";
     for (auto [index, p] : enumerate(r_.params))
-      sliceGrid(index, p);
+      sliceGrid(index, p, placed[index]);
   }
 
-  void sliceGrid(size_t index, const ReportParam &p) {
+  /// A parameter's pieces, or why its layout has none.
+  struct Placed {
+    std::optional<ShardedTensor> tensor;
+    std::string error;
+  };
+
+  void sliceGrid(size_t index, const ReportParam &p, const Placed &placed) {
     os_ << "<figure id=\"s" << index << "\"><figcaption><b>" << escape(p.predict.name) << "</b> "
         << escape(shapeText(p.predict.fullShape)) << " &rarr; " << escape(shapeText(p.predict.sliceShape));
-    auto sharded = ShardedTensor::create(p.predict.fullShape, p.predict.layout);
-    if (!sharded) {
-      os_ << ": " << escape(toString(sharded.takeError())) << "</figcaption></figure>\n";
+    if (!placed.tensor) {
+      os_ << ": " << escape(placed.error) << "</figcaption></figure>\n";
       return;
     }
+    const ShardedTensor *sharded = &*placed.tensor;
     std::optional<ShardedTensor> train;
     if (p.train) {
       auto created = ShardedTensor::create(p.predict.fullShape, *p.train);

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <vector>
 
 namespace dinfer {
 #define GEN_PASS_DEF_DISTINFERPREDICTLAYOUT
@@ -77,37 +78,36 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
 
     // Parameters take the layout of their first user with a strategy.
     llvm::DenseMap<Operation *, std::pair<dist::LayoutAttr, StringRef>> layouts;
+    // Every strategized op read once through its rule, in program order.
     bool failedAny = false;
+    std::vector<std::pair<Operation *, FactorSplits>> strategized;
+    module.walk([&](Operation *op) {
+      if (dist::StrategyAttr strategy = dist::getStrategy(op)) {
+        FailureOr<FactorSplits> splits = factorSplits(op, strategy);
+        if (failed(splits))
+          failedAny = true;
+        else
+          strategized.push_back({op, std::move(*splits)});
+      }
+    });
+    if (failedAny)
+      return signalPassFailure();
     // The program's model-parallel degree after rule 1: what every op's
     // batch shares the devices with (rule 2), so that neighbours agree.
     // Training's own model-parallel degree says whether it split the batch
     // at all: with tensor parallelism only, an op's split activations
     // (attention heads) are not a batch.
     int64_t programMp = 1, trainMp = 1;
-    if (!same)
-      module.walk([&](Operation *op) {
-        if (dist::StrategyAttr strategy = dist::getStrategy(op)) {
-          FailureOr<FactorSplits> splits = factorSplits(op, strategy);
-          if (succeeded(splits)) {
-            trainMp = std::max(trainMp, modelParallelDegree(*splits));
-            programMp = std::max(programMp, largestDivisorOfDividing(modelParallelDegree(*splits), perStage));
-          }
-        }
-      });
+    for (const auto &[op, splits] : strategized) {
+      trainMp = std::max(trainMp, modelParallelDegree(splits));
+      programMp = std::max(programMp, largestDivisorOfDividing(modelParallelDegree(splits), perStage));
+    }
     bool trainingSplitBatch = trainPerStage / trainMp > 1;
-    module.walk([&](Operation *op) {
-      dist::StrategyAttr strategy = dist::getStrategy(op);
-      if (!strategy)
-        return;
-      FailureOr<FactorSplits> splits = factorSplits(op, strategy);
-      if (failed(splits)) {
-        failedAny = true;
-        return;
-      }
+    for (auto &[op, splits] : strategized) {
       StringRef rule = "same";
       if (!same)
-        rule = adapt(*splits, perStage, programMp, trainingSplitBatch);
-      op->setAttr(dist::DistDialect::kStrategyAttrName, strategyAttr(context, *splits));
+        rule = adapt(splits, perStage, programMp, trainingSplitBatch);
+      op->setAttr(dist::DistDialect::kStrategyAttrName, strategyAttr(context, splits));
       int64_t stage = 0;
       if (auto stageAttr = op->getAttrOfType<IntegerAttr>(dist::DistDialect::kStageAttrName))
         stage = stageAttr.getInt();
@@ -115,13 +115,11 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
         auto param = operand.getDefiningOp<dist::ParamOp>();
         if (!param || layouts.count(param))
           continue;
-        TensorLayout layout = operandLayout(*splits, index, perStage);
+        TensorLayout layout = operandLayout(splits, index, perStage);
         layouts[param] = {dist::LayoutAttr::get(context, layout, stage, {}),
                           restaged && rule == "same" ? StringRef("restaged") : rule};
       }
-    });
-    if (failedAny)
-      return signalPassFailure();
+    }
 
     module->setAttr(dist::DistDialect::kDeviceNumAttrName, IntegerAttr::get(IntegerType::get(context, 64), devices));
     if (stages > 1)

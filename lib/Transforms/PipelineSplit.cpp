@@ -36,22 +36,40 @@ int64_t saturatingAdd(int64_t a, int64_t b) {
 int64_t stageAttrOf(Operation *op) { return dist::stageOf(op).value_or(kNoStage); }
 using dist::setStage;
 
-/// The bytes a cut in front of ops[at] sends: results of earlier ops that a
-/// later op reads.
-uint64_t bytesAcross(ArrayRef<Operation *> ops, const llvm::DenseMap<Operation *, int64_t> &index, int64_t at) {
-  uint64_t bytes = 0;
-  for (int64_t i = 0; i < at; ++i)
+/// The bytes of a statically shaped tensor value; 0 for anything else.
+uint64_t bytesOf(Value value) {
+  auto tensor = llvm::dyn_cast<RankedTensorType>(value.getType());
+  if (!tensor || !tensor.hasStaticShape())
+    return 0;
+  unsigned bits = tensor.getElementType().isIntOrFloat() ? tensor.getElementType().getIntOrFloatBitWidth() : 32;
+  return static_cast<uint64_t>(tensor.getNumElements()) * bits / 8;
+}
+
+/// The bytes a cut in front of ops[at] sends, for every `at`: results of
+/// earlier ops that a later op reads. A value crosses every cut after its
+/// producer up to its last reader, so one pass over the uses gives them all.
+SmallVector<uint64_t> bytesAcrossEachCut(ArrayRef<Operation *> ops) {
+  llvm::DenseMap<Operation *, int64_t> index;
+  for (auto [i, op] : llvm::enumerate(ops))
+    index[op] = static_cast<int64_t>(i);
+  int64_t count = static_cast<int64_t>(ops.size());
+  SmallVector<int64_t> change(count + 2, 0); // added at producer + 1, removed after the last reader
+  for (int64_t i = 0; i < count; ++i)
     for (Value result : ops[i]->getResults()) {
-      bool readLater = llvm::any_of(result.getUsers(), [&](Operation *user) {
-        auto it = index.find(user);
-        return it != index.end() && it->second >= at;
-      });
-      auto tensor = llvm::dyn_cast<RankedTensorType>(result.getType());
-      if (readLater && tensor && tensor.hasStaticShape())
-        bytes += static_cast<uint64_t>(tensor.getNumElements()) *
-                 (tensor.getElementType().isIntOrFloat() ? tensor.getElementType().getIntOrFloatBitWidth() : 32) / 8;
+      int64_t last = i;
+      for (Operation *user : result.getUsers())
+        if (auto it = index.find(user); it != index.end())
+          last = std::max(last, it->second);
+      if (last == i)
+        continue;
+      int64_t bytes = static_cast<int64_t>(bytesOf(result));
+      change[i + 1] += bytes;
+      change[last + 1] -= bytes;
     }
-  return bytes;
+  SmallVector<uint64_t> across(count + 1, 0);
+  for (int64_t at = 1, running = 0; at <= count; ++at)
+    across[at] = static_cast<uint64_t>(running += change[at]);
+  return across;
 }
 
 /// Moves each cut (the first op of every stage after the first) to the
@@ -60,29 +78,22 @@ uint64_t bytesAcross(ArrayRef<Operation *> ops, const llvm::DenseMap<Operation *
 /// crosses, not after a norm, where the residual and the norm's output do.
 void moveCutsToNarrowPoints(ArrayRef<Operation *> ops, ArrayRef<int64_t> costs, SmallVectorImpl<int64_t> &firstOfStage,
                             int64_t limit) {
-  llvm::DenseMap<Operation *, int64_t> index;
-  for (auto [i, op] : llvm::enumerate(ops))
-    index[op] = static_cast<int64_t>(i);
   int64_t count = static_cast<int64_t>(ops.size());
-  auto stageCost = [&](int64_t from, int64_t to) {
-    int64_t cost = 0;
-    for (int64_t i = from; i < to; ++i)
-      cost = saturatingAdd(cost, costs[i]);
-    return cost;
-  };
+  SmallVector<uint64_t> across = bytesAcrossEachCut(ops);
+  SmallVector<int64_t> before(count + 1, 0); // cost of ops[0, i)
+  for (int64_t i = 0; i < count; ++i)
+    before[i + 1] = saturatingAdd(before[i], costs[i]);
+  auto stageCost = [&](int64_t from, int64_t to) { return before[to] - before[from]; };
   for (size_t s = 1; s < firstOfStage.size(); ++s) {
     int64_t previous = firstOfStage[s - 1], next = s + 1 < firstOfStage.size() ? firstOfStage[s + 1] : count;
     int64_t best = firstOfStage[s];
-    uint64_t bestBytes = bytesAcross(ops, index, best);
     int64_t window = std::max<int64_t>((next - previous) / 4, 1);
     for (int64_t at = std::max(previous + 1, best - window); at <= std::min(next - 1, best + window); ++at) {
       if (stageCost(previous, at) > limit || stageCost(at, next) > limit)
         continue;
-      uint64_t bytes = bytesAcross(ops, index, at);
-      if (bytes < bestBytes || (bytes == bestBytes && std::abs(at - firstOfStage[s]) < std::abs(best - firstOfStage[s]))) {
+      if (across[at] < across[best] ||
+          (across[at] == across[best] && std::abs(at - firstOfStage[s]) < std::abs(best - firstOfStage[s])))
         best = at;
-        bestBytes = bytes;
-      }
     }
     firstOfStage[s] = best;
   }
@@ -238,13 +249,6 @@ struct DistPipelineSplitPass : dinfer::impl::DistPipelineSplitBase<DistPipelineS
           earliestUser = std::min(earliestUser, it->second);
       stage[op] = earliestUser == std::numeric_limits<int64_t>::max() ? 0 : earliestUser;
     }
-    auto bytesOf = [](Value value) -> uint64_t {
-      auto tensor = llvm::dyn_cast<RankedTensorType>(value.getType());
-      if (!tensor || !tensor.hasStaticShape())
-        return 0;
-      unsigned bits = tensor.getElementType().isIntOrFloat() ? tensor.getElementType().getIntOrFloatBitWidth() : 32;
-      return static_cast<uint64_t>(tensor.getNumElements()) * bits / 8;
-    };
     auto stageOfValue = [&](Value value) -> int64_t {
       Operation *producer = value.getDefiningOp();
       if (!producer)

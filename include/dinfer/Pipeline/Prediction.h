@@ -54,6 +54,10 @@ struct PredictSetup {
   /// The passes that lay the module out for the predict devices and stages
   /// from `trainStrategy`; `partition` goes on to one function per rank.
   StrategyPipelineOptions strategyPipeline(llvm::StringRef trainStrategy, bool partition) const;
+  /// What `dinfer export` runs before binding weights, and what its report
+  /// describes: constants folded, GeLU fused, then the strategy pipeline down
+  /// to one function per rank.
+  void addPartitionPasses(mlir::PassManager &passes, llvm::StringRef trainStrategy) const;
 };
 /// What a prediction starts from; device and stage counts of 0 mean training's.
 struct PredictionRequest {
