@@ -150,10 +150,9 @@ Expected<ReshardResult> dinfer::reshardCheckpoints(const ReshardRequest &request
   PlanOptions planOptions;
   planOptions.ranks = request.ranks;
   if (request.paramsOnly)
-    for (const SourceFile &file : sourceSet.sources)
-      for (const std::string &name : file.order)
-        if (!any_of(kOptimizerPrefixes, [&](StringRef prefix) { return StringRef(name).starts_with(prefix); }))
-          planOptions.only.insert(name);
+    planOptions.accept = [](StringRef name) {
+      return !any_of(kOptimizerPrefixes, [&](StringRef prefix) { return name.starts_with(prefix); });
+    };
   auto plan = planReshard(*src, *dst, sourceSet.sources, planOptions);
   if (!plan)
     return plan.takeError();

@@ -4,6 +4,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace dinfer;
@@ -93,7 +94,7 @@ LayoutSet LayoutSet::full() {
 }
 
 const ParamLayout *LayoutSet::find(StringRef param) const {
-  auto it = layouts_.find(param.str());
+  auto it = layouts_.find(param);
   return it == layouts_.end() ? nullptr : &it->second;
 }
 
@@ -139,6 +140,19 @@ struct SourceGeometry {
   bool zeroDimScalar = false;
 };
 
+/// A tensor some destination rank writes.
+struct Written {
+  StringRef name;
+  const ParamLayout *dstLayout; ///< Null: the whole tensor.
+  bool wholeCopy;
+};
+
+/// Where a written tensor lies on both sides.
+struct Placed {
+  const SourceGeometry *source = nullptr;
+  const ShardedTensor *destination = nullptr; ///< Null: the whole tensor.
+};
+
 class Planner {
 public:
   Planner(const LayoutSet &src, const LayoutSet &dst, const SourceTensors &sources, const PlanOptions &options)
@@ -155,19 +169,28 @@ private:
     return std::nullopt;
   }
 
-  llvm::Expected<SourceGeometry> sourceGeometry(StringRef name);
+  /// Computed once per tensor and kept: every destination rank reads it.
+  llvm::Expected<const SourceGeometry *> sourceGeometry(StringRef name);
+  /// The destination layout of `name` over its full shape, once per tensor.
+  llvm::Expected<const ShardedTensor *> destinationGeometry(StringRef name, const ParamLayout &layout,
+                                                            const SourceGeometry &geometry);
+
+  /// One destination rank's copies, from the geometry in `placed`.
+  llvm::Error planRank(int64_t dstRank, llvm::ArrayRef<Written> written, llvm::ArrayRef<Placed> placed,
+                       RankPlan &rankPlan) const;
 
   const LayoutSet &src_;
   const LayoutSet &dst_;
   const SourceTensors &sources_;
   const PlanOptions &options_;
-  std::map<std::string, SourceGeometry> geometry_;
+  std::map<std::string, SourceGeometry, std::less<>> geometry_;
+  std::map<std::string, ShardedTensor, std::less<>> destinations_;
 };
 
-llvm::Expected<SourceGeometry> Planner::sourceGeometry(StringRef name) {
-  auto cached = geometry_.find(name.str());
+llvm::Expected<const SourceGeometry *> Planner::sourceGeometry(StringRef name) {
+  auto cached = geometry_.find(name);
   if (cached != geometry_.end())
-    return cached->second;
+    return &cached->second;
 
   SourceGeometry geometry;
   const ParamLayout *layout = src_.isFull() ? nullptr : src_.find(name);
@@ -246,8 +269,85 @@ llvm::Expected<SourceGeometry> Planner::sourceGeometry(StringRef name) {
       }
   }
   geometry.sharded.emplace(std::move(*sharded));
-  geometry_.emplace(name.str(), geometry);
-  return geometry;
+  return &geometry_.emplace(name.str(), std::move(geometry)).first->second;
+}
+
+llvm::Expected<const ShardedTensor *> Planner::destinationGeometry(StringRef name, const ParamLayout &layout,
+                                                                   const SourceGeometry &geometry) {
+  auto cached = destinations_.find(name);
+  if (cached != destinations_.end())
+    return &cached->second;
+  auto sharded = ShardedTensor::create(geometry.fullShape, layout.layout, layout.paramSplitShape);
+  if (!sharded)
+    return planError("tensor '{0}' of full shape {1} does not fit its destination layout: {2}", name,
+                     shapeText(geometry.fullShape), llvm::toString(sharded.takeError()));
+  return &destinations_.emplace(name.str(), std::move(*sharded)).first->second;
+}
+
+llvm::Error Planner::planRank(int64_t dstRank, llvm::ArrayRef<Written> written, llvm::ArrayRef<Placed> placed,
+                              RankPlan &rankPlan) const {
+  rankPlan.rank = dstRank;
+  int64_t dstStageDevices = dst_.isFull() ? 1 : dst_.stageDevices();
+  int64_t dstStage = dstRank / dstStageDevices, dstLocal = dstRank % dstStageDevices;
+  rankPlan.tensors.reserve(written.size());
+  for (auto [index, tensorWritten] : llvm::enumerate(written)) {
+    auto [name, dstLayout, wholeCopy] = tensorWritten;
+    if (dstLayout && !llvm::is_contained(dstLayout->stages, dstStage))
+      continue; // another stage's parameter
+    const SourceGeometry *geometry = placed[index].source;
+
+    TensorPlan tensor;
+    tensor.name = name.str();
+    tensor.typeName = geometry->typeName;
+    tensor.fullShape = geometry->fullShape;
+    tensor.zeroDimScalar = geometry->zeroDimScalar;
+    Slice want;
+    if (const ShardedTensor *dstSharded = placed[index].destination) {
+      want = dstSharded->sliceOfRank(dstLocal);
+    } else {
+      want.offset.assign(geometry->fullShape.size(), 0);
+      want.shape = geometry->fullShape;
+    }
+    tensor.shape = want.shape;
+
+    const SourceTensor *firstSource = nullptr;
+    auto covers = geometry->sharded->coverRegion(want);
+    if (!covers)
+      return planError("tensor '{0}': {1}", name, llvm::toString(covers.takeError()));
+    for (auto &cover : *covers) {
+      if (cover.ranks.empty())
+        return planError("tensor '{0}': no source rank holds the piece at {1}", name,
+                         shapeText(cover.pieceSlice.offset));
+      // Spread reads of replicated pieces across the files that hold them.
+      int64_t local = cover.ranks[dstRank % cover.ranks.size()];
+      int64_t srcRank = geometry->baseRank + local;
+      auto found = sources_[srcRank].tensors.find(name);
+      if (found == sources_[srcRank].tensors.end())
+        return planError("source rank {0}: tensor '{1}' is missing from its checkpoint", srcRank, name);
+      if (llvm::ArrayRef<int64_t>(found->second.shape) != llvm::ArrayRef<int64_t>(cover.pieceSlice.shape)) {
+        if (!(found->second.shape.empty() && cover.pieceSlice.shape.empty()))
+          return planError("source rank {0}: tensor '{1}' has shape {2}, but its training layout gives {3}",
+                           srcRank, name, shapeText(found->second.shape), shapeText(cover.pieceSlice.shape));
+      }
+      TensorCopy copy;
+      copy.srcRank = srcRank;
+      for (size_t d = 0; d < want.shape.size(); ++d) {
+        copy.srcRegion.offset.push_back(cover.overlap.offset[d] - cover.pieceSlice.offset[d]);
+        copy.dstRegion.offset.push_back(cover.overlap.offset[d] - want.offset[d]);
+      }
+      copy.srcRegion.shape = cover.overlap.shape;
+      copy.dstRegion.shape = cover.overlap.shape;
+      tensor.srcShapes[srcRank] = found->second.shape;
+      tensor.copies.push_back(std::move(copy));
+      rankPlan.srcRanks.insert(srcRank);
+      if (!firstSource)
+        firstSource = &found->second;
+    }
+    tensor.bytes = sliceBytes(tensor.shape, tensor.typeName, firstSource ? firstSource->bytes : 0);
+    rankPlan.bytes += tensor.bytes;
+    rankPlan.tensors.push_back(std::move(tensor));
+  }
+  return llvm::Error::success();
 }
 
 llvm::Expected<ReshardPlan> Planner::run() {
@@ -260,12 +360,18 @@ llvm::Expected<ReshardPlan> Planner::run() {
   int64_t dstStageDevices = dst_.isFull() ? 1 : dst_.stageDevices();
 
   // Every tensor of the sources, in file order, first rank first.
-  std::vector<std::string> order;
-  std::set<std::string> seen;
-  for (const SourceFile &file : sources_)
-    for (const std::string &name : file.order)
+  std::vector<StringRef> order;
+  llvm::StringSet<> seen;
+  const SourceFile *previous = nullptr;
+  for (const SourceFile &file : sources_) {
+    // The ranks of a stage usually hold the same tensors: skip the lookups.
+    if (previous && previous->order.size() == file.order.size() && previous->order == file.order)
+      continue;
+    previous = &file;
+    for (StringRef name : file.order)
       if (seen.insert(name).second)
         order.push_back(name);
+  }
   if (!dst_.isFull())
     for (const std::string &name : dst_.params())
       if (!seen.count(name))
@@ -283,95 +389,52 @@ llvm::Expected<ReshardPlan> Planner::run() {
     if (r < 0 || r >= dstDevices)
       return planError("destination rank {0} does not exist: the destination has {1} ranks", r, dstDevices);
 
-  for (const std::string &name : order) {
-    if (!options_.only.empty() && !options_.only.count(name))
+  // What each tensor becomes is decided once; the rank loop below only places
+  // the tensors that are written somewhere.
+  std::vector<Written> written;
+  for (StringRef name : order) {
+    if ((!options_.only.empty() && !options_.only.count(name)) || (options_.accept && !options_.accept(name)))
       continue;
     // A tensor with a layout on neither side (learning rate, step counters)
     // goes whole to every destination; one the destination layout leaves out
     // is not written.
     bool srcLayout = !src_.isFull() && src_.find(name);
-    bool dstLayout = !dst_.isFull() && dst_.find(name);
-    if (dst_.isFull() || dstLayout)
-      continue;
-    if (srcLayout || !options_.copyUnlisted)
-      plan.unused.push_back(name);
-    else
-      plan.replicated.push_back(name);
-  }
-
-  for (int64_t dstRank : ranks) {
-    RankPlan rankPlan;
-    rankPlan.rank = dstRank;
-    int64_t dstStage = dstRank / dstStageDevices, dstLocal = dstRank % dstStageDevices;
-    for (const std::string &name : order) {
-      if (!options_.only.empty() && !options_.only.count(name))
-        continue;
-      if (llvm::is_contained(plan.unused, name))
-        continue;
-      const ParamLayout *dstLayout = dst_.isFull() ? nullptr : dst_.find(name);
-      bool replicated = llvm::is_contained(plan.replicated, name);
-      if (dstLayout && !llvm::is_contained(dstLayout->stages, dstStage))
-        continue; // another stage's parameter
-      auto geometry = sourceGeometry(name);
-      if (!geometry)
-        return geometry.takeError();
-
-      TensorPlan tensor;
-      tensor.name = name;
-      tensor.typeName = geometry->typeName;
-      tensor.fullShape = geometry->fullShape;
-      tensor.zeroDimScalar = geometry->zeroDimScalar;
-      Slice want;
-      if (dstLayout && !replicated) {
-        auto dstSharded =
-            ShardedTensor::create(geometry->fullShape, dstLayout->layout, dstLayout->paramSplitShape);
-        if (!dstSharded)
-          return planError("tensor '{0}' of full shape {1} does not fit its destination layout: {2}", name,
-                           shapeText(geometry->fullShape), llvm::toString(dstSharded.takeError()));
-        want = dstSharded->sliceOfRank(dstLocal);
-      } else {
-        want.offset.assign(geometry->fullShape.size(), 0);
-        want.shape = geometry->fullShape;
-      }
-      tensor.shape = want.shape;
-
-      auto covers = geometry->sharded->coverRegion(want);
-      if (!covers)
-        return planError("tensor '{0}': {1}", name, llvm::toString(covers.takeError()));
-      for (auto &cover : *covers) {
-        if (cover.ranks.empty())
-          return planError("tensor '{0}': no source rank holds the piece at {1}", name,
-                           shapeText(cover.pieceSlice.offset));
-        // Spread reads of replicated pieces across the files that hold them.
-        int64_t local = cover.ranks[dstRank % cover.ranks.size()];
-        int64_t srcRank = geometry->baseRank + local;
-        auto found = sources_[srcRank].tensors.find(name);
-        if (found == sources_[srcRank].tensors.end())
-          return planError("source rank {0}: tensor '{1}' is missing from its checkpoint", srcRank, name);
-        if (found->second.shape != SmallVector<int64_t, 4>(cover.pieceSlice.shape)) {
-          if (!(found->second.shape.empty() && cover.pieceSlice.shape.empty()))
-            return planError("source rank {0}: tensor '{1}' has shape {2}, but its training layout gives {3}",
-                             srcRank, name, shapeText(found->second.shape), shapeText(cover.pieceSlice.shape));
-        }
-        TensorCopy copy;
-        copy.srcRank = srcRank;
-        for (size_t d = 0; d < want.shape.size(); ++d) {
-          copy.srcRegion.offset.push_back(cover.overlap.offset[d] - cover.pieceSlice.offset[d]);
-          copy.dstRegion.offset.push_back(cover.overlap.offset[d] - want.offset[d]);
-        }
-        copy.srcRegion.shape = cover.overlap.shape;
-        copy.dstRegion.shape = cover.overlap.shape;
-        tensor.srcShapes[srcRank] = found->second.shape;
-        tensor.copies.push_back(std::move(copy));
-        rankPlan.srcRanks.insert(srcRank);
-      }
-      tensor.bytes = sliceBytes(tensor.shape, tensor.typeName,
-                                sources_[tensor.copies.front().srcRank].tensors.find(name)->second.bytes);
-      rankPlan.bytes += tensor.bytes;
-      rankPlan.tensors.push_back(std::move(tensor));
+    const ParamLayout *dstLayout = dst_.isFull() ? nullptr : dst_.find(name);
+    if (dst_.isFull() || dstLayout) {
+      written.push_back({name, dstLayout, false});
+    } else if (srcLayout || !options_.copyUnlisted) {
+      plan.unused.push_back(name.str());
+    } else {
+      plan.replicated.push_back(name.str());
+      written.push_back({name, nullptr, true});
     }
-    plan.ranks.push_back(std::move(rankPlan));
   }
+
+  // Geometry first, once per tensor, in the order a rank-by-rank walk meets
+  // it; each rank then only reads it.
+  std::vector<Placed> placed(written.size());
+  for (int64_t dstRank : ranks) {
+    int64_t dstStage = dstRank / dstStageDevices;
+    for (auto [index, tensor] : llvm::enumerate(written)) {
+      if (placed[index].source || (tensor.dstLayout && !llvm::is_contained(tensor.dstLayout->stages, dstStage)))
+        continue;
+      auto source = sourceGeometry(tensor.name);
+      if (!source)
+        return source.takeError();
+      placed[index].source = *source;
+      if (tensor.dstLayout && !tensor.wholeCopy) {
+        auto destination = destinationGeometry(tensor.name, *tensor.dstLayout, **source);
+        if (!destination)
+          return destination.takeError();
+        placed[index].destination = *destination;
+      }
+    }
+  }
+
+  plan.ranks.resize(ranks.size());
+  for (auto [dstRank, rankPlan] : llvm::zip_equal(ranks, plan.ranks))
+    if (llvm::Error error = planRank(dstRank, written, placed, rankPlan))
+      return std::move(error);
   return plan;
 }
 } // namespace

@@ -22,7 +22,9 @@
 #include "dinfer/Layout/Layout.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -64,7 +66,7 @@ private:
   bool full_ = false;
   int64_t stages_ = 1;
   int64_t stageDevices_ = 1;
-  std::map<std::string, ParamLayout> layouts_;
+  std::map<std::string, ParamLayout, std::less<>> layouts_;
 };
 
 /// What the planner knows of a source tensor (from a checkpoint index, or
@@ -77,13 +79,21 @@ struct SourceTensor {
 };
 
 /// The tensors of one source file, in file order.
+/// Movable, not copyable: `order` refers to the map's own keys.
 struct SourceFile {
-  std::vector<std::string> order;
+  std::vector<llvm::StringRef> order;
   llvm::StringMap<SourceTensor> tensors;
 
+  SourceFile() = default;
+  SourceFile(SourceFile &&) = default;
+  SourceFile &operator=(SourceFile &&) = default;
+  SourceFile(const SourceFile &) = delete;
+  SourceFile &operator=(const SourceFile &) = delete;
+
   void add(llvm::StringRef name, SourceTensor tensor) {
-    if (tensors.insert({name, std::move(tensor)}).second)
-      order.push_back(name.str());
+    auto [entry, inserted] = tensors.try_emplace(name, std::move(tensor));
+    if (inserted)
+      order.push_back(entry->first());
   }
 };
 
@@ -138,7 +148,9 @@ struct PlanOptions {
   /// destination rank, from source rank 0.
   bool copyUnlisted = true;
   /// Keep only these tensors (empty: all).
-  std::set<std::string> only;
+  llvm::StringSet<> only;
+  /// Keep only the tensors this accepts (unset: all).
+  std::function<bool(llvm::StringRef)> accept;
 };
 
 /// Plans the reshard of `sources` (one entry per source rank) from `src` to
