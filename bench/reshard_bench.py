@@ -23,6 +23,19 @@
       Prints per format throughput over cp of the same bytes and peak RSS
       over the largest output, and safetensors over .ckpt for both (goal:
       within 10%, i.e. throughput >= 0.9x and peak <= 1.1x).
+
+  reshard_bench.py matrix [--mib 1024] [--repeat 5] [--format ckpt|safetensors]
+      Every pair of layouts issue 21 names, on the same MIB MiB of float32
+      weights (8 tensors of 4096 rows) in the page cache, one pair after the
+      other in one run: row -> row, column -> row, row -> column, multi-axis ->
+      single axis, optimizer-sharded -> tensor-parallel, pipeline stages merged,
+      dtype conversion (float32 -> bfloat16) and a data-parallel destination.
+      Each source set is cut from one full checkpoint by dinfer itself (not
+      timed). Both dinfer and cp write to --out (default: a folder in
+      /dev/shm), so that neither is timed waiting on the disk's writeback. Prints per pair the throughput with --no-sync over cp of the same
+      bytes (the larger of read and written; goal >= 0.8) and peak RSS over the
+      largest output file (goal <= 1.25), then the worst case and geometric
+      mean of each.
 """
 import argparse
 import json
@@ -291,18 +304,144 @@ def safetensors(args):
           % (throughput, memory))
 
 
+# (name, source layout: (dev_matrix, tensor_map, optimizer shard step) or stages of them, destination layout,
+#  extra reshard options)
+MATRIX = [
+    ("row -> row", ([8], [0, -1], 0), ([2], [0, -1]), []),
+    ("column -> row", ([8], [-1, 0], 0), ([2], [0, -1]), []),
+    ("row -> column", ([8], [0, -1], 0), ([2], [-1, 0]), []),
+    ("multi-axis -> single axis", ([2, 4], [1, 0], 0), ([2], [0, -1]), []),
+    ("optimizer-sharded -> tensor-parallel", ([2, 4], [-1, 0], 4), ([2], [-1, 0]), []),
+    ("pipeline stages merged", "stages", ([2], [-1, 0]), []),
+    ("dtype conversion (bf16)", ([8], [-1, 0], 0), ([2], [-1, 0]), ["--dtype", "bfloat16"]),
+    ("tp8 -> tp2 x dp2", ([8], [-1, 0], 0), ([2, 2], [-1, 0]), []),
+]
+
+
+def matrix(args):
+    work = os.path.join(args.dir, "matrix")
+    os.makedirs(work, exist_ok=True)
+    rows, tensors = 4096, 8
+    cols = (args.mib << 20) // (4 * rows * tensors)
+    cols -= cols % 64
+    names = ["w%d" % t for t in range(tensors)]
+    full = os.path.join(work, "full-%d.ckpt" % cols)
+    if not os.path.exists(full):
+        with open(full + ".tmp", "wb") as f:
+            for t, name in enumerate(names):
+                block = np.add.outer(np.arange(rows, dtype=np.float32) * 1e-3,
+                                     np.arange(cols, dtype=np.float32) + t).astype(np.float32)
+                f.write(encode(name, block, "Float32"))
+        os.rename(full + ".tmp", full)
+    extension = "." + args.format
+
+    def strategy(path, items):
+        with open(path, "w") as f:
+            json.dump({"current_stage": 1, "parallel_strategy_item": {}, "parallel_layout_item": items}, f)
+        return path
+
+    def source_layout(spec):
+        if spec == "stages":
+            # Two stages of tensor parallel 4, half the tensors in each.
+            return {"%d-%s" % (t * 2 // tensors, name): layout([4], [-1, 0], [rows, cols])
+                    for t, name in enumerate(names)}
+        dev, tmap, step = spec
+        return {name: layout(dev, tmap, [rows, cols], step, -1 if step else 0) for name in names}
+
+    def reshard_command(src, src_strategy, dst, dst_strategy, extra):
+        return [dinfer_binary(args.build), "reshard", "--src", src, "--src-strategy", src_strategy, "--dst", dst,
+                "--dst-strategy", dst_strategy, "--no-sync"] + extra
+
+    def outputs(folder):
+        return sorted(os.path.join(root, f) for root, _, files in os.walk(folder) for f in files
+                      if f.endswith(extension))
+
+    gib = 1 << 30
+    os.makedirs(args.out, exist_ok=True)
+    print("%d MiB per case, sources in %s (page cache), outputs of dinfer and cp in %s, best of %d"
+          % (args.mib, work, args.out, args.repeat))
+    results = []
+    for index, (title, src_spec, (dst_dev, dst_map), extra) in enumerate(MATRIX):
+        case = os.path.join(work, "case%d" % index)
+        os.makedirs(case, exist_ok=True)
+        src_strategy = strategy(os.path.join(case, "src.json"), source_layout(src_spec))
+        dst_strategy = strategy(os.path.join(case, "dst.json"),
+                                {name: layout(dst_dev, dst_map, [rows, cols]) for name in names})
+        src = os.path.join(case, "src-%d-%s" % (cols, args.format))
+        if not os.path.isdir(src):
+            subprocess.run(reshard_command(full, "none", src + ".tmp", src_strategy, ["--format", args.format]),
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            os.rename(src + ".tmp", src)
+        src_files = outputs(src)
+        read = sum(os.path.getsize(f) for f in src_files)
+        subprocess.run(["cat"] + src_files, stdout=subprocess.DEVNULL, check=True)  # into the page cache
+        out = os.path.join(args.out, "out")
+        # The fastest of REPEAT runs of each side: first touches of fresh memory in a virtual machine are
+        # slow at random, for both.
+        dinfer_time = cp_time = float("inf")
+        peak = largest = moved = copied = 0
+        for _ in range(args.repeat):
+            shutil.rmtree(out, ignore_errors=True)
+            command = ["/usr/bin/time", "-f", "%M"] + reshard_command(src, src_strategy, out, dst_strategy, extra)
+            start = time.perf_counter()
+            result = subprocess.run(command, capture_output=True, text=True)
+            elapsed = time.perf_counter() - start
+            if result.returncode != 0:
+                sys.exit("%s: %s" % (title, result.stderr))
+            sizes = [os.path.getsize(f) for f in outputs(out)]
+            shutil.rmtree(out, ignore_errors=True)
+            peak_run = int(result.stderr.strip().splitlines()[-1]) * 1024
+            peak = peak_run if not peak else min(peak, peak_run)
+            dinfer_time = min(dinfer_time, elapsed)
+            largest, moved = max(sizes), max(read, sum(sizes))
+            # cp of the same bytes, from the same (cached) source files.
+            copies = os.path.join(args.out, "cp")
+            elapsed, copied, round_ = 0.0, 0, 0
+            while copied < moved:
+                target = os.path.join(copies, str(round_))
+                os.makedirs(target)
+                elapsed += timed(["cp"] + src_files + [target + "/"])
+                copied += read
+                round_ += 1
+            shutil.rmtree(copies)
+            cp_time = min(cp_time, elapsed)
+        best = {"rate": moved / dinfer_time, "cp": copied / cp_time, "peak": peak / largest, "largest": largest}
+        best["ratio"] = best["rate"] / best["cp"]
+        shutil.rmtree(out, ignore_errors=True)
+        results.append((title, best))
+        print("%-38s %5.2f GiB/s, cp %5.2f GiB/s: %.2f of cp (goal >= 0.8); peak RSS %.2f of the largest output "
+              "(%.0f MiB; goal <= 1.25)" % (title, best["rate"] / gib, best["cp"] / gib, best["ratio"], best["peak"],
+                                            best["largest"] / (1 << 20)), flush=True)
+    speeds = [b["ratio"] for _, b in results]
+    peaks = [b["peak"] for _, b in results]
+    worst_speed = min(results, key=lambda r: r[1]["ratio"])
+    worst_peak = max(results, key=lambda r: r[1]["peak"])
+    print("throughput over cp: worst %.2f (%s), geometric mean %.2f (goal >= 0.8 for every pair)"
+          % (worst_speed[1]["ratio"], worst_speed[0], float(np.exp(np.mean(np.log(speeds))))))
+    shutil.rmtree(args.out, ignore_errors=True)
+    print("peak RSS over the largest output: worst %.2f (%s), geometric mean %.2f (goal <= 1.25 for every pair)"
+          % (worst_peak[1]["peak"], worst_peak[0], float(np.exp(np.mean(np.log(peaks))))))
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["plan", "reshard", "safetensors"])
+    parser.add_argument("what", choices=["plan", "reshard", "safetensors", "matrix"])
+    parser.add_argument("--format", choices=["ckpt", "safetensors"], default="ckpt")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     parser.add_argument("--dir", default="/tmp/dinfer-reshard-bench")
     parser.add_argument("--layers", type=int, default=96)
+    parser.add_argument("--out", default="/dev/shm/dinfer-reshard-bench" if os.path.isdir("/dev/shm") else None,
+                        help="matrix: where dinfer and cp write (default: tmpfs, so that neither waits on the disk)")
     parser.add_argument("--mib", type=int, default=None)
     args = parser.parse_args()
     if args.mib is None:
-        args.mib = 128 if args.what == "safetensors" else 512
-    {"plan": plan, "reshard": reshard, "safetensors": safetensors}[args.what](args)
+        args.mib = {"safetensors": 128, "matrix": 1024}.get(args.what, 512)
+    if args.what == "matrix" and "--repeat" not in sys.argv:
+        args.repeat = 5
+    if args.out is None:
+        args.out = os.path.join(args.dir, "matrix-out")
+    {"plan": plan, "reshard": reshard, "safetensors": safetensors, "matrix": matrix}[args.what](args)
 
 
 if __name__ == "__main__":
