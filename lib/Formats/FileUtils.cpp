@@ -85,12 +85,20 @@ llvm::Error AtomicFile::write(llvm::ArrayRef<char> bytes) {
     done += static_cast<size_t>(n);
   }
   size_ += bytes.size();
+  if (digest_)
+    digest_->update(bytes);
   return llvm::Error::success();
+}
+
+void AtomicFile::digestAsWritten() {
+  if (size_ == 0)
+    digest_ = std::make_unique<Sha256>();
 }
 
 llvm::Error AtomicFile::writeAt(uint64_t offset, llvm::ArrayRef<char> bytes) {
   if (fd_ < 0)
     return fileError(path_, "written after it was committed");
+  digest_.reset(); // what was hashed is no longer the file
   if (offset + bytes.size() > size_)
     return fileError(path_, "rewrite of bytes [" + llvm::Twine(offset) + ", " + llvm::Twine(offset + bytes.size()) +
                                 ") past the " + llvm::Twine(size_) + " written");
@@ -117,6 +125,8 @@ llvm::Error AtomicFile::commit(bool sync) {
   if (std::error_code ec = llvm::sys::fs::rename(tempPath_, path_))
     return fileError(path_, "cannot rename " + tempPath_ + " into place: " + ec.message());
   committed_ = true;
+  if (digest_)
+    sha256_ = digest_->hexDigest();
   return llvm::Error::success();
 }
 

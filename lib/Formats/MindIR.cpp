@@ -4,9 +4,11 @@
 
 #include "dinfer/Formats/ByteSource.h"
 #include "dinfer/Formats/FileUtils.h"
+#include "Wire.h"
 
 #include "mind_ir.pb.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "llvm/ADT/SmallString.h"
@@ -16,7 +18,9 @@
 #include "llvm/Support/Path.h"
 
 #include <cstring>
+#include <deque>
 #include <limits>
+#include <map>
 
 using namespace dinfer;
 using llvm::StringRef;
@@ -153,16 +157,17 @@ llvm::Expected<MindIRModel> MindIRModel::parse(StringRef bytes, StringRef name, 
   return model;
 }
 
-llvm::Expected<MindIRModel> MindIRModel::fromProto(std::unique_ptr<mind_ir::ModelProto> proto, StringRef name) {
+llvm::Expected<MindIRModel> MindIRModel::fromProto(std::unique_ptr<mind_ir::ModelProto> proto, StringRef name,
+                                                   bool weightsPending) {
   MindIRModel model;
   model.path_ = name.str();
   model.proto_ = std::move(proto);
-  if (llvm::Error err = model.index())
+  if (llvm::Error err = model.index(weightsPending))
     return std::move(err);
   return model;
 }
 
-llvm::Error MindIRModel::index() {
+llvm::Error MindIRModel::index(bool weightsPending) {
   const mind_ir::GraphProto &graph = proto_->graph();
   for (int i = 0; i < graph.parameter_size(); ++i) {
     const mind_ir::TensorProto &tensor = graph.parameter(i);
@@ -186,6 +191,9 @@ llvm::Error MindIRModel::index() {
       parameter.location = external.location();
       parameter.offset = static_cast<uint64_t>(external.offset());
       parameter.bytes = static_cast<uint64_t>(external.length());
+    } else if (weightsPending && parameter.dtype && *parameter.dtype != DType::String) {
+      parameter.pending = true;
+      parameter.bytes = (static_cast<uint64_t>(count) * dtypeBits(*parameter.dtype) + 7) / 8;
     } else {
       return fileError(path_, "parameter '" + parameter.name + "' has neither raw_data nor external_data");
     }
@@ -244,6 +252,8 @@ std::vector<MindIRGraph> MindIRModel::functions() const {
 }
 
 llvm::Expected<std::vector<char>> MindIRModel::readParameter(const MindIRParameter &parameter) const {
+  if (parameter.pending)
+    return fileError(path_, "parameter '" + parameter.name + "' has no bytes yet (its weights are written, not read)");
   const mind_ir::TensorProto &tensor = proto_->graph().parameter(parameter.index);
   if (parameter.location.empty()) {
     const std::string &raw = tensor.raw_data();
@@ -269,6 +279,8 @@ llvm::Expected<std::vector<char>> MindIRModel::readParameter(const MindIRParamet
 }
 
 llvm::Expected<MappedBytes> MindIRModel::mapParameter(const MindIRParameter &parameter) const {
+  if (parameter.pending)
+    return fileError(path_, "parameter '" + parameter.name + "' has no bytes yet (its weights are written, not read)");
   const mind_ir::TensorProto &tensor = proto_->graph().parameter(parameter.index);
   if (parameter.location.empty()) {
     const std::string &raw = tensor.raw_data();
@@ -307,7 +319,18 @@ private:
   llvm::Error error_ = llvm::Error::success();
 };
 
-llvm::Error writeProto(const mind_ir::ModelProto &model, StringRef path, bool sync,
+using WriteOptions = MindIRModel::WriteOptions;
+
+/// Commits `file` and reports its digest.
+llvm::Error commitFile(AtomicFile &file, const WriteOptions &options) {
+  if (llvm::Error err = file.commit(options.sync))
+    return err;
+  if (options.digests && file.sha256())
+    options.digests(file.path(), *file.sha256());
+  return llvm::Error::success();
+}
+
+llvm::Error writeProto(const mind_ir::ModelProto &model, StringRef path, const WriteOptions &options,
                        const std::optional<CipherKey> &key) {
   if (key) {
     std::string plain;
@@ -316,11 +339,19 @@ llvm::Error writeProto(const mind_ir::ModelProto &model, StringRef path, bool sy
     auto cipher = encrypt(plain, *key);
     if (!cipher)
       return fileError(path, llvm::toString(cipher.takeError()));
-    return writeFileAtomically(path, *cipher, sync);
+    plain.clear();
+    auto file = AtomicFile::create(path);
+    if (!file)
+      return file.takeError();
+    (*file)->digestAsWritten();
+    if (llvm::Error err = (*file)->write(StringRef(*cipher)))
+      return err;
+    return commitFile(**file, options);
   }
   auto file = AtomicFile::create(path);
   if (!file)
     return file.takeError();
+  (*file)->digestAsWritten();
   AtomicFileStream stream(**file);
   bool serialized;
   {
@@ -331,8 +362,140 @@ llvm::Error writeProto(const mind_ir::ModelProto &model, StringRef path, bool sy
     return err;
   if (!serialized)
     return fileError(path, "cannot serialize the model");
-  return (*file)->commit(sync);
+  return commitFile(**file, options);
 }
+
+constexpr uint64_t kStreamChunk = 4 << 20;
+
+/// Appends a pending parameter's bytes to `file`, chunk by chunk.
+llvm::Error streamParameter(AtomicFile &file, const MindIRParameter &parameter, const WriteOptions &options,
+                            std::vector<char> &chunk) {
+  if (!options.weights)
+    return fileError(file.path(), "parameter '" + parameter.name + "' has no bytes and nothing supplies them");
+  for (uint64_t done = 0; done < parameter.bytes;) {
+    uint64_t n = std::min<uint64_t>(kStreamChunk, parameter.bytes - done);
+    chunk.resize(std::max<size_t>(chunk.size(), n));
+    llvm::MutableArrayRef<char> piece(chunk.data(), n);
+    if (llvm::Error err = options.weights(parameter, done, piece))
+      return fileError(file.path(), "parameter '" + parameter.name + "': " + llvm::toString(std::move(err)));
+    if (llvm::Error err = file.write(piece))
+      return err;
+    done += n;
+  }
+  return llvm::Error::success();
+}
+
+/// The bytes protobuf writes for a model whose pending parameters hold their
+/// data, as runs of the skeleton's own bytes (the model serialized with those
+/// parameters' raw_data empty) and the parameters' payloads between them.
+/// Only the raw_data fields and the length prefixes of the messages around
+/// them (the TensorProto, the GraphProto) differ from the skeleton: protobuf
+/// writes fields in number order, so the rest is the skeleton's, byte for byte.
+class StreamedModel {
+public:
+  struct Piece {
+    StringRef literal;
+    const MindIRParameter *parameter = nullptr;
+  };
+
+  static llvm::Expected<StreamedModel> layOut(const mind_ir::ModelProto &model,
+                                              llvm::ArrayRef<MindIRParameter> parameters, StringRef path) {
+    StreamedModel streamed;
+    mind_ir::ModelProto skeleton = model; // small: the pending weights are not in it
+    for (const MindIRParameter &parameter : parameters)
+      if (parameter.pending) {
+        skeleton.mutable_graph()->mutable_parameter(parameter.index)->mutable_raw_data()->clear();
+        streamed.pending_[parameter.index] = &parameter;
+      }
+    if (!skeleton.SerializeToString(&streamed.skeleton_))
+      return fileError(path, "cannot serialize the model");
+    streamed.source_ = ByteSource::fromBuffer(streamed.skeleton_, path);
+    wire::Reader reader(*streamed.source_);
+    auto size = streamed.message(reader, 0, streamed.skeleton_.size(), Level::Model, nullptr, streamed.pieces_);
+    if (!size)
+      return size.takeError();
+    return streamed;
+  }
+
+  llvm::Error write(AtomicFile &file, const WriteOptions &options) const {
+    std::vector<char> chunk;
+    for (const Piece &piece : pieces_) {
+      llvm::Error err = piece.parameter ? streamParameter(file, *piece.parameter, options, chunk)
+                                        : file.write(piece.literal);
+      if (err)
+        return err;
+    }
+    return llvm::Error::success();
+  }
+
+private:
+  enum class Level { Model, Graph, Tensor };
+
+  /// Lays out the message [begin, end) of the skeleton into `out`; returns
+  /// its size once written.
+  llvm::Expected<uint64_t> message(wire::Reader &reader, uint64_t begin, uint64_t end, Level level,
+                                   const MindIRParameter *parameter, std::vector<Piece> &out) {
+    uint64_t size = 0;
+    int parameterIndex = 0;
+    StringRef bytes(skeleton_);
+    for (uint64_t pos = begin; pos < end;) {
+      auto field = reader.next(pos, end);
+      if (!field)
+        return field.takeError();
+      StringRef whole = bytes.slice(field->begin, pos);
+      const MindIRParameter *inner = nullptr;
+      bool descend = false;
+      if (field->type == wire::Len) {
+        if (level == Level::Model && field->number == mind_ir::ModelProto::kGraphFieldNumber) {
+          descend = true;
+        } else if (level == Level::Graph && field->number == mind_ir::GraphProto::kParameterFieldNumber) {
+          auto it = pending_.find(parameterIndex++);
+          inner = it == pending_.end() ? nullptr : it->second;
+          descend = inner != nullptr;
+        } else if (level == Level::Tensor && field->number == mind_ir::TensorProto::kRawDataFieldNumber) {
+          // The empty raw_data: its key, then the parameter's length and bytes.
+          if (field->payloadSize != 0)
+            return fileError(source_->name(), "parameter '" + parameter->name + "' holds bytes and is pending");
+          uint64_t key = field->payloadBegin - 1 - field->begin;
+          out.push_back({bytes.slice(field->begin, field->begin + key)});
+          out.push_back({prefix(parameter->bytes)});
+          out.push_back({StringRef(), parameter});
+          size += key + out[out.size() - 2].literal.size() + parameter->bytes;
+          continue;
+        }
+      }
+      if (!descend) {
+        out.push_back({whole});
+        size += whole.size();
+        continue;
+      }
+      std::vector<Piece> content;
+      auto contentSize = message(reader, field->payloadBegin, field->payloadBegin + field->payloadSize,
+                                 level == Level::Model ? Level::Graph : Level::Tensor, inner, content);
+      if (!contentSize)
+        return contentSize.takeError();
+      uint64_t key = field->payloadBegin - field->begin -
+                     google::protobuf::io::CodedOutputStream::VarintSize64(field->payloadSize);
+      out.push_back({bytes.slice(field->begin, field->begin + key)});
+      out.push_back({prefix(*contentSize)});
+      size += key + out.back().literal.size() + *contentSize;
+      llvm::append_range(out, content);
+    }
+    return size;
+  }
+
+  StringRef prefix(uint64_t length) {
+    std::string &text = prefixes_.emplace_back(google::protobuf::io::CodedOutputStream::VarintSize64(length), '\0');
+    google::protobuf::io::CodedOutputStream::WriteVarint64ToArray(length, reinterpret_cast<uint8_t *>(text.data()));
+    return text;
+  }
+
+  std::string skeleton_;
+  std::unique_ptr<ByteSource> source_;
+  std::map<int, const MindIRParameter *> pending_;
+  std::deque<std::string> prefixes_; // stable: pieces point into them
+  std::vector<Piece> pieces_;
+};
 } // namespace
 
 llvm::Error MindIRModel::write(StringRef path, const WriteOptions &options) const {
@@ -340,23 +503,47 @@ llvm::Error MindIRModel::write(StringRef path, const WriteOptions &options) cons
   for (const MindIRParameter &parameter : parameters_)
     total += parameter.bytes;
   bool external = total > options.externalThreshold;
+  bool anyPending = llvm::any_of(parameters_, [](const MindIRParameter &p) { return p.pending; });
 
+  if (!external && anyPending && !options.encryptWith) {
+    auto streamed = StreamedModel::layOut(*proto_, parameters_, path);
+    if (!streamed)
+      return streamed.takeError();
+    auto file = AtomicFile::create(path);
+    if (!file)
+      return file.takeError();
+    (*file)->digestAsWritten();
+    if (llvm::Error err = streamed->write(**file, options))
+      return err;
+    return commitFile(**file, options);
+  }
+  // The bytes of a parameter held outside the model: pending or external.
+  auto fetch = [&](const MindIRParameter &parameter) -> llvm::Expected<std::vector<char>> {
+    if (!parameter.pending)
+      return readParameter(parameter);
+    if (!options.weights)
+      return fileError(path, "parameter '" + parameter.name + "' has no bytes and nothing supplies them");
+    std::vector<char> data(parameter.bytes);
+    if (llvm::Error err = options.weights(parameter, 0, data))
+      return fileError(path, "parameter '" + parameter.name + "': " + llvm::toString(std::move(err)));
+    return data;
+  };
   if (!external) {
     // Weights already inline are written from the model itself, uncopied.
-    if (llvm::all_of(parameters_, [](const MindIRParameter &p) { return p.location.empty(); }))
-      return writeProto(*proto_, path, options.sync, options.encryptWith);
+    if (llvm::all_of(parameters_, [](const MindIRParameter &p) { return p.location.empty() && !p.pending; }))
+      return writeProto(*proto_, path, options, options.encryptWith);
     mind_ir::ModelProto out = *proto_;
     for (const MindIRParameter &parameter : parameters_) {
       mind_ir::TensorProto *tensor = out.mutable_graph()->mutable_parameter(parameter.index);
       if (!tensor->has_raw_data()) {
-        auto data = readParameter(parameter);
+        auto data = fetch(parameter);
         if (!data)
           return data.takeError();
         tensor->clear_external_data();
         tensor->set_raw_data(data->data(), data->size());
       }
     }
-    return writeProto(out, path, options.sync, options.encryptWith);
+    return writeProto(out, path, options, options.encryptWith);
   }
   if (options.encryptWith)
     return fileError(path, "encrypting a MindIR whose weights go to external data is not supported");
@@ -381,32 +568,47 @@ llvm::Error MindIRModel::write(StringRef path, const WriteOptions &options) cons
   auto file = AtomicFile::create(dataFile);
   if (!file)
     return file.takeError();
+  (*file)->digestAsWritten();
   std::string header(kExternalHeader, '\0');
   header[0] = 1; // little-endian
   if (llvm::Error err = (*file)->write(llvm::StringRef(header)))
     return err;
   std::string location = variablesName + "/data_0";
   const std::string padding(kExternalAlignment, '\0');
+  std::vector<char> chunk;
   for (const MindIRParameter &parameter : parameters_) {
-    auto bytes = readParameter(parameter);
-    if (!bytes)
-      return bytes.takeError();
     mind_ir::TensorProto *tensor = out.mutable_graph()->mutable_parameter(parameter.index);
     tensor->clear_raw_data();
     auto *ext = tensor->mutable_external_data();
     ext->set_location(location);
     ext->set_offset(static_cast<int64_t>((*file)->size()));
-    ext->set_length(static_cast<int64_t>(bytes->size()));
-    if (llvm::Error err = (*file)->write(llvm::ArrayRef<char>(*bytes)))
-      return err;
+    ext->set_length(static_cast<int64_t>(parameter.bytes));
+    if (parameter.pending) {
+      if (llvm::Error err = streamParameter(**file, parameter, options, chunk))
+        return err;
+    } else {
+      auto bytes = readParameter(parameter);
+      if (!bytes)
+        return bytes.takeError();
+      if (llvm::Error err = (*file)->write(llvm::ArrayRef<char>(*bytes)))
+        return err;
+    }
     uint64_t pad = (kExternalAlignment - (*file)->size() % kExternalAlignment) % kExternalAlignment;
     if (llvm::Error err = (*file)->write(llvm::StringRef(padding.data(), pad)))
       return err;
   }
-  if (llvm::Error err = (*file)->commit(options.sync))
+  // Digests are reported under the final name.
+  WriteOptions committed = options;
+  committed.digests = nullptr;
+  if (llvm::Error err = commitFile(**file, committed))
     return err;
   llvm::sys::fs::remove_directories(variables);
   if (std::error_code ec = llvm::sys::fs::rename(staging, variables))
     return fileError(variables, "cannot rename into place: " + ec.message());
-  return writeProto(out, graphPath, options.sync, std::nullopt);
+  if (options.digests && (*file)->sha256()) {
+    llvm::SmallString<256> finalData(variables);
+    llvm::sys::path::append(finalData, "data_0");
+    options.digests(finalData, *(*file)->sha256());
+  }
+  return writeProto(out, graphPath, options, std::nullopt);
 }

@@ -44,13 +44,16 @@ Error exportError(const Twine &message) { return createStringError(inconvertible
 using WrittenFile = ExportManifest::File;
 
 /// Hashes every regular file under `dir` (relative paths, sorted).
-Expected<std::vector<WrittenFile>> listFiles(StringRef root, StringRef dir) {
+/// The files under `dir`, with their SHA-256: from `known` (by path) where
+/// the writer hashed them as it wrote, else read back.
+Expected<std::vector<WrittenFile>> listFiles(StringRef root, StringRef dir, const llvm::StringMap<std::string> &known) {
   std::vector<WrittenFile> files;
   std::error_code ec;
   for (sys::fs::recursive_directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec)) {
     if (it->type() != sys::fs::file_type::regular_file)
       continue;
-    auto sha256 = sha256OfFile(it->path());
+    auto found = known.find(it->path());
+    auto sha256 = found != known.end() ? Expected<std::string>(found->second) : sha256OfFile(it->path());
     if (!sha256)
       return sha256.takeError();
     WrittenFile file;
@@ -225,16 +228,11 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
     function.walk([&](dist::ParamOp param) { paramOps[param.getName()] = param; });
     ExportOptions options;
     options.entry = function.getName().str();
+    // The weights go from the checkpoints straight into the file, parameter
+    // by parameter: a rank's weights are never all in memory.
+    options.weightsPending = true;
     auto model = exportMindIR(
-        module,
-        [&](StringRef name, MutableArrayRef<char> out) -> Error {
-          auto plan = planFromSources(paramOps.lookup(name), *sources);
-          if (!plan)
-            return plan.takeError();
-          weightBytes += plan->bytes;
-          return assembleTensor(*plan, pointers, out);
-        },
-        options);
+        module, [](StringRef, MutableArrayRef<char>) { return Error::success(); }, options);
     if (!model) {
       errors[rank] = "rank " + std::to_string(rank) + ": " + toString(model.takeError());
       return;
@@ -248,12 +246,29 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
     MindIRModel::WriteOptions writeOptions;
     writeOptions.sync = request.sync;
     writeOptions.encryptWith = request.encryptWith;
+    std::optional<TensorStream> stream;
+    int streaming = -1; // the parameter `stream` assembles
+    writeOptions.weights = [&](const MindIRParameter &parameter, uint64_t offset, MutableArrayRef<char> out) -> Error {
+      if (parameter.index != streaming) {
+        stream.reset();
+        auto plan = planFromSources(paramOps.lookup(parameter.name), *sources);
+        if (!plan)
+          return plan.takeError();
+        weightBytes += plan->bytes;
+        stream.emplace(*plan, pointers);
+        streaming = parameter.index;
+      }
+      return stream->fill(offset, out);
+    };
+    llvm::StringMap<std::string> digests;
+    writeOptions.digests = [&](StringRef path, StringRef sha256) { digests[path] = sha256.str(); };
     SmallString<256> path(folder);
     sys::path::append(path, "net.mindir");
     if (Error err = model->write(path, writeOptions)) {
-      errors[rank] = toString(std::move(err));
+      errors[rank] = "rank " + std::to_string(rank) + ": " + toString(std::move(err));
       return;
     }
+    stream.reset();
     // Its communication groups.
     GroupConfig &config = groupConfigs[rank];
     std::map<std::string, std::vector<uint32_t>> groups;
@@ -271,8 +286,8 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
       errors[rank] = toString(std::move(err));
       return;
     }
-    // Hashed here, in parallel with the other ranks.
-    auto written = listFiles(staging, folder);
+    // Hashed as written, or here, in parallel with the other ranks.
+    auto written = listFiles(staging, folder, digests);
     if (!written)
       errors[rank] = toString(written.takeError());
     else

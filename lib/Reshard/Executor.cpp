@@ -316,6 +316,25 @@ llvm::Error dinfer::assembleTensor(const TensorPlan &tensor, llvm::ArrayRef<cons
   return assembler.fill(0, out);
 }
 
+struct dinfer::TensorStream::Impl {
+  Impl(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources)
+      : tensor(tensor), assembler(this->tensor, sources, kDefaultSlabBytes, slab, span) {}
+  TensorPlan tensor; // owned: the caller's plan may be a temporary
+  Scratch slab, span;
+  Assembler assembler;
+};
+
+dinfer::TensorStream::TensorStream(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources)
+    : impl_(std::make_unique<Impl>(tensor, sources)) {}
+dinfer::TensorStream::~TensorStream() = default;
+
+llvm::Error dinfer::TensorStream::fill(uint64_t offset, llvm::MutableArrayRef<char> out) {
+  if (offset + out.size() > impl_->tensor.bytes)
+    return execError("tensor '{0}': bytes [{1}, {2}) asked of {3}", impl_->tensor.name, offset, offset + out.size(),
+                     impl_->tensor.bytes);
+  return impl_->assembler.fill(offset, out);
+}
+
 llvm::Expected<std::vector<std::string>> dinfer::disagreeingReplicas(const ReshardPlan &plan,
                                                                      llvm::ArrayRef<const Checkpoint *> sources) {
   std::vector<std::string> disagreeing;

@@ -304,10 +304,12 @@ LogicalResult Exporter::exportOp(Operation *op) {
         setType(tensor, type);
         std::string name = graphName_ + ":" + param.getName().str();
         tensor->set_name(name);
-        std::string *raw = tensor->mutable_raw_data();
-        raw->resize(static_cast<size_t>(type.getNumElements()) * (dtypeBits(*dtype) / 8));
-        if (llvm::Error err = parameters_(param.getName(), llvm::MutableArrayRef<char>(raw->data(), raw->size())))
-          return param.emitOpError() << llvm::toString(std::move(err));
+        if (!options_.weightsPending) {
+          std::string *raw = tensor->mutable_raw_data();
+          raw->resize(static_cast<size_t>(type.getNumElements()) * (dtypeBits(*dtype) / 8));
+          if (llvm::Error err = parameters_(param.getName(), llvm::MutableArrayRef<char>(raw->data(), raw->size())))
+            return param.emitOpError() << llvm::toString(std::move(err));
+        }
         tensor->set_ref_key(param.getName().str());
         parameterNames_[param.getName()] = name;
         names_[param.getResult()] = name;
@@ -634,7 +636,7 @@ llvm::Expected<MindIRModel> Exporter::run() {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), errors);
   model_->set_little_endian(true);
   model_->set_mind_ir_version(1);
-  return MindIRModel::fromProto(std::move(model_), graphName_ + ".mindir");
+  return MindIRModel::fromProto(std::move(model_), graphName_ + ".mindir", options_.weightsPending);
 }
 
 } // namespace

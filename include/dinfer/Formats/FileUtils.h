@@ -8,12 +8,15 @@
 #include "llvm/Support/Error.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace dinfer {
 
 /// A file written under a temporary name beside its final one and renamed
 /// into place by commit(); dropped without commit, it leaves nothing behind.
+class Sha256;
+
 class AtomicFile {
 public:
   static llvm::Expected<std::unique_ptr<AtomicFile>> create(llvm::StringRef path);
@@ -26,6 +29,12 @@ public:
   llvm::Error writeAt(uint64_t offset, llvm::ArrayRef<char> bytes);
   uint64_t size() const { return size_; }
   const std::string &path() const { return path_; }
+  /// Hashes every byte as it is appended, so that a writer that must report
+  /// the file's SHA-256 never reads it back. Call before the first write.
+  void digestAsWritten();
+  /// After commit: the file's SHA-256 (64 lowercase hex digits), or none
+  /// when it was not digested or was rewritten in place.
+  const std::optional<std::string> &sha256() const { return sha256_; }
   /// Syncs (unless `sync` is false), closes and renames into place.
   llvm::Error commit(bool sync = true);
 
@@ -35,6 +44,8 @@ private:
   int fd_ = -1;
   uint64_t size_ = 0;
   bool committed_ = false;
+  std::unique_ptr<Sha256> digest_;
+  std::optional<std::string> sha256_;
 };
 
 /// The SHA-256 of a file's bytes as 64 lowercase hex digits (OpenSSL,

@@ -19,6 +19,7 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,9 @@ struct MindIRParameter : MindIRValue {
   std::string location;
   uint64_t offset = 0;
   int index = 0; ///< Position in graph.parameter.
+  /// No bytes yet: a model built with weights pending gets them from
+  /// WriteOptions::weights while it is written.
+  bool pending = false;
 };
 
 struct MindIRNode {
@@ -62,6 +66,11 @@ struct MindIRGraph {
 
 class MindIRModel {
 public:
+  /// Supplies a pending parameter's bytes [offset, offset + out.size()), in
+  /// increasing offsets.
+  using WeightStream =
+      std::function<llvm::Error(const MindIRParameter &parameter, uint64_t offset, llvm::MutableArrayRef<char> out)>;
+
   struct WriteOptions {
     /// Parameters above this many bytes in total go to external data
     /// (MindSpore 1.7: about 1 GiB).
@@ -69,14 +78,22 @@ public:
     bool sync = true;
     /// Encrypt the file in MindSpore's block format (inline weights only).
     std::optional<CipherKey> encryptWith;
+    /// The bytes of pending parameters, streamed into the file piece by piece
+    /// (never a whole parameter in memory, unless the file is encrypted).
+    WeightStream weights;
+    /// Told the SHA-256 of every file written (hashed as it is written).
+    std::function<void(llvm::StringRef path, llvm::StringRef sha256)> digests;
   };
 
   /// Reads a .mindir file (and checks the external data it references). An
   /// encrypted file is decrypted with `key` (by default the process key).
   static llvm::Expected<MindIRModel> open(llvm::StringRef path, const CipherKey *key);
   static llvm::Expected<MindIRModel> open(llvm::StringRef path) { return open(path, processKey()); }
-  /// Takes over a model built in memory (parameters inline).
-  static llvm::Expected<MindIRModel> fromProto(std::unique_ptr<mind_ir::ModelProto> proto, llvm::StringRef name);
+  /// Takes over a model built in memory (parameters inline). With
+  /// `weightsPending`, parameters without data are pending: their size comes
+  /// from their type, their bytes from WriteOptions::weights.
+  static llvm::Expected<MindIRModel> fromProto(std::unique_ptr<mind_ir::ModelProto> proto, llvm::StringRef name,
+                                               bool weightsPending = false);
   /// Parses a model held in memory; `directory` resolves external data.
   static llvm::Expected<MindIRModel> parse(llvm::StringRef bytes, llvm::StringRef name, llvm::StringRef directory = "");
 
@@ -118,7 +135,7 @@ public:
 
 private:
   MindIRModel();
-  llvm::Error index();
+  llvm::Error index(bool weightsPending = false);
 
   std::string path_, directory_;
   std::unique_ptr<mind_ir::ModelProto> proto_;

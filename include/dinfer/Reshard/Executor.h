@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -55,6 +56,24 @@ llvm::Error executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const Checkpo
 /// for a consumer that holds a rank's slice, such as a MindIR parameter.
 llvm::Error assembleTensor(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources,
                            llvm::MutableArrayRef<char> out);
+
+/// Assembles one planned destination tensor piece by piece, for a writer that
+/// streams it (a MindIR parameter written straight to its file): memory stays
+/// at one slab of rows, never the tensor. Pieces are asked for in increasing
+/// offsets; each is filled exactly once.
+class TensorStream {
+public:
+  TensorStream(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources);
+  ~TensorStream();
+  TensorStream(const TensorStream &) = delete;
+  TensorStream &operator=(const TensorStream &) = delete;
+
+  llvm::Error fill(uint64_t offset, llvm::MutableArrayRef<char> out);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 /// The tensors without a layout (plan.replicated) whose content differs
 /// between the source ranks holding them.

@@ -27,6 +27,10 @@ using ParameterData = llvm::function_ref<llvm::Error(llvm::StringRef name, llvm:
 struct ExportOptions {
   /// The function to export; empty: @main, or the module's only function.
   std::string entry;
+  /// Leave the weights out: the model's parameters are pending, and their
+  /// bytes go straight to the file when it is written
+  /// (MindIRModel::WriteOptions::weights). `parameters` is not called.
+  bool weightsPending = false;
 };
 
 /// Exports the module's entry function. An op MindIR cannot express is an

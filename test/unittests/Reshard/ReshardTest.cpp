@@ -371,6 +371,19 @@ TEST(ReshardExecute, RandomCasesWriteTheOracleBytes) {
       llvm::cantFail(written.read(*w, 0, data));
       ASSERT_EQ(std::string(data.begin(), data.end()), bytesOf(expected, c->dtype))
           << "destination rank " << plan.ranks[i].rank;
+      // The same tensor streamed in pieces of random sizes (a MindIR export).
+      for (const TensorPlan &tensor : plan.ranks[i].tensors) {
+        if (tensor.name != "w")
+          continue;
+        TensorStream stream(tensor, pointers);
+        std::string streamed(tensor.bytes, '\0');
+        for (uint64_t offset = 0; offset < tensor.bytes;) {
+          uint64_t n = std::min<uint64_t>(1 + rng() % 97, tensor.bytes - offset);
+          llvm::cantFail(stream.fill(offset, llvm::MutableArrayRef<char>(streamed.data() + offset, n)));
+          offset += n;
+        }
+        ASSERT_EQ(streamed, bytesOf(expected, c->dtype)) << "streamed, destination rank " << plan.ranks[i].rank;
+      }
     }
     ++checked;
   }
