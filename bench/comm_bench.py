@@ -17,6 +17,16 @@ the shapes and the predict layouts (`dinfer layout --json`):
     each all_reduce (the same bytes) and one gather of the sequence-split
     output, (t-1)/t of it.
 Goal: 1.00 in every case. Prints the worst case and the geometric mean.
+
+  comm_bench.py --mpirun [--hidden 1024] [--tokens 512] [--layers 2] [--repeat 10]
+
+Tensor-parallel speed-up under mpirun: an MLP of LAYERS Megatron blocks
+(hidden HIDDEN, FFN 4 x HIDDEN, TOKENS rows; made with onnx's helper),
+trained as megatron:tp=2 (slices cut by dinfer reshard) and exported for 2
+ranks, run side by side with one kernel thread per process: `dinfer run` of
+the ONNX model on one process, and `mpirun -np 2 dinfer run OUT`. Prints both
+medians, the speed-up (goal >= 1.6) and the largest difference of the
+outputs.
 """
 import argparse
 import json
@@ -98,11 +108,88 @@ def minimum(layouts, io, devices, contraction, sequence_parallel=False):
     return busiest
 
 
+def median_ms(stderr):
+    found = re.search(r"median ([0-9.]+) ms", stderr)
+    if not found:
+        raise RuntimeError("no timing in: " + stderr[-500:])
+    return float(found.group(1))
+
+
+def mpirun_speedup(args, dinfer):
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    d, f = args.hidden, 4 * args.hidden
+    rng = np.random.default_rng(0)
+    nodes, weights, x = [], [], "x"
+    for layer in range(args.layers):
+        p = "layers.%d." % layer
+        weights += [numpy_helper.from_array((rng.standard_normal((d, f)) / np.sqrt(d)).astype(np.float32),
+                                            p + "fc1.weight"),
+                    numpy_helper.from_array(np.zeros(f, np.float32), p + "fc1.bias"),
+                    numpy_helper.from_array((rng.standard_normal((f, d)) / np.sqrt(f)).astype(np.float32),
+                                            p + "fc2.weight"),
+                    numpy_helper.from_array(np.zeros(d, np.float32), p + "fc2.bias")]
+        nodes += [helper.make_node("MatMul", [x, p + "fc1.weight"], [p + "h0"]),
+                  helper.make_node("Add", [p + "h0", p + "fc1.bias"], [p + "h1"]),
+                  helper.make_node("Relu", [p + "h1"], [p + "h2"]),
+                  helper.make_node("MatMul", [p + "h2", p + "fc2.weight"], [p + "h3"]),
+                  helper.make_node("Add", [p + "h3", p + "fc2.bias"], [p + "h4"]),
+                  helper.make_node("Add", [p + "h4", x], [p + "out"])]
+        x = p + "out"
+    nodes.append(helper.make_node("Identity", [x], ["y"]))
+    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [args.tokens, d])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [args.tokens, d])], weights)
+    with tempfile.TemporaryDirectory() as work:
+        model = os.path.join(work, "model.onnx")
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), model)
+        inputs = os.path.join(work, "x.npy")
+        np.save(inputs, rng.standard_normal((args.tokens, d)).astype(np.float32))
+        strategy, out = os.path.join(work, "tp2.json"), os.path.join(work, "out")
+        run([dinfer, "strategy", "--model", model, "--device-num", 2, "--preset", "megatron:tp=2", "-o", strategy])
+        run([dinfer, "convert", model, os.path.join(work, "full.mindir"), "--weights", os.path.join(work, "full.ckpt")])
+        run([dinfer, "reshard", "--src", os.path.join(work, "full.ckpt"), "--src-strategy", "none", "--dst",
+             os.path.join(work, "train"), "--dst-strategy", strategy, "--no-sync"])
+        run([dinfer, "export", "--model", model, "--train-strategy", strategy, "--ckpt-dir",
+             os.path.join(work, "train"), "--input", "x=%d,%d" % (args.tokens, d), "--device-num", 2, "--no-sync",
+             "-o", out])
+        one_dir, two_dir = os.path.join(work, "one"), os.path.join(work, "two")
+        single = ["dinfer", "run", model, "--input", "x=" + inputs, "--threads", "1", "--repeat", str(args.repeat),
+                  "--output-dir", one_dir]
+        mpi = ["mpirun", "--allow-run-as-root", "-np", "2", dinfer, "run", out, "--input", "x=" + inputs, "--threads",
+               "1", "--repeat", str(args.repeat), "--output-dir", two_dir]
+        single[0] = dinfer
+        times = {"one": [], "two": []}
+        for _ in range(args.rounds):  # alternating, so that both see the same machine
+            for key, command in (("one", single), ("two", mpi)):
+                result = subprocess.run(command, capture_output=True, text=True)
+                if result.returncode != 0:
+                    raise RuntimeError("%s failed: %s" % (" ".join(command), result.stderr[-800:]))
+                times[key].append(median_ms(result.stderr))
+        one, two = sorted(times["one"])[len(times["one"]) // 2], sorted(times["two"])[len(times["two"]) // 2]
+        y1 = np.load(os.path.join(one_dir, "y.npy"))
+        y2 = np.load(os.path.join(two_dir, "y.npy"))
+        print("MLP of %d Megatron blocks, hidden %d, FFN %d, %d tokens, %.0f MiB of weights; one kernel thread per "
+              "process" % (args.layers, d, f, args.tokens, args.layers * 2 * d * f * 4 / (1 << 20)))
+        print("1 process: %.2f ms; mpirun -np 2 (tensor parallel 2): %.2f ms; speed-up %.2fx (goal >= 1.6); "
+              "largest output difference %.2g" % (one, two, one / two, float(np.abs(y1 - y2).max())))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--mpirun", action="store_true", help="the tensor-parallel speed-up under mpirun instead")
+    parser.add_argument("--hidden", type=int, default=1024)
+    parser.add_argument("--tokens", type=int, default=512)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     dinfer = os.path.join(args.build, "bin", "dinfer")
+    if args.mpirun:
+        return mpirun_speedup(args, dinfer)
     ratios = []
     print("%-10s %-26s %-7s %-12s %-12s %-12s %s" % ("model", "training", "devices", "busiest", "minimum",
                                                      "over min", "collectives (busiest rank)"))

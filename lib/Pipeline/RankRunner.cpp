@@ -55,6 +55,24 @@ Expected<Buffer> dinfer::sliceOf(const Buffer &full, const TensorLayout &layout,
   return full.region(slice.offset, slice.shape);
 }
 
+namespace {
+/// Runs `program` once, then `repeat` more times on copies of its inputs,
+/// appending each repeated run's time to `timesMs` when given.
+Expected<std::vector<Buffer>> runTimed(RankProgram &program, RankContext &context, unsigned repeat,
+                                       std::vector<double> *timesMs) {
+  auto weights = [&](StringRef name) { return program.weights(name); };
+  std::vector<Buffer> inputs = repeat ? program.inputs : std::vector<Buffer>();
+  auto outputs = program.executable->run(std::move(program.inputs), weights, nullptr, &context);
+  for (unsigned round = 0; outputs && round < repeat; ++round) {
+    auto began = std::chrono::steady_clock::now();
+    outputs = program.executable->run(inputs, weights, nullptr, &context);
+    if (timesMs)
+      timesMs->push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
+  }
+  return outputs;
+}
+} // namespace
+
 EveryRankResult dinfer::runEveryRankInProcess(int64_t devices, int64_t stageSize, const RankPreparer &prepare,
                                               const RankRunOptions &options) {
   // Shared with the rank threads, which may outlive this call when one is stuck.
@@ -80,7 +98,8 @@ EveryRankResult dinfer::runEveryRankInProcess(int64_t devices, int64_t stageSize
   std::chrono::milliseconds timeout = options.timeout;
   std::vector<std::thread> threads;
   for (int64_t rank = 0; rank < devices; ++rank)
-    threads.emplace_back([shared, rank, threadsPerRank, stageSize, timeout] {
+    threads.emplace_back([shared, rank, threadsPerRank, stageSize, timeout, repeat = options.repeat,
+                          timesMs = options.timesMs] {
       setKernelThreads(threadsPerRank);
       std::string error;
       std::vector<Buffer> result;
@@ -99,8 +118,7 @@ EveryRankResult dinfer::runEveryRankInProcess(int64_t devices, int64_t stageSize
         error = toString(program.takeError());
       } else {
         RankContext rankContext{shared->world[rank].get(), static_cast<int>(stageSize), timeout};
-        auto outputs = program->executable->run(
-            std::move(program->inputs), [&](StringRef name) { return program->weights(name); }, nullptr, &rankContext);
+        auto outputs = runTimed(*program, rankContext, repeat, rank == 0 ? timesMs : nullptr);
         if (outputs)
           result = std::move(*outputs);
         else
@@ -217,14 +235,21 @@ Expected<std::vector<Buffer>> dinfer::runRankUnderMPI(int64_t devices, int64_t s
     abortMPIRun(
         formatv("the export has {0} ranks, but mpirun started {1} processes (mpirun -np {0})", devices, (*comm)->size())
             .str());
+  // The cores of this host are shared by the processes mpirun put on it.
+  unsigned threads = options.threads;
+  if (!threads) {
+    const char *local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    unsigned perHost = local ? std::max(1, std::atoi(local)) : 1;
+    threads = std::max(1u, std::thread::hardware_concurrency() / perHost);
+  }
+  setKernelThreads(threads);
   if (Error err = applyInjectedFault(rank, options.timeout))
     abortMPIRun("rank " + std::to_string(rank) + ": " + toString(std::move(err)));
   auto program = prepare(rank);
   if (!program)
     abortMPIRun(toString(program.takeError()));
   RankContext context{comm->get(), static_cast<int>(stageSize), options.timeout};
-  auto result = program->executable->run(
-      std::move(program->inputs), [&](StringRef name) { return program->weights(name); }, nullptr, &context);
+  auto result = runTimed(*program, context, options.repeat, rank == 0 ? options.timesMs : nullptr);
   if (!result)
     abortMPIRun(toString(result.takeError()));
   constexpr int kOutputTag = 1 << 20;

@@ -54,7 +54,14 @@ std::vector<Buffer> owned(std::vector<Buffer> outputs) {
   return outputs;
 }
 
-RankRunOptions rankOptions(const RunRequest &request) { return RankRunOptions{request.threads, request.timeout}; }
+RankRunOptions rankOptions(const RunRequest &request, std::vector<double> &timesMs) {
+  RankRunOptions options;
+  options.threads = request.threads;
+  options.timeout = request.timeout;
+  options.repeat = request.repeat;
+  options.timesMs = &timesMs;
+  return options;
+}
 
 /// The module partitioned for `request.deviceNum` ranks from the training
 /// strategy, one function per rank, run on that many threads; every rank
@@ -63,7 +70,7 @@ RankRunOptions rankOptions(const RunRequest &request) { return RankRunOptions{re
 /// the same whole tensors).
 Expected<std::vector<Buffer>> runOnRanks(const RunRequest &request, mlir::ModuleOp module, mlir::MLIRContext &context,
                                          const DiagnosticCollector &diagnostics, const std::vector<Buffer> &inputs,
-                                         WeightSource weights, std::string &summary) {
+                                         WeightSource weights, std::string &summary, std::vector<double> &timesMs) {
   int64_t devices = request.deviceNum;
   mlir::PassManager passes(&context);
   StrategyPipelineOptions pipeline;
@@ -77,7 +84,7 @@ Expected<std::vector<Buffer>> runOnRanks(const RunRequest &request, mlir::Module
     return runError(request.model + ": " + diagnostics.text("the program could not be partitioned"));
   int64_t stages = dist::deviceCountsOf(module).value_or(dist::DeviceCounts()).stages, stageSize = devices / stages;
   RankPreparer prepare = splitRanksPreparer(module, inputs, [weights](StringRef name) { return weights(name); });
-  auto outputs = runRanksInProcess(devices, stageSize, devices - stageSize, prepare, rankOptions(request));
+  auto outputs = runRanksInProcess(devices, stageSize, devices - stageSize, prepare, rankOptions(request, timesMs));
   if (!outputs)
     return outputs.takeError();
   summary = formatv("{0} ranks in one process{1}, layouts from {2}", devices,
@@ -204,7 +211,7 @@ Expected<RunResult> runExportFolder(const RunRequest &request) {
       return program;
     };
     int rank = 0;
-    auto outputs = runRankUnderMPI(devices, stageSize, outputRank, outputTypes, preparer, rankOptions(request), rank);
+    auto outputs = runRankUnderMPI(devices, stageSize, outputRank, outputTypes, preparer, rankOptions(request, result.timesMs), rank);
     if (!outputs)
       return outputs.takeError();
     result.holdsOutputs = rank == 0;
@@ -215,7 +222,7 @@ Expected<RunResult> runExportFolder(const RunRequest &request) {
                            .str();
     return result;
   }
-  auto outputs = runRanksInProcess(devices, stageSize, outputRank, prepareRank, rankOptions(request));
+  auto outputs = runRanksInProcess(devices, stageSize, outputRank, prepareRank, rankOptions(request, result.timesMs));
   if (!outputs)
     return outputs.takeError();
   result.outputs = owned(std::move(*outputs));
@@ -318,7 +325,8 @@ Expected<RunResult> runModelFile(const RunRequest &request) {
     return runError("the model has no weight '" + name + "'");
   };
   if (request.deviceNum > 0) {
-    auto distributed = runOnRanks(request, *module, context, diagnostics, buffers, weights, result.summary);
+    auto distributed =
+        runOnRanks(request, *module, context, diagnostics, buffers, weights, result.summary, result.timesMs);
     if (!distributed)
       return distributed.takeError();
     result.outputs = owned(std::move(*distributed));
@@ -352,4 +360,9 @@ Expected<RunResult> runModelFile(const RunRequest &request) {
 }
 } // namespace
 
-Expected<RunResult> dinfer::runModel(const RunRequest &request) { return runModelFile(request); }
+Expected<RunResult> dinfer::runModel(const RunRequest &request) {
+  auto result = runModelFile(request);
+  if (result)
+    llvm::sort(result->timesMs);
+  return result;
+}

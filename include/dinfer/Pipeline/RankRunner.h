@@ -43,8 +43,14 @@ struct RankProgram {
 using RankPreparer = std::function<llvm::Expected<RankProgram>(int64_t rank)>;
 
 struct RankRunOptions {
-  unsigned threads = 0; ///< kernel threads of all ranks together; 0: the cores
+  /// Kernel threads of all ranks together (in one process) or of this
+  /// process (under mpirun); 0: the cores, shared by the ranks on this host.
+  unsigned threads = 0;
   std::chrono::milliseconds timeout{std::chrono::seconds(300)}; ///< what every collective may take
+  /// Time this many more runs of every rank after the first, on the same
+  /// inputs; rank 0's times (ms, in run order) go to `timesMs`.
+  unsigned repeat = 0;
+  std::vector<double> *timesMs = nullptr;
 };
 
 /// What every rank of a run ended with: its outputs, or its error.
