@@ -11,6 +11,10 @@ rank sends per inference step over the Megatron minimum, computed here from
 the shapes and the predict layouts (`dinfer layout --json`):
   * one all_reduce per row-parallel product (a 2-D weight split along its
     input features), 2(t-1)/t of its output on the rank's tokens;
+  * one all_reduce per vocabulary-parallel embedding (a table split along
+    its rows), 2(t-1)/t of its output;
+  * one gather of the output of a last product split along its output
+    features (vocabulary-split logits), (t-1)/t of it;
   * one send of the hidden state per stage boundary;
   * one gather of a data-parallel output, (d-1)/d of it;
   * with sequence parallelism, a reduce_scatter and an all_gather in place of
@@ -49,6 +53,12 @@ CASES = [
     ("gpt_block", 4, "megatron:tp=2,dp=2", 1, [4, 2]),
     ("gpt_block", 8, "megatron:tp=2,opt-shard", 2, [8, 4, 2]),
     ("gpt_block", 2, "megatron:tp=2,sp", 1, [2]),
+    # LLaMA-style: RMSNorm, rotary positions, SiLU-gated MLP, grouped-query
+    # attention with 2 KV heads (tp 4 replicates each on 2 ranks).
+    ("llama_tiny", 2, "megatron:tp=2", 1, [2]),
+    ("llama_tiny", 4, "megatron:tp=4", 1, [4, 2]),
+    ("llama_tiny", 8, "megatron:tp=4,dp=2", 1, [8, 4]),
+    ("llama_tiny", 8, "megatron:tp=2,opt-shard", 2, [8, 4]),
 ]
 
 
@@ -61,29 +71,46 @@ def run(cmd):
 
 def weight_orientation(program):
     """Per parameter used as a product's weight: its contraction dimension
-    (0 for [in, out], 1 for a transposed [out, in] weight)."""
+    (0 for [in, out], 1 for a transposed [out, in] weight); the embedding
+    tables (gathered by row); the weight of the last product."""
     names = dict(re.findall(r'(%\w+) = dist\.param "([^"]+)"', program))
-    contraction = {}
+    contraction, tables, last = {}, set(), None
     for line in program.splitlines():
         m = re.search(r"nn\.(?:batch_)?matmul %\w+, (%\w+)( \{[^}]*\})?", line)
         if m and m.group(1) in names:
             contraction[names[m.group(1)]] = 1 if m.group(2) and "transpose_b = true" in m.group(2) else 0
-    return contraction
+            last = names[m.group(1)]
+        m = re.search(r"nn\.gather (%\w+),", line)
+        if m and m.group(1) in names:
+            tables.add(names[m.group(1)])
+    return contraction, tables, last
 
 
-def minimum(layouts, io, devices, contraction, sequence_parallel=False):
+def minimum(layouts, io, devices, weights, sequence_parallel=False):
     """The Megatron minimum of the busiest rank, in bytes sent per step."""
+    contraction, tables, last = weights
     stages = layouts["pipeline_stages"]
     per_stage = devices // stages
     x, y = io["inputs"][0]["shape"], io["outputs"][0]["shape"]
-    tokens, hidden = math.prod(x[:-1]), x[-1]
+    token_ids = io["inputs"][0]["dtype"].lower() in ("int32", "int64")
+    tokens = math.prod(x) if token_ids else math.prod(x[:-1])
+    hidden = None if token_ids else x[-1]
     tp = 1
     row_outputs = {s: [] for s in range(stages)}
+    embeddings = {s: [] for s in range(stages)}
+    logits_split = 1
     for name, p in layouts["layouts"].items():
         tmap, dev = p["tensor_map"], p["dev_matrix"]
-        if name not in contraction or len(p["full_shape"]) != 2 or not all(isinstance(a, int) for a in tmap):
+        if len(p["full_shape"]) != 2 or not all(isinstance(a, int) for a in tmap):
             continue
         degree = lambda axis: dev[len(dev) - 1 - axis] if axis >= 0 else 1
+        if name in tables:
+            hidden = hidden or p["full_shape"][1]
+            if tmap[0] >= 0:
+                embeddings[p["stage"]].append((p["full_shape"][1], degree(tmap[0])))
+            continue
+        if name not in contraction:
+            continue
         k = contraction[name]
         if tmap[k] >= 0 and tmap[1 - k] < 0:  # split along its input features: row parallel
             t = degree(tmap[k])
@@ -91,15 +118,20 @@ def minimum(layouts, io, devices, contraction, sequence_parallel=False):
             row_outputs[p["stage"]].append((p["full_shape"][1 - k], t))
         elif tmap[1 - k] >= 0:
             tp = max(tp, degree(tmap[1 - k]))
+            if name == last:
+                logits_split = degree(tmap[1 - k])
     dp = max(per_stage // tp, 1)
     while dp > 1 and x[0] % dp:
         dp -= 1
     local_tokens = tokens // dp
     busiest = 0
     for stage in range(stages):
-        sent = sum(2 * (t - 1) / t * local_tokens * out * 4 for out, t in row_outputs[stage] if t > 1)
+        sent = sum(2 * (t - 1) / t * local_tokens * out * 4 for out, t in row_outputs[stage] + embeddings[stage]
+                   if t > 1)
         if stage + 1 < stages:
             sent += local_tokens * hidden * 4
+        if stage == stages - 1 and logits_split > 1:
+            sent += (logits_split - 1) / logits_split * math.prod(y) / dp * 4
         if stage == stages - 1 and dp > 1:
             sent += (dp - 1) / dp * math.prod(y) * 4
         if stage == stages - 1 and sequence_parallel and tp > 1:
@@ -191,25 +223,26 @@ def main():
     if args.mpirun:
         return mpirun_speedup(args, dinfer)
     ratios = []
-    print("%-10s %-26s %-7s %-12s %-12s %-12s %s" % ("model", "training", "devices", "busiest", "minimum",
+    print("%-11s %-26s %-7s %-12s %-12s %-12s %s" % ("model", "training", "devices", "busiest", "minimum",
                                                      "over min", "collectives (busiest rank)"))
     with tempfile.TemporaryDirectory() as work:
         for model, train_devices, preset, train_stages, counts in CASES:
             path = os.path.join(ROOT, "test", "models", model, "model.onnx")
             io = json.loads(run([dinfer, "inspect", "--json", path]))
-            contraction = weight_orientation(run([os.path.join(args.build, "bin", "dinfer-translate"), "--import-onnx",
-                                                  path]))
-            shape = ",".join(map(str, io["inputs"][0]["shape"]))
+            weights = weight_orientation(run([os.path.join(args.build, "bin", "dinfer-translate"), "--import-onnx",
+                                              path]))
+            given = io["inputs"][0]
+            shape = ",".join(map(str, given["shape"])) + (":" + given["dtype"].lower() if given["dtype"].lower() != "float32" else "")
             strategy = os.path.join(work, "%s-%d-%s.json" % (model, train_devices, preset.replace(":", "_")))
             run([dinfer, "strategy", "--model", path, "--device-num", train_devices, "--pipeline-stages", train_stages,
                  "--preset", preset, "-o", strategy])
             for devices in counts:
-                common = ["--model", path, "--train-strategy", strategy, "--input", "x=" + shape, "--device-num",
-                          devices]
+                common = ["--model", path, "--train-strategy", strategy, "--input", given["name"] + "=" + shape,
+                          "--device-num", devices]
                 comm = json.loads(run([dinfer, "layout"] + common + ["--comm", "--json"]))
                 layouts = json.loads(run([dinfer, "layout"] + common + ["--json"]))
                 rank = max(comm["ranks"], key=lambda r: r["sent_bytes"])
-                least = minimum(layouts, io, devices, contraction, sequence_parallel=preset.endswith(",sp"))
+                least = minimum(layouts, io, devices, weights, sequence_parallel=preset.endswith(",sp"))
                 ratio = rank["sent_bytes"] / least if least else (1.0 if rank["sent_bytes"] == 0 else math.inf)
                 ratios.append(ratio)
                 kinds = {}
@@ -217,7 +250,7 @@ def main():
                     kinds[c["kind"]] = kinds.get(c["kind"], 0) + 1
                 training = "%s on %d%s" % (preset.split(":")[1], train_devices,
                                            " (%d stages)" % train_stages if train_stages > 1 else "")
-                print("%-10s %-26s %-7d %-12d %-12d %-12.2f %s" % (
+                print("%-11s %-26s %-7d %-12d %-12d %-12.2f %s" % (
                     model, training, devices, rank["sent_bytes"], least, ratio,
                     " ".join("%s x%d" % kv for kv in sorted(kinds.items()))))
     finite = [r for r in ratios if math.isfinite(r) and r > 0]

@@ -29,9 +29,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOLERANCE = 1e-3  # of the output's largest magnitude: float32 rounding over ~50 layers
 
 
-def build_llama():
+def build_llama(**sizes):
     """A LLaMA-style decoder: RMSNorm, rotary positions, grouped-query
-    attention (8 query heads over 2 KV heads), SiLU-gated MLP, causal mask."""
+    attention (8 query heads over 2 KV heads), SiLU-gated MLP, causal mask.
+    `sizes` overrides Llama's (vocab, d, heads, kv_heads, ffn, layers)."""
     import torch
     from torch import nn
 
@@ -108,7 +109,7 @@ def build_llama():
                 x = block(x, cos, sin, mask)
             return self.head(self.norm(x))
 
-    return Llama()
+    return Llama(**sizes)
 
 
 def build_encoder():

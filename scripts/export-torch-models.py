@@ -15,6 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from model_zoo import build_llama  # noqa: E402
+
 
 class MLP(nn.Module):
     def __init__(self, d=64, hidden=256, classes=10):
@@ -146,13 +149,17 @@ MODELS = {
     "gpt_tied": (TiedGPT, (2, 8)),
     "vit_tiny": (TinyViT, (2, 3, 32, 32)),
     "seq_tagger": (SequenceTagger, (4, 12, 16)),
+    # Grouped-query attention: 8 query heads over 2 KV heads (tensor parallel 4 replicates each KV head twice).
+    "llama_tiny": (lambda: build_llama(vocab=128, d=64, heads=8, kv_heads=2, ffn=172, layers=2), (2, 16)),
 }
 
 # Models exported at an older opset than 17 (LayerNormalization spelled out).
 OPSETS = {"vit_tiny": 14}
 
 # Models whose input is token ids (int64 in [0, vocab)) rather than floats.
-TOKEN_MODELS = {"gpt_tied": 64}
+TOKEN_MODELS = {"gpt_tied": 64, "llama_tiny": 128}
+# Folding would store the tied table's transpose as a second weight.
+UNFOLDED = {"gpt_tied"}
 
 
 def export(name, out):
@@ -179,8 +186,7 @@ def export(name, out):
     os.makedirs(path, exist_ok=True)
     torch.onnx.export(model, (x,), os.path.join(path, "model.onnx"), input_names=["x"], output_names=["y"],
                       opset_version=OPSETS.get(name, 17),
-                      # Folding would store the tied table's transpose as a second weight.
-                      do_constant_folding=name not in TOKEN_MODELS)
+                      do_constant_folding=name not in UNFOLDED)
     np.save(os.path.join(path, "x.npy"), x.numpy())
     np.save(os.path.join(path, "y.npy"), y.numpy())
     print(f"{name}: input {list(shape)} -> output {list(y.shape)}")

@@ -42,6 +42,11 @@ def Dist_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kStrategyAttrName = "dist.strategy";
     /// The pipeline stage an op runs in.
     static constexpr ::llvm::StringLiteral kStageAttrName = "dist.stage";
+    /// On an op with a dist.strategy that uses fewer devices than its stage:
+    /// the replicas take the last device axis instead of MindSpore's first,
+    /// so that neighbouring ranks share a slice (grouped-query attention's
+    /// KV heads, each read by the query heads of consecutive ranks).
+    static constexpr ::llvm::StringLiteral kReplicasLastAttrName = "dist.replicas_last";
     /// What --dist-infer-predict-layout did to a parameter's layout: `same`,
     /// `dropped-replicas`, `shrunk-model-parallel`, `split-batch`,
     /// `restaged` or `replicated`.

@@ -357,6 +357,11 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op, NamedAttribut
       return op->emitOpError() << "dist.strategy must be a #dist.strategy<...>";
     return strategy.verifyForOperands(op);
   }
+  if (name == kReplicasLastAttrName) {
+    if (!llvm::isa<UnitAttr>(attribute.getValue()) || !op->hasAttr(kStrategyAttrName))
+      return op->emitOpError() << "dist.replicas_last is a unit attribute of an op with a dist.strategy";
+    return success();
+  }
   if (name == kPartitionedAttrName) {
     if (!llvm::isa<FunctionOpInterface>(op) || !llvm::isa<UnitAttr>(attribute.getValue()))
       return op->emitOpError() << "dist.partitioned is a unit attribute of a function";

@@ -33,8 +33,11 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
   llvm::DenseMap<Value, bool> featureSplit;
   /// Keyed ops whose strategy follows their activation's propagated layout.
   SmallVector<Operation *> deferred;
-  /// Results of column-parallel products: a bias added to one is split with it.
-  llvm::DenseSet<Value> columnOutputs;
+  /// Keyed ops whose replicas take the last device axis (dist.replicas_last).
+  llvm::DenseSet<Operation *> replicasLast;
+  /// Results of column-parallel products, with their split: a bias added to
+  /// one is split with it.
+  llvm::DenseMap<Value, int64_t> columnOutputs;
   bool failedAny = false;
 
   bool splitOf(Value v) { return featureSplit.lookup(v); }
@@ -138,6 +141,24 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
     return false;
   }
 
+  /// The heads a projection's output is viewed as: the reshape right after
+  /// it (or after its bias add) into [..., heads, head_dim]; 0 when none.
+  static int64_t headsOf(Value value) {
+    int64_t rank = typeOf(value).getRank(), features = typeOf(value).getDimSize(rank - 1);
+    for (Operation *user : value.getUsers()) {
+      if (auto reshape = llvm::dyn_cast<nn::ReshapeOp>(user)) {
+        RankedTensorType type = typeOf(reshape->getResult(0));
+        int64_t r = type.getRank();
+        if (r == rank + 1 && type.getDimSize(r - 2) * type.getDimSize(r - 1) == features)
+          return type.getDimSize(r - 2);
+      }
+      if (llvm::isa<nn::AddOp, nn::BiasAddOp>(user))
+        if (int64_t heads = headsOf(user->getResult(0)))
+          return heads;
+    }
+    return 0;
+  }
+
   /// Whether `value` (or the bias add right after it) is cut apart along its
   /// last dimension by a slice or split.
   static bool slicesFeatures(Value value) {
@@ -203,10 +224,20 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
             // ranks parts of different thirds.
             op->emitRemark() << "packed projection (its output is sliced along the features): kept data parallel; "
                                 "splitting it per head within each third is not supported yet";
-          } else if (tpDivides(op, typeOf(w).getDimSize(outDim), "output features of a column-parallel product")) {
-            ws[outDim] = tp;
-            resultSplit = true;
-            columnOutputs.insert(op->getResult(0));
+          } else {
+            // Grouped-query attention with fewer KV heads than tp: each KV
+            // head whole, on the consecutive ranks whose query heads read it.
+            int64_t heads = headsOf(op->getResult(0)), degree = tp;
+            if (heads > 0 && heads < degree && degree % heads == 0)
+              degree = heads;
+            if (degree < tp || tpDivides(op, typeOf(w).getDimSize(outDim),
+                                         "output features of a column-parallel product")) {
+              ws[outDim] = degree;
+              resultSplit = true;
+              columnOutputs[op->getResult(0)] = degree;
+              if (degree < tp)
+                replicasLast.insert(op);
+            }
           }
         }
         strategy = {xs, ws};
@@ -221,7 +252,8 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
         for (Value v : op->getOperands())
           if (!isParameter(v) && (!activation || typeOf(v).getRank() > typeOf(activation).getRank()))
             activation = v;
-        bool followsSplit = activation && columnOutputs.contains(activation) && llvm::isa<nn::AddOp, nn::BiasAddOp>(op);
+        bool followsSplit = activation && columnOutputs.count(activation) && llvm::isa<nn::AddOp, nn::BiasAddOp>(op);
+        int64_t followedSplit = followsSplit ? columnOutputs.lookup(activation) : 1;
         if (!followsSplit && activation && !splitOf(activation) && sequenceParallel) {
           // Outside the tensor-parallel region: the sequence split tp ways.
           if (std::optional<SmallVector<SmallVector<int64_t>>> sequence = sequenceSplit(op, activation)) {
@@ -249,14 +281,18 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
             // The last (feature) dimension, aligned from the right.
             int64_t last = typeOf(v).getRank() - 1;
             if (typeOf(v).getDimSize(last) == typeOf(activation).getDimSize(rank - 1))
-              splits[last] = tp; // the product before divided them already
+              splits[last] = followedSplit; // the product before divided them already
           }
           strategy.push_back(splits);
         }
         resultSplit = followsSplit;
+        if (followsSplit && followedSplit < tp)
+          replicasLast.insert(op);
       }
       if (failed(setStrategy(op, strategy)))
         return;
+      if (replicasLast.contains(op))
+        op->setAttr(dist::DistDialect::kReplicasLastAttrName, UnitAttr::get(&getContext()));
       for (Value result : op->getResults())
         featureSplit[result] = resultSplit;
     });

@@ -92,6 +92,34 @@ struct DistInferPredictLayoutPass : dinfer::impl::DistInferPredictLayoutBase<Dis
     });
     if (failedAny)
       return signalPassFailure();
+    // A strategy file carries no dist.replicas_last: a parameter laid out
+    // with its replicas on the last device axis says it.
+    for (auto &[op, splits] : strategized) {
+      if (splits.replicasLast)
+        continue;
+      for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+        auto param = operand.getDefiningOp<dist::ParamOp>();
+        if (!param || !param.getLayoutAttr())
+          continue;
+        TensorLayout training = param.getLayoutAttr().toTensorLayout();
+        // A whole parameter's device matrix tells nothing of where its op's
+        // replicas go.
+        if (llvm::all_of(training.tensorMap, [](const DimAxes &axes) { return axes.empty(); }))
+          continue;
+        FactorSplits last = splits;
+        last.replicasLast = true;
+        TensorLayout first = operandLayout(splits, index, trainPerStage),
+                     lastLayout = operandLayout(last, index, trainPerStage);
+        auto same = [&](const TensorLayout &a) {
+          return a.devMatrix == training.devMatrix && a.tensorMap == training.tensorMap;
+        };
+        if (same(lastLayout) && !same(first)) {
+          splits.replicasLast = true;
+          op->setAttr(dist::DistDialect::kReplicasLastAttrName, UnitAttr::get(context));
+        }
+        break;
+      }
+    }
     // The program's model-parallel degree after rule 1: what every op's
     // batch shares the devices with (rule 2), so that neighbours agree.
     // Training's own model-parallel degree says whether it split the batch

@@ -25,6 +25,47 @@ RankedTensorType typeOf(Value v) { return llvm::dyn_cast<RankedTensorType>(v.get
 /// dev-matrix dimension first), as the collectives' group order needs.
 bool majorFirst(ArrayRef<int64_t> axes) { return llvm::is_sorted(axes, std::greater<int64_t>()); }
 
+/// Where each axis of `matrix` starts: the number of devices its minor axes
+/// span, for axis 0 (the last) up to the whole matrix.
+SmallVector<int64_t> axisStrides(ArrayRef<int64_t> matrix) {
+  SmallVector<int64_t> strides = {1};
+  for (int64_t extent : llvm::reverse(matrix))
+    strides.push_back(strides.back() * extent);
+  return strides;
+}
+
+/// The coarsest device matrix of which every axis of `a` and of `b` is a run
+/// of consecutive axes ([4] and [2, 2] give [2, 2]); none when the two cut
+/// the devices incompatibly ([2, 3] and [3, 2]).
+std::optional<SmallVector<int64_t>> commonRefinement(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  SmallVector<int64_t> sa = axisStrides(a), sb = axisStrides(b);
+  if (sa.back() != sb.back())
+    return std::nullopt;
+  SmallVector<int64_t> strides(sa);
+  llvm::append_range(strides, sb);
+  llvm::sort(strides);
+  strides.erase(std::unique(strides.begin(), strides.end()), strides.end());
+  SmallVector<int64_t> matrix;
+  for (size_t i = strides.size() - 1; i > 0; --i) {
+    if (strides[i] % strides[i - 1] != 0)
+      return std::nullopt;
+    matrix.push_back(strides[i] / strides[i - 1]);
+  }
+  if (matrix.empty())
+    matrix.push_back(1);
+  return matrix;
+}
+
+/// `axes` of `matrix` as axes of `refined` (a refinement of it), major first.
+SmallVector<int64_t> refineAxes(ArrayRef<int64_t> axes, ArrayRef<int64_t> matrix, ArrayRef<int64_t> refined) {
+  SmallVector<int64_t> original = axisStrides(matrix), finer = axisStrides(refined), out;
+  for (int64_t axis : axes)
+    for (int64_t j = static_cast<int64_t>(refined.size()) - 1; j >= 0; --j)
+      if (finer[j] >= original[axis] && finer[j] < original[axis + 1] && refined[refined.size() - 1 - j] > 1)
+        out.push_back(j);
+  return out;
+}
+
 struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
   bool failedAny = false;
 
@@ -104,6 +145,7 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
       op.removeAttr(dist::DistDialect::kLayoutAttrName);
       op.removeAttr(dist::DistDialect::kResultLayoutsAttrName);
       op.removeAttr(dist::DistDialect::kStrategyAttrName);
+      op.removeAttr(dist::DistDialect::kReplicasLastAttrName);
       if (partialMean)
         scalePartialMean(partialMean, meanLayout, layouts);
     }
@@ -211,43 +253,66 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
       value = dist::AllReduceOp::create(builder, loc, value, dist::ReduceKindAttr::get(builder.getContext(), kind),
                                         builder.getDenseI64ArrayAttr(from.getPartial()), devMatrix(from));
     }
-    bool sameMatrix = from.getDevMatrix() == to.getDevMatrix();
+    // Both layouts over one device matrix that refines each ([4] and [2, 2]
+    // become [2, 2]), so that a split that only refines another is seen as
+    // such; layouts whose matrices have no common refinement keep their own.
+    SmallVector<int64_t> matrix(from.getDevMatrix());
+    SmallVector<SmallVector<int64_t>> have, want;
+    std::optional<SmallVector<int64_t>> refined = commonRefinement(from.getDevMatrix(), to.getDevMatrix());
+    bool sameMatrix = refined.has_value();
+    if (refined)
+      matrix = *refined;
+    for (int64_t d = 0; d < rank; ++d) {
+      have.push_back(refined ? refineAxes(from.getDimAxes(d), from.getDevMatrix(), matrix)
+                             : SmallVector<int64_t>(from.getDimAxes(d)));
+      want.push_back(refined ? refineAxes(to.getDimAxes(d), to.getDevMatrix(), matrix)
+                             : SmallVector<int64_t>(to.getDimAxes(d)));
+    }
+    auto matrixAttr = dist::DeviceMatrixAttr::get(builder.getContext(), matrix);
     // One set of device axes moving from one dimension to another: a single
     // all_to_all, each member sending every other member its piece, instead
     // of gathering the whole tensor and splitting it again.
     if (sameMatrix) {
       SmallVector<int64_t> changed;
       for (int64_t d = 0; d < rank; ++d)
-        if (from.getDimAxes(d) != to.getDimAxes(d))
+        if (have[d] != want[d])
           changed.push_back(d);
       if (changed.size() == 2) {
         int64_t a = changed[0], b = changed[1];
-        if (!from.getDimAxes(b).empty())
+        if (!have[b].empty())
           std::swap(a, b);
         // a loses its axes to b, which had none.
-        if (to.getDimAxes(a).empty() && from.getDimAxes(b).empty() && from.getDimAxes(a) == to.getDimAxes(b)) {
-          value = dist::AllToAllOp::create(builder, loc, value, builder.getDenseI64ArrayAttr(from.getDimAxes(a)),
-                                           builder.getI64IntegerAttr(b), builder.getI64IntegerAttr(a), devMatrix(from));
+        if (want[a].empty() && have[b].empty() && have[a] == want[b]) {
+          value = dist::AllToAllOp::create(builder, loc, value, builder.getDenseI64ArrayAttr(have[a]),
+                                           builder.getI64IntegerAttr(b), builder.getI64IntegerAttr(a), matrixAttr);
           finishLowering(annotate, first, value, to, layouts);
           return;
         }
       }
     }
-    // Dimensions that lose (or change) their split are gathered in the
-    // source layout, those that gain one are split in the target layout.
+    // Per dimension, the axes both layouts split it over first (major first)
+    // stay; the source's further axes are gathered, the target's are split
+    // off the piece each rank holds. A split that refines another is then a
+    // local slice, with nothing sent.
+    SmallVector<size_t> kept(rank, 0);
+    if (sameMatrix)
+      for (int64_t d = 0; d < rank; ++d)
+        while (kept[d] < have[d].size() && kept[d] < want[d].size() && have[d][kept[d]] == want[d][kept[d]])
+          ++kept[d];
     for (int64_t d = 0; d < rank; ++d) {
-      ArrayRef<int64_t> have = from.getDimAxes(d), want = to.getDimAxes(d);
-      if (have.empty() || (sameMatrix && have == want))
+      ArrayRef<int64_t> gathered = ArrayRef<int64_t>(have[d]).drop_front(kept[d]);
+      if (gathered.empty())
         continue;
-      value = dist::AllGatherOp::create(builder, loc, value, builder.getDenseI64ArrayAttr(have),
-                                        builder.getI64IntegerAttr(d), devMatrix(from));
+      value = dist::AllGatherOp::create(builder, loc, value, builder.getDenseI64ArrayAttr(gathered),
+                                        builder.getI64IntegerAttr(d),
+                                        sameMatrix ? matrixAttr : devMatrix(from));
     }
     for (int64_t d = 0; d < rank; ++d) {
-      ArrayRef<int64_t> have = from.getDimAxes(d), want = to.getDimAxes(d);
-      if (want.empty() || (sameMatrix && have == want))
+      ArrayRef<int64_t> split = ArrayRef<int64_t>(want[d]).drop_front(kept[d]);
+      if (split.empty())
         continue;
-      value = dist::LocalSplitOp::create(builder, loc, value, builder.getDenseI64ArrayAttr(want),
-                                         builder.getI64IntegerAttr(d), devMatrix(to));
+      value = dist::LocalSplitOp::create(builder, loc, value, builder.getDenseI64ArrayAttr(split),
+                                         builder.getI64IntegerAttr(d), sameMatrix ? matrixAttr : devMatrix(to));
     }
     finishLowering(annotate, first, value, to, layouts);
   }

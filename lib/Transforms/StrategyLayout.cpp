@@ -62,6 +62,7 @@ FailureOr<FactorSplits> dinfer::factorSplits(Operation *op, dist::StrategyAttr s
     }
   }
   result.deviceOrder.assign(order.begin(), order.end());
+  result.replicasLast = op->hasAttr(dist::DistDialect::kReplicasLastAttrName);
   return result;
 }
 
@@ -105,14 +106,14 @@ static FactorPlacement placeWithReplicas(const FactorSplits &splits, int64_t sta
 }
 
 FactorPlacement dinfer::placeFactors(const FactorSplits &splits, int64_t stageDevices) {
-  return placeWithReplicas(splits, stageDevices, /*replicasLast=*/false);
+  return placeWithReplicas(splits, stageDevices, splits.replicasLast);
 }
 
 FactorPlacement dinfer::placeActivationFactors(const FactorSplits &splits, int64_t stageDevices) {
   bool splitsParameters = false;
   for (auto [f, split] : llvm::enumerate(splits.split))
     splitsParameters |= split > 1 && splits.modelParallel[f];
-  return placeWithReplicas(splits, stageDevices, /*replicasLast=*/!splitsParameters);
+  return placeWithReplicas(splits, stageDevices, /*replicasLast=*/splits.replicasLast || !splitsParameters);
 }
 
 void dinfer::keepBlockSplits(FactorPlacement &placement, const dist::ShardingRule &rule) {

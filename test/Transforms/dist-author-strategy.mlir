@@ -41,6 +41,24 @@ func.func @sequence_first(%x: tensor<4x6x16xf32>) -> tensor<6x4x16xf32> {
   return %y : tensor<6x4x16xf32>
 }
 
+// Grouped-query attention with fewer KV heads (2) than tp (4): the key
+// projection splits its heads 2 ways, each head on two ranks (replicas on the
+// last device axis, next to each other, as the query heads reading it are);
+// the query projection splits its 8 heads 4 ways.
+// CHECK-LABEL: func.func @grouped_query
+func.func @grouped_query(%x: tensor<4x6x16xf32>) -> (tensor<4x6x8x2xf32>, tensor<4x6x2x4xf32>) {
+  %wq = dist.param "g.wq" : tensor<16x16xf32>
+  %wk = dist.param "g.wk" : tensor<16x8xf32>
+  // CHECK: nn.batch_matmul {{.*}}dist.strategy = #dist.strategy<[2, 1, 1], [1, 4]>
+  // CHECK-NOT: dist.replicas_last
+  %q = nn.batch_matmul %x, %wq : tensor<4x6x16xf32>, tensor<16x16xf32>
+  %qh = nn.reshape %q {shape = array<i64: 4, 6, 8, 2>} : tensor<4x6x16xf32>
+  // CHECK: nn.batch_matmul {{.*}}dist.replicas_last, dist.stage = 0 : i64, dist.strategy = #dist.strategy<[2, 1, 1], [1, 2]>
+  %k = nn.batch_matmul %x, %wk : tensor<4x6x16xf32>, tensor<16x8xf32>
+  %kh = nn.reshape %k {shape = array<i64: 4, 6, 2, 4>} : tensor<4x6x8xf32>
+  return %qh, %kh : tensor<4x6x8x2xf32>, tensor<4x6x2x4xf32>
+}
+
 // tp=3 divides none of the split dimensions: everything stays data parallel.
 // ODD-DAG: remark: tp=3 does not divide the vocabulary of an embedding table (100): the op stays data parallel
 // ODD-DAG: remark: tp=3 does not divide the output features of a column-parallel product (32): the op stays data parallel

@@ -58,3 +58,23 @@ module attributes {dist.device_num = 8 : i64} {
     return %e : tensor<64x8xf32>
   }
 }
+
+// -----
+
+// A strategy file says nothing of where an op's replicas go, but a split
+// parameter's training layout does: MatMul ((1,1),(1,2)) on 8 devices with
+// its weight at dev_matrix [2, 4], tensor_map [-1, 1] (the replicas on the
+// last axis, as a grouped-query KV projection is authored) keeps that layout
+// and marks its op dist.replicas_last; on 4 devices the replicas shrink and
+// stay last.
+// N8: dist.param "kv" {dist.rule = #dist.rule<same>, layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 1]>}
+// N8: nn.matmul {{.*}}dist.replicas_last, dist.stage = 0 : i64, dist.strategy = #dist.strategy<[1, 1], [1, 2]>
+// N4: dist.param "kv" {dist.rule = #dist.rule<dropped_replicas>, layout = #dist.layout<dev_matrix = [2, 2], tensor_map = [-1, 1]>}
+// N4: nn.matmul {{.*}}dist.replicas_last
+module attributes {dist.device_num = 8 : i64} {
+  func.func @main(%x: tensor<128x96xf32>) -> tensor<128x16xf32> {
+    %kv = dist.param "kv" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 1]>} : tensor<96x16xf32>
+    %y = nn.matmul %x, %kv {dist.stage = 0 : i64, dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<128x96xf32>, tensor<96x16xf32>
+    return %y : tensor<128x16xf32>
+  }
+}

@@ -155,6 +155,29 @@ module attributes {dist.device_num = 4 : i64} {
 
 // -----
 
+// A split that refines the one a value has: the layouts are compared over the
+// device matrix that refines both ([4] over [2, 2]). Heads split 2 ways on
+// the major axis of [2, 2] to heads split 4 ways over all devices (the KV
+// heads of grouped-query attention, each on two ranks, to the query heads'
+// split): every rank cuts its piece from the heads it holds, with nothing
+// sent. The reverse keeps the common major split and gathers the minor one.
+// CHECK-LABEL: func.func @refines
+// CHECK-NOT: dist.all_gather
+// CHECK: dist.local_split %{{.*}} axes = [0] dim = 1 dev_matrix = <[2, 2]> : tensor<1x4x8xf32>
+// CHECK-NEXT: dist.all_gather %{{.*}} axes = [0] dim = 1 dev_matrix = <[2, 2]> : tensor<1x2x8xf32>
+// CHECK-NOT: dist.local_split
+// CHECK: return
+module attributes {dist.device_num = 4 : i64} {
+  func.func @refines(%x: tensor<1x8x8xf32>) -> (tensor<1x8x8xf32>, tensor<1x8x8xf32>) {
+    %kv = dist.param "kv" {layout = #dist.layout<dev_matrix = [2, 2], tensor_map = [-1, 1, -1]>} : tensor<1x8x8xf32>
+    %q = dist.annotate %kv layout <dev_matrix = [4], tensor_map = [-1, 0, -1]> : tensor<1x8x8xf32>
+    %back = dist.annotate %q layout <dev_matrix = [2, 2], tensor_map = [-1, 1, -1]> : tensor<1x8x8xf32>
+    return %q, %back : tensor<1x8x8xf32>, tensor<1x8x8xf32>
+  }
+}
+
+// -----
+
 // Grouped-query attention's KV heads repeated for their query heads
 // (Hugging Face's repeat_kv, an nn.broadcast_to): with the KV heads split
 // two ways, the broadcast takes its local shape.

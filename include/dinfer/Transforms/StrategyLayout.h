@@ -27,6 +27,8 @@ struct FactorSplits {
   /// product's first operand's dimensions then its output features; any
   /// other op's output dimensions, then factors only its operands have.
   llvm::SmallVector<int64_t> deviceOrder;
+  /// Replicas on the last device axis (dist.replicas_last), not the first.
+  bool replicasLast = false;
 };
 
 /// Reads `strategy` through the op's
@@ -46,8 +48,9 @@ struct FactorPlacement {
 };
 
 /// The op's device matrix for `splits`: a leading replica axis when the op
-/// uses fewer than `stageDevices`, then the split factors in device order,
-/// standardized (axes of 1 removed; `[1]` when nothing is split).
+/// uses fewer than `stageDevices` (a trailing one with replicasLast), then
+/// the split factors in device order, standardized (axes of 1 removed; `[1]`
+/// when nothing is split).
 FactorPlacement placeFactors(const FactorSplits &splits, int64_t stageDevices);
 
 /// Where --dist-propagate places an op's activations: as placeFactors, but an

@@ -66,3 +66,11 @@ module attributes {dist.device_num = 8 : i64, dist.pipeline_stages = 2 : i64} {
     return
   }
 }
+
+// -----
+
+func.func @replicas_last_without_strategy(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) {
+  // expected-error @+1 {{dist.replicas_last is a unit attribute of an op with a dist.strategy}}
+  %0 = nn.matmul %x, %w {dist.replicas_last} : tensor<8x16xf32>, tensor<16x32xf32>
+  return
+}
