@@ -271,6 +271,16 @@ public:
           kernels::binaryScalarLeft(*fast, *a, b, z.as<float>(), count);
         return;
       }
+      // Any other broadcast ([N, C, H, W] and [N, C, 1, 1], [B, T, D] and
+      // [B, T, 1]): runs of the output, each operand contiguous or repeated.
+      if (x.numElements() > 0 && y.numElements() > 0) {
+        const float *a = x.as<float>(), *b = y.as<float>();
+        Buffer &z = llvm::ArrayRef<int64_t>(x.shape) == zShape   ? defineInPlaceOf(zv, xv)
+                    : llvm::ArrayRef<int64_t>(y.shape) == zShape ? defineInPlaceOf(zv, yv)
+                                                                 : define(zv);
+        kernels::binaryBroadcast(*fast, a, x.shape, b, y.shape, z.as<float>(), zShape);
+        return;
+      }
     }
     Buffer &z = define(zv);
     bool integral = !isFloatingPoint(z.dtype);

@@ -216,6 +216,74 @@ void binaryDispatch(const float *x, const float *y, float *z, int64_t count, int
   });
 }
 
+/// One run of a broadcast: each side contiguous (stride 1) or one value
+/// repeated (stride 0).
+template <Binary kind>
+void broadcastRun(const float *x, int64_t xStride, const float *y, int64_t yStride, float *z, int64_t n) {
+  if (xStride && yStride)
+    binaryLoop<kind>(x, y, z, n);
+  else if (xStride)
+    binaryScalarRight<kind>(x, *y, z, n);
+  else if (yStride)
+    binaryScalarLeftLoop<kind>(*x, y, z, n);
+  else
+    std::fill(z, z + n, combine<kind>(*x, *y));
+}
+
+template <Binary kind>
+void broadcastDispatch(const float *x, llvm::ArrayRef<int64_t> xStrides, const float *y,
+                       llvm::ArrayRef<int64_t> yStrides, float *z, llvm::ArrayRef<int64_t> shape) {
+  size_t rank = shape.size();
+  int64_t run = shape[rank - 1], rows = 1;
+  for (size_t d = 0; d + 1 < rank; ++d)
+    rows *= shape[d];
+  parallelFor(rows, run, [&](int64_t begin, int64_t end) {
+    llvm::SmallVector<int64_t, 6> index(rank - 1, 0);
+    int64_t rest = begin;
+    for (size_t d = rank - 1; d-- > 0;) {
+      index[d] = rest % shape[d];
+      rest /= shape[d];
+    }
+    for (int64_t r = begin; r < end; ++r) {
+      int64_t xOffset = 0, yOffset = 0;
+      for (size_t d = 0; d + 1 < rank; ++d) {
+        xOffset += index[d] * xStrides[d];
+        yOffset += index[d] * yStrides[d];
+      }
+      broadcastRun<kind>(x + xOffset, xStrides[rank - 1], y + yOffset, yStrides[rank - 1], z + r * run, run);
+      for (size_t d = rank - 1; d-- > 0;) {
+        if (++index[d] < shape[d])
+          break;
+        index[d] = 0;
+      }
+    }
+  });
+}
+
+/// Sum of a row in 16 running lanes (a sum the compiler may vectorise
+/// without reassociating one accumulator), the lanes added in double.
+DINFER_VECTOR_CLONES double rowSum(const float *x, int64_t n) {
+  constexpr int64_t lanes = 16;
+  float partial[lanes] = {};
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes)
+    for (int64_t l = 0; l < lanes; ++l)
+      partial[l] += x[i + l];
+  double sum = 0;
+  for (int64_t l = 0; l < lanes; ++l)
+    sum += partial[l];
+  for (; i < n; ++i)
+    sum += x[i];
+  return sum;
+}
+
+DINFER_VECTOR_CLONES float rowMin(const float *x, int64_t n) {
+  float m = INFINITY;
+  for (int64_t i = 0; i < n; ++i)
+    m = std::min(m, x[i]);
+  return m;
+}
+
 DINFER_VECTOR_CLONES float rowMax(const float *x, int64_t n) {
   float m = -INFINITY;
   for (int64_t i = 0; i < n; ++i)
@@ -303,6 +371,51 @@ void kernels::binaryRows(Binary kind, const float *x, const float *y, float *z, 
   }
 }
 
+void kernels::binaryBroadcast(Binary kind, const float *x, llvm::ArrayRef<int64_t> xShape, const float *y,
+                              llvm::ArrayRef<int64_t> yShape, float *z, llvm::ArrayRef<int64_t> zShape) {
+  // Each operand's stride per output dimension (0 where it is broadcast),
+  // dimensions of 1 dropped and neighbours that both operands walk alike
+  // merged: [N, C, H, W] * [N, C, 1, 1] becomes N·C runs of H·W.
+  llvm::SmallVector<int64_t, 6> shape, xStrides, yStrides;
+  auto strideOf = [&](llvm::ArrayRef<int64_t> operand, size_t d) {
+    size_t offset = zShape.size() - operand.size();
+    if (d < offset || operand[d - offset] == 1)
+      return int64_t(0);
+    int64_t stride = 1;
+    for (size_t e = d - offset + 1; e < operand.size(); ++e)
+      stride *= operand[e];
+    return stride;
+  };
+  for (size_t d = 0; d < zShape.size(); ++d) {
+    if (zShape[d] == 1)
+      continue;
+    int64_t xs = strideOf(xShape, d), ys = strideOf(yShape, d);
+    if (!shape.empty() && xStrides.back() == xs * zShape[d] && yStrides.back() == ys * zShape[d]) {
+      shape.back() *= zShape[d];
+      xStrides.back() = xs;
+      yStrides.back() = ys;
+      continue;
+    }
+    shape.push_back(zShape[d]);
+    xStrides.push_back(xs);
+    yStrides.push_back(ys);
+  }
+  if (shape.empty()) { // one element
+    shape.push_back(1);
+    xStrides.push_back(1);
+    yStrides.push_back(1);
+  }
+  switch (kind) {
+  case Binary::Add: return broadcastDispatch<Binary::Add>(x, xStrides, y, yStrides, z, shape);
+  case Binary::Sub: return broadcastDispatch<Binary::Sub>(x, xStrides, y, yStrides, z, shape);
+  case Binary::Mul: return broadcastDispatch<Binary::Mul>(x, xStrides, y, yStrides, z, shape);
+  case Binary::Div: return broadcastDispatch<Binary::Div>(x, xStrides, y, yStrides, z, shape);
+  case Binary::Pow: return broadcastDispatch<Binary::Pow>(x, xStrides, y, yStrides, z, shape);
+  case Binary::Max: return broadcastDispatch<Binary::Max>(x, xStrides, y, yStrides, z, shape);
+  case Binary::Min: return broadcastDispatch<Binary::Min>(x, xStrides, y, yStrides, z, shape);
+  }
+}
+
 void kernels::binaryScalarLeft(Binary kind, float x, const float *y, float *z, int64_t count) {
   auto run = [&](auto loop) { parallelFor(count, 1, [&](int64_t b, int64_t e) { loop(x, y + b, z + b, e - b); }); };
   switch (kind) {
@@ -314,6 +427,46 @@ void kernels::binaryScalarLeft(Binary kind, float x, const float *y, float *z, i
   case Binary::Max: return run(binaryScalarLeftLoop<Binary::Max>);
   case Binary::Min: return run(binaryScalarLeftLoop<Binary::Min>);
   }
+}
+
+void kernels::reduceMiddle(Reduce kind, const float *x, float *y, int64_t outer, int64_t reduced, int64_t inner) {
+  if (inner == 1) {
+    // Each output a contiguous row of the input.
+    parallelFor(outer, reduced, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        const float *row = x + o * reduced;
+        switch (kind) {
+        case Reduce::Sum: y[o] = static_cast<float>(rowSum(row, reduced)); break;
+        case Reduce::Mean: y[o] = static_cast<float>(rowSum(row, reduced) / static_cast<double>(reduced)); break;
+        case Reduce::Max: y[o] = rowMax(row, reduced); break;
+        case Reduce::Min: y[o] = rowMin(row, reduced); break;
+        }
+      }
+    });
+    return;
+  }
+  // Rows of `inner` combined elementwise, one output row per outer index.
+  parallelFor(outer * inner, reduced, [&](int64_t b, int64_t e) {
+    // Whole output rows where the chunk allows; the loops below cover any part.
+    for (int64_t i = b; i < e;) {
+      int64_t o = i / inner, c = i % inner, n = std::min(inner - c, e - i);
+      const float *first = x + o * reduced * inner + c;
+      float *out = y + i;
+      std::copy(first, first + n, out);
+      for (int64_t r = 1; r < reduced; ++r) {
+        const float *row = first + r * inner;
+        switch (kind) {
+        case Reduce::Sum:
+        case Reduce::Mean: binaryLoop<Binary::Add>(out, row, out, n); break;
+        case Reduce::Max: binaryLoop<Binary::Max>(out, row, out, n); break;
+        case Reduce::Min: binaryLoop<Binary::Min>(out, row, out, n); break;
+        }
+      }
+      if (kind == Reduce::Mean)
+        binaryScalarRight<Binary::Mul>(out, 1.0f / static_cast<float>(reduced), out, n);
+      i += n;
+    }
+  });
 }
 
 void kernels::softmaxRows(const float *x, float *y, int64_t rows, int64_t length, bool log) {
@@ -527,6 +680,7 @@ struct kernels::PrepackedWeights::Storage {
   std::string key;
   memory packed;
   std::shared_ptr<Compiled<dnnl::matmul>> compiled;
+  std::shared_ptr<Compiled<dnnl::convolution_forward>> convolution;
 };
 
 kernels::PrepackedWeights::PrepackedWeights() = default;
@@ -615,7 +769,7 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
 }
 
 llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const float *w, ArrayRef<int64_t> wShape,
-                            float *y, ArrayRef<int64_t> yShape, const Conv2DParams &p) {
+                            float *y, ArrayRef<int64_t> yShape, const Conv2DParams &p, PrepackedWeights *prepacked) {
   for (int64_t d : yShape)
     if (d == 0)
       return llvm::Error::success();
@@ -628,6 +782,62 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
   memory::dims strides{p.strides[0], p.strides[1]}, dilations{p.dilations[0] - 1, p.dilations[1] - 1},
       padL{p.padBefore[0], p.padBefore[1]}, padR{p.padAfter[0], p.padAfter[1]};
   try {
+    if (prepacked) {
+      // Constant weights: oneDNN picks the layouts its fastest kernel reads
+      // (blocked or channels-last); the weights are reordered once, the
+      // activations in and out of this thread's buffers around each call.
+      std::string key = keyOf({src, weights, dst, strides, dilations, padL, padR});
+      auto &storage = prepacked->storage;
+      memory::desc plainWeights(weights, memory::data_type::f32,
+                                groups > 1 ? memory::format_tag::goihw : memory::format_tag::oihw);
+      if (!storage || storage->source != w || storage->key != key || !storage->convolution) {
+        static PrimitiveCache<dnnl::convolution_forward> anyCache;
+        auto compiled = anyCache.get("any:" + key, [&] {
+          memory::desc sd(src, memory::data_type::f32, memory::format_tag::any),
+              wd(weights, memory::data_type::f32, memory::format_tag::any),
+              dd(dst, memory::data_type::f32, memory::format_tag::any);
+          dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                               sd, wd, dd, strides, dilations, padL, padR);
+          return dnnl::convolution_forward::primitive_desc(desc, userScratchpad(), cpuEngine());
+        });
+        auto fresh = std::make_unique<PrepackedWeights::Storage>();
+        fresh->source = w;
+        fresh->key = key;
+        fresh->convolution = compiled;
+        memory plain(plainWeights, cpuEngine(), const_cast<float *>(w));
+        if (compiled->descriptor.weights_desc() == plainWeights) {
+          fresh->packed = plain;
+        } else {
+          fresh->packed = memory(compiled->descriptor.weights_desc(), cpuEngine());
+          dnnl::reorder(plain, fresh->packed).execute(threadStream(), plain, fresh->packed);
+          threadStream().wait();
+        }
+        storage = std::move(fresh);
+      }
+      const auto &pd = storage->convolution->descriptor;
+      memory::desc plainSrc(src, memory::data_type::f32, memory::format_tag::nchw),
+          plainDst(dst, memory::data_type::f32, memory::format_tag::nchw);
+      thread_local std::vector<char> srcBuffer, dstBuffer;
+      memory xPlain(plainSrc, cpuEngine(), const_cast<float *>(x)), yPlain(plainDst, cpuEngine(), y);
+      memory xm = xPlain, ym = yPlain;
+      if (pd.src_desc() != plainSrc) {
+        if (srcBuffer.size() < pd.src_desc().get_size())
+          srcBuffer.resize(pd.src_desc().get_size());
+        xm = memory(pd.src_desc(), cpuEngine(), srcBuffer.data());
+        dnnl::reorder(xPlain, xm).execute(threadStream(), xPlain, xm);
+      }
+      if (pd.dst_desc() != plainDst) {
+        if (dstBuffer.size() < pd.dst_desc().get_size())
+          dstBuffer.resize(pd.dst_desc().get_size());
+        ym = memory(pd.dst_desc(), cpuEngine(), dstBuffer.data());
+      }
+      storage->convolution->executable.execute(
+          threadStream(), withScratchpad(pd, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, storage->packed}, {DNNL_ARG_DST, ym}}));
+      if (pd.dst_desc() != plainDst)
+        dnnl::reorder(ym, yPlain).execute(threadStream(), ym, yPlain);
+      threadStream().wait();
+      return llvm::Error::success();
+    }
     static PrimitiveCache<dnnl::convolution_forward> cache;
     auto compiled = cache.get(keyOf({src, weights, dst, strides, dilations, padL, padR}), [&] {
       memory::desc sd(src, memory::data_type::f32, memory::format_tag::nchw),

@@ -36,6 +36,18 @@ enum class Binary { Add, Sub, Mul, Div, Pow, Max, Min };
 void binaryRows(Binary kind, const float *x, const float *y, float *z, int64_t count, int64_t yCount);
 /// z = x op y with y's value repeated: a scalar on the left (x) side.
 void binaryScalarLeft(Binary kind, float x, const float *y, float *z, int64_t count);
+/// z = x op y with numpy broadcasting (shapes aligned from the right): the
+/// output in runs along its innermost dimensions, each operand contiguous or
+/// one repeated value over a run ([N, C, H, W] * [N, C, 1, 1]: N·C runs of
+/// H·W). z may be x or y when it has that operand's shape.
+void binaryBroadcast(Binary kind, const float *x, llvm::ArrayRef<int64_t> xShape, const float *y,
+                     llvm::ArrayRef<int64_t> yShape, float *z, llvm::ArrayRef<int64_t> zShape);
+
+enum class Reduce { Sum, Mean, Max, Min };
+/// y[o, i] = reduce over r of x[o, r, i], x viewed as [outer, reduced,
+/// inner] (every reduction of one run of consecutive axes: the last axis, a
+/// feature map's H·W, the batch).
+void reduceMiddle(Reduce kind, const float *x, float *y, int64_t outer, int64_t reduced, int64_t inner);
 
 /// Softmax (or log-softmax) of each of `rows` contiguous rows of `length`.
 void softmaxRows(const float *x, float *y, int64_t rows, int64_t length, bool log);
@@ -79,9 +91,12 @@ llvm::Error matmul(const float *x, llvm::ArrayRef<int64_t> xShape, bool transpos
 struct Conv2DParams {
   int64_t strides[2], dilations[2], padBefore[2], padAfter[2], groups;
 };
-/// NCHW float32 convolution (OIHW weights, no bias) on oneDNN.
+/// NCHW float32 convolution (OIHW weights, no bias) on oneDNN. With
+/// `prepacked` the weights are taken as constant: kept in the layout of
+/// oneDNN's fastest kernel, the activations reordered around it.
 llvm::Error conv2d(const float *x, llvm::ArrayRef<int64_t> xShape, const float *w, llvm::ArrayRef<int64_t> wShape,
-                   float *y, llvm::ArrayRef<int64_t> yShape, const Conv2DParams &params);
+                   float *y, llvm::ArrayRef<int64_t> yShape, const Conv2DParams &params,
+                   PrepackedWeights *prepacked = nullptr);
 
 enum class Pooling { Max, AverageCountingPads, AverageOfInputs };
 /// The window of a pooling over `spatial` (1 to 3) dimensions; dilation 1

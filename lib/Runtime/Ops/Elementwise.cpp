@@ -297,8 +297,17 @@ Kernel dinfer::interp::selectElementwiseKernel(Operation *op) {
           auto b = llvm::cast<nn::BiasAddOp>(op);
 
           const Buffer &x = self.in(b.getX()), &bias = self.in(b.getBias());
-          Buffer &y = self.define(b.getResult());
           int64_t channel = b.getDataFormat() == "NHWC" ? x.shape.size() - 1 : 1;
+          if (x.dtype == DType::Float32 && bias.dtype == DType::Float32 && x.numElements() > 0) {
+            // The bias as [C, 1, ..., 1]: one run of the inner dimensions per channel.
+            llvm::SmallVector<int64_t, 6> biasShape(x.shape.size() - channel, 1);
+            biasShape[0] = x.shape[channel];
+            const float *a = x.as<float>(), *c = bias.as<float>();
+            Buffer &y = self.defineInPlaceOf(b.getResult(), b.getX());
+            kernels::binaryBroadcast(kernels::Binary::Add, a, x.shape, c, biasShape, y.as<float>(), x.shape);
+            return llvm::Error::success();
+          }
+          Buffer &y = self.define(b.getResult());
           int64_t inner = product(llvm::ArrayRef<int64_t>(x.shape).drop_front(channel + 1)), C = x.shape[channel];
           for (int64_t i = 0, n = x.numElements(); i < n; ++i)
             y.set(i, x.get(i) + bias.get((i / inner) % C));

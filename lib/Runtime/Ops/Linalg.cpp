@@ -89,8 +89,15 @@ llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
     params.padAfter[0] = (OH - 1) * stride[0] + (KH - 1) * dilation[0] + 1 - H - top;
     params.padAfter[1] = (OW - 1) * stride[1] + (KW - 1) * dilation[1] + 1 - W - left;
     params.groups = G;
-    if (llvm::Error err =
-            kernels::conv2d(x.as<float>(), x.shape, w.as<float>(), w.shape, y.as<float>(), y.shape, params))
+    kernels::PrepackedWeights *prepacked = nullptr;
+    if (state_.runInvariant.contains(op.getW())) {
+      auto &slot = state_.prepacked[op];
+      if (!slot)
+        slot = std::make_unique<kernels::PrepackedWeights>();
+      prepacked = slot.get();
+    }
+    if (llvm::Error err = kernels::conv2d(x.as<float>(), x.shape, w.as<float>(), w.shape, y.as<float>(), y.shape,
+                                          params, prepacked))
       return opError(op, llvm::toString(std::move(err)));
     return llvm::Error::success();
   }

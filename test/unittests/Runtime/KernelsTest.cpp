@@ -123,6 +123,104 @@ TEST(KernelsTest, BinaryRowsAndScalars) {
       }
 }
 
+/// Every pair of broadcast-compatible shapes drawn from {1, 2, 3} per
+/// dimension, up to rank 4 (operands of any rank up to the output's),
+/// against the index arithmetic of numpy's broadcasting.
+TEST(KernelsTest, BinaryBroadcastEveryPatternOfSmallShapes) {
+  const Binary kinds[] = {Binary::Add, Binary::Sub, Binary::Mul, Binary::Div, Binary::Max, Binary::Min};
+  auto reference = [](Binary kind, double a, double b) {
+    switch (kind) {
+    case Binary::Add: return a + b;
+    case Binary::Sub: return a - b;
+    case Binary::Mul: return a * b;
+    case Binary::Div: return a / b;
+    case Binary::Max: return std::max(a, b);
+    case Binary::Min: return std::min(a, b);
+    case Binary::Pow: return std::pow(a, b);
+    }
+    return 0.0;
+  };
+  int checked = 0;
+  for (int rank = 1; rank <= 4; ++rank) {
+    int patterns = 1;
+    for (int d = 0; d < rank; ++d)
+      patterns *= 9; // per dimension: output extent 1-3 and which operands broadcast
+    for (int pattern = 0; pattern < patterns; pattern += 7) {
+      std::vector<int64_t> z, x, y;
+      int code = pattern;
+      for (int d = 0; d < rank; ++d) {
+        int digit = code % 9;
+        code /= 9;
+        int64_t extent = 1 + digit % 3;
+        int which = digit / 3; // 0: both full, 1: x broadcast, 2: y broadcast
+        z.push_back(extent);
+        x.push_back(which == 1 ? 1 : extent);
+        y.push_back(which == 2 ? 1 : extent);
+      }
+      // Operands of lower rank: leading dimensions of 1 dropped.
+      std::vector<int64_t> xs(x), ys(y);
+      while (xs.size() > 1 && xs.front() == 1)
+        xs.erase(xs.begin());
+      int64_t zn = 1, xn = 1, yn = 1;
+      for (int64_t e : z)
+        zn *= e;
+      for (int64_t e : x)
+        xn *= e;
+      for (int64_t e : y)
+        yn *= e;
+      std::vector<float> a = randomData(xn, 20 + pattern), b = randomData(yn, 21 + pattern);
+      for (float &v : b)
+        v = v == 0 ? 1 : v;
+      for (Binary kind : kinds) {
+        std::vector<float> out(zn, NAN);
+        binaryBroadcast(kind, a.data(), xs, b.data(), ys, out.data(), z);
+        for (int64_t i = 0; i < zn; ++i) {
+          int64_t rest = i, ia = 0, ib = 0, sa = 1, sb = 1;
+          for (int d = rank; d-- > 0;) {
+            int64_t index = rest % z[d];
+            rest /= z[d];
+            ia += (x[d] == 1 ? 0 : index) * sa;
+            ib += (y[d] == 1 ? 0 : index) * sb;
+            sa *= x[d];
+            sb *= y[d];
+          }
+          double want = reference(kind, a[ia], b[ib]);
+          ASSERT_NEAR(out[i], want, 1e-5 * (1 + std::abs(want))) << "rank " << rank << " pattern " << pattern;
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 500);
+}
+
+/// [outer, reduced, inner] reductions, including the lengths around the
+/// 16-lane row sum, against double loops.
+TEST(KernelsTest, ReduceMiddleAgainstLoops) {
+  const Reduce kinds[] = {Reduce::Sum, Reduce::Mean, Reduce::Max, Reduce::Min};
+  for (int64_t outer : {1, 3})
+    for (int64_t reduced : {1, 2, 15, 16, 17, 40})
+      for (int64_t inner : {1, 5}) {
+        std::vector<float> x = randomData(outer * reduced * inner, 30 + reduced);
+        for (Reduce kind : kinds) {
+          std::vector<float> y(outer * inner, NAN);
+          reduceMiddle(kind, x.data(), y.data(), outer, reduced, inner);
+          for (int64_t o = 0; o < outer; ++o)
+            for (int64_t i = 0; i < inner; ++i) {
+              double acc = kind == Reduce::Max ? -INFINITY : kind == Reduce::Min ? INFINITY : 0;
+              for (int64_t r = 0; r < reduced; ++r) {
+                double v = x[(o * reduced + r) * inner + i];
+                acc = kind == Reduce::Max ? std::max(acc, v) : kind == Reduce::Min ? std::min(acc, v) : acc + v;
+              }
+              if (kind == Reduce::Mean)
+                acc /= reduced;
+              ASSERT_NEAR(y[o * inner + i], acc, 1e-5 * (1 + std::abs(acc)))
+                  << outer << "x" << reduced << "x" << inner;
+            }
+        }
+      }
+}
+
 TEST(KernelsTest, SoftmaxAndLogSoftmaxRows) {
   for (int64_t rows : {1, 3, 512})
     for (int64_t length : {1, 2, 7, 64, 1000}) {
@@ -286,6 +384,17 @@ TEST(KernelsTest, Conv2DAgainstDirectLoops) {
     llvm::Error err =
         conv2d(x.data(), {c.n, c.c, c.h, c.w}, w.data(), {c.o, cg, c.kh, c.kw}, y.data(), {c.n, c.o, oh, ow}, p);
     ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+    // With prepacked weights (oneDNN's own layouts, activations reordered
+    // around the call), twice: the second call reads the packed copy.
+    PrepackedWeights prepacked;
+    for (int call = 0; call < 2; ++call) {
+      std::vector<float> packedY(y.size(), NAN);
+      llvm::Error packedErr = conv2d(x.data(), {c.n, c.c, c.h, c.w}, w.data(), {c.o, cg, c.kh, c.kw}, packedY.data(),
+                                     {c.n, c.o, oh, ow}, p, &prepacked);
+      ASSERT_FALSE(static_cast<bool>(packedErr)) << llvm::toString(std::move(packedErr));
+      for (size_t i = 0; i < y.size(); ++i)
+        ASSERT_NEAR(packedY[i], y[i], 1e-4 * (1 + std::abs(y[i]))) << "call " << call << ", element " << i;
+    }
     for (int64_t n = 0; n < c.n; ++n)
       for (int64_t o = 0; o < c.o; ++o)
         for (int64_t i = 0; i < oh; ++i)
