@@ -174,8 +174,9 @@ DINFER_INLINE float combine(float a, float b) {
   case Binary::Mul: return a * b;
   case Binary::Div: return a / b;
   case Binary::Pow: return std::pow(a, b);
-  case Binary::Max: return std::max(a, b);
-  case Binary::Min: return std::min(a, b);
+  // NaN from either side, as numpy's maximum and ONNX's Max.
+  case Binary::Max: return (a > b || a != a) ? a : b;
+  case Binary::Min: return (a < b || a != a) ? a : b;
   }
   return a;
 }

@@ -80,6 +80,15 @@ Kernel binaryKernel() {
     return llvm::Error::success();
   };
 }
+
+/// The same with a vectorised float32 kernel.
+template <double (*F)(double, double, bool), kernels::Binary fast>
+Kernel fastBinaryKernel() {
+  return [](Interpreter &self, Operation *op) -> llvm::Error {
+    self.binary(op, F, fast);
+    return llvm::Error::success();
+  };
+}
 } // namespace
 
 Kernel dinfer::interp::selectElementwiseKernel(Operation *op) {
@@ -108,8 +117,8 @@ Kernel dinfer::interp::selectElementwiseKernel(Operation *op) {
       .Case([](nn::LogicalNotOp) { return unaryKernel<notOf>(); })
       .Case([](nn::IsNanOp) { return unaryKernel<isNanOf>(); })
       .Case([](nn::IsInfOp) { return unaryKernel<isInfOf>(); })
-      .Case([](nn::MaximumOp) { return binaryKernel<maximumOf>(); })
-      .Case([](nn::MinimumOp) { return binaryKernel<minimumOf>(); })
+      .Case([](nn::MaximumOp) { return fastBinaryKernel<maximumOf, kernels::Binary::Max>(); })
+      .Case([](nn::MinimumOp) { return fastBinaryKernel<minimumOf, kernels::Binary::Min>(); })
       .Case([](nn::FloorModOp) { return binaryKernel<floorModOf>(); })
       .Case([](nn::ModOp) { return binaryKernel<modOf>(); })
       .Case([](nn::EqualOp) { return binaryKernel<equalOf>(); })

@@ -194,6 +194,20 @@ TEST(KernelsTest, BinaryBroadcastEveryPatternOfSmallShapes) {
   EXPECT_GT(checked, 500);
 }
 
+TEST(KernelsTest, MaxAndMinPropagateNaN) {
+  const float x[] = {1, NAN, 3, NAN}, y[] = {NAN, 2, 0, NAN};
+  for (Binary kind : {Binary::Max, Binary::Min}) {
+    float z[4];
+    binaryRows(kind, x, y, z, 4, 4);
+    EXPECT_TRUE(std::isnan(z[0]) && std::isnan(z[1]) && std::isnan(z[3]));
+    EXPECT_EQ(z[2], kind == Binary::Max ? 3.0f : 0.0f);
+    float scalar[4];
+    binaryBroadcast(kind, x, {4}, y + 1, {1}, scalar, {4}); // against 2
+    EXPECT_EQ(scalar[0], kind == Binary::Max ? 2.0f : 1.0f);
+    EXPECT_TRUE(std::isnan(scalar[1]));
+  }
+}
+
 /// [outer, reduced, inner] reductions, including the lengths around the
 /// 16-lane row sum, against double loops.
 TEST(KernelsTest, ReduceMiddleAgainstLoops) {
