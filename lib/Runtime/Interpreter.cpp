@@ -142,6 +142,14 @@ Kernel dinfer::interp::selectCoreKernel(Operation *op) {
       .Default([](Operation *) -> Kernel { return nullptr; });
 }
 
+Buffer dinfer::interp::Interpreter::fromChannelsLast(const Buffer &nhwc) {
+  Buffer plain(nhwc.dtype, nhwc.shape);
+  llvm::ArrayRef<int64_t> s = nhwc.shape;
+  int64_t stored[] = {s[0], s[2], s[3], s[1]}, perm[] = {0, 3, 1, 2};
+  kernels::transpose(nhwc.bytes(), plain.data.data(), stored, perm, nhwc.elementBytes());
+  return plain;
+}
+
 llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector<Buffer> inputs) {
   func::FuncOp function = state_.entry;
   if (inputs.size() != function.getNumArguments())
@@ -158,6 +166,7 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
     if (auto ret = llvm::dyn_cast<func::ReturnOp>(op)) {
       std::vector<Buffer> outputs;
       for (Value v : ret.getOperands()) {
+        (void)in(v); // row-major
         std::shared_ptr<Buffer> &buffer = values_[v];
         outputs.push_back(buffer.use_count() == 1 ? std::move(*buffer) : *buffer);
         outputs.back().materialize();

@@ -136,7 +136,19 @@ public:
   llvm::Expected<std::vector<Buffer>> run(std::vector<Buffer> inputs);
 
   // The state of one run.
-  const Buffer &in(Value v) { return *values_.lookup(v); }
+  /// The value's row-major buffer (a channels-last one is reordered once and
+  /// kept).
+  const Buffer &in(Value v) {
+    std::shared_ptr<Buffer> &buffer = values_[v];
+    if (buffer->channelsLast)
+      buffer = std::make_shared<Buffer>(fromChannelsLast(*buffer));
+    return *buffer;
+  }
+  /// The value's buffer as it is: kernels that read channels-last data ask
+  /// for it here and look at Buffer::channelsLast.
+  const Buffer &inAnyLayout(Value v) { return *values_.lookup(v); }
+  /// A channels-last buffer's bytes in row-major [N, C, H, W] order.
+  static Buffer fromChannelsLast(const Buffer &nhwc);
   /// The buffer of a new value: storage of a dead value of the same size
   /// when there is one, or fresh zeroed memory.
   Buffer &define(Value v, DType dtype) {
@@ -174,6 +186,7 @@ public:
   /// operand hands its storage over; otherwise the result is a read-only
   /// view that keeps the operand alive.
   void alias(Value result, Value operand) {
+    (void)in(operand); // row-major first
     std::shared_ptr<Buffer> x = values_.lookup(operand);
     llvm::ArrayRef<int64_t> shape = typeOf(result).getShape();
     std::shared_ptr<Buffer> y;
@@ -224,13 +237,17 @@ public:
 
   template <typename F>
   void unary(Operation *op, F f, std::optional<kernels::Unary> fast = std::nullopt) {
-    const Buffer &x = in(op->getOperand(0));
-    if (x.dtype == DType::Float32 && fast) {
-      const float *a = x.as<float>();
+    const Buffer &any = inAnyLayout(op->getOperand(0));
+    if (any.dtype == DType::Float32 && fast) {
+      // Elementwise: the layout the operand has, the result keeps.
+      const float *a = any.as<float>();
+      bool channelsLast = any.channelsLast;
       Buffer &y = defineInPlaceOf(op->getResult(0), op->getOperand(0));
       kernels::unary(*fast, a, y.as<float>(), y.numElements());
+      y.channelsLast = channelsLast;
       return;
     }
+    const Buffer &x = in(op->getOperand(0));
     Buffer &y = define(op->getResult(0));
     if (x.dtype == DType::Float32 && y.dtype == DType::Float32) {
       const float *a = x.as<float>();
@@ -246,6 +263,8 @@ public:
   template <typename F>
   void binary(Operation *op, F f, std::optional<kernels::Binary> fast = std::nullopt) {
     Value xv = op->getOperand(0), yv = op->getOperand(1), zv = op->getResult(0);
+    if (fast && binaryChannelsLast(*fast, xv, yv, zv))
+      return;
     const Buffer &x = in(xv), &y = in(yv);
     RankedTensorType zType = typeOf(zv);
     if (fast && x.dtype == DType::Float32 && y.dtype == DType::Float32 && zType.getElementType().isF32()) {
@@ -287,6 +306,46 @@ public:
     BroadcastIndex ix(x.shape, z.shape), iy(y.shape, z.shape);
     for (int64_t i = 0, n = z.numElements(); i < n; ++i)
       z.set(i, f(x.get(ix(i)), y.get(iy(i)), integral));
+  }
+
+  /// A float32 binary op on channels-last data, kept channels-last: both
+  /// operands channels-last of the result's shape, or one of them and a
+  /// per-channel operand ([N, C, 1, 1], [C, 1, 1], a scalar). False (nothing
+  /// done) otherwise.
+  bool binaryChannelsLast(kernels::Binary kind, Value xv, Value yv, Value zv) {
+    const Buffer &x = inAnyLayout(xv), &y = inAnyLayout(yv);
+    if (!x.channelsLast && !y.channelsLast)
+      return false;
+    llvm::ArrayRef<int64_t> zShape = typeOf(zv).getShape();
+    if (x.dtype != DType::Float32 || y.dtype != DType::Float32 || !typeOf(zv).getElementType().isF32() ||
+        zShape.size() != 4 || x.numElements() == 0 || y.numElements() == 0)
+      return false;
+    // The physical shape of an operand: [N, H, W, C] when channels-last;
+    // a per-channel one ([.., C, 1, 1]) reads the same bytes as [.., 1, 1, C].
+    auto physical = [&](const Buffer &b) -> std::optional<SmallVector<int64_t, 4>> {
+      SmallVector<int64_t, 4> shape(4 - std::min<size_t>(4, b.shape.size()), 1);
+      shape.append(b.shape.begin(), b.shape.end());
+      if (shape.size() != 4)
+        return std::nullopt;
+      if (b.channelsLast)
+        return SmallVector<int64_t, 4>{shape[0], shape[2], shape[3], shape[1]};
+      if (shape[2] != 1 || shape[3] != 1)
+        return std::nullopt;
+      return SmallVector<int64_t, 4>{shape[0], 1, 1, shape[1]};
+    };
+    auto px = physical(x), py = physical(y);
+    if (!px || !py)
+      return false;
+    bool xFull = x.channelsLast && llvm::ArrayRef<int64_t>(x.shape) == zShape;
+    bool yFull = y.channelsLast && llvm::ArrayRef<int64_t>(y.shape) == zShape;
+    if (!xFull && !yFull)
+      return false;
+    SmallVector<int64_t, 4> pz{zShape[0], zShape[2], zShape[3], zShape[1]};
+    const float *a = x.as<float>(), *b = y.as<float>();
+    Buffer &z = xFull ? defineInPlaceOf(zv, xv) : defineInPlaceOf(zv, yv);
+    kernels::binaryBroadcast(kind, a, *px, b, *py, z.as<float>(), pz);
+    z.channelsLast = true;
+    return true;
   }
 
   /// Whether `part`, leading 1s dropped, is the trailing dimensions of `whole`.

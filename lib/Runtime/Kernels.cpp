@@ -770,7 +770,7 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
 }
 
 llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const float *w, ArrayRef<int64_t> wShape,
-                            float *y, ArrayRef<int64_t> yShape, const Conv2DParams &p, PrepackedWeights *prepacked) {
+                            float *y, ArrayRef<int64_t> yShape, Conv2DParams &p, PrepackedWeights *prepacked) {
   for (int64_t d : yShape)
     if (d == 0)
       return llvm::Error::success();
@@ -816,26 +816,33 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
         storage = std::move(fresh);
       }
       const auto &pd = storage->convolution->descriptor;
-      memory::desc plainSrc(src, memory::data_type::f32, memory::format_tag::nchw),
-          plainDst(dst, memory::data_type::f32, memory::format_tag::nchw);
+      memory::desc givenSrc(src, memory::data_type::f32,
+                            p.xChannelsLast ? memory::format_tag::nhwc : memory::format_tag::nchw),
+          plainDst(dst, memory::data_type::f32, memory::format_tag::nchw),
+          channelsLastDst(dst, memory::data_type::f32, memory::format_tag::nhwc);
       thread_local std::vector<char> srcBuffer, dstBuffer;
-      memory xPlain(plainSrc, cpuEngine(), const_cast<float *>(x)), yPlain(plainDst, cpuEngine(), y);
-      memory xm = xPlain, ym = yPlain;
-      if (pd.src_desc() != plainSrc) {
+      memory xGiven(givenSrc, cpuEngine(), const_cast<float *>(x));
+      memory xm = xGiven;
+      if (pd.src_desc() != givenSrc) {
         if (srcBuffer.size() < pd.src_desc().get_size())
           srcBuffer.resize(pd.src_desc().get_size());
         xm = memory(pd.src_desc(), cpuEngine(), srcBuffer.data());
-        dnnl::reorder(xPlain, xm).execute(threadStream(), xPlain, xm);
+        dnnl::reorder(xGiven, xm).execute(threadStream(), xGiven, xm);
       }
-      if (pd.dst_desc() != plainDst) {
+      // The kernel's own output layout when it is channels-last and the
+      // caller takes that; otherwise row-major NCHW.
+      p.yChannelsLast = p.mayLeaveChannelsLast && pd.dst_desc() == channelsLastDst;
+      memory yGiven(p.yChannelsLast ? channelsLastDst : plainDst, cpuEngine(), y);
+      memory ym = yGiven;
+      if (pd.dst_desc() != yGiven.get_desc()) {
         if (dstBuffer.size() < pd.dst_desc().get_size())
           dstBuffer.resize(pd.dst_desc().get_size());
         ym = memory(pd.dst_desc(), cpuEngine(), dstBuffer.data());
       }
       storage->convolution->executable.execute(
           threadStream(), withScratchpad(pd, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, storage->packed}, {DNNL_ARG_DST, ym}}));
-      if (pd.dst_desc() != plainDst)
-        dnnl::reorder(ym, yPlain).execute(threadStream(), ym, yPlain);
+      if (pd.dst_desc() != yGiven.get_desc())
+        dnnl::reorder(ym, yGiven).execute(threadStream(), ym, yGiven);
       threadStream().wait();
       return llvm::Error::success();
     }

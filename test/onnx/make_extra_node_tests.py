@@ -5,7 +5,8 @@ Debian's libonnx-testdata is ONNX 1.12's: it has no GroupNormalization
 (opsets 18 and 21), Gelu (opset 20) or LpNormalization case, its If and Loop
 tests take their condition and trip count as graph inputs, and it has one
 default case each of 3-D pooling and transposed convolution, and two of
-MaxPool's Indices. Each test here is a folder with model.onnx and
+MaxPool's Indices; one block of convolutions checks the runtime's
+channels-last activations. Each test here is a folder with model.onnx and
 test_data_set_0/{input,output}_N.pb, its expected outputs computed with numpy
 from the operator's definition, so run_node_tests.py runs them like ONNX's own.
 
@@ -277,13 +278,64 @@ def conv_transpose(out):
         save(out, name, [node], {"x": x, "w": w, "b": b}, {"y": y}, 11)
 
 
+def conv_reference(x, w, b, pad, group):
+    """ONNX Conv, 2-D, stride 1, symmetric pads."""
+    x = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    n, c, h, wd = x.shape
+    o, per_group, kh, kw = w.shape
+    oh, ow = h - kh + 1, wd - kw + 1
+    y = np.zeros((n, o, oh, ow))
+    for g in range(group):
+        ins, outs = slice(g * per_group, (g + 1) * per_group), slice(g * o // group, (g + 1) * o // group)
+        for i in range(kh):
+            for j in range(kw):
+                y[:, outs] += np.einsum("nchw,oc->nohw", x[:, ins, i:i + oh, j:j + ow], w[outs, :, i, j])
+    return (y + b.reshape(1, -1, 1, 1)).astype(np.float32)
+
+
+def channels_last_block(out):
+    """A MobileNet/EfficientNet-style block whose activations the runtime keeps
+    channels-last from one convolution to the next: a convolution and ReLU,
+    squeeze-and-excitation (global pooling, 1x1 convolution, sigmoid, a
+    per-channel product), a depthwise convolution, a residual add of two
+    channels-last values, ReLU6 as Clip; outputs the block itself, its
+    spatial mean and a reshape of it (each row-major again)."""
+    x = normal(2, 4, 6, 6)
+    w1, b1 = normal(8, 4, 3, 3), normal(8)
+    w2, b2 = normal(8, 8, 1, 1), normal(8)
+    w3, b3 = normal(8, 1, 3, 3), normal(8)
+    c1 = np.maximum(conv_reference(x, w1, b1, 1, 1), 0)
+    se = 1 / (1 + np.exp(-conv_reference(c1.mean(axis=(2, 3), keepdims=True), w2, b2, 0, 1).astype(np.float64)))
+    m = (c1 * se).astype(np.float32)
+    r = conv_reference(m, w3, b3, 1, 8) + c1
+    block = np.clip(r, 0, 6).astype(np.float32)
+    lo, hi = np.array(0, np.float32), np.array(6, np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["c1"]),
+             helper.make_node("GlobalAveragePool", ["c1"], ["g"]),
+             helper.make_node("Conv", ["g", "w2", "b2"], ["s"]),
+             helper.make_node("Sigmoid", ["s"], ["se"]),
+             helper.make_node("Mul", ["c1", "se"], ["m"]),
+             helper.make_node("Conv", ["m", "w3", "b3"], ["d"], pads=[1, 1, 1, 1], group=8),
+             helper.make_node("Add", ["d", "c1"], ["r"]),
+             helper.make_node("Clip", ["r", "lo", "hi"], ["block"]),
+             helper.make_node("ReduceMean", ["block"], ["mean"], axes=[2, 3], keepdims=1),
+             helper.make_node("Reshape", ["block", "flat_shape"], ["flat"])]
+    initializers = [numpy_helper.from_array(v, k) for k, v in
+                    {"w1": w1, "b1": b1, "w2": w2, "b2": b2, "w3": w3, "b3": b3, "lo": lo, "hi": hi,
+                     "flat_shape": np.array([2, 288], np.int64)}.items()]
+    save(out, "test_channels_last_block", nodes, {"x": x},
+         {"block": block, "mean": block.astype(np.float64).mean(axis=(2, 3), keepdims=True).astype(np.float32),
+          "flat": block.reshape(2, 288)}, 13, initializers)
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
     out = sys.argv[1]
     for make in (group_normalization, lp_normalization, gelu, constant_if, constant_loop, pooling, max_pool_indices,
-                 conv_transpose):
+                 conv_transpose, channels_last_block):
         make(out)
     return 0
 

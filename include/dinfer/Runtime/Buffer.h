@@ -52,6 +52,11 @@ struct Buffer : NpyArray {
   double get(int64_t i) const;
   void set(int64_t i, double value);
 
+  /// Inside a run only: a rank-4 [N, C, H, W] tensor whose bytes are in
+  /// [N, H, W, C] order, as convolutions leave it for the next one. Kernels
+  /// that do not ask for it get the row-major bytes (Interpreter::in).
+  bool channelsLast = false;
+
 private:
   const char *viewBytes = nullptr;
   std::shared_ptr<const void> viewOwner;

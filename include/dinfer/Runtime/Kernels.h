@@ -90,12 +90,19 @@ llvm::Error matmul(const float *x, llvm::ArrayRef<int64_t> xShape, bool transpos
 
 struct Conv2DParams {
   int64_t strides[2], dilations[2], padBefore[2], padAfter[2], groups;
+  /// With prepacked weights: x's bytes are in [N, H, W, C] order.
+  bool xChannelsLast = false;
+  /// With prepacked weights: y may be left in [N, H, W, C] order when that
+  /// is what oneDNN's kernel writes (conv2d then sets yChannelsLast).
+  bool mayLeaveChannelsLast = false;
+  bool yChannelsLast = false;
 };
 /// NCHW float32 convolution (OIHW weights, no bias) on oneDNN. With
 /// `prepacked` the weights are taken as constant: kept in the layout of
-/// oneDNN's fastest kernel, the activations reordered around it.
+/// oneDNN's fastest kernel, the activations reordered around it, unless
+/// they are channels-last already and may stay so (params).
 llvm::Error conv2d(const float *x, llvm::ArrayRef<int64_t> xShape, const float *w, llvm::ArrayRef<int64_t> wShape,
-                   float *y, llvm::ArrayRef<int64_t> yShape, const Conv2DParams &params,
+                   float *y, llvm::ArrayRef<int64_t> yShape, Conv2DParams &params,
                    PrepackedWeights *prepacked = nullptr);
 
 enum class Pooling { Max, AverageCountingPads, AverageOfInputs };

@@ -305,7 +305,18 @@ Kernel dinfer::interp::selectElementwiseKernel(Operation *op) {
         return [](Interpreter &self, Operation *op) -> llvm::Error {
           auto b = llvm::cast<nn::BiasAddOp>(op);
 
-          const Buffer &x = self.in(b.getX()), &bias = self.in(b.getBias());
+          const Buffer &any = self.inAnyLayout(b.getX()), &bias = self.in(b.getBias());
+          if (any.channelsLast && b.getDataFormat() != "NHWC" && any.dtype == DType::Float32 &&
+              bias.dtype == DType::Float32 && any.numElements() > 0) {
+            // Channels last already: the bias runs along the last bytes.
+            llvm::SmallVector<int64_t, 4> stored{any.shape[0], any.shape[2], any.shape[3], any.shape[1]};
+            const float *a = any.as<float>(), *c = bias.as<float>();
+            Buffer &y = self.defineInPlaceOf(b.getResult(), b.getX());
+            kernels::binaryBroadcast(kernels::Binary::Add, a, stored, c, {any.shape[1]}, y.as<float>(), stored);
+            y.channelsLast = true;
+            return llvm::Error::success();
+          }
+          const Buffer &x = self.in(b.getX());
           int64_t channel = b.getDataFormat() == "NHWC" ? x.shape.size() - 1 : 1;
           if (x.dtype == DType::Float32 && bias.dtype == DType::Float32 && x.numElements() > 0) {
             // The bias as [C, 1, ..., 1]: one run of the inner dimensions per channel.

@@ -67,7 +67,11 @@ void windowPads(llvm::StringRef mode, int64_t input, int64_t output, int64_t ker
 }
 
 llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
-  const Buffer &x = in(op.getX()), &w = in(op.getW());
+  // Constant float32 weights: the activations may stay channels-last from
+  // one convolution to the next (Buffer::channelsLast).
+  bool prepack = state_.runInvariant.contains(op.getW()) && inAnyLayout(op.getX()).dtype == DType::Float32 &&
+                 typeOf(op.getResult()).getElementType().isF32();
+  const Buffer &x = prepack ? inAnyLayout(op.getX()) : in(op.getX()), &w = in(op.getW());
   Buffer &y = define(op.getResult());
   int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
   int64_t O = w.shape[0], Cg = w.shape[1], KH = w.shape[2], KW = w.shape[3];
@@ -90,15 +94,19 @@ llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
     params.padAfter[1] = (OW - 1) * stride[1] + (KW - 1) * dilation[1] + 1 - W - left;
     params.groups = G;
     kernels::PrepackedWeights *prepacked = nullptr;
-    if (state_.runInvariant.contains(op.getW())) {
+    if (prepack) {
       auto &slot = state_.prepacked[op];
       if (!slot)
         slot = std::make_unique<kernels::PrepackedWeights>();
       prepacked = slot.get();
+      params.xChannelsLast = x.channelsLast;
+      // A returned value leaves the run row-major anyway.
+      params.mayLeaveChannelsLast = !llvm::is_contained(liveOutputs_, op.getResult());
     }
     if (llvm::Error err = kernels::conv2d(x.as<float>(), x.shape, w.as<float>(), w.shape, y.as<float>(), y.shape,
                                           params, prepacked))
       return opError(op, llvm::toString(std::move(err)));
+    y.channelsLast = params.yChannelsLast;
     return llvm::Error::success();
   }
   for (int64_t n = 0; n < N; ++n)

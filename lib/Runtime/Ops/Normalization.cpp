@@ -40,6 +40,21 @@ llvm::Error Interpreter::softmax(Value xv, Value yv, int64_t axisAttr, bool log)
 }
 
 llvm::Error Interpreter::reduce(Value xv, Value yv, llvm::ArrayRef<int64_t> axes, Reduction kind) {
+  const Buffer &any = inAnyLayout(xv);
+  if (any.channelsLast && any.dtype == DType::Float32 && kind != Reduction::Prod && axes.size() == 2 &&
+      llvm::is_contained(axes, 2) + llvm::is_contained(axes, -2) == 1 &&
+      llvm::is_contained(axes, 3) + llvm::is_contained(axes, -1) == 1 && typeOf(yv).getElementType().isF32()) {
+    // Global pooling of a channels-last feature map: [N, H·W, C] over H·W.
+    const float *a = any.as<float>();
+    int64_t n = any.shape[0], c = any.shape[1], spatial = any.shape[2] * any.shape[3];
+    Buffer &y = define(yv);
+    kernels::Reduce fast = kind == Reduction::Sum    ? kernels::Reduce::Sum
+                           : kind == Reduction::Mean ? kernels::Reduce::Mean
+                           : kind == Reduction::Max  ? kernels::Reduce::Max
+                                                     : kernels::Reduce::Min;
+    kernels::reduceMiddle(fast, a, y.as<float>(), n, spatial, c);
+    return llvm::Error::success();
+  }
   const Buffer &x = in(xv);
   Buffer &y = define(yv);
   size_t rank = x.shape.size();
