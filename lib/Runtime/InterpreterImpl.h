@@ -204,6 +204,9 @@ public:
     y->shape.assign(shape.begin(), shape.end());
     values_[result] = y;
   }
+  /// `result` is `operand` (an identity): the same buffer, in whatever
+  /// layout it has.
+  void forward(Value result, Value operand) { values_[result] = values_.lookup(operand); }
   /// Returns the storage of a value that died to the pool.
   void release(Value v) {
     auto it = values_.find(v);

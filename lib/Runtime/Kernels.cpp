@@ -141,6 +141,7 @@ DINFER_INLINE float apply(float x) {
   case Unary::Neg: return -x;
   case Unary::Sqrt: return std::sqrt(x);
   case Unary::Log: return std::log(x);
+  case Unary::HSwish: return x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) * (1.0f / 6.0f);
   }
   return x;
 }
@@ -285,6 +286,12 @@ DINFER_VECTOR_CLONES float rowMin(const float *x, int64_t n) {
   return m;
 }
 
+/// y[c] = x[c] · scale[c] + shift[c].
+DINFER_VECTOR_CLONES void affineChannels(const float *x, float *y, int64_t n, const float *scale, const float *shift) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = x[i] * scale[i] + shift[i];
+}
+
 DINFER_VECTOR_CLONES float rowMax(const float *x, int64_t n) {
   float m = -INFINITY;
   for (int64_t i = 0; i < n; ++i)
@@ -357,6 +364,7 @@ void kernels::unary(Unary kind, const float *x, float *y, int64_t count) {
   case Unary::Neg: return run(unaryRange<Unary::Neg>);
   case Unary::Sqrt: return run(unaryRange<Unary::Sqrt>);
   case Unary::Log: return run(unaryRange<Unary::Log>);
+  case Unary::HSwish: return run(unaryRange<Unary::HSwish>);
   }
 }
 
@@ -518,6 +526,13 @@ DINFER_VECTOR_CLONES void affineRow(const float *x, float *y, int64_t n, float s
 
 void kernels::channelAffine(const float *x, float *y, int64_t batches, int64_t channels, int64_t inner,
                             const float *scale, const float *shift) {
+  if (inner == 1) { // channels last: each row of `channels` against the two vectors
+    parallelFor(batches, channels * 2, [&](int64_t b, int64_t e) {
+      for (int64_t row = b; row < e; ++row)
+        affineChannels(x + row * channels, y + row * channels, channels, scale, shift);
+    });
+    return;
+  }
   parallelFor(batches * channels, inner * 2, [&](int64_t b, int64_t e) {
     for (int64_t row = b; row < e; ++row)
       affineRow(x + row * inner, y + row * inner, inner, scale[row % channels], shift[row % channels]);
@@ -888,11 +903,12 @@ llvm::Error kernels::pool(Pooling kind, const float *x, ArrayRef<int64_t> xShape
                                                                      : dnnl::algorithm::pooling_avg_exclude_padding;
   memory::dims kindDims{static_cast<int64_t>(kind)};
   memory::format_tag plain = p.spatial == 1   ? memory::format_tag::ncw
-                             : p.spatial == 2 ? memory::format_tag::nchw
+                             : p.spatial == 2 ? (p.channelsLast ? memory::format_tag::nhwc : memory::format_tag::nchw)
                                               : memory::format_tag::ncdhw;
+  memory::dims layoutKey{p.channelsLast ? 1 : 0};
   try {
     static PrimitiveCache<dnnl::pooling_v2_forward> cache;
-    auto compiled = cache.get(keyOf({kindDims, src, dst, kernel, strides, dilations, padL, padR}), [&] {
+    auto compiled = cache.get(keyOf({kindDims, layoutKey, src, dst, kernel, strides, dilations, padL, padR}), [&] {
       memory::desc sd(src, memory::data_type::f32, plain), dd(dst, memory::data_type::f32, plain);
       dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, sd, dd, strides, kernel,
                                           dilations, padL, padR);

@@ -324,9 +324,27 @@ def channels_last_block(out):
     initializers = [numpy_helper.from_array(v, k) for k, v in
                     {"w1": w1, "b1": b1, "w2": w2, "b2": b2, "w3": w3, "b3": b3, "lo": lo, "hi": hi,
                      "flat_shape": np.array([2, 288], np.int64)}.items()]
+    # DenseNet's and MobileNet-V3's ops on the same data: a channel concat,
+    # batch normalization, HardSwish and a 1x1 convolution; max pooling.
+    d = conv_reference(m, w3, b3, 1, 8)
+    cat = np.concatenate([c1, d], axis=1).astype(np.float64)
+    gamma, beta, mu, var = normal(16), normal(16), normal(16), np.abs(normal(16)) + 0.5
+    bn = (cat - mu.reshape(1, -1, 1, 1)) / np.sqrt(var.reshape(1, -1, 1, 1) + 1e-5) * gamma.reshape(1, -1, 1, 1) \
+        + beta.reshape(1, -1, 1, 1)
+    hs = (bn * np.clip(bn + 3, 0, 6) / 6).astype(np.float32)
+    w4, b4 = normal(4, 16, 1, 1), normal(4)
+    head = conv_reference(hs, w4, b4, 0, 1)
+    pooled = block.reshape(2, 8, 3, 2, 3, 2).max(axis=(3, 5))
+    nodes += [helper.make_node("Concat", ["c1", "d"], ["cat"], axis=1),
+              helper.make_node("BatchNormalization", ["cat", "gamma", "beta", "mu", "var"], ["bn"]),
+              helper.make_node("HardSwish", ["bn"], ["hs"]),
+              helper.make_node("Conv", ["hs", "w4", "b4"], ["head"]),
+              helper.make_node("MaxPool", ["block"], ["pooled"], kernel_shape=[2, 2], strides=[2, 2])]
+    initializers += [numpy_helper.from_array(v, k) for k, v in
+                     {"gamma": gamma, "beta": beta, "mu": mu, "var": var, "w4": w4, "b4": b4}.items()]
     save(out, "test_channels_last_block", nodes, {"x": x},
          {"block": block, "mean": block.astype(np.float64).mean(axis=(2, 3), keepdims=True).astype(np.float32),
-          "flat": block.reshape(2, 288)}, 13, initializers)
+          "flat": block.reshape(2, 288), "head": head, "pooled": pooled}, 14, initializers)
 
 
 def main():

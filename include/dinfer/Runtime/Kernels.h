@@ -25,7 +25,7 @@ namespace dinfer::kernels {
 /// inline when the work (count × costPerItem) is too small to share.
 void parallelFor(int64_t count, int64_t costPerItem, llvm::function_ref<void(int64_t, int64_t)> body);
 
-enum class Unary { Exp, Erf, Tanh, Sigmoid, SiLU, ReLU, GeLU, GeLUTanh, FastGeLU, Neg, Sqrt, Log };
+enum class Unary { Exp, Erf, Tanh, Sigmoid, SiLU, ReLU, GeLU, GeLUTanh, FastGeLU, Neg, Sqrt, Log, HSwish };
 /// y[i] = f(x[i]); x and y may be the same array.
 void unary(Unary kind, const float *x, float *y, int64_t count);
 
@@ -111,6 +111,8 @@ enum class Pooling { Max, AverageCountingPads, AverageOfInputs };
 struct PoolParams {
   int spatial;
   int64_t kernel[3], strides[3], dilations[3], padBefore[3], padAfter[3];
+  /// Two spatial dimensions in [N, H, W, C] byte order, in and out.
+  bool channelsLast = false;
 };
 /// NCW/NCHW/NCDHW float32 max or average pooling on oneDNN.
 /// AverageCountingPads divides by the window size with the pads inside it,

@@ -84,8 +84,27 @@ Kernel dinfer::interp::selectDataMovementKernel(Operation *op) {
         return [](Interpreter &self, Operation *op) -> llvm::Error {
           auto o = llvm::cast<nn::ConcatOp>(op);
 
+          int64_t rank = typeOf(o.getResult()).getRank();
+          int64_t axis = normalize(static_cast<int64_t>(o.getAxis()), rank);
+          // Channels of channels-last feature maps: each pixel's channels
+          // from every input in turn; the result stays channels-last.
+          if (rank == 4 && axis == 1 && llvm::all_of(o.getInputs(), [&](Value v) {
+                return self.inAnyLayout(v).channelsLast;
+              })) {
+            Buffer &y = self.define(o.getResult());
+            int64_t pixels = y.shape[0] * y.shape[2] * y.shape[3], e = y.elementBytes();
+            int64_t row = y.shape[1] * e, offset = 0;
+            for (Value v : o.getInputs()) {
+              const Buffer &x = self.inAnyLayout(v);
+              int64_t chunk = x.shape[1] * e;
+              for (int64_t p = 0; p < pixels; ++p)
+                std::memcpy(y.data.data() + p * row + offset, x.bytes() + p * chunk, chunk);
+              offset += chunk;
+            }
+            y.channelsLast = true;
+            return llvm::Error::success();
+          }
           Buffer &y = self.define(o.getResult());
-          int64_t axis = normalize(static_cast<int64_t>(o.getAxis()), y.shape.size());
           int64_t inner = product(llvm::ArrayRef<int64_t>(y.shape).drop_front(axis + 1)) * y.elementBytes();
           int64_t outer = product(llvm::ArrayRef<int64_t>(y.shape).take_front(axis));
           int64_t offset = 0, row = y.shape[axis] * inner;

@@ -113,7 +113,11 @@ Kernel dinfer::interp::selectElementwiseKernel(Operation *op) {
       .Case([](nn::SoftplusOp) { return unaryKernel<softplusOf>(); })
       .Case([](nn::SoftsignOp) { return unaryKernel<softsignOf>(); })
       .Case([](nn::MishOp) { return unaryKernel<mishOf>(); })
-      .Case([](nn::HSwishOp) { return unaryKernel<hswishOf>(); })
+      .Case([](nn::HSwishOp) -> Kernel {
+        return [](Interpreter &self, Operation *op) -> llvm::Error {
+          return self.unary(op, hswishOf, kernels::Unary::HSwish), llvm::Error::success();
+        };
+      })
       .Case([](nn::LogicalNotOp) { return unaryKernel<notOf>(); })
       .Case([](nn::IsNanOp) { return unaryKernel<isNanOf>(); })
       .Case([](nn::IsInfOp) { return unaryKernel<isInfOf>(); })

@@ -138,7 +138,13 @@ llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
 
 template <typename PoolOp>
 llvm::Error Interpreter::pool(PoolOp op, bool max) {
-  const Buffer &x = in(op.getX());
+  // A channels-last feature map is pooled as it is (oneDNN's NHWC pooling).
+  const Buffer *source = &inAnyLayout(op.getX());
+  bool channelsLast = source->channelsLast && source->dtype == DType::Float32 && source->shape.size() == 4 &&
+                      !llvm::is_contained(liveOutputs_, op.getResult());
+  if (source->channelsLast && !channelsLast)
+    source = &in(op.getX());
+  const Buffer &x = *source;
   Buffer &y = define(op.getResult());
   int spatial = static_cast<int>(x.shape.size()) - 2;
   auto k = op.getKernelSize(), s = op.getStrides(), pad = op.getPad(), dilation = op.getDilation();
@@ -175,11 +181,15 @@ llvm::Error Interpreter::pool(PoolOp op, bool max) {
     kernels::Pooling kind = max          ? kernels::Pooling::Max
                             : includePad ? kernels::Pooling::AverageCountingPads
                                          : kernels::Pooling::AverageOfInputs;
+    params.channelsLast = channelsLast;
     if (llvm::Error err = kernels::pool(kind, x.as<float>(), x.shape, y.as<float>(), y.shape, params))
       return opError(op, llvm::toString(std::move(err)));
+    y.channelsLast = channelsLast;
     return llvm::Error::success();
   }
-  // Direct loops over every output element and its window, in double.
+  // Direct loops over every output element and its window, in double, on
+  // row-major bytes.
+  const Buffer &rowMajor = channelsLast ? this->in(op.getX()) : x;
   int64_t planes = x.shape[0] * x.shape[1], inPlane = 1, outPlane = 1, window = 1;
   for (int d = 0; d < spatial; ++d) {
     inPlane *= in[d];
@@ -210,7 +220,7 @@ llvm::Error Interpreter::pool(PoolOp op, bool max) {
         padded += withinPads;
         if (!inside)
           continue;
-        double v = x.get(plane * inPlane + offset);
+        double v = rowMajor.get(plane * inPlane + offset);
         acc = max ? std::max(acc, v) : acc + v;
         ++count;
       }

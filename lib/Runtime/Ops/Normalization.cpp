@@ -204,21 +204,33 @@ Kernel dinfer::interp::selectNormalizationKernel(Operation *op) {
         return [](Interpreter &self, Operation *op) -> llvm::Error {
           auto o = llvm::cast<nn::BatchNormOp>(op);
 
-          const Buffer &x = self.in(o.getX()), &sc = self.in(o.getScale()), &bi = self.in(o.getBias()),
-                       &mu = self.in(o.getMean()), &va = self.in(o.getVariance());
-          Buffer &y = self.define(o.getResult());
-          int64_t C = x.shape[1], inner = product(llvm::ArrayRef<int64_t>(x.shape).drop_front(2));
+          const Buffer &sc = self.in(o.getScale()), &bi = self.in(o.getBias()), &mu = self.in(o.getMean()),
+                       &va = self.in(o.getVariance());
+          const Buffer &any = self.inAnyLayout(o.getX());
           double eps = o.getEpsilon().convertToDouble();
-          if (x.dtype == DType::Float32 && C > 0) {
+          if (any.dtype == DType::Float32 && any.shape.size() >= 2 && any.shape[1] > 0 &&
+              typeOf(o.getResult()).getElementType().isF32()) {
+            int64_t C = any.shape[1], inner = product(llvm::ArrayRef<int64_t>(any.shape).drop_front(2));
             std::vector<float> scale(C), shift(C);
             for (int64_t c = 0; c < C; ++c) {
               double a = sc.get(c) / std::sqrt(va.get(c) + eps);
               scale[c] = static_cast<float>(a);
               shift[c] = static_cast<float>(bi.get(c) - mu.get(c) * a);
             }
-            kernels::channelAffine(x.as<float>(), y.as<float>(), x.shape[0], C, inner, scale.data(), shift.data());
+            bool channelsLast = any.channelsLast;
+            const float *a = any.as<float>();
+            Buffer &y = self.defineInPlaceOf(o.getResult(), o.getX());
+            // Channels last: every pixel a row of C channels.
+            if (channelsLast)
+              kernels::channelAffine(a, y.as<float>(), any.shape[0] * inner, C, 1, scale.data(), shift.data());
+            else
+              kernels::channelAffine(a, y.as<float>(), any.shape[0], C, inner, scale.data(), shift.data());
+            y.channelsLast = channelsLast;
             return llvm::Error::success();
           }
+          const Buffer &x = self.in(o.getX());
+          Buffer &y = self.define(o.getResult());
+          int64_t C = x.shape[1], inner = product(llvm::ArrayRef<int64_t>(x.shape).drop_front(2));
           for (int64_t i = 0, n = x.numElements(); i < n; ++i) {
             int64_t c = (i / inner) % C;
             y.set(i, (x.get(i) - mu.get(c)) / std::sqrt(va.get(c) + eps) * sc.get(c) + bi.get(c));

@@ -46,6 +46,7 @@ double reference(Unary kind, double x) {
   case Unary::Neg: return -x;
   case Unary::Sqrt: return std::sqrt(x);
   case Unary::Log: return std::log(x);
+  case Unary::HSwish: return x * std::min(std::max(x + 3, 0.0), 6.0) / 6;
   }
   return 0;
 }
@@ -58,7 +59,8 @@ TEST(KernelsTest, UnaryMathWithinFloatTolerance) {
   for (float v : {0.0f, -0.0f, 0.124999f, 0.125f, 0.499999f, 0.5f, 1e-30f, -1e-30f, 88.0f, -87.0f})
     x.push_back(v);
   const Unary kinds[] = {Unary::Exp,  Unary::Erf,  Unary::Tanh,     Unary::Sigmoid,  Unary::SiLU,
-                         Unary::ReLU, Unary::GeLU, Unary::GeLUTanh, Unary::FastGeLU, Unary::Neg};
+                         Unary::ReLU, Unary::GeLU, Unary::GeLUTanh, Unary::FastGeLU, Unary::Neg,
+                         Unary::HSwish};
   for (Unary kind : kinds) {
     std::vector<float> y(x.size());
     unary(kind, x.data(), y.data(), x.size());
@@ -564,6 +566,13 @@ TEST(KernelsTest, ChannelAffine) {
     size_t c = i / 50 % 3;
     double want = double(x[i]) * scale[c] + shift[c]; // FMA may round once
     ASSERT_NEAR(y[i], want, 1e-6 * (1 + std::abs(want)));
+  }
+  // Channels last (inner 1): rows of the 3 channels, in place.
+  std::vector<float> z = x;
+  channelAffine(z.data(), z.data(), 100, 3, 1, scale.data(), shift.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    double want = double(x[i]) * scale[i % 3] + shift[i % 3];
+    ASSERT_NEAR(z[i], want, 1e-6 * (1 + std::abs(want)));
   }
 }
 
