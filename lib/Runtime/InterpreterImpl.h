@@ -185,8 +185,14 @@ public:
   /// `result` as the bytes of `operand` under another shape: a dying
   /// operand hands its storage over; otherwise the result is a read-only
   /// view that keeps the operand alive.
-  void alias(Value result, Value operand) {
-    (void)in(operand); // row-major first
+  void alias(Value result, Value operand) { relabel(result, operand, /*channelsLast=*/false, /*asStored=*/false); }
+  /// `result` as `operand`'s bytes as they are stored (channels-last ones
+  /// too), described as `channelsLast` or not: a permutation that only
+  /// relabels those bytes ([N, C, H, W] channels-last to [N, H, W, C], and
+  /// back).
+  void relabel(Value result, Value operand, bool channelsLast, bool asStored = true) {
+    if (!asStored)
+      (void)in(operand); // row-major first
     std::shared_ptr<Buffer> x = values_.lookup(operand);
     llvm::ArrayRef<int64_t> shape = typeOf(result).getShape();
     std::shared_ptr<Buffer> y;
@@ -202,11 +208,14 @@ public:
       y = std::make_shared<Buffer>(Buffer::view(x->dtype, shape, x->bytes(), x));
     }
     y->shape.assign(shape.begin(), shape.end());
+    y->channelsLast = channelsLast;
     values_[result] = y;
   }
   /// `result` is `operand` (an identity): the same buffer, in whatever
   /// layout it has.
   void forward(Value result, Value operand) { values_[result] = values_.lookup(operand); }
+  /// The values the function returns.
+  llvm::ArrayRef<Value> liveOutputs() const { return liveOutputs_; }
   /// Returns the storage of a value that died to the pool.
   void release(Value v) {
     auto it = values_.find(v);
@@ -266,6 +275,8 @@ public:
   template <typename F>
   void binary(Operation *op, F f, std::optional<kernels::Binary> fast = std::nullopt) {
     Value xv = op->getOperand(0), yv = op->getOperand(1), zv = op->getResult(0);
+    if (fast && *fast == kernels::Binary::Pow && powerBySquaring(xv, yv, zv))
+      return;
     if (fast && binaryChannelsLast(*fast, xv, yv, zv))
       return;
     const Buffer &x = in(xv), &y = in(yv);
@@ -309,6 +320,28 @@ public:
     BroadcastIndex ix(x.shape, z.shape), iy(y.shape, z.shape);
     for (int64_t i = 0, n = z.numElements(); i < n; ++i)
       z.set(i, f(x.get(ix(i)), y.get(iy(i)), integral));
+  }
+
+  /// x ** 2 and x ** 0.5 with a constant scalar exponent on float32 (the
+  /// spelled-out layer norm's square, an L2 norm's root) as a product and a
+  /// square root instead of pow. False (nothing done) otherwise.
+  bool powerBySquaring(Value xv, Value yv, Value zv) {
+    const Buffer &any = inAnyLayout(xv), &y = in(yv);
+    if (any.dtype != DType::Float32 || y.dtype != DType::Float32 || y.numElements() != 1 ||
+        !typeOf(zv).getElementType().isF32() || llvm::ArrayRef<int64_t>(any.shape) != typeOf(zv).getShape())
+      return false;
+    float exponent = *y.as<float>();
+    if (exponent != 2.0f && exponent != 0.5f)
+      return false;
+    bool channelsLast = any.channelsLast;
+    const float *a = any.as<float>();
+    Buffer &z = defineInPlaceOf(zv, xv);
+    if (exponent == 2.0f)
+      kernels::binaryRows(kernels::Binary::Mul, a, a, z.as<float>(), z.numElements(), z.numElements());
+    else
+      kernels::unary(kernels::Unary::Sqrt, a, z.as<float>(), z.numElements());
+    z.channelsLast = channelsLast;
+    return true;
   }
 
   /// A float32 binary op on channels-last data, kept channels-last: both

@@ -342,9 +342,28 @@ def channels_last_block(out):
               helper.make_node("MaxPool", ["block"], ["pooled"], kernel_shape=[2, 2], strides=[2, 2])]
     initializers += [numpy_helper.from_array(v, k) for k, v in
                      {"gamma": gamma, "beta": beta, "mu": mu, "var": var, "w4": w4, "b4": b4}.items()]
+    # ConvNeXt's permutes around a spelled-out norm (Pow 2, Pow 0.5) and a
+    # linear layer, then a convolution again.
+    t = block.transpose(0, 2, 3, 1).astype(np.float64)
+    normed = t / (np.sqrt((t ** 2).mean(axis=3, keepdims=True)) + 1e-3)
+    wl, w5, b5 = normal(8, 8), normal(3, 8, 1, 1), normal(3)
+    back = (normed @ wl).astype(np.float32).transpose(0, 3, 1, 2)
+    convnext = conv_reference(back, w5, b5, 0, 1)
+    nodes += [helper.make_node("Transpose", ["block"], ["t"], perm=[0, 2, 3, 1]),
+              helper.make_node("Pow", ["t", "two"], ["sq"]),
+              helper.make_node("ReduceMean", ["sq"], ["ms"], axes=[3], keepdims=1),
+              helper.make_node("Pow", ["ms", "half"], ["rms"]),
+              helper.make_node("Add", ["rms", "eps"], ["den"]),
+              helper.make_node("Div", ["t", "den"], ["normed"]),
+              helper.make_node("MatMul", ["normed", "wl"], ["lin"]),
+              helper.make_node("Transpose", ["lin"], ["back"], perm=[0, 3, 1, 2]),
+              helper.make_node("Conv", ["back", "w5", "b5"], ["convnext"])]
+    initializers += [numpy_helper.from_array(v, k) for k, v in
+                     {"two": np.array(2, np.float32), "half": np.array(0.5, np.float32),
+                      "eps": np.array(1e-3, np.float32), "wl": wl, "w5": w5, "b5": b5}.items()]
     save(out, "test_channels_last_block", nodes, {"x": x},
          {"block": block, "mean": block.astype(np.float64).mean(axis=(2, 3), keepdims=True).astype(np.float32),
-          "flat": block.reshape(2, 288), "head": head, "pooled": pooled}, 14, initializers)
+          "flat": block.reshape(2, 288), "head": head, "pooled": pooled, "convnext": convnext}, 14, initializers)
 
 
 def main():

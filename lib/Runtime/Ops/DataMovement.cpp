@@ -64,8 +64,24 @@ Kernel dinfer::interp::selectDataMovementKernel(Operation *op) {
         return [](Interpreter &self, Operation *op) -> llvm::Error {
           auto o = llvm::cast<nn::TransposeOp>(op);
 
-          const Buffer &x = self.in(o.getX());
           SmallVector<int64_t, 4> perm(o.getPerm().begin(), o.getPerm().end());
+          // A channels-last [N, C, H, W] permuted to [N, H, W, C] is its own
+          // bytes, row-major; and a row-major [N, H, W, C] permuted back is
+          // those bytes read channels-last (ConvNeXt's permutes around its
+          // layer norms and linears).
+          const Buffer &any = self.inAnyLayout(o.getX());
+          if (perm.size() == 4 && perm[0] == 0 && !any.isView()) {
+            bool toLast = perm[1] == 2 && perm[2] == 3 && perm[3] == 1, toFirst = perm[1] == 3 && perm[2] == 1 && perm[3] == 2;
+            if (toLast && any.channelsLast) {
+              self.relabel(o.getResult(), o.getX(), /*channelsLast=*/false);
+              return llvm::Error::success();
+            }
+            if (toFirst && !any.channelsLast && !llvm::is_contained(self.liveOutputs(), o.getResult())) {
+              self.relabel(o.getResult(), o.getX(), /*channelsLast=*/true);
+              return llvm::Error::success();
+            }
+          }
+          const Buffer &x = self.in(o.getX());
           // Moving only dimensions of extent 1 leaves the bytes in order.
           SmallVector<int64_t, 4> moved;
           for (int64_t d : perm)
