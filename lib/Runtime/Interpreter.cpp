@@ -255,7 +255,101 @@ llvm::Expected<std::unique_ptr<Executable>> Executable::prepare(ModuleOp module,
     if (llvm::all_of(op.getOperands(), [&](Value v) { return executable->state_->runInvariant.contains(v); }))
       executable->state_->runInvariant.insert(op.result_begin(), op.result_end());
   }
+  fuseConvEpilogues(*executable->state_);
   return executable;
+}
+
+namespace {
+/// A scalar float constant operand's value.
+std::optional<float> scalarConstant(Value v) {
+  auto constant = v.getDefiningOp<arith::ConstantOp>();
+  auto dense = constant ? llvm::dyn_cast<DenseElementsAttr>(constant.getValue()) : DenseElementsAttr();
+  if (!dense || !dense.isSplat() || !dense.getElementType().isF32())
+    return std::nullopt;
+  return dense.getSplatValue<float>();
+}
+
+/// The one op that reads `v`, when nothing else (the return included) does.
+Operation *soleUser(Value v) { return v.hasOneUse() ? *v.user_begin() : nullptr; }
+
+llvm::Error forwardFused(Interpreter &self, Operation *op) {
+  self.forward(op->getResult(0), self.state().fusedInto.lookup(op));
+  return llvm::Error::success();
+}
+} // namespace
+
+void dinfer::interp::fuseConvEpilogues(Executable::State &state) {
+  using Activation = kernels::Conv2DParams::Activation;
+  llvm::DenseMap<Operation *, size_t> stepOf;
+  for (auto [index, step] : llvm::enumerate(state.steps))
+    stepOf[step.first] = index;
+  auto fuse = [&](Operation *op, Value input) {
+    state.fusedInto[op] = input;
+    state.steps[stepOf.lookup(op)].second = forwardFused;
+  };
+  for (Operation &op : state.entry.getBody().front()) {
+    auto conv = llvm::dyn_cast<nn::Conv2DOp>(op);
+    // Only where the kernel takes oneDNN's prepacked path (constant float32 weights).
+    if (!conv || !state.runInvariant.contains(conv.getW()) || !typeOf(conv.getX()).getElementType().isF32() ||
+        !typeOf(conv.getW()).getElementType().isF32() || !typeOf(conv.getResult()).getElementType().isF32())
+      continue;
+    auto biasAdd = llvm::dyn_cast_or_null<nn::BiasAddOp>(soleUser(conv.getResult()));
+    if (!biasAdd || biasAdd.getX() != conv.getResult() || biasAdd.getDataFormat() == "NHWC" ||
+        !state.runInvariant.contains(biasAdd.getBias()) || !typeOf(biasAdd.getBias()).getElementType().isF32() ||
+        typeOf(biasAdd.getBias()).getRank() != 1)
+      continue;
+    Executable::State::ConvEpilogue epilogue;
+    epilogue.bias = biasAdd.getBias();
+    fuse(biasAdd, conv.getResult());
+    Value last = biasAdd.getResult();
+    Operation *next = soleUser(last);
+    // SiLU spelled out (x · sigmoid(x), as torch exports it).
+    if (!next && std::distance(last.use_begin(), last.use_end()) == 2) {
+      nn::SigmoidOp sigmoid;
+      for (Operation *user : last.getUsers())
+        if (auto s = llvm::dyn_cast<nn::SigmoidOp>(user))
+          sigmoid = s;
+      auto product = sigmoid ? llvm::dyn_cast_or_null<nn::MulOp>(soleUser(sigmoid.getResult())) : nn::MulOp();
+      if (product && ((product.getOperand(0) == last && product.getOperand(1) == sigmoid.getResult()) ||
+                      (product.getOperand(1) == last && product.getOperand(0) == sigmoid.getResult())) &&
+          typeOf(product.getResult()) == typeOf(last)) {
+        epilogue.activation = Activation::SiLU;
+        fuse(sigmoid, last); // read by the product alone, which is fused too
+        fuse(product, last);
+        state.convEpilogues[conv] = epilogue;
+        continue;
+      }
+    }
+    if (next && next->getNumOperands() == 1 && next->getOperand(0) == last) {
+      if (llvm::isa<nn::ReLUOp>(next))
+        epilogue.activation = Activation::ReLU;
+      else if (llvm::isa<nn::HSwishOp>(next))
+        epilogue.activation = Activation::HardSwish;
+      else if (llvm::isa<nn::SigmoidOp>(next))
+        epilogue.activation = Activation::Sigmoid;
+      else if (llvm::isa<nn::SiLUOp>(next))
+        epilogue.activation = Activation::SiLU;
+      if (epilogue.activation != Activation::None)
+        fuse(next, last);
+    } else if (auto maximum = llvm::dyn_cast_or_null<nn::MaximumOp>(next)) {
+      // ReLU6 and other clips: max(x, lo) then min(., hi), as torch exports Clip.
+      Value other = maximum.getOperand(0) == last ? maximum.getOperand(1) : maximum.getOperand(0);
+      std::optional<float> lo = scalarConstant(other);
+      auto minimum = llvm::dyn_cast_or_null<nn::MinimumOp>(soleUser(maximum.getResult()));
+      if (lo && minimum && typeOf(maximum.getResult()) == typeOf(last)) {
+        Value bound = minimum.getOperand(0) == maximum.getResult() ? minimum.getOperand(1) : minimum.getOperand(0);
+        std::optional<float> hi = scalarConstant(bound);
+        if (hi && typeOf(minimum.getResult()) == typeOf(last)) {
+          epilogue.activation = Activation::Clip;
+          epilogue.alpha = *lo;
+          epilogue.beta = *hi;
+          fuse(maximum, last);
+          fuse(minimum, maximum.getResult());
+        }
+      }
+    }
+    state.convEpilogues[conv] = epilogue;
+  }
 }
 
 llvm::Expected<std::vector<Buffer>> Executable::run(std::vector<Buffer> inputs, WeightSource weights,

@@ -120,11 +120,26 @@ struct dinfer::Executable::State {
   llvm::DenseSet<mlir::Value> runInvariant;
   /// Weights of matrix products, kept in oneDNN's blocked layout.
   llvm::DenseMap<mlir::Operation *, std::unique_ptr<kernels::PrepackedWeights>> prepacked;
+  /// A convolution's bias add and activation, run in its own pass.
+  struct ConvEpilogue {
+    mlir::Value bias;
+    kernels::Conv2DParams::Activation activation = kernels::Conv2DParams::Activation::None;
+    float alpha = 0, beta = 0;
+  };
+  llvm::DenseMap<mlir::Operation *, ConvEpilogue> convEpilogues;
+  /// Ops a convolution ran for them: each result is this operand's buffer.
+  llvm::DenseMap<mlir::Operation *, mlir::Value> fusedInto;
   std::multimap<size_t, std::vector<char>> pool;
   size_t pooledBytes = 0;
 };
 
 namespace dinfer::interp {
+
+/// Plans each convolution's bias add and activation (ReLU, ReLU6 and other
+/// clips, HardSwish, sigmoid, SiLU) into its own oneDNN pass where the
+/// convolution takes the prepacked path and nothing else reads what lies
+/// between; those ops then only forward the convolution's buffer.
+void fuseConvEpilogues(Executable::State &state);
 
 /// One run of an Executable: the values alive, where their storage comes
 /// from, and the helpers kernels build on.
@@ -214,6 +229,7 @@ public:
   /// `result` is `operand` (an identity): the same buffer, in whatever
   /// layout it has.
   void forward(Value result, Value operand) { values_[result] = values_.lookup(operand); }
+  Executable::State &state() { return state_; }
   /// The values the function returns.
   llvm::ArrayRef<Value> liveOutputs() const { return liveOutputs_; }
   /// Returns the storage of a value that died to the pool.

@@ -802,7 +802,9 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
       // Constant weights: oneDNN picks the layouts its fastest kernel reads
       // (blocked or channels-last); the weights are reordered once, the
       // activations in and out of this thread's buffers around each call.
-      std::string key = keyOf({src, weights, dst, strides, dilations, padL, padR});
+      memory::dims epilogue{p.bias ? 1 : 0, static_cast<int64_t>(p.activation)};
+      std::string key = keyOf({src, weights, dst, strides, dilations, padL, padR, epilogue}) +
+                        std::to_string(p.alpha) + "," + std::to_string(p.beta);
       auto &storage = prepacked->storage;
       memory::desc plainWeights(weights, memory::data_type::f32,
                                 groups > 1 ? memory::format_tag::goihw : memory::format_tag::oihw);
@@ -811,10 +813,34 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
         auto compiled = anyCache.get("any:" + key, [&] {
           memory::desc sd(src, memory::data_type::f32, memory::format_tag::any),
               wd(weights, memory::data_type::f32, memory::format_tag::any),
-              dd(dst, memory::data_type::f32, memory::format_tag::any);
-          dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                               sd, wd, dd, strides, dilations, padL, padR);
-          return dnnl::convolution_forward::primitive_desc(desc, userScratchpad(), cpuEngine());
+              dd(dst, memory::data_type::f32, memory::format_tag::any),
+              bd(memory::dims{dst[1]}, memory::data_type::f32, memory::format_tag::x);
+          dnnl::primitive_attr attr = userScratchpad();
+          if (p.activation != Conv2DParams::Activation::None) {
+            dnnl::post_ops ops;
+            switch (p.activation) {
+            case Conv2DParams::Activation::ReLU: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0, 0); break;
+            case Conv2DParams::Activation::Clip:
+              ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, p.alpha, p.beta);
+              break;
+            case Conv2DParams::Activation::HardSwish:
+              ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_hardswish, 0, 0);
+              break;
+            case Conv2DParams::Activation::Sigmoid:
+              ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0, 0);
+              break;
+            case Conv2DParams::Activation::SiLU: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0); break;
+            case Conv2DParams::Activation::None: break;
+            }
+            attr.set_post_ops(ops);
+          }
+          auto desc = p.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                               dnnl::algorithm::convolution_direct, sd, wd, bd, dd,
+                                                               strides, dilations, padL, padR)
+                             : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                               dnnl::algorithm::convolution_direct, sd, wd, dd,
+                                                               strides, dilations, padL, padR);
+          return dnnl::convolution_forward::primitive_desc(desc, attr, cpuEngine());
         });
         auto fresh = std::make_unique<PrepackedWeights::Storage>();
         fresh->source = w;
@@ -854,8 +880,10 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
           dstBuffer.resize(pd.dst_desc().get_size());
         ym = memory(pd.dst_desc(), cpuEngine(), dstBuffer.data());
       }
-      storage->convolution->executable.execute(
-          threadStream(), withScratchpad(pd, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, storage->packed}, {DNNL_ARG_DST, ym}}));
+      std::unordered_map<int, memory> arguments{{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, storage->packed}, {DNNL_ARG_DST, ym}};
+      if (p.bias)
+        arguments.insert({DNNL_ARG_BIAS, memory(pd.bias_desc(), cpuEngine(), const_cast<float *>(p.bias))});
+      storage->convolution->executable.execute(threadStream(), withScratchpad(pd, std::move(arguments)));
       if (pd.dst_desc() != yGiven.get_desc())
         dnnl::reorder(ym, yGiven).execute(threadStream(), ym, yGiven);
       threadStream().wait();

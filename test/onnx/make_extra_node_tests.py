@@ -361,9 +361,24 @@ def channels_last_block(out):
     initializers += [numpy_helper.from_array(v, k) for k, v in
                      {"two": np.array(2, np.float32), "half": np.array(0.5, np.float32),
                       "eps": np.array(1e-3, np.float32), "wl": wl, "w5": w5, "b5": b5}.items()]
+    # Activations the runtime runs inside a convolution's own pass: ReLU6
+    # (Clip after the bias) and SiLU spelled out as x · sigmoid(x).
+    w6, b6, w7, b7 = normal(5, 4, 3, 3), normal(5), normal(5, 4, 1, 1), normal(5)
+    relu6 = np.clip(conv_reference(x, w6, b6, 1, 1), 0, 6)
+    cz = conv_reference(x, w7, b7, 0, 1).astype(np.float64)
+    silu = (cz / (1 + np.exp(-cz))).astype(np.float32)
+    nodes += [helper.make_node("Conv", ["x", "w6", "b6"], ["c6"], pads=[1, 1, 1, 1]),
+              helper.make_node("Constant", [], ["lo6"], value=numpy_helper.from_array(np.array(0, np.float32))),
+              helper.make_node("Constant", [], ["hi6"], value=numpy_helper.from_array(np.array(6, np.float32))),
+              helper.make_node("Clip", ["c6", "lo6", "hi6"], ["relu6"]),
+              helper.make_node("Conv", ["x", "w7", "b7"], ["cz"]),
+              helper.make_node("Sigmoid", ["cz"], ["sz"]),
+              helper.make_node("Mul", ["cz", "sz"], ["silu"])]
+    initializers += [numpy_helper.from_array(v, k) for k, v in {"w6": w6, "b6": b6, "w7": w7, "b7": b7}.items()]
     save(out, "test_channels_last_block", nodes, {"x": x},
          {"block": block, "mean": block.astype(np.float64).mean(axis=(2, 3), keepdims=True).astype(np.float32),
-          "flat": block.reshape(2, 288), "head": head, "pooled": pooled, "convnext": convnext}, 14, initializers)
+          "flat": block.reshape(2, 288), "head": head, "pooled": pooled, "convnext": convnext, "relu6": relu6,
+          "silu": silu}, 14, initializers)
 
 
 def main():

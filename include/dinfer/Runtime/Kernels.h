@@ -96,6 +96,12 @@ struct Conv2DParams {
   /// is what oneDNN's kernel writes (conv2d then sets yChannelsLast).
   bool mayLeaveChannelsLast = false;
   bool yChannelsLast = false;
+  /// With prepacked weights: a per-output-channel bias added and an
+  /// activation applied in the convolution's own pass (oneDNN's bias and
+  /// post-op). Clip keeps [alpha, beta].
+  const float *bias = nullptr;
+  enum class Activation { None, ReLU, Clip, HardSwish, Sigmoid, SiLU } activation = Activation::None;
+  float alpha = 0, beta = 0;
 };
 /// NCHW float32 convolution (OIHW weights, no bias) on oneDNN. With
 /// `prepacked` the weights are taken as constant: kept in the layout of

@@ -102,6 +102,16 @@ llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
       params.xChannelsLast = x.channelsLast;
       // A returned value leaves the run row-major anyway.
       params.mayLeaveChannelsLast = !llvm::is_contained(liveOutputs_, op.getResult());
+      auto epilogue = state_.convEpilogues.find(op);
+      if (epilogue != state_.convEpilogues.end()) {
+        params.bias = in(epilogue->second.bias).as<float>();
+        params.activation = epilogue->second.activation;
+        params.alpha = epilogue->second.alpha;
+        params.beta = epilogue->second.beta;
+        params.mayLeaveChannelsLast = true; // what returns it converts it
+      }
+    } else if (state_.convEpilogues.count(op)) {
+      return opError(op, "internal: a fused bias and activation without the prepacked convolution");
     }
     if (llvm::Error err = kernels::conv2d(x.as<float>(), x.shape, w.as<float>(), w.shape, y.as<float>(), y.shape,
                                           params, prepacked))

@@ -411,6 +411,34 @@ TEST(KernelsTest, Conv2DAgainstDirectLoops) {
       for (size_t i = 0; i < y.size(); ++i)
         ASSERT_NEAR(packedY[i], y[i], 1e-4 * (1 + std::abs(y[i]))) << "call " << call << ", element " << i;
     }
+    // A bias and each activation in the convolution's own pass.
+    using Activation = Conv2DParams::Activation;
+    std::vector<float> bias = randomData(c.o, 12);
+    for (Activation activation : {Activation::None, Activation::ReLU, Activation::Clip, Activation::HardSwish,
+                                  Activation::Sigmoid, Activation::SiLU}) {
+      Conv2DParams q = p;
+      q.bias = bias.data();
+      q.activation = activation;
+      q.alpha = -0.5f;
+      q.beta = 0.75f;
+      PrepackedWeights fused;
+      std::vector<float> fusedY(y.size(), NAN);
+      llvm::Error fusedErr = conv2d(x.data(), {c.n, c.c, c.h, c.w}, w.data(), {c.o, cg, c.kh, c.kw}, fusedY.data(),
+                                    {c.n, c.o, oh, ow}, q, &fused);
+      ASSERT_FALSE(static_cast<bool>(fusedErr)) << llvm::toString(std::move(fusedErr));
+      for (size_t i = 0; i < y.size(); ++i) {
+        double v = double(y[i]) + bias[(i / (oh * ow)) % c.o], want = v;
+        switch (activation) {
+        case Activation::None: break;
+        case Activation::ReLU: want = std::max(v, 0.0); break;
+        case Activation::Clip: want = std::min(std::max(v, -0.5), 0.75); break;
+        case Activation::HardSwish: want = v * std::min(std::max(v + 3, 0.0), 6.0) / 6; break;
+        case Activation::Sigmoid: want = 1 / (1 + std::exp(-v)); break;
+        case Activation::SiLU: want = v / (1 + std::exp(-v)); break;
+        }
+        ASSERT_NEAR(fusedY[i], want, 1e-4 * (1 + std::abs(want))) << "activation " << static_cast<int>(activation);
+      }
+    }
     for (int64_t n = 0; n < c.n; ++n)
       for (int64_t o = 0; o < c.o; ++o)
         for (int64_t i = 0; i < oh; ++i)
