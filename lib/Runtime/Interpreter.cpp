@@ -298,6 +298,10 @@ void dinfer::interp::fuseConvEpilogues(Executable::State &state) {
         !state.runInvariant.contains(biasAdd.getBias()) || !typeOf(biasAdd.getBias()).getElementType().isF32() ||
         typeOf(biasAdd.getBias()).getRank() != 1)
       continue;
+    // The bias must exist when the convolution runs (an imported MindIR may
+    // define a parameter right before its use).
+    if (Operation *biasDef = biasAdd.getBias().getDefiningOp(); biasDef && !biasDef->isBeforeInBlock(conv))
+      continue;
     Executable::State::ConvEpilogue epilogue;
     epilogue.bias = biasAdd.getBias();
     fuse(biasAdd, conv.getResult());
