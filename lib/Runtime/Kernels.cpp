@@ -425,6 +425,65 @@ void kernels::binaryBroadcast(Binary kind, const float *x, llvm::ArrayRef<int64_
   }
 }
 
+void kernels::broadcastTo(const char *x, llvm::ArrayRef<int64_t> xShape, char *y, llvm::ArrayRef<int64_t> yShape,
+                          size_t elementBytes) {
+  // As binaryBroadcast: dimensions of 1 dropped, neighbours x walks alike merged.
+  llvm::SmallVector<int64_t, 6> shape, strides;
+  size_t offset = yShape.size() - xShape.size();
+  for (size_t d = 0; d < yShape.size(); ++d) {
+    if (yShape[d] == 1)
+      continue;
+    int64_t stride = 0;
+    if (d >= offset && xShape[d - offset] != 1) {
+      stride = 1;
+      for (size_t e = d - offset + 1; e < xShape.size(); ++e)
+        stride *= xShape[e];
+    }
+    if (!shape.empty() && strides.back() == stride * yShape[d]) {
+      shape.back() *= yShape[d];
+      strides.back() = stride;
+      continue;
+    }
+    shape.push_back(yShape[d]);
+    strides.push_back(stride);
+  }
+  if (shape.empty()) {
+    std::memcpy(y, x, elementBytes);
+    return;
+  }
+  size_t rank = shape.size();
+  int64_t run = shape[rank - 1], rows = 1;
+  for (size_t d = 0; d + 1 < rank; ++d)
+    rows *= shape[d];
+  int64_t runBytes = run * static_cast<int64_t>(elementBytes);
+  parallelFor(rows, run, [&](int64_t begin, int64_t end) {
+    llvm::SmallVector<int64_t, 6> index(rank - 1, 0);
+    int64_t rest = begin;
+    for (size_t d = rank - 1; d-- > 0;) {
+      index[d] = rest % shape[d];
+      rest /= shape[d];
+    }
+    for (int64_t r = begin; r < end; ++r) {
+      int64_t source = 0;
+      for (size_t d = 0; d + 1 < rank; ++d)
+        source += index[d] * strides[d];
+      const char *from = x + source * static_cast<int64_t>(elementBytes);
+      char *to = y + r * runBytes;
+      if (strides[rank - 1]) {
+        std::memcpy(to, from, runBytes);
+      } else {
+        for (int64_t i = 0; i < run; ++i)
+          std::memcpy(to + i * static_cast<int64_t>(elementBytes), from, elementBytes);
+      }
+      for (size_t d = rank - 1; d-- > 0;) {
+        if (++index[d] < shape[d])
+          break;
+        index[d] = 0;
+      }
+    }
+  });
+}
+
 void kernels::binaryScalarLeft(Binary kind, float x, const float *y, float *z, int64_t count) {
   auto run = [&](auto loop) { parallelFor(count, 1, [&](int64_t b, int64_t e) { loop(x, y + b, z + b, e - b); }); };
   switch (kind) {

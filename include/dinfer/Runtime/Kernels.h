@@ -49,6 +49,11 @@ enum class Reduce { Sum, Mean, Max, Min };
 /// feature map's H·W, the batch).
 void reduceMiddle(Reduce kind, const float *x, float *y, int64_t outer, int64_t reduced, int64_t inner);
 
+/// y = x broadcast to yShape (numpy's rules, shapes aligned from the right),
+/// any element size: runs of y copied or filled, no per-element index.
+void broadcastTo(const char *x, llvm::ArrayRef<int64_t> xShape, char *y, llvm::ArrayRef<int64_t> yShape,
+                 size_t elementBytes);
+
 /// Softmax (or log-softmax) of each of `rows` contiguous rows of `length`.
 void softmaxRows(const float *x, float *y, int64_t rows, int64_t length, bool log);
 /// (x - mean) / sqrt(var + eps) * gamma + beta for each row of `length`;

@@ -251,9 +251,8 @@ Kernel dinfer::interp::selectElementwiseKernel(Operation *op) {
         return [](Interpreter &self, Operation *op) -> llvm::Error {
           const Buffer &x = self.in(op->getOperand(0));
           Buffer &y = self.define(op->getResult(0));
-          BroadcastIndex ix(x.shape, y.shape);
-          for (int64_t i = 0, n = y.numElements(); i < n; ++i)
-            y.set(i, x.get(ix(i)));
+          if (y.numElements() > 0 && x.numElements() > 0)
+            kernels::broadcastTo(x.bytes(), x.shape, y.data.data(), y.shape, y.elementBytes());
           return llvm::Error::success();
         };
       })

@@ -196,6 +196,56 @@ TEST(KernelsTest, BinaryBroadcastEveryPatternOfSmallShapes) {
   EXPECT_GT(checked, 500);
 }
 
+/// Every pattern of small shapes broadcast to rank up to 4, with 4-byte and
+/// 2-byte elements, against numpy's index arithmetic.
+TEST(KernelsTest, BroadcastToEveryPatternOfSmallShapes) {
+  int checked = 0;
+  for (int rank = 1; rank <= 4; ++rank) {
+    int patterns = 1;
+    for (int d = 0; d < rank; ++d)
+      patterns *= 6;
+    for (int pattern = 0; pattern < patterns; ++pattern) {
+      std::vector<int64_t> y, x;
+      int code = pattern;
+      for (int d = 0; d < rank; ++d) {
+        int digit = code % 6;
+        code /= 6;
+        y.push_back(1 + digit % 3);
+        x.push_back(digit / 3 ? 1 : y.back());
+      }
+      while (x.size() > 1 && x.front() == 1 && pattern % 2) // lower-rank operands too
+        x.erase(x.begin());
+      int64_t yn = 1, xn = 1;
+      for (int64_t e : y)
+        yn *= e;
+      for (int64_t e : x)
+        xn *= e;
+      std::vector<int32_t> a(xn);
+      std::iota(a.begin(), a.end(), 100);
+      std::vector<int32_t> out(yn, -1);
+      broadcastTo(reinterpret_cast<const char *>(a.data()), x, reinterpret_cast<char *>(out.data()), y, 4);
+      std::vector<int16_t> a16(a.begin(), a.end()), out16(yn, -1);
+      broadcastTo(reinterpret_cast<const char *>(a16.data()), x, reinterpret_cast<char *>(out16.data()), y, 2);
+      size_t pad = y.size() - x.size();
+      for (int64_t i = 0; i < yn; ++i) {
+        int64_t rest = i, source = 0, stride = 1;
+        for (int d = rank; d-- > 0;) {
+          int64_t index = rest % y[d];
+          rest /= y[d];
+          if (d >= static_cast<int>(pad) && x[d - pad] != 1)
+            source += index * stride;
+          if (d >= static_cast<int>(pad))
+            stride *= x[d - pad];
+        }
+        ASSERT_EQ(out[i], a[source]) << "rank " << rank << " pattern " << pattern;
+        ASSERT_EQ(out16[i], a16[source]);
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 1000);
+}
+
 TEST(KernelsTest, MaxAndMinPropagateNaN) {
   const float x[] = {1, NAN, 3, NAN}, y[] = {NAN, 2, 0, NAN};
   for (Binary kind : {Binary::Max, Binary::Min}) {
