@@ -750,6 +750,20 @@ void matrixDesc(ArrayRef<int64_t> stored, bool transposed, size_t rank, memory::
 
 } // namespace
 
+namespace {
+/// Weights given in `plain` layout at `weights`, in the layout `wanted`: the
+/// same memory when they agree, a reordered copy otherwise.
+memory packedWeights(const memory::desc &plain, const float *weights, const memory::desc &wanted) {
+  memory given(plain, cpuEngine(), const_cast<float *>(weights));
+  if (wanted == plain)
+    return given;
+  memory packed(wanted, cpuEngine());
+  dnnl::reorder(given, packed).execute(threadStream(), given, packed);
+  threadStream().wait();
+  return packed;
+}
+} // namespace
+
 struct kernels::PrepackedWeights::Storage {
   const float *source = nullptr;
   std::string key;
@@ -809,14 +823,7 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
         fresh->source = y;
         fresh->key = key;
         fresh->compiled = compiled;
-        memory plain(yd, cpuEngine(), const_cast<float *>(y));
-        if (compiled->descriptor.weights_desc() == yd) {
-          fresh->packed = plain;
-        } else {
-          fresh->packed = memory(compiled->descriptor.weights_desc(), cpuEngine());
-          dnnl::reorder(plain, fresh->packed).execute(threadStream(), plain, fresh->packed);
-          threadStream().wait();
-        }
+        fresh->packed = packedWeights(yd, y, compiled->descriptor.weights_desc());
         storage = std::move(fresh);
       }
       const auto &pd = storage->compiled->descriptor;
@@ -905,14 +912,7 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
         fresh->source = w;
         fresh->key = key;
         fresh->convolution = compiled;
-        memory plain(plainWeights, cpuEngine(), const_cast<float *>(w));
-        if (compiled->descriptor.weights_desc() == plainWeights) {
-          fresh->packed = plain;
-        } else {
-          fresh->packed = memory(compiled->descriptor.weights_desc(), cpuEngine());
-          dnnl::reorder(plain, fresh->packed).execute(threadStream(), plain, fresh->packed);
-          threadStream().wait();
-        }
+        fresh->packed = packedWeights(plainWeights, w, compiled->descriptor.weights_desc());
         storage = std::move(fresh);
       }
       const auto &pd = storage->convolution->descriptor;
