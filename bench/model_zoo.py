@@ -4,7 +4,8 @@ torchvision (random weights at a fixed seed, no downloads), each run with
 `dinfer run` and with ONNX Runtime (npm onnxruntime-node) on the same input,
 one after the other in one run. Prints per model whether dinfer imports and
 runs it, the largest difference from ONNX Runtime relative to the output's
-largest magnitude, and both medians.
+largest magnitude, both medians and both peak resident set sizes (GNU
+time: each whole process, ORT's including node).
 
     /usr/bin/python3 bench/model_zoo.py [--work DIR] [--only NAME,...] [--threads T] [--runs N] [--markdown]
                                         [--whole-way]
@@ -21,6 +22,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -112,6 +114,114 @@ def build_llama(**sizes):
     return Llama(**sizes)
 
 
+def build_llama_cached(vocab=1000, d=256, heads=8, kv_heads=2, ffn=688, layers=2):
+    """build_llama's decoder in the Hugging Face/Optimum key/value-cache
+    convention, as `dinfer generate` takes it: forward(input_ids [B, T],
+    attention_mask [B, P+T], position_ids [B, T], past_key_values.<i>.key|value
+    [B, KV, P, Dh] for every layer) -> (logits [B, T, V], present.<i>.key|value
+    [B, KV, P+T, Dh]). Rotary angles come from position_ids; key j is visible
+    to query i when attention_mask says so and j <= P + i."""
+    import torch
+    from torch import nn
+
+    base = build_llama(vocab=vocab, d=d, heads=heads, kv_heads=kv_heads, ffn=ffn, layers=layers)
+    head_dim = d // heads
+
+    def rotate_half(x):
+        half = x.shape[-1] // 2
+        return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+    def attention(attn, x, cos, sin, bias, past_k, past_v):
+        b, t, _ = x.shape
+        q = attn.q(x).view(b, t, attn.heads, head_dim).transpose(1, 2)
+        k = attn.k(x).view(b, t, attn.kv_heads, head_dim).transpose(1, 2)
+        v = attn.v(x).view(b, t, attn.kv_heads, head_dim).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = torch.cat((past_k, k), dim=2)
+        v = torch.cat((past_v, v), dim=2)
+        present = (k, v)
+        groups = attn.heads // attn.kv_heads
+        s = k.shape[2]
+        k = k[:, :, None].expand(b, attn.kv_heads, groups, s, head_dim).reshape(b, attn.heads, s, head_dim)
+        v = v[:, :, None].expand(b, attn.kv_heads, groups, s, head_dim).reshape(b, attn.heads, s, head_dim)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(head_dim) + bias
+        out = torch.softmax(scores, dim=-1) @ v
+        return attn.o(out.transpose(1, 2).reshape(b, t, -1)), present
+
+    class CachedLlama(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.base = base
+            self.layers = layers
+
+        def forward(self, input_ids, attention_mask, position_ids, *past):
+            t, p = input_ids.shape[1], past[0].shape[2]
+            inv = 1.0 / (10000 ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+            angles = position_ids.to(torch.float32)[:, :, None] * inv[None, None, :]
+            angles = torch.cat((angles, angles), dim=-1)[:, None]
+            cos, sin = angles.cos(), angles.sin()
+            keys = torch.arange(p + t)[None, :]
+            queries = torch.arange(t)[:, None] + p
+            visible = (keys <= queries)[None, None] & (attention_mask[:, None, None, :] > 0)
+            bias = (1.0 - visible.to(torch.float32)) * -1e9
+            x = self.base.embed(input_ids)
+            presents = []
+            for i, block in enumerate(self.base.blocks):
+                h, present = attention(block.attn, block.norm1(x), cos, sin, bias, past[2 * i], past[2 * i + 1])
+                x = x + h
+                h = block.norm2(x)
+                x = x + block.down(torch.nn.functional.silu(block.gate(h)) * block.up(h))
+                presents.extend(present)
+            return (self.base.head(self.base.norm(x)), *presents)
+
+        def cache_names(self):
+            inputs, outputs = [], []
+            for i in range(layers):
+                for kind in ("key", "value"):
+                    inputs.append("past_key_values.%d.%s" % (i, kind))
+                    outputs.append("present.%d.%s" % (i, kind))
+            return inputs, outputs
+
+        def empty_cache(self, batch):
+            return [torch.zeros(batch, kv_heads, 0, head_dim) for _ in range(2 * layers)]
+
+        def greedy(self, input_ids, new_tokens):
+            """torch's own greedy loop: `present` fed back as `past`, no padding."""
+            tokens, past = input_ids, self.empty_cache(input_ids.shape[0])
+            step = input_ids
+            with torch.no_grad():
+                for _ in range(new_tokens):
+                    p, t = past[0].shape[2], step.shape[1]
+                    mask = torch.ones(step.shape[0], p + t, dtype=torch.int64)
+                    positions = torch.arange(p, p + t)[None].expand(step.shape[0], t)
+                    outputs = self(step, mask, positions, *past)
+                    step = outputs[0][:, -1].argmax(-1, keepdim=True)
+                    past = list(outputs[1:])
+                    tokens = torch.cat((tokens, step), dim=1)
+            return tokens
+
+        def export(self, path, opset=14):
+            """ONNX with symbolic batch, sequence and past length."""
+            b, t, p = 2, 3, 2
+            ids = torch.zeros(b, t, dtype=torch.int64)
+            mask = torch.ones(b, p + t, dtype=torch.int64)
+            positions = torch.arange(p, p + t)[None].expand(b, t)
+            past = [torch.randn(b, kv_heads, p, head_dim) for _ in range(2 * layers)]
+            inputs, outputs = self.cache_names()
+            axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "total"},
+                    "position_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch", 1: "sequence"}}
+            for name in inputs:
+                axes[name] = {0: "batch", 2: "past"}
+            for name in outputs:
+                axes[name] = {0: "batch", 2: "total"}
+            torch.onnx.export(self, (ids, mask, positions, *past), path, opset_version=opset,
+                              input_names=["input_ids", "attention_mask", "position_ids"] + inputs,
+                              output_names=["logits"] + outputs, dynamic_axes=axes)
+
+    return CachedLlama()
+
+
 def build_encoder():
     import torch
     from torch import nn
@@ -184,25 +294,36 @@ def export(name, folder, batch=None):
     return model_path, input_path
 
 
+def measured(cmd):
+    """Runs `cmd` under GNU time: (completed process, peak RSS in MiB)."""
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name] + cmd, capture_output=True, text=True)
+        text = open(rss.name).read().strip().splitlines()
+    peak = int(text[-1]) / 1024 if text and text[-1].isdigit() else None
+    return done, peak
+
+
 def run_dinfer(dinfer, model, input_name, input_path, out_dir, threads, runs):
+    """(median ms, peak RSS MiB, error)"""
     cmd = [dinfer, "run", model, "--input", "%s=%s" % (input_name, input_path), "--output-dir", out_dir,
            "--threads", str(threads), "--repeat", str(runs)]
     began = time.time()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done, peak = measured(cmd)
     if done.returncode != 0:
         message = (done.stderr or done.stdout).strip().splitlines()
-        return None, message[-1] if message else "exit %d" % done.returncode
+        return None, None, message[-1] if message else "exit %d" % done.returncode
     timing = re.search(r"median ([0-9.]+) ms", done.stdout + done.stderr)
-    return (float(timing.group(1)) if timing else (time.time() - began) * 1000), None
+    return (float(timing.group(1)) if timing else (time.time() - began) * 1000), peak, None
 
 
 def run_ort(model, input_name, input_path, out_path, threads, runs):
+    """(median ms, peak RSS MiB, error); node's own heap included, as a user of onnxruntime-node pays it."""
     script = os.path.join(ROOT, "bench", "ort", "run_ort.js")
-    done = subprocess.run(["node", script, model, "%s=%s" % (input_name, input_path), str(threads), str(runs),
-                           "y=%s" % out_path], capture_output=True, text=True)
+    done, peak = measured(["node", script, model, "%s=%s" % (input_name, input_path), str(threads), str(runs),
+                           "y=%s" % out_path])
     if done.returncode != 0:
-        return None, (done.stderr or done.stdout).strip()
-    return json.loads(done.stdout.strip().splitlines()[-1])["median_ms"], None
+        return None, None, (done.stderr or done.stdout).strip()
+    return json.loads(done.stdout.strip().splitlines()[-1])["median_ms"], peak, None
 
 
 WHOLE_WAY = ["llama_decoder", "vit_b_16"]
@@ -264,9 +385,11 @@ def main():
         input_name = ZOO[name][1]
         ours, ref = os.path.join(folder, "dinfer"), os.path.join(folder, "ort_y.npy")
         os.makedirs(ours, exist_ok=True)
-        ort_ms, ort_error = run_ort(model, input_name, input_path, ref, args.threads, args.runs)
-        dinfer_ms, error = run_dinfer(args.dinfer, model, input_name, input_path, ours, args.threads, args.runs)
-        row = {"model": name, "mb": os.path.getsize(model) / 2**20, "dinfer_ms": dinfer_ms, "ort_ms": ort_ms}
+        ort_ms, ort_rss, ort_error = run_ort(model, input_name, input_path, ref, args.threads, args.runs)
+        dinfer_ms, dinfer_rss, error = run_dinfer(args.dinfer, model, input_name, input_path, ours, args.threads,
+                                                  args.runs)
+        row = {"model": name, "mb": os.path.getsize(model) / 2**20, "dinfer_ms": dinfer_ms, "ort_ms": ort_ms,
+               "dinfer_rss_mib": dinfer_rss, "ort_rss_mib": ort_rss}
         if error or ort_error:
             row["status"] = "error: " + (error or "ONNX Runtime: " + ort_error)
             failed += 1
@@ -285,12 +408,15 @@ def main():
     def fmt(value, spec):
         return "-" if value is None else format(value, spec)
 
-    header = ["model", "MB", "dinfer", "max diff / max |y|", "dinfer ms", "ORT ms", "ORT/dinfer speed"]
+    header = ["model", "MB", "dinfer", "max diff / max |y|", "dinfer ms", "ORT ms", "ORT/dinfer speed",
+              "dinfer peak MiB", "ORT peak MiB", "dinfer/ORT peak"]
     lines = []
     for r in rows:
         speed = r["ort_ms"] / r["dinfer_ms"] if r.get("dinfer_ms") and r.get("ort_ms") else None
+        memory = r["dinfer_rss_mib"] / r["ort_rss_mib"] if r.get("dinfer_rss_mib") and r.get("ort_rss_mib") else None
         lines.append([r["model"], fmt(r["mb"], ".0f"), r["status"], fmt(r.get("rel"), ".1e"),
-                      fmt(r.get("dinfer_ms"), ".1f"), fmt(r.get("ort_ms"), ".1f"), fmt(speed, ".2f")])
+                      fmt(r.get("dinfer_ms"), ".1f"), fmt(r.get("ort_ms"), ".1f"), fmt(speed, ".2f"),
+                      fmt(r.get("dinfer_rss_mib"), ".0f"), fmt(r.get("ort_rss_mib"), ".0f"), fmt(memory, ".2f")])
     speeds = [r["ort_ms"] / r["dinfer_ms"] for r in rows if r.get("dinfer_ms") and r.get("ort_ms")
               and r["status"] == "match"]
     if args.markdown:
@@ -311,6 +437,11 @@ def main():
     if speeds:
         print("speed vs ONNX Runtime: geometric mean %.2fx, worst %.2fx" %
               (math.exp(sum(math.log(s) for s in speeds) / len(speeds)), min(speeds)))
+    memories = [r["dinfer_rss_mib"] / r["ort_rss_mib"] for r in rows
+                if r.get("dinfer_rss_mib") and r.get("ort_rss_mib") and r["status"] == "match"]
+    if memories:
+        print("peak RSS over ONNX Runtime's: geometric mean %.2f, worst %.2f (goal <= 1.00 on every model)" %
+              (math.exp(sum(math.log(m) for m in memories) / len(memories)), max(memories)))
     return 1 if failed else 0
 
 

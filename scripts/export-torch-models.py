@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-from model_zoo import build_llama  # noqa: E402
+from model_zoo import build_llama, build_llama_cached  # noqa: E402
 
 
 class MLP(nn.Module):
@@ -162,7 +162,31 @@ TOKEN_MODELS = {"gpt_tied": 64, "llama_tiny": 128}
 UNFOLDED = {"gpt_tied"}
 
 
+# Decoders with a key/value cache (dinfer generate): the ONNX model, a prompt
+# and the tokens torch's own greedy loop makes from it.
+DECODERS = {
+    # 4 query heads over 2 KV heads: 4 tensor-parallel ranks replicate each KV head twice.
+    "llama_cache": (lambda: build_llama_cached(vocab=256, d=64, heads=4, kv_heads=2, ffn=160, layers=2), (2, 5), 8),
+}
+
+
+def export_decoder(name, out):
+    factory, shape, new_tokens = DECODERS[name]
+    torch.manual_seed(1234)
+    model = factory().eval()
+    prompt = torch.randint(0, model.base.head.out_features, shape, generator=torch.Generator().manual_seed(99))
+    tokens = model.greedy(prompt, new_tokens)
+    path = os.path.join(out, name)
+    os.makedirs(path, exist_ok=True)
+    model.export(os.path.join(path, "model.onnx"))
+    np.save(os.path.join(path, "prompt.npy"), prompt.numpy())
+    np.save(os.path.join(path, "tokens.npy"), tokens.numpy())
+    print(f"{name}: prompt {list(shape)} + {new_tokens} greedy tokens")
+
+
 def export(name, out):
+    if name in DECODERS:
+        return export_decoder(name, out)
     factory, shape = {**MODELS, **BENCH_MODELS}[name]
     torch.manual_seed(1234)
     model = factory().eval()
@@ -195,11 +219,11 @@ def export(name, out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "test", "models"))
-    parser.add_argument("--only", choices=sorted({**MODELS, **BENCH_MODELS}))
+    parser.add_argument("--only", choices=sorted({**MODELS, **BENCH_MODELS, **DECODERS}))
     parser.add_argument("--bench", action="store_true", help="export the benchmark models instead")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    names = [args.only] if args.only else (BENCH_MODELS if args.bench else MODELS)
+    names = [args.only] if args.only else (BENCH_MODELS if args.bench else list(MODELS) + list(DECODERS))
     for name in names:
         export(name, args.out)
 

@@ -52,7 +52,7 @@ def Dist_Dialect : Dialect {
     /// `restaged` or `replicated`.
     static constexpr ::llvm::StringLiteral kRuleAttrName = "dist.rule";
     /// On a function: --dist-partition rewrote it to one rank's local shapes;
-    /// its arguments' dist.layout then describe the global inputs.
+    /// its arguments' (and results') dist.layout then describe the global values.
     static constexpr ::llvm::StringLiteral kPartitionedAttrName = "dist.partitioned";
     /// On a function from --dist-split-ranks: the global rank it runs on.
     static constexpr ::llvm::StringLiteral kRankAttrName = "dist.rank";

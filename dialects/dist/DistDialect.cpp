@@ -494,5 +494,11 @@ LogicalResult DistDialect::verifyRegionResultAttribute(Operation *op, unsigned r
   auto function = llvm::dyn_cast<FunctionOpInterface>(op);
   if (!function)
     return op->emitOpError() << "dist.layout on a region result needs a function";
+  // A partitioned function's results with a layout leave as the local slices
+  // of the global outputs it describes (a key/value cache kept split).
+  if (op->hasAttr(kPartitionedAttrName) && attribute.getName().strref() == kLayoutAttrName)
+    if (auto layout = llvm::dyn_cast<LayoutAttr>(attribute.getValue()))
+      if (auto local = llvm::dyn_cast<RankedTensorType>(function.getResultTypes()[resultIndex]))
+        return verifyValueLayout(op, layout, layout.getGlobalType(local), ("result " + Twine(resultIndex)).str());
   return verifyValueLayoutAttr(op, attribute, function.getResultTypes()[resultIndex], "result " + Twine(resultIndex));
 }

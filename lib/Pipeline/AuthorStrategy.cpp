@@ -6,6 +6,8 @@
 #include "dialects/nn/NNDialect.h"
 #include "dinfer/Pipeline/Errors.h"
 #include "dinfer/Pipeline/ModelImport.h"
+#include "dinfer/Pipeline/Prediction.h"
+#include "dinfer/Runtime/Interpreter.h"
 #include "dinfer/Transforms/Passes.h"
 #include "dinfer/Transforms/PipelineStages.h"
 #include "dinfer/Transforms/ShardingRules.h"
@@ -111,24 +113,32 @@ Expected<AuthoredStrategy> dinfer::authorStrategy(const StrategyRequest &request
   registerNNShardingRules(registry);
   mlir::MLIRContext context(registry);
   DiagnosticCollector diagnostics(context);
+  // NAME=SHAPE[:DTYPE], as every command takes it; a dtype is checked
+  // against the model's once it is imported.
+  auto specs = parseInputSpecs(request.inputShapes);
+  if (!specs)
+    return usageError(toString(specs.takeError()));
   std::map<std::string, SmallVector<int64_t, 4>> shapes;
-  for (const std::string &spec : request.inputShapes) {
-    auto [name, shapeText] = StringRef(spec).split('=');
-    SmallVector<StringRef, 4> dims;
-    shapeText.split(dims, ',');
-    SmallVector<int64_t, 4> shape;
-    for (StringRef dim : dims) {
-      int64_t extent;
-      if (dim.trim().getAsInteger(10, extent) || extent < 0)
-        return usageError("--input " + spec + ": '" + dim + "' is not a dimension");
-      shape.push_back(extent);
-    }
-    shapes[name.str()] = shape;
-  }
+  for (const auto &[name, spec] : *specs)
+    shapes[name] = SmallVector<int64_t, 4>(spec.shape.begin(), spec.shape.end());
   auto imported = importModel(request.model, context, diagnostics, shapes, {}, /*checkShapes=*/true);
   if (!imported)
     return authorError(toString(imported.takeError()));
   mlir::ModuleOp module = *(*imported)->module;
+  for (const auto &[name, spec] : *specs) {
+    if (!spec.dtype)
+      continue;
+    auto entry = *module.getOps<mlir::func::FuncOp>().begin();
+    for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+      auto argName = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+      std::optional<DType> takes =
+          runtimeDType(cast<mlir::RankedTensorType>(entry.getArgument(i).getType()).getElementType());
+      if (argName && argName.getValue() == name && takes && *takes != *spec.dtype)
+        return usageError(formatv("--input {0}: given as {1}, but the model takes {2}", name,
+                                  dtypeName(*spec.dtype), dtypeName(*takes))
+                              .str());
+    }
+  }
 
   if (!request.preset.empty()) {
     mlir::PassManager passes(&context);

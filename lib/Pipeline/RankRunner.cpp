@@ -60,6 +60,8 @@ namespace {
 /// appending each repeated run's time to `timesMs` when given.
 Expected<std::vector<Buffer>> runTimed(RankProgram &program, RankContext &context, unsigned repeat,
                                        std::vector<double> *timesMs) {
+  if (program.body)
+    return program.body(context);
   auto weights = [&](StringRef name) { return program.weights(name); };
   std::vector<Buffer> inputs = repeat ? program.inputs : std::vector<Buffer>();
   auto outputs = program.executable->run(std::move(program.inputs), weights, nullptr, &context);
@@ -158,6 +160,21 @@ EveryRankResult dinfer::runEveryRankInProcess(int64_t devices, int64_t stageSize
   return result;
 }
 
+std::function<Expected<Buffer>(StringRef)> dinfer::rankWeights(mlir::Operation *function, int64_t position,
+                                                               std::function<Expected<Buffer>(StringRef)> weights) {
+  auto params = std::make_shared<llvm::StringMap<dist::ParamOp>>();
+  function->walk([&](dist::ParamOp param) { (*params)[param.getName()] = param; });
+  return [weights, params, position](StringRef name) -> Expected<Buffer> {
+    auto full = weights(name);
+    if (!full)
+      return full.takeError();
+    dist::ParamOp param = params->lookup(name);
+    if (!param || !param.getLocal())
+      return full;
+    return sliceOf(*full, param.getLayoutAttr().toTensorLayout(), position);
+  };
+}
+
 RankPreparer dinfer::splitRanksPreparer(mlir::ModuleOp module, const std::vector<Buffer> &inputs,
                                         std::function<Expected<Buffer>(StringRef)> weights) {
   dist::DeviceCounts counts = dist::deviceCountsOf(module).value_or(dist::DeviceCounts());
@@ -189,17 +206,7 @@ RankPreparer dinfer::splitRanksPreparer(mlir::ModuleOp module, const std::vector
     if (!executable)
       return executable.takeError();
     program.executable = std::move(*executable);
-    auto params = std::make_shared<llvm::StringMap<dist::ParamOp>>();
-    function.walk([&](dist::ParamOp param) { (*params)[param.getName()] = param; });
-    program.weights = [weights, params, position](StringRef name) -> Expected<Buffer> {
-      auto full = weights(name);
-      if (!full)
-        return full.takeError();
-      dist::ParamOp param = params->lookup(name);
-      if (!param || !param.getLocal())
-        return full;
-      return sliceOf(*full, param.getLayoutAttr().toTensorLayout(), position);
-    };
+    program.weights = rankWeights(function, position, weights);
     return program;
   };
 }

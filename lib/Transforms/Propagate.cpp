@@ -196,10 +196,18 @@ struct DistPropagatePass : dinfer::impl::DistPropagateBase<DistPropagatePass> {
         continue;
       }
       if (auto ret = llvm::dyn_cast<func::ReturnOp>(op)) {
-        // Outputs are global: gathered and summed.
-        for (unsigned i = 0; i < ret.getNumOperands(); ++i)
-          if (auto type = typeOf(ret.getOperand(i)))
+        // Outputs are global (gathered and summed), unless the function
+        // says a result leaves in a layout of its own: a key/value cache
+        // stays split by heads on the ranks that made it.
+        for (unsigned i = 0; i < ret.getNumOperands(); ++i) {
+          auto type = typeOf(ret.getOperand(i));
+          if (!type)
+            continue;
+          if (auto layout = function.getResultAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName))
+            require(&op, i, ValueLayout::of(layout));
+          else
             require(&op, i, ValueLayout::replicated(type.getRank(), stageDevices, lastStage));
+        }
         continue;
       }
       if (op.getNumResults() == 0 ||

@@ -8,6 +8,7 @@ parallelism, with MindSpore's API for the export step of a training pipeline.
     dinfer.load_distributed_checkpoint(net, ckpt_files, layout)
     dinfer.export(net, x, file_name="out")                   # out/rank_<i>/net.mindir
     y = dinfer.predict(net, x)
+    tokens = dinfer.generate("decoder.onnx", prompt_ids, max_new_tokens=32)   # greedy, with a KV cache
 
 Every call runs the C++ pipeline library the matching `dinfer` subcommand runs, in this process;
 errors are DinferError (DinferUsageError, a ValueError, for bad arguments) with the library's
@@ -16,7 +17,7 @@ message.
 
 from .errors import DinferError, DinferUsageError
 from .context import set_auto_parallel_context, get_auto_parallel_context, reset_auto_parallel_context
-from .model import Model, infer_predict_layout, load_distributed_checkpoint, export, predict
+from .model import Model, infer_predict_layout, load_distributed_checkpoint, export, predict, generate
 from .checkpoint import (Parameter, load_checkpoint, save_checkpoint, transform_checkpoints,
                          transform_checkpoint_by_rank, merge_sliced_parameter, ckpt_to_safetensors,
                          safetensors_to_ckpt, unified_safetensors)
@@ -29,7 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DinferError", "DinferUsageError", "set_auto_parallel_context", "get_auto_parallel_context",
     "reset_auto_parallel_context", "Model", "infer_predict_layout", "load_distributed_checkpoint", "export",
-    "predict", "Parameter", "load_checkpoint", "save_checkpoint", "transform_checkpoints",
+    "predict", "generate", "Parameter", "load_checkpoint", "save_checkpoint", "transform_checkpoints",
     "transform_checkpoint_by_rank", "merge_sliced_parameter", "ckpt_to_safetensors", "safetensors_to_ckpt",
     "unified_safetensors", "Layout", "build_searched_strategy",
     "merge_pipeline_strategys", "set_verbose", "command_names", "run_command", "main",

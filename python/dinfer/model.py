@@ -342,6 +342,34 @@ def predict(model, *predict_data, dec_key=None, dec_mode="AES-GCM"):
     return results[0] if len(results) == 1 else tuple(results)
 
 
+def generate(net, input_ids, max_new_tokens, threads=0):
+    """Greedy decoding with a key/value cache (`dinfer generate`): returns int64 [B, T + max_new_tokens],
+    the prompts followed by the new tokens.
+
+    net is a Model or the path of an ONNX decoder in the Hugging Face/Optimum cache convention
+    (input_ids, attention_mask, position_ids, past_key_values.<i>.key|value -> logits,
+    present.<i>.key|value); input_ids are int64 [B, T] prompts of equal length. When the context
+    gives device_num > 1 and a training strategy (strategy_ckpt_load_file), the decoder runs on
+    that many tensor-parallel ranks (threads of this process), each keeping its own cache.
+    """
+    path = net.path if isinstance(net, Model) else os.fspath(net)
+    prompt = np.asarray(input_ids)
+    if prompt.dtype != np.int64 or prompt.ndim != 2:
+        raise DinferUsageError(f"input_ids must be int64 [batch, tokens], not {prompt.dtype} of {list(prompt.shape)}")
+    if int(max_new_tokens) < 1:
+        raise DinferUsageError(f"max_new_tokens must be at least 1, not {max_new_tokens}")
+    devices, strategy = 0, ""
+    device_num = _context.get_auto_parallel_context("device_num")
+    train_strategy = _context.get_auto_parallel_context("strategy_ckpt_load_file")
+    if device_num > 1 and train_strategy:
+        devices, strategy = device_num, os.path.abspath(train_strategy)
+    tokens, timings = _dinfer.generate(path, np.ascontiguousarray(prompt), int(max_new_tokens), threads=threads,
+                                       device_num=devices, train_strategy=strategy)
+    _driver.note("generate", f"prefill {timings['prefill_ms']:.2f} ms, "
+                 f"{timings['decode_ms_per_token']:.2f} ms per token, {timings['tokens_per_s']:.1f} tokens/s")
+    return tokens
+
+
 def _export_summary(summary):
     stages = f" in {summary['stages']} pipeline stages" if summary["stages"] > 1 else ""
     return (f"{summary['devices']} ranks{stages} -> {summary['output']} "

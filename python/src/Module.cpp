@@ -270,6 +270,37 @@ PYBIND11_MODULE(_dinfer, m) {
       "Runs a model file or an export folder on [(name, array)]; returns ([(name, array)], summary line).");
 
   m.def(
+      "generate",
+      [](const std::string &model, py::array_t<int64_t, py::array::c_style | py::array::forcecast> prompt,
+         int64_t newTokens, unsigned threads, int64_t deviceNum, const std::string &trainStrategy) {
+        GenerateArgs args;
+        args.model = model;
+        args.promptShape.assign(prompt.shape(), prompt.shape() + prompt.ndim());
+        args.prompt = prompt.data();
+        args.newTokens = newTokens;
+        args.threads = threads;
+        args.deviceNum = deviceNum;
+        args.trainStrategy = trainStrategy;
+        GenerateDone done;
+        Status status;
+        {
+          py::gil_scoped_release release;
+          status = generate(args, done);
+        }
+        check(status, "generate");
+        py::array_t<int64_t> tokens(done.shape);
+        std::memcpy(tokens.mutable_data(), done.tokens.data(), done.tokens.size() * sizeof(int64_t));
+        py::dict timings;
+        timings["prefill_ms"] = done.prefillMs;
+        timings["decode_ms_per_token"] = done.decodeMsPerToken;
+        timings["tokens_per_s"] = done.tokensPerSecond;
+        return py::make_tuple(tokens, timings);
+      },
+      py::arg("model"), py::arg("prompt"), py::arg("max_new_tokens"), py::arg("threads") = 0,
+      py::arg("device_num") = 0, py::arg("train_strategy") = "",
+      "Greedy decoding with a key/value cache (dinfer generate); returns (int64 [B, T+N] tokens, timings).");
+
+  m.def(
       "read_checkpoint",
       [](const std::string &path, const py::bytes &key, const std::string &mode) {
         std::string error;

@@ -11,6 +11,7 @@
 #include "dinfer/Pipeline/MergeStrategy.h"
 #include "dinfer/Pipeline/PredictLayout.h"
 #include "dinfer/Pipeline/Reshard.h"
+#include "dinfer/Pipeline/Generate.h"
 #include "dinfer/Pipeline/Run.h"
 #include "dinfer/Layout/Layout.h"
 
@@ -252,6 +253,33 @@ Status dinfer::python::predict(const PredictArgs &args, const std::vector<Tensor
     out.data.assign(buffer.bytes(), buffer.bytes() + buffer.byteSize());
     outputs.push_back(std::move(out));
   }
+  return {};
+}
+
+Status dinfer::python::generate(const GenerateArgs &args, GenerateDone &done) {
+  std::lock_guard<std::mutex> lock(processWide());
+  GenerateRequest request;
+  request.model = args.model;
+  request.maxNewTokens = args.newTokens;
+  request.threads = args.threads;
+  request.deviceNum = args.deviceNum;
+  request.trainStrategy = args.trainStrategy;
+  request.inputIds.dtype = DType::Int64;
+  request.inputIds.shape.assign(args.promptShape.begin(), args.promptShape.end());
+  int64_t count = 1;
+  for (int64_t extent : args.promptShape)
+    count *= extent;
+  const char *bytes = reinterpret_cast<const char *>(args.prompt);
+  request.inputIds.data.assign(bytes, bytes + count * sizeof(int64_t));
+  auto result = dinfer::generate(request);
+  if (!result)
+    return statusOf(result.takeError());
+  done.shape.assign(result->tokens.shape.begin(), result->tokens.shape.end());
+  const auto *tokens = reinterpret_cast<const int64_t *>(result->tokens.data.data());
+  done.tokens.assign(tokens, tokens + result->tokens.data.size() / sizeof(int64_t));
+  done.prefillMs = result->prefillMs;
+  done.decodeMsPerToken = result->decodeMsPerToken;
+  done.tokensPerSecond = result->tokensPerSecond;
   return {};
 }
 

@@ -110,6 +110,23 @@ struct PredictArgs {
 Status predict(const PredictArgs &args, const std::vector<TensorData> &inputs, std::vector<OutputArray> &outputs,
                std::string &summary);
 
+/// dinfer/Pipeline/Generate.h's request: greedy decoding of `model` after
+/// the int64 [B, T] prompts; `tokens` gets int64 [B, T + newTokens].
+struct GenerateArgs {
+  std::string model;
+  std::vector<int64_t> promptShape;
+  const int64_t *prompt = nullptr;
+  int64_t newTokens = 0;
+  unsigned threads = 0;
+  int64_t deviceNum = 0; ///< tensor-parallel ranks, with trainStrategy
+  std::string trainStrategy;
+};
+struct GenerateDone {
+  std::vector<int64_t> shape, tokens;
+  double prefillMs = 0, decodeMsPerToken = 0, tokensPerSecond = 0;
+};
+Status generate(const GenerateArgs &args, GenerateDone &done);
+
 /// A tensor's description as numpy names it ("float32", "int64", ...).
 struct TensorInfo {
   std::string name;

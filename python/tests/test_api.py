@@ -336,3 +336,38 @@ def test_encrypted_checkpoints_and_export(training, tmp_path):
                                atol=1e-5)
     with pytest.raises(dinfer.DinferError, match="the MindIR is encrypted"):
         dinfer.predict(str(tmp_path / "out"), x)
+
+
+def test_generate_makes_torchs_greedy_tokens():
+    folder = os.path.join(os.path.dirname(GPT_BLOCK), "llama_cache")
+    prompt = np.load(os.path.join(folder, "prompt.npy"))
+    expected = np.load(os.path.join(folder, "tokens.npy"))
+    tokens = dinfer.generate(os.path.join(folder, "model.onnx"), prompt, 8, threads=1)
+    assert tokens.dtype == np.int64 and tokens.shape == (2, 13)
+    np.testing.assert_array_equal(tokens, expected)
+    assert np.array_equal(dinfer.generate(dinfer.Model(os.path.join(folder, "model.onnx")), prompt[:1], 2),
+                          expected[:1, :7])
+
+
+def test_generate_errors():
+    folder = os.path.join(os.path.dirname(GPT_BLOCK), "llama_cache")
+    prompt = np.load(os.path.join(folder, "prompt.npy"))
+    with pytest.raises(dinfer.DinferUsageError, match="max_new_tokens must be at least 1"):
+        dinfer.generate(os.path.join(folder, "model.onnx"), prompt, 0)
+    with pytest.raises(dinfer.DinferUsageError, match="input_ids must be int64"):
+        dinfer.generate(os.path.join(folder, "model.onnx"), prompt.astype(np.int32), 2)
+    with pytest.raises(dinfer.DinferError, match="has no 'input_ids' input"):
+        dinfer.generate(os.path.join(GPT_BLOCK, "model.onnx"), prompt, 2)
+
+
+def test_generate_on_tensor_parallel_ranks(tmp_path):
+    folder = os.path.join(os.path.dirname(GPT_BLOCK), "llama_cache")
+    model = os.path.join(folder, "model.onnx")
+    inputs = ["input_ids=2,5:int64", "attention_mask=2,5:int64", "position_ids=2,5:int64"]
+    inputs += [f"past_key_values.{i}.{kind}=2,2,0,16" for i in range(2) for kind in ("key", "value")]
+    strategy = tmp_path / "tp2.json"
+    cli("strategy", "--model", model, "--device-num", 2, "--preset", "megatron:tp=2",
+        *[a for spec in inputs for a in ("--input", spec)], "-o", strategy)
+    dinfer.set_auto_parallel_context(device_num=2, strategy_ckpt_load_file=str(strategy))
+    tokens = dinfer.generate(model, np.load(os.path.join(folder, "prompt.npy")), 8)
+    np.testing.assert_array_equal(tokens, np.load(os.path.join(folder, "tokens.npy")))

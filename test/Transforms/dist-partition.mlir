@@ -226,3 +226,31 @@ module attributes {dist.device_num = 4 : i64} {
     return %r : tensor<8x16xf32>
   }
 }
+
+// -----
+
+// A key/value cache kept split: the past comes in and the present leaves in
+// the heads layout the function states for them (dist.layout on the argument
+// and on the result), so appending this step's keys, split the same way by
+// the column-parallel projection, needs no collective; only the other output
+// is gathered.
+// CHECK-LABEL: func.func @cache
+// CHECK-SAME: %[[PAST:arg1]]: tensor<2x2x3xf32> {dist.layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0, -1]>})
+// CHECK-SAME: -> (tensor<2x2x4xf32> {dist.layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0, -1]>}, tensor<2x4xf32>)
+// CHECK-NOT: dist.all_gather
+// CHECK: %[[PRESENT:.*]] = nn.concat %[[PAST]], %{{.*}} {axis = 2 : i64} : tensor<2x2x3xf32>, tensor<2x2x1xf32>
+// CHECK-NEXT: %[[Y:.*]] = nn.relu
+// CHECK-NEXT: %[[W:.*]] = dist.all_gather %[[Y]]
+// CHECK-NEXT: return %[[PRESENT]], %[[W]] : tensor<2x2x4xf32>, tensor<2x4xf32>
+module attributes {dist.device_num = 2 : i64} {
+  func.func @cache(%x: tensor<2x8xf32>,
+                   %past: tensor<2x4x3xf32> {dist.layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0, -1]>})
+      -> (tensor<2x4x4xf32> {dist.layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0, -1]>}, tensor<2x4xf32>) {
+    %w = dist.param "wk" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>} : tensor<8x4xf32>
+    %k = nn.matmul %x, %w {dist.strategy = #dist.strategy<[1, 1], [1, 2]>} : tensor<2x8xf32>, tensor<8x4xf32>
+    %kh = nn.reshape %k {shape = array<i64: 2, 4, 1>} : tensor<2x4xf32>
+    %present = nn.concat %past, %kh {axis = 2 : i64} : tensor<2x4x3xf32>, tensor<2x4x1xf32>
+    %y = nn.relu %k : tensor<2x4xf32>
+    return %present, %y : tensor<2x4x4xf32>, tensor<2x4xf32>
+  }
+}

@@ -29,12 +29,16 @@
 namespace dinfer {
 
 class Executable;
+struct RankContext;
 
-/// What one rank runs.
+/// What one rank runs: `executable` once on `inputs`, or, when `body` is
+/// set, `body` (a job of many runs, such as generation, that calls its own
+/// executables with the rank's context); its outputs are the rank's.
 struct RankProgram {
   std::unique_ptr<Executable> executable;
   std::vector<Buffer> inputs;
   std::function<llvm::Expected<Buffer>(llvm::StringRef)> weights;
+  std::function<llvm::Expected<std::vector<Buffer>>(const RankContext &)> body;
   RankProgram();
   RankProgram(RankProgram &&);
   RankProgram &operator=(RankProgram &&);
@@ -92,6 +96,12 @@ llvm::Expected<std::vector<Buffer>> runRankUnderMPI(int64_t devices, int64_t sta
 /// hold. The module, `inputs` and `weights` must outlive the run.
 RankPreparer splitRanksPreparer(mlir::ModuleOp module, const std::vector<Buffer> &inputs,
                                 std::function<llvm::Expected<Buffer>(llvm::StringRef)> weights);
+
+/// The weights of a rank function (--dist-split-ranks) at `position` of its
+/// stage: the slice of the whole parameter `weights` gives that its local
+/// dist.param holds, or the whole one.
+std::function<llvm::Expected<Buffer>(llvm::StringRef)>
+rankWeights(mlir::Operation *function, int64_t position, std::function<llvm::Expected<Buffer>(llvm::StringRef)> weights);
 
 /// The slice of `full` that rank `position` of a stage holds under `layout`.
 llvm::Expected<Buffer> sliceOf(const Buffer &full, const TensorLayout &layout, int64_t position);

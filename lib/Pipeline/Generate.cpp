@@ -1,0 +1,555 @@
+//===- Generate.cpp - greedy decoding with a key/value cache --------------===//
+
+#include "dinfer/Pipeline/Generate.h"
+
+#include "dialects/dist/DistDialect.h"
+#include "dialects/dist/DistOps.h"
+#include "dialects/nn/NNDialect.h"
+#include "dinfer/Formats/ONNX.h"
+#include "dinfer/Layout/Text.h"
+#include "dinfer/Pipeline/ModelImport.h"
+#include "dinfer/Pipeline/RankRunner.h"
+#include "dinfer/Runtime/Buffer.h"
+#include "dinfer/Runtime/ConstantEvaluation.h"
+#include "dinfer/Runtime/Interpreter.h"
+#include "dinfer/Transforms/Passes.h"
+#include "dinfer/Transforms/ShardingRules.h"
+#include "dinfer/Transforms/StrategyLayout.h"
+#include "dinfer/Translate/ImportONNX.h"
+
+#include "onnx/onnx_pb.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
+#include <cstring>
+#include <map>
+
+using namespace llvm;
+using namespace dinfer;
+
+namespace {
+constexpr StringLiteral kInputIds = "input_ids", kAttentionMask = "attention_mask", kPositionIds = "position_ids",
+                        kLogits = "logits";
+
+/// How a decoder's graph names its cache, and the cache's geometry.
+struct DecoderSignature {
+  /// Per layer, key then value: "past_key_values.<i>.key|value" and the
+  /// "present.<i>.key|value" outputs that continue them.
+  std::vector<std::string> past, present;
+  int64_t kvHeads = 0, headDim = 0;
+};
+
+Error modelError(StringRef model, const Twine &message) { return pipelineError(model + ": " + message); }
+
+/// The static extent of `dim`, or -1 when it is symbolic.
+int64_t staticDim(const onnx::TensorShapeProto::Dimension &dim) {
+  return dim.has_dim_value() && dim.dim_value() >= 0 ? dim.dim_value() : -1;
+}
+
+Expected<DecoderSignature> readSignature(const OnnxModel &model) {
+  const onnx::GraphProto &graph = model.proto().graph();
+  StringSet<> initializers;
+  for (const onnx::TensorProto &tensor : graph.initializer())
+    initializers.insert(tensor.name());
+  std::map<std::string, const onnx::ValueInfoProto *> inputs;
+  for (const onnx::ValueInfoProto &input : graph.input())
+    if (!initializers.contains(input.name()))
+      inputs[input.name()] = &input;
+  StringSet<> outputs;
+  for (const onnx::ValueInfoProto &output : graph.output())
+    outputs.insert(output.name());
+
+  const char *convention = " (generate takes the Hugging Face/Optimum cache convention: input_ids, attention_mask, "
+                           "position_ids, past_key_values.<i>.key|value -> logits, present.<i>.key|value)";
+  for (StringRef name : {kInputIds, kAttentionMask, kPositionIds})
+    if (!inputs.count(name.str()))
+      return modelError(model.path(), "the decoder has no '" + name + "' input" + convention);
+  if (!outputs.contains(kLogits))
+    return modelError(model.path(), "the decoder has no 'logits' output" + Twine(convention));
+
+  DecoderSignature signature;
+  for (int64_t layer = 0;; ++layer) {
+    std::string key = formatv("past_key_values.{0}.key", layer).str();
+    if (!inputs.count(key))
+      break;
+    for (StringRef kind : {"key", "value"}) {
+      std::string past = formatv("past_key_values.{0}.{1}", layer, kind).str();
+      std::string present = formatv("present.{0}.{1}", layer, kind).str();
+      auto input = inputs.find(past);
+      if (input == inputs.end())
+        return modelError(model.path(), "input '" + key + "' has no '" + past + "' beside it");
+      if (!outputs.contains(present))
+        return modelError(model.path(), "input '" + past + "' has no '" + present + "' output to continue it");
+      const onnx::TypeProto::Tensor &type = input->second->type().tensor_type();
+      if (type.elem_type() != onnx::TensorProto::FLOAT || type.shape().dim_size() != 4)
+        return modelError(model.path(), "cache input '" + past + "' must be float32 [batch, kv_heads, past, head_dim]");
+      int64_t kvHeads = staticDim(type.shape().dim(1)), headDim = staticDim(type.shape().dim(3));
+      if (kvHeads <= 0 || headDim <= 0)
+        return modelError(model.path(), "cache input '" + past + "' needs static kv_heads and head_dim dimensions");
+      if (signature.past.empty()) {
+        signature.kvHeads = kvHeads;
+        signature.headDim = headDim;
+      } else if (kvHeads != signature.kvHeads || headDim != signature.headDim) {
+        return modelError(model.path(), "cache input '" + past + "' is not shaped like past_key_values.0.key");
+      }
+      signature.past.push_back(past);
+      signature.present.push_back(present);
+      inputs.erase(input);
+    }
+  }
+  if (signature.past.empty())
+    return modelError(model.path(), "not a decoder with a key/value cache: it has no past_key_values.0.key input" +
+                                        Twine(convention));
+  for (StringRef name : {kInputIds, kAttentionMask, kPositionIds})
+    inputs.erase(name.str());
+  if (!inputs.empty())
+    return modelError(model.path(), "input '" + inputs.begin()->first + "' is not part of the cache convention" +
+                                        convention);
+  return signature;
+}
+
+/// One step's program imported for its shapes and folded (prefill or
+/// decode); on ranks, partitioned into one function per rank.
+Expected<mlir::OwningOpRef<mlir::ModuleOp>> importStep(const OnnxModel &model, mlir::MLIRContext &context,
+                                                       const DiagnosticCollector &diagnostics,
+                                                       const std::map<std::string, SmallVector<int64_t, 4>> &shapes,
+                                                       StringRef step) {
+  OnnxImportOptions options;
+  options.evaluateConstant = evaluateConstantArray;
+  for (const auto &[name, shape] : shapes)
+    options.inputShapes[name] = shape;
+  mlir::OwningOpRef<mlir::ModuleOp> module = importOnnx(model, &context, options);
+  if (!module || failed(mlir::verify(*module)))
+    return modelError(model.path(), "the " + step + " step does not import: " + diagnostics.text("cannot import"));
+  mlir::PassManager passes(&context);
+  passes.addNestedPass<mlir::func::FuncOp>(createNNFoldConstants());
+  passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
+  if (failed(passes.run(*module)))
+    return modelError(model.path(), diagnostics.text("fusion failed"));
+  auto entry = *module->getOps<mlir::func::FuncOp>().begin();
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    auto name = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    auto given = name ? shapes.find(name.str()) : shapes.end();
+    auto type = cast<mlir::RankedTensorType>(entry.getArgument(i).getType());
+    if (given != shapes.end() && ArrayRef<int64_t>(given->second) != type.getShape())
+      return modelError(model.path(), formatv("input '{0}' is {1} in the model, but the {2} step needs {3}",
+                                              name.getValue(), formatList(type.getShape()), step,
+                                              formatList(given->second)));
+  }
+  return module;
+}
+
+mlir::Value withoutAnnotations(mlir::Value value) {
+  while (auto annotate = value.getDefiningOp<dist::AnnotateOp>())
+    value = annotate.getInput();
+  return value;
+}
+
+/// Partitions `module` (its only function) over the request's ranks, every
+/// present.<i> output left split as this step's keys or values are (the
+/// operand of the concatenation that is not the past) and every
+/// past_key_values.<i> input given the same layout: the cache then stays
+/// on the ranks that make it, step after step, without a collective.
+Error partitionStep(mlir::ModuleOp module, mlir::MLIRContext &context, const DiagnosticCollector &diagnostics,
+                    const GenerateRequest &request, const DecoderSignature &signature, StringRef step) {
+  auto failedTo = [&](StringRef what) {
+    return modelError(request.model, "the " + step + " step could not be " + what + ": " +
+                                         diagnostics.text("the strategy does not fit"));
+  };
+  StrategyPipelineOptions options;
+  options.strategyFile = request.trainStrategy;
+  options.deviceNum = request.deviceNum;
+  options.pipelineStages = 1;
+  mlir::PassManager adapt(&context);
+  addStrategyPipeline(adapt, options);
+  if (failed(adapt.run(module)))
+    return failedTo("given the training strategy");
+
+  // Where this step's keys and values are: propagated on a copy.
+  mlir::OwningOpRef<mlir::ModuleOp> probe = module.clone();
+  mlir::PassManager propagate(&context);
+  propagate.addPass(createDistPropagate());
+  if (failed(propagate.run(*probe)))
+    return failedTo("placed");
+  auto probeEntry = *probe->getOps<mlir::func::FuncOp>().begin();
+  auto entry = *module.getOps<mlir::func::FuncOp>().begin();
+  auto ret = cast<mlir::func::ReturnOp>(probeEntry.getBody().front().getTerminator());
+  for (auto [past, present] : llvm::zip_equal(signature.past, signature.present)) {
+    int pastIndex = -1, presentIndex = -1;
+    for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+      if (auto name = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name"); name && name.getValue() == past)
+        pastIndex = i;
+    for (unsigned i = 0; i < entry.getNumResults(); ++i)
+      if (auto name = entry.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name"); name && name.getValue() == present)
+        presentIndex = i;
+    if (pastIndex < 0 || presentIndex < 0)
+      return modelError(request.model, "the " + step + " step has no '" + past + "' input or '" + present + "' output");
+    auto concat = withoutAnnotations(ret.getOperand(presentIndex)).getDefiningOp<nn::ConcatOp>();
+    if (!concat || concat->getNumOperands() != 2 ||
+        withoutAnnotations(concat->getOperand(0)) != probeEntry.getArgument(pastIndex))
+      return modelError(request.model, "output '" + present + "' is not '" + past +
+                                           "' concatenated with this step's keys or values: its cache cannot stay "
+                                           "split across ranks");
+    dist::LayoutAttr layout = propagatedLayout(withoutAnnotations(concat->getOperand(1)));
+    if (!layout || !layout.getPartial().empty())
+      return modelError(request.model, "the keys or values of '" + present + "' have no layout to keep the cache in");
+    entry.setArgAttr(pastIndex, dist::DistDialect::kLayoutAttrName, layout);
+    entry.setResultAttr(presentIndex, dist::DistDialect::kLayoutAttrName, layout);
+  }
+
+  mlir::PassManager partition(&context);
+  partition.addPass(createDistPropagate());
+  partition.addPass(createDistPartition());
+  partition.addPass(createDistSplitRanks());
+  partition.addPass(createDistVerifySPMD());
+  if (failed(partition.run(module)))
+    return failedTo("partitioned");
+  return Error::success();
+}
+
+/// The collectives a rank function issues, by kind: "4 all_reduce,
+/// 1 all_gather" (local splits move nothing between ranks).
+std::string collectivesOf(mlir::func::FuncOp function) {
+  std::map<std::string, int64_t> counts;
+  function.walk([&](mlir::Operation *op) {
+    if (isa<dist::AllReduceOp, dist::AllGatherOp, dist::ReduceScatterOp, dist::AllToAllOp, dist::BroadcastOp,
+            dist::SendOp, dist::RecvOp>(op))
+      ++counts[op->getName().stripDialect().str()];
+  });
+  std::string text;
+  for (const auto &[kind, count] : counts)
+    text += (text.empty() ? "" : ", ") + std::to_string(count) + " " + kind;
+  return text.empty() ? "no collective" : text;
+}
+
+/// One step's function as one rank (or the one device) runs it.
+struct StepFunction {
+  std::unique_ptr<Executable> executable;
+  std::vector<std::string> arguments, results; ///< graph names, in order
+  /// Per argument: the layout a global input is sliced by, if any.
+  std::vector<std::optional<TensorLayout>> layouts;
+  std::vector<SmallVector<int64_t, 4>> argumentShapes; ///< local
+};
+
+Expected<StepFunction> prepareFunction(mlir::ModuleOp module, mlir::func::FuncOp function) {
+  StepFunction step;
+  for (unsigned i = 0; i < function.getNumArguments(); ++i) {
+    auto name = function.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    step.arguments.push_back(name ? name.str() : "input" + std::to_string(i));
+    auto layout = function.getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);
+    step.layouts.push_back(layout ? std::optional<TensorLayout>(layout.toTensorLayout()) : std::nullopt);
+    auto shape = cast<mlir::RankedTensorType>(function.getArgument(i).getType()).getShape();
+    step.argumentShapes.emplace_back(shape.begin(), shape.end());
+  }
+  for (unsigned i = 0; i < function.getNumResults(); ++i) {
+    auto name = function.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    step.results.push_back(name ? name.str() : "output" + std::to_string(i));
+  }
+  auto executable = Executable::prepare(module, function.getName());
+  if (!executable)
+    return executable.takeError();
+  step.executable = std::move(*executable);
+  return step;
+}
+
+/// What one rank (or the one device) generates with.
+struct RankJob {
+  StepFunction prefill;
+  std::optional<StepFunction> decode;
+  std::function<Expected<Buffer>(StringRef)> weights;
+  int64_t position = 0; ///< in the stage: which slice of a split input
+};
+
+/// Runs `step`: global inputs sliced to the rank, `local` ones (its cache) as
+/// they are; the outputs by name.
+Expected<StringMap<Buffer>> runStep(StepFunction &step, const RankJob &job, const StringMap<Buffer> &global,
+                                    const StringMap<Buffer> &local, const RankContext *rank) {
+  std::vector<Buffer> arguments;
+  for (auto [name, layout] : llvm::zip_equal(step.arguments, step.layouts)) {
+    if (auto it = local.find(name); it != local.end()) {
+      arguments.push_back(it->second);
+      continue;
+    }
+    const Buffer &whole = global.find(name)->second;
+    if (!layout) {
+      arguments.push_back(whole);
+      continue;
+    }
+    auto slice = sliceOf(whole, *layout, job.position);
+    if (!slice)
+      return slice.takeError();
+    arguments.push_back(std::move(*slice));
+  }
+  auto weights = [&](StringRef name) { return job.weights(name); };
+  auto outputs = step.executable->run(std::move(arguments), weights, nullptr, rank);
+  if (!outputs)
+    return outputs.takeError();
+  StringMap<Buffer> named;
+  for (auto [name, buffer] : llvm::zip_equal(step.results, *outputs))
+    named[name] = std::move(buffer);
+  return named;
+}
+
+/// The argmax of the last position of every sequence of `logits` [B, T, V]
+/// (the first of equal maxima, as torch and numpy pick).
+SmallVector<int64_t> lastArgmax(const Buffer &logits) {
+  int64_t batch = logits.shape[0], positions = logits.shape[1], vocab = logits.shape[2];
+  SmallVector<int64_t> tokens;
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t row = (b * positions + positions - 1) * vocab, best = 0;
+    double bestValue = logits.get(row);
+    for (int64_t v = 1; v < vocab; ++v)
+      if (logits.get(row + v) > bestValue) {
+        bestValue = logits.get(row + v);
+        best = v;
+      }
+    tokens.push_back(best);
+  }
+  return tokens;
+}
+
+/// Copies positions [0, count) of `present` [B, KV, S, D] to positions
+/// [at, at + count) of `cache` [B, KV, C, D].
+void storeInCache(const Buffer &present, int64_t from, int64_t count, Buffer &cache, int64_t at) {
+  int64_t rows = present.shape[0] * present.shape[1], presentLength = present.shape[2];
+  int64_t capacity = cache.shape[2];
+  size_t slot = static_cast<size_t>(present.shape[3]) * present.elementBytes();
+  const char *source = present.bytes();
+  char *target = cache.data.data();
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(target + (r * capacity + at) * slot, source + (r * presentLength + from) * slot, count * slot);
+}
+
+Buffer int64Matrix(int64_t rows, int64_t columns, function_ref<int64_t(int64_t, int64_t)> value) {
+  Buffer out(DType::Int64, {rows, columns});
+  int64_t *data = out.as<int64_t>();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < columns; ++c)
+      data[r * columns + c] = value(r, c);
+  return out;
+}
+
+double millisecondsSince(std::chrono::steady_clock::time_point began) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
+}
+
+/// The greedy loop of one rank (or the one device): every rank computes the
+/// same tokens from the same whole logits; its cache holds its own slices.
+Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signature, const Buffer &prompt,
+                                    int64_t newTokens, const RankContext *rank) {
+  int64_t batch = prompt.shape[0], promptLength = prompt.shape[1], length = promptLength + newTokens;
+  int64_t capacity = length - 1;
+  GenerateResult result;
+  result.layers = static_cast<int64_t>(signature.past.size() / 2);
+  result.capacity = capacity;
+  Buffer tokens(DType::Int64, {batch, length});
+  int64_t *tokenData = tokens.as<int64_t>();
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = 0; t < promptLength; ++t)
+      tokenData[b * length + t] = prompt.as<int64_t>()[b * promptLength + t];
+  auto emit = [&](ArrayRef<int64_t> next, int64_t position) {
+    for (int64_t b = 0; b < batch; ++b)
+      tokenData[b * length + position] = next[b];
+  };
+  auto localShape = [](const StepFunction &step, StringRef name) {
+    auto at = llvm::find(step.arguments, name) - step.arguments.begin();
+    return step.argumentShapes[at];
+  };
+
+  // Prefill: the prompts over an empty cache.
+  StringMap<Buffer> global, local;
+  global[kInputIds] = prompt;
+  global[kAttentionMask] = int64Matrix(batch, promptLength, [](int64_t, int64_t) { return 1; });
+  global[kPositionIds] = int64Matrix(batch, promptLength, [](int64_t, int64_t c) { return c; });
+  for (const std::string &name : signature.past)
+    local[name] = Buffer(DType::Float32, localShape(job.prefill, name));
+  auto began = std::chrono::steady_clock::now();
+  auto outputs = runStep(job.prefill, job, global, local, rank);
+  if (!outputs)
+    return outputs.takeError();
+  SmallVector<int64_t> next = lastArgmax(outputs->lookup(kLogits));
+  emit(next, promptLength);
+  std::vector<Buffer> caches;
+  if (job.decode)
+    for (auto [past, present] : llvm::zip_equal(signature.past, signature.present)) {
+      caches.emplace_back(DType::Float32, localShape(*job.decode, past));
+      storeInCache(outputs->lookup(present), 0, promptLength, caches.back(), 0);
+    }
+  result.prefillMs = millisecondsSince(began);
+
+  // Decode: one token per sequence per step over the fixed-capacity cache;
+  // attention_mask hides the slots not yet written.
+  began = std::chrono::steady_clock::now();
+  for (int64_t step = 1, valid = promptLength; step < newTokens; ++step, ++valid) {
+    global[kInputIds] = int64Matrix(batch, 1, [&](int64_t b, int64_t) { return next[b]; });
+    global[kAttentionMask] =
+        int64Matrix(batch, capacity + 1, [&](int64_t, int64_t c) { return c < valid || c == capacity ? 1 : 0; });
+    global[kPositionIds] = int64Matrix(batch, 1, [&](int64_t, int64_t) { return valid; });
+    for (auto [name, cache] : llvm::zip_equal(signature.past, caches))
+      local[name] = Buffer::view(DType::Float32, cache.shape, cache.bytes());
+    outputs = runStep(*job.decode, job, global, local, rank);
+    if (!outputs)
+      return outputs.takeError();
+    next = lastArgmax(outputs->lookup(kLogits));
+    emit(next, promptLength + step);
+    for (auto [name, cache] : llvm::zip_equal(signature.present, caches))
+      storeInCache(outputs->lookup(name), capacity, 1, cache, valid);
+  }
+  double decodeMs = millisecondsSince(began);
+  if (newTokens > 1)
+    result.decodeMsPerToken = decodeMs / static_cast<double>(newTokens - 1);
+  double totalMs = result.prefillMs + decodeMs;
+  result.tokensPerSecond = totalMs > 0 ? static_cast<double>(batch * newTokens) * 1000.0 / totalMs : 0;
+  result.tokens = std::move(tokens);
+  if (!caches.empty())
+    result.summary = formatv("cache {0} per rank", formatList(caches.front().shape)).str();
+  return result;
+}
+} // namespace
+
+Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
+  if (request.maxNewTokens <= 0)
+    return usageError(formatv("--max-new-tokens must be at least 1, not {0}", request.maxNewTokens));
+  if ((request.deviceNum > 0) != !request.trainStrategy.empty())
+    return usageError("--device-num and --train-strategy go together (tensor-parallel generation)");
+  const NpyArray &promptArray = request.inputIds;
+  if (promptArray.dtype != DType::Int64 || promptArray.shape.size() != 2)
+    return pipelineError(formatv("the prompt must be int64 [batch, tokens] token ids, not {0} of {1}",
+                                 dtypeName(promptArray.dtype), formatList(promptArray.shape)));
+  int64_t batch = promptArray.shape[0], promptLength = promptArray.shape[1], newTokens = request.maxNewTokens;
+  if (batch == 0 || promptLength == 0)
+    return usageError("the prompt holds no tokens: " + formatList(promptArray.shape));
+  const Buffer prompt(promptArray);
+
+  auto model = OnnxModel::open(request.model);
+  if (!model)
+    return model.takeError();
+  auto signature = readSignature(*model);
+  if (!signature)
+    return signature.takeError();
+
+  mlir::DialectRegistry registry;
+  registerNNShardingRules(registry);
+  mlir::MLIRContext context(registry);
+  context.loadDialect<nn::NNDialect, dist::DistDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
+  DiagnosticCollector diagnostics(context);
+
+  // The decode step's cache holds every token but the last one generated.
+  int64_t capacity = promptLength + newTokens - 1;
+  auto shapes = [&](int64_t tokens, int64_t past) {
+    std::map<std::string, SmallVector<int64_t, 4>> out{{kInputIds.str(), {batch, tokens}},
+                                                        {kAttentionMask.str(), {batch, past + tokens}},
+                                                        {kPositionIds.str(), {batch, tokens}}};
+    for (const std::string &name : signature->past)
+      out[name] = {batch, signature->kvHeads, past, signature->headDim};
+    return out;
+  };
+  std::vector<mlir::OwningOpRef<mlir::ModuleOp>> modules;
+  for (auto [step, tokens, past] : {std::make_tuple("prefill", promptLength, int64_t(0)),
+                                    std::make_tuple("decode", int64_t(1), capacity)}) {
+    if (newTokens == 1 && StringRef(step) == "decode")
+      break;
+    auto module = importStep(*model, context, diagnostics, shapes(tokens, past), step);
+    if (!module)
+      return module.takeError();
+    if (request.deviceNum > 0)
+      if (Error err = partitionStep(**module, context, diagnostics, request, *signature, step))
+        return std::move(err);
+    modules.push_back(std::move(*module));
+  }
+
+  StringMap<const onnx::TensorProto *> initializers;
+  for (const onnx::TensorProto &tensor : model->proto().graph().initializer())
+    initializers[tensor.name()] = &tensor;
+  std::function<Expected<Buffer>(StringRef)> weights = [&](StringRef name) -> Expected<Buffer> {
+    const onnx::TensorProto *tensor = initializers.lookup(name);
+    if (!tensor)
+      return modelError(request.model, "the model has no weight '" + name + "'");
+    auto mapped = model->mapTensor(*tensor);
+    if (!mapped)
+      return mapped.takeError();
+    SmallVector<int64_t, 4> shape(tensor->dims().begin(), tensor->dims().end());
+    return Buffer::view(*dtypeFromOnnx(tensor->data_type()), shape, mapped->bytes.data(), mapped->owner);
+  };
+
+  // One device: the loop on this thread.
+  if (request.deviceNum == 0) {
+    setKernelThreads(request.threads);
+    RankJob job;
+    for (auto [index, module] : llvm::enumerate(modules)) {
+      auto function = prepareFunction(*module, *module->getOps<mlir::func::FuncOp>().begin());
+      if (!function)
+        return function.takeError();
+      if (index == 0)
+        job.prefill = std::move(*function);
+      else
+        job.decode = std::move(*function);
+    }
+    job.weights = weights;
+    auto result = decodeLoop(job, *signature, prompt, newTokens, nullptr);
+    if (result)
+      result->summary.clear();
+    return result;
+  }
+
+  // Ranks: every rank runs the loop on its own thread with its own functions
+  // and cache; rank 0's tokens and timings are the answer.
+  int64_t devices = request.deviceNum;
+  auto rankFunction = [&](mlir::ModuleOp module, int64_t rank) -> mlir::func::FuncOp {
+    for (auto function : module.getOps<mlir::func::FuncOp>())
+      if (auto attr = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName);
+          attr && attr.getInt() == rank)
+        return function;
+    return {};
+  };
+  std::vector<std::optional<GenerateResult>> results(devices);
+  RankPreparer prepare = [&](int64_t rank) -> Expected<RankProgram> {
+    auto job = std::make_shared<RankJob>();
+    for (auto [index, module] : llvm::enumerate(modules)) {
+      mlir::func::FuncOp function = rankFunction(*module, rank);
+      if (!function)
+        return pipelineError("the partitioned program has no function of rank " + Twine(rank));
+      auto prepared = prepareFunction(*module, function);
+      if (!prepared)
+        return prepared.takeError();
+      if (index == 0) {
+        job->prefill = std::move(*prepared);
+        job->weights = rankWeights(function, rank, weights);
+      } else {
+        job->decode = std::move(*prepared);
+      }
+    }
+    job->position = rank;
+    RankProgram program;
+    program.body = [job, rank, &signature, &prompt, newTokens, &results](const RankContext &context)
+        -> Expected<std::vector<Buffer>> {
+      auto result = decodeLoop(*job, *signature, prompt, newTokens, &context);
+      if (!result)
+        return result.takeError();
+      results[rank] = std::move(*result);
+      return std::vector<Buffer>();
+    };
+    return program;
+  };
+  RankRunOptions options;
+  options.threads = request.threads;
+  options.timeout = request.timeout;
+  auto ran = runRanksInProcess(devices, devices, 0, prepare, options);
+  if (!ran)
+    return ran.takeError();
+  GenerateResult result = std::move(*results[0]);
+  result.summary = formatv("{0} ranks in one process, layouts from {1}; {2}; rank 0's collectives per decode step: "
+                           "{3}",
+                           devices, request.trainStrategy, result.summary,
+                           modules.size() > 1 ? collectivesOf(rankFunction(*modules[1], 0)) : "none (no decode step)")
+                       .str();
+  return result;
+}
