@@ -369,6 +369,12 @@ llvm::Expected<std::vector<Buffer>> Executable::run(std::vector<Buffer> inputs, 
   return outputs;
 }
 
+void Executable::recycle(std::vector<Buffer> outputs) {
+  for (Buffer &buffer : outputs)
+    if (!buffer.isView())
+      state_->keep(std::move(buffer.data));
+}
+
 llvm::Expected<std::vector<Buffer>> dinfer::runProgram(ModuleOp module, std::vector<Buffer> inputs,
                                                        WeightSource weights, OpProfile *profile) {
   auto executable = Executable::prepare(module);

@@ -131,6 +131,15 @@ struct dinfer::Executable::State {
   llvm::DenseMap<mlir::Operation *, mlir::Value> fusedInto;
   std::multimap<size_t, std::vector<char>> pool;
   size_t pooledBytes = 0;
+  /// Storage the pool keeps at most between runs.
+  static constexpr size_t kPoolLimit = size_t(1) << 30;
+  /// Keeps `data` for a later buffer of its size, within the limit.
+  void keep(std::vector<char> &&data) {
+    if (data.empty() || pooledBytes + data.size() > kPoolLimit)
+      return;
+    pooledBytes += data.size();
+    pool.emplace(data.size(), std::move(data));
+  }
 };
 
 namespace dinfer::interp {
@@ -239,12 +248,8 @@ public:
       return;
     std::shared_ptr<Buffer> buffer = std::move(it->second);
     values_.erase(it);
-    constexpr size_t poolLimit = size_t(1) << 30;
-    if (buffer.use_count() == 1 && !buffer->isView() && !buffer->data.empty() &&
-        pooledBytes_ + buffer->data.size() <= poolLimit) {
-      pooledBytes_ += buffer->data.size();
-      pool_.emplace(buffer->data.size(), std::move(buffer->data));
-    }
+    if (buffer.use_count() == 1 && !buffer->isView())
+      state_.keep(std::move(buffer->data));
   }
 
   enum class Reduction { Sum, Mean, Max, Min, Prod };

@@ -75,6 +75,11 @@ public:
   llvm::Expected<std::vector<Buffer>> run(std::vector<Buffer> inputs, WeightSource weights,
                                           OpProfile *profile = nullptr, const RankContext *rank = nullptr);
 
+  /// Hands the storage of outputs the caller is done with back for the next
+  /// run's values (a loop that runs the program step after step would
+  /// otherwise get fresh pages from the system every step).
+  void recycle(std::vector<Buffer> outputs);
+
   struct State;
 
 private:

@@ -5,6 +5,21 @@
 
 include "mlir/Pass/PassBase.td"
 
+def NNFoldTransposes : Pass<"nn-fold-transposes", "mlir::func::FuncOp"> {
+  let summary = "Fold transposes of the last two dimensions into matrix products";
+  let description = [{
+    Attention as exporters write it, `q @ k.transpose(-1, -2)`, is a
+    Transpose of the keys followed by a MatMul: the transpose copies the
+    whole key tensor (the whole cache, at every generated token) only for the
+    product to read it. A `nn.transpose` whose permutation swaps the last two
+    dimensions and keeps the others in place, feeding an operand of
+    `nn.batch_matmul` or `nn.matmul`, becomes that product's `transpose_a`
+    or `transpose_b` flag (flipped); the transpose goes when nothing else
+    uses it. Products read a transposed operand through oneDNN's strides.
+  }];
+  let dependentDialects = ["dinfer::nn::NNDialect"];
+}
+
 def NNFuseGeLU : Pass<"nn-fuse-gelu", "mlir::func::FuncOp"> {
   let summary = "Fuse GeLU spelled out in elementwise ops into nn.gelu";
   let description = [{
