@@ -5,6 +5,8 @@
 #include "dialects/dist/DistDialect.h"
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
+#include "dinfer/Formats/Crypto.h"
+#include "dinfer/Formats/FileKind.h"
 #include "dinfer/Formats/ONNX.h"
 #include "dinfer/Layout/Text.h"
 #include "dinfer/Pipeline/ModelImport.h"
@@ -26,6 +28,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
@@ -462,6 +465,15 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
     return usageError("the prompt holds no tokens: " + formatList(promptArray.shape));
   const Buffer prompt(promptArray);
 
+  if (llvm::sys::fs::is_directory(request.model))
+    return modelError(request.model, "generate takes an ONNX decoder; export folders are not supported yet");
+  auto kind = detectContentKind(request.model, processKey());
+  if (!kind)
+    return kind.takeError();
+  if (*kind != FileKind::Onnx)
+    return modelError(request.model, "generate takes an ONNX decoder (MindIR decoders and export folders are not "
+                                     "supported yet); this is " +
+                                         describeFileKind(*kind));
   auto model = OnnxModel::open(request.model);
   if (!model)
     return model.takeError();
