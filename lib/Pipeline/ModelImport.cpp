@@ -76,6 +76,7 @@ dinfer::importModel(StringRef path, mlir::MLIRContext &context, const Diagnostic
     imported->onnx.emplace(std::move(*model));
     OnnxImportOptions options;
     options.evaluateConstant = evaluateConstantArray;
+    options.inputShapeFlag = "--input";
     for (const auto &[name, bytes] : values)
       options.inputValues[name] = bytes;
     // A dynamic dimension takes the given extent.

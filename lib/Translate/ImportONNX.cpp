@@ -106,7 +106,7 @@ private:
         if (!dim.has_dim_value() || dim.dim_value() < 0)
           return emitError(loc) << "graph input '" << info.name() << "' has a dynamic dimension " << i
                                 << (dim.has_dim_param() ? " ('" + dim.dim_param() + "')" : std::string())
-                                << "; give its shape (--input-shape " << info.name() << "=...)";
+                                << "; give its shape (" << options_.inputShapeFlag << " " << info.name() << "=...)";
         shape.push_back(dim.dim_value());
       }
     }

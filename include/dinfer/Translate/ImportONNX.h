@@ -22,6 +22,7 @@
 
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace dinfer {
@@ -31,6 +32,8 @@ class OnnxModel;
 struct OnnxImportOptions {
   /// Static shapes for inputs with dynamic dimensions.
   llvm::StringMap<llvm::SmallVector<int64_t, 4>> inputShapes;
+  /// The option that gives them, named when one is missing.
+  std::string inputShapeFlag = "--input-shape";
   /// Values of graph inputs, as serialized onnx.TensorProto bytes (an ONNX
   /// test's input_N.pb). An input the program needs as a constant (a shape
   /// operand such as Reshape's shape or Slice's starts) takes its value from
