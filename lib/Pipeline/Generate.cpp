@@ -133,9 +133,7 @@ Expected<mlir::OwningOpRef<mlir::ModuleOp>> importStep(const OnnxModel &model, m
   if (!module || failed(mlir::verify(*module)))
     return modelError(model.path(), "the " + step + " step does not import: " + diagnostics.text("cannot import"));
   mlir::PassManager passes(&context);
-  passes.addNestedPass<mlir::func::FuncOp>(createNNFoldConstants());
-  passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
-  passes.addNestedPass<mlir::func::FuncOp>(createNNFoldTransposes());
+  addRunFusions(passes);
   if (failed(passes.run(*module)))
     return modelError(model.path(), diagnostics.text("fusion failed"));
   auto entry = *module->getOps<mlir::func::FuncOp>().begin();
@@ -518,11 +516,7 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
     const onnx::TensorProto *tensor = initializers.lookup(name);
     if (!tensor)
       return modelError(request.model, "the model has no weight '" + name + "'");
-    auto mapped = model->mapTensor(*tensor);
-    if (!mapped)
-      return mapped.takeError();
-    SmallVector<int64_t, 4> shape(tensor->dims().begin(), tensor->dims().end());
-    return Buffer::view(*dtypeFromOnnx(tensor->data_type()), shape, mapped->bytes.data(), mapped->owner);
+    return viewOnnxWeight(*model, *tensor);
   };
 
   // One device: the loop on this thread.

@@ -50,6 +50,14 @@ static std::string shapeText(ArrayRef<int64_t> shape) {
   return text + "]";
 }
 
+Expected<Buffer> dinfer::viewOnnxWeight(const OnnxModel &model, const onnx::TensorProto &tensor) {
+  auto mapped = model.mapTensor(tensor);
+  if (!mapped)
+    return mapped.takeError();
+  SmallVector<int64_t, 4> shape(tensor.dims().begin(), tensor.dims().end());
+  return Buffer::view(*dtypeFromOnnx(tensor.data_type()), shape, mapped->bytes.data(), mapped->owner);
+}
+
 Expected<std::unique_ptr<ImportedModel>>
 dinfer::importModel(StringRef path, mlir::MLIRContext &context, const DiagnosticCollector &diagnostics,
                          const std::map<std::string, SmallVector<int64_t, 4>> &shapes,

@@ -268,9 +268,7 @@ Expected<RunResult> runModelFile(const RunRequest &request) {
   // compute; GeLU spelled out in elementwise ops becomes one nn.gelu).
   if (request.fuse) {
     mlir::PassManager passes(&context);
-    passes.addNestedPass<mlir::func::FuncOp>(createNNFoldConstants());
-    passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
-    passes.addNestedPass<mlir::func::FuncOp>(createNNFoldTransposes());
+    addRunFusions(passes);
     if (failed(passes.run(*module)))
       return runError(request.model + ": " + diagnostics.text("fusion failed"));
   }
@@ -314,13 +312,8 @@ Expected<RunResult> runModelFile(const RunRequest &request) {
     for (const MindIRParameter &p : mindirModel->parameters())
       parameters[p.name] = &p;
   auto weights = [&](StringRef name) -> Expected<Buffer> {
-    if (const onnx::TensorProto *tensor = initializers.lookup(name)) {
-      auto mapped = onnxModel->mapTensor(*tensor);
-      if (!mapped)
-        return mapped.takeError();
-      SmallVector<int64_t, 4> shape(tensor->dims().begin(), tensor->dims().end());
-      return Buffer::view(*dtypeFromOnnx(tensor->data_type()), shape, mapped->bytes.data(), mapped->owner);
-    }
+    if (const onnx::TensorProto *tensor = initializers.lookup(name))
+      return viewOnnxWeight(*onnxModel, *tensor);
     if (const MindIRParameter *p = parameters.lookup(name))
       return viewParameter(*mindirModel, *p);
     return runError("the model has no weight '" + name + "'");

@@ -27,6 +27,12 @@ void dinfer::addStrategyPipeline(mlir::OpPassManager &pm, const StrategyPipeline
   pm.addPass(createDistVerifySPMD());
 }
 
+void dinfer::addRunFusions(mlir::OpPassManager &pm) {
+  pm.addNestedPass<mlir::func::FuncOp>(createNNFoldConstants());
+  pm.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
+  pm.addNestedPass<mlir::func::FuncOp>(createNNFoldTransposes());
+}
+
 namespace {
 struct InferencePipelineOptions : public mlir::PassPipelineOptions<InferencePipelineOptions> {
   Option<std::string> strategy{*this, "strategy", llvm::cl::desc("The training strategy file")};

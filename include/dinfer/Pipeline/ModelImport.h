@@ -10,6 +10,7 @@
 #define DINFER_PIPELINE_MODELIMPORT_H
 
 #include "dinfer/Formats/MindIR.h"
+#include "dinfer/Runtime/Buffer.h"
 #include "dinfer/Formats/ONNX.h"
 #include "dinfer/Translate/ImportONNX.h"
 
@@ -50,6 +51,10 @@ private:
   int errorCount_ = 0;
   uint64_t id_;
 };
+
+/// An initializer of `model` as the runtime reads it: a view of its bytes
+/// where they lie (inside the loaded model or mapped from external data).
+llvm::Expected<Buffer> viewOnnxWeight(const OnnxModel &model, const onnx::TensorProto &tensor);
 
 /// Imports `path` (ONNX or MindIR) into a verified nn-dialect module. For
 /// ONNX, `shapes` gives input shapes (a dynamic dimension takes the given

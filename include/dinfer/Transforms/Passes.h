@@ -36,6 +36,12 @@ struct StrategyPipelineOptions {
 };
 void addStrategyPipeline(mlir::OpPassManager &pm, const StrategyPipelineOptions &options);
 
+/// The folds and fusions that make a program cheaper to run without changing
+/// its meaning, as `dinfer run` and `dinfer generate` apply them: ops on
+/// constants become the constants they compute, spelled-out GeLU one
+/// nn.gelu, transposes of the last two dimensions the products' flags.
+void addRunFusions(mlir::OpPassManager &pm);
+
 /// Registers `--dist-inference-pipeline` (fusion, strategy attached and
 /// adapted, stages, propagation, partitioning, one function per rank and its
 /// proof; with `ckpt-dir`, the weights bound to the training checkpoints):
