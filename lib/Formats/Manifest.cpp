@@ -183,6 +183,36 @@ llvm::Expected<ExportManifest> dinfer::parseManifest(llvm::StringRef text, llvm:
         return ranks.takeError();
       manifest.groups.push_back({name->str(), std::vector<uint32_t>(ranks->begin(), ranks->end())});
     }
+  if (const Object *generate = root->getObject("generate")) {
+    ExportManifest::Generation generation;
+    std::optional<int64_t> batch = generate->getInteger("batch"), prompt = generate->getInteger("prompt_length"),
+                           capacity = generate->getInteger("capacity"), layers = generate->getInteger("layers");
+    std::optional<llvm::StringRef> file = generate->getString("decode_file");
+    const Array *decodeInputs = generate->getArray("inputs");
+    const Array *decodeOutputs = generate->getArray("outputs");
+    if (!batch || !prompt || !capacity || !layers || !file || !decodeInputs || !decodeOutputs || *batch <= 0 ||
+        *prompt <= 0 || *capacity < *prompt || *layers <= 0 || file->contains('/') || *file == "..")
+      return reader.bad("generate needs batch, prompt_length, capacity >= prompt_length, layers, decode_file (a name "
+                        "in each rank's folder), inputs and outputs");
+    generation.batch = *batch;
+    generation.promptLength = *prompt;
+    generation.capacity = *capacity;
+    generation.layers = *layers;
+    generation.decodeFile = file->str();
+    for (const Value &entry : *decodeInputs) {
+      auto tensor = reader.tensor(entry, "a decode input", /*needLayout=*/true);
+      if (!tensor)
+        return tensor.takeError();
+      generation.inputs.push_back(std::move(*tensor));
+    }
+    for (const Value &entry : *decodeOutputs) {
+      auto tensor = reader.tensor(entry, "a decode output", /*needLayout=*/false);
+      if (!tensor)
+        return tensor.takeError();
+      generation.outputs.push_back(std::move(*tensor));
+    }
+    manifest.generation = std::move(generation);
+  }
   if (const Object *source = root->getObject("source")) {
     manifest.source.model = source->getString("model").value_or("").str();
     manifest.source.trainStrategy = source->getString("train_strategy").value_or("").str();
@@ -243,6 +273,20 @@ std::string dinfer::serializeManifest(const ExportManifest &manifest) {
                                 {"train_strategy", source.trainStrategy},
                                 {"predict_strategy",
                                  source.predictStrategy.empty() ? Value(nullptr) : Value(source.predictStrategy)}}}};
+  if (const ExportManifest::Generation *generation = manifest.generation ? &*manifest.generation : nullptr) {
+    Array decodeInputs, decodeOutputs;
+    for (const ExportManifest::Tensor &input : generation->inputs)
+      decodeInputs.push_back(tensorObject(input));
+    for (const ExportManifest::Tensor &output : generation->outputs)
+      decodeOutputs.push_back(tensorObject(output));
+    root["generate"] = Object{{"batch", generation->batch},
+                              {"prompt_length", generation->promptLength},
+                              {"capacity", generation->capacity},
+                              {"layers", generation->layers},
+                              {"decode_file", generation->decodeFile},
+                              {"inputs", std::move(decodeInputs)},
+                              {"outputs", std::move(decodeOutputs)}};
+  }
   std::string text;
   llvm::raw_string_ostream(text) << llvm::formatv("{0:2}", Value(std::move(root))) << "\n";
   return text;

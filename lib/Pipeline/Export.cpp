@@ -7,6 +7,9 @@
 #include "dinfer/Formats/GroupConfig.h"
 #include "dinfer/Formats/Manifest.h"
 #include "dinfer/Layout/Text.h"
+#include "dinfer/Formats/FileKind.h"
+#include "dinfer/Formats/ONNX.h"
+#include "dinfer/Pipeline/Decoder.h"
 #include "dinfer/Pipeline/Prediction.h"
 #include "dinfer/Pipeline/Report.h"
 #include "dinfer/Reshard/CheckpointSet.h"
@@ -111,48 +114,88 @@ Expected<TensorPlan> planFromSources(dist::ParamOp param, const CheckpointSet &s
   return plan;
 }
 
-} // namespace
+/// One program of an export: its file in every rank's folder and the input
+/// shapes it is imported with; a decoder's step also keeps its cache on the
+/// ranks (keepCacheOnRanks).
+struct ProgramSpec {
+  std::string file;
+  std::vector<std::string> inputSpecs;
+  const DecoderSignature *cache = nullptr;
+  std::string step; ///< "prefill" or "decode", for messages
+};
 
-Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
-  if (request.model.empty() || request.trainStrategy.empty() || request.ckptDir.empty() || request.output.empty())
-    return usageError("an export needs the model, the training strategy, the checkpoint folder and the output folder");
-  auto start = std::chrono::steady_clock::now();
+/// What writing one program into every rank's folder left.
+struct WrittenProgram {
+  std::vector<ExportManifest::Tensor> inputs, outputs;
+  PartitionReport report;
+  int64_t devices = 0, stages = 0;
+};
+
+/// Per rank of the export, filled by every program written into its folder.
+struct RankFolders {
+  std::vector<std::map<std::string, std::vector<uint32_t>>> groups;
+  std::vector<llvm::StringMap<std::string>> digests;
+  std::atomic<uint64_t> weightBytes{0};
+  size_t programs = 1;
+  uint64_t ranksDone = 0; ///< progress, under `mutex`
+  std::mutex mutex;
+};
+
+Expected<WrittenProgram> exportProgram(const ExportRequest &request, const ProgramSpec &spec, StringRef staging,
+                                       RankFolders &folders) {
   mlir::DialectRegistry registry;
   registerNNShardingRules(registry);
   mlir::MLIRContext context(registry);
   DiagnosticCollector diagnostics(context);
-  PredictionRequest prediction{request.model, request.trainStrategy, request.inputSpecs, request.deviceNum,
-                               request.pipelineStages};
+  // A decoder's steps run in one stage: every rank holds its cache's heads.
+  PredictionRequest prediction{request.model, request.trainStrategy, spec.inputSpecs, request.deviceNum,
+                               spec.cache ? 1 : request.pipelineStages};
   auto prepared = preparePrediction(prediction, context, diagnostics);
   if (!prepared)
     return prepared.takeError();
   PredictSetup &setup = *prepared;
   mlir::ModuleOp module = setup.module();
-  int64_t devices = setup.devices, stages = setup.stages, stageDevices = devices / stages;
+  WrittenProgram written;
+  int64_t devices = written.devices = setup.devices, stages = written.stages = setup.stages;
+  int64_t stageDevices = devices / stages;
   auto entry = *module.getOps<mlir::func::FuncOp>().begin();
-  std::string entryName = entry.getName().str();
-  ExportManifest manifest;
-  manifest.deviceNum = devices;
-  manifest.pipelineStages = stages;
-  manifest.source = {request.model, request.trainStrategy, request.predictStrategy};
   SmallVector<std::string> inputNames;
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
     auto name = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name");
     inputNames.push_back(name ? name.str() : "input" + std::to_string(i));
   }
-  for (unsigned i = 0; i < entry.getNumResults(); ++i) {
-    auto name = entry.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name");
-    manifest.outputs.push_back(manifestTensor(name ? name.str() : "output" + std::to_string(i),
-                                              cast<mlir::RankedTensorType>(entry.getResultTypes()[i])));
-  }
-  std::vector<mlir::RankedTensorType> inputTypes;
+  std::vector<mlir::RankedTensorType> inputTypes, outputTypes;
   for (mlir::Type type : entry.getArgumentTypes())
     inputTypes.push_back(cast<mlir::RankedTensorType>(type));
+  for (mlir::Type type : entry.getResultTypes())
+    outputTypes.push_back(cast<mlir::RankedTensorType>(type));
 
   mlir::PassManager passes(&context);
-  setup.addPartitionPasses(passes, request.trainStrategy);
-  if (failed(passes.run(module)))
-    return exportError(request.model + ": " + diagnostics.text("the program could not be partitioned"));
+  if (!spec.cache) {
+    setup.addPartitionPasses(passes, request.trainStrategy);
+    if (failed(passes.run(module)))
+      return exportError(request.model + ": " + diagnostics.text("the program could not be partitioned"));
+  } else {
+    // A decoder's step: laid out first, its cache kept on the ranks, then
+    // partitioned.
+    passes.addNestedPass<mlir::func::FuncOp>(createNNFoldConstants());
+    passes.addNestedPass<mlir::func::FuncOp>(createNNFuseGeLU());
+    addStrategyPipeline(passes, setup.strategyPipeline(request.trainStrategy, /*partition=*/false));
+    if (failed(passes.run(module)))
+      return exportError(request.model + ": the " + spec.step + " step could not be laid out: " +
+                         diagnostics.text("the strategy does not fit"));
+    if (Error err = keepCacheOnRanks(module, *spec.cache, request.model, spec.step,
+                                     [&] { return diagnostics.text("the strategy does not fit"); }))
+      return std::move(err);
+    mlir::PassManager partition(&context);
+    partition.addPass(createDistPropagate());
+    partition.addPass(createDistPartition());
+    partition.addPass(createDistSplitRanks());
+    partition.addPass(createDistVerifySPMD());
+    if (failed(partition.run(module)))
+      return exportError(request.model + ": the " + spec.step + " step could not be partitioned: " +
+                         diagnostics.text("the strategy does not fit"));
+  }
   std::vector<mlir::func::FuncOp> rankFunctions(devices);
   for (auto function : module.getOps<mlir::func::FuncOp>())
     if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
@@ -164,11 +207,21 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
     if (!layout)
       tl.tensorMap.assign(inputTypes[i].getRank(), DimAxes());
     input.layout = std::move(tl);
-    manifest.inputs.push_back(std::move(input));
+    written.inputs.push_back(std::move(input));
+  }
+  // An output left split (a decoder's cache) says how; the others are whole.
+  mlir::func::FuncOp lastStage = rankFunctions[devices - stageDevices];
+  for (unsigned i = 0; i < outputTypes.size(); ++i) {
+    auto name = lastStage.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name");
+    ExportManifest::Tensor output =
+        manifestTensor(name ? name.str() : "output" + std::to_string(i), outputTypes[i]);
+    if (auto layout = lastStage.getResultAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName))
+      output.layout = layout.toTensorLayout();
+    written.outputs.push_back(std::move(output));
   }
 
   // The report's data, before the weights are bound (docs/report.md).
-  PartitionReport partitionReport = collectReport(module, setup, request.model, request.trainStrategy);
+  written.report = collectReport(module, setup, request.model, request.trainStrategy);
 
   // Every rank's parameter slices, planned from the training checkpoints.
   if (!request.predictStrategy.empty()) {
@@ -209,19 +262,9 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
     return sources.takeError();
   std::vector<const Checkpoint *> pointers = sources->pointers();
 
-  // Written beside OUT, renamed into place when complete.
-  SmallString<256> out(request.output);
-  sys::path::remove_dots(out, /*remove_dot_dot=*/true);
-  std::string staging = (out + ".partial-" + Twine(sys::Process::getProcessId())).str();
-  sys::fs::remove_directories(staging);
-  if (std::error_code ec = sys::fs::create_directories(staging))
-    return exportError(staging + ": cannot create: " + ec.message());
-  scope_exit cleanup([&] { sys::fs::remove_directories(staging); });
-
+  folders.groups.resize(devices);
+  folders.digests.resize(devices);
   std::vector<std::string> errors(devices);
-  std::vector<GroupConfig> groupConfigs(devices);
-  std::vector<std::vector<WrittenFile>> rankFiles(devices);
-  std::atomic<uint64_t> weightBytes{0};
   auto exportRank = [&](int64_t rank) {
     mlir::func::FuncOp function = rankFunctions[rank];
     llvm::StringMap<dist::ParamOp> paramOps;
@@ -254,59 +297,41 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
         auto plan = planFromSources(paramOps.lookup(parameter.name), *sources);
         if (!plan)
           return plan.takeError();
-        weightBytes += plan->bytes;
+        folders.weightBytes += plan->bytes;
         stream.emplace(*plan, pointers);
         streaming = parameter.index;
       }
       return stream->fill(offset, out);
     };
-    llvm::StringMap<std::string> digests;
+    llvm::StringMap<std::string> &digests = folders.digests[rank];
     writeOptions.digests = [&](StringRef path, StringRef sha256) { digests[path] = sha256.str(); };
     SmallString<256> path(folder);
-    sys::path::append(path, "net.mindir");
+    sys::path::append(path, spec.file);
     if (Error err = model->write(path, writeOptions)) {
       errors[rank] = "rank " + std::to_string(rank) + ": " + toString(std::move(err));
       return;
     }
     stream.reset();
     // Its communication groups.
-    GroupConfig &config = groupConfigs[rank];
-    std::map<std::string, std::vector<uint32_t>> groups;
     function.walk([&](mlir::Operation *op) {
       if (auto group = op->getAttrOfType<mlir::DenseI64ArrayAttr>(dist::DistDialect::kGroupAttrName))
-        groups[collectiveGroupName(group.asArrayRef(), devices)] =
+        folders.groups[rank][collectiveGroupName(group.asArrayRef(), devices)] =
             std::vector<uint32_t>(group.asArrayRef().begin(), group.asArrayRef().end());
     });
-    for (auto &[name, ranks] : groups)
-      config.groups.push_back({name, ranks});
-    config.restoreRanks = {static_cast<uint32_t>(rank)};
-    SmallString<256> groupPath(folder);
-    sys::path::append(groupPath, "group_config.pb");
-    if (Error err = writeFileAtomically(groupPath, serializeGroupConfig(config), request.sync)) {
-      errors[rank] = toString(std::move(err));
-      return;
-    }
-    // Hashed as written, or here, in parallel with the other ranks.
-    auto written = listFiles(staging, folder, digests);
-    if (!written)
-      errors[rank] = toString(written.takeError());
-    else
-      rankFiles[rank] = std::move(*written);
   };
   unsigned threads = request.threads ? request.threads : hardware_concurrency().compute_thread_count();
   {
     const ProgressSink &progress = request.progress;
-    uint64_t ranksDone = 0; // under progressMutex
-    std::mutex progressMutex;
-    if (progress)
-      progress("export", 0, devices);
+    uint64_t total = static_cast<uint64_t>(devices) * folders.programs;
+    if (progress && folders.ranksDone == 0)
+      progress("export", 0, total);
     DefaultThreadPool pool(hardware_concurrency(std::max(1u, threads)));
     for (int64_t rank = 0; rank < devices; ++rank)
       pool.async([&, rank] {
         exportRank(rank);
         if (progress) {
-          std::lock_guard<std::mutex> lock(progressMutex);
-          progress("export", ++ranksDone, devices);
+          std::lock_guard<std::mutex> lock(folders.mutex);
+          progress("export", ++folders.ranksDone, total);
         }
       });
     pool.wait();
@@ -314,14 +339,129 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
   for (const std::string &error : errors)
     if (!error.empty())
       return exportError(error);
+  return written;
+}
 
-  // The manifest.
+/// A generation export's two steps from `--max-length` and the prompt's
+/// shape (`--input input_ids=B,T`).
+Expected<std::vector<ProgramSpec>> generationPrograms(const ExportRequest &request, DecoderSignature &signature,
+                                                      ExportManifest::Generation &generation) {
+  auto kind = detectContentKind(request.model, processKey());
+  if (!kind)
+    return kind.takeError();
+  if (*kind != FileKind::Onnx)
+    return exportError(request.model + ": --max-length exports an ONNX decoder (MindIR decoders are not supported "
+                                       "yet); this is " +
+                       describeFileKind(*kind));
+  auto model = OnnxModel::open(request.model);
+  if (!model)
+    return model.takeError();
+  auto read = readDecoderSignature(*model);
+  if (!read)
+    return read.takeError();
+  signature = std::move(*read);
+  auto specs = parseInputSpecs(request.inputSpecs);
+  if (!specs)
+    return usageError(toString(specs.takeError()));
+  auto ids = specs->find(kInputIds.str());
+  if (ids == specs->end() || specs->size() != 1 || ids->second.shape.size() != 2 || ids->second.shape[0] <= 0 ||
+      ids->second.shape[1] <= 0)
+    return usageError("a generation export (--max-length) takes the prompt's shape alone: --input "
+                      "input_ids=BATCH,TOKENS (the cache and mask shapes follow from it)");
+  int64_t batch = ids->second.shape[0], prompt = ids->second.shape[1];
+  if (request.pipelineStages > 1)
+    return usageError("a generation export (--max-length) runs in one pipeline stage: leave out --pipeline-stages");
+  if (request.maxLength <= prompt)
+    return usageError(formatv("--max-length {0} leaves no room for a new token after a prompt of {1}",
+                              request.maxLength, prompt)
+                          .str());
+  generation.batch = batch;
+  generation.promptLength = prompt;
+  // The decode step's cache holds every token but the last one generated.
+  generation.capacity = request.maxLength - 1;
+  generation.layers = signature.layers();
+  generation.decodeFile = "decode.mindir";
+  std::vector<ProgramSpec> programs(2);
+  programs[0] = {"net.mindir", signature.stepInputSpecs(batch, prompt, 0), &signature, "prefill"};
+  programs[1] = {generation.decodeFile, signature.stepInputSpecs(batch, 1, generation.capacity), &signature,
+                 "decode"};
+  return programs;
+}
+} // namespace
+
+Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
+  if (request.model.empty() || request.trainStrategy.empty() || request.ckptDir.empty() || request.output.empty())
+    return usageError("an export needs the model, the training strategy, the checkpoint folder and the output folder");
+  auto start = std::chrono::steady_clock::now();
+  std::vector<ProgramSpec> programs;
+  DecoderSignature signature;
+  ExportManifest::Generation generation;
+  if (request.maxLength > 0) {
+    auto steps = generationPrograms(request, signature, generation);
+    if (!steps)
+      return steps.takeError();
+    programs = std::move(*steps);
+  } else {
+    programs.push_back({"net.mindir", request.inputSpecs, nullptr, ""});
+  }
+
+  // Written beside OUT, renamed into place when complete.
+  SmallString<256> out(request.output);
+  sys::path::remove_dots(out, /*remove_dot_dot=*/true);
+  std::string staging = (out + ".partial-" + Twine(sys::Process::getProcessId())).str();
+  sys::fs::remove_directories(staging);
+  if (std::error_code ec = sys::fs::create_directories(staging))
+    return exportError(staging + ": cannot create: " + ec.message());
+  scope_exit cleanup([&] { sys::fs::remove_directories(staging); });
+
+  RankFolders folders;
+  folders.programs = programs.size();
+  std::vector<WrittenProgram> written;
+  for (const ProgramSpec &program : programs) {
+    auto done = exportProgram(request, program, staging, folders);
+    if (!done)
+      return done.takeError();
+    written.push_back(std::move(*done));
+  }
+  const WrittenProgram &net = written.front();
+  int64_t devices = net.devices, stages = net.stages, stageDevices = devices / stages;
+
+  // Every rank's communication groups and the files in its folder.
+  std::vector<std::vector<WrittenFile>> rankFiles(devices);
   std::map<std::string, std::vector<uint32_t>> allGroups;
   for (int64_t rank = 0; rank < devices; ++rank) {
-    manifest.ranks.push_back({rank, rank / stageDevices, std::move(rankFiles[rank])});
-    for (const GroupConfig::Group &group : groupConfigs[rank].groups)
-      allGroups[group.name] = group.ranks;
+    SmallString<256> folder(staging);
+    sys::path::append(folder, "rank_" + std::to_string(rank));
+    GroupConfig config;
+    for (auto &[name, ranks] : folders.groups[rank]) {
+      config.groups.push_back({name, ranks});
+      allGroups[name] = ranks;
+    }
+    config.restoreRanks = {static_cast<uint32_t>(rank)};
+    SmallString<256> groupPath(folder);
+    sys::path::append(groupPath, "group_config.pb");
+    if (Error err = writeFileAtomically(groupPath, serializeGroupConfig(config), request.sync))
+      return std::move(err);
+    auto files = listFiles(staging, folder, folders.digests[rank]);
+    if (!files)
+      return files.takeError();
+    rankFiles[rank] = std::move(*files);
   }
+
+  // The manifest.
+  ExportManifest manifest;
+  manifest.deviceNum = devices;
+  manifest.pipelineStages = stages;
+  manifest.source = {request.model, request.trainStrategy, request.predictStrategy};
+  manifest.inputs = net.inputs;
+  manifest.outputs = net.outputs;
+  if (written.size() > 1) {
+    generation.inputs = written.back().inputs;
+    generation.outputs = written.back().outputs;
+    manifest.generation = std::move(generation);
+  }
+  for (int64_t rank = 0; rank < devices; ++rank)
+    manifest.ranks.push_back({rank, rank / stageDevices, std::move(rankFiles[rank])});
   for (auto &[name, ranks] : allGroups)
     manifest.groups.push_back({name, ranks});
   std::string manifestText = serializeManifest(manifest);
@@ -333,13 +473,13 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
   SmallString<256> reportPath(staging);
   sys::path::append(reportPath, "report.json");
   std::string reportText;
-  raw_string_ostream(reportText) << formatv("{0:2}", reportJson(partitionReport)) << "\n";
+  raw_string_ostream(reportText) << formatv("{0:2}", reportJson(net.report)) << "\n";
   if (Error err = writeFileAtomically(reportPath, reportText, request.sync))
     return std::move(err);
   if (request.report) {
     SmallString<256> htmlPath(staging);
     sys::path::append(htmlPath, "report.html");
-    if (Error err = writeReportHtml(partitionReport, htmlPath, request.sync))
+    if (Error err = writeReportHtml(net.report, htmlPath, request.sync))
       return std::move(err);
   }
 
@@ -357,10 +497,13 @@ Expected<ExportSummary> dinfer::exportModel(const ExportRequest &request) {
   summary.output = out.str().str();
   summary.devices = devices;
   summary.stages = stages;
-  summary.weightBytes = weightBytes;
+  summary.weightBytes = folders.weightBytes;
   summary.groups = allGroups.size();
-  for (const ReportRank &rank : partitionReport.ranks)
+  for (const ReportRank &rank : net.report.ranks)
     summary.rankCommunication.push_back({rank.collectives.size(), rank.sentBytes});
+  if (written.size() > 1)
+    for (const ReportRank &rank : written.back().report.ranks)
+      summary.decodeCommunication.push_back({rank.collectives.size(), rank.sentBytes});
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

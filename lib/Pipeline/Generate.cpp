@@ -9,6 +9,7 @@
 #include "dinfer/Formats/FileKind.h"
 #include "dinfer/Formats/ONNX.h"
 #include "dinfer/Layout/Text.h"
+#include "dinfer/Pipeline/Decoder.h"
 #include "dinfer/Pipeline/ModelImport.h"
 #include "dinfer/Pipeline/RankRunner.h"
 #include "dinfer/Runtime/Buffer.h"
@@ -39,85 +40,7 @@ using namespace llvm;
 using namespace dinfer;
 
 namespace {
-constexpr StringLiteral kInputIds = "input_ids", kAttentionMask = "attention_mask", kPositionIds = "position_ids",
-                        kLogits = "logits";
-
-/// How a decoder's graph names its cache, and the cache's geometry.
-struct DecoderSignature {
-  /// Per layer, key then value: "past_key_values.<i>.key|value" and the
-  /// "present.<i>.key|value" outputs that continue them.
-  std::vector<std::string> past, present;
-  int64_t kvHeads = 0, headDim = 0;
-};
-
 Error modelError(StringRef model, const Twine &message) { return pipelineError(model + ": " + message); }
-
-/// The static extent of `dim`, or -1 when it is symbolic.
-int64_t staticDim(const onnx::TensorShapeProto::Dimension &dim) {
-  return dim.has_dim_value() && dim.dim_value() >= 0 ? dim.dim_value() : -1;
-}
-
-Expected<DecoderSignature> readSignature(const OnnxModel &model) {
-  const onnx::GraphProto &graph = model.proto().graph();
-  StringSet<> initializers;
-  for (const onnx::TensorProto &tensor : graph.initializer())
-    initializers.insert(tensor.name());
-  std::map<std::string, const onnx::ValueInfoProto *> inputs;
-  for (const onnx::ValueInfoProto &input : graph.input())
-    if (!initializers.contains(input.name()))
-      inputs[input.name()] = &input;
-  StringSet<> outputs;
-  for (const onnx::ValueInfoProto &output : graph.output())
-    outputs.insert(output.name());
-
-  const char *convention = " (generate takes the Hugging Face/Optimum cache convention: input_ids, attention_mask, "
-                           "position_ids, past_key_values.<i>.key|value -> logits, present.<i>.key|value)";
-  for (StringRef name : {kInputIds, kAttentionMask, kPositionIds})
-    if (!inputs.count(name.str()))
-      return modelError(model.path(), "the decoder has no '" + name + "' input" + convention);
-  if (!outputs.contains(kLogits))
-    return modelError(model.path(), "the decoder has no 'logits' output" + Twine(convention));
-
-  DecoderSignature signature;
-  for (int64_t layer = 0;; ++layer) {
-    std::string key = formatv("past_key_values.{0}.key", layer).str();
-    if (!inputs.count(key))
-      break;
-    for (StringRef kind : {"key", "value"}) {
-      std::string past = formatv("past_key_values.{0}.{1}", layer, kind).str();
-      std::string present = formatv("present.{0}.{1}", layer, kind).str();
-      auto input = inputs.find(past);
-      if (input == inputs.end())
-        return modelError(model.path(), "input '" + key + "' has no '" + past + "' beside it");
-      if (!outputs.contains(present))
-        return modelError(model.path(), "input '" + past + "' has no '" + present + "' output to continue it");
-      const onnx::TypeProto::Tensor &type = input->second->type().tensor_type();
-      if (type.elem_type() != onnx::TensorProto::FLOAT || type.shape().dim_size() != 4)
-        return modelError(model.path(), "cache input '" + past + "' must be float32 [batch, kv_heads, past, head_dim]");
-      int64_t kvHeads = staticDim(type.shape().dim(1)), headDim = staticDim(type.shape().dim(3));
-      if (kvHeads <= 0 || headDim <= 0)
-        return modelError(model.path(), "cache input '" + past + "' needs static kv_heads and head_dim dimensions");
-      if (signature.past.empty()) {
-        signature.kvHeads = kvHeads;
-        signature.headDim = headDim;
-      } else if (kvHeads != signature.kvHeads || headDim != signature.headDim) {
-        return modelError(model.path(), "cache input '" + past + "' is not shaped like past_key_values.0.key");
-      }
-      signature.past.push_back(past);
-      signature.present.push_back(present);
-      inputs.erase(input);
-    }
-  }
-  if (signature.past.empty())
-    return modelError(model.path(), "not a decoder with a key/value cache: it has no past_key_values.0.key input" +
-                                        Twine(convention));
-  for (StringRef name : {kInputIds, kAttentionMask, kPositionIds})
-    inputs.erase(name.str());
-  if (!inputs.empty())
-    return modelError(model.path(), "input '" + inputs.begin()->first + "' is not part of the cache convention" +
-                                        convention);
-  return signature;
-}
 
 /// One step's program imported for its shapes and folded (prefill or
 /// decode); on ranks, partitioned into one function per rank.
@@ -149,12 +72,6 @@ Expected<mlir::OwningOpRef<mlir::ModuleOp>> importStep(const OnnxModel &model, m
   return module;
 }
 
-mlir::Value withoutAnnotations(mlir::Value value) {
-  while (auto annotate = value.getDefiningOp<dist::AnnotateOp>())
-    value = annotate.getInput();
-  return value;
-}
-
 /// Partitions `module` (its only function) over the request's ranks, every
 /// present.<i> output left split as this step's keys or values are (the
 /// operand of the concatenation that is not the past) and every
@@ -175,37 +92,9 @@ Error partitionStep(mlir::ModuleOp module, mlir::MLIRContext &context, const Dia
   if (failed(adapt.run(module)))
     return failedTo("given the training strategy");
 
-  // Where this step's keys and values are: propagated on a copy.
-  mlir::OwningOpRef<mlir::ModuleOp> probe = module.clone();
-  mlir::PassManager propagate(&context);
-  propagate.addPass(createDistPropagate());
-  if (failed(propagate.run(*probe)))
-    return failedTo("placed");
-  auto probeEntry = *probe->getOps<mlir::func::FuncOp>().begin();
-  auto entry = *module.getOps<mlir::func::FuncOp>().begin();
-  auto ret = cast<mlir::func::ReturnOp>(probeEntry.getBody().front().getTerminator());
-  for (auto [past, present] : llvm::zip_equal(signature.past, signature.present)) {
-    int pastIndex = -1, presentIndex = -1;
-    for (unsigned i = 0; i < entry.getNumArguments(); ++i)
-      if (auto name = entry.getArgAttrOfType<mlir::StringAttr>(i, "dinfer.name"); name && name.getValue() == past)
-        pastIndex = i;
-    for (unsigned i = 0; i < entry.getNumResults(); ++i)
-      if (auto name = entry.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name"); name && name.getValue() == present)
-        presentIndex = i;
-    if (pastIndex < 0 || presentIndex < 0)
-      return modelError(request.model, "the " + step + " step has no '" + past + "' input or '" + present + "' output");
-    auto concat = withoutAnnotations(ret.getOperand(presentIndex)).getDefiningOp<nn::ConcatOp>();
-    if (!concat || concat->getNumOperands() != 2 ||
-        withoutAnnotations(concat->getOperand(0)) != probeEntry.getArgument(pastIndex))
-      return modelError(request.model, "output '" + present + "' is not '" + past +
-                                           "' concatenated with this step's keys or values: its cache cannot stay "
-                                           "split across ranks");
-    dist::LayoutAttr layout = propagatedLayout(withoutAnnotations(concat->getOperand(1)));
-    if (!layout || !layout.getPartial().empty())
-      return modelError(request.model, "the keys or values of '" + present + "' have no layout to keep the cache in");
-    entry.setArgAttr(pastIndex, dist::DistDialect::kLayoutAttrName, layout);
-    entry.setResultAttr(presentIndex, dist::DistDialect::kLayoutAttrName, layout);
-  }
+  if (Error err = keepCacheOnRanks(module, signature, request.model, step,
+                                   [&] { return diagnostics.text("the strategy does not fit"); }))
+    return err;
 
   mlir::PassManager partition(&context);
   partition.addPass(createDistPropagate());
@@ -358,7 +247,7 @@ Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signat
   int64_t batch = prompt.shape[0], promptLength = prompt.shape[1], length = promptLength + newTokens;
   int64_t capacity = length - 1;
   GenerateResult result;
-  result.layers = static_cast<int64_t>(signature.past.size() / 2);
+  result.layers = signature.layers();
   result.capacity = capacity;
   Buffer tokens(DType::Int64, {batch, length});
   int64_t *tokenData = tokens.as<int64_t>();
@@ -475,7 +364,7 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
   auto model = OnnxModel::open(request.model);
   if (!model)
     return model.takeError();
-  auto signature = readSignature(*model);
+  auto signature = readDecoderSignature(*model);
   if (!signature)
     return signature.takeError();
 
@@ -487,20 +376,12 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
 
   // The decode step's cache holds every token but the last one generated.
   int64_t capacity = promptLength + newTokens - 1;
-  auto shapes = [&](int64_t tokens, int64_t past) {
-    std::map<std::string, SmallVector<int64_t, 4>> out{{kInputIds.str(), {batch, tokens}},
-                                                        {kAttentionMask.str(), {batch, past + tokens}},
-                                                        {kPositionIds.str(), {batch, tokens}}};
-    for (const std::string &name : signature->past)
-      out[name] = {batch, signature->kvHeads, past, signature->headDim};
-    return out;
-  };
   std::vector<mlir::OwningOpRef<mlir::ModuleOp>> modules;
   for (auto [step, tokens, past] : {std::make_tuple("prefill", promptLength, int64_t(0)),
                                     std::make_tuple("decode", int64_t(1), capacity)}) {
     if (newTokens == 1 && StringRef(step) == "decode")
       break;
-    auto module = importStep(*model, context, diagnostics, shapes(tokens, past), step);
+    auto module = importStep(*model, context, diagnostics, signature->stepShapes(batch, tokens, past), step);
     if (!module)
       return module.takeError();
     if (request.deviceNum > 0)

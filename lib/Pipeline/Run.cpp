@@ -4,9 +4,9 @@
 
 #include "dialects/dist/DistOps.h"
 #include "dinfer/Formats/FileUtils.h"
-#include "dinfer/Formats/GroupConfig.h"
 #include "dinfer/Formats/Manifest.h"
 #include "dinfer/Formats/MindIR.h"
+#include "dinfer/Pipeline/ExportFolder.h"
 #include "dinfer/Formats/ONNX.h"
 #include "dinfer/Layout/Text.h"
 #include "dinfer/Pipeline/ModelImport.h"
@@ -35,16 +35,6 @@ using namespace dinfer;
 
 namespace {
 Error runError(const Twine &message) { return createStringError(inconvertibleErrorCode(), message); }
-
-/// A MindIR parameter's bytes, mapped where they lie.
-Expected<Buffer> viewParameter(const MindIRModel &model, const MindIRParameter &p) {
-  if (!p.dtype)
-    return runError("weight '" + p.name + "' has a type dinfer cannot run");
-  auto mapped = model.mapParameter(p);
-  if (!mapped)
-    return mapped.takeError();
-  return Buffer::view(*p.dtype, p.shape, mapped->bytes.data(), mapped->owner);
-}
 
 /// An output may be a view of a weight (a graph that returns one), and the
 /// model it lies in is gone once the run returns.
@@ -98,38 +88,11 @@ Expected<std::vector<Buffer>> runOnRanks(const RunRequest &request, mlir::Module
 /// before anything is loaded; every rank runs its MindIR on a thread of this
 /// process, or, under mpirun, this process runs its own rank.
 Expected<RunResult> runExportFolder(const RunRequest &request) {
-  SmallString<256> manifestPath(request.model);
-  sys::path::append(manifestPath, "manifest.json");
-  auto manifestText = MemoryBuffer::getFile(manifestPath);
-  if (!manifestText)
-    return runError(manifestPath + ": cannot read: " + manifestText.getError().message() +
-                    " (an export folder holds manifest.json)");
-  auto parsed = parseManifest((*manifestText)->getBuffer(), manifestPath);
-  if (!parsed)
-    return parsed.takeError();
-  const ExportManifest &manifest = *parsed;
+  auto folder = openExportFolder(request.model);
+  if (!folder)
+    return folder.takeError();
+  const ExportManifest &manifest = folder->manifest;
   int64_t devices = manifest.deviceNum, stageSize = manifest.stageSize();
-
-  // Integrity first: every file the manifest lists, as it lists it.
-  std::vector<std::string> mindirPaths(devices), groupPaths(devices);
-  for (const ExportManifest::Rank &rank : manifest.ranks) {
-    for (const ExportManifest::File &file : rank.files) {
-      SmallString<256> path(request.model);
-      sys::path::append(path, file.path);
-      auto digest = sha256OfFile(path);
-      if (!digest)
-        return digest.takeError();
-      if (*digest != file.sha256)
-        return runError(path + ": its sha256 differs from the manifest's: the file is damaged or was changed after "
-                               "the export");
-      if (StringRef(file.path).ends_with(".mindir"))
-        mindirPaths[rank.rank] = path.str().str();
-      if (StringRef(file.path).ends_with("group_config.pb"))
-        groupPaths[rank.rank] = path.str().str();
-    }
-    if (mindirPaths[rank.rank].empty())
-      return runError(manifestPath + ": rank " + Twine(rank.rank) + " lists no .mindir file");
-  }
 
   // Global inputs in, each rank's slice by the manifest's input layouts.
   std::vector<Buffer> globalInputs;
@@ -155,31 +118,12 @@ Expected<RunResult> runExportFolder(const RunRequest &request) {
   std::vector<std::optional<MindIRModel>> models(devices);
   std::vector<mlir::OwningOpRef<mlir::ModuleOp>> modules(devices);
   auto prepareRank = [&](int64_t rank) -> Expected<RankProgram> {
-    auto model = MindIRModel::open(mindirPaths[rank]);
-    if (!model)
-      return model.takeError();
-    models[rank].emplace(std::move(*model));
-    MindIRImportOptions options;
-    options.deviceNum = devices;
-    options.stageSize = stageSize;
-    if (!groupPaths[rank].empty()) {
-      auto config = readGroupConfig(groupPaths[rank]);
-      if (!config)
-        return config.takeError();
-      for (const GroupConfig::Group &group : config->groups)
-        options.groups[group.name] = std::vector<int64_t>(group.ranks.begin(), group.ranks.end());
-    }
     mlir::MLIRContext &context = contexts[rank];
     context.disableMultithreading();
-    std::string errorsText;
-    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
-      if (diag.getSeverity() == mlir::DiagnosticSeverity::Error)
-        errorsText += (errorsText.empty() ? "" : "; ") + diag.str();
-      return mlir::success();
-    });
-    modules[rank] = importMindIR(*models[rank], &context, options);
-    if (!modules[rank])
-      return runError(mindirPaths[rank] + ": " + errorsText);
+    auto module = importRankMindIR(*folder, rank, "net.mindir", context, models[rank]);
+    if (!module)
+      return module.takeError();
+    modules[rank] = std::move(*module);
     auto executable = Executable::prepare(*modules[rank]);
     if (!executable)
       return executable.takeError();
@@ -197,7 +141,7 @@ Expected<RunResult> runExportFolder(const RunRequest &request) {
       (*parameters)[p.name] = &p;
     program.weights = [mindir, parameters](StringRef name) -> Expected<Buffer> {
       if (const MindIRParameter *p = parameters->lookup(name))
-        return viewParameter(*mindir, *p);
+        return viewMindIRWeight(*mindir, *p);
       return runError("the MindIR has no weight '" + name + "'");
     };
     return program;
@@ -315,7 +259,7 @@ Expected<RunResult> runModelFile(const RunRequest &request) {
     if (const onnx::TensorProto *tensor = initializers.lookup(name))
       return viewOnnxWeight(*onnxModel, *tensor);
     if (const MindIRParameter *p = parameters.lookup(name))
-      return viewParameter(*mindirModel, *p);
+      return viewMindIRWeight(*mindirModel, *p);
     return runError("the model has no weight '" + name + "'");
   };
   if (request.deviceNum > 0) {

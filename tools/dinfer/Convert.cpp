@@ -19,6 +19,7 @@
 #include "dinfer/Formats/FileKind.h"
 #include "dinfer/Formats/MindIR.h"
 #include "dinfer/Formats/ONNX.h"
+#include "dinfer/Pipeline/Prediction.h"
 #include "dinfer/Pipeline/Reshard.h"
 #include "dinfer/Translate/ExportMindIR.h"
 #include "dinfer/Translate/ImportONNX.h"
@@ -60,6 +61,9 @@ cl::opt<std::string> nameMapOption("name-map",
                                    cl::value_desc("file.json"), cl::sub(convertCommand), cl::cat(category()));
 cl::opt<bool> noSyncOption("no-sync", cl::desc("Do not fsync outputs before renaming them into place"),
                            cl::sub(convertCommand), cl::cat(category()));
+cl::list<std::string> inputOptions("input",
+                                   cl::desc("The shape of an input with symbolic dimensions: NAME=SHAPE[:DTYPE]"),
+                                   cl::value_desc("name=shape"), cl::sub(convertCommand), cl::cat(category()));
 
 struct Weight {
   std::string name;
@@ -128,6 +132,12 @@ Expected<MindIRModel> convertOnnx(std::vector<Weight> &weights) {
   });
   OnnxImportOptions options;
   options.evaluateConstant = evaluateConstantArray;
+  options.inputShapeFlag = "--input";
+  auto specs = parseInputSpecs(std::vector<std::string>(inputOptions.begin(), inputOptions.end()));
+  if (!specs)
+    return specs.takeError();
+  for (const auto &[name, spec] : *specs)
+    options.inputShapes[name] = spec.shape;
   auto module = importOnnx(*model, &context, options);
   if (!module || failed(mlir::verify(*module)))
     return fileError(modelOption, diagnostics.empty() ? "the imported program does not verify" : diagnostics);

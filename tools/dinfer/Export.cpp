@@ -42,6 +42,10 @@ cl::opt<unsigned> threadsOption("threads", cl::desc("Ranks exported at once (def
                                 cl::sub(exportCommand), cl::cat(category()));
 cl::opt<bool> noSyncOption("no-sync", cl::desc("Do not fsync outputs before renaming them into place"),
                            cl::sub(exportCommand), cl::cat(category()));
+cl::opt<int64_t> maxLengthOption("max-length",
+                                 cl::desc("Export a decoder for generation: prompt and new tokens at most this long "
+                                          "(docs/generate.md)"),
+                                 cl::init(0), cl::sub(exportCommand), cl::cat(category()));
 cl::opt<bool> reportOption("report",
                            cl::desc("Also write OUT/report.html, the partition as one page (docs/report.md)"),
                            cl::sub(exportCommand), cl::cat(category()));
@@ -50,7 +54,7 @@ int runExport() {
   if (modelOption.empty() || trainStrategyOption.empty() || ckptDirOption.empty() || outputOption.empty())
     return usageError(exportCommand,
                       "usage: dinfer export --model MODEL --train-strategy FILE --ckpt-dir DIR --input NAME=SHAPE "
-                      "... [--device-num N] [--pipeline-stages P] [--predict-strategy FILE] [--report] -o OUT");
+                      "... [--device-num N] [--pipeline-stages P] [--predict-strategy FILE] [--max-length L] [--report] -o OUT");
   ExportRequest request;
   request.model = modelOption;
   request.trainStrategy = trainStrategyOption;
@@ -63,6 +67,7 @@ int runExport() {
   request.threads = threadsOption;
   request.sync = !noSyncOption;
   request.report = reportOption;
+  request.maxLength = maxLengthOption;
   request.encryptWith = outputKey();
   auto summary = exportModel(request);
   if (!summary)
@@ -71,13 +76,19 @@ int runExport() {
                     summary->devices,
                     summary->stages > 1 ? formatv(" in {0} pipeline stages", summary->stages).str() : std::string(),
                     summary->output, formatBytes(summary->weightBytes), summary->groups, summary->seconds);
-  std::string perRank;
-  for (auto [rank, communication] : enumerate(summary->rankCommunication))
-    perRank += formatv("{0}rank {1}: {2} ({3})", rank ? ", " : "", rank, communication.first,
-                       formatBytes(communication.second))
-                   .str();
-  if (!perRank.empty())
-    errs() << "dinfer export: collectives per rank per step (bytes sent): " << perRank << "\n";
+  auto perRank = [](ArrayRef<std::pair<size_t, uint64_t>> ranks) {
+    std::string text;
+    for (auto [rank, communication] : enumerate(ranks))
+      text += formatv("{0}rank {1}: {2} ({3})", rank ? ", " : "", rank, communication.first,
+                      formatBytes(communication.second))
+                  .str();
+    return text;
+  };
+  if (!summary->rankCommunication.empty())
+    errs() << "dinfer export: collectives per rank per step (bytes sent): " << perRank(summary->rankCommunication)
+           << "\n";
+  if (!summary->decodeCommunication.empty())
+    errs() << "dinfer export: per decode step: " << perRank(summary->decodeCommunication) << "\n";
   return kSuccess;
 }
 

@@ -50,8 +50,18 @@ struct ExportManifest {
     std::string predictStrategy; ///< empty: none (null in the file)
   };
 
+  /// A generation export (`dinfer export --max-length`): beside each rank's
+  /// net.mindir (the prefill step: the prompt over an empty cache) a decode
+  /// step, one token over a cache of `capacity` slots.
+  struct Generation {
+    int64_t batch = 0, promptLength = 0, capacity = 0, layers = 0;
+    std::string decodeFile; ///< in every rank's folder
+    std::vector<Tensor> inputs, outputs; ///< the decode step's
+  };
+
   int64_t deviceNum = 0, pipelineStages = 0;
   std::vector<Tensor> inputs, outputs;
+  std::optional<Generation> generation;
   std::vector<Rank> ranks; ///< Indexed by rank.
   std::vector<Group> groups; ///< every communication group of every rank, by name
   Source source;

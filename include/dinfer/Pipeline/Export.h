@@ -42,6 +42,12 @@ struct ExportRequest {
   ProgressSink progress; ///< "export", ranks done of all
   /// Also write OUT/report.html (OUT/report.json is always written).
   bool report = false;
+  /// A generation export of a decoder in the cache convention
+  /// (docs/generate.md): the prompt's shape alone in `inputSpecs`
+  /// (input_ids=B,T) and, beside each rank's net.mindir (the prefill step),
+  /// decode.mindir, one token over a cache of maxLength - 1 slots. 0: a plain
+  /// export.
+  int64_t maxLength = 0;
 };
 
 struct ExportSummary {
@@ -51,6 +57,8 @@ struct ExportSummary {
   size_t groups = 0;        ///< communication groups
   /// Per rank: collectives and transfers per inference step, bytes sent.
   std::vector<std::pair<size_t, uint64_t>> rankCommunication;
+  /// The same for a generation export's decode step (empty otherwise).
+  std::vector<std::pair<size_t, uint64_t>> decodeCommunication;
   double seconds = 0;
 };
 
