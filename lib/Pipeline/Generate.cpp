@@ -10,6 +10,7 @@
 #include "dinfer/Formats/ONNX.h"
 #include "dinfer/Layout/Text.h"
 #include "dinfer/Pipeline/Decoder.h"
+#include "dinfer/Pipeline/ExportFolder.h"
 #include "dinfer/Pipeline/ModelImport.h"
 #include "dinfer/Pipeline/RankRunner.h"
 #include "dinfer/Runtime/Buffer.h"
@@ -242,10 +243,19 @@ double millisecondsSince(std::chrono::steady_clock::time_point began) {
 
 /// The greedy loop of one rank (or the one device): every rank computes the
 /// same tokens from the same whole logits; its cache holds its own slices.
+/// A prompt shorter than the prefill program's is padded on the left, the
+/// padding masked out and the positions counted from the first real token
+/// (as Hugging Face pads a batch of prompts); the decode program's cache has
+/// room for the padded prompt and every new token but the last.
 Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signature, const Buffer &prompt,
                                     int64_t newTokens, const RankContext *rank) {
+  auto localShape = [](const StepFunction &step, StringRef name) {
+    auto at = llvm::find(step.arguments, name) - step.arguments.begin();
+    return step.argumentShapes[at];
+  };
   int64_t batch = prompt.shape[0], promptLength = prompt.shape[1], length = promptLength + newTokens;
-  int64_t capacity = length - 1;
+  int64_t slots = localShape(job.prefill, kInputIds)[1], padding = slots - promptLength;
+  int64_t capacity = job.decode ? localShape(*job.decode, signature.past.front())[2] : 0;
   GenerateResult result;
   result.layers = signature.layers();
   result.capacity = capacity;
@@ -258,16 +268,14 @@ Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signat
     for (int64_t b = 0; b < batch; ++b)
       tokenData[b * length + position] = next[b];
   };
-  auto localShape = [](const StepFunction &step, StringRef name) {
-    auto at = llvm::find(step.arguments, name) - step.arguments.begin();
-    return step.argumentShapes[at];
-  };
 
   // Prefill: the prompts over an empty cache.
   StringMap<Buffer> global, local;
-  global[kInputIds] = prompt;
-  global[kAttentionMask] = int64Matrix(batch, promptLength, [](int64_t, int64_t) { return 1; });
-  global[kPositionIds] = int64Matrix(batch, promptLength, [](int64_t, int64_t c) { return c; });
+  global[kInputIds] = int64Matrix(batch, slots, [&](int64_t b, int64_t c) {
+    return c < padding ? 0 : prompt.as<int64_t>()[b * promptLength + c - padding];
+  });
+  global[kAttentionMask] = int64Matrix(batch, slots, [&](int64_t, int64_t c) { return c >= padding; });
+  global[kPositionIds] = int64Matrix(batch, slots, [&](int64_t, int64_t c) { return std::max<int64_t>(0, c - padding); });
   for (const std::string &name : signature.past)
     local[name] = Buffer(DType::Float32, localShape(job.prefill, name));
   std::vector<Buffer> caches;
@@ -304,17 +312,17 @@ Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signat
   emit(next, promptLength);
   if (job.decode)
     for (auto [present, cache] : llvm::zip_equal(signature.present, caches))
-      storeInCache(outputs->lookup(present), 0, promptLength, cache, 0);
+      storeInCache(outputs->lookup(present), 0, slots, cache, 0);
   result.prefillMs = millisecondsSince(began);
 
   // Decode: one token per sequence per step over the fixed-capacity cache;
   // attention_mask hides the slots not yet written.
   began = std::chrono::steady_clock::now();
-  for (int64_t step = 1, valid = promptLength; step < newTokens; ++step, ++valid) {
+  for (int64_t step = 1, valid = slots; step < newTokens; ++step, ++valid) {
     global[kInputIds] = int64Matrix(batch, 1, [&](int64_t b, int64_t) { return next[b]; });
-    global[kAttentionMask] =
-        int64Matrix(batch, capacity + 1, [&](int64_t, int64_t c) { return c < valid || c == capacity ? 1 : 0; });
-    global[kPositionIds] = int64Matrix(batch, 1, [&](int64_t, int64_t) { return valid; });
+    global[kAttentionMask] = int64Matrix(
+        batch, capacity + 1, [&](int64_t, int64_t c) { return (c >= padding && c < valid) || c == capacity ? 1 : 0; });
+    global[kPositionIds] = int64Matrix(batch, 1, [&](int64_t, int64_t) { return valid - padding; });
     for (auto [name, cache] : llvm::zip_equal(signature.past, caches))
       local[name] = Buffer::view(DType::Float32, cache.shape, cache.bytes());
     outputs = runStep(*job.decode, job, global, local, rank);
@@ -336,6 +344,170 @@ Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signat
     result.summary = formatv("cache {0} per rank", formatList(caches.front().shape)).str();
   return result;
 }
+
+/// The cache signature of a generation export, from its manifest's decode
+/// inputs.
+Expected<DecoderSignature> exportSignature(const ExportFolder &folder) {
+  const ExportManifest::Generation &generation = *folder.manifest.generation;
+  DecoderSignature signature;
+  for (const ExportManifest::Tensor &input : generation.inputs) {
+    StringRef rest = input.name;
+    if (!rest.consume_front("past_key_values."))
+      continue;
+    if (input.shape.size() != 4)
+      return modelError(folder.path, "manifest.json: cache input '" + input.name + "' is not 4-dimensional");
+    signature.past.push_back(input.name);
+    signature.present.push_back("present." + rest.str());
+    signature.kvHeads = input.shape[1];
+    signature.headDim = input.shape[3];
+  }
+  if (signature.past.empty())
+    return modelError(folder.path, "manifest.json: the decode step has no past_key_values input");
+  return signature;
+}
+
+/// Generation from an export folder (`dinfer export --max-length`): every
+/// rank runs its prefill (net.mindir) and decode (decode.mindir) programs,
+/// on threads of this process or, under mpirun, one rank per process.
+Expected<GenerateResult> generateFromExport(const GenerateRequest &request, const Buffer &prompt) {
+  if (request.deviceNum > 0 || !request.trainStrategy.empty())
+    return usageError("an export folder holds its own ranks: leave out --device-num and --train-strategy");
+  auto opened = openExportFolder(request.model);
+  if (!opened)
+    return opened.takeError();
+  const ExportFolder &folder = *opened;
+  const ExportManifest &manifest = folder.manifest;
+  if (!manifest.generation)
+    return modelError(request.model, "was not exported for generation (dinfer export --max-length L makes the "
+                                     "decode step beside each rank's program)");
+  const ExportManifest::Generation &generation = *manifest.generation;
+  auto signature = exportSignature(folder);
+  if (!signature)
+    return signature.takeError();
+  int64_t batch = prompt.shape[0], promptLength = prompt.shape[1], newTokens = request.maxNewTokens;
+  if (batch != generation.batch || promptLength > generation.promptLength)
+    return modelError(request.model,
+                      formatv("was exported for {0} prompt(s) of at most {1} tokens, not {2} of {3} (dinfer export "
+                              "--input input_ids=BATCH,TOKENS)",
+                              generation.batch, generation.promptLength, batch, promptLength));
+  // The prompt is padded to the exported prompt length; the cache holds it
+  // and every new token but the last.
+  int64_t room = generation.capacity - generation.promptLength + 1;
+  if (newTokens > 1 && newTokens > room)
+    return modelError(request.model, formatv("holds a cache of {0} slots: at most {1} new tokens after its prompt "
+                                             "length of {2} (dinfer export --max-length {3} makes room for {4})",
+                                             generation.capacity, room, generation.promptLength,
+                                             generation.promptLength + newTokens, newTokens));
+  int64_t devices = manifest.deviceNum;
+  auto layoutsOf = [](ArrayRef<ExportManifest::Tensor> tensors) {
+    StringMap<TensorLayout> layouts;
+    for (const ExportManifest::Tensor &tensor : tensors)
+      if (tensor.layout && llvm::any_of(tensor.layout->tensorMap, [](const DimAxes &axes) { return !axes.empty(); }))
+        layouts[tensor.name] = *tensor.layout;
+    return layouts;
+  };
+  StringMap<TensorLayout> prefillLayouts = layoutsOf(manifest.inputs), decodeLayouts = layoutsOf(generation.inputs);
+
+  struct RankModels {
+    mlir::MLIRContext context;
+    std::optional<MindIRModel> prefill, decode;
+    mlir::OwningOpRef<mlir::ModuleOp> prefillModule, decodeModule;
+  };
+  std::vector<std::unique_ptr<RankModels>> ranks(devices);
+  std::vector<std::optional<GenerateResult>> results(devices);
+  std::string decodeCollectives;
+  RankPreparer prepare = [&](int64_t rank) -> Expected<RankProgram> {
+    ranks[rank] = std::make_unique<RankModels>();
+    RankModels &models = *ranks[rank];
+    models.context.disableMultithreading();
+    auto job = std::make_shared<RankJob>();
+    for (bool decode : {false, true}) {
+      if (decode && newTokens == 1)
+        break;
+      auto module = importRankMindIR(folder, rank, decode ? StringRef(generation.decodeFile) : "net.mindir",
+                                     models.context, decode ? models.decode : models.prefill);
+      if (!module)
+        return module.takeError();
+      mlir::PassManager fusions(&models.context);
+      addRunFusions(fusions);
+      if (failed(fusions.run(**module)))
+        return modelError(request.model, "rank " + Twine(rank) + ": the run-time folds failed");
+      auto function = *(*module)->getOps<mlir::func::FuncOp>().begin();
+      if (decode && rank == 0)
+        decodeCollectives = collectivesOf(function);
+      auto prepared = prepareFunction(**module, function);
+      if (!prepared)
+        return prepared.takeError();
+      // A MindIR names its graph's outputs by the tuple that returns them:
+      // the manifest lists them in order.
+      ArrayRef<ExportManifest::Tensor> outputs = decode ? generation.outputs : manifest.outputs;
+      if (outputs.size() != prepared->results.size())
+        return modelError(request.model, formatv("rank {0}: {1} returns {2} outputs, but the manifest lists {3}", rank,
+                                                 decode ? generation.decodeFile : "net.mindir",
+                                                 prepared->results.size(), outputs.size()));
+      for (auto [name, output] : llvm::zip_equal(prepared->results, outputs))
+        name = output.name;
+      const StringMap<TensorLayout> &layouts = decode ? decodeLayouts : prefillLayouts;
+      for (auto [name, layout] : llvm::zip_equal(prepared->arguments, prepared->layouts))
+        if (auto it = layouts.find(name); it != layouts.end())
+          layout = it->second;
+      (decode ? models.decodeModule : models.prefillModule) = std::move(*module);
+      if (decode)
+        job->decode = std::move(*prepared);
+      else
+        job->prefill = std::move(*prepared);
+    }
+    // Both steps read the weights of the prefill's file.
+    const MindIRModel *mindir = &*models.prefill;
+    auto parameters = std::make_shared<StringMap<const MindIRParameter *>>();
+    for (const MindIRParameter &p : mindir->parameters())
+      (*parameters)[p.name] = &p;
+    job->weights = [mindir, parameters](StringRef name) -> Expected<Buffer> {
+      if (const MindIRParameter *p = parameters->lookup(name))
+        return viewMindIRWeight(*mindir, *p);
+      return pipelineError(mindir->path() + ": has no weight '" + name + "'");
+    };
+    job->position = rank;
+    RankProgram program;
+    program.body = [job, rank, &signature, &prompt, newTokens, &results](const RankContext &context)
+        -> Expected<std::vector<Buffer>> {
+      auto result = decodeLoop(*job, *signature, prompt, newTokens, &context);
+      if (!result)
+        return result.takeError();
+      results[rank] = std::move(*result);
+      return std::vector<Buffer>();
+    };
+    return program;
+  };
+  RankRunOptions options;
+  options.threads = request.threads;
+  options.timeout = request.timeout;
+  std::string how;
+  if (runningUnderMPI()) {
+    int rank = 0;
+    auto ran = runRankUnderMPI(devices, devices, 0, {}, prepare, options, rank);
+    if (!ran)
+      return ran.takeError();
+    GenerateResult result = std::move(*results[rank]);
+    result.holdsTokens = rank == 0;
+    how = formatv("rank 0 of {0} processes under mpirun", devices).str();
+    result.summary = formatv("{0}, from {1} (every file matches the manifest); {2}; rank 0's collectives per decode "
+                             "step: {3}",
+                             how, request.model, result.summary, decodeCollectives.empty() ? "none" : decodeCollectives)
+                         .str();
+    return result;
+  }
+  auto ran = runRanksInProcess(devices, devices, 0, prepare, options);
+  if (!ran)
+    return ran.takeError();
+  GenerateResult result = std::move(*results[0]);
+  result.summary = formatv("{0} ranks in one process, from {1} (every file matches the manifest); {2}; rank 0's "
+                           "collectives per decode step: {3}",
+                           devices, request.model, result.summary,
+                           decodeCollectives.empty() ? "none" : decodeCollectives)
+                       .str();
+  return result;
+}
 } // namespace
 
 Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
@@ -353,13 +525,13 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
   const Buffer prompt(promptArray);
 
   if (llvm::sys::fs::is_directory(request.model))
-    return modelError(request.model, "generate takes an ONNX decoder; export folders are not supported yet");
+    return generateFromExport(request, prompt);
   auto kind = detectContentKind(request.model, processKey());
   if (!kind)
     return kind.takeError();
   if (*kind != FileKind::Onnx)
-    return modelError(request.model, "generate takes an ONNX decoder (MindIR decoders and export folders are not "
-                                     "supported yet); this is " +
+    return modelError(request.model, "generate takes an ONNX decoder or an export folder made by dinfer export "
+                                     "--max-length (MindIR decoders are not supported yet); this is " +
                                          describeFileKind(*kind));
   auto model = OnnxModel::open(request.model);
   if (!model)

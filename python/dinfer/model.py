@@ -247,7 +247,7 @@ def _checkpoint_set(network):
 
 
 def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, enc_key=None, enc_mode="AES-GCM",
-           progress=None, report=False):
+           progress=None, report=False, max_length=None):
     """MindSpore's export, for every inference rank: `file_name` becomes a folder with
     rank_<i>/net.mindir (each with that rank's weight slices and its group_config.pb) and a
     manifest.json with every file's sha256.
@@ -257,6 +257,11 @@ def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, enc_key
     format (enc_mode AES-GCM, AES-CBC or SM4-CBC); dinfer reads and writes with one key, so encrypted
     training checkpoints must use the same key. With report=True the partition is also drawn
     as file_name/report.html (file_name/report.json is always written). What `dinfer export` runs.
+
+    With max_length, net is a decoder in the Hugging Face/Optimum cache convention exported for
+    generation (docs/generate.md): the only input is the prompt (input_ids, an int64 [B, T] array or
+    its shape), each rank gets a prefill and a decode program whose cache holds max_length - 1
+    tokens, and generate(file_name, ...) generates from the folder.
     """
     if file_format != "MINDIR":
         raise DinferUsageError(f"file_format must be 'MINDIR', not {file_format!r}")
@@ -270,7 +275,15 @@ def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, enc_key
         raise DinferUsageError("export needs the training checkpoints: call load_distributed_checkpoint(net, files) "
                                "first, or pass ckpt_dir=")
     strategy = net._train_strategy or _training_strategy(call="export")
-    specs = _input_specs(net, inputs) if inputs else net._predict_inputs
+    if max_length is not None:
+        if len(inputs) != 1:
+            raise DinferUsageError("export(max_length=...) takes the prompt alone: input_ids, int64 [batch, tokens]")
+        prompt = inputs[0]
+        shape = prompt.shape if hasattr(prompt, "shape") else tuple(prompt)
+        inputs = ()
+        specs = ["input_ids=" + ",".join(str(int(d)) for d in shape) + ":int64"]
+    else:
+        specs = _input_specs(net, inputs) if inputs else net._predict_inputs
     if not specs:
         raise DinferUsageError("export needs the predict inputs (numpy arrays or shapes)")
     key = (_key_bytes(enc_key), enc_mode) if enc_key is not None else net._dec_key
@@ -285,7 +298,7 @@ def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, enc_key
     try:
         summary = _dinfer.export_model(net.path, strategy, checkpoints, list(specs), output, device_num=devices,
                                        pipeline_stages=stages, encrypt=enc_key is not None, progress=sink,
-                                       report=report)
+                                       report=report, max_length=int(max_length or 0))
     finally:
         _dinfer.set_key(b"")
         if isinstance(sink, _progress.Bar):
@@ -351,6 +364,8 @@ def generate(net, input_ids, max_new_tokens, threads=0):
     present.<i>.key|value); input_ids are int64 [B, T] prompts of equal length. When the context
     gives device_num > 1 and a training strategy (strategy_ckpt_load_file), the decoder runs on
     that many tensor-parallel ranks (threads of this process), each keeping its own cache.
+    net may also be an export folder made by export(..., max_length=L): its ranks run on threads,
+    and a prompt shorter than the exported one is padded on the left.
     """
     path = net.path if isinstance(net, Model) else os.fspath(net)
     prompt = np.asarray(input_ids)
@@ -361,7 +376,7 @@ def generate(net, input_ids, max_new_tokens, threads=0):
     devices, strategy = 0, ""
     device_num = _context.get_auto_parallel_context("device_num")
     train_strategy = _context.get_auto_parallel_context("strategy_ckpt_load_file")
-    if device_num > 1 and train_strategy:
+    if device_num > 1 and train_strategy and not os.path.isdir(path):
         devices, strategy = device_num, os.path.abspath(train_strategy)
     tokens, timings = _dinfer.generate(path, np.ascontiguousarray(prompt), int(max_new_tokens), threads=threads,
                                        device_num=devices, train_strategy=strategy)

@@ -126,9 +126,9 @@ PYBIND11_MODULE(_dinfer, m) {
       [](const std::string &model, const std::string &trainStrategy, const std::string &ckptDir,
          const std::vector<std::string> &inputs, const std::string &output, int64_t deviceNum,
          int64_t pipelineStages, const std::string &predictStrategy, unsigned threads, bool sync, bool encrypt,
-         py::object progress, bool report) {
-        ExportArgs args{model,          trainStrategy, ckptDir, predictStrategy, output, inputs, deviceNum,
-                        pipelineStages, threads,       sync,    encrypt,         report};
+         py::object progress, bool report, int64_t maxLength) {
+        ExportArgs args{model,          trainStrategy, ckptDir, predictStrategy, output,   inputs, deviceNum,
+                        pipelineStages, threads,       sync,    encrypt,         report, maxLength};
         ExportDone done;
         Status status;
         {
@@ -150,7 +150,8 @@ PYBIND11_MODULE(_dinfer, m) {
       py::arg("device_num") = 0, py::arg("pipeline_stages") = 0, py::arg("predict_strategy") = "",
       py::arg("threads") = 0,
       py::arg("sync") = true, py::arg("encrypt") = false, py::arg("progress") = py::none(),
-      py::arg("report") = false, "One MindIR per inference rank (dinfer export); returns a summary dict.");
+      py::arg("report") = false, py::arg("max_length") = 0,
+      "One MindIR per inference rank (dinfer export); returns a summary dict.");
 
   m.def(
       "describe_file",

@@ -152,6 +152,7 @@ Status dinfer::python::exportModel(const ExportArgs &args, Progress progress, Ex
   request.threads = args.threads;
   request.sync = args.sync;
   request.report = args.report;
+  request.maxLength = args.maxLength;
   if (Status status = outputKey(args.encrypt, "the export (enc_key)", request.encryptWith); !status.ok())
     return status;
   if (progress)

@@ -41,6 +41,7 @@ struct ExportArgs {
   bool sync = true;
   bool encrypt = false; ///< MindIR written encrypted with the setKey key
   bool report = false;  ///< also OUT/report.html
+  int64_t maxLength = 0; ///< a generation export of a decoder (docs/generate.md)
 };
 struct ExportDone {
   std::string output;

@@ -371,3 +371,25 @@ def test_generate_on_tensor_parallel_ranks(tmp_path):
     dinfer.set_auto_parallel_context(device_num=2, strategy_ckpt_load_file=str(strategy))
     tokens = dinfer.generate(model, np.load(os.path.join(folder, "prompt.npy")), 8)
     np.testing.assert_array_equal(tokens, np.load(os.path.join(folder, "tokens.npy")))
+
+
+def test_generate_from_a_generation_export(tmp_path):
+    folder = os.path.join(os.path.dirname(GPT_BLOCK), "llama_cache")
+    model = os.path.join(folder, "model.onnx")
+    inputs = ["input_ids=2,5:int64", "attention_mask=2,5:int64", "position_ids=2,5:int64"]
+    inputs += [f"past_key_values.{i}.{kind}=2,2,0,16" for i in range(2) for kind in ("key", "value")]
+    flags = [a for spec in inputs for a in ("--input", spec)]
+    strategy = tmp_path / "tp2.json"
+    cli("strategy", "--model", model, "--device-num", 2, "--preset", "megatron:tp=2", *flags, "-o", strategy)
+    cli("convert", model, tmp_path / "full.mindir", "--weights", tmp_path / "full.ckpt", *flags)
+    cli("reshard", "--src", tmp_path / "full.ckpt", "--src-strategy", "none", "--dst-strategy", strategy,
+        "--dst", tmp_path / "train")
+    dinfer.set_auto_parallel_context(device_num=2, strategy_ckpt_load_file=str(strategy))
+    prompt = np.load(os.path.join(folder, "prompt.npy"))
+    out = dinfer.export(dinfer.Model(model), prompt, file_name=str(tmp_path / "out"), ckpt_dir=str(tmp_path / "train"),
+                        max_length=13)
+    assert sorted(os.listdir(os.path.join(out, "rank_1"))) == ["decode.mindir", "group_config.pb", "net.mindir"]
+    tokens = dinfer.generate(out, prompt, 8, threads=1)
+    np.testing.assert_array_equal(tokens, np.load(os.path.join(folder, "tokens.npy")))
+    with pytest.raises(dinfer.DinferError, match="at most 8 new tokens"):
+        dinfer.generate(out, prompt, 9)

@@ -70,6 +70,8 @@ int runGenerate() {
   auto result = generate(request);
   if (!result)
     return report(generateCommand, result.takeError());
+  if (!result->holdsTokens) // another process of the mpirun: rank 0 answers
+    return kSuccess;
   if (!outputOption.empty())
     if (Error err = writeNpy(result->tokens, outputOption))
       return failure(generateCommand, toString(std::move(err)));

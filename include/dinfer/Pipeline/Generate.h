@@ -28,7 +28,9 @@
 namespace dinfer {
 
 struct GenerateRequest {
-  std::string model;     ///< an ONNX decoder with cache inputs and outputs
+  /// An ONNX decoder with cache inputs and outputs, or an export folder of
+  /// one (`dinfer export --max-length`), run on threads or under mpirun.
+  std::string model;
   NpyArray inputIds;     ///< the prompts: int64 [B, T], T >= 1
   int64_t maxNewTokens = 0; ///< N >= 1
   unsigned threads = 0;  ///< kernel threads (of all ranks together); 0: the cores
@@ -52,6 +54,8 @@ struct GenerateResult {
   /// On ranks: "4 ranks in one process, cache [2,1,12,16] per rank of
   /// [2,2,12,16]"; empty on one device.
   std::string summary;
+  /// False on the processes of an mpirun other than rank 0: rank 0 prints.
+  bool holdsTokens = true;
 };
 
 /// Generates `maxNewTokens` tokens after each prompt. A UsageError for a
