@@ -99,12 +99,12 @@ Expected<TensorPlan> planFromSources(dist::ParamOp param, const CheckpointSet &s
     if (!tensor)
       return exportError(set.checkpoints[rank].path() + ": has no tensor '" + plan.name + "'");
     plan.typeName = tensor->typeName;
-    plan.srcShapes[rank] = tensor->shape;
     ArrayRef<int64_t> offset = box.getOffset(), shape = box.getShape(), at = box.getAt();
     TensorCopy copy;
     copy.srcRank = rank;
     copy.srcRegion = Slice{SmallVector<int64_t, 4>(offset), SmallVector<int64_t, 4>(shape)};
     copy.dstRegion = Slice{SmallVector<int64_t, 4>(at), SmallVector<int64_t, 4>(shape)};
+    copy.srcShape.assign(tensor->shape.begin(), tensor->shape.end());
     plan.copies.push_back(std::move(copy));
   }
   std::optional<DType> dtype = parseDType(plan.typeName);

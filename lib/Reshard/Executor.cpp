@@ -70,8 +70,7 @@ public:
     if (tensor_.copies.size() != 1)
       return false;
     const TensorCopy &copy = tensor_.copies.front();
-    const auto &srcShape = tensor_.srcShapes.at(copy.srcRank);
-    return llvm::equal(srcShape, tensor_.shape) &&
+    return llvm::equal(copy.srcShape, tensor_.shape) &&
            llvm::all_of(copy.srcRegion.offset, [](int64_t o) { return o == 0; });
   }
 
@@ -136,20 +135,19 @@ private:
         dst.offset[0] = lo - row0;
         src.shape[0] = dst.shape[0] = hi - lo;
       }
-      if (llvm::Error err = copyBox(copy.srcRank, src, dst, slabShape, elementBytes, target))
+      if (llvm::Error err = copyBox(copy.srcRank, copy.srcShape, src, dst, slabShape, elementBytes, target))
         return err;
     }
     return llvm::Error::success();
   }
 
   /// Copies box `src` of the source slice into box `dst` of the slab.
-  llvm::Error copyBox(int64_t srcRank, const Slice &src, const Slice &dst, llvm::ArrayRef<int64_t> slabShape,
-                      uint64_t elementBytes, char *slab) {
+  llvm::Error copyBox(int64_t srcRank, llvm::ArrayRef<int64_t> srcShape, const Slice &src, const Slice &dst,
+                      llvm::ArrayRef<int64_t> slabShape, uint64_t elementBytes, char *slab) {
     const Checkpoint *source = sources_[srcRank];
     const CheckpointTensor *tensor = source->find(tensor_.name);
     if (!tensor)
       return execError("source rank {0}: tensor '{1}' vanished from {2}", srcRank, tensor_.name, source->path());
-    const auto &srcShape = tensor_.srcShapes.at(srcRank);
     const size_t rank = src.shape.size();
     SmallVector<int64_t, 4> srcStrides = stridesOf(srcShape), dstStrides = stridesOf(slabShape);
 

@@ -105,9 +105,30 @@ std::vector<std::string> LayoutSet::params() const {
   return names;
 }
 
+void SourceFile::add(StringRef name, SourceTensor tensor) {
+  if (contents_.use_count() > 1) {
+    auto own = std::make_shared<Contents>();
+    own->tensors = contents_->tensors;
+    for (StringRef held : contents_->order)
+      own->order.push_back(own->tensors.find(held)->first());
+    contents_ = std::move(own);
+  }
+  auto [entry, inserted] = contents_->tensors.try_emplace(name, std::move(tensor));
+  if (inserted)
+    contents_->order.push_back(entry->first());
+}
+
+bool SourceFile::sameTensorsAs(const SourceFile &other) const {
+  return contents_ == other.contents_ || contents_->order == other.contents_->order;
+}
+
 llvm::Expected<SourceTensors> dinfer::synthesizeSources(const LayoutSet &src, DType dtype) {
-  SourceTensors files(src.isFull() ? 1 : src.deviceNum());
-  for (const std::string &name : src.params()) {
+  int64_t stages = src.isFull() ? 1 : src.stages(), stageDevices = src.isFull() ? 1 : src.stageDevices();
+  // Per stage, its tensors and their sharding; the ranks of a stage hold
+  // the same tensors, in the same shapes unless a split is uneven.
+  std::vector<std::vector<std::pair<StringRef, ShardedTensor>>> stageTensors(stages);
+  std::vector<std::string> params = src.params();
+  for (const std::string &name : params) {
     const ParamLayout *layout = src.find(name);
     if (!layout->fullShape)
       return planError("parameter '{0}' has no full shape in the strategy (only JSON strategies carry it)", name);
@@ -115,13 +136,35 @@ llvm::Expected<SourceTensors> dinfer::synthesizeSources(const LayoutSet &src, DT
     if (!st)
       return planError("parameter '{0}': {1}", name, llvm::toString(st.takeError()));
     for (int64_t stage : layout->stages)
-      for (int64_t local = 0; local < src.stageDevices(); ++local) {
-        SourceTensor tensor;
-        tensor.typeName = dtypeName(dtype).str();
-        tensor.shape = st->sliceOfRank(local).shape;
-        tensor.bytes = sliceBytes(tensor.shape, tensor.typeName, 0);
-        files[stage * src.stageDevices() + local].add(name, std::move(tensor));
+      stageTensors[stage].emplace_back(name, *st);
+  }
+  std::string typeName = dtypeName(dtype).str();
+  SourceTensors files;
+  files.reserve(static_cast<size_t>(stages * stageDevices));
+  for (int64_t stage = 0; stage < stages; ++stage) {
+    std::optional<SourceFile> previous;
+    SmallVector<SmallVector<int64_t, 4>> previousShapes;
+    for (int64_t local = 0; local < stageDevices; ++local) {
+      SmallVector<SmallVector<int64_t, 4>> shapes;
+      shapes.reserve(stageTensors[stage].size());
+      for (const auto &[name, sharded] : stageTensors[stage])
+        shapes.push_back(sharded.sliceOfRank(local).shape);
+      if (previous && shapes == previousShapes) {
+        files.push_back(previous->shared());
+        continue;
       }
+      SourceFile file;
+      for (auto [tensor, shape] : llvm::zip_equal(stageTensors[stage], shapes)) {
+        SourceTensor source;
+        source.typeName = typeName;
+        source.bytes = sliceBytes(shape, typeName, 0);
+        source.shape = shape;
+        file.add(tensor.first, std::move(source));
+      }
+      previous = file.shared();
+      previousShapes = std::move(shapes);
+      files.push_back(std::move(file));
+    }
   }
   return files;
 }
@@ -164,7 +207,7 @@ private:
   /// The first source rank (within `ranks`) whose file holds `name`.
   std::optional<int64_t> holder(StringRef name, int64_t first, int64_t count) const {
     for (int64_t r = first; r < first + count && r < static_cast<int64_t>(sources_.size()); ++r)
-      if (sources_[r].tensors.count(name))
+      if (sources_[r].find(name))
         return r;
     return std::nullopt;
   }
@@ -208,7 +251,7 @@ llvm::Expected<const SourceGeometry *> Planner::sourceGeometry(StringRef name) {
                                       : holder(name, 0, static_cast<int64_t>(sources_.size()));
   if (!rank)
     return planError("tensor '{0}' is in no source checkpoint", name);
-  const SourceTensor &sample = sources_[*rank].tensors.find(name)->second;
+  const SourceTensor &sample = *sources_[*rank].find(name);
   geometry.typeName = sample.typeName;
   geometry.zeroDimScalar = sample.zeroDimScalar;
 
@@ -256,16 +299,16 @@ llvm::Expected<const SourceGeometry *> Planner::sourceGeometry(StringRef name) {
         int64_t r = s * stageDevices + local;
         if (r >= static_cast<int64_t>(sources_.size()))
           break;
-        auto found = sources_[r].tensors.find(name);
-        if (found == sources_[r].tensors.end()) {
+        const SourceTensor *found = sources_[r].find(name);
+        if (!found) {
           if (s == *stage)
             return planError("source rank {0}: tensor '{1}' is missing from its checkpoint", r, name);
           continue;
         }
         Slice expected = sharded->sliceOfRank(local);
-        if (found->second.shape != expected.shape)
+        if (found->shape != expected.shape)
           return planError("source rank {0}: tensor '{1}' has shape {2}, but its training layout gives {3}", r,
-                           name, shapeText(found->second.shape), shapeText(expected.shape));
+                           name, shapeText(found->shape), shapeText(expected.shape));
       }
   }
   geometry.sharded.emplace(std::move(*sharded));
@@ -296,7 +339,8 @@ llvm::Error Planner::planRank(int64_t dstRank, llvm::ArrayRef<Written> written, 
       continue; // another stage's parameter
     const SourceGeometry *geometry = placed[index].source;
 
-    TensorPlan tensor;
+    // Built where it stays: a tensor plan is large, and a rank has thousands.
+    TensorPlan &tensor = rankPlan.tensors.emplace_back();
     tensor.name = name.str();
     tensor.typeName = geometry->typeName;
     tensor.fullShape = geometry->fullShape;
@@ -314,6 +358,7 @@ llvm::Error Planner::planRank(int64_t dstRank, llvm::ArrayRef<Written> written, 
     auto covers = geometry->sharded->coverRegion(want);
     if (!covers)
       return planError("tensor '{0}': {1}", name, llvm::toString(covers.takeError()));
+    tensor.copies.reserve(covers->size());
     for (auto &cover : *covers) {
       if (cover.ranks.empty())
         return planError("tensor '{0}': no source rank holds the piece at {1}", name,
@@ -321,13 +366,13 @@ llvm::Error Planner::planRank(int64_t dstRank, llvm::ArrayRef<Written> written, 
       // Spread reads of replicated pieces across the files that hold them.
       int64_t local = cover.ranks[dstRank % cover.ranks.size()];
       int64_t srcRank = geometry->baseRank + local;
-      auto found = sources_[srcRank].tensors.find(name);
-      if (found == sources_[srcRank].tensors.end())
+      const SourceTensor *found = sources_[srcRank].find(name);
+      if (!found)
         return planError("source rank {0}: tensor '{1}' is missing from its checkpoint", srcRank, name);
-      if (llvm::ArrayRef<int64_t>(found->second.shape) != llvm::ArrayRef<int64_t>(cover.pieceSlice.shape)) {
-        if (!(found->second.shape.empty() && cover.pieceSlice.shape.empty()))
+      if (llvm::ArrayRef<int64_t>(found->shape) != llvm::ArrayRef<int64_t>(cover.pieceSlice.shape)) {
+        if (!(found->shape.empty() && cover.pieceSlice.shape.empty()))
           return planError("source rank {0}: tensor '{1}' has shape {2}, but its training layout gives {3}",
-                           srcRank, name, shapeText(found->second.shape), shapeText(cover.pieceSlice.shape));
+                           srcRank, name, shapeText(found->shape), shapeText(cover.pieceSlice.shape));
       }
       TensorCopy copy;
       copy.srcRank = srcRank;
@@ -337,15 +382,14 @@ llvm::Error Planner::planRank(int64_t dstRank, llvm::ArrayRef<Written> written, 
       }
       copy.srcRegion.shape = cover.overlap.shape;
       copy.dstRegion.shape = cover.overlap.shape;
-      tensor.srcShapes[srcRank] = found->second.shape;
+      copy.srcShape = found->shape;
       tensor.copies.push_back(std::move(copy));
       rankPlan.srcRanks.insert(srcRank);
       if (!firstSource)
-        firstSource = &found->second;
+        firstSource = found;
     }
     tensor.bytes = sliceBytes(tensor.shape, tensor.typeName, firstSource ? firstSource->bytes : 0);
     rankPlan.bytes += tensor.bytes;
-    rankPlan.tensors.push_back(std::move(tensor));
   }
   return llvm::Error::success();
 }
@@ -365,10 +409,10 @@ llvm::Expected<ReshardPlan> Planner::run() {
   const SourceFile *previous = nullptr;
   for (const SourceFile &file : sources_) {
     // The ranks of a stage usually hold the same tensors: skip the lookups.
-    if (previous && previous->order.size() == file.order.size() && previous->order == file.order)
+    if (previous && previous->sameTensorsAs(file))
       continue;
     previous = &file;
-    for (StringRef name : file.order)
+    for (StringRef name : file.order())
       if (seen.insert(name).second)
         order.push_back(name);
   }

@@ -26,6 +26,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -78,23 +79,29 @@ struct SourceTensor {
   bool zeroDimScalar = false;
 };
 
-/// The tensors of one source file, in file order.
-/// Movable, not copyable: `order` refers to the map's own keys.
-struct SourceFile {
-  std::vector<llvm::StringRef> order;
-  llvm::StringMap<SourceTensor> tensors;
-
-  SourceFile() = default;
-  SourceFile(SourceFile &&) = default;
-  SourceFile &operator=(SourceFile &&) = default;
-  SourceFile(const SourceFile &) = delete;
-  SourceFile &operator=(const SourceFile &) = delete;
-
-  void add(llvm::StringRef name, SourceTensor tensor) {
-    auto [entry, inserted] = tensors.try_emplace(name, std::move(tensor));
-    if (inserted)
-      order.push_back(entry->first());
+/// The tensors of one source file, in file order. Files that hold the same
+/// tensors in the same shapes may share them (`shared`): a plan without
+/// data synthesizes one per stage rather than one per rank.
+class SourceFile {
+public:
+  /// Adds a tensor (the first of a name wins); unshares this file first.
+  void add(llvm::StringRef name, SourceTensor tensor);
+  const SourceTensor *find(llvm::StringRef name) const {
+    auto it = contents_->tensors.find(name);
+    return it == contents_->tensors.end() ? nullptr : &it->second;
   }
+  llvm::ArrayRef<llvm::StringRef> order() const { return contents_->order; }
+  /// Another file with this file's tensors, without copying them.
+  SourceFile shared() const { return *this; }
+  /// Whether `other` holds the same tensors, in the same order.
+  bool sameTensorsAs(const SourceFile &other) const;
+
+private:
+  struct Contents {
+    std::vector<llvm::StringRef> order; ///< refers to the map's own keys
+    llvm::StringMap<SourceTensor> tensors;
+  };
+  std::shared_ptr<Contents> contents_ = std::make_shared<Contents>();
 };
 
 /// The source files, one per source rank (global rank).
@@ -109,6 +116,7 @@ struct TensorCopy {
   int64_t srcRank = 0;
   Slice srcRegion; ///< In the source slice's own coordinates.
   Slice dstRegion; ///< In the destination slice's own coordinates.
+  llvm::SmallVector<int64_t, 4> srcShape; ///< The whole source slice (to address srcRegion).
 };
 
 struct TensorPlan {
@@ -118,9 +126,9 @@ struct TensorPlan {
   llvm::SmallVector<int64_t, 4> fullShape;
   bool zeroDimScalar = false;
   uint64_t bytes = 0;
-  /// Source slice shapes, per source rank used (to address regions).
-  std::map<int64_t, llvm::SmallVector<int64_t, 4>> srcShapes;
-  std::vector<TensorCopy> copies;
+  /// Most destination slices are one box of one source slice: held inline,
+  /// a plan of many thousand tensors makes no allocation per tensor for it.
+  llvm::SmallVector<TensorCopy, 1> copies;
 };
 
 struct RankPlan {

@@ -153,7 +153,8 @@ std::optional<Case> randomCase(std::mt19937 &rng) {
   return c;
 }
 
-std::optional<LayoutSet> layoutSet(const Side &side) {
+std::optional<LayoutSet> layoutSet(const Side &side,
+                                   std::optional<SmallVector<int64_t, 4>> fullShape = std::nullopt) {
   if (side.full)
     return LayoutSet::full();
   StrategyFile file;
@@ -162,6 +163,7 @@ std::optional<LayoutSet> layoutSet(const Side &side) {
   item.layout = side.layout;
   item.paramSplitShape = side.split;
   item.stages = {side.stage};
+  item.tensorShape = fullShape;
   file.layouts.push_back(item);
   // The other stages exist: give them a parameter of their own.
   for (int64_t s = 0; s < side.stages; ++s) {
@@ -172,6 +174,8 @@ std::optional<LayoutSet> layoutSet(const Side &side) {
     other.layout.devMatrix = side.layout.devMatrix;
     other.layout.tensorMap = {{}};
     other.stages = {s};
+    if (fullShape)
+      other.tensorShape = SmallVector<int64_t, 4>{3};
     file.layouts.push_back(other);
   }
   auto set = LayoutSet::fromStrategy(file, std::nullopt, "random.json");
@@ -388,6 +392,74 @@ TEST(ReshardExecute, RandomCasesWriteTheOracleBytes) {
     ++checked;
   }
   EXPECT_EQ(checked, 300);
+}
+
+// A plan without data (`--plan` from strategies alone) synthesizes the
+// sources: each rank's file must hold the slice shapes its checkpoint would,
+// ranks of equal slices sharing one set of tensors, and the plan must be the
+// plan of the real files.
+TEST(ReshardPlan, SynthesizedSourcesAreWhatTheCheckpointsHold) {
+  std::mt19937 rng(20261206);
+  int checked = 0, shared = 0, attempts = 0;
+  while (checked < 500 && attempts < 5000) {
+    ++attempts;
+    auto c = randomCase(rng);
+    if (!c || c->src.full)
+      continue;
+    auto src = layoutSet(c->src, c->shape), dst = layoutSet(c->dst);
+    auto synthesized = synthesizeSources(*src, c->dtype);
+    ASSERT_TRUE(static_cast<bool>(synthesized)) << llvm::toString(synthesized.takeError());
+    SourceTensors real = sourcesOf(*c);
+    ASSERT_EQ(synthesized->size(), real.size());
+    int64_t base = c->src.stage * c->src.stageDevices();
+    for (size_t local = 0; local < c->srcSlices.size(); ++local) {
+      const SourceTensor *tensor = (*synthesized)[base + local].find("w");
+      ASSERT_NE(tensor, nullptr);
+      EXPECT_EQ(ArrayRef<int64_t>(tensor->shape), ArrayRef<int64_t>(c->srcSlices[local].shape));
+      if (local > 0)
+        shared += (*synthesized)[base + local].find("w") == (*synthesized)[base + local - 1].find("w");
+    }
+    PlanOptions onlyW; // the synthesized files also hold the other stages' parameters
+    onlyW.only.insert("w");
+    auto fromSynthesized = planReshard(*src, *dst, *synthesized, onlyW);
+    auto fromReal = planReshard(*src, *dst, real, onlyW);
+    ASSERT_TRUE(fromSynthesized && fromReal);
+    ASSERT_EQ(fromSynthesized->ranks.size(), fromReal->ranks.size());
+    for (auto [a, b] : llvm::zip_equal(fromSynthesized->ranks, fromReal->ranks)) {
+      ASSERT_EQ(a.tensors.size(), b.tensors.size());
+      for (auto [x, y] : llvm::zip_equal(a.tensors, b.tensors)) {
+        EXPECT_EQ(x.name, y.name);
+        ASSERT_EQ(x.copies.size(), y.copies.size());
+        for (auto [p, q] : llvm::zip_equal(x.copies, y.copies)) {
+          EXPECT_EQ(p.srcRank, q.srcRank);
+          EXPECT_EQ(p.srcRegion.offset, q.srcRegion.offset);
+          EXPECT_EQ(p.dstRegion.offset, q.dstRegion.offset);
+          EXPECT_EQ(p.srcShape, q.srcShape);
+        }
+      }
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 500);
+  EXPECT_GT(shared, 0); // even splits: one set of tensors for the stage
+}
+
+TEST(SourceFile, AddingToASharedFileLeavesTheOtherAsItWas) {
+  SourceFile first;
+  first.add("a", SourceTensor{"Float32", {2, 3}, 24, false});
+  first.add("b", SourceTensor{"Float32", {4}, 16, false});
+  SourceFile second = first.shared();
+  EXPECT_TRUE(second.sameTensorsAs(first));
+  EXPECT_EQ(first.find("a"), second.find("a"));
+  second.add("c", SourceTensor{"Int64", {1}, 8, false});
+  EXPECT_FALSE(second.sameTensorsAs(first));
+  EXPECT_EQ(first.find("c"), nullptr);
+  ASSERT_NE(second.find("c"), nullptr);
+  EXPECT_EQ(std::vector<llvm::StringRef>(second.order().begin(), second.order().end()),
+            (std::vector<llvm::StringRef>{"a", "b", "c"}));
+  EXPECT_EQ(std::vector<llvm::StringRef>(first.order().begin(), first.order().end()), (std::vector<llvm::StringRef>{"a", "b"}));
+  EXPECT_NE(first.find("a"), second.find("a"));
+  EXPECT_EQ(second.find("a")->shape, (SmallVector<int64_t, 4>{2, 3}));
 }
 
 TEST(ReshardPlan, ErrorsNameTheRankAndTensor) {
