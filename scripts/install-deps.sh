@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # MLIR/LLVM 22 and its tools (lit, FileCheck, mlir-tblgen). Never install MLIR 19: it removes 22.
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+  # What LLVM's static support library links (DINFER_STATIC_MLIR).
+  libzstd-dev zlib1g-dev libz3-dev
   # clang-22 with its runtime: libFuzzer and the sanitizers.
   clang-22 libclang-rt-22-dev
   # Build system.
