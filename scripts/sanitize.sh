@@ -5,7 +5,7 @@
 # sanitizer runtime preloaded into python3. Open MPI's own allocations at exit
 # are suppressed (scripts/lsan.supp); every other leak, overflow or UB fails.
 # allow_user_poisoning=0: LLVM's BumpPtrAllocator poisons its slabs from
-# code inlined into dinfer (instrumented) but not from Debian's libMLIR.so
+# code inlined into dinfer (instrumented) but not from Debian's MLIR libraries
 # (not instrumented), so MLIR's own allocations would read as poisoned.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
