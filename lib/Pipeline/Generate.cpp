@@ -247,8 +247,11 @@ double millisecondsSince(std::chrono::steady_clock::time_point began) {
 /// padding masked out and the positions counted from the first real token
 /// (as Hugging Face pads a batch of prompts); the decode program's cache has
 /// room for the padded prompt and every new token but the last.
+/// With `eos`, a sequence that emits it is finished: its later tokens are
+/// `eos` too, and the loop stops once every sequence is finished (the tokens
+/// then end there, as Hugging Face's generate ends them).
 Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signature, const Buffer &prompt,
-                                    int64_t newTokens, const RankContext *rank) {
+                                    int64_t newTokens, std::optional<int64_t> eos, const RankContext *rank) {
   auto localShape = [](const StepFunction &step, StringRef name) {
     auto at = llvm::find(step.arguments, name) - step.arguments.begin();
     return step.argumentShapes[at];
@@ -264,10 +267,18 @@ Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signat
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t t = 0; t < promptLength; ++t)
       tokenData[b * length + t] = prompt.as<int64_t>()[b * promptLength + t];
-  auto emit = [&](ArrayRef<int64_t> next, int64_t position) {
-    for (int64_t b = 0; b < batch; ++b)
+  SmallVector<bool> finished(batch, false);
+  int64_t generated = 0; // new tokens per sequence so far
+  auto emit = [&](SmallVectorImpl<int64_t> &next, int64_t position) {
+    for (int64_t b = 0; b < batch; ++b) {
+      if (finished[b])
+        next[b] = *eos;
       tokenData[b * length + position] = next[b];
+      finished[b] = eos && next[b] == *eos;
+    }
+    ++generated;
   };
+  auto allFinished = [&] { return eos && llvm::all_of(finished, [](bool done) { return done; }); };
 
   // Prefill: the prompts over an empty cache.
   StringMap<Buffer> global, local;
@@ -318,7 +329,7 @@ Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signat
   // Decode: one token per sequence per step over the fixed-capacity cache;
   // attention_mask hides the slots not yet written.
   began = std::chrono::steady_clock::now();
-  for (int64_t step = 1, valid = slots; step < newTokens; ++step, ++valid) {
+  for (int64_t step = 1, valid = slots; step < newTokens && !allFinished(); ++step, ++valid) {
     global[kInputIds] = int64Matrix(batch, 1, [&](int64_t b, int64_t) { return next[b]; });
     global[kAttentionMask] = int64Matrix(
         batch, capacity + 1, [&](int64_t, int64_t c) { return (c >= padding && c < valid) || c == capacity ? 1 : 0; });
@@ -335,10 +346,17 @@ Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signat
     recycle(*job.decode, std::move(*outputs));
   }
   double decodeMs = millisecondsSince(began);
-  if (newTokens > 1)
-    result.decodeMsPerToken = decodeMs / static_cast<double>(newTokens - 1);
+  if (generated > 1)
+    result.decodeMsPerToken = decodeMs / static_cast<double>(generated - 1);
   double totalMs = result.prefillMs + decodeMs;
-  result.tokensPerSecond = totalMs > 0 ? static_cast<double>(batch * newTokens) * 1000.0 / totalMs : 0;
+  result.tokensPerSecond = totalMs > 0 ? static_cast<double>(batch * generated) * 1000.0 / totalMs : 0;
+  if (generated < newTokens) { // every sequence ended early
+    Buffer ended(DType::Int64, {batch, promptLength + generated});
+    for (int64_t b = 0; b < batch; ++b)
+      std::memcpy(ended.as<int64_t>() + b * (promptLength + generated), tokenData + b * length,
+                  static_cast<size_t>(promptLength + generated) * sizeof(int64_t));
+    tokens = std::move(ended);
+  }
   result.tokens = std::move(tokens);
   if (!caches.empty())
     result.summary = formatv("cache {0} per rank", formatList(caches.front().shape)).str();
@@ -469,9 +487,9 @@ Expected<GenerateResult> generateFromExport(const GenerateRequest &request, cons
     };
     job->position = rank;
     RankProgram program;
-    program.body = [job, rank, &signature, &prompt, newTokens, &results](const RankContext &context)
+    program.body = [job, rank, &signature, &prompt, newTokens, &request, &results](const RankContext &context)
         -> Expected<std::vector<Buffer>> {
-      auto result = decodeLoop(*job, *signature, prompt, newTokens, &context);
+      auto result = decodeLoop(*job, *signature, prompt, newTokens, request.eosTokenId, &context);
       if (!result)
         return result.takeError();
       results[rank] = std::move(*result);
@@ -586,7 +604,7 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
         job.decode = std::move(*function);
     }
     job.weights = weights;
-    auto result = decodeLoop(job, *signature, prompt, newTokens, nullptr);
+    auto result = decodeLoop(job, *signature, prompt, newTokens, request.eosTokenId, nullptr);
     if (result)
       result->summary.clear();
     return result;
@@ -621,9 +639,9 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
     }
     job->position = rank;
     RankProgram program;
-    program.body = [job, rank, &signature, &prompt, newTokens, &results](const RankContext &context)
+    program.body = [job, rank, &signature, &prompt, newTokens, &request, &results](const RankContext &context)
         -> Expected<std::vector<Buffer>> {
-      auto result = decodeLoop(*job, *signature, prompt, newTokens, &context);
+      auto result = decodeLoop(*job, *signature, prompt, newTokens, request.eosTokenId, &context);
       if (!result)
         return result.takeError();
       results[rank] = std::move(*result);

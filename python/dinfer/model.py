@@ -355,7 +355,7 @@ def predict(model, *predict_data, dec_key=None, dec_mode="AES-GCM"):
     return results[0] if len(results) == 1 else tuple(results)
 
 
-def generate(net, input_ids, max_new_tokens, threads=0):
+def generate(net, input_ids, max_new_tokens, threads=0, eos_token_id=None):
     """Greedy decoding with a key/value cache (`dinfer generate`): returns int64 [B, T + max_new_tokens],
     the prompts followed by the new tokens.
 
@@ -366,6 +366,8 @@ def generate(net, input_ids, max_new_tokens, threads=0):
     that many tensor-parallel ranks (threads of this process), each keeping its own cache.
     net may also be an export folder made by export(..., max_length=L): its ranks run on threads,
     and a prompt shorter than the exported one is padded on the left.
+    With eos_token_id, a sequence that emits it ends (its later tokens are eos_token_id) and generation
+    stops once every sequence has ended: the result is then [B, T + n], n <= max_new_tokens.
     """
     path = net.path if isinstance(net, Model) else os.fspath(net)
     prompt = np.asarray(input_ids)
@@ -373,13 +375,16 @@ def generate(net, input_ids, max_new_tokens, threads=0):
         raise DinferUsageError(f"input_ids must be int64 [batch, tokens], not {prompt.dtype} of {list(prompt.shape)}")
     if int(max_new_tokens) < 1:
         raise DinferUsageError(f"max_new_tokens must be at least 1, not {max_new_tokens}")
+    if eos_token_id is not None and int(eos_token_id) < 0:
+        raise DinferUsageError(f"eos_token_id must be a token id (>= 0), not {eos_token_id}")
     devices, strategy = 0, ""
     device_num = _context.get_auto_parallel_context("device_num")
     train_strategy = _context.get_auto_parallel_context("strategy_ckpt_load_file")
     if device_num > 1 and train_strategy and not os.path.isdir(path):
         devices, strategy = device_num, os.path.abspath(train_strategy)
     tokens, timings = _dinfer.generate(path, np.ascontiguousarray(prompt), int(max_new_tokens), threads=threads,
-                                       device_num=devices, train_strategy=strategy)
+                                       device_num=devices, train_strategy=strategy,
+                                       eos_token_id=-1 if eos_token_id is None else int(eos_token_id))
     _driver.note("generate", f"prefill {timings['prefill_ms']:.2f} ms, "
                  f"{timings['decode_ms_per_token']:.2f} ms per token, {timings['tokens_per_s']:.1f} tokens/s")
     return tokens

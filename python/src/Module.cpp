@@ -273,7 +273,8 @@ PYBIND11_MODULE(_dinfer, m) {
   m.def(
       "generate",
       [](const std::string &model, py::array_t<int64_t, py::array::c_style | py::array::forcecast> prompt,
-         int64_t newTokens, unsigned threads, int64_t deviceNum, const std::string &trainStrategy) {
+         int64_t newTokens, unsigned threads, int64_t deviceNum, const std::string &trainStrategy,
+         int64_t eosTokenId) {
         GenerateArgs args;
         args.model = model;
         args.promptShape.assign(prompt.shape(), prompt.shape() + prompt.ndim());
@@ -282,6 +283,7 @@ PYBIND11_MODULE(_dinfer, m) {
         args.threads = threads;
         args.deviceNum = deviceNum;
         args.trainStrategy = trainStrategy;
+        args.eosTokenId = eosTokenId;
         GenerateDone done;
         Status status;
         {
@@ -298,7 +300,7 @@ PYBIND11_MODULE(_dinfer, m) {
         return py::make_tuple(tokens, timings);
       },
       py::arg("model"), py::arg("prompt"), py::arg("max_new_tokens"), py::arg("threads") = 0,
-      py::arg("device_num") = 0, py::arg("train_strategy") = "",
+      py::arg("device_num") = 0, py::arg("train_strategy") = "", py::arg("eos_token_id") = -1,
       "Greedy decoding with a key/value cache (dinfer generate); returns (int64 [B, T+N] tokens, timings).");
 
   m.def(

@@ -265,6 +265,8 @@ Status dinfer::python::generate(const GenerateArgs &args, GenerateDone &done) {
   request.threads = args.threads;
   request.deviceNum = args.deviceNum;
   request.trainStrategy = args.trainStrategy;
+  if (args.eosTokenId >= 0)
+    request.eosTokenId = args.eosTokenId;
   request.inputIds.dtype = DType::Int64;
   request.inputIds.shape.assign(args.promptShape.begin(), args.promptShape.end());
   int64_t count = 1;

@@ -121,6 +121,7 @@ struct GenerateArgs {
   unsigned threads = 0;
   int64_t deviceNum = 0; ///< tensor-parallel ranks, with trainStrategy
   std::string trainStrategy;
+  int64_t eosTokenId = -1; ///< < 0: none
 };
 struct GenerateDone {
   std::vector<int64_t> shape, tokens;

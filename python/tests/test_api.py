@@ -393,3 +393,17 @@ def test_generate_from_a_generation_export(tmp_path):
     np.testing.assert_array_equal(tokens, np.load(os.path.join(folder, "tokens.npy")))
     with pytest.raises(dinfer.DinferError, match="at most 8 new tokens"):
         dinfer.generate(out, prompt, 9)
+
+
+def test_generate_ends_at_the_eos_token():
+    folder = os.path.join(os.path.dirname(GPT_BLOCK), "llama_cache")
+    prompt = np.load(os.path.join(folder, "prompt.npy"))
+    expected = np.load(os.path.join(folder, "tokens.npy"))
+    eos = int(expected[0, 7])  # the first sequence's third new token
+    alone = dinfer.generate(os.path.join(folder, "model.onnx"), prompt[:1], 8, eos_token_id=eos)
+    np.testing.assert_array_equal(alone, expected[:1, :8])
+    both = dinfer.generate(os.path.join(folder, "model.onnx"), prompt, 8, eos_token_id=eos)
+    assert both.shape == (2, 13) and (both[0, 8:] == eos).all()
+    np.testing.assert_array_equal(both[1], expected[1])
+    with pytest.raises(dinfer.DinferUsageError, match="eos_token_id must be a token id"):
+        dinfer.generate(os.path.join(folder, "model.onnx"), prompt, 2, eos_token_id=-1)

@@ -46,13 +46,17 @@ cl::opt<int64_t> deviceNumOption("device-num",
 cl::opt<std::string> trainStrategyOption("train-strategy",
                                          cl::desc("The training strategy the ranks' layouts are inferred from"),
                                          cl::value_desc("file"), cl::sub(generateCommand), cl::cat(category()));
+cl::opt<int64_t> eosOption("eos-token-id",
+                           cl::desc("End a sequence at this token; stop when every sequence has ended"),
+                           cl::init(-1), cl::sub(generateCommand), cl::cat(category()));
 cl::opt<unsigned> timeoutOption("timeout", cl::desc("Seconds every collective may take (default 300)"), cl::init(300),
                                 cl::sub(generateCommand), cl::cat(category()));
 
 int runGenerate() {
   if (modelOption.empty() || inputIdsOption.empty())
     return usageError(generateCommand,
-                      "usage: dinfer generate MODEL --input-ids FILE.npy --max-new-tokens N [-o FILE.npy] [--json]");
+                      "usage: dinfer generate MODEL --input-ids FILE.npy --max-new-tokens N [-o FILE.npy] [--json] "
+                      "[--eos-token-id ID]");
   if (maxNewTokensOption <= 0)
     return usageError(generateCommand, formatv("--max-new-tokens must be at least 1, not {0}",
                                                static_cast<int64_t>(maxNewTokensOption)));
@@ -67,6 +71,12 @@ int runGenerate() {
   request.deviceNum = deviceNumOption;
   request.trainStrategy = trainStrategyOption;
   request.timeout = std::chrono::seconds(timeoutOption);
+  if (eosOption.getNumOccurrences()) {
+    if (eosOption < 0)
+      return usageError(generateCommand, formatv("--eos-token-id must be a token id (>= 0), not {0}",
+                                                 static_cast<int64_t>(eosOption)));
+    request.eosTokenId = eosOption;
+  }
   auto result = generate(request);
   if (!result)
     return report(generateCommand, result.takeError());
@@ -98,7 +108,7 @@ int runGenerate() {
     errs() << "dinfer generate: " << result->summary << "\n";
   errs() << formatv("dinfer generate: {0} sequence(s), {1} prompt + {2} new tokens, {3} layers, cache of {4}: "
                     "prefill {5:f2} ms, {6:f2} ms per token, {7:f1} tokens/s\n",
-                    batch, length - maxNewTokensOption, static_cast<int64_t>(maxNewTokensOption), result->layers,
+                    batch, request.inputIds.shape[1], length - request.inputIds.shape[1], result->layers,
                     result->capacity, result->prefillMs, result->decodeMsPerToken, result->tokensPerSecond);
   return kSuccess;
 }

@@ -23,6 +23,7 @@
 #include "llvm/Support/Error.h"
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace dinfer {
@@ -33,6 +34,10 @@ struct GenerateRequest {
   std::string model;
   NpyArray inputIds;     ///< the prompts: int64 [B, T], T >= 1
   int64_t maxNewTokens = 0; ///< N >= 1
+  /// A sequence that emits this token ends: its later tokens are this token,
+  /// and generation stops once every sequence has ended (tokens [B, T + n],
+  /// n <= N).
+  std::optional<int64_t> eosTokenId;
   unsigned threads = 0;  ///< kernel threads (of all ranks together); 0: the cores
   /// Tensor-parallel generation: the decoder partitioned over `deviceNum`
   /// ranks (threads of this process) from the training strategy, each rank's
@@ -43,7 +48,7 @@ struct GenerateRequest {
 };
 
 struct GenerateResult {
-  NpyArray tokens; ///< int64 [B, T + N]: the prompts and the new tokens
+  NpyArray tokens; ///< int64 [B, T + N] (fewer with eosTokenId): the prompts and the new tokens
   double prefillMs = 0;
   /// Decode steps' time over their count (N - 1 steps; 0 when N is 1).
   double decodeMsPerToken = 0;
