@@ -5,6 +5,8 @@
 #include "dialects/dist/DistDialect.h"
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
+#include "dinfer/Formats/Crypto.h"
+#include "dinfer/Formats/FileKind.h"
 #include "dinfer/Formats/ONNX.h"
 #include "dinfer/Layout/Text.h"
 #include "dinfer/Pipeline/Errors.h"
@@ -93,6 +95,21 @@ Expected<DecoderSignature> dinfer::readDecoderSignature(const OnnxModel &model) 
   return signature;
 }
 
+
+Expected<OpenedDecoder> dinfer::openDecoder(StringRef path, StringRef refusal) {
+  auto kind = detectContentKind(path, processKey());
+  if (!kind)
+    return kind.takeError();
+  if (*kind != FileKind::Onnx)
+    return modelError(path, refusal + "; this is " + describeFileKind(*kind));
+  auto model = OnnxModel::open(path);
+  if (!model)
+    return model.takeError();
+  auto signature = readDecoderSignature(*model);
+  if (!signature)
+    return signature.takeError();
+  return OpenedDecoder{std::move(*model), std::move(*signature)};
+}
 
 namespace {
 mlir::Value withoutAnnotations(mlir::Value value) {

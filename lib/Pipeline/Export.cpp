@@ -7,8 +7,6 @@
 #include "dinfer/Formats/GroupConfig.h"
 #include "dinfer/Formats/Manifest.h"
 #include "dinfer/Layout/Text.h"
-#include "dinfer/Formats/FileKind.h"
-#include "dinfer/Formats/ONNX.h"
 #include "dinfer/Pipeline/Decoder.h"
 #include "dinfer/Pipeline/Prediction.h"
 #include "dinfer/Pipeline/Report.h"
@@ -188,10 +186,7 @@ Expected<WrittenProgram> exportProgram(const ExportRequest &request, const Progr
                                      [&] { return diagnostics.text("the strategy does not fit"); }))
       return std::move(err);
     mlir::PassManager partition(&context);
-    partition.addPass(createDistPropagate());
-    partition.addPass(createDistPartition());
-    partition.addPass(createDistSplitRanks());
-    partition.addPass(createDistVerifySPMD());
+    addPartitionToRanks(partition);
     if (failed(partition.run(module)))
       return exportError(request.model + ": the " + spec.step + " step could not be partitioned: " +
                          diagnostics.text("the strategy does not fit"));
@@ -346,20 +341,11 @@ Expected<WrittenProgram> exportProgram(const ExportRequest &request, const Progr
 /// shape (`--input input_ids=B,T`).
 Expected<std::vector<ProgramSpec>> generationPrograms(const ExportRequest &request, DecoderSignature &signature,
                                                       ExportManifest::Generation &generation) {
-  auto kind = detectContentKind(request.model, processKey());
-  if (!kind)
-    return kind.takeError();
-  if (*kind != FileKind::Onnx)
-    return exportError(request.model + ": --max-length exports an ONNX decoder (MindIR decoders are not supported "
-                                       "yet); this is " +
-                       describeFileKind(*kind));
-  auto model = OnnxModel::open(request.model);
-  if (!model)
-    return model.takeError();
-  auto read = readDecoderSignature(*model);
-  if (!read)
-    return read.takeError();
-  signature = std::move(*read);
+  auto decoder = openDecoder(request.model, "--max-length exports an ONNX decoder (MindIR decoders are not supported "
+                                            "yet)");
+  if (!decoder)
+    return decoder.takeError();
+  signature = std::move(decoder->signature);
   auto specs = parseInputSpecs(request.inputSpecs);
   if (!specs)
     return usageError(toString(specs.takeError()));

@@ -5,8 +5,6 @@
 #include "dialects/dist/DistDialect.h"
 #include "dialects/dist/DistOps.h"
 #include "dialects/nn/NNDialect.h"
-#include "dinfer/Formats/Crypto.h"
-#include "dinfer/Formats/FileKind.h"
 #include "dinfer/Formats/ONNX.h"
 #include "dinfer/Layout/Text.h"
 #include "dinfer/Pipeline/Decoder.h"
@@ -98,10 +96,7 @@ Error partitionStep(mlir::ModuleOp module, mlir::MLIRContext &context, const Dia
     return err;
 
   mlir::PassManager partition(&context);
-  partition.addPass(createDistPropagate());
-  partition.addPass(createDistPartition());
-  partition.addPass(createDistSplitRanks());
-  partition.addPass(createDistVerifySPMD());
+  addPartitionToRanks(partition);
   if (failed(partition.run(module)))
     return failedTo("partitioned");
   return Error::success();
@@ -363,6 +358,23 @@ Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signat
   return result;
 }
 
+/// What one rank runs: the greedy loop over its own job, its result kept
+/// in `results` (every rank computes the same tokens; rank 0's are read).
+RankProgram decodingProgram(std::shared_ptr<RankJob> job, int64_t rank, const DecoderSignature &signature,
+                            const Buffer &prompt, const GenerateRequest &request,
+                            std::vector<std::optional<GenerateResult>> &results) {
+  RankProgram program;
+  program.body = [job, rank, &signature, &prompt, &request, &results](const RankContext &context)
+      -> Expected<std::vector<Buffer>> {
+    auto result = decodeLoop(*job, signature, prompt, request.maxNewTokens, request.eosTokenId, &context);
+    if (!result)
+      return result.takeError();
+    results[rank] = std::move(*result);
+    return std::vector<Buffer>();
+  };
+  return program;
+}
+
 /// The cache signature of a generation export, from its manifest's decode
 /// inputs.
 Expected<DecoderSignature> exportSignature(const ExportFolder &folder) {
@@ -486,16 +498,7 @@ Expected<GenerateResult> generateFromExport(const GenerateRequest &request, cons
       return pipelineError(mindir->path() + ": has no weight '" + name + "'");
     };
     job->position = rank;
-    RankProgram program;
-    program.body = [job, rank, &signature, &prompt, newTokens, &request, &results](const RankContext &context)
-        -> Expected<std::vector<Buffer>> {
-      auto result = decodeLoop(*job, *signature, prompt, newTokens, request.eosTokenId, &context);
-      if (!result)
-        return result.takeError();
-      results[rank] = std::move(*result);
-      return std::vector<Buffer>();
-    };
-    return program;
+    return decodingProgram(std::move(job), rank, *signature, prompt, request, results);
   };
   RankRunOptions options;
   options.threads = request.threads;
@@ -544,19 +547,12 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
 
   if (llvm::sys::fs::is_directory(request.model))
     return generateFromExport(request, prompt);
-  auto kind = detectContentKind(request.model, processKey());
-  if (!kind)
-    return kind.takeError();
-  if (*kind != FileKind::Onnx)
-    return modelError(request.model, "generate takes an ONNX decoder or an export folder made by dinfer export "
-                                     "--max-length (MindIR decoders are not supported yet); this is " +
-                                         describeFileKind(*kind));
-  auto model = OnnxModel::open(request.model);
-  if (!model)
-    return model.takeError();
-  auto signature = readDecoderSignature(*model);
-  if (!signature)
-    return signature.takeError();
+  auto decoder = openDecoder(request.model, "generate takes an ONNX decoder or an export folder made by dinfer "
+                                            "export --max-length (MindIR decoders are not supported yet)");
+  if (!decoder)
+    return decoder.takeError();
+  OnnxModel *model = &decoder->model;
+  const DecoderSignature *signature = &decoder->signature;
 
   mlir::DialectRegistry registry;
   registerNNShardingRules(registry);
@@ -638,16 +634,7 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
       }
     }
     job->position = rank;
-    RankProgram program;
-    program.body = [job, rank, &signature, &prompt, newTokens, &request, &results](const RankContext &context)
-        -> Expected<std::vector<Buffer>> {
-      auto result = decodeLoop(*job, *signature, prompt, newTokens, request.eosTokenId, &context);
-      if (!result)
-        return result.takeError();
-      results[rank] = std::move(*result);
-      return std::vector<Buffer>();
-    };
-    return program;
+    return decodingProgram(std::move(job), rank, *signature, prompt, request, results);
   };
   RankRunOptions options;
   options.threads = request.threads;

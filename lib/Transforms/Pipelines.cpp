@@ -19,10 +19,15 @@ void dinfer::addStrategyPipeline(mlir::OpPassManager &pm, const StrategyPipeline
   pm.addPass(createDistPipelineSplit());
   if (!options.partition)
     return;
+  if (options.splitRanks)
+    return addPartitionToRanks(pm);
   pm.addPass(createDistPropagate());
   pm.addPass(createDistPartition());
-  if (!options.splitRanks)
-    return;
+}
+
+void dinfer::addPartitionToRanks(mlir::OpPassManager &pm) {
+  pm.addPass(createDistPropagate());
+  pm.addPass(createDistPartition());
   pm.addPass(createDistSplitRanks());
   pm.addPass(createDistVerifySPMD());
 }

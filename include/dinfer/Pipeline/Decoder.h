@@ -12,6 +12,8 @@
 #ifndef DINFER_PIPELINE_DECODER_H
 #define DINFER_PIPELINE_DECODER_H
 
+#include "dinfer/Formats/ONNX.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
@@ -24,7 +26,6 @@
 
 namespace dinfer {
 
-class OnnxModel;
 
 inline constexpr llvm::StringLiteral kInputIds = "input_ids", kAttentionMask = "attention_mask",
                                      kPositionIds = "position_ids", kLogits = "logits";
@@ -48,6 +49,14 @@ struct DecoderSignature {
 /// The cache signature of an ONNX decoder; an error naming the model and
 /// the input or output that does not follow the convention.
 llvm::Expected<DecoderSignature> readDecoderSignature(const OnnxModel &model);
+
+/// The ONNX decoder at `path` and its signature; a file of another kind is
+/// refused with "`path`: `refusal`; this is <its kind>".
+struct OpenedDecoder {
+  OnnxModel model;
+  DecoderSignature signature;
+};
+llvm::Expected<OpenedDecoder> openDecoder(llvm::StringRef path, llvm::StringRef refusal);
 
 /// Between a strategy's adaptation to the predict devices
 /// (--dist-infer-predict-layout) and --dist-propagate: gives every

@@ -36,6 +36,12 @@ struct StrategyPipelineOptions {
 };
 void addStrategyPipeline(mlir::OpPassManager &pm, const StrategyPipelineOptions &options);
 
+/// From laid-out values to one function per rank, proven consistent:
+/// --dist-propagate, --dist-partition, --dist-split-ranks,
+/// --dist-verify-spmd (the tail of addStrategyPipeline, for callers that fix
+/// some layouts themselves in between, as a decoder's cache).
+void addPartitionToRanks(mlir::OpPassManager &pm);
+
 /// The folds and fusions that make a program cheaper to run without changing
 /// its meaning, as `dinfer run` and `dinfer generate` apply them: ops on
 /// constants become the constants they compute, spelled-out GeLU one
