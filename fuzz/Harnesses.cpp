@@ -21,7 +21,6 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include "onnx/onnx_pb.h"
@@ -106,10 +105,7 @@ void dinfer::fuzz::mindir(llvm::StringRef bytes) {
 }
 
 void dinfer::fuzz::onnx(llvm::StringRef bytes) {
-  // As `dinfer run` opens a file: the weights split from the message and
-  // read from the buffer.
-  auto model = OnnxModel::fromFile(llvm::MemoryBuffer::getMemBufferCopy(bytes, "fuzz.onnx"), "fuzz.onnx",
-                                   externalDataFolder());
+  auto model = OnnxModel::parse(bytes, "fuzz.onnx", externalDataFolder());
   if (!model)
     return llvm::consumeError(model.takeError());
   (void)model->opset();
