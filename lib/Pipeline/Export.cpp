@@ -9,6 +9,7 @@
 #include "dinfer/Layout/Text.h"
 #include "dinfer/Pipeline/Decoder.h"
 #include "dinfer/Pipeline/Prediction.h"
+#include "dinfer/Pipeline/RankRunner.h"
 #include "dinfer/Pipeline/Report.h"
 #include "dinfer/Reshard/CheckpointSet.h"
 #include "dinfer/Reshard/Executor.h"
@@ -191,10 +192,7 @@ Expected<WrittenProgram> exportProgram(const ExportRequest &request, const Progr
       return exportError(request.model + ": the " + spec.step + " step could not be partitioned: " +
                          diagnostics.text("the strategy does not fit"));
   }
-  std::vector<mlir::func::FuncOp> rankFunctions(devices);
-  for (auto function : module.getOps<mlir::func::FuncOp>())
-    if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
-      rankFunctions[rank.getInt()] = function;
+  std::vector<mlir::func::FuncOp> rankFunctions = rankFunctionsOf(module, devices);
   for (unsigned i = 0; i < inputTypes.size(); ++i) {
     ExportManifest::Tensor input = manifestTensor(inputNames[i], inputTypes[i]);
     auto layout = rankFunctions[0].getArgAttrOfType<dist::LayoutAttr>(i, dist::DistDialect::kLayoutAttrName);

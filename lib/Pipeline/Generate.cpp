@@ -503,29 +503,26 @@ Expected<GenerateResult> generateFromExport(const GenerateRequest &request, cons
   RankRunOptions options;
   options.threads = request.threads;
   options.timeout = request.timeout;
-  std::string how;
+  // Threads of this process, or this process's own rank under mpirun; the
+  // tokens are rank 0's.
+  int rank = 0;
+  std::string where;
   if (runningUnderMPI()) {
-    int rank = 0;
     auto ran = runRankUnderMPI(devices, devices, 0, {}, prepare, options, rank);
     if (!ran)
       return ran.takeError();
-    GenerateResult result = std::move(*results[rank]);
-    result.holdsTokens = rank == 0;
-    how = formatv("rank 0 of {0} processes under mpirun", devices).str();
-    result.summary = formatv("{0}, from {1} (every file matches the manifest); {2}; rank 0's collectives per decode "
-                             "step: {3}",
-                             how, request.model, result.summary, decodeCollectives.empty() ? "none" : decodeCollectives)
-                         .str();
-    return result;
+    where = formatv("rank 0 of {0} processes under mpirun", devices).str();
+  } else {
+    auto ran = runRanksInProcess(devices, devices, 0, prepare, options);
+    if (!ran)
+      return ran.takeError();
+    where = formatv("{0} ranks in one process", devices).str();
   }
-  auto ran = runRanksInProcess(devices, devices, 0, prepare, options);
-  if (!ran)
-    return ran.takeError();
-  GenerateResult result = std::move(*results[0]);
-  result.summary = formatv("{0} ranks in one process, from {1} (every file matches the manifest); {2}; rank 0's "
-                           "collectives per decode step: {3}",
-                           devices, request.model, result.summary,
-                           decodeCollectives.empty() ? "none" : decodeCollectives)
+  GenerateResult result = std::move(*results[rank]);
+  result.holdsTokens = rank == 0;
+  result.summary = formatv("{0}, from {1} (every file matches the manifest); {2}; rank 0's collectives per decode step: "
+                           "{3}",
+                           where, request.model, result.summary, decodeCollectives.empty() ? "none" : decodeCollectives)
                        .str();
   return result;
 }
@@ -609,18 +606,14 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
   // Ranks: every rank runs the loop on its own thread with its own functions
   // and cache; rank 0's tokens and timings are the answer.
   int64_t devices = request.deviceNum;
-  auto rankFunction = [&](mlir::ModuleOp module, int64_t rank) -> mlir::func::FuncOp {
-    for (auto function : module.getOps<mlir::func::FuncOp>())
-      if (auto attr = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName);
-          attr && attr.getInt() == rank)
-        return function;
-    return {};
-  };
+  std::vector<std::vector<mlir::func::FuncOp>> rankFunctions;
+  for (auto &module : modules)
+    rankFunctions.push_back(rankFunctionsOf(*module, devices));
   std::vector<std::optional<GenerateResult>> results(devices);
   RankPreparer prepare = [&](int64_t rank) -> Expected<RankProgram> {
     auto job = std::make_shared<RankJob>();
     for (auto [index, module] : llvm::enumerate(modules)) {
-      mlir::func::FuncOp function = rankFunction(*module, rank);
+      mlir::func::FuncOp function = rankFunctions[index][rank];
       if (!function)
         return pipelineError("the partitioned program has no function of rank " + Twine(rank));
       auto prepared = prepareFunction(*module, function);
@@ -646,7 +639,7 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
   result.summary = formatv("{0} ranks in one process, layouts from {1}; {2}; rank 0's collectives per decode step: "
                            "{3}",
                            devices, request.trainStrategy, result.summary,
-                           modules.size() > 1 ? collectivesOf(rankFunction(*modules[1], 0)) : "none (no decode step)")
+                           modules.size() > 1 ? collectivesOf(rankFunctions[1][0]) : "none (no decode step)")
                        .str();
   return result;
 }

@@ -188,15 +188,20 @@ std::function<Expected<Buffer>(StringRef)> dinfer::rankWeights(mlir::Operation *
   };
 }
 
+std::vector<mlir::func::FuncOp> dinfer::rankFunctionsOf(mlir::ModuleOp module, int64_t devices) {
+  std::vector<mlir::func::FuncOp> functions(devices);
+  for (auto function : module.getOps<mlir::func::FuncOp>())
+    if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
+      if (rank.getInt() >= 0 && rank.getInt() < devices)
+        functions[rank.getInt()] = function;
+  return functions;
+}
+
 RankPreparer dinfer::splitRanksPreparer(mlir::ModuleOp module, const std::vector<Buffer> &inputs,
                                         std::function<Expected<Buffer>(StringRef)> weights) {
   dist::DeviceCounts counts = dist::deviceCountsOf(module).value_or(dist::DeviceCounts());
   int64_t stageSize = counts.devices / counts.stages;
-  auto rankFunctions = std::make_shared<std::vector<mlir::func::FuncOp>>(counts.devices);
-  for (auto function : module.getOps<mlir::func::FuncOp>())
-    if (auto rank = function->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kRankAttrName))
-      if (rank.getInt() >= 0 && rank.getInt() < counts.devices)
-        (*rankFunctions)[rank.getInt()] = function;
+  auto rankFunctions = std::make_shared<std::vector<mlir::func::FuncOp>>(rankFunctionsOf(module, counts.devices));
   return [module, &inputs, weights, stageSize, rankFunctions](int64_t rank) -> Expected<RankProgram> {
     mlir::func::FuncOp function = (*rankFunctions)[rank];
     if (!function)

@@ -16,6 +16,7 @@
 #include "dinfer/Layout/Layout.h"
 #include "dinfer/Runtime/Buffer.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -88,6 +89,10 @@ bool runningUnderMPI();
 llvm::Expected<std::vector<Buffer>> runRankUnderMPI(int64_t devices, int64_t stageSize, int64_t outputRank,
                                                     llvm::ArrayRef<NpyArray> outputs, const RankPreparer &prepare,
                                                     const RankRunOptions &options, int &rank);
+
+/// The functions of a module split into one function per rank
+/// (--dist-split-ranks), indexed by rank; null where a rank has none.
+std::vector<mlir::func::FuncOp> rankFunctionsOf(mlir::ModuleOp module, int64_t devices);
 
 /// The preparer of a module split into one function per rank
 /// (--dist-split-ranks): rank r prepares its function and runs it on the
