@@ -12,6 +12,14 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+// RapidJSON 1.1 copies its values with memcpy, which GCC warns about.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wclass-memaccess"
+#include "rapidjson/document.h"
+#include "rapidjson/error/en.h"
+#pragma GCC diagnostic pop
+
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -179,24 +187,79 @@ void toProto(const StrategyFile &strategy, pb::ParallelStrategyMap &map) {
 // JSON
 //===----------------------------------------------------------------------===//
 
-/// The keys of a JSON object in sorted order: llvm::json::Object is a hash
-/// map, and strategies list their items in a stable order.
-std::vector<std::string> sortedKeys(const llvm::json::Object &object) {
-  std::vector<std::string> names;
-  for (const auto &kv : object)
-    names.push_back(kv.first.str());
-  llvm::sort(names);
-  return names;
+/// A JSON strategy is read with RapidJSON into one pooled document: a
+/// 1,024-rank strategy holds thousands of small objects, and llvm::json gives
+/// each a hash map of at least 64 buckets (4 KiB apiece), which made parsing the
+/// costliest step of a 175B-parameter `--plan`. llvm::json still writes them.
+using JsonValue = rapidjson::Value;
+
+/// Parses `bytes` (no terminating NUL needed); the error says where it failed.
+bool parseJson(StringRef bytes, rapidjson::Document &document, std::string *why = nullptr) {
+  // Iterative: deeply nested input cannot exhaust the stack.
+  document.Parse<rapidjson::kParseIterativeFlag>(bytes.data(), bytes.size());
+  if (!document.HasParseError())
+    return true;
+  if (why) {
+    size_t offset = document.GetErrorOffset();
+    StringRef before = bytes.take_front(std::min(offset, bytes.size()));
+    size_t line = before.count('\n') + 1;
+    size_t column = offset - (before.rfind('\n') == StringRef::npos ? 0 : before.rfind('\n') + 1) + 1;
+    *why = (Twine("line ") + Twine(line) + ", column " + Twine(column) + " (byte " + Twine(offset) +
+            "): " + rapidjson::GetParseError_En(document.GetParseError()))
+               .str();
+  }
+  return false;
 }
 
-llvm::Expected<llvm::SmallVector<int64_t, 4>> intList(const llvm::json::Value *value, StringRef file,
-                                                      const Twine &what) {
+const JsonValue *member(const JsonValue &object, StringRef key) {
+  if (!object.IsObject())
+    return nullptr;
+  auto found = object.FindMember(rapidjson::StringRef(key.data(), key.size()));
+  return found == object.MemberEnd() ? nullptr : &found->value;
+}
+
+/// An integer, or a number with no fraction (as llvm::json accepted).
+std::optional<int64_t> integerOf(const JsonValue &value) {
+  if (value.IsInt64())
+    return value.GetInt64();
+  if (value.IsDouble()) {
+    double d = value.GetDouble(), whole;
+    if (std::modf(d, &whole) == 0.0 && whole >= -9.2e18 && whole <= 9.2e18)
+      return static_cast<int64_t>(whole);
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> integerMember(const JsonValue &object, StringRef key) {
+  const JsonValue *value = member(object, key);
+  return value ? integerOf(*value) : std::nullopt;
+}
+
+StringRef keyOf(const JsonValue &name) { return StringRef(name.GetString(), name.GetStringLength()); }
+
+/// The members of a JSON object in key order: strategies list their items in a
+/// stable order whatever order the file wrote them in. A key written twice is
+/// an error, naming it.
+llvm::Expected<std::vector<std::pair<StringRef, const JsonValue *>>> sortedMembers(const JsonValue &object,
+                                                                                   StringRef file,
+                                                                                   StringRef what) {
+  std::vector<std::pair<StringRef, const JsonValue *>> members;
+  members.reserve(object.MemberCount());
+  for (const auto &kv : object.GetObject())
+    members.emplace_back(keyOf(kv.name), &kv.value);
+  llvm::sort(members, [](const auto &a, const auto &b) { return a.first < b.first; });
+  for (size_t i = 1; i < members.size(); ++i)
+    if (members[i].first == members[i - 1].first)
+      return strategyError(file, what + " '" + members[i].first + "' is listed twice");
+  return members;
+}
+
+llvm::Expected<llvm::SmallVector<int64_t, 4>> intList(const JsonValue *value, StringRef file, const Twine &what) {
   llvm::SmallVector<int64_t, 4> out;
-  const llvm::json::Array *array = value ? value->getAsArray() : nullptr;
-  if (!array)
+  if (!value || !value->IsArray())
     return strategyError(file, what + " must be a list of integers");
-  for (const llvm::json::Value &element : *array) {
-    std::optional<int64_t> v = element.getAsInteger();
+  for (const JsonValue &element : value->GetArray()) {
+    std::optional<int64_t> v = integerOf(element);
     if (!v)
       return strategyError(file, what + " must be a list of integers");
     out.push_back(*v);
@@ -204,22 +267,25 @@ llvm::Expected<llvm::SmallVector<int64_t, 4>> intList(const llvm::json::Value *v
   return out;
 }
 
-llvm::Expected<StrategyFile> fromJson(const llvm::json::Object &root, StringRef file) {
+llvm::Expected<StrategyFile> fromJson(const JsonValue &root, StringRef file) {
   StrategyFile strategy;
   strategy.encoding = StrategyFile::Encoding::Json;
-  strategy.currentStage = root.getInteger("current_stage").value_or(1);
-  if (const llvm::json::Object *items = root.getObject("parallel_strategy_item")) {
-    for (const std::string &name : sortedKeys(*items)) {
-      const llvm::json::Object *item = items->getObject(name);
-      if (!item)
+  strategy.currentStage = integerMember(root, "current_stage").value_or(1);
+  if (const JsonValue *items = member(root, "parallel_strategy_item"); items && items->IsObject()) {
+    auto members = sortedMembers(*items, file, "strategy item");
+    if (!members)
+      return members.takeError();
+    strategy.ops.reserve(members->size());
+    for (auto [name, item] : *members) {
+      if (!item->IsObject())
         return strategyError(file, "strategy item '" + name + "' must be an object");
       StrategyOp op;
-      op.name = name;
-      op.stage = item->getInteger("stage").value_or(0);
-      const llvm::json::Array *inputs = item->getArray("parallel_strategy");
-      if (!inputs)
+      op.name = name.str();
+      op.stage = integerMember(*item, "stage").value_or(0);
+      const JsonValue *inputs = member(*item, "parallel_strategy");
+      if (!inputs || !inputs->IsArray())
         return strategyError(file, "strategy item '" + name + "' has no parallel_strategy list");
-      for (const llvm::json::Value &input : *inputs) {
+      for (const JsonValue &input : inputs->GetArray()) {
         auto dims = intList(&input, file, "strategy item '" + name + "'");
         if (!dims)
           return dims.takeError();
@@ -228,24 +294,27 @@ llvm::Expected<StrategyFile> fromJson(const llvm::json::Object &root, StringRef 
       strategy.ops.push_back(std::move(op));
     }
   }
-  const llvm::json::Object *items = root.getObject("parallel_layout_item");
-  if (!items)
+  const JsonValue *items = member(root, "parallel_layout_item");
+  if (!items || !items->IsObject())
     return strategyError(file, "JSON strategy without parallel_layout_item");
-  for (const std::string &name : sortedKeys(*items)) {
-    const llvm::json::Object *item = items->getObject(name);
-    if (!item)
+  auto members = sortedMembers(*items, file, "layout");
+  if (!members)
+    return members.takeError();
+  strategy.layouts.reserve(members->size());
+  for (auto [name, item] : *members) {
+    if (!item->IsObject())
       return strategyError(file, "layout '" + name + "' must be an object");
     StrategyLayout layout;
-    layout.name = name;
-    auto dev = intList(item->get("dev_matrix"), file, "layout '" + name + "': dev_matrix");
+    layout.name = name.str();
+    auto dev = intList(member(*item, "dev_matrix"), file, "layout '" + name + "': dev_matrix");
     if (!dev)
       return dev.takeError();
     layout.layout.devMatrix = *dev;
-    const llvm::json::Array *map = item->getArray("tensor_map");
-    if (!map)
+    const JsonValue *map = member(*item, "tensor_map");
+    if (!map || !map->IsArray())
       return strategyError(file, "layout '" + name + "' has no tensor_map");
-    for (const llvm::json::Value &entry : *map) {
-      if (std::optional<int64_t> axis = entry.getAsInteger()) {
+    for (const JsonValue &entry : map->GetArray()) {
+      if (std::optional<int64_t> axis = integerOf(entry)) {
         layout.layout.tensorMap.push_back(*axis == -1 ? DimAxes{} : DimAxes{*axis});
         continue;
       }
@@ -258,7 +327,7 @@ llvm::Expected<StrategyFile> fromJson(const llvm::json::Object &root, StringRef 
           dim.push_back(axis);
       layout.layout.tensorMap.push_back(dim);
     }
-    if (const llvm::json::Value *shape = item->get("tensor_shape")) {
+    if (const JsonValue *shape = member(*item, "tensor_shape")) {
       auto dims = intList(shape, file, "layout '" + name + "': tensor_shape");
       if (!dims)
         return dims.takeError();
@@ -267,15 +336,15 @@ llvm::Expected<StrategyFile> fromJson(const llvm::json::Object &root, StringRef 
     for (auto [key, target] : {std::pair<StringRef, llvm::SmallVector<int64_t, 4> *>{"param_split_shape",
                                                                                      &layout.paramSplitShape},
                                {"indices_offset", &layout.indicesOffset}})
-      if (const llvm::json::Value *value = item->get(key)) {
+      if (const JsonValue *value = member(*item, key)) {
         auto dims = intList(value, file, "layout '" + name + "': " + key);
         if (!dims)
           return dims.takeError();
         *target = *dims;
       }
-    layout.field = item->getInteger("field").value_or(0);
-    layout.layout.optShardStep = item->getInteger("opt_weight_shard_step").value_or(0);
-    layout.layout.optShardSize = item->getInteger("opt_weight_shard_size").value_or(0);
+    layout.field = integerMember(*item, "field").value_or(0);
+    layout.layout.optShardStep = integerMember(*item, "opt_weight_shard_step").value_or(0);
+    layout.layout.optShardSize = integerMember(*item, "opt_weight_shard_size").value_or(0);
     if (llvm::Error err = checkLayout(layout.layout))
       return strategyError(file, "layout '" + name + "': " + llvm::toString(std::move(err)));
     strategy.layouts.push_back(std::move(layout));
@@ -324,13 +393,8 @@ llvm::json::Value toJson(const StrategyFile &strategy) {
 
 bool dinfer::looksLikeStrategy(StringRef bytes) {
   if (bytes.ltrim().starts_with("{")) {
-    auto json = llvm::json::parse(bytes);
-    if (!json) {
-      llvm::consumeError(json.takeError());
-      return false;
-    }
-    const llvm::json::Object *root = json->getAsObject();
-    return root && root->get("parallel_layout_item");
+    rapidjson::Document document;
+    return parseJson(bytes, document) && member(document, "parallel_layout_item");
   }
   pb::ParallelStrategyMap map;
   return parseProto(bytes, map);
@@ -338,13 +402,13 @@ bool dinfer::looksLikeStrategy(StringRef bytes) {
 
 llvm::Expected<StrategyFile> dinfer::parseStrategy(StringRef bytes, StringRef fileName) {
   if (bytes.ltrim().starts_with("{")) {
-    auto json = llvm::json::parse(bytes);
-    if (!json)
-      return strategyError(fileName, "invalid JSON strategy: " + llvm::toString(json.takeError()));
-    const llvm::json::Object *root = json->getAsObject();
-    if (!root)
+    rapidjson::Document document;
+    std::string why;
+    if (!parseJson(bytes, document, &why))
+      return strategyError(fileName, "invalid JSON strategy: " + why);
+    if (!document.IsObject())
       return strategyError(fileName, "a JSON strategy must be an object");
-    return fromJson(*root, fileName);
+    return fromJson(document, fileName);
   }
   pb::ParallelStrategyMap map;
   if (!parseProto(bytes, map)) {

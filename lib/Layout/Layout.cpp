@@ -292,7 +292,7 @@ static bool advance(llvm::SmallVectorImpl<int64_t> &coords, ArrayRef<int64_t> fi
   return false;
 }
 
-llvm::Expected<std::vector<ShardedTensor::Cover>> ShardedTensor::coverRegion(const Slice &region) const {
+llvm::Expected<SmallVector<ShardedTensor::Cover, 1>> ShardedTensor::coverRegion(const Slice &region) const {
   const size_t rank = shape_.size();
   if (region.offset.size() != rank || region.shape.size() != rank)
     return layoutError("region has rank {0}, the tensor has rank {1}", region.offset.size(), rank);
@@ -303,7 +303,7 @@ llvm::Expected<std::vector<ShardedTensor::Cover>> ShardedTensor::coverRegion(con
       return layoutError("region [{0}, {1}) of dimension {2} lies outside the tensor's extent {3}", begin,
                          begin + extent, d, shape_[d]);
     if (extent == 0)
-      return std::vector<Cover>{};
+      return SmallVector<Cover, 1>{};
     if (d == 0 && !dim0Bounds_.empty()) {
       // The pieces whose [bound[i], bound[i+1]) meet [begin, begin + extent).
       first[d] = std::upper_bound(dim0Bounds_.begin(), dim0Bounds_.end(), begin) - dim0Bounds_.begin() - 1;
@@ -314,7 +314,7 @@ llvm::Expected<std::vector<ShardedTensor::Cover>> ShardedTensor::coverRegion(con
     last[d] = (begin + extent - 1) / pieceShape_[d];
   }
 
-  std::vector<Cover> covers;
+  SmallVector<Cover, 1> covers;
   SmallVector<int64_t, 4> coords(first);
   while (true) {
     Cover cover;

@@ -101,8 +101,9 @@ Expected<TensorPlan> planFromSources(dist::ParamOp param, const CheckpointSet &s
     ArrayRef<int64_t> offset = box.getOffset(), shape = box.getShape(), at = box.getAt();
     TensorCopy copy;
     copy.srcRank = rank;
-    copy.srcRegion = Slice{SmallVector<int64_t, 4>(offset), SmallVector<int64_t, 4>(shape)};
-    copy.dstRegion = Slice{SmallVector<int64_t, 4>(at), SmallVector<int64_t, 4>(shape)};
+    copy.srcOffset.assign(offset.begin(), offset.end());
+    copy.dstOffset.assign(at.begin(), at.end());
+    copy.shape.assign(shape.begin(), shape.end());
     copy.srcShape.assign(tensor->shape.begin(), tensor->shape.end());
     plan.copies.push_back(std::move(copy));
   }

@@ -71,7 +71,7 @@ public:
       return false;
     const TensorCopy &copy = tensor_.copies.front();
     return llvm::equal(copy.srcShape, tensor_.shape) &&
-           llvm::all_of(copy.srcRegion.offset, [](int64_t o) { return o == 0; });
+           llvm::all_of(copy.srcOffset, [](int64_t o) { return o == 0; });
   }
 
   llvm::Error fill(uint64_t offset, llvm::MutableArrayRef<char> out) {
@@ -126,7 +126,7 @@ private:
     if (!slabShape.empty())
       slabShape[0] = count;
     for (const TensorCopy &copy : tensor_.copies) {
-      Slice src = copy.srcRegion, dst = copy.dstRegion;
+      Slice src = copy.srcRegion(), dst = copy.dstRegion();
       if (!dst.shape.empty()) {
         int64_t lo = std::max(dst.offset[0], row0), hi = std::min(dst.offset[0] + dst.shape[0], row0 + count);
         if (lo >= hi)

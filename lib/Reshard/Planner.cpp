@@ -6,6 +6,10 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/Process.h"
+
+#include <sys/mman.h>
 
 using namespace dinfer;
 using llvm::SmallVector;
@@ -124,42 +128,61 @@ bool SourceFile::sameTensorsAs(const SourceFile &other) const {
 
 llvm::Expected<SourceTensors> dinfer::synthesizeSources(const LayoutSet &src, DType dtype) {
   int64_t stages = src.isFull() ? 1 : src.stages(), stageDevices = src.isFull() ? 1 : src.stageDevices();
-  // Per stage, its tensors and their sharding; the ranks of a stage hold
+  // Each tensor's slice shapes once (a ShardedTensor is kilobytes, so it is
+  // not kept), and per stage the tensors it holds. The ranks of a stage hold
   // the same tensors, in the same shapes unless a split is uneven.
-  std::vector<std::vector<std::pair<StringRef, ShardedTensor>>> stageTensors(stages);
   std::vector<std::string> params = src.params();
-  for (const std::string &name : params) {
+  // One shape for equal pieces, else one per local rank.
+  std::vector<SmallVector<SmallVector<int64_t, 4>, 1>> sliceShapes(params.size());
+  std::vector<std::vector<size_t>> stageTensors(stages);
+  std::vector<bool> stageEqual(stages, true);
+  for (auto [index, name] : llvm::enumerate(params)) {
     const ParamLayout *layout = src.find(name);
     if (!layout->fullShape)
       return planError("parameter '{0}' has no full shape in the strategy (only JSON strategies carry it)", name);
     auto st = ShardedTensor::create(*layout->fullShape, layout->layout, layout->paramSplitShape);
     if (!st)
       return planError("parameter '{0}': {1}", name, llvm::toString(st.takeError()));
-    for (int64_t stage : layout->stages)
-      stageTensors[stage].emplace_back(name, *st);
+    if (st->hasEqualPieces())
+      sliceShapes[index].emplace_back(st->pieceShape());
+    else
+      for (int64_t local = 0; local < stageDevices; ++local)
+        sliceShapes[index].push_back(st->sliceOfRank(local).shape);
+    for (int64_t stage : layout->stages) {
+      stageTensors[stage].push_back(index);
+      stageEqual[stage] = stageEqual[stage] && st->hasEqualPieces();
+    }
   }
   std::string typeName = dtypeName(dtype).str();
   SourceTensors files;
   files.reserve(static_cast<size_t>(stages * stageDevices));
   for (int64_t stage = 0; stage < stages; ++stage) {
     std::optional<SourceFile> previous;
-    SmallVector<SmallVector<int64_t, 4>> previousShapes;
+    SmallVector<const SmallVector<int64_t, 4> *> previousShapes;
     for (int64_t local = 0; local < stageDevices; ++local) {
-      SmallVector<SmallVector<int64_t, 4>> shapes;
+      // With equal pieces everywhere, every rank of the stage holds the same
+      // shapes: one file for all of them.
+      if (previous && stageEqual[stage]) {
+        files.push_back(previous->shared());
+        continue;
+      }
+      SmallVector<const SmallVector<int64_t, 4> *> shapes;
       shapes.reserve(stageTensors[stage].size());
-      for (const auto &[name, sharded] : stageTensors[stage])
-        shapes.push_back(sharded.sliceOfRank(local).shape);
-      if (previous && shapes == previousShapes) {
+      for (size_t index : stageTensors[stage]) {
+        const auto &perRank = sliceShapes[index];
+        shapes.push_back(&perRank[perRank.size() == 1 ? 0 : local]);
+      }
+      if (previous && llvm::equal(shapes, previousShapes, [](const auto *a, const auto *b) { return *a == *b; })) {
         files.push_back(previous->shared());
         continue;
       }
       SourceFile file;
-      for (auto [tensor, shape] : llvm::zip_equal(stageTensors[stage], shapes)) {
+      for (auto [index, shape] : llvm::zip_equal(stageTensors[stage], shapes)) {
         SourceTensor source;
         source.typeName = typeName;
-        source.bytes = sliceBytes(shape, typeName, 0);
-        source.shape = shape;
-        file.add(tensor.first, std::move(source));
+        source.bytes = sliceBytes(*shape, typeName, 0);
+        source.shape = *shape;
+        file.add(params[index], std::move(source));
       }
       previous = file.shared();
       previousShapes = std::move(shapes);
@@ -174,6 +197,23 @@ llvm::Expected<SourceTensors> dinfer::synthesizeSources(const LayoutSet &src, DT
 //===----------------------------------------------------------------------===//
 
 namespace {
+/// Maps the whole pages of [data, data + bytes) in one call. A rank's plan
+/// array is hundreds of kilobytes of fresh memory, about to be written
+/// front to back; one fault per page costs more than the planning itself on
+/// virtual machines. Only a hint: kernels before 5.14 refuse it.
+void prefaultForWriting(void *data, size_t bytes) {
+#ifdef MADV_POPULATE_WRITE
+  uintptr_t page = llvm::sys::Process::getPageSizeEstimate();
+  uintptr_t begin = llvm::alignTo(reinterpret_cast<uintptr_t>(data), page);
+  uintptr_t end = llvm::alignDown(reinterpret_cast<uintptr_t>(data) + bytes, page);
+  if (end > begin)
+    (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_POPULATE_WRITE);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
 /// How one tensor lies on the source side.
 struct SourceGeometry {
   std::optional<ShardedTensor> sharded;
@@ -333,6 +373,7 @@ llvm::Error Planner::planRank(int64_t dstRank, llvm::ArrayRef<Written> written, 
   int64_t dstStageDevices = dst_.isFull() ? 1 : dst_.stageDevices();
   int64_t dstStage = dstRank / dstStageDevices, dstLocal = dstRank % dstStageDevices;
   rankPlan.tensors.reserve(written.size());
+  prefaultForWriting(rankPlan.tensors.data(), rankPlan.tensors.capacity() * sizeof(TensorPlan));
   for (auto [index, tensorWritten] : llvm::enumerate(written)) {
     auto [name, dstLayout, wholeCopy] = tensorWritten;
     if (dstLayout && !llvm::is_contained(dstLayout->stages, dstStage))
@@ -377,11 +418,10 @@ llvm::Error Planner::planRank(int64_t dstRank, llvm::ArrayRef<Written> written, 
       TensorCopy copy;
       copy.srcRank = srcRank;
       for (size_t d = 0; d < want.shape.size(); ++d) {
-        copy.srcRegion.offset.push_back(cover.overlap.offset[d] - cover.pieceSlice.offset[d]);
-        copy.dstRegion.offset.push_back(cover.overlap.offset[d] - want.offset[d]);
+        copy.srcOffset.push_back(cover.overlap.offset[d] - cover.pieceSlice.offset[d]);
+        copy.dstOffset.push_back(cover.overlap.offset[d] - want.offset[d]);
       }
-      copy.srcRegion.shape = cover.overlap.shape;
-      copy.dstRegion.shape = cover.overlap.shape;
+      copy.shape = cover.overlap.shape;
       copy.srcShape = found->shape;
       tensor.copies.push_back(std::move(copy));
       rankPlan.srcRanks.insert(srcRank);

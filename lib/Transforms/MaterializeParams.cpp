@@ -94,8 +94,8 @@ struct DistMaterializeParamsPass : dinfer::impl::DistMaterializeParamsBase<DistM
         }
         SmallVector<Attribute> boxes;
         for (const TensorCopy &copy : tensor->copies) {
-          boxes.push_back(dist::SourceBoxAttr::get(context, copy.srcRank, copy.srcRegion.offset,
-                                                   copy.srcRegion.shape, copy.dstRegion.offset));
+          boxes.push_back(dist::SourceBoxAttr::get(context, copy.srcRank, copy.srcOffset, copy.shape,
+                                                   copy.dstOffset));
         }
         param->setAttr(dist::DistDialect::kSourcesAttrName, ArrayAttr::get(context, boxes));
       });

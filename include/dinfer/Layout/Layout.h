@@ -89,6 +89,9 @@ public:
   /// dimension 0, the extent of the first piece.
   llvm::ArrayRef<int64_t> pieceShape() const { return pieceShape_; }
   int64_t numPieces() const { return static_cast<int64_t>(ranksOfPiece_.size()); }
+  /// Whether every piece (every rank's slice) has pieceShape(): false only
+  /// for an uneven split of dimension 0.
+  bool hasEqualPieces() const { return dim0Bounds_.empty(); }
 
   /// The row-major grid index of the piece `rank` holds.
   int64_t pieceOfRank(int64_t rank) const { return pieceOfRank_[rank]; }
@@ -117,7 +120,9 @@ public:
   /// The pieces that together cover `region` exactly once, in row-major piece
   /// order, found by intersecting intervals per dimension. Fails when the
   /// region lies outside the tensor.
-  llvm::Expected<std::vector<Cover>> coverRegion(const Slice &region) const;
+  /// Held inline for the usual single piece: planners call this per tensor
+  /// and rank.
+  llvm::Expected<llvm::SmallVector<Cover, 1>> coverRegion(const Slice &region) const;
 
 private:
   ShardedTensor() = default;

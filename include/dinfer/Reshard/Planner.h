@@ -111,15 +111,24 @@ using SourceTensors = std::vector<SourceFile>;
 /// would hold them, for a plan without data (`dtype` sizes the tensors).
 llvm::Expected<SourceTensors> synthesizeSources(const LayoutSet &src, DType dtype);
 
-/// One box copied from a source slice into a destination slice.
+/// One box copied from a source slice into a destination slice. The box has
+/// one shape on both sides; a plan holds one per tensor and rank, so it is
+/// stored once.
 struct TensorCopy {
   int64_t srcRank = 0;
-  Slice srcRegion; ///< In the source slice's own coordinates.
-  Slice dstRegion; ///< In the destination slice's own coordinates.
-  llvm::SmallVector<int64_t, 4> srcShape; ///< The whole source slice (to address srcRegion).
+  llvm::SmallVector<int64_t, 4> srcOffset; ///< In the source slice's own coordinates.
+  llvm::SmallVector<int64_t, 4> dstOffset; ///< In the destination slice's own coordinates.
+  llvm::SmallVector<int64_t, 4> shape;     ///< The box.
+  llvm::SmallVector<int64_t, 4> srcShape;  ///< The whole source slice (to address the box).
+
+  Slice srcRegion() const { return Slice{srcOffset, shape}; }
+  Slice dstRegion() const { return Slice{dstOffset, shape}; }
 };
 
 struct TensorPlan {
+  // User-provided, so that emplace_back() does not zero the whole object
+  // before constructing it: a plan holds tens of thousands.
+  TensorPlan() {}
   std::string name;
   std::string typeName;
   llvm::SmallVector<int64_t, 4> shape; ///< The destination slice.

@@ -204,6 +204,46 @@ TEST(StrategyBadInput, NotAStrategy) {
             "s.json: layout 'w': tensor_map entry 0 uses device axis 5, out of range for a dev_matrix of 1 axes");
 }
 
+TEST(StrategyBadInput, JsonSyntaxErrorsSayWhere) {
+  auto truncated = parseStrategy("{\"parallel_layout_item\": {\n  \"w\": {\"dev_matrix\": [2", "t.json");
+  ASSERT_FALSE(static_cast<bool>(truncated));
+  std::string why = llvm::toString(truncated.takeError());
+  EXPECT_NE(why.find("t.json: invalid JSON strategy: line 2, column "), std::string::npos) << why;
+  auto trailing = parseStrategy("{\"parallel_layout_item\": {}} x", "x.json");
+  ASSERT_FALSE(static_cast<bool>(trailing));
+  EXPECT_NE(llvm::toString(trailing.takeError()).find("x.json: invalid JSON strategy: line 1"), std::string::npos);
+  auto twice = parseStrategy("{\"parallel_layout_item\": {\"w\": {\"dev_matrix\": [2], \"tensor_map\": [0]}, "
+                             "\"w\": {\"dev_matrix\": [2], \"tensor_map\": [-1]}}}",
+                             "d.json");
+  ASSERT_FALSE(static_cast<bool>(twice));
+  EXPECT_EQ(llvm::toString(twice.takeError()), "d.json: layout 'w' is listed twice");
+  auto fraction = parseStrategy("{\"parallel_layout_item\": {\"w\": {\"dev_matrix\": [2.5], \"tensor_map\": [0]}}}",
+                                "f.json");
+  ASSERT_FALSE(static_cast<bool>(fraction));
+  EXPECT_EQ(llvm::toString(fraction.takeError()), "f.json: layout 'w': dev_matrix must be a list of integers");
+  // Nesting deeper than any stack would hold is just bad input.
+  std::string deep = "{\"parallel_layout_item\": " + std::string(1 << 20, '[') + std::string(1 << 20, ']') + "}";
+  auto nested = parseStrategy(deep, "n.json");
+  ASSERT_FALSE(static_cast<bool>(nested));
+  EXPECT_EQ(llvm::toString(nested.takeError()), "n.json: JSON strategy without parallel_layout_item");
+}
+
+TEST(Strategy, JsonItemsAreReadInKeyOrderAndWholeNumbersAsIntegers) {
+  auto strategy = parseStrategy("{\"current_stage\": 1, \"parallel_layout_item\": {"
+                                "\"b\": {\"dev_matrix\": [4.0], \"tensor_map\": [0, -1], \"tensor_shape\": [8, 2]},"
+                                "\"a\": {\"dev_matrix\": [4], \"tensor_map\": [[-1], 0], \"field\": 1}}}",
+                                "o.json");
+  ASSERT_TRUE(static_cast<bool>(strategy)) << llvm::toString(strategy.takeError());
+  ASSERT_EQ(strategy->layouts.size(), 2u);
+  EXPECT_EQ(strategy->layouts[0].name, "a");
+  EXPECT_EQ(strategy->layouts[0].field, 1);
+  EXPECT_TRUE(strategy->layouts[0].layout.tensorMap[0].empty());
+  EXPECT_EQ(strategy->layouts[1].name, "b");
+  EXPECT_EQ(strategy->layouts[1].layout.devMatrix, (llvm::SmallVector<int64_t, 4>{4}));
+  ASSERT_TRUE(strategy->layouts[1].tensorShape.has_value());
+  EXPECT_EQ(*strategy->layouts[1].tensorShape, (llvm::SmallVector<int64_t, 4>{8, 2}));
+}
+
 TEST(StrategyBadInput, MissingRequiredFields) {
   // A layout item without its required ParallelLayouts.
   auto missing = parseStrategy(llvm::StringRef("\x08\x01\x1a\x03\x0a\x01w", 7), "m.ckpt");

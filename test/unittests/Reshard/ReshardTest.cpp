@@ -234,19 +234,19 @@ TEST(ReshardPlan, RandomCasesMatchTheDenseOracle) {
         std::vector<int64_t> got(expected.data.size(), -1);
         for (const TensorCopy &copy : tensor.copies) {
           const Array &source = c->srcSlices[copy.srcRank - (c->src.full ? 0 : c->src.stage * c->src.stageDevices())];
-          size_t r = copy.srcRegion.shape.size();
+          size_t r = copy.shape.size();
           std::vector<int64_t> index(r, 0);
-          int64_t count = copy.srcRegion.numElements();
+          int64_t count = copy.srcRegion().numElements();
           for (int64_t n = 0; n < count; ++n) {
             int64_t s = 0, d = 0;
             for (size_t k = 0; k < r; ++k) {
-              s = s * source.shape[k] + copy.srcRegion.offset[k] + index[k];
-              d = d * expected.shape[k] + copy.dstRegion.offset[k] + index[k];
+              s = s * source.shape[k] + copy.srcOffset[k] + index[k];
+              d = d * expected.shape[k] + copy.dstOffset[k] + index[k];
             }
             ASSERT_EQ(got[d], -1) << "element written twice";
             got[d] = source.data[s];
             for (size_t k = r; k-- > 0;) {
-              if (++index[k] < copy.srcRegion.shape[k])
+              if (++index[k] < copy.shape[k])
                 break;
               index[k] = 0;
             }
@@ -432,8 +432,8 @@ TEST(ReshardPlan, SynthesizedSourcesAreWhatTheCheckpointsHold) {
         ASSERT_EQ(x.copies.size(), y.copies.size());
         for (auto [p, q] : llvm::zip_equal(x.copies, y.copies)) {
           EXPECT_EQ(p.srcRank, q.srcRank);
-          EXPECT_EQ(p.srcRegion.offset, q.srcRegion.offset);
-          EXPECT_EQ(p.dstRegion.offset, q.dstRegion.offset);
+          EXPECT_EQ(p.srcOffset, q.srcOffset);
+          EXPECT_EQ(p.dstOffset, q.dstOffset);
           EXPECT_EQ(p.srcShape, q.srcShape);
         }
       }
