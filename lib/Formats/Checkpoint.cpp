@@ -500,7 +500,6 @@ llvm::Error CheckpointWriter::addTensor(llvm::StringRef name, llvm::StringRef ty
   uint64_t parts = bytes > options_.sliceBytes ? (bytes + options_.sliceBytes - 1) / options_.sliceBytes : 1;
   uint64_t elements = bytes / elementBytes;
 
-  std::vector<char> buffer;
   uint64_t offset = 0;
   for (uint64_t part = 0; part < parts; ++part) {
     uint64_t partElements = elements / parts + (part < elements % parts ? 1 : 0);
@@ -531,10 +530,11 @@ llvm::Error CheckpointWriter::addTensor(llvm::StringRef name, llvm::StringRef ty
       return err;
 
     constexpr uint64_t kChunk = 4 << 20;
-    buffer.resize(std::min<uint64_t>(kChunk, std::max<uint64_t>(partBytes, 1)));
+    uint64_t chunkBytes = std::min<uint64_t>(kChunk, std::max<uint64_t>(partBytes, 1));
+    char *buffer = chunkBuffer(chunkBytes);
     for (uint64_t done = 0; done < partBytes;) {
-      uint64_t n = std::min<uint64_t>(buffer.size(), partBytes - done);
-      llvm::MutableArrayRef<char> chunk(buffer.data(), n);
+      uint64_t n = std::min<uint64_t>(chunkBytes, partBytes - done);
+      llvm::MutableArrayRef<char> chunk(buffer, n);
       if (llvm::Error err = fill(offset + done, chunk))
         return err;
       if (llvm::Error err = writeBytes(chunk))

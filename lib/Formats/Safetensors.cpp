@@ -273,10 +273,11 @@ llvm::Error SafetensorsWriter::addTensor(StringRef name, StringRef typeName, llv
     return fileError(file_->path(), "tensor '" + name + "' is not the next one its header announced" +
                                         (next_ < planned_.size() ? " ('" + planned_[next_].name + "')" : ""));
   ++next_;
-  std::vector<char> buffer(std::min<uint64_t>(kChunkBytes, std::max<uint64_t>(bytes, 1)));
+  uint64_t chunkBytes = std::min<uint64_t>(kChunkBytes, std::max<uint64_t>(bytes, 1));
+  char *buffer = chunkBuffer(chunkBytes);
   for (uint64_t done = 0; done < bytes;) {
-    uint64_t n = std::min<uint64_t>(buffer.size(), bytes - done);
-    llvm::MutableArrayRef<char> chunk(buffer.data(), n);
+    uint64_t n = std::min<uint64_t>(chunkBytes, bytes - done);
+    llvm::MutableArrayRef<char> chunk(buffer, n);
     if (llvm::Error err = fill(done, chunk))
       return err;
     digest_.update(chunk);

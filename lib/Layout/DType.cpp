@@ -4,6 +4,7 @@
 
 #include "llvm/ADT/StringSwitch.h"
 
+#include <algorithm>
 #include <cstring>
 
 using namespace dinfer;
@@ -139,6 +140,22 @@ uint16_t floatToBFloat(float value) {
   return static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
 }
 
+// Compiled for the widest vectors the CPU has, chosen at load time; the
+// baseline keeps the binary portable.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+void floatsToBFloats(const char *in, char *out, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t x;
+    std::memcpy(&x, in + 4 * i, 4);
+    uint16_t rounded = static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+    uint16_t quiet = static_cast<uint16_t>((x >> 16) | 0x40);
+    uint16_t b = (x & 0x7fffffff) > 0x7f800000 ? quiet : rounded;
+    std::memcpy(out + 2 * i, &b, 2);
+  }
+}
+
 float bfloatToFloat(uint16_t b) { return floatOf(static_cast<uint32_t>(b) << 16); }
 
 float load(DType type, const char *p) {
@@ -168,6 +185,11 @@ float load(DType type, const char *p) {
 } // namespace
 
 void dinfer::convertFloats(DType from, DType to, const char *in, char *out, size_t count) {
+  // The conversion resharding asks for most (`--dtype bfloat16`) as a
+  // branch-free loop the compiler vectorizes: the generic loop below runs at
+  // a fraction of memory speed.
+  if (from == DType::Float32 && to == DType::BFloat16)
+    return floatsToBFloats(in, out, count);
   size_t inBytes = dtypeBits(from) / 8, outBytes = dtypeBits(to) / 8;
   for (size_t i = 0; i < count; ++i, in += inBytes, out += outBytes) {
     if (from == DType::Float64 && to == DType::Float64) {

@@ -21,6 +21,10 @@ constexpr uint64_t kDefaultSlabBytes = 64 << 20;
 /// A box whose source byte span is at most this much larger than the box is
 /// read in one pread and scattered; otherwise run by run.
 constexpr uint64_t kGatherSlack = 1 << 20;
+/// Runs at least this long are read one by one rather than gathered from a
+/// span: a read call costs about as much as copying a few KiB, less than
+/// reading the gaps between runs and copying each run a second time.
+constexpr uint64_t kDirectRunBytes = 16 << 10;
 
 template <typename... Ts>
 llvm::Error execError(const char *fmt, Ts &&...vals) {
@@ -186,7 +190,10 @@ private:
     uint64_t spanBegin = static_cast<uint64_t>(offsetOf(index, src.offset, srcStrides, split)) * elementBytes;
     uint64_t spanEnd = static_cast<uint64_t>(offsetOf(last, src.offset, srcStrides, split)) * elementBytes + runBytes;
     uint64_t boxBytes = static_cast<uint64_t>(runs) * runBytes;
-    bool gather = spanEnd - spanBegin <= boxBytes + std::max(boxBytes, kGatherSlack);
+    // A single run, or runs long enough that a read each costs less than
+    // reading the gaps and copying again, go straight to the slab.
+    bool gather = runs > 1 && runBytes < kDirectRunBytes &&
+                  spanEnd - spanBegin <= boxBytes + std::max(boxBytes, kGatherSlack);
     char *span = nullptr;
     if (gather) {
       span = spanStorage_.get(spanEnd - spanBegin);
@@ -253,14 +260,13 @@ llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const
       errors[i] = llvm::toString(writer.takeError());
       return;
     }
-    Scratch slab, span; // reused by every tensor of the rank
+    Scratch slab, span, staging; // reused by every tensor of the rank
     for (auto [tensor, output] : llvm::zip_equal(rank.tensors, planned)) {
       Assembler assembler(tensor, sources, slabBudget, slab, span);
       std::optional<DType> from = parseDType(tensor.typeName);
       bool convert = output.typeName != tensor.typeName;
       uint64_t inElement = convert ? dtypeBits(*from) / 8 : 1;
       uint64_t outElement = convert ? dtypeBits(*options.convertTo) / 8 : 1;
-      std::vector<char> staging;
       llvm::Error err = (*writer)->add(
           output.name, output.typeName, output.shape, output.bytes,
           [&](uint64_t offset, llvm::MutableArrayRef<char> out) -> llvm::Error {
@@ -270,10 +276,10 @@ llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const
             } else {
               // Chunks hold whole elements: the writer's chunk size is a multiple of 8.
               uint64_t count = out.size() / outElement;
-              staging.resize(count * inElement);
-              if (llvm::Error fillError = assembler.fill(offset / outElement * inElement, staging))
+              llvm::MutableArrayRef<char> in(staging.get(count * inElement), count * inElement);
+              if (llvm::Error fillError = assembler.fill(offset / outElement * inElement, in))
                 return fillError;
-              convertFloats(*from, *options.convertTo, staging.data(), out.data(), count);
+              convertFloats(*from, *options.convertTo, in.data(), out.data(), count);
             }
             uint64_t total = written.fetch_add(out.size()) + out.size();
             if (options.progress)

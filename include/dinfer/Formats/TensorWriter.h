@@ -64,8 +64,16 @@ public:
   virtual llvm::Error finish() = 0;
 
 protected:
+  /// Storage for the chunks tensors stream through, kept from one tensor to
+  /// the next and not zero-filled: every byte is filled before it is written.
+  char *chunkBuffer(size_t bytes);
+
   virtual llvm::Error addTensor(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape,
                                 uint64_t bytes, Fill fill, bool zeroDimScalar) = 0;
+
+private:
+  std::unique_ptr<char[]> chunk_;
+  size_t chunkCapacity_ = 0;
 };
 
 struct TensorWriterOptions {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 using namespace dinfer;
 
@@ -69,6 +70,59 @@ TEST(DType, BFloatRounding) {
   std::memcpy(&halfway, &bits, 4);
   EXPECT_EQ(toBFloat(halfway), 0x3f82);
   EXPECT_EQ(toBFloat(std::nanf("")) & 0x7fc0, 0x7fc0);
+}
+
+/// The nearest bfloat16 by value, ties to the even pattern; NaN stays NaN.
+bool isNearestBFloat(uint32_t x, uint16_t b) {
+  float f;
+  std::memcpy(&f, &x, 4);
+  uint32_t back = static_cast<uint32_t>(b) << 16;
+  float g;
+  std::memcpy(&g, &back, 4);
+  if (std::isnan(f))
+    return std::isnan(g) && (b & 0x8000) == ((x >> 16) & 0x8000);
+  uint32_t lo = x & 0xffff0000u;
+  uint32_t candidates[2] = {lo, lo + 0x10000u};
+  if ((x & 0xffff) == 0)
+    return back == lo;
+  double best = -1;
+  uint32_t pick = lo;
+  for (uint32_t c : candidates) {
+    float v;
+    std::memcpy(&v, &c, 4);
+    double d = std::fabs(static_cast<double>(v) - static_cast<double>(f));
+    if (std::isnan(v))
+      continue;
+    if (best < 0 || d < best || (d == best && ((c >> 16) & 1) == 0)) {
+      best = d;
+      pick = c;
+    }
+  }
+  // Past the largest finite bfloat16, rounding goes to infinity.
+  if ((x & 0x7fffffff) > 0x7f7f7fff && (x & 0x7fffffff) < 0x7f800000 && (x & 0xffff) >= 0x8000)
+    pick = (x & 0x80000000u) | 0x7f800000u;
+  return back == pick;
+}
+
+TEST(DType, BFloatConversionOfLongRunsMatchesRoundingByValue) {
+  // Long runs take the block path; a length that is no multiple of its block
+  // checks the tail. Every class of pattern: zeros, subnormals, ties,
+  // near-overflow, infinities, NaNs.
+  std::vector<uint32_t> bits;
+  for (uint32_t high : {0x0000u, 0x0001u, 0x3f80u, 0x3f81u, 0x7f7fu, 0x7f80u, 0x7fc0u, 0x8000u, 0x807fu, 0xff7fu,
+                        0xff80u, 0xffc1u})
+    for (uint32_t low : {0x0000u, 0x0001u, 0x7fffu, 0x8000u, 0x8001u, 0xffffu})
+      bits.push_back(high << 16 | low);
+  uint32_t state = 12345;
+  while (bits.size() < 5000) {
+    state = state * 1664525u + 1013904223u;
+    bits.push_back(state);
+  }
+  std::vector<uint16_t> out(bits.size());
+  convertFloats(DType::Float32, DType::BFloat16, reinterpret_cast<const char *>(bits.data()),
+                reinterpret_cast<char *>(out.data()), bits.size());
+  for (size_t i = 0; i < bits.size(); ++i)
+    EXPECT_TRUE(isNearestBFloat(bits[i], out[i])) << std::hex << bits[i] << " -> " << out[i];
 }
 
 } // namespace
