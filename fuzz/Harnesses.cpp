@@ -21,6 +21,7 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include "onnx/onnx_pb.h"
@@ -105,7 +106,10 @@ void dinfer::fuzz::mindir(llvm::StringRef bytes) {
 }
 
 void dinfer::fuzz::onnx(llvm::StringRef bytes) {
-  auto model = OnnxModel::parse(bytes, "fuzz.onnx", externalDataFolder());
+  // As `dinfer run` opens a file: the weights split from the message and
+  // read from the buffer.
+  auto model = OnnxModel::fromFile(llvm::MemoryBuffer::getMemBufferCopy(bytes, "fuzz.onnx"), "fuzz.onnx",
+                                   externalDataFolder());
   if (!model)
     return llvm::consumeError(model.takeError());
   (void)model->opset();

@@ -7,6 +7,10 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -41,11 +45,108 @@ OnnxModel::OnnxModel(OnnxModel &&) = default;
 OnnxModel &OnnxModel::operator=(OnnxModel &&) = default;
 OnnxModel::~OnnxModel() = default;
 
+namespace {
+using google::protobuf::io::CodedInputStream;
+using google::protobuf::io::CodedOutputStream;
+using google::protobuf::io::StringOutputStream;
+using google::protobuf::internal::WireFormatLite;
+
+// onnx.proto's field numbers on the way to an initializer's bytes.
+constexpr int kModelGraph = 7, kGraphInitializer = 5, kTensorRawData = 9;
+
+/// Where each initializer's raw_data lies in the file, in initializer order;
+/// absent for an initializer without raw_data.
+using RawRanges = std::vector<std::optional<llvm::ArrayRef<char>>>;
+
+void appendLengthDelimited(std::string &out, int field, llvm::ArrayRef<char> bytes) {
+  StringOutputStream stream(&out);
+  CodedOutputStream coded(&stream);
+  coded.WriteTag(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+  coded.WriteVarint32(static_cast<uint32_t>(bytes.size()));
+  coded.WriteRaw(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+/// Copies the message `bytes` into `out` field by field; the length-delimited
+/// field `descend` is handed to `inner` instead (which appends what replaces
+/// it, or nothing). False when the bytes are not a well-formed message.
+template <typename Inner>
+bool rewriteMessage(llvm::ArrayRef<char> bytes, int descend, std::string &out, Inner inner) {
+  CodedInputStream in(reinterpret_cast<const uint8_t *>(bytes.data()), static_cast<int>(bytes.size()));
+  in.SetTotalBytesLimit(std::numeric_limits<int>::max());
+  while (true) {
+    int begin = in.CurrentPosition();
+    uint32_t tag = in.ReadTag();
+    if (tag == 0)
+      return in.CurrentPosition() == static_cast<int>(bytes.size());
+    if (WireFormatLite::GetTagFieldNumber(tag) == descend &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t length = 0;
+      int at = 0;
+      if (!in.ReadVarint32(&length) || (at = in.CurrentPosition(), !in.Skip(static_cast<int>(length))))
+        return false;
+      if (!inner(bytes.slice(at, length), out))
+        return false;
+      continue;
+    }
+    if (!WireFormatLite::SkipField(&in, tag))
+      return false;
+    out.append(bytes.data() + begin, in.CurrentPosition() - begin);
+  }
+}
+
+/// The model without its initializers' raw_data (`skeleton`), and where each
+/// lies in `bytes`: a model's weights are read where the file is mapped,
+/// never copied into the parsed message.
+bool splitWeights(llvm::ArrayRef<char> bytes, std::string &skeleton, RawRanges &ranges) {
+  return rewriteMessage(bytes, kModelGraph, skeleton, [&](llvm::ArrayRef<char> graph, std::string &out) {
+    std::string graphOut;
+    bool ok = rewriteMessage(graph, kGraphInitializer, graphOut, [&](llvm::ArrayRef<char> tensor, std::string &out) {
+      std::string tensorOut;
+      std::optional<llvm::ArrayRef<char>> raw;
+      bool ok = rewriteMessage(tensor, kTensorRawData, tensorOut, [&](llvm::ArrayRef<char> data, std::string &) {
+        raw = data; // the last occurrence wins, as in parsing
+        return true;
+      });
+      ranges.push_back(raw);
+      appendLengthDelimited(out, kGraphInitializer, llvm::ArrayRef<char>(tensorOut.data(), tensorOut.size()));
+      return ok;
+    });
+    appendLengthDelimited(out, kModelGraph, llvm::ArrayRef<char>(graphOut.data(), graphOut.size()));
+    return ok;
+  });
+}
+} // namespace
+
 llvm::Expected<OnnxModel> OnnxModel::open(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
   if (!buffer)
     return fileError(path, "cannot open: " + buffer.getError().message());
-  return parse((*buffer)->getBuffer(), path, llvm::sys::path::parent_path(path));
+  return fromFile(std::move(*buffer), path, llvm::sys::path::parent_path(path));
+}
+
+llvm::Expected<OnnxModel> OnnxModel::fromFile(std::unique_ptr<llvm::MemoryBuffer> buffer, StringRef path,
+                                              StringRef directory) {
+  std::shared_ptr<llvm::MemoryBuffer> file(std::move(buffer));
+  StringRef bytes = file->getBuffer();
+  // Initializers' raw_data stay in the mapped file: the parsed message holds
+  // the graph alone, and a weight's pages are read when a kernel reads it
+  // (and may be given back once the kernel has packed its own copy).
+  std::string skeleton;
+  RawRanges ranges;
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !splitWeights(llvm::ArrayRef<char>(bytes.data(), bytes.size()), skeleton, ranges))
+    return parse(bytes, path, directory); // parse names what is wrong
+  auto model = parse(skeleton, path, directory);
+  if (!model)
+    return model.takeError();
+  const auto &initializers = model->proto_->graph().initializer();
+  if (static_cast<size_t>(initializers.size()) != ranges.size())
+    return parse(bytes, path, directory);
+  for (auto [tensor, range] : llvm::zip_equal(initializers, ranges))
+    if (range)
+      model->inFile_[&tensor] = *range;
+  model->file_ = std::move(file);
+  return model;
 }
 
 llvm::Expected<OnnxModel> OnnxModel::parse(StringRef bytes, StringRef name, StringRef directory) {
@@ -116,13 +217,23 @@ static llvm::Expected<std::vector<char>> bytesOfImpl(const onnx::TensorProto &te
                                                      const std::string &directory_);
 
 llvm::Expected<std::vector<char>> OnnxModel::tensorBytes(const onnx::TensorProto &tensor) const {
+  // Raw data in the mapped file: read as mapTensor reads it (a type dinfer
+  // does not know is refused by bytesOfImpl, naming it).
+  if (inFile_.count(&tensor) && dtypeFromOnnx(tensor.data_type())) {
+    auto mapped = mapTensor(tensor);
+    if (!mapped)
+      return mapped.takeError();
+    return std::vector<char>(mapped->bytes.begin(), mapped->bytes.end());
+  }
   return bytesOfImpl(tensor, path_, directory_);
 }
 
 llvm::Expected<MappedBytes> OnnxModel::mapTensor(const onnx::TensorProto &tensor) const {
   std::optional<DType> dtype = dtypeFromOnnx(tensor.data_type());
   bool external = tensor.data_location() == onnx::TensorProto::EXTERNAL;
-  if (!dtype || (!external && !tensor.has_raw_data())) {
+  auto inFile = external ? inFile_.end() : inFile_.find(&tensor);
+  bool raw = inFile != inFile_.end() || tensor.has_raw_data();
+  if (!dtype || (!external && !raw)) {
     // Typed fields (float_data, ...) must be packed: a copy.
     auto bytes = tensorBytes(tensor);
     if (!bytes)
@@ -141,6 +252,9 @@ llvm::Expected<MappedBytes> OnnxModel::mapTensor(const onnx::TensorProto &tensor
     if (!range)
       return range.takeError();
     mapped = std::move(*range);
+  } else if (inFile != inFile_.end()) {
+    mapped.bytes = inFile->second;
+    mapped.owner = file_;
   } else {
     mapped.bytes = llvm::ArrayRef<char>(tensor.raw_data().data(), tensor.raw_data().size());
   }

@@ -127,6 +127,21 @@ Kernel dinfer::interp::selectCoreKernel(Operation *op) {
               data->dtype != *runtimeDType(type.getElementType()))
             return opError(op, "the data of parameter '" + p.getName() + "' has another shape or dtype than " +
                                    "its reference");
+          size_t alignment = std::min<size_t>(std::max<size_t>(data->elementBytes(), 1), alignof(std::max_align_t));
+          if (data->isView() && reinterpret_cast<uintptr_t>(data->bytes()) % alignment != 0 &&
+              !self.state_.readByOneDnnOnly.contains(p.getResult())) {
+            Executable::State::AlignedWeight &aligned = self.state_.alignedWeights[p.getResult()];
+            if (!aligned.copy || aligned.source != data->bytes()) {
+              aligned.source = data->bytes();
+              auto copy = std::make_shared<Buffer>(std::move(*data));
+              copy->materialize();
+              aligned.copy = std::move(copy);
+            }
+            const std::shared_ptr<const Buffer> &held = aligned.copy;
+            self.values_[p.getResult()] =
+                std::make_shared<Buffer>(Buffer::view(held->dtype, held->shape, held->bytes(), held));
+            return llvm::Error::success();
+          }
           self.values_[p.getResult()] = std::make_shared<Buffer>(std::move(*data));
           return llvm::Error::success();
         };
@@ -254,6 +269,27 @@ llvm::Expected<std::unique_ptr<Executable>> Executable::prepare(ModuleOp module,
       continue;
     if (llvm::all_of(op.getOperands(), [&](Value v) { return executable->state_->runInvariant.contains(v); }))
       executable->state_->runInvariant.insert(op.result_begin(), op.result_end());
+  }
+  // Float32 weights that only oneDNN's products and convolutions read: a
+  // misaligned view of them needs no aligned copy.
+  auto isF32 = [](Value v) { return typeOf(v).getElementType().isF32(); };
+  for (Operation &op : entry.getBody().front()) {
+    auto param = llvm::dyn_cast<dist::ParamOp>(op);
+    if (!param || !isF32(param.getResult()))
+      continue;
+    Value weight = param.getResult();
+    bool oneDnnOnly = !weight.use_empty() && llvm::all_of(weight.getUses(), [&](OpOperand &use) {
+      Operation *user = use.getOwner();
+      if (auto m = llvm::dyn_cast<nn::MatMulOp>(user))
+        return m.getW() == weight && m.getX() != weight && isF32(m.getX()) && isF32(m.getResult());
+      if (auto m = llvm::dyn_cast<nn::BatchMatMulOp>(user))
+        return m.getY() == weight && m.getX() != weight && isF32(m.getX()) && isF32(m.getResult());
+      if (auto c = llvm::dyn_cast<nn::Conv2DOp>(user))
+        return c.getW() == weight && c.getX() != weight && isF32(c.getX()) && isF32(c.getResult());
+      return false;
+    });
+    if (oneDnnOnly)
+      executable->state_->readByOneDnnOnly.insert(weight);
   }
   fuseConvEpilogues(*executable->state_);
   return executable;

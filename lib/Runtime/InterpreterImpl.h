@@ -118,6 +118,18 @@ struct dinfer::Executable::State {
   /// Values that are the same in every run: weights, constants, and what is
   /// computed from them alone.
   llvm::DenseSet<mlir::Value> runInvariant;
+  /// Weights only oneDNN reads (float32 product and convolution weights):
+  /// their bytes may lie at any address.
+  llvm::DenseSet<mlir::Value> readByOneDnnOnly;
+  /// Aligned copies of weights whose bytes lie misaligned for their type (raw
+  /// data at an arbitrary offset of a mapped file), made on the first run
+  /// and kept (while the weight source gives the same bytes): dinfer's own
+  /// kernels read elements through typed pointers.
+  struct AlignedWeight {
+    const char *source = nullptr;
+    std::shared_ptr<const Buffer> copy;
+  };
+  llvm::DenseMap<mlir::Value, AlignedWeight> alignedWeights;
   /// Weights of matrix products, kept in oneDNN's blocked layout.
   llvm::DenseMap<mlir::Operation *, std::unique_ptr<kernels::PrepackedWeights>> prepacked;
   /// A convolution's bias add and activation, run in its own pass.

@@ -12,6 +12,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+
+#include <sys/mman.h>
+#include <unistd.h>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -751,6 +754,23 @@ void matrixDesc(ArrayRef<int64_t> stored, bool transposed, size_t rank, memory::
 } // namespace
 
 namespace {
+/// Gives the pages of `bytes` at `data` back to the system where that costs
+/// nothing: a weight mapped from its model file, read once to pack it, is not
+/// held twice (its pages are read from the file again if anything asks).
+/// Memory with no file behind it stays where it is (without swap,
+/// MADV_PAGEOUT leaves anonymous pages alone).
+void releasePackedSource(const void *data, size_t bytes) {
+#ifdef MADV_PAGEOUT
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(page - 1);
+  if (end > begin)
+    (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_PAGEOUT);
+#else
+  (void)data, (void)bytes;
+#endif
+}
+
 /// Weights given in `plain` layout at `weights`, in the layout `wanted`: the
 /// same memory when they agree, a reordered copy otherwise.
 memory packedWeights(const memory::desc &plain, const float *weights, const memory::desc &wanted) {
@@ -760,6 +780,7 @@ memory packedWeights(const memory::desc &plain, const float *weights, const memo
   memory packed(wanted, cpuEngine());
   dnnl::reorder(given, packed).execute(threadStream(), given, packed);
   threadStream().wait();
+  releasePackedSource(weights, plain.get_size());
   return packed;
 }
 } // namespace

@@ -12,6 +12,8 @@
 #include "dinfer/Formats/ByteSource.h"
 #include "dinfer/Layout/DType.h"
 
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
 
@@ -19,6 +21,10 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace llvm {
+class MemoryBuffer;
+} // namespace llvm
 
 namespace onnx {
 class ModelProto;
@@ -29,7 +35,12 @@ namespace dinfer {
 
 class OnnxModel {
 public:
+  /// The model in the file at `path`, mapped: initializers' raw_data are read
+  /// where they lie in the file, never copied into the parsed message.
   static llvm::Expected<OnnxModel> open(llvm::StringRef path);
+  /// The same from a buffer the model keeps (`path` names it in errors).
+  static llvm::Expected<OnnxModel> fromFile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::StringRef path,
+                                            llvm::StringRef directory);
   static llvm::Expected<OnnxModel> parse(llvm::StringRef bytes, llvm::StringRef name, llvm::StringRef directory = "");
 
   OnnxModel(OnnxModel &&);
@@ -51,6 +62,10 @@ private:
   OnnxModel();
   std::string path_, directory_;
   std::unique_ptr<onnx::ModelProto> proto_;
+  /// A model opened from a file: the file, mapped, and where each
+  /// initializer's raw_data lies in it (the parsed message holds none).
+  std::shared_ptr<llvm::MemoryBuffer> file_;
+  llvm::DenseMap<const onnx::TensorProto *, llvm::ArrayRef<char>> inFile_;
 };
 
 struct NpyArray;

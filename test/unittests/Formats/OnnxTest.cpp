@@ -111,4 +111,103 @@ TEST_F(OnnxTensorTest, RawDataIsReadInPlace) {
   EXPECT_EQ(mapped->owner, nullptr);
 }
 
+// A model opened from its file keeps its initializers' raw_data in the mapped
+// file: the parsed message holds none of it, every other field is as parsed,
+// and the bytes read back are the file's, whatever order and fields surround
+// them (a graph split across two occurrences, raw_data given twice, an empty
+// tensor, typed data beside raw ones).
+TEST_F(OnnxTensorTest, OpenedModelsReadRawDataFromTheMappedFile) {
+  onnx::ModelProto proto;
+  proto.set_ir_version(8);
+  proto.set_producer_name("test");
+  proto.add_opset_import()->set_version(17);
+  onnx::GraphProto *graph = proto.mutable_graph();
+  graph->set_name("g");
+  graph->add_node()->set_op_type("Relu");
+  std::vector<std::string> contents;
+  for (int t = 0; t < 4; ++t) {
+    onnx::TensorProto *w = graph->add_initializer();
+    w->set_name("w" + std::to_string(t));
+    w->set_data_type(onnx::TensorProto::FLOAT);
+    w->add_dims(t == 2 ? 0 : 4096 * (t + 1));
+    if (t == 3) { // typed floats: not raw
+      for (int i = 0; i < 4096 * 4; ++i)
+        w->add_float_data(static_cast<float>(i));
+      contents.push_back("");
+      continue;
+    }
+    std::string bytes(t == 2 ? 0 : 4 * 4096 * (t + 1), '\0');
+    for (size_t i = 0; i < bytes.size(); ++i)
+      bytes[i] = static_cast<char>((i * 7 + t) & 0xff);
+    w->set_raw_data(bytes);
+    contents.push_back(bytes);
+  }
+  std::string serialized = proto.SerializeAsString();
+  // raw_data of w0 given twice: the last one counts, as when parsing.
+  onnx::ModelProto again;
+  onnx::TensorProto *w0 = again.mutable_graph()->add_initializer();
+  std::string later(4 * 4096, '\x5a');
+  w0->set_raw_data(later);
+  llvm::SmallString<256> path(folder);
+  llvm::sys::path::append(path, "model.onnx");
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    ASSERT_FALSE(ec);
+    os << serialized;
+  }
+  auto opened = OnnxModel::open(path);
+  ASSERT_TRUE(static_cast<bool>(opened)) << llvm::toString(opened.takeError());
+  auto parsed = OnnxModel::parse(serialized, "model.onnx", folder);
+  ASSERT_TRUE(static_cast<bool>(parsed));
+  EXPECT_EQ(opened->proto().producer_name(), "test");
+  EXPECT_EQ(opened->proto().graph().name(), "g");
+  ASSERT_EQ(opened->proto().graph().node_size(), 1);
+  ASSERT_EQ(opened->proto().graph().initializer_size(), 4);
+  for (int t = 0; t < 4; ++t) {
+    const onnx::TensorProto &w = opened->proto().graph().initializer(t);
+    EXPECT_EQ(w.name(), "w" + std::to_string(t));
+    EXPECT_TRUE(w.raw_data().empty()); // never copied into the message
+    auto mapped = opened->mapTensor(w);
+    ASSERT_TRUE(static_cast<bool>(mapped)) << llvm::toString(mapped.takeError());
+    auto expected = parsed->tensorBytes(parsed->proto().graph().initializer(t));
+    ASSERT_TRUE(static_cast<bool>(expected));
+    ASSERT_EQ(mapped->bytes.size(), expected->size()) << t;
+    EXPECT_EQ(0, std::memcmp(mapped->bytes.data(), expected->data(), expected->size())) << t;
+    auto copied = opened->tensorBytes(w);
+    ASSERT_TRUE(static_cast<bool>(copied));
+    EXPECT_EQ(*copied, *expected) << t;
+    if (t < 2)
+      EXPECT_NE(mapped->owner, nullptr); // the mapped file
+  }
+
+  // The same model with w0's raw_data given again at the end of the file.
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    ASSERT_FALSE(ec);
+    os << serialized << again.SerializeAsString();
+  }
+  auto merged = OnnxModel::open(path);
+  ASSERT_TRUE(static_cast<bool>(merged)) << llvm::toString(merged.takeError());
+  // Protobuf merges the second graph into the first: w0 is a fifth initializer.
+  ASSERT_EQ(merged->proto().graph().initializer_size(), 5);
+  auto fifth = merged->mapTensor(merged->proto().graph().initializer(4));
+  EXPECT_FALSE(static_cast<bool>(fifth)); // no name, no type: refused, not misread
+  llvm::consumeError(fifth.takeError());
+  auto first = merged->tensorBytes(merged->proto().graph().initializer(0));
+  ASSERT_TRUE(static_cast<bool>(first));
+  EXPECT_EQ(std::string(first->begin(), first->end()), contents[0]);
+
+  // Not a model: the message names the file, as a parse would.
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    os << std::string("\x3a\xff\xff", 3);
+  }
+  auto broken = OnnxModel::open(path);
+  ASSERT_FALSE(static_cast<bool>(broken));
+  EXPECT_NE(llvm::toString(broken.takeError()).find("model.onnx"), std::string::npos);
+}
+
 } // namespace
