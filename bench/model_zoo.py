@@ -8,7 +8,12 @@ largest magnitude, both medians and both peak resident set sizes (GNU
 time: each whole process, ORT's including node).
 
     /usr/bin/python3 bench/model_zoo.py [--work DIR] [--only NAME,...] [--threads T] [--runs N] [--markdown]
-                                        [--whole-way]
+                                        [--whole-way] [--bf16]
+
+With --bf16 each model also runs with `dinfer run --dtype bfloat16`: the
+table adds its median, its speed over dinfer's float32 and its largest
+difference from the float32 output (relative to that output's largest
+magnitude).
 
 Needs python3-torchvision (export) and `npm install` in bench/ort (the
 reference). The exported models (up to 350 MB each) stay in --work, which is
@@ -303,10 +308,10 @@ def measured(cmd):
     return done, peak
 
 
-def run_dinfer(dinfer, model, input_name, input_path, out_dir, threads, runs):
+def run_dinfer(dinfer, model, input_name, input_path, out_dir, threads, runs, dtype="float32"):
     """(median ms, peak RSS MiB, error)"""
     cmd = [dinfer, "run", model, "--input", "%s=%s" % (input_name, input_path), "--output-dir", out_dir,
-           "--threads", str(threads), "--repeat", str(runs)]
+           "--threads", str(threads), "--repeat", str(runs), "--dtype", dtype]
     began = time.time()
     done, peak = measured(cmd)
     if done.returncode != 0:
@@ -374,6 +379,9 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--dinfer", default=os.path.join(ROOT, "build", "bin", "dinfer"))
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for docs)")
+    parser.add_argument("--bf16", action="store_true",
+                        help="also run dinfer with --dtype bfloat16: its largest difference from dinfer's float32 "
+                             "output and its speed over float32")
     parser.add_argument("--whole-way", action="store_true",
                         help="also take %s through strategy, reshard, export for 2 ranks and run" % ", ".join(WHOLE_WAY))
     args = parser.parse_args()
@@ -399,6 +407,19 @@ def main():
             row["rel"] = float(np.max(np.abs(got.astype(np.float64) - want))) / scale
             row["status"] = "match" if got.shape == want.shape and row["rel"] <= TOLERANCE else "DIFFERS"
             failed += row["status"] != "match"
+        if args.bf16 and row["status"] == "match":
+            low = os.path.join(folder, "dinfer-bf16")
+            os.makedirs(low, exist_ok=True)
+            bf16_ms, _, bf16_error = run_dinfer(args.dinfer, model, input_name, input_path, low, args.threads,
+                                                args.runs, "bfloat16")
+            if bf16_error:
+                row["bf16_status"] = "error: " + bf16_error
+                failed += 1
+            else:
+                got, full = np.load(os.path.join(low, "y.npy")), np.load(os.path.join(ours, "y.npy"))
+                scale = float(np.max(np.abs(full))) or 1.0
+                row["bf16_rel"] = float(np.max(np.abs(got.astype(np.float64) - full))) / scale
+                row["bf16_ms"] = bf16_ms
         if args.whole_way and name in WHOLE_WAY and row["status"] == "match":
             ok, row["whole_way"] = whole_way(args.dinfer, name, folder, input_name)
             failed += not ok
@@ -410,6 +431,8 @@ def main():
 
     header = ["model", "MB", "dinfer", "max diff / max |y|", "dinfer ms", "ORT ms", "ORT/dinfer speed",
               "dinfer peak MiB", "ORT peak MiB", "dinfer/ORT peak"]
+    if args.bf16:
+        header += ["bf16 ms", "bf16 speed over f32", "bf16 max diff / max |y f32|"]
     lines = []
     for r in rows:
         speed = r["ort_ms"] / r["dinfer_ms"] if r.get("dinfer_ms") and r.get("ort_ms") else None
@@ -417,6 +440,9 @@ def main():
         lines.append([r["model"], fmt(r["mb"], ".0f"), r["status"], fmt(r.get("rel"), ".1e"),
                       fmt(r.get("dinfer_ms"), ".1f"), fmt(r.get("ort_ms"), ".1f"), fmt(speed, ".2f"),
                       fmt(r.get("dinfer_rss_mib"), ".0f"), fmt(r.get("ort_rss_mib"), ".0f"), fmt(memory, ".2f")])
+        if args.bf16:
+            gain = r["dinfer_ms"] / r["bf16_ms"] if r.get("bf16_ms") and r.get("dinfer_ms") else None
+            lines[-1] += [fmt(r.get("bf16_ms"), ".1f"), fmt(gain, ".2f"), fmt(r.get("bf16_rel"), ".1e")]
     speeds = [r["ort_ms"] / r["dinfer_ms"] for r in rows if r.get("dinfer_ms") and r.get("ort_ms")
               and r["status"] == "match"]
     if args.markdown:
@@ -442,6 +468,13 @@ def main():
     if memories:
         print("peak RSS over ONNX Runtime's: geometric mean %.2f, worst %.2f (goal <= 1.00 on every model)" %
               (math.exp(sum(math.log(m) for m in memories) / len(memories)), max(memories)))
+    gains = [r["dinfer_ms"] / r["bf16_ms"] for r in rows if r.get("bf16_ms") and r.get("dinfer_ms")]
+    if gains:
+        worst = max(rows, key=lambda r: r.get("bf16_rel", 0))
+        print("bfloat16 over float32 (dinfer): speed geometric mean %.2fx, worst %.2fx; largest difference %.1e "
+              "of the output's largest magnitude (%s)"
+              % (math.exp(sum(math.log(g) for g in gains) / len(gains)), min(gains), worst["bf16_rel"],
+                 worst["model"]))
     return 1 if failed else 0
 
 

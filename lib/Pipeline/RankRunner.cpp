@@ -101,7 +101,7 @@ EveryRankResult dinfer::runEveryRankInProcess(int64_t devices, int64_t stageSize
   std::vector<std::thread> threads;
   for (int64_t rank = 0; rank < devices; ++rank)
     threads.emplace_back([shared, rank, threadsPerRank, stageSize, timeout, repeat = options.repeat,
-                          timesMs = options.timesMs] {
+                          timesMs = options.timesMs, productType = options.productType] {
       setKernelThreads(threadsPerRank);
       std::string error;
       std::vector<Buffer> result;
@@ -119,6 +119,8 @@ EveryRankResult dinfer::runEveryRankInProcess(int64_t devices, int64_t stageSize
       } else if (auto program = shared->prepare(rank); !program) {
         error = toString(program.takeError());
       } else {
+        if (program->executable)
+          program->executable->computeProductsIn(productType);
         RankContext rankContext{shared->world[rank].get(), static_cast<int>(stageSize), timeout};
         auto outputs = runTimed(*program, rankContext, repeat, rank == 0 ? timesMs : nullptr);
         if (outputs)
@@ -273,6 +275,8 @@ Expected<std::vector<Buffer>> dinfer::runRankUnderMPI(int64_t devices, int64_t s
   auto program = prepare(rank);
   if (!program)
     abortMPIRun(toString(program.takeError()));
+  if (program->executable)
+    program->executable->computeProductsIn(options.productType);
   RankContext context{comm->get(), static_cast<int>(stageSize), options.timeout};
   auto result = runTimed(*program, context, options.repeat, rank == 0 ? options.timesMs : nullptr);
   if (!result)

@@ -50,6 +50,7 @@ RankRunOptions rankOptions(const RunRequest &request, std::vector<double> &times
   options.timeout = request.timeout;
   options.repeat = request.repeat;
   options.timesMs = &timesMs;
+  options.productType = request.dtype;
   return options;
 }
 
@@ -287,7 +288,10 @@ Expected<RunResult> runModelFile(const RunRequest &request) {
   auto executable = Executable::prepare(*module);
   if (!executable)
     return executable.takeError();
+  (*executable)->computeProductsIn(request.dtype);
   auto outputs = (*executable)->run(std::move(buffers), weights, profileFirst ? &profile : nullptr);
+  result.bfloat16Products = (*executable)->bfloat16Products();
+  result.packedProducts = (*executable)->packedProducts();
   if (!outputs)
     return outputs.takeError();
   for (unsigned round = 0; round < request.repeat; ++round) {

@@ -405,6 +405,22 @@ llvm::Expected<std::vector<Buffer>> Executable::run(std::vector<Buffer> inputs, 
   return outputs;
 }
 
+void Executable::computeProductsIn(DType type) { state_->bfloat16Products = type == DType::BFloat16; }
+
+size_t Executable::packedProducts() const {
+  size_t count = 0;
+  for (const auto &entry : state_->prepacked)
+    count += entry.second && entry.second->storage;
+  return count;
+}
+
+size_t Executable::bfloat16Products() const {
+  size_t count = 0;
+  for (const auto &entry : state_->prepacked)
+    count += entry.second && entry.second->ranInBFloat16();
+  return count;
+}
+
 void Executable::recycle(std::vector<Buffer> outputs) {
   for (Buffer &buffer : outputs)
     if (!buffer.isView())

@@ -130,6 +130,8 @@ struct dinfer::Executable::State {
     std::shared_ptr<const Buffer> copy;
   };
   llvm::DenseMap<mlir::Value, AlignedWeight> alignedWeights;
+  /// Products with constant weights in bfloat16 (Executable::computeProductsIn).
+  bool bfloat16Products = false;
   /// Weights of matrix products, kept in oneDNN's blocked layout.
   llvm::DenseMap<mlir::Operation *, std::unique_ptr<kernels::PrepackedWeights>> prepacked;
   /// A convolution's bias add and activation, run in its own pass.

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -788,6 +789,7 @@ memory packedWeights(const memory::desc &plain, const float *weights, const memo
 struct kernels::PrepackedWeights::Storage {
   const float *source = nullptr;
   std::string key;
+  bool bfloat16 = false;
   memory packed;
   std::shared_ptr<Compiled<dnnl::matmul>> compiled;
   std::shared_ptr<Compiled<dnnl::convolution_forward>> convolution;
@@ -795,6 +797,42 @@ struct kernels::PrepackedWeights::Storage {
 
 kernels::PrepackedWeights::PrepackedWeights() = default;
 kernels::PrepackedWeights::~PrepackedWeights() = default;
+bool kernels::PrepackedWeights::ranInBFloat16() const { return storage && storage->bfloat16; }
+
+namespace {
+/// A primitive descriptor in bfloat16 when oneDNN has a real kernel for it:
+/// none at all, or only its reference implementation (far slower than
+/// float32), gives nothing and the caller stays in float32.
+template <typename Primitive, typename Build>
+std::shared_ptr<Compiled<Primitive>> lowPrecision(PrimitiveCache<Primitive> &cache, const std::string &key,
+                                                  Build build) {
+  static std::mutex mutex;
+  static std::set<std::string> refused;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (refused.count(key))
+      return nullptr;
+  }
+  try {
+    auto compiled = cache.get(key, build);
+    if (!llvm::StringRef(compiled->descriptor.impl_info_str()).starts_with("ref"))
+      return compiled;
+  } catch (const dnnl::error &) {
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  refused.insert(key);
+  return nullptr;
+}
+
+/// `count` float32 values as bfloat16, in this thread's buffer.
+const char *bfloatCopy(const float *x, size_t count) {
+  thread_local std::vector<char> lowered;
+  if (lowered.size() < count * 2)
+    lowered.resize(count * 2);
+  convertFloats(DType::Float32, DType::BFloat16, reinterpret_cast<const char *>(x), lowered.data(), count);
+  return lowered.data();
+}
+} // namespace
 
 llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool transposeX, const float *y,
                             ArrayRef<int64_t> yShape, bool transposeY, float *z, ArrayRef<int64_t> zShape,
@@ -836,11 +874,22 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
       auto &storage = prepacked->storage;
       if (!storage || storage->source != y || storage->key != key) {
         static PrimitiveCache<dnnl::matmul> packedCache;
-        auto compiled = packedCache.get("packed;" + key, [&] {
-          memory::desc anyWeights(yDims, memory::data_type::f32, memory::format_tag::any);
-          return dnnl::matmul::primitive_desc(dnnl::matmul::desc(xd, anyWeights, zd), userScratchpad(), cpuEngine());
-        });
+        std::shared_ptr<Compiled<dnnl::matmul>> compiled;
+        if (prepacked->bfloat16)
+          compiled = lowPrecision(packedCache, "packed-bf16;" + key, [&] {
+            memory::desc lowX(xDims, memory::data_type::bf16, xStrides),
+                anyWeights(yDims, memory::data_type::bf16, memory::format_tag::any);
+            return dnnl::matmul::primitive_desc(dnnl::matmul::desc(lowX, anyWeights, zd), userScratchpad(),
+                                                cpuEngine());
+          });
         auto fresh = std::make_unique<PrepackedWeights::Storage>();
+        fresh->bfloat16 = compiled != nullptr;
+        if (!compiled)
+          compiled = packedCache.get("packed;" + key, [&] {
+            memory::desc anyWeights(yDims, memory::data_type::f32, memory::format_tag::any);
+            return dnnl::matmul::primitive_desc(dnnl::matmul::desc(xd, anyWeights, zd), userScratchpad(),
+                                                cpuEngine());
+          });
         fresh->source = y;
         fresh->key = key;
         fresh->compiled = compiled;
@@ -848,7 +897,10 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
         storage = std::move(fresh);
       }
       const auto &pd = storage->compiled->descriptor;
-      memory xm(pd.src_desc(), cpuEngine(), const_cast<float *>(x)), zm(pd.dst_desc(), cpuEngine(), z);
+      const void *src = x;
+      if (storage->bfloat16) // [M, K] elements, however they are strided
+        src = bfloatCopy(x, static_cast<size_t>(xDims[0] * xDims[1]));
+      memory xm(pd.src_desc(), cpuEngine(), const_cast<void *>(src)), zm(pd.dst_desc(), cpuEngine(), z);
       storage->compiled->executable.execute(
           threadStream(),
           withScratchpad(pd, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, storage->packed}, {DNNL_ARG_DST, zm}}));
@@ -891,15 +943,16 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
       // activations in and out of this thread's buffers around each call.
       memory::dims epilogue{p.bias ? 1 : 0, static_cast<int64_t>(p.activation)};
       std::string key = keyOf({src, weights, dst, strides, dilations, padL, padR, epilogue}) +
-                        std::to_string(p.alpha) + "," + std::to_string(p.beta);
+                        std::to_string(p.alpha) + "," + std::to_string(p.beta) +
+                        (prepacked->bfloat16 ? ";bf16" : "");
       auto &storage = prepacked->storage;
       memory::desc plainWeights(weights, memory::data_type::f32,
                                 groups > 1 ? memory::format_tag::goihw : memory::format_tag::oihw);
       if (!storage || storage->source != w || storage->key != key || !storage->convolution) {
         static PrimitiveCache<dnnl::convolution_forward> anyCache;
-        auto compiled = anyCache.get("any:" + key, [&] {
-          memory::desc sd(src, memory::data_type::f32, memory::format_tag::any),
-              wd(weights, memory::data_type::f32, memory::format_tag::any),
+        // Activations and weights in `type`; the output and bias float32.
+        auto build = [&](memory::data_type type) {
+          memory::desc sd(src, type, memory::format_tag::any), wd(weights, type, memory::format_tag::any),
               dd(dst, memory::data_type::f32, memory::format_tag::any),
               bd(memory::dims{dst[1]}, memory::data_type::f32, memory::format_tag::x);
           dnnl::primitive_attr attr = userScratchpad();
@@ -928,8 +981,14 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
                                                                dnnl::algorithm::convolution_direct, sd, wd, dd,
                                                                strides, dilations, padL, padR);
           return dnnl::convolution_forward::primitive_desc(desc, attr, cpuEngine());
-        });
+        };
+        std::shared_ptr<Compiled<dnnl::convolution_forward>> compiled;
+        if (prepacked->bfloat16)
+          compiled = lowPrecision(anyCache, "any-bf16:" + key, [&] { return build(memory::data_type::bf16); });
         auto fresh = std::make_unique<PrepackedWeights::Storage>();
+        fresh->bfloat16 = compiled != nullptr;
+        if (!compiled)
+          compiled = anyCache.get("any:" + key, [&] { return build(memory::data_type::f32); });
         fresh->source = w;
         fresh->key = key;
         fresh->convolution = compiled;

@@ -309,8 +309,11 @@ def export(net, *inputs, file_name, file_format="MINDIR", ckpt_dir=None, enc_key
     return output
 
 
-def predict(model, *predict_data, dec_key=None, dec_mode="AES-GCM"):
+def predict(model, *predict_data, dec_key=None, dec_mode="AES-GCM", dtype="float32"):
     """Runs the model on numpy inputs and returns its output (a tuple when it has several).
+
+    dtype="bfloat16" computes the matrix products and convolutions whose weights are constant in
+    bfloat16 (weights converted once, accumulation and outputs in float32), as `dinfer run --dtype`.
 
     An exported model runs all its ranks (`dinfer run EXPORT_DIR`); otherwise the network runs
     on one device, or partitioned over device_num in-process ranks when the context gives a
@@ -339,6 +342,8 @@ def predict(model, *predict_data, dec_key=None, dec_mode="AES-GCM"):
                 devices, strategy = device_num, os.path.abspath(train_strategy)
                 if _context._is_set("pipeline_stages"):
                     stages = _context.get_auto_parallel_context("pipeline_stages")
+    if dtype not in ("float32", "bfloat16"):
+        raise DinferUsageError(f"dtype {dtype!r}: expected 'float32' or 'bfloat16'")
     if len(predict_data) != len(input_names):
         raise DinferUsageError(f"the model takes {len(input_names)} input(s) ({', '.join(input_names)}), "
                                f"but {len(predict_data)} were given")
@@ -346,7 +351,7 @@ def predict(model, *predict_data, dec_key=None, dec_mode="AES-GCM"):
     _dinfer.set_key(_key_bytes(dec_key) if dec_key is not None else b"", dec_mode)
     try:
         outputs, summary = _dinfer.predict(target, inputs, device_num=devices, pipeline_stages=stages,
-                                           train_strategy=strategy)
+                                           train_strategy=strategy, dtype=dtype)
     finally:
         _dinfer.set_key(b"")
     if summary:

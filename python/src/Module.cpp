@@ -244,12 +244,15 @@ PYBIND11_MODULE(_dinfer, m) {
   m.def(
       "predict",
       [](const std::string &model, const std::vector<std::pair<std::string, py::array>> &inputs, int64_t deviceNum,
-         int64_t pipelineStages, const std::string &trainStrategy, unsigned threads, unsigned timeout) {
+         int64_t pipelineStages, const std::string &trainStrategy, unsigned threads, unsigned timeout,
+         const std::string &dtype) {
         std::vector<py::array> keep;
         std::vector<TensorData> data;
         for (const auto &[name, array] : inputs)
           data.push_back(tensorOf(name, array, keep));
-        PredictArgs args{model, trainStrategy, deviceNum, pipelineStages, threads, timeout};
+        if (dtype != "float32" && dtype != "bfloat16")
+          throw py::value_error("dtype " + dtype + ": expected float32 or bfloat16");
+        PredictArgs args{model, trainStrategy, deviceNum, pipelineStages, threads, timeout, dtype == "bfloat16"};
         std::vector<OutputArray> outputs;
         std::string summary;
         Status status;
@@ -267,8 +270,9 @@ PYBIND11_MODULE(_dinfer, m) {
         return py::make_tuple(results, summary);
       },
       py::arg("model"), py::arg("inputs"), py::arg("device_num") = 0, py::arg("pipeline_stages") = 0,
-      py::arg("train_strategy") = "", py::arg("threads") = 0, py::arg("timeout") = 300,
-      "Runs a model file or an export folder on [(name, array)]; returns ([(name, array)], summary line).");
+      py::arg("train_strategy") = "", py::arg("threads") = 0, py::arg("timeout") = 300, py::arg("dtype") = "float32",
+      "Runs a model file or an export folder on [(name, array)]; returns ([(name, array)], summary line). dtype: "
+      "the precision of products with constant weights (float32 or bfloat16).");
 
   m.def(
       "generate",

@@ -226,6 +226,7 @@ Status dinfer::python::predict(const PredictArgs &args, const std::vector<Tensor
   RunRequest request;
   request.model = args.model;
   request.trainStrategy = args.trainStrategy;
+  request.dtype = args.bfloat16 ? DType::BFloat16 : DType::Float32;
   request.deviceNum = args.deviceNum;
   request.pipelineStages = args.pipelineStages;
   request.threads = args.threads;

@@ -107,6 +107,7 @@ struct PredictArgs {
   std::string model, trainStrategy;
   int64_t deviceNum = 0, pipelineStages = 0;
   unsigned threads = 0, timeoutSeconds = 300;
+  bool bfloat16 = false; ///< products with constant weights in bfloat16
 };
 Status predict(const PredictArgs &args, const std::vector<TensorData> &inputs, std::vector<OutputArray> &outputs,
                std::string &summary);

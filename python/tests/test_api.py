@@ -164,6 +164,20 @@ def test_predict_single_device_and_partitioned(training):
         dinfer.predict(training["model"], np.zeros((2, 32, 7), np.float32))
 
 
+def test_predict_in_bfloat16_on_one_device_and_on_ranks(training):
+    # The products in bfloat16 (float32 where the CPU has no bfloat16 kernel): within its rounding.
+    x = np.load(os.path.join(GPT_BLOCK, "x.npy"))
+    want = np.load(os.path.join(GPT_BLOCK, "y.npy"))
+    scale = float(np.max(np.abs(want)))
+    y = dinfer.predict(training["model"], x, dtype="bfloat16")
+    assert y.dtype == np.float32 and np.max(np.abs(y - want)) <= 3e-2 * scale
+    predict_context(training, devices=2)
+    y2 = dinfer.predict(training["model"], x, dtype="bfloat16")
+    assert np.max(np.abs(y2 - want)) <= 3e-2 * scale
+    with pytest.raises(dinfer.DinferUsageError, match="float16"):
+        dinfer.predict(training["model"], x, dtype="float16")
+
+
 def test_predict_takes_and_returns_arrays_in_memory(training, tmp_path, monkeypatch):
     # No .npy file is written or read on the way: the arrays go to the runtime and back in memory.
     x = np.load(os.path.join(GPT_BLOCK, "x.npy"))

@@ -70,6 +70,12 @@ cl::opt<bool> profileOption("profile", cl::desc("Print the time each kind of op 
                             cl::cat(category()));
 cl::opt<unsigned> threadsOption("threads", cl::desc("Kernel threads (default: all cores)"), cl::init(0),
                                 cl::sub(runCommand), cl::cat(category()));
+cl::opt<std::string> dtypeOption("dtype",
+                                 cl::desc("Precision of matrix products and convolutions with constant weights: "
+                                          "float32 (default) or bfloat16 (weights converted once, accumulation in "
+                                          "float32)"),
+                                 cl::value_desc("type"), cl::init("float32"), cl::sub(runCommand),
+                                 cl::cat(category()));
 
 Expected<NpyArray> readArray(StringRef file) {
   if (file.ends_with(".pb")) {
@@ -183,6 +189,10 @@ int runRun() {
   request.fuse = !noFuseOption;
   request.repeat = repeatOption;
   request.profile = profileOption;
+  if (dtypeOption == "bfloat16")
+    request.dtype = DType::BFloat16;
+  else if (dtypeOption != "float32")
+    return usageError(runCommand, "--dtype " + dtypeOption + ": expected float32 or bfloat16");
   auto result = runModel(request);
   if (!result)
     return report(runCommand, result.takeError());
@@ -190,6 +200,10 @@ int runRun() {
     return kSuccess;
   if (!result->summary.empty())
     errs() << "dinfer run: " << result->summary << "\n";
+  if (request.dtype == DType::BFloat16 && request.deviceNum == 0 && result->packedProducts)
+    errs() << formatv("dinfer run: {0} of {1} products with constant weights in bfloat16{2}\n",
+                      result->bfloat16Products, result->packedProducts,
+                      result->bfloat16Products ? "" : " (oneDNN has no native bfloat16 kernel for them on this CPU)");
   if (!result->timesMs.empty())
     errs() << formatv("dinfer run: {0} runs: best {1:f3} ms, median {2:f3} ms\n", result->timesMs.size(),
                       result->timesMs.front(), result->timesMs[result->timesMs.size() / 2]);

@@ -56,6 +56,9 @@ struct RankRunOptions {
   /// inputs; rank 0's times (ms, in run order) go to `timesMs`.
   unsigned repeat = 0;
   std::vector<double> *timesMs = nullptr;
+  /// Every rank's products and convolutions with constant weights in this
+  /// precision (Executable::computeProductsIn).
+  DType productType = DType::Float32;
 };
 
 /// What every rank of a run ended with: its outputs, or its error.

@@ -40,6 +40,9 @@ struct RunRequest {
   bool fuse = true;    ///< fuse ops that are cheaper together (GeLU)
   unsigned repeat = 0; ///< single device: time this many more runs
   bool profile = false; ///< single device: the time of every kind of op
+  /// Precision of the products and convolutions with constant weights
+  /// (Executable::computeProductsIn): Float32 or BFloat16.
+  DType dtype = DType::Float32;
 };
 
 struct RunResult {
@@ -52,6 +55,8 @@ struct RunResult {
   std::string summary;
   std::vector<double> timesMs; ///< the repeated runs, sorted
   std::optional<OpProfile> profile;
+  /// Single device: products that ran in bfloat16, of those packed.
+  size_t bfloat16Products = 0, packedProducts = 0;
 };
 
 /// Runs `request`. A UsageError when the request itself is wrong (a missing

@@ -75,6 +75,17 @@ public:
   llvm::Expected<std::vector<Buffer>> run(std::vector<Buffer> inputs, WeightSource weights,
                                           OpProfile *profile = nullptr, const RankContext *rank = nullptr);
 
+  /// Matrix products and convolutions whose weights are constant float32
+  /// compute in `type`: Float32 (the default) or BFloat16 (weights converted
+  /// once as they are packed, activations as they enter, accumulation and
+  /// outputs in float32; float32 where oneDNN has no native kernel). Before
+  /// the first run.
+  void computeProductsIn(DType type);
+  /// How many products and convolutions with constant weights were packed,
+  /// and how many of those run in bfloat16 (after a run).
+  size_t packedProducts() const;
+  size_t bfloat16Products() const;
+
   /// Hands the storage of outputs the caller is done with back for the next
   /// run's values (a loop that runs the program step after step would
   /// otherwise get fresh pages from the system every step).

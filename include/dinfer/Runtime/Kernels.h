@@ -81,6 +81,13 @@ class PrepackedWeights {
 public:
   PrepackedWeights();
   ~PrepackedWeights();
+  /// Products of this weight in bfloat16: the weight converted once as it is
+  /// packed, the activations as they enter; accumulation and outputs stay
+  /// float32. Where oneDNN has no native bfloat16 kernel for the product
+  /// (a CPU without AVX-512 BF16 or AMX), float32.
+  bool bfloat16 = false;
+  /// Whether the packed product runs in bfloat16 (set when it is packed).
+  bool ranInBFloat16() const;
   struct Storage;
   std::unique_ptr<Storage> storage;
 };

@@ -28,8 +28,10 @@ llvm::Error Interpreter::matmul(Operation *op, Value xv, Value yv, bool ta, bool
     kernels::PrepackedWeights *prepacked = nullptr;
     if (state_.runInvariant.contains(yv)) {
       auto &slot = state_.prepacked[op];
-      if (!slot)
+      if (!slot) {
         slot = std::make_unique<kernels::PrepackedWeights>();
+        slot->bfloat16 = state_.bfloat16Products;
+      }
       prepacked = slot.get();
     }
     if (llvm::Error err =
@@ -96,8 +98,10 @@ llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
     kernels::PrepackedWeights *prepacked = nullptr;
     if (prepack) {
       auto &slot = state_.prepacked[op];
-      if (!slot)
+      if (!slot) {
         slot = std::make_unique<kernels::PrepackedWeights>();
+        slot->bfloat16 = state_.bfloat16Products;
+      }
       prepacked = slot.get();
       params.xChannelsLast = x.channelsLast;
       // A returned value leaves the run row-major anyway.

@@ -525,6 +525,60 @@ TEST(KernelsTest, ParallelForCoversEveryIndexOnce) {
 
 namespace {
 
+/// Elementwise magnitudes, to bound a bfloat16 product: rounding x and y to
+/// 8 significant bits errs by at most 2^-8 of each, so a sum of products by
+/// at most about 2^-7 of the sum of |x|·|y|.
+std::vector<float> magnitudes(std::vector<float> values) {
+  for (float &v : values)
+    v = std::abs(v);
+  return values;
+}
+
+TEST(KernelsTest, BFloat16ProductsWithinTheirRounding) {
+  for (bool tx : {false, true})
+    for (bool ty : {false, true}) {
+      int64_t m = 33, k = 96, n = 80;
+      std::vector<int64_t> xs = tx ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k},
+                           ys = ty ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n}, zs{m, n};
+      std::vector<float> x = randomData(m * k, 21), y = randomData(k * n, 22);
+      std::vector<double> want = referenceMatmul(x, xs, tx, y, ys, ty, zs),
+                          bound = referenceMatmul(magnitudes(x), xs, tx, magnitudes(y), ys, ty, zs);
+      PrepackedWeights prepacked;
+      prepacked.bfloat16 = true;
+      for (int call = 0; call < 2; ++call) {
+        std::vector<float> z(m * n, NAN);
+        llvm::Error err = matmul(x.data(), xs, tx, y.data(), ys, ty, z.data(), zs, &prepacked);
+        ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+        for (size_t i = 0; i < want.size(); ++i)
+          ASSERT_NEAR(z[i], want[i], bound[i] / 128 + 1e-5) << "tx " << tx << " ty " << ty << " element " << i;
+      }
+    }
+  // Convolutions: a grouped one with a bias and ReLU in its own pass.
+  int64_t n = 2, c = 8, h = 9, w = 9, o = 12, groups = 2, cg = c / groups;
+  std::vector<float> x = randomData(n * c * h * w, 23), weights = randomData(o * cg * 3 * 3, 24),
+                     bias = randomData(o, 25);
+  Conv2DParams p{{1, 1}, {1, 1}, {1, 1}, {1, 1}, groups};
+  std::vector<float> exact(n * o * h * w), bound(exact.size());
+  ASSERT_FALSE(static_cast<bool>(
+      conv2d(x.data(), {n, c, h, w}, weights.data(), {o, cg, 3, 3}, exact.data(), {n, o, h, w}, p)));
+  std::vector<float> absX = magnitudes(x), absW = magnitudes(weights);
+  ASSERT_FALSE(static_cast<bool>(
+      conv2d(absX.data(), {n, c, h, w}, absW.data(), {o, cg, 3, 3}, bound.data(), {n, o, h, w}, p)));
+  Conv2DParams q = p;
+  q.bias = bias.data();
+  q.activation = Conv2DParams::Activation::ReLU;
+  PrepackedWeights prepacked;
+  prepacked.bfloat16 = true;
+  std::vector<float> low(exact.size(), NAN);
+  llvm::Error err = conv2d(x.data(), {n, c, h, w}, weights.data(), {o, cg, 3, 3}, low.data(), {n, o, h, w}, q,
+                           &prepacked);
+  ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+  for (size_t i = 0; i < exact.size(); ++i) {
+    double want = std::max(0.0, double(exact[i]) + bias[(i / (h * w)) % o]);
+    ASSERT_NEAR(low[i], want, bound[i] / 128 + 1e-5) << "element " << i;
+  }
+}
+
 TEST(KernelsTest, PrepackedWeightsMatchAndFollowTheOperand) {
   PrepackedWeights prepacked;
   for (int64_t m : {1, 64})
