@@ -804,8 +804,8 @@ namespace {
 /// none at all, or only its reference implementation (far slower than
 /// float32), gives nothing and the caller stays in float32.
 template <typename Primitive, typename Build>
-std::shared_ptr<Compiled<Primitive>> lowPrecision(PrimitiveCache<Primitive> &cache, const std::string &key,
-                                                  Build build) {
+std::shared_ptr<Compiled<Primitive>> bfloat16Primitive(PrimitiveCache<Primitive> &cache, const std::string &key,
+                                                       Build build) {
   static std::mutex mutex;
   static std::set<std::string> refused;
   {
@@ -823,6 +823,9 @@ std::shared_ptr<Compiled<Primitive>> lowPrecision(PrimitiveCache<Primitive> &cac
   refused.insert(key);
   return nullptr;
 }
+
+/// Multiply-adds per output below which a convolution stays float32.
+constexpr int64_t kMinBFloat16Depth = 32;
 
 /// `count` float32 values as bfloat16, in this thread's buffer.
 const char *bfloatCopy(const float *x, size_t count) {
@@ -876,7 +879,7 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
         static PrimitiveCache<dnnl::matmul> packedCache;
         std::shared_ptr<Compiled<dnnl::matmul>> compiled;
         if (prepacked->bfloat16)
-          compiled = lowPrecision(packedCache, "packed-bf16;" + key, [&] {
+          compiled = bfloat16Primitive(packedCache, "packed-bf16;" + key, [&] {
             memory::desc lowX(xDims, memory::data_type::bf16, xStrides),
                 anyWeights(yDims, memory::data_type::bf16, memory::format_tag::any);
             return dnnl::matmul::primitive_desc(dnnl::matmul::desc(lowX, anyWeights, zd), userScratchpad(),
@@ -942,9 +945,12 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
       // (blocked or channels-last); the weights are reordered once, the
       // activations in and out of this thread's buffers around each call.
       memory::dims epilogue{p.bias ? 1 : 0, static_cast<int64_t>(p.activation)};
+      // A convolution with few multiply-adds per output (depthwise ones: 9)
+      // is bound by memory, and converting its input to bfloat16 would cost
+      // more than the arithmetic it saves.
+      bool lowPrecision = prepacked->bfloat16 && wShape[1] * wShape[2] * wShape[3] >= kMinBFloat16Depth;
       std::string key = keyOf({src, weights, dst, strides, dilations, padL, padR, epilogue}) +
-                        std::to_string(p.alpha) + "," + std::to_string(p.beta) +
-                        (prepacked->bfloat16 ? ";bf16" : "");
+                        std::to_string(p.alpha) + "," + std::to_string(p.beta) + (lowPrecision ? ";bf16" : "");
       auto &storage = prepacked->storage;
       memory::desc plainWeights(weights, memory::data_type::f32,
                                 groups > 1 ? memory::format_tag::goihw : memory::format_tag::oihw);
@@ -983,8 +989,8 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
           return dnnl::convolution_forward::primitive_desc(desc, attr, cpuEngine());
         };
         std::shared_ptr<Compiled<dnnl::convolution_forward>> compiled;
-        if (prepacked->bfloat16)
-          compiled = lowPrecision(anyCache, "any-bf16:" + key, [&] { return build(memory::data_type::bf16); });
+        if (lowPrecision)
+          compiled = bfloat16Primitive(anyCache, "any-bf16:" + key, [&] { return build(memory::data_type::bf16); });
         auto fresh = std::make_unique<PrepackedWeights::Storage>();
         fresh->bfloat16 = compiled != nullptr;
         if (!compiled)
