@@ -13,7 +13,7 @@ PACKAGES=(
   # Build system.
   cmake ninja-build ccache g++ pkg-config time
   # Formats.
-  libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata rapidjson-dev
+  libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata libsimdjson-dev
   # Kernels, collectives, crypto.
   libdnnl-dev libopenblas-dev libopenmpi-dev openmpi-bin libssl-dev
   # Python package.

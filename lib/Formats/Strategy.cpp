@@ -12,12 +12,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
-// RapidJSON 1.1 copies its values with memcpy, which GCC warns about.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wclass-memaccess"
-#include "rapidjson/document.h"
-#include "rapidjson/error/en.h"
-#pragma GCC diagnostic pop
+#include <simdjson.h>
 
 #include <cmath>
 #include <map>
@@ -187,66 +182,68 @@ void toProto(const StrategyFile &strategy, pb::ParallelStrategyMap &map) {
 // JSON
 //===----------------------------------------------------------------------===//
 
-/// A JSON strategy is read with RapidJSON into one pooled document: a
-/// 1,024-rank strategy holds thousands of small objects, and llvm::json gives
-/// each a hash map of at least 64 buckets (4 KiB apiece), which made parsing the
-/// costliest step of a 175B-parameter `--plan`. llvm::json still writes them.
-using JsonValue = rapidjson::Value;
+/// A JSON strategy is read with simdjson into one compact document (a tape):
+/// a 1,024-rank strategy holds thousands of small objects, and llvm::json
+/// gives each a hash map of at least 64 buckets (4 KiB apiece), which made
+/// parsing the costliest step of a 175B-parameter `--plan`. llvm::json still
+/// writes them.
+using JsonValue = simdjson::dom::element;
 
-/// Parses `bytes` (no terminating NUL needed); the error says where it failed.
-bool parseJson(StringRef bytes, rapidjson::Document &document, std::string *why = nullptr) {
-  // Iterative: deeply nested input cannot exhaust the stack.
-  document.Parse<rapidjson::kParseIterativeFlag>(bytes.data(), bytes.size());
-  if (!document.HasParseError())
+/// Parses `bytes` into `root` (valid while `parser` lives); the error says
+/// what is wrong. simdjson refuses nesting deeper than 1,024 levels rather
+/// than exhausting the stack.
+bool parseJson(StringRef bytes, simdjson::dom::parser &parser, JsonValue &root, std::string *why = nullptr) {
+  simdjson::error_code error = parser.parse(bytes.data(), bytes.size()).get(root);
+  if (!error)
     return true;
-  if (why) {
-    size_t offset = document.GetErrorOffset();
-    StringRef before = bytes.take_front(std::min(offset, bytes.size()));
-    size_t line = before.count('\n') + 1;
-    size_t column = offset - (before.rfind('\n') == StringRef::npos ? 0 : before.rfind('\n') + 1) + 1;
-    *why = (Twine("line ") + Twine(line) + ", column " + Twine(column) + " (byte " + Twine(offset) +
-            "): " + rapidjson::GetParseError_En(document.GetParseError()))
-               .str();
-  }
+  if (!why)
+    return false;
+  *why = simdjson::error_message(error);
+  // simdjson does not say where; llvm::json does, and on a bad file only.
+  // (Not on one nested too deeply: its parser recurses.)
+  if (error != simdjson::DEPTH_ERROR)
+    if (auto precise = llvm::json::parse(bytes); !precise)
+      *why = llvm::toString(precise.takeError());
   return false;
 }
 
-const JsonValue *member(const JsonValue &object, StringRef key) {
-  if (!object.IsObject())
-    return nullptr;
-  auto found = object.FindMember(rapidjson::StringRef(key.data(), key.size()));
-  return found == object.MemberEnd() ? nullptr : &found->value;
+std::optional<JsonValue> member(const JsonValue &object, StringRef key) {
+  simdjson::dom::object fields;
+  JsonValue value;
+  if (object.get_object().get(fields) || fields.at_key(std::string_view(key.data(), key.size())).get(value))
+    return std::nullopt;
+  return value;
 }
 
 /// An integer, or a number with no fraction (as llvm::json accepted).
 std::optional<int64_t> integerOf(const JsonValue &value) {
-  if (value.IsInt64())
-    return value.GetInt64();
-  if (value.IsDouble()) {
-    double d = value.GetDouble(), whole;
-    if (std::modf(d, &whole) == 0.0 && whole >= -9.2e18 && whole <= 9.2e18)
-      return static_cast<int64_t>(whole);
-  }
+  int64_t i;
+  if (!value.get_int64().get(i))
+    return i;
+  double d, whole;
+  if (value.is_double() && !value.get_double().get(d) && std::modf(d, &whole) == 0.0 && whole >= -9.2e18 &&
+      whole <= 9.2e18)
+    return static_cast<int64_t>(whole);
   return std::nullopt;
 }
 
 std::optional<int64_t> integerMember(const JsonValue &object, StringRef key) {
-  const JsonValue *value = member(object, key);
+  std::optional<JsonValue> value = member(object, key);
   return value ? integerOf(*value) : std::nullopt;
 }
-
-StringRef keyOf(const JsonValue &name) { return StringRef(name.GetString(), name.GetStringLength()); }
 
 /// The members of a JSON object in key order: strategies list their items in a
 /// stable order whatever order the file wrote them in. A key written twice is
 /// an error, naming it.
-llvm::Expected<std::vector<std::pair<StringRef, const JsonValue *>>> sortedMembers(const JsonValue &object,
-                                                                                   StringRef file,
-                                                                                   StringRef what) {
-  std::vector<std::pair<StringRef, const JsonValue *>> members;
-  members.reserve(object.MemberCount());
-  for (const auto &kv : object.GetObject())
-    members.emplace_back(keyOf(kv.name), &kv.value);
+llvm::Expected<std::vector<std::pair<StringRef, JsonValue>>> sortedMembers(const JsonValue &object, StringRef file,
+                                                                           StringRef what) {
+  std::vector<std::pair<StringRef, JsonValue>> members;
+  simdjson::dom::object fields;
+  if (!object.get_object().get(fields)) {
+    members.reserve(fields.size());
+    for (simdjson::dom::key_value_pair field : fields)
+      members.emplace_back(StringRef(field.key.data(), field.key.size()), field.value);
+  }
   llvm::sort(members, [](const auto &a, const auto &b) { return a.first < b.first; });
   for (size_t i = 1; i < members.size(); ++i)
     if (members[i].first == members[i - 1].first)
@@ -254,11 +251,13 @@ llvm::Expected<std::vector<std::pair<StringRef, const JsonValue *>>> sortedMembe
   return members;
 }
 
-llvm::Expected<llvm::SmallVector<int64_t, 4>> intList(const JsonValue *value, StringRef file, const Twine &what) {
+llvm::Expected<llvm::SmallVector<int64_t, 4>> intList(std::optional<JsonValue> value, StringRef file,
+                                                      const Twine &what) {
   llvm::SmallVector<int64_t, 4> out;
-  if (!value || !value->IsArray())
+  simdjson::dom::array elements;
+  if (!value || value->get_array().get(elements))
     return strategyError(file, what + " must be a list of integers");
-  for (const JsonValue &element : value->GetArray()) {
+  for (JsonValue element : elements) {
     std::optional<int64_t> v = integerOf(element);
     if (!v)
       return strategyError(file, what + " must be a list of integers");
@@ -271,22 +270,23 @@ llvm::Expected<StrategyFile> fromJson(const JsonValue &root, StringRef file) {
   StrategyFile strategy;
   strategy.encoding = StrategyFile::Encoding::Json;
   strategy.currentStage = integerMember(root, "current_stage").value_or(1);
-  if (const JsonValue *items = member(root, "parallel_strategy_item"); items && items->IsObject()) {
+  if (std::optional<JsonValue> items = member(root, "parallel_strategy_item"); items && items->is_object()) {
     auto members = sortedMembers(*items, file, "strategy item");
     if (!members)
       return members.takeError();
     strategy.ops.reserve(members->size());
     for (auto [name, item] : *members) {
-      if (!item->IsObject())
+      if (!item.is_object())
         return strategyError(file, "strategy item '" + name + "' must be an object");
       StrategyOp op;
       op.name = name.str();
-      op.stage = integerMember(*item, "stage").value_or(0);
-      const JsonValue *inputs = member(*item, "parallel_strategy");
-      if (!inputs || !inputs->IsArray())
+      op.stage = integerMember(item, "stage").value_or(0);
+      std::optional<JsonValue> inputs = member(item, "parallel_strategy");
+      simdjson::dom::array inputList;
+      if (!inputs || inputs->get_array().get(inputList))
         return strategyError(file, "strategy item '" + name + "' has no parallel_strategy list");
-      for (const JsonValue &input : inputs->GetArray()) {
-        auto dims = intList(&input, file, "strategy item '" + name + "'");
+      for (JsonValue input : inputList) {
+        auto dims = intList(input, file, "strategy item '" + name + "'");
         if (!dims)
           return dims.takeError();
         op.inputs.push_back(*dims);
@@ -294,31 +294,32 @@ llvm::Expected<StrategyFile> fromJson(const JsonValue &root, StringRef file) {
       strategy.ops.push_back(std::move(op));
     }
   }
-  const JsonValue *items = member(root, "parallel_layout_item");
-  if (!items || !items->IsObject())
+  std::optional<JsonValue> items = member(root, "parallel_layout_item");
+  if (!items || !items->is_object())
     return strategyError(file, "JSON strategy without parallel_layout_item");
   auto members = sortedMembers(*items, file, "layout");
   if (!members)
     return members.takeError();
   strategy.layouts.reserve(members->size());
   for (auto [name, item] : *members) {
-    if (!item->IsObject())
+    if (!item.is_object())
       return strategyError(file, "layout '" + name + "' must be an object");
     StrategyLayout layout;
     layout.name = name.str();
-    auto dev = intList(member(*item, "dev_matrix"), file, "layout '" + name + "': dev_matrix");
+    auto dev = intList(member(item, "dev_matrix"), file, "layout '" + name + "': dev_matrix");
     if (!dev)
       return dev.takeError();
     layout.layout.devMatrix = *dev;
-    const JsonValue *map = member(*item, "tensor_map");
-    if (!map || !map->IsArray())
+    std::optional<JsonValue> map = member(item, "tensor_map");
+    simdjson::dom::array entries;
+    if (!map || map->get_array().get(entries))
       return strategyError(file, "layout '" + name + "' has no tensor_map");
-    for (const JsonValue &entry : map->GetArray()) {
+    for (JsonValue entry : entries) {
       if (std::optional<int64_t> axis = integerOf(entry)) {
         layout.layout.tensorMap.push_back(*axis == -1 ? DimAxes{} : DimAxes{*axis});
         continue;
       }
-      auto axes = intList(&entry, file, "layout '" + name + "': tensor_map entry");
+      auto axes = intList(entry, file, "layout '" + name + "': tensor_map entry");
       if (!axes)
         return axes.takeError();
       DimAxes dim;
@@ -327,7 +328,7 @@ llvm::Expected<StrategyFile> fromJson(const JsonValue &root, StringRef file) {
           dim.push_back(axis);
       layout.layout.tensorMap.push_back(dim);
     }
-    if (const JsonValue *shape = member(*item, "tensor_shape")) {
+    if (std::optional<JsonValue> shape = member(item, "tensor_shape")) {
       auto dims = intList(shape, file, "layout '" + name + "': tensor_shape");
       if (!dims)
         return dims.takeError();
@@ -336,15 +337,15 @@ llvm::Expected<StrategyFile> fromJson(const JsonValue &root, StringRef file) {
     for (auto [key, target] : {std::pair<StringRef, llvm::SmallVector<int64_t, 4> *>{"param_split_shape",
                                                                                      &layout.paramSplitShape},
                                {"indices_offset", &layout.indicesOffset}})
-      if (const JsonValue *value = member(*item, key)) {
+      if (std::optional<JsonValue> value = member(item, key)) {
         auto dims = intList(value, file, "layout '" + name + "': " + key);
         if (!dims)
           return dims.takeError();
         *target = *dims;
       }
-    layout.field = integerMember(*item, "field").value_or(0);
-    layout.layout.optShardStep = integerMember(*item, "opt_weight_shard_step").value_or(0);
-    layout.layout.optShardSize = integerMember(*item, "opt_weight_shard_size").value_or(0);
+    layout.field = integerMember(item, "field").value_or(0);
+    layout.layout.optShardStep = integerMember(item, "opt_weight_shard_step").value_or(0);
+    layout.layout.optShardSize = integerMember(item, "opt_weight_shard_size").value_or(0);
     if (llvm::Error err = checkLayout(layout.layout))
       return strategyError(file, "layout '" + name + "': " + llvm::toString(std::move(err)));
     strategy.layouts.push_back(std::move(layout));
@@ -393,8 +394,9 @@ llvm::json::Value toJson(const StrategyFile &strategy) {
 
 bool dinfer::looksLikeStrategy(StringRef bytes) {
   if (bytes.ltrim().starts_with("{")) {
-    rapidjson::Document document;
-    return parseJson(bytes, document) && member(document, "parallel_layout_item");
+    simdjson::dom::parser parser;
+    JsonValue root;
+    return parseJson(bytes, parser, root) && member(root, "parallel_layout_item");
   }
   pb::ParallelStrategyMap map;
   return parseProto(bytes, map);
@@ -402,13 +404,14 @@ bool dinfer::looksLikeStrategy(StringRef bytes) {
 
 llvm::Expected<StrategyFile> dinfer::parseStrategy(StringRef bytes, StringRef fileName) {
   if (bytes.ltrim().starts_with("{")) {
-    rapidjson::Document document;
+    simdjson::dom::parser parser;
+    JsonValue root;
     std::string why;
-    if (!parseJson(bytes, document, &why))
+    if (!parseJson(bytes, parser, root, &why))
       return strategyError(fileName, "invalid JSON strategy: " + why);
-    if (!document.IsObject())
+    if (!root.is_object())
       return strategyError(fileName, "a JSON strategy must be an object");
-    return fromJson(document, fileName);
+    return fromJson(root, fileName);
   }
   pb::ParallelStrategyMap map;
   if (!parseProto(bytes, map)) {
