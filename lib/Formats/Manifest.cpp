@@ -136,6 +136,9 @@ llvm::Expected<ExportManifest> dinfer::parseManifest(llvm::StringRef text, llvm:
     auto tensor = reader.tensor(entry, "an output", /*needLayout=*/false);
     if (!tensor)
       return tensor.takeError();
+    if (tensor->layout)
+      if (llvm::Error err = checkDeviceCount(*tensor->layout, manifest.stageSize()))
+        return reader.bad("output '" + tensor->name + "': " + llvm::toString(std::move(err)));
     manifest.outputs.push_back(std::move(*tensor));
   }
 
@@ -203,12 +206,17 @@ llvm::Expected<ExportManifest> dinfer::parseManifest(llvm::StringRef text, llvm:
       auto tensor = reader.tensor(entry, "a decode input", /*needLayout=*/true);
       if (!tensor)
         return tensor.takeError();
+      if (llvm::Error err = checkDeviceCount(*tensor->layout, manifest.stageSize()))
+        return reader.bad("decode input '" + tensor->name + "': " + llvm::toString(std::move(err)));
       generation.inputs.push_back(std::move(*tensor));
     }
     for (const Value &entry : *decodeOutputs) {
       auto tensor = reader.tensor(entry, "a decode output", /*needLayout=*/false);
       if (!tensor)
         return tensor.takeError();
+      if (tensor->layout)
+        if (llvm::Error err = checkDeviceCount(*tensor->layout, manifest.stageSize()))
+          return reader.bad("decode output '" + tensor->name + "': " + llvm::toString(std::move(err)));
       generation.outputs.push_back(std::move(*tensor));
     }
     manifest.generation = std::move(generation);

@@ -57,4 +57,34 @@ TEST(Manifest, AGroupNamingARankOutsideTheExportIsAnError) {
   EXPECT_NE(llvm::toString(back.takeError()).find("manifest.json: group 'bad'.ranks"), std::string::npos);
 }
 
+TEST(Manifest, LayoutsOverAnotherDeviceCountThanAStageAreErrors) {
+  // An output or a decode step's input or output laid out over 4 devices,
+  // in an export whose stages hold 2.
+  TensorLayout overFour{{4}, {{0}, {}, {}}, 0, 0};
+  ExportManifest output = sample();
+  output.outputs[0].layout = overFour;
+  auto back = parseManifest(serializeManifest(output), "manifest.json");
+  ASSERT_FALSE(static_cast<bool>(back));
+  EXPECT_NE(llvm::toString(back.takeError()).find("output 'y'"), std::string::npos);
+
+  ExportManifest decode = sample();
+  ExportManifest::Generation generation;
+  generation.batch = 2;
+  generation.promptLength = 32;
+  generation.capacity = 64;
+  generation.layers = 1;
+  generation.decodeFile = "decode.mindir";
+  generation.inputs.push_back({"input_ids", DType::Int64, {2, 1}, overFour});
+  generation.outputs.push_back({"logits", DType::Float32, {2, 1, 8}, std::nullopt});
+  decode.generation = generation;
+  back = parseManifest(serializeManifest(decode), "manifest.json");
+  ASSERT_FALSE(static_cast<bool>(back));
+  EXPECT_NE(llvm::toString(back.takeError()).find("decode input 'input_ids'"), std::string::npos);
+  // Over the stage's 2 devices it is read back.
+  decode.generation->inputs[0].layout = TensorLayout{{2}, {{0}, {}}, 0, 0};
+  back = parseManifest(serializeManifest(decode), "manifest.json");
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->generation->inputs[0].name, "input_ids");
+}
+
 } // namespace
