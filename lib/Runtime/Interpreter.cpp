@@ -343,6 +343,19 @@ void dinfer::interp::fuseConvEpilogues(Executable::State &state) {
     fuse(biasAdd, conv.getResult());
     Value last = biasAdd.getResult();
     Operation *next = soleUser(last);
+    // A residual added after the bias (ResNet's shortcut), when it is computed
+    // before the convolution: oneDNN adds it in the same pass (a sum post-op).
+    if (auto add = llvm::dyn_cast_or_null<nn::AddOp>(next)) {
+      Value residual = add.getOperand(0) == last ? add.getOperand(1) : add.getOperand(0);
+      Operation *residualDef = residual.getDefiningOp();
+      if (residual != last && typeOf(residual) == typeOf(last) && typeOf(add.getResult()) == typeOf(last) &&
+          (!residualDef || residualDef->isBeforeInBlock(conv))) {
+        epilogue.residual = residual;
+        fuse(add, last);
+        last = add.getResult();
+        next = soleUser(last);
+      }
+    }
     // SiLU spelled out (x · sigmoid(x), as torch exports it).
     if (!next && std::distance(last.use_begin(), last.use_end()) == 2) {
       nn::SigmoidOp sigmoid;

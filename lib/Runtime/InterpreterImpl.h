@@ -139,6 +139,8 @@ struct dinfer::Executable::State {
     mlir::Value bias;
     kernels::Conv2DParams::Activation activation = kernels::Conv2DParams::Activation::None;
     float alpha = 0, beta = 0;
+    /// Added after the bias, before the activation (a residual connection).
+    mlir::Value residual;
   };
   llvm::DenseMap<mlir::Operation *, ConvEpilogue> convEpilogues;
   /// Ops a convolution ran for them: each result is this operand's buffer.

@@ -944,7 +944,7 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
       // Constant weights: oneDNN picks the layouts its fastest kernel reads
       // (blocked or channels-last); the weights are reordered once, the
       // activations in and out of this thread's buffers around each call.
-      memory::dims epilogue{p.bias ? 1 : 0, static_cast<int64_t>(p.activation)};
+      memory::dims epilogue{p.bias ? 1 : 0, static_cast<int64_t>(p.activation), p.residual ? 1 : 0};
       // A convolution with few multiply-adds per output (depthwise ones: 9)
       // is bound by memory, and converting its input to bfloat16 would cost
       // more than the arithmetic it saves.
@@ -962,8 +962,10 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
               dd(dst, memory::data_type::f32, memory::format_tag::any),
               bd(memory::dims{dst[1]}, memory::data_type::f32, memory::format_tag::x);
           dnnl::primitive_attr attr = userScratchpad();
-          if (p.activation != Conv2DParams::Activation::None) {
+          if (p.residual || p.activation != Conv2DParams::Activation::None) {
             dnnl::post_ops ops;
+            if (p.residual) // added to the output, which holds it when the kernel starts
+              ops.append_sum(1.0f);
             switch (p.activation) {
             case Conv2DParams::Activation::ReLU: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0, 0); break;
             case Conv2DParams::Activation::Clip:
@@ -1024,6 +1026,12 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
         if (dstBuffer.size() < pd.dst_desc().get_size())
           dstBuffer.resize(pd.dst_desc().get_size());
         ym = memory(pd.dst_desc(), cpuEngine(), dstBuffer.data());
+      }
+      if (p.residual) {
+        memory::desc residualDesc(dst, memory::data_type::f32,
+                                  p.residualChannelsLast ? memory::format_tag::nhwc : memory::format_tag::nchw);
+        memory residual(residualDesc, cpuEngine(), const_cast<float *>(p.residual));
+        dnnl::reorder(residual, ym).execute(threadStream(), residual, ym);
       }
       std::unordered_map<int, memory> arguments{{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, storage->packed}, {DNNL_ARG_DST, ym}};
       if (p.bias)

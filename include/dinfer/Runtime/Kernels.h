@@ -114,6 +114,11 @@ struct Conv2DParams {
   const float *bias = nullptr;
   enum class Activation { None, ReLU, Clip, HardSwish, Sigmoid, SiLU } activation = Activation::None;
   float alpha = 0, beta = 0;
+  /// With prepacked weights: a tensor of y's shape added after the bias and
+  /// before the activation (a residual connection), in [N, H, W, C] byte
+  /// order when `residualChannelsLast`.
+  const float *residual = nullptr;
+  bool residualChannelsLast = false;
 };
 /// NCHW float32 convolution (OIHW weights, no bias) on oneDNN. With
 /// `prepacked` the weights are taken as constant: kept in the layout of

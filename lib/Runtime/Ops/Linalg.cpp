@@ -112,6 +112,13 @@ llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
         params.activation = epilogue->second.activation;
         params.alpha = epilogue->second.alpha;
         params.beta = epilogue->second.beta;
+        if (Value residual = epilogue->second.residual) {
+          const Buffer &r = inAnyLayout(residual);
+          if (r.dtype != DType::Float32 || r.shape != y.shape)
+            return opError(op, "internal: a fused residual of another type or shape than the convolution's");
+          params.residual = r.as<float>();
+          params.residualChannelsLast = r.channelsLast;
+        }
         params.mayLeaveChannelsLast = true; // what returns it converts it
       }
     } else if (state_.convEpilogues.count(op)) {

@@ -489,6 +489,29 @@ TEST(KernelsTest, Conv2DAgainstDirectLoops) {
         ASSERT_NEAR(fusedY[i], want, 1e-4 * (1 + std::abs(want))) << "activation " << static_cast<int>(activation);
       }
     }
+    // A residual added after the bias and before ReLU, given row-major and
+    // channels-last ([N, H, W, C] bytes).
+    std::vector<float> residual = randomData(y.size(), 13), residualLast(y.size());
+    for (int64_t n = 0; n < c.n; ++n)
+      for (int64_t o = 0; o < c.o; ++o)
+        for (int64_t i = 0; i < oh * ow; ++i)
+          residualLast[(n * oh * ow + i) * c.o + o] = residual[(n * c.o + o) * oh * ow + i];
+    for (bool channelsLast : {false, true}) {
+      Conv2DParams q = p;
+      q.bias = bias.data();
+      q.activation = Activation::ReLU;
+      q.residual = channelsLast ? residualLast.data() : residual.data();
+      q.residualChannelsLast = channelsLast;
+      PrepackedWeights fused;
+      std::vector<float> fusedY(y.size(), NAN);
+      llvm::Error fusedErr = conv2d(x.data(), {c.n, c.c, c.h, c.w}, w.data(), {c.o, cg, c.kh, c.kw}, fusedY.data(),
+                                    {c.n, c.o, oh, ow}, q, &fused);
+      ASSERT_FALSE(static_cast<bool>(fusedErr)) << llvm::toString(std::move(fusedErr));
+      for (size_t i = 0; i < y.size(); ++i) {
+        double want = std::max(0.0, double(y[i]) + bias[(i / (oh * ow)) % c.o] + residual[i]);
+        ASSERT_NEAR(fusedY[i], want, 1e-4 * (1 + std::abs(want))) << "residual, channels-last " << channelsLast;
+      }
+    }
     for (int64_t n = 0; n < c.n; ++n)
       for (int64_t o = 0; o < c.o; ++o)
         for (int64_t i = 0; i < oh; ++i)
