@@ -324,6 +324,18 @@ void dinfer::interp::fuseConvEpilogues(Executable::State &state) {
     state.steps[stepOf.lookup(op)].second = forwardFused;
   };
   for (Operation &op : state.entry.getBody().front()) {
+    // A float32 batch normalization and the ReLU that alone reads it (DenseNet's
+    // pre-activations): one pass.
+    if (auto norm = llvm::dyn_cast<nn::BatchNormOp>(op)) {
+      auto relu = llvm::dyn_cast_or_null<nn::ReLUOp>(soleUser(norm.getResult()));
+      RankedTensorType type = typeOf(norm.getResult());
+      if (relu && type.getElementType().isF32() && typeOf(norm.getX()).getElementType().isF32() &&
+          type.getRank() >= 2 && typeOf(relu.getResult()) == type) {
+        state.batchNormsWithReLU.insert(norm);
+        fuse(relu, norm.getResult());
+      }
+      continue;
+    }
     auto conv = llvm::dyn_cast<nn::Conv2DOp>(op);
     // Only where the kernel takes oneDNN's prepacked path (constant float32 weights).
     if (!conv || !state.runInvariant.contains(conv.getW()) || !typeOf(conv.getX()).getElementType().isF32() ||

@@ -143,6 +143,8 @@ struct dinfer::Executable::State {
     mlir::Value residual;
   };
   llvm::DenseMap<mlir::Operation *, ConvEpilogue> convEpilogues;
+  /// Float32 batch normalizations whose ReLU runs in their own pass.
+  llvm::DenseSet<mlir::Operation *> batchNormsWithReLU;
   /// Ops a convolution ran for them: each result is this operand's buffer.
   llvm::DenseMap<mlir::Operation *, mlir::Value> fusedInto;
   std::multimap<size_t, std::vector<char>> pool;

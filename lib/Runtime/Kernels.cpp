@@ -296,6 +296,12 @@ DINFER_VECTOR_CLONES void affineChannels(const float *x, float *y, int64_t n, co
     y[i] = x[i] * scale[i] + shift[i];
 }
 
+DINFER_VECTOR_CLONES void affineChannelsReLU(const float *x, float *y, int64_t n, const float *scale,
+                                             const float *shift) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = std::max(x[i] * scale[i] + shift[i], 0.0f);
+}
+
 DINFER_VECTOR_CLONES float rowMax(const float *x, int64_t n) {
   float m = -INFINITY;
   for (int64_t i = 0; i < n; ++i)
@@ -585,20 +591,26 @@ DINFER_VECTOR_CLONES void affineRow(const float *x, float *y, int64_t n, float s
   for (int64_t i = 0; i < n; ++i)
     y[i] = x[i] * scale + shift;
 }
+
+DINFER_VECTOR_CLONES void affineRowReLU(const float *x, float *y, int64_t n, float scale, float shift) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = std::max(x[i] * scale + shift, 0.0f);
+}
 } // namespace
 
 void kernels::channelAffine(const float *x, float *y, int64_t batches, int64_t channels, int64_t inner,
-                            const float *scale, const float *shift) {
+                            const float *scale, const float *shift, bool relu) {
   if (inner == 1) { // channels last: each row of `channels` against the two vectors
     parallelFor(batches, channels * 2, [&](int64_t b, int64_t e) {
       for (int64_t row = b; row < e; ++row)
-        affineChannels(x + row * channels, y + row * channels, channels, scale, shift);
+        (relu ? affineChannelsReLU : affineChannels)(x + row * channels, y + row * channels, channels, scale, shift);
     });
     return;
   }
   parallelFor(batches * channels, inner * 2, [&](int64_t b, int64_t e) {
     for (int64_t row = b; row < e; ++row)
-      affineRow(x + row * inner, y + row * inner, inner, scale[row % channels], shift[row % channels]);
+      (relu ? affineRowReLU : affineRow)(x + row * inner, y + row * inner, inner, scale[row % channels],
+                                         shift[row % channels]);
   });
 }
 

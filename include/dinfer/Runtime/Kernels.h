@@ -65,8 +65,9 @@ void rmsNormRows(const float *x, const float *gamma, float *y, int64_t rows, int
 
 /// y = x · scale[c] + shift[c] over [batches, channels, inner] (inference
 /// BatchNorm with its statistics folded into scale and shift).
+/// With `relu`, max(., 0) in the same pass.
 void channelAffine(const float *x, float *y, int64_t batches, int64_t channels, int64_t inner, const float *scale,
-                   const float *shift);
+                   const float *shift, bool relu = false);
 
 /// Elements of x ([shape] row-major, elementBytes each) permuted by perm.
 void transpose(const char *x, char *y, llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> perm,

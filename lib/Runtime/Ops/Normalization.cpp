@@ -221,10 +221,11 @@ Kernel dinfer::interp::selectNormalizationKernel(Operation *op) {
             const float *a = any.as<float>();
             Buffer &y = self.defineInPlaceOf(o.getResult(), o.getX());
             // Channels last: every pixel a row of C channels.
+            bool relu = self.state().batchNormsWithReLU.contains(op);
             if (channelsLast)
-              kernels::channelAffine(a, y.as<float>(), any.shape[0] * inner, C, 1, scale.data(), shift.data());
+              kernels::channelAffine(a, y.as<float>(), any.shape[0] * inner, C, 1, scale.data(), shift.data(), relu);
             else
-              kernels::channelAffine(a, y.as<float>(), any.shape[0], C, inner, scale.data(), shift.data());
+              kernels::channelAffine(a, y.as<float>(), any.shape[0], C, inner, scale.data(), shift.data(), relu);
             y.channelsLast = channelsLast;
             return llvm::Error::success();
           }

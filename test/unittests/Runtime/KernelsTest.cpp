@@ -729,6 +729,16 @@ TEST(KernelsTest, ChannelAffine) {
     double want = double(x[i]) * scale[i % 3] + shift[i % 3];
     ASSERT_NEAR(z[i], want, 1e-6 * (1 + std::abs(want)));
   }
+  // With the ReLU in the same pass, both layouts.
+  for (int64_t inner : {50, 1}) {
+    int64_t batches = inner == 1 ? 100 : 2;
+    channelAffine(x.data(), y.data(), batches, 3, inner, scale.data(), shift.data(), /*relu=*/true);
+    for (size_t i = 0; i < x.size(); ++i) {
+      size_t c = inner == 1 ? i % 3 : i / 50 % 3;
+      double want = std::max(0.0, double(x[i]) * scale[c] + shift[c]);
+      ASSERT_NEAR(y[i], want, 1e-6 * (1 + std::abs(want))) << "inner " << inner;
+    }
+  }
 }
 
 /// MindSpore's LSTM written out step by step in double: every layer and
