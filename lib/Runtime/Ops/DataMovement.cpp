@@ -109,14 +109,24 @@ Kernel dinfer::interp::selectDataMovementKernel(Operation *op) {
               })) {
             Buffer &y = self.define(o.getResult());
             int64_t pixels = y.shape[0] * y.shape[2] * y.shape[3], e = y.elementBytes();
-            int64_t row = y.shape[1] * e, offset = 0;
+            int64_t row = y.shape[1] * e;
+            SmallVector<std::pair<const char *, int64_t>, 8> parts; // each input's bytes and channel bytes
             for (Value v : o.getInputs()) {
               const Buffer &x = self.inAnyLayout(v);
-              int64_t chunk = x.shape[1] * e;
-              for (int64_t p = 0; p < pixels; ++p)
-                std::memcpy(y.data.data() + p * row + offset, x.bytes() + p * chunk, chunk);
-              offset += chunk;
+              parts.push_back({x.bytes(), x.shape[1] * e});
             }
+            // Pixel by pixel, each output row written front to back; the
+            // pixels split between the kernel threads.
+            char *out = y.data.data();
+            kernels::parallelFor(pixels, row, [&](int64_t begin, int64_t end) {
+              for (int64_t p = begin; p < end; ++p) {
+                char *target = out + p * row;
+                for (auto [bytes, chunk] : parts) {
+                  std::memcpy(target, bytes + p * chunk, chunk);
+                  target += chunk;
+                }
+              }
+            });
             y.channelsLast = true;
             return llvm::Error::success();
           }
