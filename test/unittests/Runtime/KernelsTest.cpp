@@ -464,17 +464,22 @@ TEST(KernelsTest, Conv2DAgainstDirectLoops) {
     // A bias and each activation in the convolution's own pass.
     using Activation = Conv2DParams::Activation;
     std::vector<float> bias = randomData(c.o, 12);
+    // The prepacked convolution with `q`'s epilogue (its bias always).
+    auto fusedConv = [&](Conv2DParams q, std::vector<float> &fusedY) {
+      q.bias = bias.data();
+      PrepackedWeights fused;
+      fusedY.assign(y.size(), NAN);
+      return conv2d(x.data(), {c.n, c.c, c.h, c.w}, w.data(), {c.o, cg, c.kh, c.kw}, fusedY.data(), {c.n, c.o, oh, ow},
+                    q, &fused);
+    };
     for (Activation activation : {Activation::None, Activation::ReLU, Activation::Clip, Activation::HardSwish,
                                   Activation::Sigmoid, Activation::SiLU}) {
       Conv2DParams q = p;
-      q.bias = bias.data();
       q.activation = activation;
       q.alpha = -0.5f;
       q.beta = 0.75f;
-      PrepackedWeights fused;
-      std::vector<float> fusedY(y.size(), NAN);
-      llvm::Error fusedErr = conv2d(x.data(), {c.n, c.c, c.h, c.w}, w.data(), {c.o, cg, c.kh, c.kw}, fusedY.data(),
-                                    {c.n, c.o, oh, ow}, q, &fused);
+      std::vector<float> fusedY;
+      llvm::Error fusedErr = fusedConv(q, fusedY);
       ASSERT_FALSE(static_cast<bool>(fusedErr)) << llvm::toString(std::move(fusedErr));
       for (size_t i = 0; i < y.size(); ++i) {
         double v = double(y[i]) + bias[(i / (oh * ow)) % c.o], want = v;
@@ -498,14 +503,11 @@ TEST(KernelsTest, Conv2DAgainstDirectLoops) {
           residualLast[(n * oh * ow + i) * c.o + o] = residual[(n * c.o + o) * oh * ow + i];
     for (bool channelsLast : {false, true}) {
       Conv2DParams q = p;
-      q.bias = bias.data();
       q.activation = Activation::ReLU;
       q.residual = channelsLast ? residualLast.data() : residual.data();
       q.residualChannelsLast = channelsLast;
-      PrepackedWeights fused;
-      std::vector<float> fusedY(y.size(), NAN);
-      llvm::Error fusedErr = conv2d(x.data(), {c.n, c.c, c.h, c.w}, w.data(), {c.o, cg, c.kh, c.kw}, fusedY.data(),
-                                    {c.n, c.o, oh, ow}, q, &fused);
+      std::vector<float> fusedY;
+      llvm::Error fusedErr = fusedConv(q, fusedY);
       ASSERT_FALSE(static_cast<bool>(fusedErr)) << llvm::toString(std::move(fusedErr));
       for (size_t i = 0; i < y.size(); ++i) {
         double want = std::max(0.0, double(y[i]) + bias[(i / (oh * ow)) % c.o] + residual[i]);
