@@ -531,7 +531,7 @@ llvm::Error CheckpointWriter::addTensor(llvm::StringRef name, llvm::StringRef ty
 
     constexpr uint64_t kChunk = 4 << 20;
     uint64_t chunkBytes = std::min<uint64_t>(kChunk, std::max<uint64_t>(partBytes, 1));
-    char *buffer = chunkBuffer(chunkBytes);
+    char *buffer = chunks_.get(chunkBytes);
     for (uint64_t done = 0; done < partBytes;) {
       uint64_t n = std::min<uint64_t>(chunkBytes, partBytes - done);
       llvm::MutableArrayRef<char> chunk(buffer, n);

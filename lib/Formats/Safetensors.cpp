@@ -274,7 +274,7 @@ llvm::Error SafetensorsWriter::addTensor(StringRef name, StringRef typeName, llv
                                         (next_ < planned_.size() ? " ('" + planned_[next_].name + "')" : ""));
   ++next_;
   uint64_t chunkBytes = std::min<uint64_t>(kChunkBytes, std::max<uint64_t>(bytes, 1));
-  char *buffer = chunkBuffer(chunkBytes);
+  char *buffer = chunks_.get(chunkBytes);
   for (uint64_t done = 0; done < bytes;) {
     uint64_t n = std::min<uint64_t>(chunkBytes, bytes - done);
     llvm::MutableArrayRef<char> chunk(buffer, n);

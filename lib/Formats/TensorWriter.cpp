@@ -27,14 +27,6 @@ llvm::StringRef dinfer::checkpointExtension(CheckpointFormat format) {
 
 TensorWriter::~TensorWriter() = default;
 
-char *TensorWriter::chunkBuffer(size_t bytes) {
-  if (bytes > chunkCapacity_) {
-    chunk_.reset(new char[bytes]); // uninitialised on purpose
-    chunkCapacity_ = bytes;
-  }
-  return chunk_.get();
-}
-
 llvm::Error TensorWriter::add(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape,
                               llvm::ArrayRef<char> data, bool zeroDimScalar) {
   return addTensor(

@@ -133,11 +133,13 @@ float halfToFloat(uint16_t h) {
   return floatOf(sign | (static_cast<uint32_t>(exponent + 127 - 15) << 23) | (mantissa << 13));
 }
 
-uint16_t floatToBFloat(float value) {
+/// Round to nearest even; a NaN stays a (quiet) NaN. Without branches, so
+/// that loops over it vectorize.
+inline uint16_t floatToBFloat(float value) {
   uint32_t x = bitsOf(value);
-  if ((x & 0x7fffffff) > 0x7f800000)
-    return static_cast<uint16_t>((x >> 16) | 0x40);
-  return static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+  uint16_t rounded = static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+  uint16_t quiet = static_cast<uint16_t>((x >> 16) | 0x40);
+  return (x & 0x7fffffff) > 0x7f800000 ? quiet : rounded;
 }
 
 // Compiled for the widest vectors the CPU has, chosen at load time; the
@@ -147,11 +149,9 @@ __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 void floatsToBFloats(const char *in, char *out, size_t count) {
   for (size_t i = 0; i < count; ++i) {
-    uint32_t x;
-    std::memcpy(&x, in + 4 * i, 4);
-    uint16_t rounded = static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
-    uint16_t quiet = static_cast<uint16_t>((x >> 16) | 0x40);
-    uint16_t b = (x & 0x7fffffff) > 0x7f800000 ? quiet : rounded;
+    float value;
+    std::memcpy(&value, in + 4 * i, 4);
+    uint16_t b = floatToBFloat(value);
     std::memcpy(out + 2 * i, &b, 2);
   }
 }

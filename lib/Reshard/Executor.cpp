@@ -38,31 +38,12 @@ SmallVector<int64_t, 4> stridesOf(llvm::ArrayRef<int64_t> shape) {
   return strides;
 }
 
-/// Storage that grows and is never cleared: every byte of a slab is copied
-/// in before it is read (the plan covers each destination exactly once), so
-/// zero-filling it, or mapping fresh pages for every slab and tensor, would
-/// only cost time.
-class Scratch {
-public:
-  char *get(size_t bytes) {
-    if (bytes > capacity_) {
-      data_.reset(new char[bytes]); // uninitialised on purpose
-      capacity_ = bytes;
-    }
-    return data_.get();
-  }
-
-private:
-  std::unique_ptr<char[]> data_;
-  size_t capacity_ = 0;
-};
-
 /// Builds one destination tensor slab by slab, or straight into the
 /// caller's buffer where it asks for whole rows.
 class Assembler {
 public:
   Assembler(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources, uint64_t slabBudget,
-            Scratch &slab, Scratch &span)
+            ScratchBuffer &slab, ScratchBuffer &span)
       : tensor_(tensor), sources_(sources), slabStorage_(slab), spanStorage_(span) {
     rows_ = tensor.shape.empty() ? 1 : tensor.shape[0];
     rowBytes_ = rows_ ? tensor.bytes / rows_ : 0;
@@ -219,7 +200,7 @@ private:
 
   const TensorPlan &tensor_;
   llvm::ArrayRef<const Checkpoint *> sources_;
-  Scratch &slabStorage_, &spanStorage_;
+  ScratchBuffer &slabStorage_, &spanStorage_;
   const char *slab_ = nullptr; ///< rows [slabRow_, slabRow_ + slabCount_), in slabStorage_
   int64_t rows_ = 0, slabRows_ = 0, slabRow_ = 0, slabCount_ = 0;
   uint64_t rowBytes_ = 0;
@@ -260,7 +241,7 @@ llvm::Error dinfer::executeReshard(const ReshardPlan &plan, llvm::ArrayRef<const
       errors[i] = llvm::toString(writer.takeError());
       return;
     }
-    Scratch slab, span, staging; // reused by every tensor of the rank
+    ScratchBuffer slab, span, staging; // reused by every tensor of the rank
     for (auto [tensor, output] : llvm::zip_equal(rank.tensors, planned)) {
       Assembler assembler(tensor, sources, slabBudget, slab, span);
       std::optional<DType> from = parseDType(tensor.typeName);
@@ -315,7 +296,7 @@ llvm::Error dinfer::assembleTensor(const TensorPlan &tensor, llvm::ArrayRef<cons
                                    llvm::MutableArrayRef<char> out) {
   if (out.size() != tensor.bytes)
     return execError("tensor '{0}': {1} bytes planned for a buffer of {2}", tensor.name, tensor.bytes, out.size());
-  Scratch slab, span;
+  ScratchBuffer slab, span;
   Assembler assembler(tensor, sources, kDefaultSlabBytes, slab, span);
   return assembler.fill(0, out);
 }
@@ -324,7 +305,7 @@ struct dinfer::TensorStream::Impl {
   Impl(const TensorPlan &tensor, llvm::ArrayRef<const Checkpoint *> sources)
       : tensor(tensor), assembler(this->tensor, sources, kDefaultSlabBytes, slab, span) {}
   TensorPlan tensor; // owned: the caller's plan may be a temporary
-  Scratch slab, span;
+  ScratchBuffer slab, span;
   Assembler assembler;
 };
 

@@ -135,7 +135,6 @@ llvm::Expected<SourceTensors> dinfer::synthesizeSources(const LayoutSet &src, DT
   // One shape for equal pieces, else one per local rank.
   std::vector<SmallVector<SmallVector<int64_t, 4>, 1>> sliceShapes(params.size());
   std::vector<std::vector<size_t>> stageTensors(stages);
-  std::vector<bool> stageEqual(stages, true);
   for (auto [index, name] : llvm::enumerate(params)) {
     const ParamLayout *layout = src.find(name);
     if (!layout->fullShape)
@@ -148,10 +147,8 @@ llvm::Expected<SourceTensors> dinfer::synthesizeSources(const LayoutSet &src, DT
     else
       for (int64_t local = 0; local < stageDevices; ++local)
         sliceShapes[index].push_back(st->sliceOfRank(local).shape);
-    for (int64_t stage : layout->stages) {
+    for (int64_t stage : layout->stages)
       stageTensors[stage].push_back(index);
-      stageEqual[stage] = stageEqual[stage] && st->hasEqualPieces();
-    }
   }
   std::string typeName = dtypeName(dtype).str();
   SourceTensors files;
@@ -160,19 +157,16 @@ llvm::Expected<SourceTensors> dinfer::synthesizeSources(const LayoutSet &src, DT
     std::optional<SourceFile> previous;
     SmallVector<const SmallVector<int64_t, 4> *> previousShapes;
     for (int64_t local = 0; local < stageDevices; ++local) {
-      // With equal pieces everywhere, every rank of the stage holds the same
-      // shapes: one file for all of them.
-      if (previous && stageEqual[stage]) {
-        files.push_back(previous->shared());
-        continue;
-      }
       SmallVector<const SmallVector<int64_t, 4> *> shapes;
       shapes.reserve(stageTensors[stage].size());
       for (size_t index : stageTensors[stage]) {
         const auto &perRank = sliceShapes[index];
         shapes.push_back(&perRank[perRank.size() == 1 ? 0 : local]);
       }
-      if (previous && llvm::equal(shapes, previousShapes, [](const auto *a, const auto *b) { return *a == *b; })) {
+      // Ranks holding the same shapes share one file (equal pieces give every
+      // rank the same shape object).
+      if (previous &&
+          llvm::equal(shapes, previousShapes, [](const auto *a, const auto *b) { return a == b || *a == *b; })) {
         files.push_back(previous->shared());
         continue;
       }

@@ -291,7 +291,7 @@ llvm::Expected<std::unique_ptr<Executable>> Executable::prepare(ModuleOp module,
     if (oneDnnOnly)
       executable->state_->readByOneDnnOnly.insert(weight);
   }
-  fuseConvEpilogues(*executable->state_);
+  fuseEpilogues(*executable->state_);
   return executable;
 }
 
@@ -314,7 +314,7 @@ llvm::Error forwardFused(Interpreter &self, Operation *op) {
 }
 } // namespace
 
-void dinfer::interp::fuseConvEpilogues(Executable::State &state) {
+void dinfer::interp::fuseEpilogues(Executable::State &state) {
   using Activation = kernels::Conv2DParams::Activation;
   llvm::DenseMap<Operation *, size_t> stepOf;
   for (auto [index, step] : llvm::enumerate(state.steps))

@@ -162,11 +162,12 @@ struct dinfer::Executable::State {
 
 namespace dinfer::interp {
 
-/// Plans each convolution's bias add and activation (ReLU, ReLU6 and other
-/// clips, HardSwish, sigmoid, SiLU) into its own oneDNN pass where the
-/// convolution takes the prepacked path and nothing else reads what lies
-/// between; those ops then only forward the convolution's buffer.
-void fuseConvEpilogues(Executable::State &state);
+/// Plans each convolution's bias add, residual add and activation (ReLU,
+/// ReLU6 and other clips, HardSwish, sigmoid, SiLU) into its own oneDNN pass
+/// where the convolution takes the prepacked path and nothing else reads what
+/// lies between, and a float32 batch normalization's sole ReLU into its pass;
+/// those ops then only forward the producer's buffer.
+void fuseEpilogues(Executable::State &state);
 
 /// One run of an Executable: the values alive, where their storage comes
 /// from, and the helpers kernels build on.

@@ -37,6 +37,24 @@ std::optional<CheckpointFormat> parseCheckpointFormat(llvm::StringRef name);
 /// ".ckpt" or ".safetensors".
 llvm::StringRef checkpointExtension(CheckpointFormat format);
 
+/// Storage that grows and is never cleared, for bytes streamed through it:
+/// every byte is filled before it is read, so zero-filling it, or mapping
+/// fresh pages for every chunk and tensor, would only cost time.
+class ScratchBuffer {
+public:
+  char *get(size_t bytes) {
+    if (bytes > capacity_) {
+      data_.reset(new char[bytes]); // uninitialised on purpose
+      capacity_ = bytes;
+    }
+    return data_.get();
+  }
+
+private:
+  std::unique_ptr<char[]> data_;
+  size_t capacity_ = 0;
+};
+
 /// A tensor a writer will be given, announced before any is written.
 struct PlannedTensor {
   std::string name;
@@ -64,16 +82,11 @@ public:
   virtual llvm::Error finish() = 0;
 
 protected:
-  /// Storage for the chunks tensors stream through, kept from one tensor to
-  /// the next and not zero-filled: every byte is filled before it is written.
-  char *chunkBuffer(size_t bytes);
+  /// The chunks tensors stream through, kept from one tensor to the next.
+  ScratchBuffer chunks_;
 
   virtual llvm::Error addTensor(llvm::StringRef name, llvm::StringRef typeName, llvm::ArrayRef<int64_t> shape,
                                 uint64_t bytes, Fill fill, bool zeroDimScalar) = 0;
-
-private:
-  std::unique_ptr<char[]> chunk_;
-  size_t chunkCapacity_ = 0;
 };
 
 struct TensorWriterOptions {
