@@ -266,6 +266,72 @@ llvm::Expected<llvm::SmallVector<int64_t, 4>> intList(std::optional<JsonValue> v
   return out;
 }
 
+/// A tensor_map: per dimension an axis, -1, or a list of axes (2.6+).
+llvm::Expected<llvm::SmallVector<DimAxes, 4>> tensorMapFromJson(std::optional<JsonValue> map, StringRef file,
+                                                                 const llvm::Twine &what) {
+  simdjson::dom::array entries;
+  if (!map || map->get_array().get(entries))
+    return strategyError(file, (what + " has no tensor_map").str());
+  llvm::SmallVector<DimAxes, 4> tensorMap;
+  for (JsonValue entry : entries) {
+    if (std::optional<int64_t> axis = integerOf(entry)) {
+      tensorMap.push_back(*axis == -1 ? DimAxes{} : DimAxes{*axis});
+      continue;
+    }
+    auto axes = intList(entry, file, (what + ": tensor_map entry").str());
+    if (!axes)
+      return axes.takeError();
+    DimAxes dim;
+    for (int64_t axis : *axes)
+      if (axis != -1)
+        dim.push_back(axis);
+    tensorMap.push_back(dim);
+  }
+  return tensorMap;
+}
+
+/// {"dim": D, "sizes": [...], "layouts": [{"dev_matrix", "tensor_map"[, opt_weight_shard_*]}, ...]}
+llvm::Expected<PartsLayout> partsFromJson(const JsonValue &value, StringRef file, const std::string &what) {
+  if (!value.is_object())
+    return strategyError(file, what + " must be an object");
+  PartsLayout parts;
+  std::optional<int64_t> dim = integerMember(value, "dim");
+  if (!dim)
+    return strategyError(file, what + " has no dim");
+  parts.dim = *dim;
+  auto sizes = intList(member(value, "sizes"), file, what + ": sizes");
+  if (!sizes)
+    return sizes.takeError();
+  parts.sizes = *sizes;
+  std::optional<JsonValue> layouts = member(value, "layouts");
+  simdjson::dom::array entries;
+  if (!layouts || layouts->get_array().get(entries))
+    return strategyError(file, what + " has no layouts");
+  for (JsonValue entry : entries) {
+    std::string partWhat = what + " " + std::to_string(parts.layouts.size());
+    if (!entry.is_object())
+      return strategyError(file, partWhat + " must be an object");
+    TensorLayout layout;
+    auto dev = intList(member(entry, "dev_matrix"), file, partWhat + ": dev_matrix");
+    if (!dev)
+      return dev.takeError();
+    layout.devMatrix = *dev;
+    auto map = tensorMapFromJson(member(entry, "tensor_map"), file, partWhat);
+    if (!map)
+      return map.takeError();
+    layout.tensorMap = *map;
+    layout.optShardStep = integerMember(entry, "opt_weight_shard_step").value_or(0);
+    layout.optShardSize = integerMember(entry, "opt_weight_shard_size").value_or(0);
+    if (llvm::Error err = checkLayout(layout))
+      return strategyError(file, partWhat + ": " + llvm::toString(std::move(err)));
+    parts.layouts.push_back(std::move(layout));
+  }
+  if (parts.sizes.size() != parts.layouts.size() || parts.sizes.empty())
+    return strategyError(file, what + " gives " + std::to_string(parts.sizes.size()) + " sizes and " +
+                                   std::to_string(parts.layouts.size()) + " layouts");
+  return parts;
+}
+
 llvm::Expected<StrategyFile> fromJson(const JsonValue &root, StringRef file) {
   StrategyFile strategy;
   strategy.encoding = StrategyFile::Encoding::Json;
@@ -310,23 +376,15 @@ llvm::Expected<StrategyFile> fromJson(const JsonValue &root, StringRef file) {
     if (!dev)
       return dev.takeError();
     layout.layout.devMatrix = *dev;
-    std::optional<JsonValue> map = member(item, "tensor_map");
-    simdjson::dom::array entries;
-    if (!map || map->get_array().get(entries))
-      return strategyError(file, "layout '" + name + "' has no tensor_map");
-    for (JsonValue entry : entries) {
-      if (std::optional<int64_t> axis = integerOf(entry)) {
-        layout.layout.tensorMap.push_back(*axis == -1 ? DimAxes{} : DimAxes{*axis});
-        continue;
-      }
-      auto axes = intList(entry, file, "layout '" + name + "': tensor_map entry");
-      if (!axes)
-        return axes.takeError();
-      DimAxes dim;
-      for (int64_t axis : *axes)
-        if (axis != -1)
-          dim.push_back(axis);
-      layout.layout.tensorMap.push_back(dim);
+    auto map = tensorMapFromJson(member(item, "tensor_map"), file, "layout '" + name + "'");
+    if (!map)
+      return map.takeError();
+    layout.layout.tensorMap = std::move(*map);
+    if (std::optional<JsonValue> partsValue = member(item, "parts")) {
+      auto parts = partsFromJson(*partsValue, file, ("layout '" + name + "': parts").str());
+      if (!parts)
+        return parts.takeError();
+      layout.parts = std::move(*parts);
     }
     if (std::optional<JsonValue> shape = member(item, "tensor_shape")) {
       auto dims = intList(shape, file, "layout '" + name + "': tensor_shape");
@@ -356,6 +414,17 @@ llvm::Expected<StrategyFile> fromJson(const JsonValue &root, StringRef file) {
 
 llvm::json::Array jsonList(llvm::ArrayRef<int64_t> values) { return llvm::json::Array(values); }
 
+llvm::json::Array tensorMapJson(llvm::ArrayRef<DimAxes> tensorMap) {
+  llvm::json::Array map;
+  for (const DimAxes &axes : tensorMap) {
+    if (std::optional<int64_t> axis = singleAxis(axes))
+      map.push_back(*axis);
+    else
+      map.push_back(jsonList(axes));
+  }
+  return map;
+}
+
 llvm::json::Value toJson(const StrategyFile &strategy) {
   llvm::json::Object ops;
   for (const StrategyOp &op : strategy.ops) {
@@ -366,15 +435,8 @@ llvm::json::Value toJson(const StrategyFile &strategy) {
   }
   llvm::json::Object layouts;
   for (const StrategyLayout &layout : strategy.layouts) {
-    llvm::json::Array map;
-    for (const DimAxes &axes : layout.layout.tensorMap) {
-      if (std::optional<int64_t> axis = singleAxis(axes))
-        map.push_back(*axis);
-      else
-        map.push_back(jsonList(axes));
-    }
     llvm::json::Object item{{"dev_matrix", jsonList(layout.layout.devMatrix)},
-                            {"tensor_map", std::move(map)},
+                            {"tensor_map", tensorMapJson(layout.layout.tensorMap)},
                             {"field", layout.field},
                             {"opt_weight_shard_step", layout.layout.optShardStep},
                             {"opt_weight_shard_size", layout.layout.optShardSize}};
@@ -384,6 +446,20 @@ llvm::json::Value toJson(const StrategyFile &strategy) {
       item["param_split_shape"] = jsonList(layout.paramSplitShape);
     if (!layout.indicesOffset.empty())
       item["indices_offset"] = jsonList(layout.indicesOffset);
+    if (layout.parts) {
+      llvm::json::Array layouts;
+      for (const TensorLayout &part : layout.parts->layouts) {
+        llvm::json::Object partItem{{"dev_matrix", jsonList(part.devMatrix)},
+                                    {"tensor_map", tensorMapJson(part.tensorMap)}};
+        if (part.optShardStep) {
+          partItem["opt_weight_shard_step"] = part.optShardStep;
+          partItem["opt_weight_shard_size"] = part.optShardSize;
+        }
+        layouts.push_back(std::move(partItem));
+      }
+      item["parts"] = llvm::json::Object{
+          {"dim", layout.parts->dim}, {"sizes", jsonList(layout.parts->sizes)}, {"layouts", std::move(layouts)}};
+    }
     layouts[layout.name] = std::move(item);
   }
   return llvm::json::Object{{"current_stage", strategy.currentStage},
@@ -438,6 +514,13 @@ llvm::Expected<std::string> dinfer::serializeStrategy(const StrategyFile &strate
     os << toJson(strategy);
     return out;
   }
+  for (const StrategyLayout &layout : strategy.layouts)
+    if (layout.parts)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "parameter '%s' is laid out part by part (a packed projection split per head), which MindSpore's protobuf "
+          "strategy format cannot hold: write JSON (a file name ending in .json)",
+          layout.param.c_str());
   pb::ParallelStrategyMap map;
   toProto(strategy, map);
   std::string out;

@@ -340,6 +340,114 @@ llvm::Expected<SmallVector<ShardedTensor::Cover, 1>> ShardedTensor::coverRegion(
 }
 
 //===----------------------------------------------------------------------===//
+// Packed tensors
+//===----------------------------------------------------------------------===//
+
+bool PartsLayout::operator==(const PartsLayout &other) const {
+  if (dim != other.dim || sizes != other.sizes || layouts.size() != other.layouts.size())
+    return false;
+  for (auto [a, b] : llvm::zip_equal(layouts, other.layouts))
+    if (a.devMatrix != b.devMatrix || a.tensorMap != b.tensorMap || a.optShardStep != b.optShardStep ||
+        a.optShardSize != b.optShardSize)
+      return false;
+  return true;
+}
+
+llvm::Expected<PackedTensor> PackedTensor::create(ArrayRef<int64_t> shape, const PartsLayout &parts) {
+  int64_t rank = static_cast<int64_t>(shape.size());
+  if (parts.dim < 0 || parts.dim >= rank)
+    return layoutError("parts along dimension {0} of a tensor of rank {1}", parts.dim, rank);
+  if (parts.sizes.empty() || parts.sizes.size() != parts.layouts.size())
+    return layoutError("{0} part sizes for {1} part layouts", parts.sizes.size(), parts.layouts.size());
+  int64_t total = 0;
+  for (int64_t size : parts.sizes) {
+    if (size <= 0)
+      return layoutError("a part's extent must be positive, not {0}", size);
+    total += size;
+  }
+  if (total != shape[parts.dim])
+    return layoutError("parts of extents summing to {0} along dimension {1}, which has extent {2}", total, parts.dim,
+                       shape[parts.dim]);
+  PackedTensor packed;
+  packed.dim_ = parts.dim;
+  packed.shape_.assign(shape.begin(), shape.end());
+  int64_t start = 0, localStart = 0;
+  for (auto [index, size, layout] : llvm::enumerate(parts.sizes, parts.layouts)) {
+    SmallVector<int64_t, 4> partShape(shape.begin(), shape.end());
+    partShape[parts.dim] = size;
+    auto part = ShardedTensor::create(partShape, layout);
+    if (!part)
+      return layoutError("part {0}: {1}", index, llvm::toString(part.takeError()));
+    if (index == 0) {
+      packed.sliceShape_.assign(part->pieceShape().begin(), part->pieceShape().end());
+    } else {
+      if (part->deviceCount() != packed.parts_.front().deviceCount())
+        return layoutError("part {0} is laid out over {1} devices, part 0 over {2}", index, part->deviceCount(),
+                           packed.parts_.front().deviceCount());
+      for (int64_t d = 0; d < rank; ++d)
+        if (d != parts.dim && part->pieceShape()[d] != packed.sliceShape_[d])
+          return layoutError("part {0} cuts dimension {1} into pieces of {2}, part 0 into pieces of {3}: the parts "
+                             "of a rank's slice would not line up",
+                             index, d, part->pieceShape()[d], packed.sliceShape_[d]);
+      packed.sliceShape_[parts.dim] += part->pieceShape()[parts.dim];
+    }
+    packed.starts_.push_back(start);
+    packed.localStarts_.push_back(localStart);
+    start += size;
+    localStart += part->pieceShape()[parts.dim];
+    packed.parts_.push_back(std::move(*part));
+  }
+  return packed;
+}
+
+SmallVector<PackedTensor::Piece, 4> PackedTensor::piecesOfRank(int64_t rank) const {
+  SmallVector<Piece, 4> pieces;
+  for (auto [part, start, localStart] : llvm::zip_equal(parts_, starts_, localStarts_)) {
+    Piece piece;
+    piece.global = part.sliceOfRank(rank);
+    piece.global.offset[dim_] += start;
+    piece.local.assign(shape_.size(), 0);
+    piece.local[dim_] = localStart;
+    pieces.push_back(std::move(piece));
+  }
+  return pieces;
+}
+
+llvm::Expected<SmallVector<PackedTensor::Cover, 4>> PackedTensor::coverRegion(const Slice &region) const {
+  if (region.offset.size() != shape_.size() || region.shape.size() != shape_.size())
+    return layoutError("region has rank {0}, the tensor has rank {1}", region.offset.size(), shape_.size());
+  for (size_t d = 0; d < shape_.size(); ++d)
+    if (region.offset[d] < 0 || region.shape[d] < 0 || region.offset[d] + region.shape[d] > shape_[d])
+      return layoutError("region [{0}, {1}) of dimension {2} lies outside the tensor's extent {3}", region.offset[d],
+                         region.offset[d] + region.shape[d], d, shape_[d]);
+  SmallVector<Cover, 4> covers;
+  int64_t begin = region.offset[dim_], end = begin + region.shape[dim_];
+  for (auto [part, start, localStart] : llvm::zip_equal(parts_, starts_, localStarts_)) {
+    int64_t lo = std::max(begin, start), hi = std::min(end, start + part.shape()[dim_]);
+    if (lo >= hi)
+      continue;
+    Slice within = region;
+    within.offset[dim_] = lo - start;
+    within.shape[dim_] = hi - lo;
+    auto partCovers = part.coverRegion(within);
+    if (!partCovers)
+      return partCovers.takeError();
+    for (ShardedTensor::Cover &cover : *partCovers) {
+      Cover packedCover;
+      packedCover.local.resize(shape_.size());
+      for (size_t d = 0; d < shape_.size(); ++d)
+        packedCover.local[d] = cover.overlap.offset[d] - cover.pieceSlice.offset[d];
+      packedCover.local[dim_] += localStart;
+      packedCover.overlap = std::move(cover.overlap);
+      packedCover.overlap.offset[dim_] += start;
+      packedCover.ranks = cover.ranks;
+      covers.push_back(std::move(packedCover));
+    }
+  }
+  return covers;
+}
+
+//===----------------------------------------------------------------------===//
 // Text forms
 //===----------------------------------------------------------------------===//
 

@@ -63,7 +63,11 @@ llvm::Expected<LayoutSet> LayoutSet::fromStrategy(const StrategyFile &strategy, 
       layout.layout = item.layout;
       layout.paramSplitShape = item.paramSplitShape;
       layout.fullShape = item.tensorShape;
-    } else if (layout.layout.devMatrix != item.layout.devMatrix || layout.layout.tensorMap != item.layout.tensorMap) {
+      layout.parts = item.parts;
+      if (layout.parts && !layout.paramSplitShape.empty())
+        return planError("{0}: parameter '{1}' has both parts and param_split_shape", fileName, item.param);
+    } else if (layout.layout.devMatrix != item.layout.devMatrix || layout.layout.tensorMap != item.layout.tensorMap ||
+               layout.parts != item.parts) {
       return planError("{0}: parameter '{1}' has different layouts in different stages", fileName, item.param);
     }
     SmallVector<int64_t, 2> stages = item.stages.empty() ? SmallVector<int64_t, 2>{0} : item.stages;
@@ -82,8 +86,12 @@ llvm::Expected<LayoutSet> LayoutSet::fromStrategy(const StrategyFile &strategy, 
     if (set.stageDevices_ % count != 0)
       return planError("{0}: parameter '{1}' uses {2} devices, which does not divide the stage's {3}", fileName,
                        name, count, set.stageDevices_);
-    if (count != set.stageDevices_)
+    if (count != set.stageDevices_) {
       layout.layout.devMatrix.insert(layout.layout.devMatrix.begin(), set.stageDevices_ / count);
+      if (layout.parts)
+        for (TensorLayout &part : layout.parts->layouts)
+          part.devMatrix.insert(part.devMatrix.begin(), set.stageDevices_ / part.deviceCount());
+    }
   }
   if (deviceNum && *deviceNum != set.deviceNum())
     return planError("{0}: --device-num {1} disagrees with the strategy: {2} stage(s) of {3} devices", fileName,
@@ -139,6 +147,15 @@ llvm::Expected<SourceTensors> dinfer::synthesizeSources(const LayoutSet &src, DT
     const ParamLayout *layout = src.find(name);
     if (!layout->fullShape)
       return planError("parameter '{0}' has no full shape in the strategy (only JSON strategies carry it)", name);
+    if (layout->parts) {
+      auto packed = PackedTensor::create(*layout->fullShape, *layout->parts);
+      if (!packed)
+        return planError("parameter '{0}': {1}", name, llvm::toString(packed.takeError()));
+      sliceShapes[index].emplace_back(packed->sliceShape());
+      for (int64_t stage : layout->stages)
+        stageTensors[stage].push_back(index);
+      continue;
+    }
     auto st = ShardedTensor::create(*layout->fullShape, layout->layout, layout->paramSplitShape);
     if (!st)
       return planError("parameter '{0}': {1}", name, llvm::toString(st.takeError()));
@@ -211,6 +228,7 @@ void prefaultForWriting(void *data, size_t bytes) {
 /// How one tensor lies on the source side.
 struct SourceGeometry {
   std::optional<ShardedTensor> sharded;
+  std::optional<PackedTensor> packed; ///< Instead of `sharded`, for a layout by parts.
   int64_t baseRank = 0; ///< Global rank of the stage's local rank 0.
   SmallVector<int64_t, 4> fullShape;
   std::string typeName;
@@ -227,7 +245,8 @@ struct Written {
 /// Where a written tensor lies on both sides.
 struct Placed {
   const SourceGeometry *source = nullptr;
-  const ShardedTensor *destination = nullptr; ///< Null: the whole tensor.
+  const ShardedTensor *destination = nullptr; ///< Null: the whole tensor (or packedDestination).
+  const PackedTensor *packedDestination = nullptr;
 };
 
 class Planner {
@@ -251,6 +270,8 @@ private:
   /// The destination layout of `name` over its full shape, once per tensor.
   llvm::Expected<const ShardedTensor *> destinationGeometry(StringRef name, const ParamLayout &layout,
                                                             const SourceGeometry &geometry);
+  llvm::Expected<const PackedTensor *> packedDestinationGeometry(StringRef name, const ParamLayout &layout,
+                                                                 const SourceGeometry &geometry);
 
   /// One destination rank's copies, from the geometry in `placed`.
   llvm::Error planRank(int64_t dstRank, llvm::ArrayRef<Written> written, llvm::ArrayRef<Placed> placed,
@@ -262,6 +283,7 @@ private:
   const PlanOptions &options_;
   std::map<std::string, SourceGeometry, std::less<>> geometry_;
   std::map<std::string, ShardedTensor, std::less<>> destinations_;
+  std::map<std::string, PackedTensor, std::less<>> packedDestinations_;
 };
 
 llvm::Expected<const SourceGeometry *> Planner::sourceGeometry(StringRef name) {
@@ -316,11 +338,23 @@ llvm::Expected<const SourceGeometry *> Planner::sourceGeometry(StringRef name) {
       return planError("tensor '{0}': {1}", name, llvm::toString(unit.takeError()));
     for (auto [d, extent] : llvm::enumerate(sample.shape))
       geometry.fullShape.push_back(extent * unit->pieceCounts()[d]);
+    if (layout && stage && layout->parts && layout->parts->dim < static_cast<int64_t>(geometry.fullShape.size())) {
+      geometry.fullShape[layout->parts->dim] = 0;
+      for (int64_t size : layout->parts->sizes)
+        geometry.fullShape[layout->parts->dim] += size;
+    }
     if (!splitSizes.empty()) {
       geometry.fullShape[0] = 0;
       for (int64_t size : splitSizes)
         geometry.fullShape[0] += size;
     }
+  }
+  if (layout && stage && layout->parts) {
+    auto packed = PackedTensor::create(geometry.fullShape, *layout->parts);
+    if (!packed)
+      return planError("tensor '{0}' of full shape {1}: {2}", name, shapeText(geometry.fullShape),
+                       llvm::toString(packed.takeError()));
+    geometry.packed.emplace(std::move(*packed));
   }
   auto sharded = ShardedTensor::create(geometry.fullShape, tensorLayout, splitSizes);
   if (!sharded)
@@ -339,10 +373,11 @@ llvm::Expected<const SourceGeometry *> Planner::sourceGeometry(StringRef name) {
             return planError("source rank {0}: tensor '{1}' is missing from its checkpoint", r, name);
           continue;
         }
-        Slice expected = sharded->sliceOfRank(local);
-        if (found->shape != expected.shape)
+        SmallVector<int64_t, 4> expected =
+            geometry.packed ? SmallVector<int64_t, 4>(geometry.packed->sliceShape()) : sharded->sliceOfRank(local).shape;
+        if (found->shape != expected)
           return planError("source rank {0}: tensor '{1}' has shape {2}, but its training layout gives {3}", r,
-                           name, shapeText(found->shape), shapeText(expected.shape));
+                           name, shapeText(found->shape), shapeText(expected));
       }
   }
   geometry.sharded.emplace(std::move(*sharded));
@@ -359,6 +394,18 @@ llvm::Expected<const ShardedTensor *> Planner::destinationGeometry(StringRef nam
     return planError("tensor '{0}' of full shape {1} does not fit its destination layout: {2}", name,
                      shapeText(geometry.fullShape), llvm::toString(sharded.takeError()));
   return &destinations_.emplace(name.str(), std::move(*sharded)).first->second;
+}
+
+llvm::Expected<const PackedTensor *> Planner::packedDestinationGeometry(StringRef name, const ParamLayout &layout,
+                                                                        const SourceGeometry &geometry) {
+  auto cached = packedDestinations_.find(name);
+  if (cached != packedDestinations_.end())
+    return &cached->second;
+  auto packed = PackedTensor::create(geometry.fullShape, *layout.parts);
+  if (!packed)
+    return planError("tensor '{0}' of full shape {1} does not fit its destination layout: {2}", name,
+                     shapeText(geometry.fullShape), llvm::toString(packed.takeError()));
+  return &packedDestinations_.emplace(name.str(), std::move(*packed)).first->second;
 }
 
 llvm::Error Planner::planRank(int64_t dstRank, llvm::ArrayRef<Written> written, llvm::ArrayRef<Placed> placed,
@@ -380,47 +427,77 @@ llvm::Error Planner::planRank(int64_t dstRank, llvm::ArrayRef<Written> written, 
     tensor.typeName = geometry->typeName;
     tensor.fullShape = geometry->fullShape;
     tensor.zeroDimScalar = geometry->zeroDimScalar;
-    Slice want;
-    if (const ShardedTensor *dstSharded = placed[index].destination) {
-      want = dstSharded->sliceOfRank(dstLocal);
+    // The boxes of the destination slice, each with where it lies in it.
+    SmallVector<std::pair<Slice, SmallVector<int64_t, 4>>, 1> wants;
+    if (const PackedTensor *dstPacked = placed[index].packedDestination) {
+      for (PackedTensor::Piece &piece : dstPacked->piecesOfRank(dstLocal))
+        wants.emplace_back(std::move(piece.global), std::move(piece.local));
+      tensor.shape.assign(dstPacked->sliceShape().begin(), dstPacked->sliceShape().end());
     } else {
-      want.offset.assign(geometry->fullShape.size(), 0);
-      want.shape = geometry->fullShape;
+      Slice want;
+      if (const ShardedTensor *dstSharded = placed[index].destination) {
+        want = dstSharded->sliceOfRank(dstLocal);
+      } else {
+        want.offset.assign(geometry->fullShape.size(), 0);
+        want.shape = geometry->fullShape;
+      }
+      tensor.shape = want.shape;
+      wants.emplace_back(std::move(want), SmallVector<int64_t, 4>(geometry->fullShape.size(), 0));
     }
-    tensor.shape = want.shape;
 
     const SourceTensor *firstSource = nullptr;
-    auto covers = geometry->sharded->coverRegion(want);
-    if (!covers)
-      return planError("tensor '{0}': {1}", name, llvm::toString(covers.takeError()));
-    tensor.copies.reserve(covers->size());
-    for (auto &cover : *covers) {
-      if (cover.ranks.empty())
-        return planError("tensor '{0}': no source rank holds the piece at {1}", name,
-                         shapeText(cover.pieceSlice.offset));
+    // One box `overlap` of the source piece held by `ranks`, at `srcOffset`
+    // in each one's slice of shape `pieceShape`.
+    auto addCopy = [&](llvm::ArrayRef<int64_t> ranks, const Slice &overlap, llvm::ArrayRef<int64_t> srcOffset,
+                       llvm::ArrayRef<int64_t> pieceShape, const Slice &want, llvm::ArrayRef<int64_t> origin) -> llvm::Error {
+      if (ranks.empty())
+        return planError("tensor '{0}': no source rank holds the piece at {1}", name, shapeText(overlap.offset));
       // Spread reads of replicated pieces across the files that hold them.
-      int64_t local = cover.ranks[dstRank % cover.ranks.size()];
+      int64_t local = ranks[dstRank % ranks.size()];
       int64_t srcRank = geometry->baseRank + local;
       const SourceTensor *found = sources_[srcRank].find(name);
       if (!found)
         return planError("source rank {0}: tensor '{1}' is missing from its checkpoint", srcRank, name);
-      if (llvm::ArrayRef<int64_t>(found->shape) != llvm::ArrayRef<int64_t>(cover.pieceSlice.shape)) {
-        if (!(found->shape.empty() && cover.pieceSlice.shape.empty()))
-          return planError("source rank {0}: tensor '{1}' has shape {2}, but its training layout gives {3}",
-                           srcRank, name, shapeText(found->shape), shapeText(cover.pieceSlice.shape));
+      if (llvm::ArrayRef<int64_t>(found->shape) != pieceShape) {
+        if (!(found->shape.empty() && pieceShape.empty()))
+          return planError("source rank {0}: tensor '{1}' has shape {2}, but its training layout gives {3}", srcRank,
+                           name, shapeText(found->shape), shapeText(pieceShape));
       }
       TensorCopy copy;
       copy.srcRank = srcRank;
-      for (size_t d = 0; d < want.shape.size(); ++d) {
-        copy.srcOffset.push_back(cover.overlap.offset[d] - cover.pieceSlice.offset[d]);
-        copy.dstOffset.push_back(cover.overlap.offset[d] - want.offset[d]);
-      }
-      copy.shape = cover.overlap.shape;
+      copy.srcOffset.assign(srcOffset.begin(), srcOffset.end());
+      for (size_t d = 0; d < want.shape.size(); ++d)
+        copy.dstOffset.push_back(overlap.offset[d] - want.offset[d] + origin[d]);
+      copy.shape = overlap.shape;
       copy.srcShape = found->shape;
       tensor.copies.push_back(std::move(copy));
       rankPlan.srcRanks.insert(srcRank);
       if (!firstSource)
         firstSource = found;
+      return llvm::Error::success();
+    };
+    for (const auto &[want, origin] : wants) {
+      if (geometry->packed) {
+        auto covers = geometry->packed->coverRegion(want);
+        if (!covers)
+          return planError("tensor '{0}': {1}", name, llvm::toString(covers.takeError()));
+        for (const PackedTensor::Cover &cover : *covers)
+          if (llvm::Error error =
+                  addCopy(cover.ranks, cover.overlap, cover.local, geometry->packed->sliceShape(), want, origin))
+            return error;
+        continue;
+      }
+      auto covers = geometry->sharded->coverRegion(want);
+      if (!covers)
+        return planError("tensor '{0}': {1}", name, llvm::toString(covers.takeError()));
+      tensor.copies.reserve(tensor.copies.size() + covers->size());
+      for (auto &cover : *covers) {
+        SmallVector<int64_t, 4> srcOffset;
+        for (size_t d = 0; d < want.shape.size(); ++d)
+          srcOffset.push_back(cover.overlap.offset[d] - cover.pieceSlice.offset[d]);
+        if (llvm::Error error = addCopy(cover.ranks, cover.overlap, srcOffset, cover.pieceSlice.shape, want, origin))
+          return error;
+      }
     }
     tensor.bytes = sliceBytes(tensor.shape, tensor.typeName, firstSource ? firstSource->bytes : 0);
     rankPlan.bytes += tensor.bytes;
@@ -500,7 +577,12 @@ llvm::Expected<ReshardPlan> Planner::run() {
       if (!source)
         return source.takeError();
       placed[index].source = *source;
-      if (tensor.dstLayout && !tensor.wholeCopy) {
+      if (tensor.dstLayout && !tensor.wholeCopy && tensor.dstLayout->parts) {
+        auto destination = packedDestinationGeometry(tensor.name, *tensor.dstLayout, **source);
+        if (!destination)
+          return destination.takeError();
+        placed[index].packedDestination = *destination;
+      } else if (tensor.dstLayout && !tensor.wholeCopy) {
         auto destination = destinationGeometry(tensor.name, *tensor.dstLayout, **source);
         if (!destination)
           return destination.takeError();

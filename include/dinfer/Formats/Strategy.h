@@ -34,6 +34,9 @@ struct StrategyLayout {
   llvm::SmallVector<int64_t, 4> indicesOffset;
   /// The full shape (JSON files only).
   std::optional<llvm::SmallVector<int64_t, 4>> tensorShape;
+  /// A parameter laid out part by part (a packed projection split per head;
+  /// dinfer's JSON files only, key "parts"); `layout` is then the first part's.
+  std::optional<PartsLayout> parts;
 };
 
 /// One op strategy item: the split numbers of each input.

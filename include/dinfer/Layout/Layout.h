@@ -141,6 +141,64 @@ private:
   std::vector<llvm::SmallVector<int64_t, 2>> ranksOfPiece_;
 };
 
+/// A tensor a program reads as parts along one dimension, each laid out on
+/// its own: a packed projection (torch's `in_proj`, Q, K and V in one
+/// weight; a fused gate/up weight) split per head within each part. MindSpore's
+/// layouts have no such form; a rank's slice is its pieces of the parts,
+/// concatenated along `dim` in part order.
+struct PartsLayout {
+  int64_t dim = 0;
+  llvm::SmallVector<int64_t, 4> sizes;        ///< Each part's extent along `dim`, in order.
+  llvm::SmallVector<TensorLayout, 4> layouts; ///< Each part's layout over its own extent.
+
+  bool operator==(const PartsLayout &other) const;
+  bool operator!=(const PartsLayout &other) const { return !(*this == other); }
+};
+
+/// A parts layout bound to a global shape: which boxes each rank's slice is
+/// made of, and which ranks cover any region.
+class PackedTensor {
+public:
+  /// Every part must cut the other dimensions alike, so that each rank's
+  /// pieces concatenate; parts cannot split dimension 0 unevenly.
+  static llvm::Expected<PackedTensor> create(llvm::ArrayRef<int64_t> shape, const PartsLayout &parts);
+
+  llvm::ArrayRef<int64_t> shape() const { return shape_; }
+  int64_t deviceCount() const { return parts_.front().deviceCount(); }
+  const ShardedTensor &part(size_t index) const { return parts_[index]; }
+  size_t numParts() const { return parts_.size(); }
+  /// The shape of every rank's slice (the same on every rank).
+  llvm::ArrayRef<int64_t> sliceShape() const { return sliceShape_; }
+
+  /// A box of the tensor and where it lies in a rank's slice.
+  struct Piece {
+    Slice global;
+    llvm::SmallVector<int64_t, 4> local;
+  };
+  /// The boxes `rank`'s slice is made of, in part order.
+  llvm::SmallVector<Piece, 4> piecesOfRank(int64_t rank) const;
+
+  /// One box of a queried region, held whole by `ranks`, at `local` in each
+  /// one's slice.
+  struct Cover {
+    Slice overlap;
+    llvm::SmallVector<int64_t, 4> local;
+    llvm::ArrayRef<int64_t> ranks;
+  };
+  /// The boxes that cover `region` exactly once, part by part.
+  llvm::Expected<llvm::SmallVector<Cover, 4>> coverRegion(const Slice &region) const;
+
+private:
+  PackedTensor() = default;
+
+  int64_t dim_ = 0;
+  llvm::SmallVector<int64_t, 4> shape_;
+  llvm::SmallVector<int64_t, 4> sliceShape_;
+  llvm::SmallVector<int64_t, 4> starts_;      ///< Each part's offset along dim_ in the tensor.
+  llvm::SmallVector<int64_t, 4> localStarts_; ///< ... and in every rank's slice.
+  std::vector<ShardedTensor> parts_;
+};
+
 /// The coordinates of `rank` in a row-major device matrix.
 llvm::SmallVector<int64_t, 4> rankToCoordinate(int64_t rank, llvm::ArrayRef<int64_t> devMatrix);
 

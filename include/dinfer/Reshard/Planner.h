@@ -6,7 +6,8 @@
 // layout algebra, so its cost follows the number of copies, never the product
 // of source and destination pieces. It handles replicas (one replica read,
 // spread across files), optimizer sharding, manual uneven splits along
-// dimension 0 (param_split_shape), pipeline stages (merged strategy files, a
+// dimension 0 (param_split_shape), parameters laid out part by part (a packed
+// projection split per head), pipeline stages (merged strategy files, a
 // parameter shared by several stages), different device counts and device
 // matrices on the two sides, and full checkpoints on either side.
 //
@@ -43,6 +44,9 @@ struct ParamLayout {
   llvm::SmallVector<int64_t, 2> stages;
   /// The full shape, when the strategy carries it (JSON files).
   std::optional<llvm::SmallVector<int64_t, 4>> fullShape;
+  /// Laid out part by part (a packed projection split per head); `layout`
+  /// is then the first part's.
+  std::optional<PartsLayout> parts;
 };
 
 /// The parameter layouts of one side of a reshard: a strategy file, or full

@@ -162,6 +162,52 @@ TEST(Strategy, JsonRoundTripWithMultiAxisLayouts) {
   expectSameStrategy(s, back);
 }
 
+/// A packed projection split per head: Q over 4 ranks, K and V (two heads)
+/// each on two ranks, replicas last.
+TEST(Strategy, PartsLayoutsRoundTripInJsonAndAreRefusedInProtobuf) {
+  StrategyFile s;
+  StrategyLayout qkv;
+  qkv.name = qkv.param = "in_proj_weight";
+  qkv.layout.devMatrix = {4};
+  qkv.layout.tensorMap = {{}, {0}};
+  qkv.tensorShape = llvm::SmallVector<int64_t, 4>{64, 128};
+  PartsLayout parts;
+  parts.dim = 1;
+  parts.sizes = {64, 32, 32};
+  TensorLayout kv;
+  kv.devMatrix = {2, 2};
+  kv.tensorMap = {{}, {1}};
+  parts.layouts = {qkv.layout, kv, kv};
+  parts.layouts[2].optShardStep = 1;
+  parts.layouts[2].optShardSize = -1;
+  qkv.parts = parts;
+  s.layouts.push_back(qkv);
+  s.encoding = StrategyFile::Encoding::Json;
+  std::string text = llvm::cantFail(serializeStrategy(s));
+  EXPECT_NE(text.find("\"parts\":{\"dim\":1,\"layouts\":[{\"dev_matrix\":[4],\"tensor_map\":[-1,0]}"),
+            std::string::npos)
+      << text;
+  auto back = llvm::cantFail(parseStrategy(text, "x.json"));
+  ASSERT_EQ(back.layouts.size(), 1u);
+  ASSERT_TRUE(back.layouts[0].parts.has_value());
+  EXPECT_TRUE(*back.layouts[0].parts == parts);
+  EXPECT_EQ(llvm::cantFail(serializeStrategy(back)), text);
+
+  s.encoding = StrategyFile::Encoding::Protobuf;
+  auto refused = serializeStrategy(s);
+  ASSERT_FALSE(static_cast<bool>(refused));
+  EXPECT_NE(llvm::toString(refused.takeError()).find("parameter 'in_proj_weight' is laid out part by part"),
+            std::string::npos);
+
+  std::string bad = text;
+  const std::string sizes = "\"sizes\":[64,32,32]";
+  bad.replace(bad.find(sizes), sizes.size(), "\"sizes\":[64,32]");
+  auto mismatched = parseStrategy(bad, "bad.json");
+  ASSERT_FALSE(static_cast<bool>(mismatched));
+  std::string message = llvm::toString(mismatched.takeError());
+  EXPECT_NE(message.find("layout 'in_proj_weight': parts gives 2 sizes and 3 layouts"), std::string::npos) << message;
+}
+
 TEST(Strategy, MergePipelineStages) {
   std::string path = samplePath("mf_strategy_4_npus.ckpt");
   auto merged = llvm::cantFail(readStrategy(path));

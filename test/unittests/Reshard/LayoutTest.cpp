@@ -486,4 +486,135 @@ INSTANTIATE_TEST_SUITE_P(SmallShapes, LayoutExhaustive,
                                   std::to_string(info.param.numAxes);
                          });
 
+//===----------------------------------------------------------------------===//
+// Packed tensors: parts laid out one by one (a packed projection per head)
+//===----------------------------------------------------------------------===//
+
+/// The box `box` of a row-major array of shape `shape`, row-major.
+std::vector<int64_t> boxOf(const oracle::Array &array, const Slice &box) { return oracle::elementsOf(array, box); }
+
+/// A 2-D array's columns [begin, end).
+oracle::Array columns(const oracle::Array &a, int64_t begin, int64_t end) {
+  oracle::Array out{{a.shape[0], end - begin}, {}};
+  for (int64_t r = 0; r < a.shape[0]; ++r)
+    for (int64_t c = begin; c < end; ++c)
+      out.data.push_back(a.data[r * a.shape[1] + c]);
+  return out;
+}
+
+/// Writes `values` (row-major, of shape `shape`) at `at` into `into`.
+void place(oracle::Array &into, ArrayRef<int64_t> at, ArrayRef<int64_t> shape, ArrayRef<int64_t> values) {
+  size_t i = 0;
+  for (int64_t r = 0; r < shape[0]; ++r)
+    for (int64_t c = 0; c < shape[1]; ++c)
+      into.data[(at[0] + r) * into.shape[1] + at[1] + c] = values[i++];
+}
+
+/// Every 2-D tensor of 4 devices cut into three column parts, each part with
+/// any layout over the same device matrix: a rank's slice is the oracle's
+/// slice of each part, side by side, and every region is covered exactly
+/// once by boxes that hold the region's elements where they say.
+TEST(PackedTensorExhaustive, MatchesPartByPartOracle) {
+  int cases = 0, refused = 0;
+  for (std::vector<int64_t> dev : {std::vector<int64_t>{4}, {2, 2}, {1, 4}}) {
+    auto maps = tensorMaps(2, static_cast<int>(dev.size()));
+    for (const auto &m0 : maps)
+      for (const auto &m1 : maps)
+        for (const auto &m2 : maps) {
+          PartsLayout parts;
+          parts.dim = 1;
+          // Extents that every split of 4 devices divides, unequal (GQA's Q, K, V).
+          parts.sizes = {8, 4, 4};
+          parts.layouts = {makeLayout(dev, m0), makeLayout(dev, m1), makeLayout(dev, m2)};
+          std::vector<int64_t> shape = {8, 16};
+          auto packed = PackedTensor::create(shape, parts);
+          // The parts must cut dimension 0 alike.
+          std::set<int64_t> rowPieces;
+          for (const TensorLayout &layout : parts.layouts) {
+            int64_t s = 1;
+            for (int64_t axis : layout.tensorMap[0])
+              s *= layout.devMatrix[layout.devMatrix.size() - 1 - axis];
+            rowPieces.insert(s);
+          }
+          if (rowPieces.size() > 1) {
+            EXPECT_FALSE(static_cast<bool>(packed));
+            if (!packed)
+              llvm::consumeError(packed.takeError());
+            ++refused;
+            continue;
+          }
+          ASSERT_TRUE(static_cast<bool>(packed)) << llvm::toString(packed.takeError());
+          ++cases;
+          oracle::Array full = oracle::iota(shape);
+          std::vector<oracle::Array> slices(4);
+          int64_t start = 0;
+          std::vector<std::vector<oracle::Array>> partSlices;
+          for (auto [size, layout] : llvm::zip_equal(parts.sizes, parts.layouts)) {
+            oracle::Array part = columns(full, start, start + size);
+            auto expected = oracle::oracleSlices(part.shape, layout);
+            ASSERT_TRUE(expected.has_value());
+            // The oracle numbers the part's own elements: map them back.
+            for (oracle::Array &slice : *expected)
+              for (int64_t &id : slice.data)
+                id = part.data[id];
+            partSlices.push_back(std::move(*expected));
+            start += size;
+          }
+          for (int64_t rank = 0; rank < 4; ++rank) {
+            oracle::Array want{{partSlices[0][rank].shape[0], 0}, {}};
+            for (auto &p : partSlices)
+              want.shape[1] += p[rank].shape[1];
+            want.data.assign(want.shape[0] * want.shape[1], -1);
+            int64_t at = 0;
+            for (auto &p : partSlices) {
+              place(want, {0, at}, p[rank].shape, p[rank].data);
+              at += p[rank].shape[1];
+            }
+            ASSERT_EQ(ArrayRef<int64_t>(want.shape), packed->sliceShape());
+            oracle::Array got{want.shape, std::vector<int64_t>(want.data.size(), -1)};
+            for (const PackedTensor::Piece &piece : packed->piecesOfRank(rank))
+              place(got, piece.local, piece.global.shape, boxOf(full, piece.global));
+            ASSERT_EQ(got.data, want.data) << "rank " << rank;
+            slices[rank] = std::move(want);
+          }
+          // Regions: every box of a 4 x 4 grid of the tensor, and the whole.
+          for (int64_t r0 = 0; r0 < 8; r0 += 3)
+            for (int64_t c0 = 0; c0 < 16; c0 += 5)
+              for (int64_t c1 = c0 + 1; c1 <= 16; c1 += 4) {
+                Slice region{{r0, c0}, {8 - r0, c1 - c0}};
+                auto covers = packed->coverRegion(region);
+                ASSERT_TRUE(static_cast<bool>(covers)) << llvm::toString(covers.takeError());
+                int64_t covered = 0;
+                for (const PackedTensor::Cover &cover : *covers) {
+                  covered += cover.overlap.numElements();
+                  ASSERT_FALSE(cover.ranks.empty());
+                  for (int64_t holder : cover.ranks)
+                    ASSERT_EQ(boxOf(slices[holder], Slice{cover.local, cover.overlap.shape}),
+                              boxOf(full, cover.overlap));
+                }
+                ASSERT_EQ(covered, region.numElements());
+              }
+        }
+  }
+  RecordProperty("cases", cases);
+  EXPECT_GT(cases, 100);
+  EXPECT_GT(refused, 0);
+}
+
+TEST(PackedTensorErrors, PartsMustFitTheTensor) {
+  PartsLayout parts;
+  parts.dim = 1;
+  parts.sizes = {4, 4};
+  parts.layouts = {makeLayout({2}, {{}, {0}}), makeLayout({2}, {{}, {0}})};
+  auto wrong = PackedTensor::create({4, 12}, parts);
+  ASSERT_FALSE(static_cast<bool>(wrong));
+  EXPECT_NE(llvm::toString(wrong.takeError()).find("summing to 8 along dimension 1, which has extent 12"),
+            std::string::npos);
+  parts.layouts[1] = makeLayout({4}, {{}, {0}});
+  auto devices = PackedTensor::create({4, 8}, parts);
+  ASSERT_FALSE(static_cast<bool>(devices));
+  EXPECT_NE(llvm::toString(devices.takeError()).find("part 1 is laid out over 4 devices, part 0 over 2"),
+            std::string::npos);
+}
+
 } // namespace

@@ -206,6 +206,37 @@ SourceTensors sourcesOf(const Case &c) {
   return files;
 }
 
+/// The element ids a tensor plan's copies write into a destination slice of
+/// shape `shape` (-1 where none does), from the source slices `sourceOf` gives.
+std::vector<int64_t> replayCopies(const TensorPlan &tensor, ArrayRef<int64_t> shape,
+                                  llvm::function_ref<const Array &(int64_t)> sourceOf) {
+  int64_t elements = 1;
+  for (int64_t extent : shape)
+    elements *= extent;
+  std::vector<int64_t> got(elements, -1);
+  for (const TensorCopy &copy : tensor.copies) {
+    const Array &source = sourceOf(copy.srcRank);
+    size_t r = copy.shape.size();
+    std::vector<int64_t> index(r, 0);
+    int64_t count = copy.srcRegion().numElements();
+    for (int64_t n = 0; n < count; ++n) {
+      int64_t s = 0, d = 0;
+      for (size_t k = 0; k < r; ++k) {
+        s = s * source.shape[k] + copy.srcOffset[k] + index[k];
+        d = d * shape[k] + copy.dstOffset[k] + index[k];
+      }
+      EXPECT_EQ(got[d], -1) << "element written twice";
+      got[d] = source.data[s];
+      for (size_t k = r; k-- > 0;) {
+        if (++index[k] < copy.shape[k])
+          break;
+        index[k] = 0;
+      }
+    }
+  }
+  return got;
+}
+
 TEST(ReshardPlan, RandomCasesMatchTheDenseOracle) {
   std::mt19937 rng(20261128);
   int checked = 0, optimizer = 0, uneven = 0, staged = 0, full = 0, attempts = 0;
@@ -230,28 +261,9 @@ TEST(ReshardPlan, RandomCasesMatchTheDenseOracle) {
         ASSERT_LT(local, static_cast<int64_t>(c->dstSlices.size()));
         const Array &expected = c->dstSlices[local];
         ASSERT_EQ(std::vector<int64_t>(tensor.shape.begin(), tensor.shape.end()), expected.shape);
-        // Replay the copies on element ids.
-        std::vector<int64_t> got(expected.data.size(), -1);
-        for (const TensorCopy &copy : tensor.copies) {
-          const Array &source = c->srcSlices[copy.srcRank - (c->src.full ? 0 : c->src.stage * c->src.stageDevices())];
-          size_t r = copy.shape.size();
-          std::vector<int64_t> index(r, 0);
-          int64_t count = copy.srcRegion().numElements();
-          for (int64_t n = 0; n < count; ++n) {
-            int64_t s = 0, d = 0;
-            for (size_t k = 0; k < r; ++k) {
-              s = s * source.shape[k] + copy.srcOffset[k] + index[k];
-              d = d * expected.shape[k] + copy.dstOffset[k] + index[k];
-            }
-            ASSERT_EQ(got[d], -1) << "element written twice";
-            got[d] = source.data[s];
-            for (size_t k = r; k-- > 0;) {
-              if (++index[k] < copy.shape[k])
-                break;
-              index[k] = 0;
-            }
-          }
-        }
+        std::vector<int64_t> got = replayCopies(tensor, expected.shape, [&](int64_t srcRank) -> const Array & {
+          return c->srcSlices[srcRank - (c->src.full ? 0 : c->src.stage * c->src.stageDevices())];
+        });
         ASSERT_EQ(got, expected.data) << "destination rank " << rank.rank;
       }
     }
@@ -268,6 +280,135 @@ TEST(ReshardPlan, RandomCasesMatchTheDenseOracle) {
   EXPECT_GT(uneven, 20);
   EXPECT_GT(staged, 500);
   EXPECT_GT(full, 100);
+}
+
+/// Each rank's slice of a [rows, sum(sizes)] tensor laid out part by part:
+/// the oracle's slice of every part (its columns), side by side.
+std::optional<std::vector<Array>> packedSlices(ArrayRef<int64_t> shape, const PartsLayout &parts) {
+  Array full = iota(shape);
+  std::vector<Array> out;
+  int64_t start = 0;
+  for (auto [size, layout] : llvm::zip_equal(parts.sizes, parts.layouts)) {
+    Array part{{shape[0], size}, {}};
+    for (int64_t r = 0; r < shape[0]; ++r)
+      for (int64_t c = start; c < start + size; ++c)
+        part.data.push_back(full.data[r * shape[1] + c]);
+    auto slices = oracleSlices(part.shape, layout);
+    if (!slices)
+      return std::nullopt;
+    if (out.empty())
+      out.resize(slices->size(), Array{{(*slices)[0].shape[0], 0}, {}});
+    for (auto [held, slice] : llvm::zip_equal(out, *slices)) {
+      if (held.shape[0] != slice.shape[0])
+        return std::nullopt;
+      // Append the slice's columns to every row.
+      Array joined{{held.shape[0], held.shape[1] + slice.shape[1]}, {}};
+      for (int64_t r = 0; r < held.shape[0]; ++r) {
+        joined.data.insert(joined.data.end(), held.data.begin() + r * held.shape[1],
+                           held.data.begin() + (r + 1) * held.shape[1]);
+        for (int64_t c = 0; c < slice.shape[1]; ++c)
+          joined.data.push_back(part.data[slice.data[r * slice.shape[1] + c]]);
+      }
+      held = std::move(joined);
+    }
+    start += size;
+  }
+  return out;
+}
+
+/// Packed projections (Q, K and V in one weight) laid out per head on either
+/// side or both, against plain layouts and each other, over different device
+/// counts: every destination slice is the oracle's, part by part.
+TEST(ReshardPlan, PartsLayoutsMatchThePartByPartOracle) {
+  std::mt19937 rng(20261207);
+  const SmallVector<int64_t, 4> shape = {12, 24};
+  const std::vector<std::vector<int64_t>> devMatrices = {{2}, {4}, {2, 2}, {1, 4}, {2, 1}};
+  int checked = 0, packedBoth = 0, attempts = 0;
+  while (checked < 400 && attempts < 20000) {
+    ++attempts;
+    struct PackedSide {
+      TensorLayout layout;
+      std::optional<PartsLayout> parts;
+      std::vector<Array> slices;
+    } sides[2];
+    bool ok = true;
+    for (PackedSide &side : sides) {
+      const auto &dev = devMatrices[rng() % devMatrices.size()];
+      auto randomMap = [&] {
+        TensorLayout layout;
+        layout.devMatrix.assign(dev.begin(), dev.end());
+        layout.tensorMap.resize(2);
+        for (int axis = static_cast<int>(dev.size()) - 1; axis >= 0; --axis)
+          if (int64_t dim = rng() % 3; dim < 2)
+            layout.tensorMap[dim].push_back(axis);
+        return layout;
+      };
+      side.layout = randomMap();
+      std::optional<std::vector<Array>> slices;
+      if (rng() % 3 != 0) {
+        PartsLayout parts;
+        parts.dim = 1;
+        parts.sizes = rng() % 2 ? SmallVector<int64_t, 4>{8, 8, 8} : SmallVector<int64_t, 4>{16, 4, 4};
+        parts.layouts = {side.layout, randomMap(), randomMap()};
+        if (auto packed = PackedTensor::create(shape, parts); !packed) {
+          llvm::consumeError(packed.takeError());
+          ok = false;
+          break;
+        }
+        slices = packedSlices(shape, parts);
+        side.parts = std::move(parts);
+      } else {
+        if (auto sharded = ShardedTensor::create(shape, side.layout); !sharded) {
+          llvm::consumeError(sharded.takeError());
+          ok = false;
+          break;
+        }
+        slices = oracleSlices(shape, side.layout);
+      }
+      if (!slices) {
+        ok = false;
+        break;
+      }
+      side.slices = std::move(*slices);
+    }
+    if (!ok)
+      continue;
+    auto setOf = [&](const PackedSide &side) {
+      StrategyFile file;
+      StrategyLayout item;
+      item.name = item.param = "w";
+      item.layout = side.layout;
+      item.parts = side.parts;
+      file.layouts.push_back(item);
+      return LayoutSet::fromStrategy(file, std::nullopt, "packed.json");
+    };
+    auto src = setOf(sides[0]), dst = setOf(sides[1]);
+    ASSERT_TRUE(src && dst);
+    SourceTensors sources(sides[0].slices.size());
+    for (auto [file, slice] : llvm::zip_equal(sources, sides[0].slices)) {
+      SourceTensor tensor;
+      tensor.typeName = "Float32";
+      tensor.shape.assign(slice.shape.begin(), slice.shape.end());
+      tensor.bytes = slice.data.size() * 4;
+      file.add("w", tensor);
+    }
+    auto plan = planReshard(*src, *dst, sources, PlanOptions());
+    ASSERT_TRUE(static_cast<bool>(plan)) << llvm::toString(plan.takeError());
+    ASSERT_EQ(plan->ranks.size(), sides[1].slices.size());
+    for (const RankPlan &rank : plan->ranks) {
+      ASSERT_EQ(rank.tensors.size(), 1u);
+      const Array &expected = sides[1].slices[rank.rank];
+      ASSERT_EQ(std::vector<int64_t>(rank.tensors[0].shape.begin(), rank.tensors[0].shape.end()), expected.shape);
+      std::vector<int64_t> got = replayCopies(rank.tensors[0], expected.shape,
+                                              [&](int64_t srcRank) -> const Array & { return sides[0].slices[srcRank]; });
+      ASSERT_EQ(got, expected.data) << "destination rank " << rank.rank;
+    }
+    ++checked;
+    packedBoth += sides[0].parts && sides[1].parts;
+  }
+  RecordProperty("cases", checked);
+  EXPECT_EQ(checked, 400);
+  EXPECT_GT(packedBoth, 50);
 }
 
 /// A checkpoint file's bytes, encoded here independently of dinfer's writer.
