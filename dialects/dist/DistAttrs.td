@@ -121,6 +121,34 @@ def Dist_LayoutAttr : Dist_Attr<"Layout", "layout"> {
   }];
 }
 
+def Dist_LayoutListParameter : ArrayRefParameter<"::dinfer::dist::LayoutAttr", "part layouts"> {
+  let parser = "::dinfer::dist::parseLayoutList($_parser)";
+  let printer = "::dinfer::dist::printLayoutList($_printer, $_self)";
+}
+
+def Dist_PartsAttr : Dist_Attr<"Parts", "parts"> {
+  let summary = "A parameter's local slice made of its pieces of several parts";
+  let description = [{
+    A packed projection (torch's `in_proj`: Q, K and V in one weight) is
+    read as parts along dimension `dim` of extents `sizes`, each part with
+    its own layout; a rank's slice holds its piece of every part, side by
+    side along `dim`, in part order. `dist.param` carries it on the one
+    reference of each rank's slice that `--dist-partition` makes of a
+    parameter's parts (see `offset`).
+
+    ```mlir
+    #dist.parts<dim = 1, sizes = [64, 32, 32], layouts = [<dev_matrix = [4], tensor_map = [-1, 0]>, <dev_matrix = [2, 2], tensor_map = [-1, 1]>, <dev_matrix = [2, 2], tensor_map = [-1, 1]>]>
+    ```
+  }];
+  let parameters = (ins "int64_t":$dim, Dist_IntListParameter:$sizes, Dist_LayoutListParameter:$layouts);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The layout algebra's form.
+    ::dinfer::PartsLayout toPartsLayout() const;
+  }];
+}
+
 // `[1, 2], [2, 1]`: one bracketed integer list per operand.
 def Dist_SplitListsParameter : ArrayRefParameter<"::mlir::DenseI64ArrayAttr", "split numbers per operand"> {
   let parser = "::dinfer::dist::parseSplitLists($_parser)";

@@ -48,6 +48,25 @@ void dist::printIntList(AsmPrinter &printer, ArrayRef<int64_t> values) {
   printer << ']';
 }
 
+FailureOr<SmallVector<LayoutAttr>> dist::parseLayoutList(AsmParser &parser) {
+  SmallVector<LayoutAttr> layouts;
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&]() -> ParseResult {
+        auto layout = llvm::dyn_cast_or_null<LayoutAttr>(LayoutAttr::parse(parser, Type()));
+        if (!layout)
+          return failure();
+        layouts.push_back(layout);
+        return success();
+      }))
+    return failure();
+  return layouts;
+}
+
+void dist::printLayoutList(AsmPrinter &printer, ArrayRef<LayoutAttr> layouts) {
+  printer << '[';
+  llvm::interleaveComma(layouts, printer, [&](LayoutAttr layout) { layout.print(printer); });
+  printer << ']';
+}
+
 FailureOr<ArrayAttr> dist::parseTensorMap(AsmParser &parser) {
   SmallVector<Attribute> dims;
   MLIRContext *context = parser.getContext();
@@ -203,6 +222,26 @@ static TensorLayout makeTensorLayout(ArrayRef<int64_t> devMatrix, ArrayAttr tens
   layout.optShardStep = optShardStep;
   layout.optShardSize = optShardSize;
   return layout;
+}
+
+LogicalResult PartsAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t dim, ArrayRef<int64_t> sizes,
+                                ArrayRef<LayoutAttr> layouts) {
+  if (dim < 0)
+    return emitError() << "parts along a negative dimension";
+  if (sizes.empty() || sizes.size() != layouts.size())
+    return emitError() << sizes.size() << " part sizes for " << layouts.size() << " part layouts";
+  if (llvm::any_of(sizes, [](int64_t size) { return size <= 0; }))
+    return emitError() << "a part's extent must be positive";
+  return success();
+}
+
+PartsLayout PartsAttr::toPartsLayout() const {
+  PartsLayout parts;
+  parts.dim = getDim();
+  parts.sizes.assign(getSizes().begin(), getSizes().end());
+  for (LayoutAttr layout : getLayouts())
+    parts.layouts.push_back(layout.toTensorLayout());
+  return parts;
 }
 
 LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> devMatrix,

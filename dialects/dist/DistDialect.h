@@ -65,6 +65,10 @@ mlir::LogicalResult verifyDeviceCount(mlir::Operation *op, llvm::ArrayRef<int64_
 #include "dialects/dist/DistInterfaces.h.inc"
 
 namespace dinfer::dist {
+
+/// `[<dev_matrix = ..., tensor_map = ...>, ...]`: layouts without their prefix.
+mlir::FailureOr<llvm::SmallVector<LayoutAttr>> parseLayoutList(mlir::AsmParser &parser);
+void printLayoutList(mlir::AsmPrinter &printer, llvm::ArrayRef<LayoutAttr> layouts);
 /// Checks a layout against the value it describes (`type`), the module's
 /// device count and its pipeline stages. `what` names the value in errors
 /// ("argument 0"); empty for an op's own result.

@@ -20,6 +20,36 @@ LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError() << "needs a non-empty parameter name";
   auto layout = getLayoutAttr();
+  if (std::optional<ArrayRef<int64_t>> offset = getOffset()) {
+    if (static_cast<int64_t>(offset->size()) != getType().getRank())
+      return emitOpError() << "has an offset of " << offset->size() << " entries for a tensor of rank "
+                           << getType().getRank();
+    if (llvm::any_of(*offset, [](int64_t o) { return o < 0; }))
+      return emitOpError() << "has a negative offset";
+    if (getPartsAttr())
+      return emitOpError() << "is a part (offset) or made of parts (parts), not both";
+  }
+  if (PartsAttr parts = getPartsAttr()) {
+    if (!getLocal() || !layout)
+      return emitOpError() << "a slice made of parts must be local, with the first part's layout";
+    if (parts.getDim() >= getType().getRank())
+      return emitOpError() << "has parts along dimension " << parts.getDim() << " of a tensor of rank "
+                           << getType().getRank();
+    if (parts.getLayouts().front() != layout)
+      return emitOpError() << "must carry its first part's layout as layout";
+    // The local slice: the first part's local shape, summed along dim.
+    SmallVector<int64_t> global(getType().getShape());
+    global[parts.getDim()] = 0;
+    for (int64_t size : parts.getSizes())
+      global[parts.getDim()] += size;
+    auto packed = PackedTensor::create(global, parts.toPartsLayout());
+    if (!packed)
+      return emitOpError() << llvm::toString(packed.takeError());
+    if (packed->sliceShape() != getType().getShape())
+      return emitOpError() << "has a slice of shape [" << packed->sliceShape() << "] under its parts, not "
+                           << getType();
+    return success();
+  }
   if (!getLocal())
     return layout ? verifyValueLayout(*this, layout, getType(), "") : success();
   if (!layout)
@@ -214,6 +244,16 @@ LogicalResult RecvOp::verify() { return verifyTransfer(*this, getPeerStage(), ge
 //===----------------------------------------------------------------------===//
 
 bool dist::isCollective(Operation *op) { return isa<CollectiveOpInterface>(op); }
+
+std::string dist::strategyKeyName(ParamOp param) {
+  std::string name = param.getName().str();
+  if (std::optional<ArrayRef<int64_t>> offset = param.getOffset()) {
+    name += '@';
+    llvm::interleave(
+        *offset, [&](int64_t o) { name += std::to_string(o); }, [&] { name += ','; });
+  }
+  return name;
+}
 
 std::optional<int64_t> dist::stageOf(Operation *op) {
   if (auto stage = op->getAttrOfType<IntegerAttr>(DistDialect::kStageAttrName))

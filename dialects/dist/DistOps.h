@@ -23,6 +23,12 @@ namespace dinfer::dist {
 /// local_split).
 bool isCollective(mlir::Operation *op);
 
+/// The name an op strategy key gives a parameter operand
+/// (`<Primitive>_<name>`): its checkpoint name, and for one part of a
+/// packed tensor the part's offset too (`in_proj_weight@0,64`), so that
+/// each part's product has a strategy of its own.
+std::string strategyKeyName(ParamOp param);
+
 /// The op's pipeline stage (`dist.stage`), if it has one.
 std::optional<int64_t> stageOf(mlir::Operation *op);
 /// Sets the op's `dist.stage`.

@@ -32,8 +32,18 @@ def Dist_ParamOp : Dist_Op<"param", [Pure]> {
     ```mlir
     %w = dist.param "matmul_weight" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>, local} : tensor<96x4xf32>
     ```
+    `offset` makes the result one part of the checkpoint tensor: the box at
+    `offset` with the result's shape (`--dist-split-packed-projections`
+    reads torch's packed `in_proj` as three parts, each then laid out as a
+    projection of its own). `--dist-partition` gives each rank one reference
+    to its pieces of all parts of a tensor, with the layout of every part in
+    `parts` (`layout` is the first part's), and cuts the parts from it.
+    ```mlir
+    %q = dist.param "in_proj" {offset = array<i64: 0, 64>} : tensor<64x64xf32>
+    ```
   }];
-  let arguments = (ins StrAttr:$name, OptionalAttr<Dist_LayoutAttr>:$layout, UnitAttr:$local);
+  let arguments = (ins StrAttr:$name, OptionalAttr<Dist_LayoutAttr>:$layout, UnitAttr:$local,
+                       OptionalAttr<DenseI64ArrayAttr>:$offset, OptionalAttr<Dist_PartsAttr>:$parts);
   let results = (outs Dist_StaticTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;

@@ -10,12 +10,14 @@
 #include "dinfer/Runtime/Interpreter.h"
 #include "dinfer/Transforms/Passes.h"
 #include "dinfer/Transforms/PipelineStages.h"
+#include "dinfer/Transforms/PredictStrategy.h"
 #include "dinfer/Transforms/ShardingRules.h"
 #include "dinfer/Transforms/StrategyLayout.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -140,6 +142,14 @@ Expected<AuthoredStrategy> dinfer::authorStrategy(const StrategyRequest &request
     }
   }
 
+  {
+    // Packed projections become one product per part, each keyed and laid
+    // out on its own (the inference pipeline reads the program the same way).
+    mlir::PassManager passes(&context);
+    passes.addNestedPass<mlir::func::FuncOp>(createDistSplitPackedProjections());
+    if (failed(passes.run(module)))
+      return authorError(request.model + ": " + diagnostics.text("the packed projections could not be split"));
+  }
   if (!request.preset.empty()) {
     mlir::PassManager passes(&context);
     DistAuthorStrategyOptions options;
@@ -159,7 +169,7 @@ Expected<AuthoredStrategy> dinfer::authorStrategy(const StrategyRequest &request
       return;
     for (mlir::Value operand : op->getOperands())
       if (auto param = operand.getDefiningOp<dist::ParamOp>()) {
-        keyed.try_emplace((nn::primitiveName(op) + "_" + param.getName()).str(), op);
+        keyed.try_emplace((nn::primitiveName(op) + "_" + dist::strategyKeyName(param)).str(), op);
         return;
       }
   });
@@ -207,6 +217,64 @@ Expected<AuthoredStrategy> dinfer::authorStrategy(const StrategyRequest &request
   for (const auto &entry : keyed)
     keys.push_back(entry.getKey().str());
   llvm::sort(keys);
+  // Optimizer sharding over a layout's replicas, where the first dimension
+  // divides; nothing when it does not.
+  auto withOptShard = [&](ArrayRef<int64_t> shape, const TensorLayout &layout) -> std::optional<TensorLayout> {
+    auto sharded = ShardedTensor::create(shape, layout);
+    if (!sharded) {
+      consumeError(sharded.takeError());
+      return layout;
+    }
+    auto group = sharded->replicaGroup(0);
+    if (group.size() < 2)
+      return layout;
+    TensorLayout withShard = layout;
+    withShard.optShardStep = group[1] - group[0];
+    withShard.optShardSize = -1;
+    if (auto checked = ShardedTensor::create(shape, withShard))
+      return withShard;
+    else
+      consumeError(checked.takeError());
+    return std::nullopt;
+  };
+  auto shardRemark = [&](StringRef name, int64_t replicas) {
+    result.remarks.push_back(("'" + name + "' keeps whole model-parallel slices: its first dimension does not split "
+                              "over its " + Twine(replicas) + " replicas")
+                                 .str());
+  };
+  auto addItem = [&](StrategyLayout item, mlir::Value param) {
+    if (request.pipelineStages == 1) {
+      file.layouts.push_back(std::move(item));
+      return;
+    }
+    std::set<int64_t> stages;
+    for (mlir::Operation *user : param.getUsers())
+      stages.insert(stageOf(user));
+    item.stages.assign(stages.begin(), stages.end());
+    for (int64_t stage : stages) {
+      StrategyLayout staged = item;
+      staged.name = std::to_string(stage) + "-" + item.param;
+      file.layouts.push_back(std::move(staged));
+    }
+  };
+  int64_t stageDevices = devices / request.pipelineStages;
+  // The parts of packed parameters (their own products' layouts), merged
+  // into one item per parameter below.
+  llvm::MapVector<StringRef, std::vector<ParamPart>> partsOf;
+  llvm::StringMap<mlir::Value> firstPart;
+  llvm::StringMap<size_t> partIndex;
+  module.walk([&](dist::ParamOp param) {
+    std::optional<ArrayRef<int64_t>> offset = param.getOffset();
+    if (!offset || !partIndex.try_emplace(dist::strategyKeyName(param), partsOf[param.getName()].size()).second)
+      return;
+    firstPart.try_emplace(param.getName(), param.getResult());
+    ParamPart part;
+    part.offset.assign(offset->begin(), offset->end());
+    part.shape.assign(param.getType().getShape().begin(), param.getType().getShape().end());
+    part.layout.devMatrix = {stageDevices};
+    part.layout.tensorMap.assign(part.shape.size(), DimAxes());
+    partsOf[param.getName()].push_back(std::move(part));
+  });
   // Parameters in program order, each from its first keyed user.
   module.walk([&](mlir::Operation *op) {
     dist::StrategyAttr attr = dist::getStrategy(op);
@@ -217,52 +285,68 @@ Expected<AuthoredStrategy> dinfer::authorStrategy(const StrategyRequest &request
       return;
     for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
       auto param = operand.getDefiningOp<dist::ParamOp>();
-      if (!param || laidOut.count(param.getName()))
+      if (!param || laidOut.count(dist::strategyKeyName(param)))
         continue;
-      laidOut[param.getName()] = true;
+      laidOut[dist::strategyKeyName(param)] = true;
+      if (param.getOffset()) {
+        partsOf[param.getName()][partIndex.lookup(dist::strategyKeyName(param))].layout =
+            operandLayout(*splits, index, stageDevices);
+        continue;
+      }
       StrategyLayout item;
       item.name = item.param = param.getName().str();
-      item.layout = operandLayout(*splits, index, devices / request.pipelineStages);
+      item.layout = operandLayout(*splits, index, stageDevices);
       SmallVector<int64_t, 4> shape(param.getType().getShape().begin(), param.getType().getShape().end());
       item.tensorShape = shape;
       if (preset.optShard) {
-        auto sharded = ShardedTensor::create(shape, item.layout);
-        if (sharded) {
-          auto group = sharded->replicaGroup(0);
-          if (group.size() > 1) {
-            TensorLayout withShard = item.layout;
-            withShard.optShardStep = group[1] - group[0];
-            withShard.optShardSize = -1;
-            if (auto checked = ShardedTensor::create(shape, withShard)) {
-              item.layout = withShard;
-              ++result.optSharded;
-            } else {
-              consumeError(checked.takeError());
-              result.remarks.push_back(("'" + param.getName() +
-                                        "' keeps whole model-parallel slices: its first dimension does not split "
-                                        "over its " + Twine(group.size()) + " replicas")
-                                           .str());
-            }
-          }
+        if (std::optional<TensorLayout> sharded = withOptShard(shape, item.layout)) {
+          result.optSharded += sharded->optShardStep != 0;
+          item.layout = *sharded;
         } else {
-          consumeError(sharded.takeError());
+          shardRemark(param.getName(), ShardedTensor::create(shape, item.layout)->replicaGroup(0).size());
         }
       }
-      if (request.pipelineStages == 1) {
-        file.layouts.push_back(std::move(item));
-        continue;
-      }
-      std::set<int64_t> stages;
-      for (mlir::Operation *user : param->getUsers())
-        stages.insert(stageOf(user));
-      item.stages.assign(stages.begin(), stages.end());
-      for (int64_t stage : stages) {
-        StrategyLayout staged = item;
-        staged.name = std::to_string(stage) + "-" + item.param;
-        file.layouts.push_back(std::move(staged));
-      }
+      addItem(std::move(item), param.getResult());
     }
   });
+  for (auto &[name, parts] : partsOf) {
+    auto packed = packParts(name, parts);
+    if (!packed)
+      return authorError(request.model + ": " + toString(packed.takeError()));
+    StrategyLayout item;
+    item.name = item.param = name.str();
+    item.layout = packed->layout;
+    item.parts = packed->parts;
+    item.tensorShape = packed->fullShape;
+    if (preset.optShard) {
+      // Each part over its own replicas; all or none.
+      std::vector<TensorLayout> sharded;
+      for (auto [index, layout] : llvm::enumerate(item.parts ? item.parts->layouts : SmallVector<TensorLayout, 4>{item.layout})) {
+        SmallVector<int64_t, 4> shape = item.parts ? parts[index].shape : packed->fullShape;
+        if (std::optional<TensorLayout> withShard = withOptShard(shape, layout))
+          sharded.push_back(*withShard);
+      }
+      bool all = sharded.size() == (item.parts ? item.parts->layouts.size() : 1);
+      if (all && item.parts) {
+        PartsLayout shardedParts = *item.parts;
+        shardedParts.layouts.assign(sharded.begin(), sharded.end());
+        if (auto checked = PackedTensor::create(packed->fullShape, shardedParts)) {
+          item.parts = shardedParts;
+          item.layout = shardedParts.layouts.front();
+          result.optSharded += item.layout.optShardStep != 0;
+        } else {
+          consumeError(checked.takeError());
+          all = false;
+        }
+      } else if (all) {
+        result.optSharded += sharded.front().optShardStep != 0;
+        item.layout = sharded.front();
+      }
+      if (!all)
+        shardRemark(name, 0);
+    }
+    addItem(std::move(item), firstPart.lookup(name));
+  }
   for (const std::string &key : keys) {
     mlir::Operation *op = keyed.lookup(key);
     dist::StrategyAttr attr = dist::getStrategy(op);

@@ -46,7 +46,7 @@ Expected<PredictLayout> dinfer::inferPredictLayout(const PredictionRequest &requ
     StrategyOp item;
     for (mlir::Value operand : op->getOperands())
       if (auto param = operand.getDefiningOp<dist::ParamOp>()) {
-        item.name = (nn::primitiveName(op) + "_" + param.getName()).str();
+        item.name = (nn::primitiveName(op) + "_" + dist::strategyKeyName(param)).str();
         break;
       }
     if (auto stage = op->getAttrOfType<mlir::IntegerAttr>(dist::DistDialect::kStageAttrName))

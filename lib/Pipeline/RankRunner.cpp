@@ -14,6 +14,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cstring>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -53,6 +54,28 @@ Expected<Buffer> dinfer::sliceOf(const Buffer &full, const TensorLayout &layout,
     return sharded.takeError();
   Slice slice = sharded->sliceOfRank(position);
   return full.region(slice.offset, slice.shape);
+}
+
+Expected<Buffer> dinfer::packedSliceOf(const Buffer &full, const PartsLayout &parts, int64_t position) {
+  auto packed = PackedTensor::create(full.shape, parts);
+  if (!packed)
+    return packed.takeError();
+  Buffer slice(full.dtype, packed->sliceShape());
+  // Each piece's rows land side by side along the parts' dimension.
+  int64_t outer = 1, inner = static_cast<int64_t>(full.elementBytes());
+  for (int64_t d = 0; d < parts.dim; ++d)
+    outer *= slice.shape[d];
+  for (size_t d = parts.dim + 1; d < slice.shape.size(); ++d)
+    inner *= slice.shape[d];
+  int64_t sliceRow = slice.shape[parts.dim] * inner;
+  char *out = slice.as<char>();
+  for (const PackedTensor::Piece &piece : packed->piecesOfRank(position)) {
+    Buffer box = full.region(piece.global.offset, piece.global.shape);
+    int64_t pieceRow = piece.global.shape[parts.dim] * inner;
+    for (int64_t o = 0; o < outer; ++o)
+      std::memcpy(out + o * sliceRow + piece.local[parts.dim] * inner, box.bytes() + o * pieceRow, pieceRow);
+  }
+  return slice;
 }
 
 namespace {
@@ -181,7 +204,8 @@ std::function<Expected<Buffer>(StringRef)> dinfer::rankWeights(mlir::Operation *
       auto full = weights(name);
       if (!full)
         return full.takeError();
-      auto slice = sliceOf(*full, param.getLayoutAttr().toTensorLayout(), position);
+      auto slice = param.getPartsAttr() ? packedSliceOf(*full, param.getPartsAttr().toPartsLayout(), position)
+                                        : sliceOf(*full, param.getLayoutAttr().toTensorLayout(), position);
       if (!slice)
         return slice.takeError();
       kept = slices->insert({name, std::move(*slice)}).first;

@@ -19,11 +19,11 @@ using namespace dinfer;
 
 namespace {
 
-/// The name of the first operand that is a parameter, if any.
-std::optional<StringRef> firstParameter(Operation *op) {
+/// The key name of the first operand that is a parameter, if any.
+std::optional<std::string> firstParameter(Operation *op) {
   for (Value operand : op->getOperands())
     if (auto param = operand.getDefiningOp<dist::ParamOp>())
-      return param.getName();
+      return dist::strategyKeyName(param);
   return std::nullopt;
 }
 
@@ -81,8 +81,30 @@ struct DistAttachStrategyPass : dinfer::impl::DistAttachStrategyBase<DistAttachS
         failedAny = true;
         return;
       }
+      TensorLayout training = chosen.layout;
+      if (std::optional<ArrayRef<int64_t>> offset = param.getOffset()) {
+        // One part of a packed tensor: its own layout in the file's parts.
+        const TensorLayout *part = nullptr;
+        if (chosen.parts && chosen.parts->dim < param.getType().getRank()) {
+          int64_t start = 0, dim = chosen.parts->dim;
+          for (auto [size, layout] : llvm::zip_equal(chosen.parts->sizes, chosen.parts->layouts)) {
+            if (start == (*offset)[dim] && size == param.getType().getDimSize(dim))
+              part = &layout;
+            start += size;
+          }
+        } else if (llvm::all_of(chosen.layout.tensorMap, [](const DimAxes &axes) { return axes.empty(); })) {
+          part = &chosen.layout; // whole on every rank: so is each part
+        }
+        if (!part) {
+          param.emitRemark() << "parameter '" << dist::strategyKeyName(param) << "' is one part of '"
+                             << param.getName() << "', which " << file
+                             << " lays out otherwise: the part follows propagation";
+          return;
+        }
+        training = *part;
+      }
       int64_t stage = chosen.stages.empty() ? 0 : chosen.stages.front();
-      auto layout = dist::LayoutAttr::get(context, chosen.layout, stage, {});
+      auto layout = dist::LayoutAttr::get(context, training, stage, {});
       if (failed(dist::verifyValueLayout(param, layout, param.getType(), ""))) {
         failedAny = true;
         return;
@@ -97,14 +119,14 @@ struct DistAttachStrategyPass : dinfer::impl::DistAttachStrategyBase<DistAttachS
     module.walk([&](Operation *op) {
       if (!llvm::isa<dist::ShardingRuleOpInterface>(op))
         return;
-      if (std::optional<StringRef> parameter = firstParameter(op))
+      if (std::optional<std::string> parameter = firstParameter(op))
         ++opsPerKey[(nn::primitiveName(op) + "_" + *parameter).str()];
     });
 
     module.walk([&](Operation *op) {
       if (!llvm::isa<dist::ShardingRuleOpInterface>(op))
         return;
-      std::optional<StringRef> parameter = firstParameter(op);
+      std::optional<std::string> parameter = firstParameter(op);
       if (!parameter)
         return; // MindSpore keys only ops with a parameter operand
       std::string key = (nn::primitiveName(op) + "_" + *parameter).str();

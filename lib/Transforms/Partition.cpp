@@ -2,6 +2,8 @@
 
 #include "dinfer/Transforms/Passes.h"
 
+#include "llvm/ADT/MapVector.h"
+
 #include "dialects/dist/DistOps.h"
 #include "dinfer/Transforms/StrategyLayout.h"
 
@@ -70,10 +72,93 @@ struct DistPartitionPass : dinfer::impl::DistPartitionBase<DistPartitionPass> {
   bool failedAny = false;
 
   void runOnOperation() override {
-    for (auto function : getOperation().getOps<func::FuncOp>())
+    for (auto function : getOperation().getOps<func::FuncOp>()) {
       partition(function);
+      joinParts(function);
+    }
     if (failedAny)
       signalPassFailure();
+  }
+
+  /// The parts of a packed parameter (`dist.param` with `offset`) become one
+  /// reference to the rank's slice of all of them (`parts`), cut apart by
+  /// local slices: a rank reads its slice of the checkpoint tensor as one,
+  /// under the tensor's own name, as the exported file holds it.
+  void joinParts(func::FuncOp function) {
+    MLIRContext *context = &getContext();
+    std::optional<dist::DeviceCounts> counts = dist::deviceCountsOf(getOperation());
+    int64_t stageDevices = counts ? counts->stageSize() : 1;
+    // Per parameter and stage, its parts in program order.
+    llvm::MapVector<std::pair<StringRef, int64_t>, SmallVector<dist::ParamOp, 3>> groups;
+    function.walk([&](dist::ParamOp param) {
+      if (param.getOffset())
+        groups[{param.getName(), dist::stageOf(param).value_or(0)}].push_back(param);
+    });
+    for (auto &[key, params] : groups) {
+      // Along the one dimension their offsets differ in, in offset order.
+      int64_t rank = params.front().getType().getRank(), dim = 0;
+      for (dist::ParamOp param : params)
+        for (int64_t d = 0; d < rank; ++d)
+          if ((*param.getOffset())[d] != 0)
+            dim = d;
+      SmallVector<dist::ParamOp, 3> ordered(params);
+      llvm::stable_sort(ordered, [&](dist::ParamOp a, dist::ParamOp b) {
+        return (*a.getOffset())[dim] < (*b.getOffset())[dim];
+      });
+      SmallVector<int64_t> sizes, localStarts;
+      SmallVector<dist::LayoutAttr> layouts;
+      SmallVector<int64_t> localShape(ordered.front().getType().getShape());
+      localShape[dim] = 0;
+      int64_t expected = 0;
+      std::optional<int64_t> previous;
+      for (dist::ParamOp param : ordered) {
+        int64_t offset = (*param.getOffset())[dim];
+        dist::LayoutAttr layout = param.getLayoutAttr();
+        RankedTensorType global = layout ? layout.getGlobalType(param.getType()) : param.getType();
+        if (!layout) {
+          TensorLayout whole;
+          whole.devMatrix = {stageDevices};
+          whole.tensorMap.assign(rank, DimAxes());
+          layout = dist::LayoutAttr::get(context, whole, key.second, {});
+        }
+        if (previous && *previous == offset) {
+          localStarts.push_back(localStarts.back()); // the same part read twice
+          continue;
+        }
+        localStarts.push_back(localShape[dim]);
+        if (offset != expected) {
+          param.emitError() << "the parts of '" << key.first << "' do not tile it along dimension " << dim;
+          failedAny = true;
+          return;
+        }
+        previous = offset;
+        expected += global.getDimSize(dim);
+        sizes.push_back(global.getDimSize(dim));
+        layouts.push_back(layout);
+        localShape[dim] += param.getType().getDimSize(dim);
+      }
+      OpBuilder builder(ordered.front());
+      dist::ParamOp first = ordered.front();
+      auto joined = dist::ParamOp::create(builder, first.getLoc(), first.getType().clone(localShape),
+                                          first.getNameAttr(), layouts.front(), builder.getUnitAttr(),
+                                          DenseI64ArrayAttr(), dist::PartsAttr::get(context, dim, sizes, layouts));
+      for (NamedAttribute attr : first->getDiscardableAttrs())
+        joined->setAttr(attr.getName(), attr.getValue());
+      for (auto [param, localStart] : llvm::zip_equal(ordered, localStarts)) {
+        SmallVector<int64_t> begin(rank, 0), end(localShape), strides(rank, 1);
+        begin[dim] = localStart;
+        end[dim] = localStart + param.getType().getDimSize(dim);
+        builder.setInsertionPoint(param);
+        auto slice = nn::StridedSliceOp::create(builder, param.getLoc(), param.getType(), joined.getResult(),
+                                                builder.getDenseI64ArrayAttr(begin), builder.getDenseI64ArrayAttr(end),
+                                                builder.getDenseI64ArrayAttr(strides));
+        for (NamedAttribute attr : param->getDiscardableAttrs())
+          if (attr.getName() == dist::DistDialect::kStageAttrName)
+            slice->setAttr(attr.getName(), attr.getValue());
+        param.getResult().replaceAllUsesWith(slice.getResult());
+        param.erase();
+      }
+    }
   }
 
   void partition(func::FuncOp function) {

@@ -8,6 +8,8 @@
 #include "mlir/Pass/PassRegistry.h"
 
 void dinfer::addStrategyPipeline(mlir::OpPassManager &pm, const StrategyPipelineOptions &options) {
+  // As `dinfer strategy` reads the program, so that the keys agree.
+  pm.addNestedPass<mlir::func::FuncOp>(createDistSplitPackedProjections());
   DistAttachStrategyOptions attach;
   attach.file = options.strategyFile;
   pm.addPass(createDistAttachStrategy(attach));

@@ -652,7 +652,7 @@ OwningOpRef<ModuleOp> Importer::run() {
     auto type = tensorType(tensor, loc);
     if (failed(type))
       return nullptr;
-    items_[tensor.name()].value = dist::ParamOp::create(builder_, loc, *type, parameter.name, nullptr).getResult();
+    items_[tensor.name()].value = dist::ParamOp::create(builder_, loc, *type, parameter.name, dist::LayoutAttr(), false, mlir::DenseI64ArrayAttr(), dist::PartsAttr()).getResult();
   }
 
   for (auto [index, node] : llvm::enumerate(graph.node())) {

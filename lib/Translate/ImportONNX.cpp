@@ -3290,7 +3290,7 @@ OwningOpRef<ModuleOp> Importer::run() {
     if (failed(element))
       return nullptr;
     auto type = RankedTensorType::get(SmallVector<int64_t>(tensor.dims().begin(), tensor.dims().end()), *element);
-    values_[tensor.name()] = dist::ParamOp::create(builder_, loc, type, tensor.name(), nullptr).getResult();
+    values_[tensor.name()] = dist::ParamOp::create(builder_, loc, type, tensor.name(), dist::LayoutAttr(), false, mlir::DenseI64ArrayAttr(), dist::PartsAttr()).getResult();
     constants_[tensor.name()] = &tensor;
   }
 

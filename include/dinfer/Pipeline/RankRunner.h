@@ -113,6 +113,8 @@ rankWeights(mlir::Operation *function, int64_t position, std::function<llvm::Exp
 
 /// The slice of `full` that rank `position` of a stage holds under `layout`.
 llvm::Expected<Buffer> sliceOf(const Buffer &full, const TensorLayout &layout, int64_t position);
+/// The same for a tensor laid out part by part: its pieces side by side.
+llvm::Expected<Buffer> packedSliceOf(const Buffer &full, const PartsLayout &parts, int64_t position);
 
 /// DINFER_FAULT_RANK=R:MODE, for the fault tests (docs/reliability.md): rank
 /// R fails at its start ("fail"), exits its process ("exit", for mpirun) or

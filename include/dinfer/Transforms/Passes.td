@@ -53,6 +53,26 @@ def NNFoldConstants : Pass<"nn-fold-constants", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def DistSplitPackedProjections : Pass<"dist-split-packed-projections", "mlir::func::FuncOp"> {
+  let summary = "Read a packed projection (Q, K and V in one weight) as one product per part";
+  let description = [{
+    torch's `nn.MultiheadAttention` computes Q, K and V with one weight
+    (`in_proj`, `[3d, d]`) and cuts the product's features into thirds;
+    fused QKV (grouped-query attention's unequal parts) and fused gate/up
+    weights do the same. Split contiguously, such a weight gives each rank
+    parts of different thirds, so it could only stay whole. This pass finds
+    a product (`nn.matmul`, `nn.batch_matmul`) of a 2-D parameter whose
+    result (or the bias add right after it, with a 1-D parameter) is used
+    only by slices of its last dimension (`nn.strided_slice` with unit
+    strides, or `nn.split` along it) that tile the features, and replaces it
+    with one product per part, each reading the part of the weight (and of
+    the bias) as a `dist.param` with an `offset`: every part is then laid out
+    as a projection of its own (split per head), and the checkpoint tensor
+    stays one. Runs before strategies are attached or authored.
+  }];
+  let dependentDialects = ["dinfer::dist::DistDialect"];
+}
+
 def DistAttachStrategy : Pass<"dist-attach-strategy", "mlir::ModuleOp"> {
   let summary = "Attach a training strategy file's op strategies and parameter layouts";
   let description = [{

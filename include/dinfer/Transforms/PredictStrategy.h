@@ -14,6 +14,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,9 @@ namespace dinfer {
 /// A parameter's predict layout.
 struct PredictParam {
   std::string name;
-  TensorLayout layout;
+  TensorLayout layout; ///< With `parts`, the first part's.
+  /// Laid out part by part (a packed projection split per head).
+  std::optional<PartsLayout> parts;
   llvm::SmallVector<int64_t, 4> fullShape, sliceShape;
   /// The stages that read it, ascending (several: pipeline-shared).
   llvm::SmallVector<int64_t, 2> stages;
@@ -33,6 +36,22 @@ struct PredictParam {
 /// --dist-pipeline-split, partitioned or not), once per name in program
 /// order; parameters without a layout are replicated over `stageDevices`.
 std::vector<PredictParam> predictParams(mlir::ModuleOp module, int64_t stageDevices);
+
+/// One part of a packed parameter as a program reads it.
+struct ParamPart {
+  llvm::SmallVector<int64_t, 4> offset, shape;
+  TensorLayout layout;
+};
+
+/// The parts of one parameter as one layout.
+struct PackedLayout {
+  TensorLayout layout;              ///< The first part's, or the whole's.
+  std::optional<PartsLayout> parts; ///< None when every part is laid out alike, unsplit along the parts.
+  llvm::SmallVector<int64_t, 4> fullShape;
+};
+/// Fails (naming `name`) unless the parts tile the tensor along one
+/// dimension; the same part read twice counts once.
+llvm::Expected<PackedLayout> packParts(llvm::StringRef name, std::vector<ParamPart> parts);
 
 /// The predict strategy file of `params`: with several stages, one layout
 /// item "<stage>-<name>" per stage that reads a parameter (a merged file).

@@ -114,3 +114,35 @@ func.func @local_slice_does_not_fit() {
   %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2, 4], tensor_map = [-1, 0]>, local} : tensor<96xf32>
   return
 }
+
+// -----
+
+func.func @part_offset_rank() {
+  // expected-error @+1 {{has an offset of 1 entries for a tensor of rank 2}}
+  %w = dist.param "w" {offset = array<i64: 64>} : tensor<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @parts_not_local() {
+  // expected-error @+1 {{a slice made of parts must be local, with the first part's layout}}
+  %w = dist.param "w" {parts = #dist.parts<dim = 1, sizes = [4, 4], layouts = [<dev_matrix = [2], tensor_map = [-1, 0]>, <dev_matrix = [2], tensor_map = [-1, 0]>]>} : tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @parts_slice_shape() {
+  // expected-error @+1 {{has a slice of shape [4, 4] under its parts, not 'tensor<4x8xf32>'}}
+  %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>, local, parts = #dist.parts<dim = 1, sizes = [4, 4], layouts = [<dev_matrix = [2], tensor_map = [-1, 0]>, <dev_matrix = [2], tensor_map = [-1, 0]>]>} : tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @parts_sizes() {
+  // expected-error @+1 {{2 part sizes for 1 part layouts}}
+  %w = dist.param "w" {layout = #dist.layout<dev_matrix = [2], tensor_map = [-1, 0]>, local, parts = #dist.parts<dim = 1, sizes = [4, 4], layouts = [<dev_matrix = [2], tensor_map = [-1, 0]>]>} : tensor<4x4xf32>
+  return
+}

@@ -22,6 +22,11 @@ module attributes {dist.device_num = 8 : i64, dist.pipeline_stages = 1 : i64} {
   func.func @params() -> (tensor<16xf32>, tensor<2560x2560xf16>) {
     // CHECK: dist.param "bias" : tensor<16xf32>
     %b = dist.param "bias" : tensor<16xf32>
+    // A part of a packed projection, and a rank's slice of all three parts.
+    // CHECK: dist.param "in_proj" {offset = array<i64: 0, 64>} : tensor<64x64xf32>
+    %k = dist.param "in_proj" {offset = array<i64: 0, 64>} : tensor<64x64xf32>
+    // CHECK: dist.param "in_proj" {layout = #dist.layout<dev_matrix = [4], tensor_map = [-1, 0]>, local, parts = #dist.parts<dim = 1, sizes = [64, 32, 32], layouts = [<dev_matrix = [4], tensor_map = [-1, 0]>, <dev_matrix = [2, 2], tensor_map = [-1, 1]>, <dev_matrix = [2, 2], tensor_map = [-1, 1]>]>} : tensor<64x48xf32>
+    %qkv = dist.param "in_proj" {layout = #dist.layout<dev_matrix = [4], tensor_map = [-1, 0]>, local, parts = #dist.parts<dim = 1, sizes = [64, 32, 32], layouts = [<dev_matrix = [4], tensor_map = [-1, 0]>, <dev_matrix = [2, 2], tensor_map = [-1, 1]>, <dev_matrix = [2, 2], tensor_map = [-1, 1]>]>} : tensor<64x48xf32>
     // CHECK: dist.param "dense.weight" {layout = #dist.layout<dev_matrix = [4, 2], tensor_map = [0, -1], opt_shard_step = 2, opt_shard_size = 2>} : tensor<2560x2560xf16>
     %w = dist.param "dense.weight" {layout = #dist.layout<dev_matrix = [4, 2], tensor_map = [0, -1], opt_shard_step = 2, opt_shard_size = 2>} : tensor<2560x2560xf16>
     return %b, %w : tensor<16xf32>, tensor<2560x2560xf16>
