@@ -36,10 +36,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOLERANCE = 1e-3  # of the output's largest magnitude: float32 rounding over ~50 layers
 
 
-def build_llama(**sizes):
+def build_llama(fused=False, **sizes):
     """A LLaMA-style decoder: RMSNorm, rotary positions, grouped-query
     attention (8 query heads over 2 KV heads), SiLU-gated MLP, causal mask.
-    `sizes` overrides Llama's (vocab, d, heads, kv_heads, ffn, layers)."""
+    `sizes` overrides Llama's (vocab, d, heads, kv_heads, ffn, layers).
+    `fused`: Q, K and V in one weight cut by split (unequal parts, as Phi-3 and
+    GPT-NeoX store them) and gate and up in one weight cut by chunk."""
     import torch
     from torch import nn
 
@@ -60,16 +62,24 @@ def build_llama(**sizes):
         def __init__(self, d, heads, kv_heads):
             super().__init__()
             self.heads, self.kv_heads, self.head_dim = heads, kv_heads, d // heads
-            self.q = nn.Linear(d, d, bias=False)
-            self.k = nn.Linear(d, kv_heads * self.head_dim, bias=False)
-            self.v = nn.Linear(d, kv_heads * self.head_dim, bias=False)
+            if fused:
+                self.qkv = nn.Linear(d, d + 2 * kv_heads * self.head_dim, bias=False)
+            else:
+                self.q = nn.Linear(d, d, bias=False)
+                self.k = nn.Linear(d, kv_heads * self.head_dim, bias=False)
+                self.v = nn.Linear(d, kv_heads * self.head_dim, bias=False)
             self.o = nn.Linear(d, d, bias=False)
 
         def forward(self, x, cos, sin, mask):
-            b, t, _ = x.shape
-            q = self.q(x).view(b, t, self.heads, self.head_dim).transpose(1, 2)
-            k = self.k(x).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
-            v = self.v(x).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+            b, t, d = x.shape
+            if fused:
+                kv = self.kv_heads * self.head_dim
+                q, k, v = self.qkv(x).split([d, kv, kv], dim=-1)
+            else:
+                q, k, v = self.q(x), self.k(x), self.v(x)
+            q = q.view(b, t, self.heads, self.head_dim).transpose(1, 2)
+            k = k.view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+            v = v.view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
             q = q * cos + rotate_half(q) * sin
             k = k * cos + rotate_half(k) * sin
             # Hugging Face's repeat_kv: each KV head serves `groups` query heads.
@@ -85,14 +95,21 @@ def build_llama(**sizes):
             super().__init__()
             self.norm1, self.norm2 = RMSNorm(d), RMSNorm(d)
             self.attn = Attention(d, heads, kv_heads)
-            self.gate = nn.Linear(d, ffn, bias=False)
-            self.up = nn.Linear(d, ffn, bias=False)
+            if fused:
+                self.gate_up = nn.Linear(d, 2 * ffn, bias=False)
+            else:
+                self.gate = nn.Linear(d, ffn, bias=False)
+                self.up = nn.Linear(d, ffn, bias=False)
             self.down = nn.Linear(ffn, d, bias=False)
 
         def forward(self, x, cos, sin, mask):
             x = x + self.attn(self.norm1(x), cos, sin, mask)
             h = self.norm2(x)
-            return x + self.down(torch.nn.functional.silu(self.gate(h)) * self.up(h))
+            if fused:
+                gate, up = self.gate_up(h).chunk(2, dim=-1)
+            else:
+                gate, up = self.gate(h), self.up(h)
+            return x + self.down(torch.nn.functional.silu(gate) * up)
 
     class Llama(nn.Module):
         def __init__(self, vocab=1000, d=256, heads=8, kv_heads=2, ffn=688, layers=2):

@@ -151,13 +151,17 @@ MODELS = {
     "seq_tagger": (SequenceTagger, (4, 12, 16)),
     # Grouped-query attention: 8 query heads over 2 KV heads (tensor parallel 4 replicates each KV head twice).
     "llama_tiny": (lambda: build_llama(vocab=128, d=64, heads=8, kv_heads=2, ffn=172, layers=2), (2, 16)),
+    # The same with packed projections: Q, K and V in one weight of unequal
+    # parts, gate and up in one (each split per head / per column by dinfer).
+    "llama_fused": (lambda: build_llama(fused=True, vocab=128, d=64, heads=8, kv_heads=2, ffn=172, layers=2),
+                    (2, 16)),
 }
 
 # Models exported at an older opset than 17 (LayerNormalization spelled out).
 OPSETS = {"vit_tiny": 14}
 
 # Models whose input is token ids (int64 in [0, vocab)) rather than floats.
-TOKEN_MODELS = {"gpt_tied": 64, "llama_tiny": 128}
+TOKEN_MODELS = {"gpt_tied": 64, "llama_tiny": 128, "llama_fused": 128}
 # Folding would store the tied table's transpose as a second weight.
 UNFOLDED = {"gpt_tied"}
 

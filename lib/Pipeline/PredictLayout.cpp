@@ -60,17 +60,29 @@ Expected<PredictLayout> dinfer::inferPredictLayout(const PredictionRequest &requ
 
 json::Value dinfer::predictLayoutJson(const PredictLayout &layout) {
   json::Object layouts;
-  for (const PredictParam &p : layout.params)
-    layouts[p.name] = json::Object{{"dev_matrix", jsonList(p.layout.devMatrix)},
-                                   {"tensor_map", tensorMapJson(p.layout.tensorMap)},
-                                   {"slice_shape", jsonList(p.sliceShape)},
-                                   {"full_shape", jsonList(p.fullShape)},
-                                   {"field_size", 0},
-                                   {"uniform_split", true},
-                                   {"opt_shard_group", ""},
-                                   {"stage", p.stages.front()},
-                                   {"is_pipeline_shared", p.stages.size() > 1},
-                                   {"rule", p.rule}};
+  for (const PredictParam &p : layout.params) {
+    json::Object item{{"dev_matrix", jsonList(p.layout.devMatrix)},
+                      {"tensor_map", tensorMapJson(p.layout.tensorMap)},
+                      {"slice_shape", jsonList(p.sliceShape)},
+                      {"full_shape", jsonList(p.fullShape)},
+                      {"field_size", 0},
+                      {"uniform_split", true},
+                      {"opt_shard_group", ""},
+                      {"stage", p.stages.front()},
+                      {"is_pipeline_shared", p.stages.size() > 1},
+                      {"rule", p.rule}};
+    if (p.parts) {
+      // A packed projection split per head: each part's own layout (the
+      // item's dev_matrix and tensor_map are the first part's).
+      json::Array parts;
+      for (const TensorLayout &part : p.parts->layouts)
+        parts.push_back(json::Object{{"dev_matrix", jsonList(part.devMatrix)},
+                                     {"tensor_map", tensorMapJson(part.tensorMap)}});
+      item["parts"] =
+          json::Object{{"dim", p.parts->dim}, {"sizes", jsonList(p.parts->sizes)}, {"layouts", std::move(parts)}};
+    }
+    layouts[p.name] = std::move(item);
+  }
   return json::Object{
       {"device_num", layout.devices}, {"pipeline_stages", layout.stages}, {"layouts", std::move(layouts)}};
 }

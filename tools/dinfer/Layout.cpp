@@ -121,6 +121,10 @@ int runLayout() {
     outs() << formatv("{0,-40} {1,-14} {2,-12} {3,-14} {4,-14} {5,5}  {6}\n", p.name, formatList(p.layout.devMatrix),
                       formatTensorMap(p.layout.tensorMap), formatList(p.sliceShape), formatList(p.fullShape),
                       stageText, p.rule);
+    if (p.parts)
+      for (auto [index, size, part] : llvm::enumerate(p.parts->sizes, p.parts->layouts))
+        outs() << formatv("  part {0}: {1} along dimension {2}, dev_matrix {3}, tensor_map {4}\n", index, size,
+                          p.parts->dim, formatList(part.devMatrix), formatTensorMap(part.tensorMap));
   }
   return kSuccess;
 }
