@@ -10,7 +10,8 @@ sends, bytes by the ring algorithms' count) and prints the bytes the busiest
 rank sends per inference step over the Megatron minimum, computed here from
 the shapes and the predict layouts (`dinfer layout --json`):
   * one all_reduce per row-parallel product (a 2-D weight split along its
-    input features), 2(t-1)/t of its output on the rank's tokens;
+    input features; per use, as exporters share one initializer among equal
+    layers), 2(t-1)/t of its output on the rank's tokens;
   * one all_reduce per vocabulary-parallel embedding (a table split along
     its rows), 2(t-1)/t of its output;
   * one gather of the output of a last product split along its output
@@ -59,6 +60,13 @@ CASES = [
     ("llama_tiny", 4, "megatron:tp=4", 1, [4, 2]),
     ("llama_tiny", 8, "megatron:tp=4,dp=2", 1, [8, 4]),
     ("llama_tiny", 8, "megatron:tp=2,opt-shard", 2, [8, 4]),
+    # Packed projections split per head: torch's nn.TransformerEncoder (in_proj,
+    # Q, K and V in one weight) and llama_fused (Q, K and V of unequal GQA
+    # parts in one weight, gate and up in one).
+    ("encoder", 2, "megatron:tp=2", 1, [2]),
+    ("encoder", 4, "megatron:tp=4", 1, [4, 2]),
+    ("llama_fused", 4, "megatron:tp=4", 1, [4, 2]),
+    ("llama_fused", 8, "megatron:tp=4,dp=2", 1, [8, 4]),
 ]
 
 
@@ -75,20 +83,22 @@ def weight_orientation(program):
     tables (gathered by row); the weight of the last product."""
     names = dict(re.findall(r'(%\w+) = dist\.param "([^"]+)"', program))
     contraction, tables, last = {}, set(), None
+    uses = {}  # exporters share one initializer among equal layers' weights
     for line in program.splitlines():
         m = re.search(r"nn\.(?:batch_)?matmul %\w+, (%\w+)( \{[^}]*\})?", line)
         if m and m.group(1) in names:
             contraction[names[m.group(1)]] = 1 if m.group(2) and "transpose_b = true" in m.group(2) else 0
             last = names[m.group(1)]
+            uses[last] = uses.get(last, 0) + 1
         m = re.search(r"nn\.gather (%\w+),", line)
         if m and m.group(1) in names:
             tables.add(names[m.group(1)])
-    return contraction, tables, last
+    return contraction, tables, last, uses
 
 
 def minimum(layouts, io, devices, weights, sequence_parallel=False):
     """The Megatron minimum of the busiest rank, in bytes sent per step."""
-    contraction, tables, last = weights
+    contraction, tables, last, uses = weights
     stages = layouts["pipeline_stages"]
     per_stage = devices // stages
     x, y = io["inputs"][0]["shape"], io["outputs"][0]["shape"]
@@ -115,7 +125,7 @@ def minimum(layouts, io, devices, weights, sequence_parallel=False):
         if tmap[k] >= 0 and tmap[1 - k] < 0:  # split along its input features: row parallel
             t = degree(tmap[k])
             tp = max(tp, t)
-            row_outputs[p["stage"]].append((p["full_shape"][1 - k], t))
+            row_outputs[p["stage"]] += [(p["full_shape"][1 - k], t)] * uses[name]
         elif tmap[1 - k] >= 0:
             tp = max(tp, degree(tmap[1 - k]))
             if name == last:
