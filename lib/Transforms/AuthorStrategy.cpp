@@ -219,11 +219,11 @@ struct DistAuthorStrategyPass : dinfer::impl::DistAuthorStrategyBase<DistAuthorS
         } else { // column-parallel: the output features are split
           int64_t outDim = transposeB ? 0 : 1;
           if (slicesFeatures(op->getResult(0))) {
-            // A packed projection (torch's in_proj: Q, K and V in one
-            // weight) sliced apart afterwards: a contiguous split would give
-            // ranks parts of different thirds.
-            op->emitRemark() << "packed projection (its output is sliced along the features): kept data parallel; "
-                                "splitting it per head within each third is not supported yet";
+            // A packed projection that --dist-split-packed-projections did
+            // not read as parts: a contiguous split would give ranks parts
+            // of different thirds.
+            op->emitRemark() << "packed projection (its output is sliced along the features, but not into parts "
+                                "that tile them): kept data parallel";
           } else {
             // Grouped-query attention with fewer KV heads than tp: each KV
             // head whole, on the consecutive ranks whose query heads read it.
