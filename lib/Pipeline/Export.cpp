@@ -228,6 +228,10 @@ Expected<WrittenProgram> exportProgram(const ExportRequest &request, const Progr
       if (items.empty())
         return exportError(request.predictStrategy + ": has no layout for parameter '" + p.name + "'");
       const TensorLayout &want = items.front()->layout;
+      if (items.front()->parts != p.parts)
+        return exportError(request.predictStrategy + ": parameter '" + p.name + "' is laid out " +
+                           (p.parts ? "as one tensor, but the program reads it part by part (a packed projection)"
+                                    : "part by part, but the program reads it as one tensor"));
       if (want.devMatrix != p.layout.devMatrix || want.tensorMap != p.layout.tensorMap)
         return exportError(
                        formatv("{0}: parameter '{1}' is laid out as dev_matrix {2}, tensor_map {3}, but the program "

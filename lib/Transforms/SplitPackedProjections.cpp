@@ -83,109 +83,148 @@ RankedTensorType withLastDim(RankedTensorType type, int64_t extent) {
   return type.clone(shape);
 }
 
-/// Rewrites one product if it is a packed projection; returns whether it did.
-bool splitProjection(Operation *product) {
+/// A product found to be a packed projection, and how to cut it.
+struct PackedProjection {
+  Operation *product = nullptr;
+  dist::ParamOp weight, bias;
+  Operation *biasAdd = nullptr;
+  Value packed; ///< What the slices read: the product, or its bias add.
+  int64_t outDim = 1;
+  /// Each part's features [begin, end), in order, with the values it replaces.
+  std::map<std::pair<int64_t, int64_t>, SmallVector<Value, 2>> parts;
+};
+
+std::optional<PackedProjection> analyze(Operation *product) {
+  PackedProjection found;
+  found.product = product;
   bool transposeB = product->getAttrOfType<BoolAttr>("transpose_b") &&
                     product->getAttrOfType<BoolAttr>("transpose_b").getValue();
-  dist::ParamOp weight = plainParam(product->getOperand(1), 2);
-  if (!weight || plainParam(product->getOperand(0), 2))
-    return false;
+  found.weight = plainParam(product->getOperand(1), 2);
+  if (!found.weight || plainParam(product->getOperand(0), 2))
+    return std::nullopt;
   auto productType = llvm::dyn_cast<RankedTensorType>(product->getResult(0).getType());
   if (!productType || !productType.hasStaticShape())
-    return false;
-  int64_t outDim = transposeB ? 0 : 1;
-  int64_t features = weight.getType().getDimSize(outDim);
+    return std::nullopt;
+  found.outDim = transposeB ? 0 : 1;
+  int64_t features = found.weight.getType().getDimSize(found.outDim);
   if (productType.getDimSize(productType.getRank() - 1) != features)
-    return false;
+    return std::nullopt;
 
   // The bias add right after it, if any.
-  Value packed = product->getResult(0);
-  Operation *biasAdd = nullptr;
-  dist::ParamOp bias;
-  if (packed.hasOneUse() && llvm::isa<nn::AddOp, nn::BiasAddOp>(*packed.getUsers().begin())) {
-    Operation *add = *packed.getUsers().begin();
+  found.packed = product->getResult(0);
+  if (found.packed.hasOneUse() && llvm::isa<nn::AddOp, nn::BiasAddOp>(*found.packed.getUsers().begin())) {
+    Operation *add = *found.packed.getUsers().begin();
+    dist::ParamOp bias;
     for (Value operand : add->getOperands())
-      if (operand != packed)
+      if (operand != found.packed)
         bias = plainParam(operand, 1);
     if (bias && bias.getType().getDimSize(0) == features && add->getResult(0).getType() == productType) {
-      biasAdd = add;
-      packed = add->getResult(0);
-    } else {
-      bias = {};
+      found.bias = bias;
+      found.biasAdd = add;
+      found.packed = add->getResult(0);
     }
   }
 
   // Every user a slice of the features; together they tile them.
-  std::map<std::pair<int64_t, int64_t>, SmallVector<Value, 2>> parts;
-  for (Operation *user : packed.getUsers()) {
+  for (Operation *user : found.packed.getUsers()) {
     auto ranges = featureRanges(user, productType);
     if (!ranges)
-      return false;
+      return std::nullopt;
     for (auto [range, result] : llvm::zip_equal(*ranges, user->getResults()))
-      parts[range].push_back(result);
+      found.parts[range].push_back(result);
   }
-  if (parts.size() < 2)
-    return false;
+  if (found.parts.size() < 2)
+    return std::nullopt;
   int64_t covered = 0;
-  for (const auto &[range, results] : parts) {
+  for (const auto &[range, results] : found.parts) {
     if (range.first != covered)
-      return false; // overlapping or leaving a gap
+      return std::nullopt; // overlapping or leaving a gap
     covered = range.second;
   }
   if (covered != features)
-    return false;
+    return std::nullopt;
+  return found;
+}
 
-  OpBuilder builder(product);
-  MLIRContext *context = product->getContext();
-  for (const auto &[range, results] : parts) {
+RankedTensorType withLastDimOf(Value value, int64_t extent) {
+  return withLastDim(llvm::cast<RankedTensorType>(value.getType()), extent);
+}
+
+void rewrite(PackedProjection found) {
+  OpBuilder builder(found.product);
+  MLIRContext *context = found.product->getContext();
+  for (const auto &[range, results] : found.parts) {
     auto [begin, end] = range;
-    SmallVector<int64_t> weightShape(weight.getType().getShape()), weightOffset(2, 0);
-    weightShape[outDim] = end - begin;
-    weightOffset[outDim] = begin;
-    auto weightPart = dist::ParamOp::create(builder, weight.getLoc(), weight.getType().clone(weightShape),
-                                                    weight.getNameAttr(), dist::LayoutAttr(), UnitAttr(),
-                                                    DenseI64ArrayAttr::get(context, weightOffset), dist::PartsAttr());
+    SmallVector<int64_t> weightShape(found.weight.getType().getShape()), weightOffset(2, 0);
+    weightShape[found.outDim] = end - begin;
+    weightOffset[found.outDim] = begin;
+    auto weightPart = dist::ParamOp::create(builder, found.weight.getLoc(), found.weight.getType().clone(weightShape),
+                                            found.weight.getNameAttr(), dist::LayoutAttr(), UnitAttr(),
+                                            DenseI64ArrayAttr::get(context, weightOffset), dist::PartsAttr());
     IRMapping mapping;
-    mapping.map(weight.getResult(), weightPart.getResult());
-    Operation *partProduct = builder.clone(*product, mapping);
-    partProduct->getResult(0).setType(withLastDim(productType, end - begin));
+    mapping.map(found.weight.getResult(), weightPart.getResult());
+    Operation *partProduct = builder.clone(*found.product, mapping);
+    partProduct->getResult(0).setType(withLastDimOf(found.product->getResult(0), end - begin));
     Value part = partProduct->getResult(0);
-    if (biasAdd) {
-      auto biasPart = dist::ParamOp::create(builder, bias.getLoc(), bias.getType().clone({end - begin}),
-                                                    bias.getNameAttr(), dist::LayoutAttr(), UnitAttr(),
-                                                    DenseI64ArrayAttr::get(context, {begin}), dist::PartsAttr());
+    if (found.biasAdd) {
+      auto biasPart = dist::ParamOp::create(builder, found.bias.getLoc(), found.bias.getType().clone({end - begin}),
+                                            found.bias.getNameAttr(), dist::LayoutAttr(), UnitAttr(),
+                                            DenseI64ArrayAttr::get(context, {begin}), dist::PartsAttr());
       IRMapping addMapping;
-      addMapping.map(product->getResult(0), part);
-      addMapping.map(bias.getResult(), biasPart.getResult());
-      Operation *partAdd = builder.clone(*biasAdd, addMapping);
-      partAdd->getResult(0).setType(withLastDim(productType, end - begin));
+      addMapping.map(found.product->getResult(0), part);
+      addMapping.map(found.bias.getResult(), biasPart.getResult());
+      Operation *partAdd = builder.clone(*found.biasAdd, addMapping);
+      partAdd->getResult(0).setType(withLastDimOf(found.biasAdd->getResult(0), end - begin));
       part = partAdd->getResult(0);
     }
     for (Value result : results)
       result.replaceAllUsesWith(part);
   }
-  SmallVector<Operation *> slices(packed.getUsers().begin(), packed.getUsers().end());
+  SmallVector<Operation *> slices(found.packed.getUsers().begin(), found.packed.getUsers().end());
   for (Operation *slice : slices)
     slice->erase();
-  if (biasAdd)
-    biasAdd->erase();
-  product->erase();
-  for (dist::ParamOp param : {weight, bias})
+  if (found.biasAdd)
+    found.biasAdd->erase();
+  found.product->erase();
+  for (dist::ParamOp param : {found.weight, found.bias})
     if (param && param->use_empty())
       param->erase();
-  return true;
 }
 
 struct DistSplitPackedProjectionsPass
     : dinfer::impl::DistSplitPackedProjectionsBase<DistSplitPackedProjectionsPass> {
   void runOnOperation() override {
-    SmallVector<Operation *> products;
+    SmallVector<PackedProjection> found;
     getOperation().walk([&](Operation *op) {
       if (llvm::isa<nn::MatMulOp, nn::BatchMatMulOp>(op))
-        products.push_back(op);
+        if (std::optional<PackedProjection> projection = analyze(op))
+          found.push_back(std::move(*projection));
     });
-    for (Operation *product : products)
-      splitProjection(product);
+    // A parameter is read as parts only where every use reads the same
+    // parts (exporters share one initializer among equal layers): the
+    // tensor has one layout.
+    llvm::DenseMap<Operation *, SmallVector<const PackedProjection *>> readers;
+    for (PackedProjection &projection : found) {
+      readers[projection.weight].push_back(&projection);
+      if (projection.bias)
+        readers[projection.bias].push_back(&projection);
+    }
+    auto sameParts = [](const PackedProjection *a, const PackedProjection *b) {
+      return llvm::equal(llvm::make_first_range(a->parts), llvm::make_first_range(b->parts));
+    };
+    auto readAlike = [&](dist::ParamOp param) {
+      if (!param)
+        return true;
+      const auto &list = readers[param];
+      size_t uses = std::distance(param->getUses().begin(), param->getUses().end());
+      return uses == list.size() && llvm::all_of(list, [&](const PackedProjection *p) { return sameParts(p, list.front()); });
+    };
+    SmallVector<PackedProjection *> accepted;
+    for (PackedProjection &projection : found)
+      if (readAlike(projection.weight) && readAlike(projection.bias))
+        accepted.push_back(&projection);
+    for (PackedProjection *projection : accepted)
+      rewrite(*projection);
   }
 };
 

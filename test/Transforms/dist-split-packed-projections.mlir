@@ -62,11 +62,12 @@ func.func @gate_up(%x: tensor<4x16xf32>) -> (tensor<4x32xf32>, tensor<4x32xf32>)
 // -----
 
 // Left alone: a user that is not a slice of the features, slices that leave
-// a gap, and a product whose weight is already laid out.
+// a gap, a product whose weight is already laid out, and a packed product
+// whose weight another product reads whole (the tensor has one layout).
 // CHECK-LABEL: func.func @not_packed
-// CHECK-COUNT-3: nn.matmul
+// CHECK-COUNT-5: nn.matmul
 // CHECK-NOT: offset
-func.func @not_packed(%x: tensor<4x16xf32>) -> (tensor<4x32xf32>, tensor<4x16xf32>, tensor<4x8xf32>, tensor<4x16xf32>) {
+func.func @not_packed(%x: tensor<4x16xf32>) -> (tensor<4x32xf32>, tensor<4x16xf32>, tensor<4x8xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x32xf32>) {
   %w = dist.param "w" : tensor<16x32xf32>
   %y = nn.matmul %x, %w : tensor<4x16xf32>, tensor<16x32xf32>
   %a = nn.strided_slice %y {begin = array<i64: 0, 0>, end = array<i64: 4, 16>, strides = array<i64: 1, 1>} : tensor<4x32xf32>
@@ -77,5 +78,10 @@ func.func @not_packed(%x: tensor<4x16xf32>) -> (tensor<4x32xf32>, tensor<4x16xf3
   %y3 = nn.matmul %x, %w3 : tensor<4x16xf32>, tensor<16x32xf32>
   %c = nn.strided_slice %y3 {begin = array<i64: 0, 0>, end = array<i64: 4, 16>, strides = array<i64: 1, 1>} : tensor<4x32xf32>
   %d = nn.strided_slice %y3 {begin = array<i64: 0, 16>, end = array<i64: 4, 32>, strides = array<i64: 1, 1>} : tensor<4x32xf32>
-  return %y, %a, %b, %d : tensor<4x32xf32>, tensor<4x16xf32>, tensor<4x8xf32>, tensor<4x16xf32>
+  %w4 = dist.param "w4" : tensor<16x32xf32>
+  %y4 = nn.matmul %x, %w4 : tensor<4x16xf32>, tensor<16x32xf32>
+  %e = nn.strided_slice %y4 {begin = array<i64: 0, 0>, end = array<i64: 4, 16>, strides = array<i64: 1, 1>} : tensor<4x32xf32>
+  %f = nn.strided_slice %y4 {begin = array<i64: 0, 16>, end = array<i64: 4, 32>, strides = array<i64: 1, 1>} : tensor<4x32xf32>
+  %g = nn.matmul %x, %w4 : tensor<4x16xf32>, tensor<16x32xf32>
+  return %y, %a, %b, %d, %e, %f, %g : tensor<4x32xf32>, tensor<4x16xf32>, tensor<4x8xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x32xf32>
 }
