@@ -284,6 +284,7 @@ Expected<RunResult> runModelFile(const RunRequest &request) {
   // With repeat the profile covers the timed runs, not the first (which also
   // builds the kernels' primitives).
   OpProfile profile;
+  profile.byShape = request.profileByShape;
   bool profileFirst = request.profile && !request.repeat;
   auto executable = Executable::prepare(*module);
   if (!executable)

@@ -196,7 +196,14 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
     if (llvm::Error err = kernel(*this, &op))
       return std::move(err);
     if (profile_) {
-      auto &[seconds, calls] = profile_->byOp[op.getName().getStringRef().str()];
+      std::string key = op.getName().getStringRef().str();
+      if (profile_->byShape) {
+        // Which convolution or product: its operands' types.
+        llvm::raw_string_ostream os(key);
+        for (Value v : op.getOperands())
+          os << " " << v.getType();
+      }
+      auto &[seconds, calls] = profile_->byOp[key];
       seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
       ++calls;
     }

@@ -507,7 +507,58 @@ void kernels::binaryScalarLeft(Binary kind, float x, const float *y, float *z, i
   }
 }
 
+namespace {
+/// Combines `rows` rows of `inner` elements into `acc` (which holds the
+/// first): inlined, so a row of a few dozen elements costs no call.
+DINFER_VECTOR_CLONES void accumulateRows(kernels::Reduce kind, const float *__restrict x, float *__restrict acc,
+                                         int64_t rows, int64_t inner) {
+  switch (kind) {
+  case kernels::Reduce::Sum:
+  case kernels::Reduce::Mean:
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < inner; ++c)
+        acc[c] += x[r * inner + c];
+    return;
+  case kernels::Reduce::Max:
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < inner; ++c)
+        acc[c] = std::max(acc[c], x[r * inner + c]);
+    return;
+  case kernels::Reduce::Min:
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < inner; ++c)
+        acc[c] = std::min(acc[c], x[r * inner + c]);
+    return;
+  }
+}
+} // namespace
+
 void kernels::reduceMiddle(Reduce kind, const float *x, float *y, int64_t outer, int64_t reduced, int64_t inner) {
+  if (inner > 1 && inner <= 4096 && reduced >= 64) {
+    // Many short rows (global pooling of a channels-last map: H·W rows of C):
+    // each thread combines a band of rows into its own row, then the bands
+    // are combined. Splitting the channels instead would give each thread
+    // a few elements of every row.
+    int64_t bands = std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), reduced / 32));
+    std::vector<float> partial(static_cast<size_t>(bands * inner));
+    for (int64_t o = 0; o < outer; ++o) {
+      const float *block = x + o * reduced * inner;
+      parallelFor(bands, reduced * inner / bands, [&](int64_t b, int64_t e) {
+        for (int64_t band = b; band < e; ++band) {
+          int64_t first = reduced * band / bands, last = reduced * (band + 1) / bands;
+          float *acc = partial.data() + band * inner;
+          std::copy(block + first * inner, block + (first + 1) * inner, acc);
+          accumulateRows(kind, block + (first + 1) * inner, acc, last - first - 1, inner);
+        }
+      });
+      float *out = y + o * inner;
+      std::copy(partial.begin(), partial.begin() + inner, out);
+      accumulateRows(kind, partial.data() + inner, out, bands - 1, inner);
+      if (kind == Reduce::Mean)
+        binaryScalarRight<Binary::Mul>(out, 1.0f / static_cast<float>(reduced), out, inner);
+    }
+    return;
+  }
   if (inner == 1) {
     // Each output a contiguous row of the input.
     parallelFor(outer, reduced, [&](int64_t b, int64_t e) {
@@ -938,11 +989,74 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
   return llvm::Error::success();
 }
 
+namespace {
+/// sum(w[i] * x[i]) over a weight row that may lie at any address in a mapped
+/// model (read through memcpy), in 16 lanes so that it vectorises.
+DINFER_VECTOR_CLONES float weightDot(const char *w, const float *x, int64_t n) {
+  float lanes[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 16; ++k) {
+      float wk;
+      std::memcpy(&wk, w + (i + k) * sizeof(float), sizeof(float));
+      lanes[k] += wk * x[i + k];
+    }
+  float sum = 0;
+  for (float lane : lanes)
+    sum += lane;
+  for (; i < n; ++i) {
+    float wi;
+    std::memcpy(&wi, w + i * sizeof(float), sizeof(float));
+    sum += wi * x[i];
+  }
+  return sum;
+}
+
+float activate(Conv2DParams::Activation activation, float v, float alpha, float beta) {
+  switch (activation) {
+  case Conv2DParams::Activation::None: return v;
+  case Conv2DParams::Activation::ReLU: return std::max(v, 0.0f);
+  case Conv2DParams::Activation::Clip: return std::min(std::max(v, alpha), beta);
+  case Conv2DParams::Activation::HardSwish: return v * std::min(std::max(v / 6.0f + 0.5f, 0.0f), 1.0f);
+  case Conv2DParams::Activation::Sigmoid: return 1.0f / (1.0f + std::exp(-v));
+  case Conv2DParams::Activation::SiLU: return v / (1.0f + std::exp(-v));
+  }
+  return v;
+}
+
+/// A 1x1 convolution of one-pixel feature maps (squeeze-and-excitation's):
+/// per image a [O, C] matrix times a vector. A few thousand multiply-adds,
+/// less than the cost of a oneDNN call, whatever the layout (one pixel is
+/// row-major and channels-last alike).
+void onePixelPointwise(const float *x, const float *w, float *y, int64_t n, int64_t c, int64_t o,
+                       const Conv2DParams &p) {
+  const char *weights = reinterpret_cast<const char *>(w);
+  kernels::parallelFor(n * o, c, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t image = i / o, out = i % o;
+      float v = weightDot(weights + out * c * static_cast<int64_t>(sizeof(float)), x + image * c, c);
+      if (p.bias)
+        v += p.bias[out];
+      if (p.residual)
+        v += p.residual[i];
+      y[i] = activate(p.activation, v, p.alpha, p.beta);
+    }
+  });
+}
+} // namespace
+
 llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const float *w, ArrayRef<int64_t> wShape,
                             float *y, ArrayRef<int64_t> yShape, Conv2DParams &p, PrepackedWeights *prepacked) {
   for (int64_t d : yShape)
     if (d == 0)
       return llvm::Error::success();
+  if (xShape[2] == 1 && xShape[3] == 1 && wShape[2] == 1 && wShape[3] == 1 && p.groups == 1 &&
+      yShape[2] == 1 && yShape[3] == 1 && p.padBefore[0] == 0 && p.padBefore[1] == 0 && p.padAfter[0] == 0 &&
+      p.padAfter[1] == 0) {
+    onePixelPointwise(x, w, y, xShape[0], xShape[1], wShape[0], p);
+    p.yChannelsLast = false;
+    return llvm::Error::success();
+  }
   memory::dims src(xShape.begin(), xShape.end()), dst(yShape.begin(), yShape.end()), weights;
   int64_t groups = p.groups;
   if (groups > 1)
@@ -1016,8 +1130,11 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
         storage = std::move(fresh);
       }
       const auto &pd = storage->convolution->descriptor;
+      // With one pixel (squeeze-and-excitation's convolutions) or one
+      // channel, row-major bytes are channels-last bytes: no reorder.
+      bool sameBytes = (src[2] == 1 && src[3] == 1) || src[1] == 1;
       memory::desc givenSrc(src, memory::data_type::f32,
-                            p.xChannelsLast ? memory::format_tag::nhwc : memory::format_tag::nchw),
+                            p.xChannelsLast || sameBytes ? memory::format_tag::nhwc : memory::format_tag::nchw),
           plainDst(dst, memory::data_type::f32, memory::format_tag::nchw),
           channelsLastDst(dst, memory::data_type::f32, memory::format_tag::nhwc);
       thread_local std::vector<char> srcBuffer, dstBuffer;

@@ -68,6 +68,9 @@ cl::opt<bool> noFuseOption("no-fuse", cl::desc("Run the program as imported, wit
                            cl::cat(category()));
 cl::opt<bool> profileOption("profile", cl::desc("Print the time each kind of op took"), cl::sub(runCommand),
                             cl::cat(category()));
+cl::opt<bool> profileShapesOption("profile-shapes",
+                                  cl::desc("With --profile: each op apart per operand types (which convolution)"),
+                                  cl::sub(runCommand), cl::cat(category()));
 cl::opt<unsigned> threadsOption("threads", cl::desc("Kernel threads (default: all cores)"), cl::init(0),
                                 cl::sub(runCommand), cl::cat(category()));
 cl::opt<std::string> dtypeOption("dtype",
@@ -188,7 +191,8 @@ int runRun() {
   request.timeout = std::chrono::seconds(timeoutOption);
   request.fuse = !noFuseOption;
   request.repeat = repeatOption;
-  request.profile = profileOption;
+  request.profile = profileOption || profileShapesOption;
+  request.profileByShape = profileShapesOption;
   if (dtypeOption == "bfloat16")
     request.dtype = DType::BFloat16;
   else if (dtypeOption != "float32")

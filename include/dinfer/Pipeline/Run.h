@@ -40,6 +40,7 @@ struct RunRequest {
   bool fuse = true;    ///< fuse ops that are cheaper together (GeLU)
   unsigned repeat = 0; ///< single device: time this many more runs
   bool profile = false; ///< single device: the time of every kind of op
+  bool profileByShape = false; ///< ... and of every operand shape of it
   /// Precision of the products and convolutions with constant weights
   /// (Executable::computeProductsIn): Float32 or BFloat16.
   DType dtype = DType::Float32;

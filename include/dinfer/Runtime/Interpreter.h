@@ -35,6 +35,8 @@ using WeightSource = llvm::function_ref<llvm::Expected<Buffer>(llvm::StringRef n
 /// Where the time of a run went, by op name: seconds and calls.
 struct OpProfile {
   std::map<std::string, std::pair<double, int64_t>> byOp;
+  /// Ops told apart by their operands' types too ("nn.conv2d tensor<...> ...").
+  bool byShape = false;
   /// A table, the slowest op first, with each op's share of the total.
   void print(llvm::raw_ostream &os) const;
   /// Multiplies every time by `factor` (1/runs: the time per run).

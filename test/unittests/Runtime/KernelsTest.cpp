@@ -265,8 +265,10 @@ TEST(KernelsTest, MaxAndMinPropagateNaN) {
 TEST(KernelsTest, ReduceMiddleAgainstLoops) {
   const Reduce kinds[] = {Reduce::Sum, Reduce::Mean, Reduce::Max, Reduce::Min};
   for (int64_t outer : {1, 3})
-    for (int64_t reduced : {1, 2, 15, 16, 17, 40})
-      for (int64_t inner : {1, 5}) {
+    // Short rows over many (global pooling of channels-last maps) take the
+    // banded path: reduced >= 64 with inner > 1.
+    for (int64_t reduced : {1, 2, 15, 16, 17, 40, 64, 301})
+      for (int64_t inner : {1, 5, 37}) {
         std::vector<float> x = randomData(outer * reduced * inner, 30 + reduced);
         for (Reduce kind : kinds) {
           std::vector<float> y(outer * inner, NAN);
@@ -438,7 +440,9 @@ TEST(KernelsTest, Conv2DAgainstDirectLoops) {
   };
   const Case cases[] = {{1, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0, 1}, {2, 3, 6, 7, 4, 3, 3, 1, 1, 1, 1, 1},
                         {1, 4, 8, 8, 6, 3, 3, 2, 1, 1, 0, 2}, {1, 2, 9, 9, 2, 3, 3, 1, 2, 2, 2, 2},
-                        {1, 3, 4, 4, 5, 1, 1, 1, 1, 0, 0, 1}, {1, 4, 7, 5, 4, 2, 3, 2, 1, 1, 1, 4}};
+                        {1, 3, 4, 4, 5, 1, 1, 1, 1, 0, 0, 1}, {1, 4, 7, 5, 4, 2, 3, 2, 1, 1, 1, 4},
+                        // One pixel (squeeze-and-excitation): a matrix-vector product per image.
+                        {2, 40, 1, 1, 24, 1, 1, 1, 1, 0, 0, 1}, {1, 5, 1, 1, 37, 1, 1, 1, 1, 0, 0, 1}};
   for (const Case &c : cases) {
     int64_t oh = (c.h + c.padBefore + c.padAfter - (c.kh - 1) * c.dilation - 1) / c.stride + 1;
     int64_t ow = (c.w + c.padBefore + c.padAfter - (c.kw - 1) * c.dilation - 1) / c.stride + 1;
