@@ -4,6 +4,7 @@
 
 #include "dinfer/Formats/ByteSource.h"
 #include "dinfer/Formats/FileUtils.h"
+#include "dinfer/Layout/Text.h"
 
 #include "node_strategy.pb.h"
 
@@ -410,19 +411,6 @@ llvm::Expected<StrategyFile> fromJson(const JsonValue &root, StringRef file) {
   }
   resolveStagePrefixes(strategy.layouts);
   return strategy;
-}
-
-llvm::json::Array jsonList(llvm::ArrayRef<int64_t> values) { return llvm::json::Array(values); }
-
-llvm::json::Array tensorMapJson(llvm::ArrayRef<DimAxes> tensorMap) {
-  llvm::json::Array map;
-  for (const DimAxes &axes : tensorMap) {
-    if (std::optional<int64_t> axis = singleAxis(axes))
-      map.push_back(*axis);
-    else
-      map.push_back(jsonList(axes));
-  }
-  return map;
 }
 
 llvm::json::Value toJson(const StrategyFile &strategy) {
