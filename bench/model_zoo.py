@@ -7,7 +7,7 @@ runs it, the largest difference from ONNX Runtime relative to the output's
 largest magnitude, both medians and both peak resident set sizes (GNU
 time: each whole process, ORT's including node). The two take turns ROUNDS
 times per model (each a process timing RUNS runs after its warm-up); each
-side's time is the fastest of its round medians, so that a burst of load on
+side's time is the median of its round medians, so that a burst of load on
 a shared machine does not land on one side only.
 
     /usr/bin/python3 bench/model_zoo.py [--work DIR] [--only NAME,...] [--threads T] [--runs N] [--rounds R]
@@ -399,7 +399,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3,
                         help="ONNX Runtime and dinfer take turns this many times (each RUNS timed runs); the "
-                             "fastest round median of each is compared")
+                             "median of each side's round medians is compared")
     parser.add_argument("--dinfer", default=os.path.join(ROOT, "build", "bin", "dinfer"))
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for docs)")
     parser.add_argument("--bf16", action="store_true",
@@ -418,17 +418,21 @@ def main():
         os.makedirs(ours, exist_ok=True)
         # ONNX Runtime and dinfer take turns, `rounds` times: a burst of load
         # from the VM's neighbours slows one round of one side, not a side.
-        # Each side's time is the fastest of its round medians, its peak the
-        # largest.
-        ort_ms = dinfer_ms = ort_rss = dinfer_rss = None
+        # Each side's time is the median of its round medians (one lucky or
+        # unlucky round moves neither), its peak the largest.
+        ort_times, dinfer_times = [], []
+        ort_rss = dinfer_rss = None
         ort_error = error = None
         for _ in range(args.rounds):
             o_ms, o_rss, ort_error = run_ort(model, input_name, input_path, ref, args.threads, args.runs)
             d_ms, d_rss, error = run_dinfer(args.dinfer, model, input_name, input_path, ours, args.threads, args.runs)
             if ort_error or error:
                 break
-            ort_ms, dinfer_ms = min(ort_ms or o_ms, o_ms), min(dinfer_ms or d_ms, d_ms)
+            ort_times.append(o_ms)
+            dinfer_times.append(d_ms)
             ort_rss, dinfer_rss = max(ort_rss or 0, o_rss or 0), max(dinfer_rss or 0, d_rss or 0)
+        ort_ms = float(np.median(ort_times)) if ort_times else None
+        dinfer_ms = float(np.median(dinfer_times)) if dinfer_times else None
         row = {"model": name, "mb": os.path.getsize(model) / 2**20, "dinfer_ms": dinfer_ms, "ort_ms": ort_ms,
                "dinfer_rss_mib": dinfer_rss, "ort_rss_mib": ort_rss}
         if error or ort_error:

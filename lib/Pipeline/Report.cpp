@@ -177,12 +177,12 @@ PartitionReport dinfer::collectReport(mlir::ModuleOp module, const PredictSetup 
         collective.kind = "send";
         collective.peerStage = send.getPeerStage();
         collective.bytes = collective.sentBytes = collective.bytesIn = bytesOf(send.getInput().getType());
-        collective.group = {rank.rank, rank.rank + (send.getPeerStage() - rank.stage) * stageDevices};
+        collective.group = {rank.rank, rank.rank + (static_cast<int64_t>(send.getPeerStage()) - rank.stage) * stageDevices};
       } else if (auto recv = dyn_cast<dist::RecvOp>(op)) {
         collective.kind = "recv";
         collective.peerStage = recv.getPeerStage();
         collective.bytes = collective.bytesOut = bytesOf(recv.getType());
-        collective.group = {rank.rank, rank.rank + (recv.getPeerStage() - rank.stage) * stageDevices};
+        collective.group = {rank.rank, rank.rank + (static_cast<int64_t>(recv.getPeerStage()) - rank.stage) * stageDevices};
       } else if (auto group = op->getAttrOfType<mlir::DenseI64ArrayAttr>(dist::DistDialect::kGroupAttrName)) {
         if (isa<dist::LocalSplitOp>(op) || op->getNumResults() != 1 || op->getNumOperands() < 1)
           return;
@@ -239,6 +239,14 @@ json::Value dinfer::reportJson(const PartitionReport &report) {
                         {"rule", p.predict.rule}};
     if (p.train)
       object["train_layout"] = layoutJson(*p.train);
+    if (p.predict.parts) {
+      json::Array layouts;
+      for (const TensorLayout &part : p.predict.parts->layouts)
+        layouts.push_back(layoutJson(part));
+      object["parts"] = json::Object{{"dim", p.predict.parts->dim},
+                                     {"sizes", jsonList(p.predict.parts->sizes)},
+                                     {"layouts", std::move(layouts)}};
+    }
     params.push_back(std::move(object));
   }
   for (const ReportRank &r : report.ranks) {
@@ -389,9 +397,25 @@ Expected<PartitionReport> dinfer::reportFromJson(const json::Value &value, Strin
         return read.take();
       if (p.predict.stages.empty())
         p.predict.stages = {0};
-      auto sharded = ShardedTensor::create(p.predict.fullShape, p.predict.layout);
-      if (!sharded)
+      if (const json::Object *parts = object->getObject("parts")) {
+        PartsLayout packed;
+        packed.dim = read.integer(*parts, "dim", where + ": parts");
+        packed.sizes = read.ints(*parts, "sizes", where + ": parts");
+        if (const json::Array *layouts = parts->getArray("layouts"))
+          for (const json::Value &entry : *layouts) {
+            json::Object wrapped{{"layout", entry}};
+            if (std::optional<TensorLayout> part = read.layout(wrapped, "layout", where + ": parts"))
+              packed.layouts.push_back(std::move(*part));
+          }
+        if (!read.ok())
+          return read.take();
+        auto checked = PackedTensor::create(p.predict.fullShape, packed);
+        if (!checked)
+          return reportError(path, where + ": parts: " + toString(checked.takeError()));
+        p.predict.parts = std::move(packed);
+      } else if (auto sharded = ShardedTensor::create(p.predict.fullShape, p.predict.layout); !sharded) {
         return reportError(path, where + ": " + toString(sharded.takeError()));
+      }
       report.params.push_back(std::move(p));
     }
   if (const json::Array *ranks = root->getArray("ranks"))

@@ -338,6 +338,13 @@ private:
     std::vector<Placed> placed;
     placed.reserve(r_.params.size());
     for (const ReportParam &p : r_.params) {
+      if (p.predict.parts) {
+        // One grid per part would be the honest drawing; the table says it.
+        placed.push_back(Placed{std::nullopt, "laid out part by part (" + std::to_string(p.predict.parts->sizes.size()) +
+                                                  " parts along dimension " + std::to_string(p.predict.parts->dim) +
+                                                  ", each split on its own)"});
+        continue;
+      }
       auto sharded = ShardedTensor::create(p.predict.fullShape, p.predict.layout);
       placed.push_back(sharded ? Placed{std::move(*sharded), ""} : Placed{std::nullopt, toString(sharded.takeError())});
     }
@@ -353,7 +360,8 @@ private:
           << escape(p.predict.name) << "</code></a></td><td>" << escape(p.dtype) << "</td><td>"
           << escape(shapeText(p.predict.fullShape)) << "</td><td>" << escape(shapeText(l.devMatrix)) << "</td><td>"
           << escape(tensorMapText(l.tensorMap))
-          << (l.hasOptimizerSharding() ? " <span class=\"tag\">opt shard</span>" : "") << "</td><td>"
+          << (l.hasOptimizerSharding() ? " <span class=\"tag\">opt shard</span>" : "")
+          << (p.predict.parts ? " <span class=\"tag\">by parts</span>" : "") << "</td><td>"
           << escape(shapeText(p.predict.sliceShape)) << "</td><td class=\"n\" data-v=\"" << bytes << "\">"
           << escape(formatBytes(bytes)) << "</td><td class=\"n\" data-v=\"" << pieces << "\">" << pieces
           << "</td><td class=\"n\" data-v=\"" << copies << "\">" << copies << "</td><td>" << stages << "</td><td>"
