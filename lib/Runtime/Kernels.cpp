@@ -4,6 +4,8 @@
 
 #include "dinfer/Runtime/Interpreter.h"
 
+#include "VectorMath.h"
+
 #include "llvm/ADT/SmallVector.h"
 
 #include <omp.h>
@@ -25,17 +27,9 @@
 
 using namespace dinfer;
 using namespace dinfer::kernels;
+using namespace dinfer::kernels::detail;
 using llvm::ArrayRef;
 using llvm::SmallVector;
-
-// Each kernel loop is compiled three times, chosen at load time by the CPU:
-// the baseline keeps the binary portable, the others give 8 and 16 lanes.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define DINFER_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define DINFER_VECTOR_CLONES
-#endif
-#define DINFER_INLINE inline __attribute__((always_inline))
 
 void dinfer::setKernelThreads(unsigned threads) {
   if (threads)
@@ -65,65 +59,6 @@ void kernels::parallelFor(int64_t count, int64_t costPerItem, llvm::function_ref
 //===----------------------------------------------------------------------===//
 
 namespace {
-
-/// e^x within 2 ulp over the float range (Cephes' polynomial after reducing
-/// by powers of two); branch-free so that loops over it vectorise. Results
-/// below 1e-38 flush to zero.
-DINFER_INLINE float expApprox(float x) {
-  float clamped = std::min(std::max(x, -87.0f), 88.72f);
-  float n = std::floor(clamped * 1.44269504088896341f + 0.5f);
-  float r = clamped - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  // 2^n as 2^(n-1) · 2, so that n = 128 near the top of the range fits.
-  int32_t bits = (static_cast<int32_t>(n) + 126) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  float result = p * scale * 2.0f;
-  result = x > 88.7228f ? INFINITY : result;
-  return x < -87.0f ? 0.0f : result;
-}
-
-/// erfc(z) with a fractional error below 1.2e-7 everywhere (the Chebyshev
-/// fit of Numerical Recipes' erfcc), so that 1 + erf(x) = erfc(-x) keeps its
-/// precision where erf is close to -1.
-DINFER_INLINE float erfcApprox(float z) {
-  float a = std::fabs(z);
-  float t = 1.0f / (1.0f + 0.5f * a);
-  float poly =
-      -1.26551223f +
-      t * (1.00002368f +
-           t * (0.37409196f +
-                t * (0.09678418f +
-                     t * (-0.18628806f +
-                          t * (0.27886807f +
-                               t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
-  float positive = t * expApprox(poly - a * a);
-  return z < 0.0f ? 2.0f - positive : positive;
-}
-
-/// erf(x): a Taylor series near 0 (where 1 - erfc loses digits), erfc beyond.
-DINFER_INLINE float erfApprox(float x) {
-  float x2 = x * x;
-  float near = 1.1283791671f * x * (1.0f + x2 * (-1.0f / 3 + x2 * (1.0f / 10 + x2 * (-1.0f / 42 + x2 / 216))));
-  float far = std::copysign(1.0f - erfcApprox(std::fabs(x)), x);
-  return std::fabs(x) < 0.5f ? near : far;
-}
-
-DINFER_INLINE float tanhApprox(float x) {
-  float a = std::fabs(x);
-  float far = 1.0f - 2.0f / (expApprox(2.0f * a) + 1.0f);
-  float x2 = x * x;
-  float near = x * (1.0f + x2 * (-1.0f / 3 + x2 * (2.0f / 15 - x2 * 17.0f / 315)));
-  return a < 0.125f ? near : std::copysign(far, x);
-}
-
-DINFER_INLINE float sigmoidApprox(float x) { return 1.0f / (1.0f + expApprox(-x)); }
 
 template <Unary kind>
 DINFER_INLINE float apply(float x) {
@@ -856,6 +791,8 @@ struct kernels::PrepackedWeights::Storage {
   memory packed;
   std::shared_ptr<Compiled<dnnl::matmul>> compiled;
   std::shared_ptr<Compiled<dnnl::convolution_forward>> convolution;
+  /// A depthwise convolution's filters as [KH, KW, C] (our own kernel's).
+  std::vector<float> channelsLastFilters;
 };
 
 kernels::PrepackedWeights::PrepackedWeights() = default;
@@ -1043,6 +980,52 @@ void onePixelPointwise(const float *x, const float *w, float *y, int64_t n, int6
     }
   });
 }
+/// A depthwise convolution with constant filters on our channels-last
+/// kernel; activations given or wanted row-major are transposed around it.
+void depthwiseWithPackedFilters(const float *x, ArrayRef<int64_t> xShape, const float *w, ArrayRef<int64_t> wShape,
+                                float *y, ArrayRef<int64_t> yShape, Conv2DParams &p, PrepackedWeights &prepacked) {
+  int64_t channels = wShape[0], taps = wShape[2] * wShape[3];
+  std::string key = "depthwise:" + keyOf({wShape});
+  auto &storage = prepacked.storage;
+  if (!storage || storage->source != w || storage->key != key || storage->channelsLastFilters.empty()) {
+    auto fresh = std::make_unique<PrepackedWeights::Storage>();
+    fresh->source = w;
+    fresh->key = key;
+    fresh->channelsLastFilters.resize(channels * taps);
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t t = 0; t < taps; ++t)
+        fresh->channelsLastFilters[t * channels + c] = w[c * taps + t];
+    releasePackedSource(w, channels * taps * sizeof(float));
+    storage = std::move(fresh);
+  }
+  // [N, C, S] <-> [N, S, C] for S pixels.
+  auto toChannelsLast = [](const float *from, ArrayRef<int64_t> shape, std::vector<float> &to) {
+    int64_t pixels = shape[2] * shape[3];
+    to.resize(shape[0] * shape[1] * pixels);
+    int64_t dims[] = {shape[0], shape[1], pixels}, perm[] = {0, 2, 1};
+    kernels::transpose(reinterpret_cast<const char *>(from), reinterpret_cast<char *>(to.data()), dims, perm,
+                       sizeof(float));
+    return to.data();
+  };
+  thread_local std::vector<float> xBuffer, yBuffer, residualBuffer;
+  Conv2DParams q = p;
+  bool onePixel = xShape[2] == 1 && xShape[3] == 1;
+  const float *xLast = p.xChannelsLast || onePixel ? x : toChannelsLast(x, xShape, xBuffer);
+  if (p.residual && !p.residualChannelsLast && !(yShape[2] == 1 && yShape[3] == 1))
+    q.residual = toChannelsLast(p.residual, yShape, residualBuffer);
+  p.yChannelsLast = p.mayLeaveChannelsLast;
+  float *yLast = y;
+  if (!p.yChannelsLast) {
+    yBuffer.resize(yShape[0] * yShape[1] * yShape[2] * yShape[3]);
+    yLast = yBuffer.data();
+  }
+  kernels::depthwiseConv2dChannelsLast(xLast, xShape, storage->channelsLastFilters.data(), wShape[2], wShape[3], yLast,
+                                       yShape, q);
+  if (!p.yChannelsLast) {
+    int64_t dims[] = {yShape[0], yShape[2] * yShape[3], yShape[1]}, perm[] = {0, 2, 1};
+    kernels::transpose(reinterpret_cast<const char *>(yLast), reinterpret_cast<char *>(y), dims, perm, sizeof(float));
+  }
+}
 } // namespace
 
 llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const float *w, ArrayRef<int64_t> wShape,
@@ -1055,6 +1038,14 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
       p.padAfter[1] == 0) {
     onePixelPointwise(x, w, y, xShape[0], xShape[1], wShape[0], p);
     p.yChannelsLast = false;
+    return llvm::Error::success();
+  }
+  // Depthwise convolutions of the windows our kernel specialises (MobileNet's
+  // and EfficientNet's); others (ConvNeXt's 7x7) run as fast on oneDNN.
+  bool depthwise = p.groups > 1 && p.groups == xShape[1] && wShape[0] == p.groups && wShape[1] == 1;
+  if (prepacked && depthwise && (wShape[3] == 3 || wShape[3] == 5) && (p.strides[1] == 1 || p.strides[1] == 2) &&
+      p.dilations[1] == 1) {
+    depthwiseWithPackedFilters(x, xShape, w, wShape, y, yShape, p, *prepacked);
     return llvm::Error::success();
   }
   memory::dims src(xShape.begin(), xShape.end()), dst(yShape.begin(), yShape.end()), weights;

@@ -129,6 +129,16 @@ llvm::Error conv2d(const float *x, llvm::ArrayRef<int64_t> xShape, const float *
                    float *y, llvm::ArrayRef<int64_t> yShape, Conv2DParams &params,
                    PrepackedWeights *prepacked = nullptr);
 
+/// A depthwise convolution (one KH x KW filter per channel, no channel
+/// multiplier) of channels-last maps: x holds [N, H, W, C] bytes of the NCHW
+/// shape xShape, weights [KH, KW, C], y [N, OH, OW, C] bytes of yShape. The
+/// bias, channels-last residual and activation of `params` are applied in the
+/// same pass; its layout flags are not read. With KH·KW multiply-adds per
+/// output it is bound by memory: each thread takes whole output rows, and a
+/// tile of pixels reads its windows once, for all channels, from cache.
+void depthwiseConv2dChannelsLast(const float *x, llvm::ArrayRef<int64_t> xShape, const float *weights, int64_t kh,
+                                 int64_t kw, float *y, llvm::ArrayRef<int64_t> yShape, const Conv2DParams &params);
+
 enum class Pooling { Max, AverageCountingPads, AverageOfInputs };
 /// The window of a pooling over `spatial` (1 to 3) dimensions; dilation 1
 /// reads neighbouring elements.

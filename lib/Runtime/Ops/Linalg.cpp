@@ -364,7 +364,7 @@ Kernel dinfer::interp::selectLinalgKernel(Operation *op) {
           Buffer &y = self.define(o.getOutput()), &hn = self.define(o.getHN()), &cn = self.define(o.getCN());
           if (x.dtype != DType::Float32)
             return opError(op, "LSTM runs on float32 only");
-          kernels::LSTMParams params{x.shape[0], x.shape[1], x.shape[2], h.shape[2], o.getNumLayers(),
+          kernels::LSTMParams params{x.shape[0], x.shape[1], x.shape[2], h.shape[2], static_cast<int64_t>(o.getNumLayers()),
                                      o.getBidirectional(), o.getHasBias()};
           if (llvm::Error err = kernels::lstm(x.as<float>(), h.as<float>(), c.as<float>(), w.as<float>(),
                                               y.as<float>(), hn.as<float>(), cn.as<float>(), params))

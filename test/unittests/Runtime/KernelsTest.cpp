@@ -442,7 +442,9 @@ TEST(KernelsTest, Conv2DAgainstDirectLoops) {
                         {1, 4, 8, 8, 6, 3, 3, 2, 1, 1, 0, 2}, {1, 2, 9, 9, 2, 3, 3, 1, 2, 2, 2, 2},
                         {1, 3, 4, 4, 5, 1, 1, 1, 1, 0, 0, 1}, {1, 4, 7, 5, 4, 2, 3, 2, 1, 1, 1, 4},
                         // One pixel (squeeze-and-excitation): a matrix-vector product per image.
-                        {2, 40, 1, 1, 24, 1, 1, 1, 1, 0, 0, 1}, {1, 5, 1, 1, 37, 1, 1, 1, 1, 0, 0, 1}};
+                        {2, 40, 1, 1, 24, 1, 1, 1, 1, 0, 0, 1}, {1, 5, 1, 1, 37, 1, 1, 1, 1, 0, 0, 1},
+                        // Depthwise: prepacked, dinfer's channels-last kernel, transposed in and out.
+                        {2, 40, 9, 11, 40, 3, 3, 1, 1, 1, 1, 40}, {1, 24, 8, 8, 24, 5, 5, 2, 1, 2, 1, 24}};
   for (const Case &c : cases) {
     int64_t oh = (c.h + c.padBefore + c.padAfter - (c.kh - 1) * c.dilation - 1) / c.stride + 1;
     int64_t ow = (c.w + c.padBefore + c.padAfter - (c.kw - 1) * c.dilation - 1) / c.stride + 1;
@@ -537,6 +539,87 @@ TEST(KernelsTest, Conv2DAgainstDirectLoops) {
             ASSERT_NEAR(y[((n * c.o + o) * oh + i) * ow + j], sum, 1e-4 * (1 + std::abs(sum)));
           }
   }
+}
+
+// The channels-last depthwise kernel over every window it specialises
+// (3 and 5 wide at strides 1 and 2) and the general one (other widths,
+// dilations, strides), maps smaller than the window, channel counts that
+// use each vector width and the chunked path (over 256), with each epilogue.
+TEST(KernelsTest, DepthwiseConvolutionChannelsLastAgainstDirectLoops) {
+  using Activation = Conv2DParams::Activation;
+  const Activation activations[] = {Activation::None, Activation::ReLU,    Activation::Clip,
+                                    Activation::HardSwish, Activation::Sigmoid, Activation::SiLU};
+  struct Window {
+    int64_t kh, kw, strideH, strideW, dilationH, dilationW;
+  };
+  const Window windows[] = {{3, 3, 1, 1, 1, 1}, {3, 3, 2, 2, 1, 1}, {5, 5, 1, 1, 1, 1}, {5, 5, 2, 2, 1, 1},
+                            {3, 5, 1, 2, 1, 1}, {1, 1, 1, 1, 1, 1}, {7, 7, 1, 1, 1, 1}, {3, 3, 1, 1, 2, 2},
+                            {2, 3, 3, 3, 1, 1}, {5, 3, 2, 1, 1, 2}};
+  const int64_t channelCounts[] = {1, 5, 8, 16, 27, 48, 72, 300};
+  const int64_t sizes[][2] = {{1, 1}, {2, 3}, {5, 5}, {9, 7}, {6, 19}};
+  int checked = 0;
+  for (const Window &win : windows)
+    for (int64_t channels : channelCounts)
+      for (const auto &size : sizes)
+        for (int padding = 0; padding < 3; ++padding) {
+          int64_t h = size[0], w = size[1], batch = channels == 300 ? 1 : 2;
+          // No pads, "same" pads, and uneven ones (more before than after).
+          int64_t top = padding == 0 ? 0 : padding == 1 ? (win.kh - 1) * win.dilationH / 2 : win.kh - 1;
+          int64_t left = padding == 0 ? 0 : padding == 1 ? (win.kw - 1) * win.dilationW / 2 : win.kw - 1;
+          int64_t bottom = padding == 2 ? 0 : top, right = padding == 2 ? 0 : left;
+          int64_t spanH = (win.kh - 1) * win.dilationH + 1, spanW = (win.kw - 1) * win.dilationW + 1;
+          if (h + top + bottom < spanH || w + left + right < spanW)
+            continue;
+          int64_t oh = (h + top + bottom - spanH) / win.strideH + 1, ow = (w + left + right - spanW) / win.strideW + 1;
+          std::vector<float> x = randomData(batch * h * w * channels, 21),
+                             filters = randomData(win.kh * win.kw * channels, 22), bias = randomData(channels, 23),
+                             residual = randomData(batch * oh * ow * channels, 24),
+                             y(batch * oh * ow * channels, NAN);
+          Conv2DParams p{{win.strideH, win.strideW}, {win.dilationH, win.dilationW}, {top, left}, {bottom, right},
+                         channels};
+          Activation activation = activations[checked % 6];
+          bool withBias = checked % 2 == 0, withResidual = checked % 3 == 0;
+          p.activation = activation;
+          p.alpha = -0.5f;
+          p.beta = 0.75f;
+          p.bias = withBias ? bias.data() : nullptr;
+          p.residual = withResidual ? residual.data() : nullptr;
+          depthwiseConv2dChannelsLast(x.data(), {batch, channels, h, w}, filters.data(), win.kh, win.kw, y.data(),
+                                      {batch, channels, oh, ow}, p);
+          for (int64_t n = 0; n < batch; ++n)
+            for (int64_t i = 0; i < oh; ++i)
+              for (int64_t j = 0; j < ow; ++j)
+                for (int64_t c = 0; c < channels; ++c) {
+                  double v = withBias ? bias[c] : 0.0;
+                  for (int64_t a = 0; a < win.kh; ++a)
+                    for (int64_t b = 0; b < win.kw; ++b) {
+                      int64_t hi = i * win.strideH - top + a * win.dilationH,
+                              wi = j * win.strideW - left + b * win.dilationW;
+                      if (hi >= 0 && hi < h && wi >= 0 && wi < w)
+                        v += double(x[((n * h + hi) * w + wi) * channels + c]) *
+                             filters[(a * win.kw + b) * channels + c];
+                    }
+                  int64_t at = ((n * oh + i) * ow + j) * channels + c;
+                  if (withResidual)
+                    v += residual[at];
+                  double want = v;
+                  switch (activation) {
+                  case Activation::None: break;
+                  case Activation::ReLU: want = std::max(v, 0.0); break;
+                  case Activation::Clip: want = std::min(std::max(v, -0.5), 0.75); break;
+                  case Activation::HardSwish: want = v * std::min(std::max(v + 3, 0.0), 6.0) / 6; break;
+                  case Activation::Sigmoid: want = 1 / (1 + std::exp(-v)); break;
+                  case Activation::SiLU: want = v / (1 + std::exp(-v)); break;
+                  }
+                  ASSERT_NEAR(y[at], want, 1e-4 * (1 + std::abs(want)))
+                      << "window " << win.kh << "x" << win.kw << " stride " << win.strideH << "," << win.strideW
+                      << " dilation " << win.dilationH << "," << win.dilationW << ", " << channels << " channels, "
+                      << h << "x" << w << ", padding " << padding << ", output (" << n << ", " << i << ", " << j
+                      << ", " << c << ")";
+                }
+          ++checked;
+        }
+  EXPECT_GT(checked, 1000);
 }
 
 TEST(KernelsTest, ParallelForCoversEveryIndexOnce) {
