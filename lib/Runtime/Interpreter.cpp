@@ -371,6 +371,13 @@ void dinfer::interp::fuseEpilogues(Executable::State &state) {
           (!residualDef || residualDef->isBeforeInBlock(conv))) {
         epilogue.residual = residual;
         fuse(add, last);
+        // The fused add reads nothing when it runs: a residual last used by
+        // it dies at the convolution, which may then write over it.
+        auto &atAdd = state.dying[add];
+        if (auto it = llvm::find(atAdd, residual); it != atAdd.end()) {
+          atAdd.erase(it);
+          state.dying[conv].push_back(residual);
+        }
         last = add.getResult();
         next = soleUser(last);
       }

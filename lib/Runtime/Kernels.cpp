@@ -1013,6 +1013,10 @@ void depthwiseWithPackedFilters(const float *x, ArrayRef<int64_t> xShape, const 
   const float *xLast = p.xChannelsLast || onePixel ? x : toChannelsLast(x, xShape, xBuffer);
   if (p.residual && !p.residualChannelsLast && !(yShape[2] == 1 && yShape[3] == 1))
     q.residual = toChannelsLast(p.residual, yShape, residualBuffer);
+  else if (p.residual == y && p.mayLeaveChannelsLast) { // the kernel writes y before it adds
+    residualBuffer.assign(p.residual, p.residual + yShape[0] * yShape[1] * yShape[2] * yShape[3]);
+    q.residual = residualBuffer.data();
+  }
   p.yChannelsLast = p.mayLeaveChannelsLast;
   float *yLast = y;
   if (!p.yChannelsLast) {
@@ -1150,8 +1154,21 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
       if (p.residual) {
         memory::desc residualDesc(dst, memory::data_type::f32,
                                   p.residualChannelsLast ? memory::format_tag::nhwc : memory::format_tag::nchw);
-        memory residual(residualDesc, cpuEngine(), const_cast<float *>(p.residual));
-        dnnl::reorder(residual, ym).execute(threadStream(), residual, ym);
+        // The caller may give the residual in the output's own storage
+        // (it dies here): where it is already what the kernel adds to,
+        // nothing moves; in another layout it is moved out of the way first.
+        const float *residualData = p.residual;
+        bool sharesOutput = p.residual == y && ym.get_data_handle() == y;
+        if (sharesOutput && residualDesc != ym.get_desc()) {
+          thread_local std::vector<float> residualCopy;
+          residualCopy.assign(p.residual, p.residual + residualDesc.get_size() / sizeof(float));
+          residualData = residualCopy.data();
+          sharesOutput = false;
+        }
+        if (!sharesOutput) {
+          memory residual(residualDesc, cpuEngine(), const_cast<float *>(residualData));
+          dnnl::reorder(residual, ym).execute(threadStream(), residual, ym);
+        }
       }
       std::unordered_map<int, memory> arguments{{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, storage->packed}, {DNNL_ARG_DST, ym}};
       if (p.bias)

@@ -117,7 +117,9 @@ struct Conv2DParams {
   float alpha = 0, beta = 0;
   /// With prepacked weights: a tensor of y's shape added after the bias and
   /// before the activation (a residual connection), in [N, H, W, C] byte
-  /// order when `residualChannelsLast`.
+  /// order when `residualChannelsLast`. It may be y's own storage (a value
+  /// that dies at the convolution): added without a copy where its layout is
+  /// the output's.
   const float *residual = nullptr;
   bool residualChannelsLast = false;
 };

@@ -74,7 +74,14 @@ llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
   bool prepack = state_.runInvariant.contains(op.getW()) && inAnyLayout(op.getX()).dtype == DType::Float32 &&
                  typeOf(op.getResult()).getElementType().isF32();
   const Buffer &x = prepack ? inAnyLayout(op.getX()) : in(op.getX()), &w = in(op.getW());
-  Buffer &y = define(op.getResult());
+  // A fused residual that dies here lends its storage to the output: oneDNN
+  // adds the output to what it holds (a sum post-op), with no copy first.
+  auto fused = prepack ? state_.convEpilogues.find(op) : state_.convEpilogues.end();
+  Value residualValue = fused != state_.convEpilogues.end() ? fused->second.residual : Value();
+  if (residualValue && residualValue != op.getX())
+    (void)inAnyLayout(residualValue);
+  Buffer &y = residualValue && residualValue != op.getX() ? defineInPlaceOf(op.getResult(), residualValue)
+                                                          : define(op.getResult());
   int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
   int64_t O = w.shape[0], Cg = w.shape[1], KH = w.shape[2], KW = w.shape[3];
   int64_t OH = y.shape[2], OW = y.shape[3], G = op.getGroup(), Og = O / G;

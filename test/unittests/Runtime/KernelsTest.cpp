@@ -520,6 +520,30 @@ TEST(KernelsTest, Conv2DAgainstDirectLoops) {
         ASSERT_NEAR(fusedY[i], want, 1e-4 * (1 + std::abs(want))) << "residual, channels-last " << channelsLast;
       }
     }
+    // The residual in the output's own storage (a value that dies at the
+    // convolution), in either layout, the output left channels-last or not.
+    for (bool channelsLast : {false, true})
+      for (bool mayLeave : {false, true}) {
+        Conv2DParams q = p;
+        q.activation = Activation::ReLU;
+        q.bias = bias.data();
+        q.mayLeaveChannelsLast = mayLeave;
+        std::vector<float> shared = channelsLast ? residualLast : residual;
+        q.residual = shared.data();
+        q.residualChannelsLast = channelsLast;
+        PrepackedWeights fused;
+        llvm::Error sharedErr = conv2d(x.data(), {c.n, c.c, c.h, c.w}, w.data(), {c.o, cg, c.kh, c.kw},
+                                       shared.data(), {c.n, c.o, oh, ow}, q, &fused);
+        ASSERT_FALSE(static_cast<bool>(sharedErr)) << llvm::toString(std::move(sharedErr));
+        for (int64_t n = 0; n < c.n; ++n)
+          for (int64_t o = 0; o < c.o; ++o)
+            for (int64_t i = 0; i < oh * ow; ++i) {
+              int64_t plain = (n * c.o + o) * oh * ow + i, last = (n * oh * ow + i) * c.o + o;
+              double want = std::max(0.0, double(y[plain]) + bias[o] + residual[plain]);
+              ASSERT_NEAR(shared[q.yChannelsLast ? last : plain], want, 1e-4 * (1 + std::abs(want)))
+                  << "residual in the output, channels-last " << channelsLast << ", may leave " << mayLeave;
+            }
+      }
     for (int64_t n = 0; n < c.n; ++n)
       for (int64_t o = 0; o < c.o; ++o)
         for (int64_t i = 0; i < oh; ++i)
