@@ -32,6 +32,21 @@ std::vector<float> randomData(size_t n, unsigned seed, float scale = 1.0f) {
   return data;
 }
 
+/// A convolution epilogue's activation in double precision; Clip keeps
+/// [-0.5, 0.75], the bounds the tests give it.
+double activated(Conv2DParams::Activation activation, double v) {
+  using Activation = Conv2DParams::Activation;
+  switch (activation) {
+  case Activation::None: return v;
+  case Activation::ReLU: return std::max(v, 0.0);
+  case Activation::Clip: return std::min(std::max(v, -0.5), 0.75);
+  case Activation::HardSwish: return v * std::min(std::max(v + 3, 0.0), 6.0) / 6;
+  case Activation::Sigmoid: return 1 / (1 + std::exp(-v));
+  case Activation::SiLU: return v / (1 + std::exp(-v));
+  }
+  return v;
+}
+
 double reference(Unary kind, double x) {
   switch (kind) {
   case Unary::Exp: return std::exp(x);
@@ -488,15 +503,7 @@ TEST(KernelsTest, Conv2DAgainstDirectLoops) {
       llvm::Error fusedErr = fusedConv(q, fusedY);
       ASSERT_FALSE(static_cast<bool>(fusedErr)) << llvm::toString(std::move(fusedErr));
       for (size_t i = 0; i < y.size(); ++i) {
-        double v = double(y[i]) + bias[(i / (oh * ow)) % c.o], want = v;
-        switch (activation) {
-        case Activation::None: break;
-        case Activation::ReLU: want = std::max(v, 0.0); break;
-        case Activation::Clip: want = std::min(std::max(v, -0.5), 0.75); break;
-        case Activation::HardSwish: want = v * std::min(std::max(v + 3, 0.0), 6.0) / 6; break;
-        case Activation::Sigmoid: want = 1 / (1 + std::exp(-v)); break;
-        case Activation::SiLU: want = v / (1 + std::exp(-v)); break;
-        }
+        double want = activated(activation, double(y[i]) + bias[(i / (oh * ow)) % c.o]);
         ASSERT_NEAR(fusedY[i], want, 1e-4 * (1 + std::abs(want))) << "activation " << static_cast<int>(activation);
       }
     }
@@ -626,15 +633,7 @@ TEST(KernelsTest, DepthwiseConvolutionChannelsLastAgainstDirectLoops) {
                   int64_t at = ((n * oh + i) * ow + j) * channels + c;
                   if (withResidual)
                     v += residual[at];
-                  double want = v;
-                  switch (activation) {
-                  case Activation::None: break;
-                  case Activation::ReLU: want = std::max(v, 0.0); break;
-                  case Activation::Clip: want = std::min(std::max(v, -0.5), 0.75); break;
-                  case Activation::HardSwish: want = v * std::min(std::max(v + 3, 0.0), 6.0) / 6; break;
-                  case Activation::Sigmoid: want = 1 / (1 + std::exp(-v)); break;
-                  case Activation::SiLU: want = v / (1 + std::exp(-v)); break;
-                  }
+                  double want = activated(activation, v);
                   ASSERT_NEAR(y[at], want, 1e-4 * (1 + std::abs(want)))
                       << "window " << win.kh << "x" << win.kw << " stride " << win.strideH << "," << win.strideW
                       << " dilation " << win.dilationH << "," << win.dilationW << ", " << channels << " channels, "
