@@ -41,7 +41,7 @@ DINFER_INLINE V loadLanes(const float *p) {
 }
 
 template <typename V>
-DINFER_INLINE void storeLanes(float *p, V v) {
+DINFER_INLINE void storeLanes(float *p, const V &v) {
   std::memcpy(p, &v, sizeof(V));
 }
 
