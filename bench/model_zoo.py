@@ -6,12 +6,14 @@ one after the other in one run. Prints per model whether dinfer imports and
 runs it, the largest difference from ONNX Runtime relative to the output's
 largest magnitude, both medians and both peak resident set sizes (GNU
 time: each whole process, ORT's including node). The two take turns ROUNDS
-times per model (each a process timing RUNS runs after its warm-up); each
-side's time is the median of its round medians, so that a burst of load on
-a shared machine does not land on one side only.
+times per model (each a process timing RUNS runs after its warm-up, or as
+many more as fill MIN_MS after the first round: a 1 ms model timed 10 times
+is timed for 10 ms, and one scheduler hiccup moves its median); each side's
+time is the median of its round medians, so that a burst of load on a
+shared machine does not land on one side only.
 
     /usr/bin/python3 bench/model_zoo.py [--work DIR] [--only NAME,...] [--threads T] [--runs N] [--rounds R]
-                                        [--markdown] [--whole-way] [--bf16]
+                                        [--min-ms MS] [--markdown] [--whole-way] [--bf16]
 
 With --bf16 each model also runs with `dinfer run --dtype bfloat16`: the
 table adds its median, its speed over dinfer's float32 and its largest
@@ -400,6 +402,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=3,
                         help="ONNX Runtime and dinfer take turns this many times (each RUNS timed runs); the "
                              "median of each side's round medians is compared")
+    parser.add_argument("--min-ms", type=float, default=500,
+                        help="after the first round, each side times at least this long per round (up to 1000 "
+                             "runs), so that small models are timed over as many milliseconds as large ones")
     parser.add_argument("--dinfer", default=os.path.join(ROOT, "build", "bin", "dinfer"))
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for docs)")
     parser.add_argument("--bf16", action="store_true",
@@ -423,17 +428,20 @@ def main():
         ort_times, dinfer_times = [], []
         ort_rss = dinfer_rss = None
         ort_error = error = None
+        runs = args.runs
         for _ in range(args.rounds):
-            o_ms, o_rss, ort_error = run_ort(model, input_name, input_path, ref, args.threads, args.runs)
-            d_ms, d_rss, error = run_dinfer(args.dinfer, model, input_name, input_path, ours, args.threads, args.runs)
+            o_ms, o_rss, ort_error = run_ort(model, input_name, input_path, ref, args.threads, runs)
+            d_ms, d_rss, error = run_dinfer(args.dinfer, model, input_name, input_path, ours, args.threads, runs)
             if ort_error or error:
                 break
             ort_times.append(o_ms)
             dinfer_times.append(d_ms)
+            # The same count for both sides, set by the slower of the two.
+            runs = max(runs, min(1000, int(np.ceil(args.min_ms / max(o_ms, d_ms, 1e-3)))))
             ort_rss, dinfer_rss = max(ort_rss or 0, o_rss or 0), max(dinfer_rss or 0, d_rss or 0)
         ort_ms = float(np.median(ort_times)) if ort_times else None
         dinfer_ms = float(np.median(dinfer_times)) if dinfer_times else None
-        row = {"model": name, "mb": os.path.getsize(model) / 2**20, "dinfer_ms": dinfer_ms, "ort_ms": ort_ms,
+        row = {"model": name, "mb": os.path.getsize(model) / 2**20, "runs": runs, "dinfer_ms": dinfer_ms, "ort_ms": ort_ms,
                "dinfer_rss_mib": dinfer_rss, "ort_rss_mib": ort_rss}
         if error or ort_error:
             row["status"] = "error: " + (error or "ONNX Runtime: " + ort_error)
@@ -448,7 +456,7 @@ def main():
             low = os.path.join(folder, "dinfer-bf16")
             os.makedirs(low, exist_ok=True)
             bf16_ms, _, bf16_error = run_dinfer(args.dinfer, model, input_name, input_path, low, args.threads,
-                                                args.runs, "bfloat16")
+                                                runs, "bfloat16")
             if bf16_error:
                 row["bf16_status"] = "error: " + bf16_error
                 failed += 1
