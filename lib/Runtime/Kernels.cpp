@@ -992,9 +992,9 @@ void depthwiseWithPackedFilters(const float *x, ArrayRef<int64_t> xShape, const 
     fresh->source = w;
     fresh->key = key;
     fresh->channelsLastFilters.resize(channels * taps);
-    for (int64_t c = 0; c < channels; ++c)
-      for (int64_t t = 0; t < taps; ++t)
-        fresh->channelsLastFilters[t * channels + c] = w[c * taps + t];
+    int64_t dims[] = {channels, taps}, perm[] = {1, 0};
+    kernels::transpose(reinterpret_cast<const char *>(w), reinterpret_cast<char *>(fresh->channelsLastFilters.data()),
+                       dims, perm, sizeof(float));
     releasePackedSource(w, channels * taps * sizeof(float));
     storage = std::move(fresh);
   }

@@ -77,10 +77,8 @@ llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
   // A fused residual that dies here lends its storage to the output: oneDNN
   // adds the output to what it holds (a sum post-op), with no copy first.
   auto fused = prepack ? state_.convEpilogues.find(op) : state_.convEpilogues.end();
-  Value residualValue = fused != state_.convEpilogues.end() ? fused->second.residual : Value();
-  if (residualValue && residualValue != op.getX())
-    (void)inAnyLayout(residualValue);
-  Buffer &y = residualValue && residualValue != op.getX() ? defineInPlaceOf(op.getResult(), residualValue)
+  Value fusedResidual = fused != state_.convEpilogues.end() ? fused->second.residual : Value();
+  Buffer &y = fusedResidual && fusedResidual != op.getX() ? defineInPlaceOf(op.getResult(), fusedResidual)
                                                           : define(op.getResult());
   int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
   int64_t O = w.shape[0], Cg = w.shape[1], KH = w.shape[2], KW = w.shape[3];
@@ -113,13 +111,12 @@ llvm::Error Interpreter::conv2d(nn::Conv2DOp op) {
       params.xChannelsLast = x.channelsLast;
       // A returned value leaves the run row-major anyway.
       params.mayLeaveChannelsLast = !llvm::is_contained(liveOutputs_, op.getResult());
-      auto epilogue = state_.convEpilogues.find(op);
-      if (epilogue != state_.convEpilogues.end()) {
-        params.bias = in(epilogue->second.bias).as<float>();
-        params.activation = epilogue->second.activation;
-        params.alpha = epilogue->second.alpha;
-        params.beta = epilogue->second.beta;
-        if (Value residual = epilogue->second.residual) {
+      if (fused != state_.convEpilogues.end()) {
+        params.bias = in(fused->second.bias).as<float>();
+        params.activation = fused->second.activation;
+        params.alpha = fused->second.alpha;
+        params.beta = fused->second.beta;
+        if (Value residual = fused->second.residual) {
           const Buffer &r = inAnyLayout(residual);
           if (r.dtype != DType::Float32 || r.shape != y.shape)
             return opError(op, "internal: a fused residual of another type or shape than the convolution's");
