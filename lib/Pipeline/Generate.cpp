@@ -140,6 +140,8 @@ Expected<StepFunction> prepareFunction(mlir::ModuleOp module, mlir::func::FuncOp
     auto name = function.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name");
     step.results.push_back(name ? name.str() : "output" + std::to_string(i));
   }
+  if (failed(computeInFloat32(function)))
+    return pipelineError("@" + function.getName() + ": its half-precision values cannot be computed in float32");
   auto executable = Executable::prepare(module, function.getName());
   if (!executable)
     return executable.takeError();

@@ -71,6 +71,8 @@ Expected<std::vector<Buffer>> runOnRanks(const RunRequest &request, mlir::Module
   pipeline.partition = true;
   pipeline.splitRanks = true;
   addStrategyPipeline(passes, pipeline);
+  // Each rank's function, as partitioned from the program the strategy names.
+  passes.addNestedPass<mlir::func::FuncOp>(createNNComputeInFloat32());
   if (failed(passes.run(module)))
     return runError(request.model + ": " + diagnostics.text("the program could not be partitioned"));
   int64_t stages = dist::deviceCountsOf(module).value_or(dist::DeviceCounts()).stages, stageSize = devices / stages;
@@ -219,6 +221,10 @@ Expected<RunResult> runModelFile(const RunRequest &request) {
   }
 
   auto entry = *module->getOps<mlir::func::FuncOp>().begin();
+  // float16 and bfloat16 programs compute in float32 (a partitioned run
+  // widens each rank's function once the strategy is applied).
+  if (request.deviceNum == 0 && failed(computeInFloat32(entry)))
+    return runError(request.model + ": " + diagnostics.text("cannot compute it in float32"));
   // A partitioned run replaces the entry by one function per rank.
   RunResult result;
   for (unsigned i = 0; i < entry.getNumResults(); ++i) {

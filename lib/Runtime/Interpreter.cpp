@@ -193,8 +193,20 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
     if (dead != state_.dying.end())
       dyingHere_.insert(dead->second.begin(), dead->second.end());
     auto began = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-    if (llvm::Error err = kernel(*this, &op))
+    auto kept = state_.keptCasts.find(&op);
+    if (kept != state_.keptCasts.end()) {
+      const char *source = values_.lookup(op.getOperand(0))->bytes();
+      if (kept->second.result && kept->second.source == source) {
+        values_[op.getResult(0)] = kept->second.result;
+      } else {
+        if (llvm::Error err = kernel(*this, &op))
+          return std::move(err);
+        (void)in(op.getResult(0));
+        kept->second = {source, values_.lookup(op.getResult(0))};
+      }
+    } else if (llvm::Error err = kernel(*this, &op)) {
       return std::move(err);
+    }
     if (profile_) {
       std::string key = op.getName().getStringRef().str();
       if (profile_->byShape) {
@@ -277,6 +289,9 @@ llvm::Expected<std::unique_ptr<Executable>> Executable::prepare(ModuleOp module,
     if (llvm::all_of(op.getOperands(), [&](Value v) { return executable->state_->runInvariant.contains(v); }))
       executable->state_->runInvariant.insert(op.result_begin(), op.result_end());
   }
+  for (Operation &op : entry.getBody().front())
+    if (llvm::isa<nn::CastOp>(op) && executable->state_->runInvariant.contains(op.getOperand(0)))
+      executable->state_->keptCasts[&op] = {};
   // Float32 weights that only oneDNN's products and convolutions read: a
   // misaligned view of them needs no aligned copy.
   auto isF32 = [](Value v) { return typeOf(v).getElementType().isF32(); };

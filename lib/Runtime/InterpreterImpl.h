@@ -130,6 +130,14 @@ struct dinfer::Executable::State {
     std::shared_ptr<const Buffer> copy;
   };
   llvm::DenseMap<mlir::Value, AlignedWeight> alignedWeights;
+  /// Casts of run-invariant values (the float16 weights of a program that
+  /// --nn-compute-in-float32 widened): converted on the first run and kept
+  /// while the operand's bytes stay where they were.
+  struct KeptCast {
+    const char *source = nullptr;
+    std::shared_ptr<Buffer> result;
+  };
+  llvm::DenseMap<mlir::Operation *, KeptCast> keptCasts;
   /// Products with constant weights in bfloat16 (Executable::computeProductsIn).
   bool bfloat16Products = false;
   /// Weights of matrix products, kept in oneDNN's blocked layout.

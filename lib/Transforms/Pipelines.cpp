@@ -40,6 +40,12 @@ void dinfer::addRunFusions(mlir::OpPassManager &pm) {
   pm.addNestedPass<mlir::func::FuncOp>(createNNFoldTransposes());
 }
 
+mlir::LogicalResult dinfer::computeInFloat32(mlir::func::FuncOp function) {
+  mlir::PassManager pm(function.getContext(), mlir::func::FuncOp::getOperationName());
+  pm.addPass(createNNComputeInFloat32());
+  return pm.run(function);
+}
+
 namespace {
 struct InferencePipelineOptions : public mlir::PassPipelineOptions<InferencePipelineOptions> {
   Option<std::string> strategy{*this, "strategy", llvm::cl::desc("The training strategy file")};

@@ -48,6 +48,11 @@ void addPartitionToRanks(mlir::OpPassManager &pm);
 /// nn.gelu, transposes of the last two dimensions the products' flags.
 void addRunFusions(mlir::OpPassManager &pm);
 
+/// --nn-compute-in-float32 on one function about to run (after partitioning:
+/// the training strategy's keys name the ops as the exporter wrote them,
+/// without the casts this adds).
+mlir::LogicalResult computeInFloat32(mlir::func::FuncOp function);
+
 /// Registers `--dist-inference-pipeline` (fusion, strategy attached and
 /// adapted, stages, propagation, partitioning, one function per rank and its
 /// proof; with `ckpt-dir`, the weights bound to the training checkpoints):

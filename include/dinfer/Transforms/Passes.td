@@ -20,6 +20,37 @@ def NNFoldTransposes : Pass<"nn-fold-transposes", "mlir::func::FuncOp"> {
   let dependentDialects = ["dinfer::nn::NNDialect"];
 }
 
+def NNComputeInFloat32 : Pass<"nn-compute-in-float32", "mlir::func::FuncOp"> {
+  let summary = "Compute float16 and bfloat16 programs in float32";
+  let description = [{
+    Models exported in float16 (or bfloat16) ask for arithmetic this
+    runtime's CPUs do not have: without AVX-512 FP16 every float16 op would
+    convert element by element, and oneDNN has no float16 products or
+    convolutions to run them on. This pass computes such a function in
+    float32 and keeps its signature: each half-precision argument is cast to
+    float32 where the function begins, each half-precision result back where
+    it returns, and each half-precision weight (`dist.param`) is cast once
+    after it is read (the runtime converts a cast of a weight on the first
+    run and keeps the result). Half-precision constants become float32
+    constants of the same values, casts to half precision become casts to
+    float32, and every other half-precision value is retyped. Float32
+    arithmetic on values that float16 represents exactly is at least as
+    accurate as float16's own; what no longer happens is the rounding to
+    half precision between ops.
+
+    ```mlir
+    %w = dist.param "w" : tensor<4x8xf16>
+    %y = nn.matmul %x, %w : tensor<2x4xf16>, tensor<4x8xf16>
+    // becomes
+    %w = dist.param "w" : tensor<4x8xf16>
+    %w32 = nn.cast %w to f32 : tensor<4x8xf16>
+    %x32 = nn.cast %x to f32 : tensor<2x4xf16>
+    %y = nn.matmul %x32, %w32 : tensor<2x4xf32>, tensor<4x8xf32>
+    ```
+  }];
+  let dependentDialects = ["dinfer::nn::NNDialect"];
+}
+
 def NNFuseGeLU : Pass<"nn-fuse-gelu", "mlir::func::FuncOp"> {
   let summary = "Fuse GeLU spelled out in elementwise ops into nn.gelu";
   let description = [{

@@ -299,6 +299,12 @@ Kernel dinfer::interp::selectElementwiseKernel(Operation *op) {
           if (!runtimeDType(c.getDtype()))
             return opError(op, "cast to an unsupported type");
           Buffer &y = self.define(c.getResult());
+          // Between float types (the widened float16 programs' inputs and
+          // weights): one vectorized pass.
+          if (isFloatingPoint(x.dtype) && isFloatingPoint(y.dtype)) {
+            convertFloats(x.dtype, y.dtype, x.bytes(), y.data.data(), x.numElements());
+            return llvm::Error::success();
+          }
           for (int64_t i = 0, n = x.numElements(); i < n; ++i)
             y.set(i, x.get(i));
           return llvm::Error::success();

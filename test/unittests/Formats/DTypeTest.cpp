@@ -60,6 +60,29 @@ TEST(DType, HalfConversionEdges) {
   }
 }
 
+TEST(DType, EveryHalfConvertsExactlyInOneRun) {
+  // One run of all 65536 halves takes the vectorized path; each must be
+  // the value its fields define (NaNs keep their payload).
+  std::vector<uint16_t> halves(0x10000);
+  for (uint32_t h = 0; h < 0x10000; ++h)
+    halves[h] = static_cast<uint16_t>(h);
+  std::vector<float> floats(halves.size());
+  convertFloats(DType::Float16, DType::Float32, reinterpret_cast<const char *>(halves.data()),
+                reinterpret_cast<char *>(floats.data()), halves.size());
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    float magnitude = exponent == 0 ? std::ldexp(static_cast<float>(mantissa), -24)
+                                    : std::ldexp(static_cast<float>(1024 + mantissa), exponent - 25);
+    uint32_t want, got;
+    float expected = (h & 0x8000) ? -magnitude : magnitude;
+    std::memcpy(&want, &expected, 4);
+    if (exponent == 0x1f)
+      want = ((h & 0x8000u) << 16) | 0x7f800000u | (static_cast<uint32_t>(mantissa) << 13);
+    std::memcpy(&got, &floats[h], 4);
+    EXPECT_EQ(got, want) << "half " << std::hex << h;
+  }
+}
+
 TEST(DType, BFloatRounding) {
   EXPECT_EQ(toBFloat(1.0f), 0x3f80);
   float halfway;
