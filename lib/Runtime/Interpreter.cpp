@@ -203,9 +203,18 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
           return std::move(err);
         (void)in(op.getResult(0));
         kept->second = {source, values_.lookup(op.getResult(0))};
+        // The float16 weight itself is not read again: its pages of the
+        // model file go back.
+        const Buffer &operand = *values_.lookup(op.getOperand(0));
+        if (operand.isView() && op.getOperand(0).getDefiningOp<dist::ParamOp>())
+          kernels::releasePages(operand.bytes(), operand.byteSize(), /*fileBacked=*/true);
       }
     } else if (llvm::Error err = kernel(*this, &op)) {
       return std::move(err);
+    } else if (state_.prepacked.count(&op)) {
+      for (Value operand : op.getOperands())
+        if (Operation *producer = operand.getDefiningOp())
+          releaseIfOnlyPacked(producer);
     }
     if (profile_) {
       std::string key = op.getName().getStringRef().str();
@@ -223,6 +232,22 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
       release(v);
   }
   return llvm::createStringError(llvm::inconvertibleErrorCode(), "the program has no return");
+}
+
+void dinfer::interp::Interpreter::releaseIfOnlyPacked(Operation *cast) {
+  auto kept = state_.keptCasts.find(cast);
+  if (kept == state_.keptCasts.end() || kept->second.released || !kept->second.result ||
+      kept->second.result->isView() || llvm::is_contained(liveOutputs_, cast->getResult(0)))
+    return;
+  bool onlyPacked = llvm::all_of(cast->getResult(0).getUsers(), [&](Operation *user) {
+    auto packed = state_.prepacked.find(user);
+    return packed != state_.prepacked.end() && packed->second && packed->second->holdsOwnCopy();
+  });
+  if (!onlyPacked)
+    return;
+  const Buffer &converted = *kept->second.result;
+  kernels::releasePages(converted.bytes(), converted.byteSize(), /*fileBacked=*/false);
+  kept->second.released = true;
 }
 
 void OpProfile::print(llvm::raw_ostream &os) const {

@@ -136,6 +136,8 @@ struct dinfer::Executable::State {
   struct KeptCast {
     const char *source = nullptr;
     std::shared_ptr<Buffer> result;
+    /// Its pages were given back: only products that packed it read it.
+    bool released = false;
   };
   llvm::DenseMap<mlir::Operation *, KeptCast> keptCasts;
   /// Products with constant weights in bfloat16 (Executable::computeProductsIn).
@@ -278,6 +280,11 @@ public:
     if (buffer.use_count() == 1 && !buffer->isView())
       state_.keep(std::move(buffer->data));
   }
+
+  /// A kept cast of a weight (keptCasts) that only products holding
+  /// packed copies of their own read gives its pages back: nothing reads
+  /// them again.
+  void releaseIfOnlyPacked(Operation *cast);
 
   enum class Reduction { Sum, Mean, Max, Min, Prod };
   llvm::Error constant(arith::ConstantOp op);

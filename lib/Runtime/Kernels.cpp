@@ -758,17 +758,7 @@ namespace {
 /// held twice (its pages are read from the file again if anything asks).
 /// Memory with no file behind it stays where it is (without swap,
 /// MADV_PAGEOUT leaves anonymous pages alone).
-void releasePackedSource(const void *data, size_t bytes) {
-#ifdef MADV_PAGEOUT
-  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
-  uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(page - 1);
-  if (end > begin)
-    (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_PAGEOUT);
-#else
-  (void)data, (void)bytes;
-#endif
-}
+void releasePackedSource(const void *data, size_t bytes) { kernels::releasePages(data, bytes, /*fileBacked=*/true); }
 
 /// Weights given in `plain` layout at `weights`, in the layout `wanted`: the
 /// same memory when they agree, a reordered copy otherwise.
@@ -798,6 +788,29 @@ struct kernels::PrepackedWeights::Storage {
 kernels::PrepackedWeights::PrepackedWeights() = default;
 kernels::PrepackedWeights::~PrepackedWeights() = default;
 bool kernels::PrepackedWeights::ranInBFloat16() const { return storage && storage->bfloat16; }
+bool kernels::PrepackedWeights::holdsOwnCopy() const {
+  if (!storage)
+    return false;
+  if (!storage->channelsLastFilters.empty())
+    return true;
+  const void *copy = storage->packed.get(/*allow_empty=*/true) ? storage->packed.get_data_handle() : nullptr;
+  return copy && copy != storage->source;
+}
+
+void kernels::releasePages(const void *data, size_t bytes, bool fileBacked) {
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(page - 1);
+  if (end <= begin)
+    return;
+  if (!fileBacked) {
+    (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+    return;
+  }
+#ifdef MADV_PAGEOUT
+  (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_PAGEOUT);
+#endif
+}
 
 namespace {
 /// A primitive descriptor in bfloat16 when oneDNN has a real kernel for it:

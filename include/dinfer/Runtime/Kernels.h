@@ -89,9 +89,19 @@ public:
   bool bfloat16 = false;
   /// Whether the packed product runs in bfloat16 (set when it is packed).
   bool ranInBFloat16() const;
+  /// Whether a packed copy of its own is held (not the operand's memory
+  /// itself, where oneDNN reads the plain layout): the operand's bytes are
+  /// not read again while its address and shapes stay the same.
+  bool holdsOwnCopy() const;
   struct Storage;
   std::unique_ptr<Storage> storage;
 };
+
+/// Gives the pages of `bytes` at `data` back to the system while the
+/// address stays valid: pages mapped from a file are read from it again if
+/// anything asks, anonymous ones (a converted weight) read as zeros. For
+/// data that nothing reads again.
+void releasePages(const void *data, size_t bytes, bool fileBacked);
 
 /// A batched float32 matrix product z[b] = op(x[b']) · op(y[b'']) with
 /// numpy broadcasting over the batch dimensions, on oneDNN. The shapes are

@@ -1,0 +1,98 @@
+//===- ExecutableTest.cpp - what an Executable keeps from run to run ------===//
+//
+// A float16 weight widened by a cast (--nn-compute-in-float32) is converted
+// on the first run and kept; where only products holding packed copies read
+// it, its pages go back. Later runs must give the first run's answer, which
+// must be the float32 program's.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dinfer/Layout/DType.h"
+#include "dinfer/Runtime/Interpreter.h"
+
+#include "dialects/dist/DistDialect.h"
+#include "dialects/nn/NNDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include "Runtime/RandomBuffers.h"
+
+#include "gtest/gtest.h"
+
+#include <map>
+#include <string>
+
+using namespace dinfer;
+
+namespace {
+
+/// The program with weights of `weightType`, each cast to float32 when it is
+/// not float32 already.
+std::string program(const std::string &weightType) {
+  auto weight = [&](const std::string &name, const std::string &shape) {
+    if (weightType == "f32")
+      return "  %" + name + " = dist.param \"" + name + "\" : tensor<" + shape + "xf32>\n";
+    return "  %" + name + "0 = dist.param \"" + name + "\" : tensor<" + shape + "x" + weightType + ">\n  %" + name +
+           " = nn.cast %" + name + "0 to f32 : tensor<" + shape + "x" + weightType + ">\n";
+  };
+  return "func.func @main(%x: tensor<8x64xf32>, %img: tensor<1x16x10x10xf32>) -> "
+         "(tensor<8x32xf32>, tensor<1x32x10x10xf32>, tensor<32xf32>) {\n" +
+         weight("w", "64x32") + weight("f", "32x16x3x3") + weight("b", "32") +
+         "  %y = nn.matmul %x, %w : tensor<8x64xf32>, tensor<64x32xf32>\n"
+         "  %c = nn.conv2d %img, %f {pad = array<i64: 1, 1, 1, 1>} : tensor<1x16x10x10xf32>, tensor<32x16x3x3xf32>\n"
+         "  %r = nn.sigmoid %b : tensor<32xf32>\n"
+         "  return %y, %c, %r : tensor<8x32xf32>, tensor<1x32x10x10xf32>, tensor<32xf32>\n"
+         "}\n";
+}
+
+TEST(ExecutableTest, WidenedFloat16WeightsGiveTheSameAnswerInEveryRun) {
+  mlir::MLIRContext context;
+  context.loadDialect<nn::NNDialect, dist::DistDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
+  // Weights exactly representable in float16, so both programs compute on
+  // the same values.
+  std::map<std::string, Buffer> halves, floats;
+  unsigned seed = 1;
+  for (auto [name, shape] : std::map<std::string, std::vector<int64_t>>{
+           {"w", {64, 32}}, {"f", {32, 16, 3, 3}}, {"b", {32}}}) {
+    Buffer values = dinfer::testing::randomBuffer(shape, seed++);
+    Buffer half(DType::Float16, shape);
+    convertFloats(DType::Float32, DType::Float16, values.bytes(), half.data.data(), values.numElements());
+    convertFloats(DType::Float16, DType::Float32, half.bytes(), values.data.data(), values.numElements());
+    halves[name] = std::move(half);
+    floats[name] = std::move(values);
+  }
+  auto viewOf = [](std::map<std::string, Buffer> &weights) {
+    return [&weights](llvm::StringRef name) -> llvm::Expected<Buffer> {
+      const Buffer &w = weights.at(name.str());
+      return Buffer::view(w.dtype, w.shape, w.bytes());
+    };
+  };
+  std::vector<Buffer> inputs{dinfer::testing::randomBuffer({8, 64}, 11), dinfer::testing::randomBuffer({1, 16, 10, 10}, 12)};
+
+  auto reference = mlir::parseSourceString<mlir::ModuleOp>(program("f32"), &context);
+  auto widened = mlir::parseSourceString<mlir::ModuleOp>(program("f16"), &context);
+  ASSERT_TRUE(reference && widened);
+  auto expected = runProgram(*reference, inputs, viewOf(floats));
+  ASSERT_TRUE(static_cast<bool>(expected)) << llvm::toString(expected.takeError());
+
+  auto executable = Executable::prepare(*widened);
+  ASSERT_TRUE(static_cast<bool>(executable)) << llvm::toString(executable.takeError());
+  for (int run = 0; run < 3; ++run) {
+    auto outputs = (*executable)->run(inputs, viewOf(halves));
+    ASSERT_TRUE(static_cast<bool>(outputs)) << llvm::toString(outputs.takeError());
+    ASSERT_EQ(outputs->size(), 3u);
+    for (size_t o = 0; o < outputs->size(); ++o) {
+      const Buffer &got = (*outputs)[o], &want = (*expected)[o];
+      ASSERT_EQ(got.shape, want.shape);
+      for (int64_t i = 0; i < want.numElements(); ++i)
+        ASSERT_NEAR(got.as<float>()[i], want.as<float>()[i], 1e-4f * (1 + std::abs(want.as<float>()[i])))
+            << "run " << run << ", output " << o << ", element " << i;
+    }
+  }
+  EXPECT_EQ((*executable)->packedProducts(), 2u);
+}
+
+} // namespace
