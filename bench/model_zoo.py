@@ -13,7 +13,13 @@ time is the median of its round medians, so that a burst of load on a
 shared machine does not land on one side only.
 
     /usr/bin/python3 bench/model_zoo.py [--work DIR] [--only NAME,...] [--threads T] [--runs N] [--rounds R]
-                                        [--min-ms MS] [--markdown] [--whole-way] [--bf16]
+                                        [--min-ms MS] [--markdown] [--whole-way] [--bf16] [--float16]
+
+With --float16 every model is first converted to float16 as a
+`model.half()` export is (test/models/to_float16.py: weights, input, output
+and values), and both sides run that file; the table's difference is from
+ONNX Runtime's float16 output, and a last line gives the largest difference
+from ONNX Runtime's float32 output of the float32 model.
 
 With --bf16 each model also runs with `dinfer run --dtype bfloat16`: the
 table adds its median, its speed over dinfer's float32 and its largest
@@ -410,6 +416,9 @@ def main():
     parser.add_argument("--bf16", action="store_true",
                         help="also run dinfer with --dtype bfloat16: its largest difference from dinfer's float32 "
                              "output and its speed over float32")
+    parser.add_argument("--float16", action="store_true",
+                        help="run every model as a float16 export (converted with test/models/to_float16.py) in "
+                             "both dinfer and ONNX Runtime")
     parser.add_argument("--whole-way", action="store_true",
                         help="also take %s through strategy, reshard, export for 2 ranks and run" % ", ".join(WHOLE_WAY))
     args = parser.parse_args()
@@ -420,6 +429,15 @@ def main():
         model, input_path = export(name, folder)
         input_name = ZOO[name][1]
         ours, ref = os.path.join(folder, "dinfer"), os.path.join(folder, "ort_y.npy")
+        float32_ref = None
+        if args.float16:
+            float32_ref = ref if os.path.exists(ref) else None
+            folder = os.path.join(folder, "float16")
+            if not os.path.exists(os.path.join(folder, "model.onnx")):
+                subprocess.run([sys.executable, os.path.join(ROOT, "test", "models", "to_float16.py"), model,
+                                input_path, "-", folder], check=True)
+            model, input_path = os.path.join(folder, "model.onnx"), os.path.join(folder, "x.npy")
+            ours, ref = os.path.join(folder, "dinfer"), os.path.join(folder, "ort_y.npy")
         os.makedirs(ours, exist_ok=True)
         # ONNX Runtime and dinfer take turns, `rounds` times: a burst of load
         # from the VM's neighbours slows one round of one side, not a side.
@@ -450,7 +468,12 @@ def main():
             got, want = np.load(os.path.join(ours, "y.npy")), np.load(ref)
             scale = float(np.max(np.abs(want))) or 1.0
             row["rel"] = float(np.max(np.abs(got.astype(np.float64) - want))) / scale
-            row["status"] = "match" if got.shape == want.shape and row["rel"] <= TOLERANCE else "DIFFERS"
+            # Both sides round the output to float16: one ulp of it is 2^-11.
+            tolerance = 4e-3 if args.float16 else TOLERANCE
+            row["status"] = "match" if got.shape == want.shape and row["rel"] <= tolerance else "DIFFERS"
+            if float32_ref:
+                full = np.load(float32_ref).astype(np.float64)
+                row["rel_float32"] = float(np.max(np.abs(got.astype(np.float64) - full))) / (np.max(np.abs(full)) or 1.0)
             failed += row["status"] != "match"
         if args.bf16 and row["status"] == "match":
             low = os.path.join(folder, "dinfer-bf16")
@@ -513,6 +536,11 @@ def main():
     if memories:
         print("peak RSS over ONNX Runtime's: geometric mean %.2f, worst %.2f (goal <= 1.00 on every model)" %
               (math.exp(sum(math.log(m) for m in memories) / len(memories)), max(memories)))
+    off = [r for r in rows if "rel_float32" in r]
+    if off:
+        worst = max(off, key=lambda r: r["rel_float32"])
+        print("float16 models: largest difference from ONNX Runtime's float32 output %.1e of its largest magnitude "
+              "(%s)" % (worst["rel_float32"], worst["model"]))
     gains = [r["dinfer_ms"] / r["bf16_ms"] for r in rows if r.get("bf16_ms") and r.get("dinfer_ms")]
     if gains:
         worst = max(rows, key=lambda r: r.get("bf16_rel", 0))

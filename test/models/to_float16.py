@@ -1,5 +1,6 @@
 """Writes a float16 copy of an ONNX model, its input and its reference, as
-users get them from `model.half()` exports: to_float16.py MODEL X Y OUT_DIR.
+users get them from `model.half()` exports: to_float16.py MODEL X Y OUT_DIR
+(Y may be "-": no reference).
 Every float32 initializer, constant, graph input, output and value becomes
 float16, and casts to float32 become casts to float16; integer inputs stay."""
 import os
@@ -39,4 +40,5 @@ for node in graph.node:
 onnx.save(model, os.path.join(out, "model.onnx"))
 x = np.load(x_path)
 np.save(os.path.join(out, "x.npy"), x.astype(np.float16) if x.dtype == np.float32 else x)
-np.save(os.path.join(out, "y.npy"), np.load(y_path).astype(np.float16))
+if y_path != "-":
+    np.save(os.path.join(out, "y.npy"), np.load(y_path).astype(np.float16))
