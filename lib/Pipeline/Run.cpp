@@ -127,6 +127,9 @@ Expected<RunResult> runExportFolder(const RunRequest &request) {
     if (!module)
       return module.takeError();
     modules[rank] = std::move(*module);
+    for (auto function : modules[rank]->getOps<mlir::func::FuncOp>())
+      if (failed(computeInFloat32(function)))
+        return runError("rank " + std::to_string(rank) + ": its half-precision values cannot be computed in float32");
     auto executable = Executable::prepare(*modules[rank]);
     if (!executable)
       return executable.takeError();

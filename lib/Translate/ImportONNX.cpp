@@ -789,6 +789,15 @@ private:
     switch ((*constant)->data_type()) {
     case onnx::TensorProto::FLOAT: if (bytes->size() == 4) { float v; std::memcpy(&v, p, 4); return double(v); } break;
     case onnx::TensorProto::DOUBLE: if (bytes->size() == 8) { double v; std::memcpy(&v, p, 8); return v; } break;
+    case onnx::TensorProto::FLOAT16:
+    case onnx::TensorProto::BFLOAT16:
+      if (bytes->size() == 2) { // a float16 export's Dropout ratio
+        float v;
+        DType half = (*constant)->data_type() == onnx::TensorProto::FLOAT16 ? DType::Float16 : DType::BFloat16;
+        convertFloats(half, DType::Float32, p, reinterpret_cast<char *>(&v), 1);
+        return double(v);
+      }
+      break;
     case onnx::TensorProto::INT32: if (bytes->size() == 4) { int32_t v; std::memcpy(&v, p, 4); return double(v); } break;
     case onnx::TensorProto::INT64: if (bytes->size() == 8) { int64_t v; std::memcpy(&v, p, 8); return double(v); } break;
     default: break;
