@@ -142,17 +142,15 @@ inline uint16_t floatToBFloat(float value) {
   return (x & 0x7fffffff) > 0x7f800000 ? quiet : rounded;
 }
 
-// Compiled for the widest vectors the CPU has, chosen at load time; the
-// baseline keeps the binary portable.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-void floatsToBFloats(const char *in, char *out, size_t count) {
+/// `count` elements converted one by one, inlined into each clone below so
+/// that every clone vectorizes the loop for its own vectors.
+template <typename From, typename To, To (*convert)(From)>
+inline void convertEach(const char *in, char *out, size_t count) {
   for (size_t i = 0; i < count; ++i) {
-    float value;
-    std::memcpy(&value, in + 4 * i, 4);
-    uint16_t b = floatToBFloat(value);
-    std::memcpy(out + 2 * i, &b, 2);
+    From value;
+    std::memcpy(&value, in + sizeof(From) * i, sizeof(From));
+    To converted = convert(value);
+    std::memcpy(out + sizeof(To) * i, &converted, sizeof(To));
   }
 }
 
@@ -170,16 +168,20 @@ inline float halfToFloatBranchFree(uint16_t h) {
   return floatOf(magnitude | static_cast<uint32_t>(h & 0x8000) << 16);
 }
 
+// Compiled for the widest vectors the CPU has, chosen at load time; the
+// baseline keeps the binary portable.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
+#define DINFER_CONVERSION_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DINFER_CONVERSION_CLONES
 #endif
-void halvesToFloats(const char *in, char *out, size_t count) {
-  for (size_t i = 0; i < count; ++i) {
-    uint16_t h;
-    std::memcpy(&h, in + 2 * i, 2);
-    float value = halfToFloatBranchFree(h);
-    std::memcpy(out + 4 * i, &value, 4);
-  }
+
+DINFER_CONVERSION_CLONES void floatsToBFloats(const char *in, char *out, size_t count) {
+  convertEach<float, uint16_t, floatToBFloat>(in, out, count);
+}
+
+DINFER_CONVERSION_CLONES void halvesToFloats(const char *in, char *out, size_t count) {
+  convertEach<uint16_t, float, halfToFloatBranchFree>(in, out, count);
 }
 
 float bfloatToFloat(uint16_t b) { return floatOf(static_cast<uint32_t>(b) << 16); }
