@@ -29,6 +29,7 @@
 #include "llvm/Support/Path.h"
 
 #include <algorithm>
+#include <sys/resource.h>
 
 using namespace llvm;
 using namespace dinfer;
@@ -315,8 +316,13 @@ Expected<RunResult> runModelFile(const RunRequest &request) {
   if (request.repeat && request.profile)
     profile.scale(1.0 / request.repeat);
   llvm::sort(result.timesMs);
-  if (request.profile)
+  if (request.profile) {
     result.profile = std::move(profile);
+    result.memory = (*executable)->memoryUse();
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) == 0)
+      result.peakResidentBytes = static_cast<size_t>(usage.ru_maxrss) * 1024;
+  }
   result.outputs = owned(std::move(*outputs));
   return result;
 }

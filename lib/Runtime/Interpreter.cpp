@@ -199,8 +199,10 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
       if (kept->second.result && kept->second.source == source) {
         values_[op.getResult(0)] = kept->second.result;
       } else {
+        size_t allocated = state_.activationBytes;
         if (llvm::Error err = kernel(*this, &op))
           return std::move(err);
+        state_.activationBytes = allocated; // a weight copy, counted as one
         (void)in(op.getResult(0));
         kept->second = {source, values_.lookup(op.getResult(0))};
         // The float16 weight itself is not read again: its pages of the
@@ -474,6 +476,7 @@ void dinfer::interp::fuseEpilogues(Executable::State &state) {
 llvm::Expected<std::vector<Buffer>> Executable::run(std::vector<Buffer> inputs, WeightSource weights,
                                                     OpProfile *profile, const RankContext *rank) {
   auto outputs = Interpreter(*state_, weights, profile, rank).run(std::move(inputs));
+  state_->ranOnce = true;
   // A rank that cannot go on stops the others rather than leave them
   // waiting for it until their timeouts.
   if (!outputs && rank && rank->communicator) {
@@ -482,6 +485,21 @@ llvm::Expected<std::vector<Buffer>> Executable::run(std::vector<Buffer> inputs, 
     return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
   }
   return outputs;
+}
+
+Executable::MemoryUse Executable::memoryUse() const {
+  MemoryUse use;
+  use.activations = state_->activationBytes;
+  for (const auto &entry : state_->prepacked)
+    if (entry.second)
+      use.packedWeights += entry.second->ownBytes();
+  for (const auto &entry : state_->keptCasts)
+    if (entry.second.result && !entry.second.released && !entry.second.result->isView())
+      use.weightCopies += entry.second.result->byteSize();
+  for (const auto &entry : state_->alignedWeights)
+    if (entry.second.copy)
+      use.weightCopies += entry.second.copy->byteSize();
+  return use;
 }
 
 void Executable::computeProductsIn(DType type) { state_->bfloat16Products = type == DType::BFloat16; }

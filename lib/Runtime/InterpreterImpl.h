@@ -159,6 +159,11 @@ struct dinfer::Executable::State {
   llvm::DenseMap<mlir::Operation *, mlir::Value> fusedInto;
   std::multimap<size_t, std::vector<char>> pool;
   size_t pooledBytes = 0;
+  /// Bytes of the fresh buffers the first run defined: the storage its
+  /// intermediate values and outputs needed, given the pool's reuse, which
+  /// later runs take from the pool.
+  size_t activationBytes = 0;
+  bool ranOnce = false;
   /// Storage the pool keeps at most between runs.
   static constexpr size_t kPoolLimit = size_t(1) << 30;
   /// Keeps `data` for a later buffer of its size, within the limit.
@@ -216,6 +221,8 @@ public:
       pooledBytes_ -= bytes;
     } else {
       buffer->data.assign(bytes, 0);
+      if (!state_.ranOnce)
+        state_.activationBytes += bytes;
     }
     values_[v] = buffer;
     return *buffer;

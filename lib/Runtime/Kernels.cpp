@@ -788,13 +788,13 @@ struct kernels::PrepackedWeights::Storage {
 kernels::PrepackedWeights::PrepackedWeights() = default;
 kernels::PrepackedWeights::~PrepackedWeights() = default;
 bool kernels::PrepackedWeights::ranInBFloat16() const { return storage && storage->bfloat16; }
-bool kernels::PrepackedWeights::holdsOwnCopy() const {
+size_t kernels::PrepackedWeights::ownBytes() const {
   if (!storage)
-    return false;
+    return 0;
   if (!storage->channelsLastFilters.empty())
-    return true;
+    return storage->channelsLastFilters.size() * sizeof(float);
   const void *copy = storage->packed.get(/*allow_empty=*/true) ? storage->packed.get_data_handle() : nullptr;
-  return copy && copy != storage->source;
+  return copy && copy != storage->source ? storage->packed.get_desc().get_size() : 0;
 }
 
 void kernels::releasePages(const void *data, size_t bytes, bool fileBacked) {

@@ -213,6 +213,13 @@ int runRun() {
                       result->timesMs.front(), result->timesMs[result->timesMs.size() / 2]);
   if (result->profile)
     result->profile->print(errs());
+  if (result->memory) {
+    constexpr double kMiB = 1024.0 * 1024.0;
+    errs() << formatv("memory: peak resident {0:f1} MiB (the process); activations {1:f1} MiB (the first run's, "
+                      "reused), packed weights {2:f1} MiB, weight copies {3:f1} MiB (converted or aligned)\n",
+                      result->peakResidentBytes / kMiB, result->memory->activations / kMiB,
+                      result->memory->packedWeights / kMiB, result->memory->weightCopies / kMiB);
+  }
   return writeOutputs(result->outputs, result->names, *expected);
 }
 

@@ -58,6 +58,10 @@ struct RunResult {
   std::optional<OpProfile> profile;
   /// Single device: products that ran in bfloat16, of those packed.
   size_t bfloat16Products = 0, packedProducts = 0;
+  /// Single device with `profile`: what the executable holds, and the
+  /// process's peak resident set after the runs.
+  std::optional<Executable::MemoryUse> memory;
+  size_t peakResidentBytes = 0;
 };
 
 /// Runs `request`. A UsageError when the request itself is wrong (a missing

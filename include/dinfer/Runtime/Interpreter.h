@@ -91,6 +91,17 @@ public:
   /// Hands the storage of outputs the caller is done with back for the next
   /// run's values (a loop that runs the program step after step would
   /// otherwise get fresh pages from the system every step).
+  /// What the executable holds, in bytes (for `dinfer run --profile`).
+  struct MemoryUse {
+    /// Storage the first run allocated for intermediate values and outputs
+    /// (later runs reuse it).
+    size_t activations = 0;
+    /// Weights in the layouts oneDNN reads (copies of their own).
+    size_t packedWeights = 0;
+    /// Weights converted (a float16 model's) or aligned, and kept.
+    size_t weightCopies = 0;
+  };
+  MemoryUse memoryUse() const;
   void recycle(std::vector<Buffer> outputs);
 
   struct State;

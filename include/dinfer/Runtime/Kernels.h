@@ -92,7 +92,9 @@ public:
   /// Whether a packed copy of its own is held (not the operand's memory
   /// itself, where oneDNN reads the plain layout): the operand's bytes are
   /// not read again while its address and shapes stay the same.
-  bool holdsOwnCopy() const;
+  bool holdsOwnCopy() const { return ownBytes() > 0; }
+  /// Bytes of that copy (0 without one).
+  size_t ownBytes() const;
   struct Storage;
   std::unique_ptr<Storage> storage;
 };
