@@ -68,8 +68,20 @@ Expected<DecoderSignature> dinfer::readDecoderSignature(const OnnxModel &model) 
       if (!outputs.contains(present))
         return modelError(model.path(), "input '" + past + "' has no '" + present + "' output to continue it");
       const onnx::TypeProto::Tensor &type = input->second->type().tensor_type();
-      if (type.elem_type() != onnx::TensorProto::FLOAT || type.shape().dim_size() != 4)
-        return modelError(model.path(), "cache input '" + past + "' must be float32 [batch, kv_heads, past, head_dim]");
+      std::optional<DType> element;
+      switch (type.elem_type()) {
+      case onnx::TensorProto::FLOAT: element = DType::Float32; break;
+      case onnx::TensorProto::FLOAT16: element = DType::Float16; break;
+      case onnx::TensorProto::BFLOAT16: element = DType::BFloat16; break;
+      default: break;
+      }
+      if (!element || type.shape().dim_size() != 4)
+        return modelError(model.path(), "cache input '" + past +
+                                            "' must be float32, float16 or bfloat16 [batch, kv_heads, past, head_dim]");
+      if (!signature.past.empty() && *element != signature.cacheType)
+        return modelError(model.path(), "cache input '" + past + "' is " + dtypeName(*element) +
+                                            ", but past_key_values.0.key is " + dtypeName(signature.cacheType));
+      signature.cacheType = *element;
       int64_t kvHeads = staticDim(type.shape().dim(1)), headDim = staticDim(type.shape().dim(3));
       if (kvHeads <= 0 || headDim <= 0)
         return modelError(model.path(), "cache input '" + past + "' needs static kv_heads and head_dim dimensions");
@@ -136,7 +148,7 @@ std::vector<std::string> DecoderSignature::stepInputSpecs(int64_t batch, int64_t
     for (int64_t d : shape)
       dims += (dims.empty() ? "" : ",") + std::to_string(d);
     bool ids = name == kInputIds || name == kAttentionMask || name == kPositionIds;
-    specs.push_back(name + "=" + dims + (ids ? ":int64" : ":float32"));
+    specs.push_back(name + "=" + dims + ":" + (ids ? "int64" : dtypeName(cacheType).lower()));
   }
   return specs;
 }

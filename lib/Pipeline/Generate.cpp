@@ -285,11 +285,11 @@ Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signat
   global[kAttentionMask] = int64Matrix(batch, slots, [&](int64_t, int64_t c) { return c >= padding; });
   global[kPositionIds] = int64Matrix(batch, slots, [&](int64_t, int64_t c) { return std::max<int64_t>(0, c - padding); });
   for (const std::string &name : signature.past)
-    local[name] = Buffer(DType::Float32, localShape(job.prefill, name));
+    local[name] = Buffer(signature.cacheType, localShape(job.prefill, name));
   std::vector<Buffer> caches;
   if (job.decode)
     for (const std::string &past : signature.past)
-      caches.emplace_back(DType::Float32, localShape(*job.decode, past));
+      caches.emplace_back(signature.cacheType, localShape(*job.decode, past));
 
   // Each program runs once before the clock starts, as a served model is
   // warm: a program's first run builds its kernels and packs its weights
@@ -305,7 +305,7 @@ Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signat
     warmGlobal[kAttentionMask] = int64Matrix(batch, capacity + 1, [&](int64_t, int64_t c) { return c == capacity; });
     warmGlobal[kPositionIds] = int64Matrix(batch, 1, [](int64_t, int64_t) { return 0; });
     for (auto [name, cache] : llvm::zip_equal(signature.past, caches))
-      warmLocal[name] = Buffer::view(DType::Float32, cache.shape, cache.bytes());
+      warmLocal[name] = Buffer::view(signature.cacheType, cache.shape, cache.bytes());
     warmed = runStep(*job.decode, job, warmGlobal, warmLocal, rank);
     if (!warmed)
       return warmed.takeError();
@@ -332,7 +332,7 @@ Expected<GenerateResult> decodeLoop(RankJob &job, const DecoderSignature &signat
         batch, capacity + 1, [&](int64_t, int64_t c) { return (c >= padding && c < valid) || c == capacity ? 1 : 0; });
     global[kPositionIds] = int64Matrix(batch, 1, [&](int64_t, int64_t) { return valid - padding; });
     for (auto [name, cache] : llvm::zip_equal(signature.past, caches))
-      local[name] = Buffer::view(DType::Float32, cache.shape, cache.bytes());
+      local[name] = Buffer::view(signature.cacheType, cache.shape, cache.bytes());
     outputs = runStep(*job.decode, job, global, local, rank);
     if (!outputs)
       return outputs.takeError();

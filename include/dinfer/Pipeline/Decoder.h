@@ -13,6 +13,7 @@
 #define DINFER_PIPELINE_DECODER_H
 
 #include "dinfer/Formats/ONNX.h"
+#include "dinfer/Layout/DType.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallVector.h"
@@ -36,6 +37,9 @@ struct DecoderSignature {
   /// "present.<i>.key|value" outputs that continue them.
   std::vector<std::string> past, present;
   int64_t kvHeads = 0, headDim = 0;
+  /// Element type of every cache tensor: float32, or float16/bfloat16 for a
+  /// half-precision export.
+  DType cacheType = DType::Float32;
   int64_t layers() const { return static_cast<int64_t>(past.size() / 2); }
 
   /// The input shapes of a step of `tokens` new tokens per sequence over a
