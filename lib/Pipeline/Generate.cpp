@@ -140,13 +140,19 @@ Expected<StepFunction> prepareFunction(mlir::ModuleOp module, mlir::func::FuncOp
     auto name = function.getResultAttrOfType<mlir::StringAttr>(i, "dinfer.name");
     step.results.push_back(name ? name.str() : "output" + std::to_string(i));
   }
-  if (failed(computeInFloat32(function)))
-    return pipelineError("@" + function.getName() + ": its half-precision values cannot be computed in float32");
   auto executable = Executable::prepare(module, function.getName());
   if (!executable)
     return executable.takeError();
   step.executable = std::move(*executable);
   return step;
+}
+
+/// --nn-compute-in-float32 on `function` before it is prepared: on the thread
+/// that owns its context, never from several rank threads at once.
+Error widenForRun(mlir::func::FuncOp function) {
+  if (failed(computeInFloat32(function)))
+    return pipelineError("@" + function.getName() + ": its half-precision values cannot be computed in float32");
+  return Error::success();
 }
 
 /// What one rank (or the one device) generates with.
@@ -392,6 +398,11 @@ Expected<DecoderSignature> exportSignature(const ExportFolder &folder) {
     signature.present.push_back("present." + rest.str());
     signature.kvHeads = input.shape[1];
     signature.headDim = input.shape[3];
+    DType type = input.dtype.value_or(DType::Float32);
+    if (signature.past.size() > 1 && type != signature.cacheType)
+      return modelError(folder.path, "manifest.json: cache input '" + input.name + "' is " + dtypeName(type) +
+                                         ", but " + signature.past.front() + " is " + dtypeName(signature.cacheType));
+    signature.cacheType = type;
   }
   if (signature.past.empty())
     return modelError(folder.path, "manifest.json: the decode step has no past_key_values input");
@@ -467,6 +478,8 @@ Expected<GenerateResult> generateFromExport(const GenerateRequest &request, cons
       auto function = *(*module)->getOps<mlir::func::FuncOp>().begin();
       if (decode && rank == 0)
         decodeCollectives = collectivesOf(function);
+      if (Error err = widenForRun(function))
+        return err;
       auto prepared = prepareFunction(**module, function);
       if (!prepared)
         return prepared.takeError();
@@ -590,7 +603,10 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
     setKernelThreads(request.threads);
     RankJob job;
     for (auto [index, module] : llvm::enumerate(modules)) {
-      auto function = prepareFunction(*module, *module->getOps<mlir::func::FuncOp>().begin());
+      auto entry = *module->getOps<mlir::func::FuncOp>().begin();
+      if (Error err = widenForRun(entry))
+        return err;
+      auto function = prepareFunction(*module, entry);
       if (!function)
         return function.takeError();
       if (index == 0)
@@ -609,8 +625,14 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
   // and cache; rank 0's tokens and timings are the answer.
   int64_t devices = request.deviceNum;
   std::vector<std::vector<mlir::func::FuncOp>> rankFunctions;
-  for (auto &module : modules)
+  for (auto &module : modules) {
     rankFunctions.push_back(rankFunctionsOf(*module, devices));
+    // Here, before the rank threads: they share the module's context.
+    for (mlir::func::FuncOp function : rankFunctions.back())
+      if (function)
+        if (Error err = widenForRun(function))
+          return std::move(err);
+  }
   std::vector<std::optional<GenerateResult>> results(devices);
   RankPreparer prepare = [&](int64_t rank) -> Expected<RankProgram> {
     auto job = std::make_shared<RankJob>();

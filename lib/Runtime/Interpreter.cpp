@@ -241,9 +241,21 @@ void dinfer::interp::Interpreter::releaseIfOnlyPacked(Operation *cast) {
   if (kept == state_.keptCasts.end() || kept->second.released || !kept->second.result ||
       kept->second.result->isView() || llvm::is_contained(liveOutputs_, cast->getResult(0)))
     return;
-  bool onlyPacked = llvm::all_of(cast->getResult(0).getUsers(), [&](Operation *user) {
-    auto packed = state_.prepacked.find(user);
-    return packed != state_.prepacked.end() && packed->second && packed->second->holdsOwnCopy();
+  // Only the weight operand of a product is read from its packed copy; one
+  // that reads the value as its other operand reads these bytes every run.
+  auto packedWeight = [](Operation *user) -> OpOperand * {
+    if (auto m = llvm::dyn_cast<nn::MatMulOp>(user))
+      return &m.getWMutable();
+    if (auto m = llvm::dyn_cast<nn::BatchMatMulOp>(user))
+      return &m.getYMutable();
+    if (auto c = llvm::dyn_cast<nn::Conv2DOp>(user))
+      return &c.getWMutable();
+    return nullptr;
+  };
+  bool onlyPacked = llvm::all_of(cast->getResult(0).getUses(), [&](OpOperand &use) {
+    auto packed = state_.prepacked.find(use.getOwner());
+    return &use == packedWeight(use.getOwner()) && packed != state_.prepacked.end() && packed->second &&
+           packed->second->holdsOwnCopy();
   });
   if (!onlyPacked)
     return;

@@ -21,13 +21,12 @@ namespace {
 
 bool isHalf(Type element) { return element.isF16() || element.isBF16(); }
 
-/// `type` with float32 elements where it holds half-precision ones.
+/// `type` with float32 elements where it is a tensor of half-precision ones
+/// (nn values are ranked tensors; anything else is left alone).
 Type widened(Type type) {
   auto tensor = llvm::dyn_cast<RankedTensorType>(type);
   if (tensor && isHalf(tensor.getElementType()))
     return tensor.clone(Float32Type::get(type.getContext()));
-  if (isHalf(type))
-    return Float32Type::get(type.getContext());
   return type;
 }
 
@@ -67,7 +66,6 @@ struct ComputeInFloat32 : public dinfer::impl::NNComputeInFloat32Base<ComputeInF
       if (holdsHalf(argument.getType()))
         castAfterDefinition(builder, argument);
 
-    bool failed = false;
     function.walk([&](Operation *op) {
       if (auto param = llvm::dyn_cast<dist::ParamOp>(op)) {
         if (holdsHalf(param.getType())) {
@@ -79,10 +77,12 @@ struct ComputeInFloat32 : public dinfer::impl::NNComputeInFloat32Base<ComputeInF
       if (auto constant = llvm::dyn_cast<arith::ConstantOp>(op)) {
         if (!holdsHalf(constant.getType()))
           return;
+        // A large constant the importers keep as a resource blob stays half
+        // precision, cast once like a weight (the runtime keeps that cast).
         auto dense = llvm::dyn_cast<DenseElementsAttr>(constant.getValue());
         if (!dense) {
-          op->emitOpError("holds a half-precision constant that is not dense elements");
-          failed = true;
+          builder.setInsertionPointAfter(constant);
+          castAfterDefinition(builder, constant.getResult());
           return;
         }
         constant.setValueAttr(llvm::cast<TypedAttr>(widenedConstant(dense)));
@@ -108,8 +108,6 @@ struct ComputeInFloat32 : public dinfer::impl::NNComputeInFloat32Base<ComputeInF
         if (holdsHalf(result.getType()))
           result.setType(widened(result.getType()));
     });
-    if (failed)
-      return signalPassFailure();
 
     // Results go back to the precision the signature gives them.
     function.walk([&](func::ReturnOp ret) {

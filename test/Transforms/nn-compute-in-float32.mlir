@@ -64,3 +64,26 @@ func.func @float32_untouched(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = nn.relu %x : tensor<4xf32>
   return %y : tensor<4xf32>
 }
+
+// -----
+
+// A large constant the importers keep as a resource blob stays float16 and
+// is cast once, as a weight is.
+// CHECK-LABEL: func.func @resource_constant
+// CHECK-NEXT: %[[C:.*]] = arith.constant dense_resource<halves> : tensor<2xf16>
+// CHECK-NEXT: %[[C32:.*]] = nn.cast %[[C]] to f32 : tensor<2xf16>
+// CHECK-NEXT: %[[Y:.*]] = nn.add %{{.*}}, %[[C32]] : tensor<2xf32>, tensor<2xf32>
+func.func @resource_constant(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %c = arith.constant dense_resource<halves> : tensor<2xf16>
+  %w = nn.cast %c to f32 : tensor<2xf16>
+  %y = nn.add %x, %w : tensor<2xf32>, tensor<2xf32>
+  return %y : tensor<2xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      halves: "0x02000000003C0040"
+    }
+  }
+#-}
