@@ -180,11 +180,16 @@ DINFER_CONVERSION_CLONES void floatsToBFloats(const char *in, char *out, size_t 
   convertEach<float, uint16_t, floatToBFloat>(in, out, count);
 }
 
+float bfloatToFloat(uint16_t b) { return floatOf(static_cast<uint32_t>(b) << 16); }
+
+DINFER_CONVERSION_CLONES void bfloatsToFloats(const char *in, char *out, size_t count) {
+  convertEach<uint16_t, float, bfloatToFloat>(in, out, count);
+}
+
 DINFER_CONVERSION_CLONES void halvesToFloats(const char *in, char *out, size_t count) {
   convertEach<uint16_t, float, halfToFloatBranchFree>(in, out, count);
 }
 
-float bfloatToFloat(uint16_t b) { return floatOf(static_cast<uint32_t>(b) << 16); }
 
 float load(DType type, const char *p) {
   switch (type) {
@@ -220,6 +225,8 @@ void dinfer::convertFloats(DType from, DType to, const char *in, char *out, size
     return floatsToBFloats(in, out, count);
   if (from == DType::Float16 && to == DType::Float32)
     return halvesToFloats(in, out, count);
+  if (from == DType::BFloat16 && to == DType::Float32)
+    return bfloatsToFloats(in, out, count);
   size_t inBytes = dtypeBits(from) / 8, outBytes = dtypeBits(to) / 8;
   for (size_t i = 0; i < count; ++i, in += inBytes, out += outBytes) {
     if (from == DType::Float64 && to == DType::Float64) {

@@ -60,27 +60,38 @@ TEST(DType, HalfConversionEdges) {
   }
 }
 
+/// The float32 bits of all 65536 16-bit elements of `type`, converted in one
+/// run (the vectorized path).
+std::vector<uint32_t> everySixteenBitValueWidened(DType type) {
+  std::vector<uint16_t> all(0x10000);
+  for (uint32_t v = 0; v < 0x10000; ++v)
+    all[v] = static_cast<uint16_t>(v);
+  std::vector<uint32_t> floats(all.size());
+  convertFloats(type, DType::Float32, reinterpret_cast<const char *>(all.data()),
+                reinterpret_cast<char *>(floats.data()), all.size());
+  return floats;
+}
+
 TEST(DType, EveryHalfConvertsExactlyInOneRun) {
-  // One run of all 65536 halves takes the vectorized path; each must be
-  // the value its fields define (NaNs keep their payload).
-  std::vector<uint16_t> halves(0x10000);
-  for (uint32_t h = 0; h < 0x10000; ++h)
-    halves[h] = static_cast<uint16_t>(h);
-  std::vector<float> floats(halves.size());
-  convertFloats(DType::Float16, DType::Float32, reinterpret_cast<const char *>(halves.data()),
-                reinterpret_cast<char *>(floats.data()), halves.size());
+  // Each must be the value its fields define (NaNs keep their payload).
+  std::vector<uint32_t> floats = everySixteenBitValueWidened(DType::Float16);
   for (uint32_t h = 0; h < 0x10000; ++h) {
     int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
     float magnitude = exponent == 0 ? std::ldexp(static_cast<float>(mantissa), -24)
                                     : std::ldexp(static_cast<float>(1024 + mantissa), exponent - 25);
-    uint32_t want, got;
+    uint32_t want;
     float expected = (h & 0x8000) ? -magnitude : magnitude;
     std::memcpy(&want, &expected, 4);
     if (exponent == 0x1f)
       want = ((h & 0x8000u) << 16) | 0x7f800000u | (static_cast<uint32_t>(mantissa) << 13);
-    std::memcpy(&got, &floats[h], 4);
-    EXPECT_EQ(got, want) << "half " << std::hex << h;
+    EXPECT_EQ(floats[h], want) << "half " << std::hex << h;
   }
+}
+
+TEST(DType, EveryBFloatWidensExactlyInOneRun) {
+  std::vector<uint32_t> floats = everySixteenBitValueWidened(DType::BFloat16);
+  for (uint32_t b = 0; b < 0x10000; ++b)
+    EXPECT_EQ(floats[b], b << 16) << "bfloat16 " << std::hex << b;
 }
 
 TEST(DType, BFloatRounding) {
