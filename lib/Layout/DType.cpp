@@ -190,7 +190,6 @@ DINFER_CONVERSION_CLONES void halvesToFloats(const char *in, char *out, size_t c
   convertEach<uint16_t, float, halfToFloatBranchFree>(in, out, count);
 }
 
-
 float load(DType type, const char *p) {
   switch (type) {
   case DType::Float16: {

@@ -628,10 +628,11 @@ Expected<GenerateResult> dinfer::generate(const GenerateRequest &request) {
   for (auto &module : modules) {
     rankFunctions.push_back(rankFunctionsOf(*module, devices));
     // Here, before the rank threads: they share the module's context.
-    for (mlir::func::FuncOp function : rankFunctions.back())
-      if (function)
-        if (Error err = widenForRun(function))
-          return std::move(err);
+    for (mlir::func::FuncOp function : rankFunctions.back()) {
+      Error err = function ? widenForRun(function) : Error::success();
+      if (err)
+        return std::move(err);
+    }
   }
   std::vector<std::optional<GenerateResult>> results(devices);
   RankPreparer prepare = [&](int64_t rank) -> Expected<RankProgram> {

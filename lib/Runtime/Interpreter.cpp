@@ -195,25 +195,11 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
     auto began = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     auto kept = state_.keptCasts.find(&op);
     if (kept != state_.keptCasts.end()) {
-      const char *source = values_.lookup(op.getOperand(0))->bytes();
-      if (kept->second.result && kept->second.source == source) {
-        values_[op.getResult(0)] = kept->second.result;
-      } else {
-        size_t allocated = state_.activationBytes;
-        if (llvm::Error err = kernel(*this, &op))
-          return std::move(err);
-        state_.activationBytes = allocated; // a weight copy, counted as one
-        (void)in(op.getResult(0));
-        kept->second = {source, values_.lookup(op.getResult(0))};
-        // The float16 weight itself is not read again: its pages of the
-        // model file go back.
-        const Buffer &operand = *values_.lookup(op.getOperand(0));
-        if (operand.isView() && op.getOperand(0).getDefiningOp<dist::ParamOp>())
-          kernels::releasePages(operand.bytes(), operand.byteSize(), /*fileBacked=*/true);
-      }
+      if (llvm::Error err = runKeptCast(op, kernel, kept->second))
+        return std::move(err);
     } else if (llvm::Error err = kernel(*this, &op)) {
       return std::move(err);
-    } else if (state_.prepacked.count(&op)) {
+    } else if (!state_.keptCasts.empty() && state_.prepacked.count(&op)) {
       for (Value operand : op.getOperands())
         if (Operation *producer = operand.getDefiningOp())
           releaseIfOnlyPacked(producer);
@@ -234,6 +220,24 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
       release(v);
   }
   return llvm::createStringError(llvm::inconvertibleErrorCode(), "the program has no return");
+}
+
+llvm::Error dinfer::interp::Interpreter::runKeptCast(Operation &cast, Kernel kernel, Executable::State::KeptCast &kept) {
+  std::shared_ptr<Buffer> operand = values_.lookup(cast.getOperand(0));
+  if (kept.result && kept.source == operand->bytes()) {
+    values_[cast.getResult(0)] = kept.result;
+    return llvm::Error::success();
+  }
+  size_t allocated = state_.activationBytes;
+  if (llvm::Error err = kernel(*this, &cast))
+    return err;
+  state_.activationBytes = allocated; // a weight copy, counted as one
+  kept = {operand->bytes(), values_.lookup(cast.getResult(0))};
+  // The float16 weight itself is not read again: its pages of the model
+  // file go back.
+  if (operand->isView() && cast.getOperand(0).getDefiningOp<dist::ParamOp>())
+    kernels::releasePages(operand->bytes(), operand->byteSize(), /*fileBacked=*/true);
+  return llvm::Error::success();
 }
 
 void dinfer::interp::Interpreter::releaseIfOnlyPacked(Operation *cast) {

@@ -288,6 +288,9 @@ public:
       state_.keep(std::move(buffer->data));
   }
 
+  /// A cast of a run-invariant value: converted on the first run (or when
+  /// its operand's bytes moved) and kept, the kept result given otherwise.
+  llvm::Error runKeptCast(Operation &cast, Kernel kernel, Executable::State::KeptCast &kept);
   /// A kept cast of a weight (keptCasts) that only products holding
   /// packed copies of their own read gives its pages back: nothing reads
   /// them again.

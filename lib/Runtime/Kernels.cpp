@@ -753,13 +753,6 @@ void matrixDesc(ArrayRef<int64_t> stored, bool transposed, size_t rank, memory::
 } // namespace
 
 namespace {
-/// Gives the pages of `bytes` at `data` back to the system where that costs
-/// nothing: a weight mapped from its model file, read once to pack it, is not
-/// held twice (its pages are read from the file again if anything asks).
-/// Memory with no file behind it stays where it is (without swap,
-/// MADV_PAGEOUT leaves anonymous pages alone).
-void releasePackedSource(const void *data, size_t bytes) { kernels::releasePages(data, bytes, /*fileBacked=*/true); }
-
 /// Weights given in `plain` layout at `weights`, in the layout `wanted`: the
 /// same memory when they agree, a reordered copy otherwise.
 memory packedWeights(const memory::desc &plain, const float *weights, const memory::desc &wanted) {
@@ -769,7 +762,9 @@ memory packedWeights(const memory::desc &plain, const float *weights, const memo
   memory packed(wanted, cpuEngine());
   dnnl::reorder(given, packed).execute(threadStream(), given, packed);
   threadStream().wait();
-  releasePackedSource(weights, plain.get_size());
+  // Read once to pack it: a weight mapped from its model file is not held
+  // twice (without swap, anonymous memory stays where it is).
+  kernels::releasePages(weights, plain.get_size(), /*fileBacked=*/true);
   return packed;
 }
 } // namespace
@@ -1008,7 +1003,7 @@ void depthwiseWithPackedFilters(const float *x, ArrayRef<int64_t> xShape, const 
     int64_t dims[] = {channels, taps}, perm[] = {1, 0};
     kernels::transpose(reinterpret_cast<const char *>(w), reinterpret_cast<char *>(fresh->channelsLastFilters.data()),
                        dims, perm, sizeof(float));
-    releasePackedSource(w, channels * taps * sizeof(float));
+    kernels::releasePages(w, channels * taps * sizeof(float), /*fileBacked=*/true);
     storage = std::move(fresh);
   }
   // [N, C, S] <-> [N, S, C] for S pixels.

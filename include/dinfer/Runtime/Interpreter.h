@@ -88,9 +88,6 @@ public:
   size_t packedProducts() const;
   size_t bfloat16Products() const;
 
-  /// Hands the storage of outputs the caller is done with back for the next
-  /// run's values (a loop that runs the program step after step would
-  /// otherwise get fresh pages from the system every step).
   /// What the executable holds, in bytes (for `dinfer run --profile`).
   struct MemoryUse {
     /// Storage the first run allocated for intermediate values and outputs
@@ -102,6 +99,10 @@ public:
     size_t weightCopies = 0;
   };
   MemoryUse memoryUse() const;
+
+  /// Hands the storage of outputs the caller is done with back for the next
+  /// run's values (a loop that runs the program step after step would
+  /// otherwise get fresh pages from the system every step).
   void recycle(std::vector<Buffer> outputs);
 
   struct State;
