@@ -132,15 +132,23 @@ struct HasDefaultProperties<OpT, std::void_t<decltype(OpT::populateDefaultProper
 
 /// The generated parser infers result types while the attributes of the
 /// attr-dict are still a dictionary and default values are not filled in;
-/// inference sees the op's real attributes through this.
+/// inference sees the op's real attributes through this. It also checks them
+/// as the op's verifier would: a file that omits a required attribute (a
+/// MindIR node without LSTM's input_size) must fail here, not in a getter.
 template <typename OpT>
-typename OpT::Adaptor withDefaults(MLIRContext *context, typename OpT::Adaptor adaptor) {
+LogicalResult completeAttributes(MLIRContext *context, std::optional<Location> location,
+                                 typename OpT::Adaptor &adaptor) {
   typename OpT::Properties properties = adaptor.getProperties();
   if (DictionaryAttr attributes = adaptor.getAttributes())
     (void)OpT::setPropertiesFromAttr(properties, attributes, [&] { return emitError(UnknownLoc::get(context)); });
   if constexpr (HasDefaultProperties<OpT>::value)
     OpT::populateDefaultProperties(OperationName(OpT::getOperationName(), context), properties);
-  return typename OpT::Adaptor(adaptor.getOperands(), nullptr, properties);
+  adaptor = typename OpT::Adaptor(adaptor.getOperands(), nullptr, properties);
+  if (location)
+    return adaptor.verify(*location);
+  // Callers that only ask whether inference succeeds want no diagnostic.
+  ScopedDiagnosticHandler quiet(context, [](Diagnostic &) { return success(); });
+  return adaptor.verify(UnknownLoc::get(context));
 }
 } // namespace
 
@@ -202,7 +210,9 @@ NN_COMPARE_INFERENCE(LogicalOrOp)
 
 LogicalResult BroadcastToOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
                                               Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<BroadcastToOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<BroadcastToOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   DenseI64ArrayAttr shape = adaptor.getShapeAttr();
   if (!shape)
@@ -219,7 +229,9 @@ LogicalResult BroadcastToOp::inferReturnTypes(MLIRContext *context, std::optiona
 
 LogicalResult TileOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                        SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<TileOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<TileOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   DenseI64ArrayAttr multiples = adaptor.getMultiplesAttr();
   if (!multiples)
@@ -271,7 +283,9 @@ LogicalResult SelectOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
 
 LogicalResult CastOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                        SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<CastOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<CastOp>(context, location, adaptor)))
+    return failure();
   auto dtype = adaptor.getDtypeAttr();
   if (!dtype)
     return NN_ERROR()("requires attribute 'dtype'");
@@ -288,7 +302,9 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *context, std::optional<Locat
 
 LogicalResult MatMulOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                          SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<MatMulOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<MatMulOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX()), w = tensorOf(adaptor.getW());
   if (failed(checkRank(error, "x", x, 2)) || failed(checkRank(error, "w", w, 2)) ||
@@ -305,7 +321,9 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *context, std::optional<Loc
 
 LogicalResult BatchMatMulOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
                                               Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<BatchMatMulOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<BatchMatMulOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX()), y = tensorOf(adaptor.getY());
   if (x.getRank() < 2 || y.getRank() < 2)
@@ -329,7 +347,9 @@ LogicalResult BatchMatMulOp::inferReturnTypes(MLIRContext *context, std::optiona
 
 LogicalResult BiasAddOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                           SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<BiasAddOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<BiasAddOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX()), bias = tensorOf(adaptor.getBias());
   if (x.getRank() < 2)
@@ -367,7 +387,9 @@ static LogicalResult inferAlongAxis(const OpError &error, Value x, int64_t axis,
 #define NN_ALONG_AXIS_INFERENCE(OP)                                                                                    \
   LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,       \
                                      SmallVectorImpl<Type> &types) {                                                   \
-    Adaptor adaptor = withDefaults<OP>(context, rawAdaptor);                                                           \
+    Adaptor adaptor = rawAdaptor;                                                                                      \
+    if (failed(completeAttributes<OP>(context, location, adaptor)))                                                    \
+      return failure();                                                                                                \
     return inferAlongAxis(NN_ERROR(), adaptor.getX(), adaptor.getAxis(), types);                                       \
   }
 NN_ALONG_AXIS_INFERENCE(SoftmaxOp)
@@ -376,7 +398,9 @@ NN_ALONG_AXIS_INFERENCE(LogSoftmaxOp)
 
 LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                             SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<LayerNormOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<LayerNormOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX());
   auto normAxis = checkAxis(error, "begin_norm_axis", adaptor.getBeginNormAxis(), x.getRank());
@@ -398,7 +422,9 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *context, std::optional<
 
 LogicalResult RMSNormOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                           SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<RMSNormOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<RMSNormOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX()), gamma = tensorOf(adaptor.getGamma());
   if (gamma.getRank() < 1 || gamma.getRank() > x.getRank() ||
@@ -413,7 +439,9 @@ LogicalResult RMSNormOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
 
 LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                             SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<BatchNormOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<BatchNormOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX());
   if (x.getRank() < 2)
@@ -464,7 +492,9 @@ static LogicalResult inferReduce(const OpError &error, RankedTensorType x, Array
 #define NN_REDUCE_INFERENCE(OP)                                                                                        \
   LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,       \
                                      SmallVectorImpl<Type> &types) {                                                   \
-    Adaptor adaptor = withDefaults<OP>(context, rawAdaptor);                                                           \
+    Adaptor adaptor = rawAdaptor;                                                                                      \
+    if (failed(completeAttributes<OP>(context, location, adaptor)))                                                    \
+      return failure();                                                                                                \
     return inferReduce(NN_ERROR(), tensorOf(adaptor.getX()), adaptor.getAxis(), adaptor.getKeepDims(), types);         \
   }
 NN_REDUCE_INFERENCE(ReduceSumOp)
@@ -477,7 +507,9 @@ NN_REDUCE_INFERENCE(ReduceProdOp)
 #define NN_ARG_REDUCE_INFERENCE(OP)                                                                                    \
   LogicalResult OP::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,       \
                                      SmallVectorImpl<Type> &types) {                                                   \
-    Adaptor adaptor = withDefaults<OP>(context, rawAdaptor);                                                           \
+    Adaptor adaptor = rawAdaptor;                                                                                      \
+    if (failed(completeAttributes<OP>(context, location, adaptor)))                                                    \
+      return failure();                                                                                                \
     if (failed(inferReduce(NN_ERROR(), tensorOf(adaptor.getX()), {static_cast<int64_t>(adaptor.getAxis())}, false,   \
                            types)))                                                                            \
       return failure();                                                                                                \
@@ -494,7 +526,9 @@ NN_ARG_REDUCE_INFERENCE(ArgminOp)
 
 LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                           SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<ReshapeOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<ReshapeOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   if (!adaptor.getShapeAttr())
     return error("requires attribute 'shape'");
@@ -526,7 +560,9 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
 
 LogicalResult TransposeOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                             SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<TransposeOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<TransposeOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   if (!adaptor.getPermAttr())
     return error("requires attribute 'perm'");
@@ -548,7 +584,9 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *context, std::optional<
 
 LogicalResult ExpandDimsOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                              SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<ExpandDimsOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<ExpandDimsOp>(context, location, adaptor)))
+    return failure();
   if (!adaptor.getAxisAttr())
     return NN_ERROR()("requires attribute 'axis'");
   RankedTensorType x = tensorOf(adaptor.getX());
@@ -563,7 +601,9 @@ LogicalResult ExpandDimsOp::inferReturnTypes(MLIRContext *context, std::optional
 
 LogicalResult SqueezeOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                           SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<SqueezeOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<SqueezeOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX());
   SmallVector<bool> drop(x.getRank(), false);
@@ -589,7 +629,9 @@ LogicalResult SqueezeOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
 
 LogicalResult FlattenOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                           SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<FlattenOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<FlattenOp>(context, location, adaptor)))
+    return failure();
   RankedTensorType x = tensorOf(adaptor.getX());
   int64_t axis = adaptor.getAxis();
   if (axis < 0)
@@ -605,7 +647,9 @@ LogicalResult FlattenOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
 
 LogicalResult ConcatOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                          SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<ConcatOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<ConcatOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   if (adaptor.getInputs().empty())
     return error("needs at least one input");
@@ -636,7 +680,9 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *context, std::optional<Loc
 
 LogicalResult SplitOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                         SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<SplitOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<SplitOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   if (!adaptor.getOutputNumAttr())
     return error("requires attribute 'output_num'");
@@ -657,7 +703,9 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *context, std::optional<Loca
 
 LogicalResult StridedSliceOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
                                                Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<StridedSliceOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<StridedSliceOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   if (!adaptor.getBeginAttr() || !adaptor.getEndAttr() || !adaptor.getStridesAttr())
     return error("requires attributes 'begin', 'end' and 'strides'");
@@ -704,7 +752,9 @@ LogicalResult StridedSliceOp::inferReturnTypes(MLIRContext *context, std::option
 
 LogicalResult GatherOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                          SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<GatherOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<GatherOp>(context, location, adaptor)))
+    return failure();
   RankedTensorType params = tensorOf(adaptor.getParams()), indices = tensorOf(adaptor.getIndices());
   auto axis = checkAxis(NN_ERROR(), "axis", adaptor.getAxis(), params.getRank());
   if (failed(axis))
@@ -733,7 +783,9 @@ LogicalResult EmbeddingLookupOp::inferReturnTypes(MLIRContext *context, std::opt
 
 LogicalResult GatherDOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                           SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<GatherDOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<GatherDOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX()), index = tensorOf(adaptor.getIndex());
   if (!adaptor.getDimAttr())
@@ -746,7 +798,9 @@ LogicalResult GatherDOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
 
 LogicalResult GatherNdOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                            SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<GatherNdOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<GatherNdOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX()), indices = tensorOf(adaptor.getIndices());
   int64_t batch = adaptor.getBatchDims();
@@ -794,7 +848,9 @@ NN_TENSOR_SCATTER_INFERENCE(TensorScatterMinOp)
 
 LogicalResult TensorScatterElementsOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
                                                         Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<TensorScatterElementsOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<TensorScatterElementsOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX()), indices = tensorOf(adaptor.getIndices()),
                    updates = tensorOf(adaptor.getUpdates());
@@ -816,7 +872,9 @@ LogicalResult TensorScatterElementsOp::verify() {
 
 LogicalResult PadOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                       SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<PadOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<PadOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX());
   DenseI64ArrayAttr paddings = adaptor.getPaddingsAttr();
@@ -847,7 +905,9 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *context, std::optional<Locati
 
 LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                          SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<Conv2DOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<Conv2DOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX()), w = tensorOf(adaptor.getW());
   if (failed(checkRank(error, "x", x, 4)) || failed(checkRank(error, "w", w, 4)) ||
@@ -910,12 +970,18 @@ static LogicalResult inferConvTranspose(const OpError &error, Adaptor adaptor, i
 
 LogicalResult Conv2DTransposeOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
                                                   Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
-  return inferConvTranspose(NN_ERROR(), withDefaults<Conv2DTransposeOp>(context, rawAdaptor), 2, types);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<Conv2DTransposeOp>(context, location, adaptor)))
+    return failure();
+  return inferConvTranspose(NN_ERROR(), adaptor, 2, types);
 }
 
 LogicalResult Conv3DTransposeOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
                                                   Adaptor rawAdaptor, SmallVectorImpl<Type> &types) {
-  return inferConvTranspose(NN_ERROR(), withDefaults<Conv3DTransposeOp>(context, rawAdaptor), 3, types);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<Conv3DTransposeOp>(context, location, adaptor)))
+    return failure();
+  return inferConvTranspose(NN_ERROR(), adaptor, 3, types);
 }
 
 template <typename Adaptor>
@@ -949,7 +1015,9 @@ static LogicalResult inferPool(const OpError &error, Adaptor adaptor, int spatia
 #define DINFER_POOL_INFERENCE(OpT, spatial)                                                                          \
   LogicalResult OpT::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,   \
                                       SmallVectorImpl<Type> &types) {                                              \
-    Adaptor adaptor = withDefaults<OpT>(context, rawAdaptor);                                                      \
+    Adaptor adaptor = rawAdaptor;                                                                                  \
+    if (failed(completeAttributes<OpT>(context, location, adaptor)))                                               \
+      return failure();                                                                                            \
     return inferPool(NN_ERROR(), adaptor, spatial, types);                                                         \
   }
 DINFER_POOL_INFERENCE(MaxPoolOp, 2)
@@ -1015,7 +1083,9 @@ int64_t dinfer::nn::lstmWeightCount(int64_t inputSize, int64_t hiddenSize, int64
 
 LogicalResult LSTMOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location, Adaptor rawAdaptor,
                                        SmallVectorImpl<Type> &types) {
-  Adaptor adaptor = withDefaults<LSTMOp>(context, rawAdaptor);
+  Adaptor adaptor = rawAdaptor;
+  if (failed(completeAttributes<LSTMOp>(context, location, adaptor)))
+    return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX()), h = tensorOf(adaptor.getH()), c = tensorOf(adaptor.getC()),
                    w = tensorOf(adaptor.getW());
