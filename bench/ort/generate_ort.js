@@ -6,20 +6,13 @@
 //   {"tokens": [[...]], "prefill_ms": x, "decode_ms_per_token": x, "tokens_per_s": x}
 // Usage: node generate_ort.js MODEL.onnx PROMPT.npy NEW_TOKENS THREADS KV_HEADS HEAD_DIM
 'use strict';
-const fs = require('fs');
 const ort = require('onnxruntime-node');
+const { readNpy } = require('./npy');
 
 function readInt64Npy(path) {
-  const bytes = fs.readFileSync(path);
-  const major = bytes[6];
-  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
-  const headerStart = major === 1 ? 10 : 12;
-  const header = bytes.toString('latin1', headerStart, headerStart + headerLength);
-  if (!header.includes("'<i8'")) throw new Error(`${path}: the prompt must be int64`);
-  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(',').map((s) => s.trim()).filter((s) => s).map(Number);
-  const offset = headerStart + headerLength;
-  const raw = bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + bytes.length);
-  return new ort.Tensor('int64', new BigInt64Array(raw), shape);
+  const tensor = readNpy(path);
+  if (tensor.type !== 'int64') throw new Error(`${path}: the prompt must be int64`);
+  return tensor;
 }
 
 function int64Tensor(rows, columns, value) {

@@ -507,26 +507,29 @@ TEST(KernelsTest, Conv2DAgainstDirectLoops) {
         ASSERT_NEAR(fusedY[i], want, 1e-4 * (1 + std::abs(want))) << "activation " << static_cast<int>(activation);
       }
     }
-    // A residual added after the bias and before ReLU, given row-major and
+    // A residual added after the bias and before the activation (ReLU in
+    // oneDNN's pass, SiLU in ours after it), given row-major and
     // channels-last ([N, H, W, C] bytes).
     std::vector<float> residual = randomData(y.size(), 13), residualLast(y.size());
     for (int64_t n = 0; n < c.n; ++n)
       for (int64_t o = 0; o < c.o; ++o)
         for (int64_t i = 0; i < oh * ow; ++i)
           residualLast[(n * oh * ow + i) * c.o + o] = residual[(n * c.o + o) * oh * ow + i];
-    for (bool channelsLast : {false, true}) {
-      Conv2DParams q = p;
-      q.activation = Activation::ReLU;
-      q.residual = channelsLast ? residualLast.data() : residual.data();
-      q.residualChannelsLast = channelsLast;
-      std::vector<float> fusedY;
-      llvm::Error fusedErr = fusedConv(q, fusedY);
-      ASSERT_FALSE(static_cast<bool>(fusedErr)) << llvm::toString(std::move(fusedErr));
-      for (size_t i = 0; i < y.size(); ++i) {
-        double want = std::max(0.0, double(y[i]) + bias[(i / (oh * ow)) % c.o] + residual[i]);
-        ASSERT_NEAR(fusedY[i], want, 1e-4 * (1 + std::abs(want))) << "residual, channels-last " << channelsLast;
+    for (Activation activation : {Activation::ReLU, Activation::SiLU})
+      for (bool channelsLast : {false, true}) {
+        Conv2DParams q = p;
+        q.activation = activation;
+        q.residual = channelsLast ? residualLast.data() : residual.data();
+        q.residualChannelsLast = channelsLast;
+        std::vector<float> fusedY;
+        llvm::Error fusedErr = fusedConv(q, fusedY);
+        ASSERT_FALSE(static_cast<bool>(fusedErr)) << llvm::toString(std::move(fusedErr));
+        for (size_t i = 0; i < y.size(); ++i) {
+          double want = activated(activation, double(y[i]) + bias[(i / (oh * ow)) % c.o] + residual[i]);
+          ASSERT_NEAR(fusedY[i], want, 1e-4 * (1 + std::abs(want)))
+              << "residual, activation " << static_cast<int>(activation) << ", channels-last " << channelsLast;
+        }
       }
-    }
     // The residual in the output's own storage (a value that dies at the
     // convolution), in either layout, the output left channels-last or not.
     for (bool channelsLast : {false, true})
