@@ -351,13 +351,18 @@ TEST(KernelsTest, LayerNormAndRMSNormRows) {
 }
 
 TEST(KernelsTest, TransposeEveryPermutationOfSmallShapes) {
-  const std::vector<std::vector<int64_t>> shapes = {{},        {5},       {2, 3},       {1, 4},
-                                                    {2, 3, 4}, {3, 1, 2}, {2, 3, 2, 3}, {2, 2, 3, 2, 2}};
+  // The last ones are large enough for the blocked planes (8x8 tiles and
+  // their remainders) of permutations that move the last dimension.
+  const std::vector<std::vector<int64_t>> shapes = {{},        {5},          {2, 3},          {1, 4},     {2, 3, 4},
+                                                    {3, 1, 2}, {2, 3, 2, 3}, {2, 2, 3, 2, 2}, {9, 17},    {3, 10, 9},
+                                                    {2, 9, 3, 17}};
+  std::mt19937 random(7);
   for (const auto &shape : shapes)
-    for (size_t elementBytes : {1, 2, 4, 8}) {
+    for (size_t elementBytes : {1, 2, 3, 4, 8}) {
       int64_t count = std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<>());
       std::vector<char> x(count * elementBytes), y(x.size());
-      std::iota(x.begin(), x.end(), 0);
+      for (char &byte : x)
+        byte = static_cast<char>(random());
       std::vector<int64_t> perm(shape.size());
       std::iota(perm.begin(), perm.end(), 0);
       do {
