@@ -740,6 +740,29 @@ TEST(KernelsTest, PrepackedWeightsMatchAndFollowTheOperand) {
     }
 }
 
+// One row times a constant matrix (a classifier's head at batch 1) reads the
+// weights in place as dot products or row updates: lengths off the vector
+// width, more columns than one band, either orientation, rank 2 and 3.
+TEST(KernelsTest, OneRowTimesConstantMatrix) {
+  for (int64_t k : {1, 37, 300})
+    for (int64_t n : {5, 2100})
+      for (bool ty : {false, true})
+        for (bool batched : {false, true}) {
+          PrepackedWeights prepacked;
+          std::vector<int64_t> xs = batched ? std::vector<int64_t>{1, 1, k} : std::vector<int64_t>{1, k},
+                               ys = ty ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n},
+                               zs = batched ? std::vector<int64_t>{1, 1, n} : std::vector<int64_t>{1, n};
+          std::vector<float> x = randomData(k, 31), y = randomData(k * n, 32);
+          std::vector<float> z(n, NAN);
+          llvm::Error err = matmul(x.data(), xs, false, y.data(), ys, ty, z.data(), zs, &prepacked);
+          ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+          EXPECT_FALSE(prepacked.holdsOwnCopy()) << "the weights are read where they lie";
+          std::vector<double> want = referenceMatmul(x, {1, k}, false, y, ys, ty, {1, n});
+          for (int64_t j = 0; j < n; ++j)
+            ASSERT_NEAR(z[j], want[j], 1e-4 * (1 + std::abs(want[j]))) << "k " << k << " n " << n << " ty " << ty;
+        }
+}
+
 } // namespace
 
 namespace {
