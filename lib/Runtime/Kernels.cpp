@@ -688,7 +688,10 @@ void kernels::transpose(const char *x, char *y, ArrayRef<int64_t> shape, ArrayRe
   }
   // Rows of the output that are contiguous in the input copy whole.
   bool rowsContiguous = perm.back() == static_cast<int64_t>(rank) - 1;
-  if (!rowsContiguous) {
+  // Typed planes need both sides aligned for their element type (weights
+  // mapped from a file may not be); the byte copies below take any address.
+  bool aligned = elementBytes && (reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(y)) % elementBytes == 0;
+  if (!rowsContiguous && aligned) {
     size_t unitDim = llvm::find(perm, static_cast<int64_t>(rank) - 1) - perm.begin();
     auto planes = [&](auto element) {
       using T = decltype(element);
