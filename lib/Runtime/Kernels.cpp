@@ -943,39 +943,17 @@ DINFER_VECTOR_CLONES float weightDot(const char *w, const float *x, int64_t n) {
   return sum;
 }
 
-/// z[j] += a * w[j] over a weight row read through memcpy, as weightDot.
-DINFER_VECTOR_CLONES void weightAxpy(float a, const char *w, float *z, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) {
-    float wj;
-    std::memcpy(&wj, w + j * sizeof(float), sizeof(float));
-    z[j] += a * wj;
-  }
-}
-
-/// One row times a constant [K, N] matrix, or [N, K] read transposed: a
-/// classifier's head at batch 1. Bound by reading the weights once, which
-/// dot products over the rows as they lie do at memory speed; oneDNN's
-/// packed kernel took 1.3-1.5x as long on the zoo's heads (1280 -> 1000: 0.43
-/// ms against ORT's 0.28 at one thread), and packing copies the weights.
-void rowTimesMatrix(const float *x, const float *w, bool transposed, float *z, int64_t k, int64_t n) {
+/// One row times a constant [N, K] matrix read transposed (a classifier's
+/// head at batch 1, ONNX's Gemm with transB): N dot products over the rows as
+/// they lie, at memory speed. oneDNN's packed kernel took 1.3-1.5x as long on
+/// the zoo's heads (1280 -> 1000: 0.43 ms against ORT's 0.28 at one thread),
+/// and packing copies the weights. A [K, N] matrix stays on oneDNN, whose
+/// kernel splits N over the threads where a row update could not.
+void rowTimesTransposed(const float *x, const float *w, float *z, int64_t k, int64_t n) {
   const char *weights = reinterpret_cast<const char *>(w);
-  constexpr int64_t kFloat = sizeof(float);
-  if (transposed) {
-    parallelFor(n, k, [&](int64_t begin, int64_t end) {
-      for (int64_t j = begin; j < end; ++j)
-        z[j] = weightDot(weights + j * k * kFloat, x, k);
-    });
-    return;
-  }
-  // Columns in bands that stay in L1 while every row adds to them.
-  constexpr int64_t kBand = 1024;
-  parallelFor((n + kBand - 1) / kBand, k * kBand, [&](int64_t begin, int64_t end) {
-    for (int64_t band = begin; band < end; ++band) {
-      int64_t first = band * kBand, count = std::min(n, first + kBand) - first;
-      std::fill(z + first, z + first + count, 0.0f);
-      for (int64_t row = 0; row < k; ++row)
-        weightAxpy(x[row], weights + (row * n + first) * kFloat, z + first, count);
-    }
+  parallelFor(n, k, [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j)
+      z[j] = weightDot(weights + j * k * static_cast<int64_t>(sizeof(float)), x, k);
   });
 }
 
@@ -1021,8 +999,8 @@ llvm::Error kernels::matmul(const float *x, ArrayRef<int64_t> xShape, bool trans
   // A constant 2-D right operand is reordered once into the layout the
   // kernel reads fastest (format `any`), as ONNX Runtime prepacks weights.
   bool packWeights = prepacked && rank == 2 && yShape.size() == 2;
-  if (packWeights && zShape[0] == 1 && !transposeX && !prepacked->bfloat16) {
-    rowTimesMatrix(x, y, transposeY, z, xShape.back(), zShape.back());
+  if (packWeights && zShape[0] == 1 && !transposeX && transposeY && !prepacked->bfloat16) {
+    rowTimesTransposed(x, y, z, xShape.back(), zShape.back());
     return llvm::Error::success();
   }
   try {

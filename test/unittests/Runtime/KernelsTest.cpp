@@ -746,9 +746,9 @@ TEST(KernelsTest, PrepackedWeightsMatchAndFollowTheOperand) {
     }
 }
 
-// One row times a constant matrix (a classifier's head at batch 1) reads the
-// weights in place as dot products or row updates: lengths off the vector
-// width, more columns than one band, either orientation, rank 2 and 3.
+// One row times a constant matrix (a classifier's head at batch 1): read
+// transposed, the weights are read in place as dot products; the other
+// orientation stays on oneDNN. Lengths off the vector width, rank 2 and 3.
 TEST(KernelsTest, OneRowTimesConstantMatrix) {
   for (int64_t k : {1, 37, 300})
     for (int64_t n : {5, 2100})
@@ -762,7 +762,9 @@ TEST(KernelsTest, OneRowTimesConstantMatrix) {
           std::vector<float> z(n, NAN);
           llvm::Error err = matmul(x.data(), xs, false, y.data(), ys, ty, z.data(), zs, &prepacked);
           ASSERT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
-          EXPECT_FALSE(prepacked.holdsOwnCopy()) << "the weights are read where they lie";
+          if (ty) {
+            EXPECT_FALSE(prepacked.holdsOwnCopy()) << "the weights are read where they lie";
+          }
           std::vector<double> want = referenceMatmul(x, {1, k}, false, y, ys, ty, {1, n});
           for (int64_t j = 0; j < n; ++j)
             ASSERT_NEAR(z[j], want[j], 1e-4 * (1 + std::abs(want[j]))) << "k " << k << " n " << n << " ty " << ty;
