@@ -215,8 +215,6 @@ LogicalResult BroadcastToOp::inferReturnTypes(MLIRContext *context, std::optiona
     return failure();
   OpError error = NN_ERROR();
   DenseI64ArrayAttr shape = adaptor.getShapeAttr();
-  if (!shape)
-    return error("requires attribute 'shape'");
   auto broadcast = broadcastShapes(error, tensorOf(adaptor.getX()).getShape(), shape.asArrayRef());
   if (failed(broadcast))
     return failure();
@@ -234,8 +232,6 @@ LogicalResult TileOp::inferReturnTypes(MLIRContext *context, std::optional<Locat
     return failure();
   OpError error = NN_ERROR();
   DenseI64ArrayAttr multiples = adaptor.getMultiplesAttr();
-  if (!multiples)
-    return error("requires attribute 'multiples'");
   RankedTensorType x = tensorOf(adaptor.getX());
   if (static_cast<int64_t>(multiples.size()) != x.getRank())
     return error("multiples ", shapeString(multiples.asArrayRef()), " must have one entry per dimension of x (",
@@ -287,8 +283,6 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *context, std::optional<Locat
   if (failed(completeAttributes<CastOp>(context, location, adaptor)))
     return failure();
   auto dtype = adaptor.getDtypeAttr();
-  if (!dtype)
-    return NN_ERROR()("requires attribute 'dtype'");
   Type element = dtype.getValue();
   if (!element.isIntOrFloat())
     return NN_ERROR()("dtype must be an integer or float type, got ", element);
@@ -530,8 +524,6 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
   if (failed(completeAttributes<ReshapeOp>(context, location, adaptor)))
     return failure();
   OpError error = NN_ERROR();
-  if (!adaptor.getShapeAttr())
-    return error("requires attribute 'shape'");
   RankedTensorType x = tensorOf(adaptor.getX());
   SmallVector<int64_t> shape(adaptor.getShape());
   int64_t known = 1, inferred = -1;
@@ -564,8 +556,6 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *context, std::optional<
   if (failed(completeAttributes<TransposeOp>(context, location, adaptor)))
     return failure();
   OpError error = NN_ERROR();
-  if (!adaptor.getPermAttr())
-    return error("requires attribute 'perm'");
   RankedTensorType x = tensorOf(adaptor.getX());
   ArrayRef<int64_t> perm = adaptor.getPerm();
   if (static_cast<int64_t>(perm.size()) != x.getRank())
@@ -587,8 +577,6 @@ LogicalResult ExpandDimsOp::inferReturnTypes(MLIRContext *context, std::optional
   Adaptor adaptor = rawAdaptor;
   if (failed(completeAttributes<ExpandDimsOp>(context, location, adaptor)))
     return failure();
-  if (!adaptor.getAxisAttr())
-    return NN_ERROR()("requires attribute 'axis'");
   RankedTensorType x = tensorOf(adaptor.getX());
   auto axis = checkAxis(NN_ERROR(), "axis", adaptor.getAxis(), x.getRank() + 1);
   if (failed(axis))
@@ -684,8 +672,6 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *context, std::optional<Loca
   if (failed(completeAttributes<SplitOp>(context, location, adaptor)))
     return failure();
   OpError error = NN_ERROR();
-  if (!adaptor.getOutputNumAttr())
-    return error("requires attribute 'output_num'");
   RankedTensorType x = tensorOf(adaptor.getX());
   auto axis = checkAxis(error, "axis", adaptor.getAxis(), x.getRank());
   if (failed(axis))
@@ -707,8 +693,6 @@ LogicalResult StridedSliceOp::inferReturnTypes(MLIRContext *context, std::option
   if (failed(completeAttributes<StridedSliceOp>(context, location, adaptor)))
     return failure();
   OpError error = NN_ERROR();
-  if (!adaptor.getBeginAttr() || !adaptor.getEndAttr() || !adaptor.getStridesAttr())
-    return error("requires attributes 'begin', 'end' and 'strides'");
   RankedTensorType x = tensorOf(adaptor.getX());
   ArrayRef<int64_t> begin = adaptor.getBegin(), end = adaptor.getEnd(), strides = adaptor.getStrides();
   if (begin.size() != end.size() || begin.size() != strides.size())
@@ -788,8 +772,6 @@ LogicalResult GatherDOp::inferReturnTypes(MLIRContext *context, std::optional<Lo
     return failure();
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX()), index = tensorOf(adaptor.getIndex());
-  if (!adaptor.getDimAttr())
-    return error("requires attribute 'dim'");
   if (failed(checkAxis(error, "dim", adaptor.getDim(), x.getRank())) || failed(checkRank(error, "index", index, x.getRank())))
     return failure();
   types.push_back(x.clone(index.getShape()));
@@ -878,8 +860,6 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *context, std::optional<Locati
   OpError error = NN_ERROR();
   RankedTensorType x = tensorOf(adaptor.getX());
   DenseI64ArrayAttr paddings = adaptor.getPaddingsAttr();
-  if (!paddings)
-    return error("requires attribute 'paddings'");
   if (static_cast<int64_t>(paddings.size()) != 2 * x.getRank())
     return error("paddings ", shapeString(paddings.asArrayRef()), " must hold [before, after] for each of the ",
                  x.getRank(), " dimensions of x");
@@ -986,8 +966,6 @@ LogicalResult Conv3DTransposeOp::inferReturnTypes(MLIRContext *context, std::opt
 
 template <typename Adaptor>
 static LogicalResult inferPool(const OpError &error, Adaptor adaptor, int spatial, SmallVectorImpl<Type> &types) {
-  if (!adaptor.getKernelSizeAttr())
-    return error("requires attribute 'kernel_size'");
   RankedTensorType x = tensorOf(adaptor.getX());
   if (failed(checkRank(error, "x", x, 2 + spatial)) ||
       failed(checkPositive(error, "kernel_size", adaptor.getKernelSize(), spatial)) ||

@@ -601,18 +601,24 @@ void kernels::channelAffine(const float *x, float *y, int64_t batches, int64_t c
 }
 
 namespace {
+/// Rows per block of a blocked transpose, and columns.
+constexpr int64_t kTransposeBlock = 8;
+
 /// y[i * yRowStride + j] = x[i + j * xColumnStride] for rows i in
-/// [rowBegin, rowEnd) and j < columns:
-/// one plane of a transpose whose output rows run across the input's rows
-/// (attention's K^T, NCHW <-> NHWC). 8x8 blocks through a local tile read
-/// eight consecutive input elements and write eight consecutive output
-/// elements at a time; element by element, every access was a call to
-/// memcpy and a strided load (an attention key transposed in 0.35 ms, now
-/// about a tenth of that).
+/// [rowBegin, rowEnd) and j < columns: one plane of a transpose whose output
+/// rows run across the input's rows (attention's K^T, NCHW <-> NHWC). Whole
+/// 8x8 blocks go through a local tile, read eight consecutive input elements
+/// and written eight consecutive output elements at a time; element by
+/// element, with a memcpy call each, it was ten times slower.
 template <typename T>
 void transposePlane(const T *x, T *y, int64_t columns, int64_t xColumnStride, int64_t yRowStride, int64_t rowBegin,
                     int64_t rowEnd) {
-  constexpr int64_t kBlock = 8;
+  constexpr int64_t kBlock = kTransposeBlock;
+  auto elementwise = [&](int64_t iBegin, int64_t iEnd, int64_t jBegin) {
+    for (int64_t i = iBegin; i < iEnd; ++i)
+      for (int64_t j = jBegin; j < columns; ++j)
+        y[i * yRowStride + j] = x[i + j * xColumnStride];
+  };
   int64_t i0 = rowBegin;
   for (; i0 + kBlock <= rowEnd; i0 += kBlock) {
     int64_t j0 = 0;
@@ -625,13 +631,9 @@ void transposePlane(const T *x, T *y, int64_t columns, int64_t xColumnStride, in
         for (int64_t j = 0; j < kBlock; ++j)
           y[(i0 + i) * yRowStride + j0 + j] = tile[i][j];
     }
-    for (int64_t i = i0; i < i0 + kBlock; ++i)
-      for (int64_t j = j0; j < columns; ++j)
-        y[i * yRowStride + j] = x[i + j * xColumnStride];
+    elementwise(i0, i0 + kBlock, j0);
   }
-  for (int64_t i = i0; i < rowEnd; ++i)
-    for (int64_t j = 0; j < columns; ++j)
-      y[i * yRowStride + j] = x[i + j * xColumnStride];
+  elementwise(i0, rowEnd, 0);
 }
 
 /// A transpose that moves the input's last dimension (stride 1) to output
@@ -651,8 +653,8 @@ void transposeByPlanes(const T *x, T *y, ArrayRef<int64_t> outShape, ArrayRef<in
       planes *= outShape[d];
     }
   int64_t rows = outShape[unitDim], columns = outShape[last];
-  int64_t bands = (rows + 7) / 8;
-  parallelFor(planes * bands, 8 * columns, [&](int64_t begin, int64_t end) {
+  int64_t bands = (rows + kTransposeBlock - 1) / kTransposeBlock;
+  parallelFor(planes * bands, kTransposeBlock * columns, [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
       int64_t plane = task / bands, band = task % bands, rest = plane, source = 0, target = 0;
       for (size_t k = outer.size(); k-- > 0;) {
@@ -662,8 +664,9 @@ void transposeByPlanes(const T *x, T *y, ArrayRef<int64_t> outShape, ArrayRef<in
         source += index * stepOf[d];
         target += index * outStrides[d];
       }
-      transposePlane(x + source, y + target, columns, stepOf[last], outStrides[unitDim], band * 8,
-                     std::min(rows, band * 8 + 8));
+      int64_t first = band * kTransposeBlock;
+      transposePlane(x + source, y + target, columns, stepOf[last], outStrides[unitDim], first,
+                     std::min(rows, first + kTransposeBlock));
     }
   });
 }
@@ -1178,13 +1181,14 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
       // Constant weights: oneDNN picks the layouts its fastest kernel reads
       // (blocked or channels-last); the weights are reordered once, the
       // activations in and out of this thread's buffers around each call.
-      memory::dims epilogue{p.bias ? 1 : 0, static_cast<int64_t>(p.activation), p.residual ? 1 : 0};
       // oneDNN 2.6's swish post-op costs more than our own vectorised pass
       // over the output after the primitive (EfficientNet-B0's 16->96
       // expansion at 112x112, one thread: 1.0-1.5 ms with it, 0.95 ms with
-      // ours; the network 14.9 -> 14.0 ms). Its logistic post-op costs what
+      // ours; the network 14.5 -> 14.2 ms). Its logistic post-op costs what
       // our pass does, and stays.
       bool activationAfter = p.activation == Conv2DParams::Activation::SiLU;
+      Conv2DParams::Activation inKernel = activationAfter ? Conv2DParams::Activation::None : p.activation;
+      memory::dims epilogue{p.bias ? 1 : 0, static_cast<int64_t>(inKernel), p.residual ? 1 : 0};
       // A convolution with few multiply-adds per output (depthwise ones: 9)
       // is bound by memory, and converting its input to bfloat16 would cost
       // more than the arithmetic it saves.
@@ -1202,7 +1206,6 @@ llvm::Error kernels::conv2d(const float *x, ArrayRef<int64_t> xShape, const floa
               dd(dst, memory::data_type::f32, memory::format_tag::any),
               bd(memory::dims{dst[1]}, memory::data_type::f32, memory::format_tag::x);
           dnnl::primitive_attr attr = userScratchpad();
-          Conv2DParams::Activation inKernel = activationAfter ? Conv2DParams::Activation::None : p.activation;
           if (p.residual || inKernel != Conv2DParams::Activation::None) {
             dnnl::post_ops ops;
             if (p.residual) // added to the output, which holds it when the kernel starts
