@@ -226,14 +226,8 @@ DINFER_VECTOR_CLONES void epilogue(float *__restrict y, const float *__restrict 
     for (int64_t i = 0; i < n; ++i)
       y[i] = y[i] * std::min(std::max(y[i] * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);
     break;
-  case Activation::Sigmoid:
-    for (int64_t i = 0; i < n; ++i)
-      y[i] = sigmoidApprox(y[i]);
-    break;
-  case Activation::SiLU:
-    for (int64_t i = 0; i < n; ++i)
-      y[i] = y[i] * sigmoidApprox(y[i]);
-    break;
+  case Activation::Sigmoid: logistic(/*timesInput=*/false, y, y, n); break;
+  case Activation::SiLU: logistic(/*timesInput=*/true, y, y, n); break;
   }
 }
 

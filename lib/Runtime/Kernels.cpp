@@ -300,8 +300,8 @@ void kernels::unary(Unary kind, const float *x, float *y, int64_t count) {
   case Unary::Exp: return run(unaryRange<Unary::Exp>);
   case Unary::Erf: return run(unaryRange<Unary::Erf>);
   case Unary::Tanh: return run(unaryRange<Unary::Tanh>);
-  case Unary::Sigmoid: return run(unaryRange<Unary::Sigmoid>);
-  case Unary::SiLU: return run(unaryRange<Unary::SiLU>);
+  case Unary::Sigmoid: return run([](const float *x, float *y, int64_t b, int64_t e) { logistic(false, x + b, y + b, e - b); });
+  case Unary::SiLU: return run([](const float *x, float *y, int64_t b, int64_t e) { logistic(true, x + b, y + b, e - b); });
   case Unary::ReLU: return run(unaryRange<Unary::ReLU>);
   case Unary::GeLU: return run(unaryRange<Unary::GeLU>);
   case Unary::GeLUTanh: return run(unaryRange<Unary::GeLUTanh>);

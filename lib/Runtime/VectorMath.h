@@ -84,6 +84,11 @@ DINFER_INLINE float tanhApprox(float x) {
 
 DINFER_INLINE float sigmoidApprox(float x) { return 1.0f / (1.0f + expApprox(-x)); }
 
+/// y[i] = sigmoid(x[i]), or x[i] · sigmoid(x[i]) (SiLU) when `timesInput`,
+/// for i < n; x and y may be the same array. AVX-512 where the CPU has it
+/// (Logistic.cpp), sigmoidApprox otherwise.
+void logistic(bool timesInput, const float *x, float *y, int64_t n);
+
 } // namespace dinfer::kernels::detail
 
 #endif // DINFER_LIB_RUNTIME_VECTORMATH_H

@@ -99,6 +99,37 @@ TEST(KernelsTest, ExpLimits) {
   EXPECT_NEAR(y[4], top, top * 2e-6);
 }
 
+TEST(KernelsTest, SigmoidAndSiLULimitsAndTails) {
+  // Saturation, NaN, and every length around the 16-lane vector width (the
+  // AVX-512 loop's masked tail), in place.
+  float x[] = {100.0f, -100.0f, INFINITY, 1000.0f, -1000.0f, NAN, 0.0f, 87.0f, -87.0f};
+  float sigmoid[9], silu[9];
+  unary(Unary::Sigmoid, x, sigmoid, 9);
+  unary(Unary::SiLU, x, silu, 9);
+  EXPECT_EQ(sigmoid[0], 1.0f);
+  EXPECT_LT(sigmoid[1], 1e-37f);
+  EXPECT_GE(sigmoid[1], 0.0f);
+  EXPECT_EQ(sigmoid[2], 1.0f);
+  EXPECT_EQ(silu[2], INFINITY);
+  EXPECT_EQ(silu[3], 1000.0f);
+  EXPECT_LE(silu[4], 0.0f);
+  EXPECT_GT(silu[4], -1e-33f);
+  EXPECT_TRUE(std::isnan(sigmoid[5]));
+  EXPECT_TRUE(std::isnan(silu[5]));
+  EXPECT_EQ(sigmoid[6], 0.5f);
+  EXPECT_EQ(silu[6], 0.0f);
+  EXPECT_EQ(silu[7], 87.0f);
+  for (Unary kind : {Unary::Sigmoid, Unary::SiLU})
+    for (int64_t n = 1; n <= 40; ++n) {
+      std::vector<float> data = randomData(n + 1, n), want = data;
+      float sentinel = data[n];
+      unary(kind, data.data(), data.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_NEAR(data[i], reference(kind, want[i]), 2e-6 * std::abs(data[i]) + 2e-7) << "n " << n << " i " << i;
+      ASSERT_EQ(data[n], sentinel) << "wrote past the end at n " << n;
+    }
+}
+
 TEST(KernelsTest, UnaryInPlaceAndLarge) {
   // Large enough to be split over threads.
   std::vector<float> x = randomData(1 << 18, 1), y = x;
