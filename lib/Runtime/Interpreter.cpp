@@ -157,12 +157,40 @@ Kernel dinfer::interp::selectCoreKernel(Operation *op) {
       .Default([](Operation *) -> Kernel { return nullptr; });
 }
 
-Buffer dinfer::interp::Interpreter::fromChannelsLast(const Buffer &nhwc) {
-  Buffer plain(nhwc.dtype, nhwc.shape);
+void dinfer::interp::Interpreter::toRowMajor(const Buffer &nhwc, char *plain) {
   llvm::ArrayRef<int64_t> s = nhwc.shape;
   int64_t stored[] = {s[0], s[2], s[3], s[1]}, perm[] = {0, 3, 1, 2};
-  kernels::transpose(nhwc.bytes(), plain.data.data(), stored, perm, nhwc.elementBytes());
-  return plain;
+  kernels::transpose(nhwc.bytes(), plain, stored, perm, nhwc.elementBytes());
+}
+
+std::vector<char> Executable::State::take(size_t bytes) {
+  std::vector<char> storage;
+  if (bytes) {
+    auto chosen = pool.rend();
+    for (auto it = pool.rbegin(); it != pool.rend(); ++it)
+      if (it->capacity() >= bytes && it->capacity() / 2 <= bytes) {
+        chosen = it;
+        break;
+      }
+    // The greedy choice can leave no storage of a size a later value
+    // needs; the smallest that holds it keeps the pool from growing run
+    // after run (none of the zoo's models defines fresh storage after its
+    // second run).
+    if (chosen == pool.rend())
+      for (auto it = pool.rbegin(); it != pool.rend(); ++it)
+        if (it->capacity() >= bytes && (chosen == pool.rend() || it->capacity() < chosen->capacity()))
+          chosen = it;
+    if (chosen != pool.rend()) {
+      storage = std::move(*chosen);
+      pool.erase(std::next(chosen).base());
+      pooledBytes -= storage.capacity();
+      storage.resize(bytes); // zeroes only what grows within the capacity
+      return storage;
+    }
+  }
+  storage.assign(bytes, 0);
+  (ranOnce ? laterActivationBytes : activationBytes) += bytes;
+  return storage;
 }
 
 llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector<Buffer> inputs) {
@@ -228,10 +256,12 @@ llvm::Error dinfer::interp::Interpreter::runKeptCast(Operation &cast, Kernel ker
     values_[cast.getResult(0)] = kept.result;
     return llvm::Error::success();
   }
-  size_t allocated = state_.activationBytes;
+  size_t allocated = state_.activationBytes, allocatedLater = state_.laterActivationBytes;
   if (llvm::Error err = kernel(*this, &cast))
     return err;
-  state_.activationBytes = allocated; // a weight copy, counted as one
+  // A weight copy, counted as one.
+  state_.activationBytes = allocated;
+  state_.laterActivationBytes = allocatedLater;
   kept = {operand->bytes(), values_.lookup(cast.getResult(0))};
   // The float16 weight itself is not read again: its pages of the model
   // file go back.
@@ -506,6 +536,7 @@ llvm::Expected<std::vector<Buffer>> Executable::run(std::vector<Buffer> inputs, 
 Executable::MemoryUse Executable::memoryUse() const {
   MemoryUse use;
   use.activations = state_->activationBytes;
+  use.laterActivations = state_->laterActivationBytes;
   for (const auto &entry : state_->prepacked)
     if (entry.second)
       use.packedWeights += entry.second->ownBytes();

@@ -93,6 +93,9 @@ public:
     /// Storage the first run allocated for intermediate values and outputs
     /// (later runs reuse it).
     size_t activations = 0;
+    /// Storage later runs allocated because none of what earlier runs freed
+    /// fit (0 once every run is served from the first run's).
+    size_t laterActivations = 0;
     /// Weights in the layouts oneDNN reads (copies of their own).
     size_t packedWeights = 0;
     /// Weights converted (a float16 model's) or aligned, and kept.
