@@ -303,7 +303,7 @@ void kernels::unary(Unary kind, const float *x, float *y, int64_t count) {
   case Unary::Sigmoid: return run([](const float *x, float *y, int64_t b, int64_t e) { logistic(false, x + b, y + b, e - b); });
   case Unary::SiLU: return run([](const float *x, float *y, int64_t b, int64_t e) { logistic(true, x + b, y + b, e - b); });
   case Unary::ReLU: return run(unaryRange<Unary::ReLU>);
-  case Unary::GeLU: return run(unaryRange<Unary::GeLU>);
+  case Unary::GeLU: return run([](const float *x, float *y, int64_t b, int64_t e) { gelu(x + b, y + b, e - b); });
   case Unary::GeLUTanh: return run(unaryRange<Unary::GeLUTanh>);
   case Unary::FastGeLU: return run(unaryRange<Unary::FastGeLU>);
   case Unary::Neg: return run(unaryRange<Unary::Neg>);

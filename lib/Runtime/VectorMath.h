@@ -86,8 +86,11 @@ DINFER_INLINE float sigmoidApprox(float x) { return 1.0f / (1.0f + expApprox(-x)
 
 /// y[i] = sigmoid(x[i]), or x[i] · sigmoid(x[i]) (SiLU) when `timesInput`,
 /// for i < n; x and y may be the same array. AVX-512 where the CPU has it
-/// (Logistic.cpp), sigmoidApprox otherwise.
+/// (Activations.cpp), sigmoidApprox otherwise.
 void logistic(bool timesInput, const float *x, float *y, int64_t n);
+/// y[i] = GeLU(x[i]) = x[i]/2 · erfc(-x[i]/√2) for i < n; x and y may be the
+/// same array. AVX-512 where the CPU has it, erfcApprox otherwise.
+void gelu(const float *x, float *y, int64_t n);
 
 } // namespace dinfer::kernels::detail
 

@@ -99,7 +99,7 @@ TEST(KernelsTest, ExpLimits) {
   EXPECT_NEAR(y[4], top, top * 2e-6);
 }
 
-TEST(KernelsTest, SigmoidAndSiLULimitsAndTails) {
+TEST(KernelsTest, SigmoidSiLUAndGeLULimitsAndTails) {
   // Saturation, NaN, and every length around the 16-lane vector width (the
   // AVX-512 loop's masked tail), in place.
   float x[] = {100.0f, -100.0f, INFINITY, 1000.0f, -1000.0f, NAN, 0.0f, 87.0f, -87.0f};
@@ -119,7 +119,15 @@ TEST(KernelsTest, SigmoidAndSiLULimitsAndTails) {
   EXPECT_EQ(sigmoid[6], 0.5f);
   EXPECT_EQ(silu[6], 0.0f);
   EXPECT_EQ(silu[7], 87.0f);
-  for (Unary kind : {Unary::Sigmoid, Unary::SiLU})
+  float gelu[9];
+  unary(Unary::GeLU, x, gelu, 9);
+  EXPECT_EQ(gelu[0], 100.0f);
+  EXPECT_EQ(gelu[2], INFINITY);
+  EXPECT_LE(gelu[4], 0.0f);
+  EXPECT_GT(gelu[4], -1e-30f);
+  EXPECT_TRUE(std::isnan(gelu[5]));
+  EXPECT_EQ(gelu[6], 0.0f);
+  for (Unary kind : {Unary::Sigmoid, Unary::SiLU, Unary::GeLU})
     for (int64_t n = 1; n <= 40; ++n) {
       std::vector<float> data = randomData(n + 1, n), want = data;
       float sentinel = data[n];
