@@ -65,6 +65,13 @@ __attribute__((target("avx512f"))) inline __m512 logistic16(__m512 x) {
   return _mm512_mul_ps(estimate, _mm512_fnmadd_ps(denominator, estimate, _mm512_set1_ps(2.0f)));
 }
 
+/// x · sigmoid(x) given s = logistic16(x): zero below -104, where it
+/// rounds to zero (the clamped sigmoid would make -inf of x = -inf).
+__attribute__((target("avx512f"))) inline __m512 silu16(__m512 x, __m512 s) {
+  __mmask16 vanishing = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-104.0f), _CMP_LT_OQ);
+  return _mm512_mask_mov_ps(_mm512_mul_ps(x, s), vanishing, _mm512_setzero_ps());
+}
+
 /// e^z for 16 lanes with z <= 0 (erfc's Gaussian factor): 2^round(t) by
 /// vscalefps times the degree-5 fit of 2^f, t = z·log2(e) clamped below at
 /// -150 (the result then rounds to zero, as e^z does).
@@ -122,13 +129,13 @@ __attribute__((target("avx512f"))) void avx512Logistic(bool timesInput, const fl
   for (; i + 16 <= n; i += 16) {
     __m512 v = _mm512_loadu_ps(x + i);
     __m512 s = logistic16(v);
-    _mm512_storeu_ps(y + i, timesInput ? _mm512_mul_ps(v, s) : s);
+    _mm512_storeu_ps(y + i, timesInput ? silu16(v, s) : s);
   }
   if (i < n) {
     __mmask16 mask = static_cast<__mmask16>((1u << (n - i)) - 1);
     __m512 v = _mm512_maskz_loadu_ps(mask, x + i);
     __m512 s = logistic16(v);
-    _mm512_mask_storeu_ps(y + i, mask, timesInput ? _mm512_mul_ps(v, s) : s);
+    _mm512_mask_storeu_ps(y + i, mask, timesInput ? silu16(v, s) : s);
   }
 }
 #endif

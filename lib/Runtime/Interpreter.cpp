@@ -172,14 +172,6 @@ std::vector<char> Executable::State::take(size_t bytes) {
         chosen = it;
         break;
       }
-    // The greedy choice can leave no storage of a size a later value
-    // needs; the smallest that holds it keeps the pool from growing run
-    // after run (none of the zoo's models defines fresh storage after its
-    // second run).
-    if (chosen == pool.rend())
-      for (auto it = pool.rbegin(); it != pool.rend(); ++it)
-        if (it->capacity() >= bytes && (chosen == pool.rend() || it->capacity() < chosen->capacity()))
-          chosen = it;
     if (chosen != pool.rend()) {
       storage = std::move(*chosen);
       pool.erase(std::next(chosen).base());

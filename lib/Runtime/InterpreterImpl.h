@@ -170,9 +170,12 @@ struct dinfer::Executable::State {
   bool ranOnce = false;
   /// Storage the pool keeps at most between runs.
   static constexpr size_t kPoolLimit = size_t(1) << 30;
-  /// Keeps `data` for a later buffer, within the limit.
+  /// Keeps `data` for a later buffer, within twice what the first run
+  /// allocated (and 64 MiB): storage that enters from outside (inputs a
+  /// caller hands over every step) is let go beyond what values need.
   void keep(std::vector<char> &&data) {
-    if (data.capacity() == 0 || pooledBytes + data.capacity() > kPoolLimit)
+    size_t limit = std::min(kPoolLimit, 2 * activationBytes + (size_t(64) << 20));
+    if (data.capacity() == 0 || pooledBytes + data.capacity() > limit)
       return;
     pooledBytes += data.capacity();
     pool.push_back(std::move(data));
@@ -182,7 +185,9 @@ struct dinfer::Executable::State {
   /// likeliest still in cache (a depthwise convolution's output in what
   /// the expansion before it read: MobileNetV2 ~6%, DenseNet-121 ~5% faster
   /// at one thread than exact sizes taken oldest first, in less memory);
-  /// else the smallest that holds it; else fresh zeroed memory.
+  /// else fresh zeroed memory. The greedy choice can leave a later value
+  /// without storage in the second run; on the zoo's models none is
+  /// allocated after that (laterActivationBytes).
   std::vector<char> take(size_t bytes);
 };
 
