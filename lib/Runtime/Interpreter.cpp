@@ -164,24 +164,39 @@ void dinfer::interp::Interpreter::toRowMajor(const Buffer &nhwc, char *plain) {
 }
 
 std::vector<char> Executable::State::take(size_t bytes) {
+  size_t step = takes++;
   std::vector<char> storage;
   if (bytes) {
     auto chosen = pool.rend();
-    for (auto it = pool.rbegin(); it != pool.rend(); ++it)
-      if (it->capacity() >= bytes && it->capacity() / 2 <= bytes) {
-        chosen = it;
-        break;
-      }
+    // What this step took last run, when it is free again: a program whose
+    // values come and go in the same order every run then takes the same
+    // storage every run, and never more than the first run allocated.
+    if (step < plan.size() && plan[step])
+      for (auto it = pool.rbegin(); it != pool.rend(); ++it)
+        if (it->data() == plan[step] && it->capacity() >= bytes) {
+          chosen = it;
+          break;
+        }
+    if (chosen == pool.rend())
+      for (auto it = pool.rbegin(); it != pool.rend(); ++it)
+        if (it->capacity() >= bytes && it->capacity() / 2 <= bytes) {
+          chosen = it;
+          break;
+        }
     if (chosen != pool.rend()) {
       storage = std::move(*chosen);
       pool.erase(std::next(chosen).base());
       pooledBytes -= storage.capacity();
       storage.resize(bytes); // zeroes only what grows within the capacity
-      return storage;
     }
   }
-  storage.assign(bytes, 0);
-  (ranOnce ? laterActivationBytes : activationBytes) += bytes;
+  if (storage.empty()) {
+    storage.assign(bytes, 0);
+    (ranOnce ? laterActivationBytes : activationBytes) += bytes;
+  }
+  if (step >= plan.size())
+    plan.resize(step + 1, nullptr);
+  plan[step] = storage.data();
   return storage;
 }
 
@@ -203,9 +218,28 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
       for (Value v : ret.getOperands()) {
         (void)in(v); // row-major
         std::shared_ptr<Buffer> &buffer = values_[v];
-        outputs.push_back(buffer.use_count() == 1 ? std::move(*buffer) : *buffer);
+        if (buffer.use_count() == 1) {
+          outputs.push_back(std::move(*buffer));
+        } else if (buffer->isView()) {
+          outputs.push_back(*buffer);
+        } else { // returned twice, or another value's buffer too
+          Buffer copy;
+          copy.dtype = buffer->dtype;
+          copy.shape = buffer->shape;
+          copy.data = state_.take(buffer->byteSize());
+          std::memcpy(copy.data.data(), buffer->bytes(), buffer->byteSize());
+          outputs.push_back(std::move(copy));
+        }
         outputs.back().materialize();
       }
+      // What is left goes back to the pool, not to the system: the next run
+      // takes the same storage.
+      for (std::shared_ptr<Buffer> &buffer : retired_)
+        retire(std::move(buffer));
+      retired_.clear();
+      for (auto &entry : values_)
+        retire(std::move(entry.second));
+      values_.clear();
       return outputs;
     }
     dyingHere_.clear();
@@ -236,6 +270,9 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
       seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
       ++calls;
     }
+    for (std::shared_ptr<Buffer> &buffer : retired_)
+      retire(std::move(buffer));
+    retired_.clear();
     for (Value v : dyingHere_)
       release(v);
   }
@@ -513,6 +550,7 @@ void dinfer::interp::fuseEpilogues(Executable::State &state) {
 
 llvm::Expected<std::vector<Buffer>> Executable::run(std::vector<Buffer> inputs, WeightSource weights,
                                                     OpProfile *profile, const RankContext *rank) {
+  state_->takes = 0;
   auto outputs = Interpreter(*state_, weights, profile, rank).run(std::move(inputs));
   state_->ranOnce = true;
   // A rank that cannot go on stops the others rather than leave them

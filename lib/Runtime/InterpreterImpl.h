@@ -168,13 +168,17 @@ struct dinfer::Executable::State {
   /// fits (0 once the first run's storage serves every run).
   size_t laterActivationBytes = 0;
   bool ranOnce = false;
+  /// The storage each take() of the last run returned, by its order in the
+  /// run (identified by address; only compared, never dereferenced).
+  std::vector<const char *> plan;
+  size_t takes = 0;
   /// Storage the pool keeps at most between runs.
   static constexpr size_t kPoolLimit = size_t(1) << 30;
-  /// Keeps `data` for a later buffer, within twice what the first run
-  /// allocated (and 64 MiB): storage that enters from outside (inputs a
-  /// caller hands over every step) is let go beyond what values need.
+  /// Keeps `data` for a later buffer, within twice what the runs allocated
+  /// (and 1 MiB): storage that enters from outside (inputs a caller hands
+  /// over every run) is let go beyond what values need.
   void keep(std::vector<char> &&data) {
-    size_t limit = std::min(kPoolLimit, 2 * activationBytes + (size_t(64) << 20));
+    size_t limit = std::min(kPoolLimit, 2 * (activationBytes + laterActivationBytes) + (size_t(1) << 20));
     if (data.capacity() == 0 || pooledBytes + data.capacity() > limit)
       return;
     pooledBytes += data.capacity();
@@ -185,9 +189,10 @@ struct dinfer::Executable::State {
   /// likeliest still in cache (a depthwise convolution's output in what
   /// the expansion before it read: MobileNetV2 ~6%, DenseNet-121 ~5% faster
   /// at one thread than exact sizes taken oldest first, in less memory);
-  /// else fresh zeroed memory. The greedy choice can leave a later value
-  /// without storage in the second run; on the zoo's models none is
-  /// allocated after that (laterActivationBytes).
+  /// else fresh zeroed memory. A later run first looks for the storage the
+  /// same step took the run before (`plan`): left to the greedy choice, the
+  /// storage that died last in one run is not the same as in the next, and
+  /// the pool could grow run after run.
   std::vector<char> take(size_t bytes);
 };
 
@@ -219,8 +224,9 @@ public:
       plain->shape = buffer->shape;
       plain->data = state_.take(plain->byteSize());
       toRowMajor(*buffer, plain->data.data());
-      if (buffer.use_count() == 1 && !buffer->isView())
-        state_.keep(std::move(buffer->data));
+      // Pooled once the op is done: the kernel may still hold a pointer it
+      // took from inAnyLayout.
+      retired_.push_back(std::move(buffer));
       buffer = std::move(plain);
     }
     return *buffer;
@@ -296,6 +302,10 @@ public:
       return;
     std::shared_ptr<Buffer> buffer = std::move(it->second);
     values_.erase(it);
+    retire(std::move(buffer));
+  }
+  /// Pools a buffer's storage when nothing else holds it.
+  void retire(std::shared_ptr<Buffer> buffer) {
     if (buffer.use_count() == 1 && !buffer->isView())
       state_.keep(std::move(buffer->data));
   }
@@ -474,6 +484,8 @@ public:
   llvm::DenseMap<Value, std::shared_ptr<Buffer>> values_;
   /// Operands whose last use is the op being executed.
   llvm::SmallDenseSet<Value, 4> dyingHere_;
+  /// Channels-last buffers the current op replaced by row-major copies.
+  std::vector<std::shared_ptr<Buffer>> retired_;
   /// Values the function returns: never overwritten in place.
   SmallVector<Value, 4> liveOutputs_;
   Executable::State &state_;
