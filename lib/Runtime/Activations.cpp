@@ -43,40 +43,9 @@ DINFER_VECTOR_CLONES void portableGelu(const float *x, float *y, int64_t n) {
 }
 
 #ifdef DINFER_HAVE_AVX512_ACTIVATIONS
-/// 1 / (1 + 2^t) for t = -x·log2(e) in 16 lanes: 2^t as 2^round(t) (by
-/// vscalefps) times a degree-5 fit of 2^f on [-1/2, 1/2] (relative error
-/// 2.4e-7), t clamped to [-126, 126] so that 1 + 2^t stays finite and its
-/// reciprocal normal. max/min return their second operand when either is
-/// NaN, so NaN passes through.
-__attribute__((target("avx512f"))) inline __m512 logistic16(__m512 x) {
-  __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(-1.44269504088896341f));
-  t = _mm512_min_ps(_mm512_set1_ps(126.0f), _mm512_max_ps(_mm512_set1_ps(-126.0f), t));
-  __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 f = _mm512_sub_ps(t, n);
-  __m512 p = _mm512_set1_ps(1.3276466634e-3f);
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6755418926e-3f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5507134646e-2f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022120237e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314694405e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0000001192f));
-  __m512 denominator = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_scalef_ps(p, n));
-  __m512 estimate = _mm512_rcp14_ps(denominator);
-  // One Newton step: 14 correct bits become about 28.
-  return _mm512_mul_ps(estimate, _mm512_fnmadd_ps(denominator, estimate, _mm512_set1_ps(2.0f)));
-}
-
-/// x · sigmoid(x) given s = logistic16(x): zero below -104, where it
-/// rounds to zero (the clamped sigmoid would make -inf of x = -inf).
-__attribute__((target("avx512f"))) inline __m512 silu16(__m512 x, __m512 s) {
-  __mmask16 vanishing = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-104.0f), _CMP_LT_OQ);
-  return _mm512_mask_mov_ps(_mm512_mul_ps(x, s), vanishing, _mm512_setzero_ps());
-}
-
-/// e^z for 16 lanes with z <= 0 (erfc's Gaussian factor): 2^round(t) by
-/// vscalefps times the degree-5 fit of 2^f, t = z·log2(e) clamped below at
-/// -150 (the result then rounds to zero, as e^z does).
-__attribute__((target("avx512f"))) inline __m512 expOfNonPositive16(__m512 z) {
-  __m512 t = _mm512_max_ps(_mm512_set1_ps(-150.0f), _mm512_mul_ps(z, _mm512_set1_ps(1.44269504088896341f)));
+/// 2^t for 16 lanes: 2^round(t) by vscalefps times a degree-5 fit of 2^f
+/// on [-1/2, 1/2] (relative error 2.4e-7); t finite (callers clamp it).
+__attribute__((target("avx512f"))) inline __m512 exp2Of16(__m512 t) {
   __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 f = _mm512_sub_ps(t, n);
   __m512 p = _mm512_set1_ps(1.3276466634e-3f);
@@ -88,6 +57,29 @@ __attribute__((target("avx512f"))) inline __m512 expOfNonPositive16(__m512 z) {
   return _mm512_scalef_ps(p, n);
 }
 
+/// 1 / d for 16 finite, normal d: the 14-bit estimate and one Newton step
+/// (about 28 correct bits).
+__attribute__((target("avx512f"))) inline __m512 reciprocal16(__m512 d) {
+  __m512 estimate = _mm512_rcp14_ps(d);
+  return _mm512_mul_ps(estimate, _mm512_fnmadd_ps(d, estimate, _mm512_set1_ps(2.0f)));
+}
+
+/// 1 / (1 + 2^t) for t = -x·log2(e) in 16 lanes, t clamped to [-126, 126]
+/// so that 1 + 2^t stays finite and its reciprocal normal. max/min return
+/// their second operand when either is NaN, so NaN passes through.
+__attribute__((target("avx512f"))) inline __m512 logistic16(__m512 x) {
+  __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(-1.44269504088896341f));
+  t = _mm512_min_ps(_mm512_set1_ps(126.0f), _mm512_max_ps(_mm512_set1_ps(-126.0f), t));
+  return reciprocal16(_mm512_add_ps(_mm512_set1_ps(1.0f), exp2Of16(t)));
+}
+
+/// x · sigmoid(x) given s = logistic16(x): zero below -104, where it
+/// rounds to zero (the clamped sigmoid would make -inf of x = -inf).
+__attribute__((target("avx512f"))) inline __m512 silu16(__m512 x, __m512 s) {
+  __mmask16 vanishing = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-104.0f), _CMP_LT_OQ);
+  return _mm512_mask_mov_ps(_mm512_mul_ps(x, s), vanishing, _mm512_setzero_ps());
+}
+
 /// GeLU as 0.5·x·erfc(-x/√2), erfc as VectorMath.h's erfcApprox (the same
 /// Chebyshev fit), its 1 / (1 + a/2) a refined reciprocal estimate.
 __attribute__((target("avx512f"))) inline __m512 gelu16(__m512 x) {
@@ -96,8 +88,7 @@ __attribute__((target("avx512f"))) inline __m512 gelu16(__m512 x) {
   // making 0 · infinity in the reciprocal step.
   __m512 a = _mm512_min_ps(_mm512_abs_ps(z), _mm512_set1_ps(30.0f));
   __m512 d = _mm512_fmadd_ps(a, _mm512_set1_ps(0.5f), _mm512_set1_ps(1.0f));
-  __m512 t = _mm512_rcp14_ps(d);
-  t = _mm512_mul_ps(t, _mm512_fnmadd_ps(d, t, _mm512_set1_ps(2.0f)));
+  __m512 t = reciprocal16(d);
   __m512 poly = _mm512_set1_ps(0.17087277f);
   poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-0.82215223f));
   poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.48851587f));
@@ -108,7 +99,9 @@ __attribute__((target("avx512f"))) inline __m512 gelu16(__m512 x) {
   poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(0.37409196f));
   poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.00002368f));
   poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-1.26551223f));
-  __m512 positive = _mm512_mul_ps(t, expOfNonPositive16(_mm512_fnmadd_ps(a, a, poly)));
+  // e^(poly - a²) <= e^0.25; below 2^-150 it rounds to zero.
+  __m512 exponent = _mm512_mul_ps(_mm512_fnmadd_ps(a, a, poly), _mm512_set1_ps(1.44269504088896341f));
+  __m512 positive = _mm512_mul_ps(t, exp2Of16(_mm512_max_ps(_mm512_set1_ps(-150.0f), exponent)));
   __mmask16 negative = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_LT_OQ);
   __m512 erfc = _mm512_mask_sub_ps(positive, negative, _mm512_set1_ps(2.0f), positive);
   return _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.5f)), erfc);
