@@ -215,21 +215,30 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
     Operation &op = *opPointer;
     if (auto ret = llvm::dyn_cast<func::ReturnOp>(op)) {
       std::vector<Buffer> outputs;
+      auto pooledCopy = [&](const Buffer &from) {
+        Buffer copy;
+        copy.dtype = from.dtype;
+        copy.shape = from.shape;
+        copy.data = state_.take(from.byteSize());
+        std::memcpy(copy.data.data(), from.bytes(), from.byteSize());
+        return copy;
+      };
+      llvm::SmallDenseMap<Value, size_t, 4> returnedAt;
       for (Value v : ret.getOperands()) {
+        // A value returned twice: its first output was moved out of it.
+        if (auto first = returnedAt.find(v); first != returnedAt.end()) {
+          outputs.push_back(pooledCopy(outputs[first->second]));
+          continue;
+        }
+        returnedAt[v] = outputs.size();
         (void)in(v); // row-major
         std::shared_ptr<Buffer> &buffer = values_[v];
-        if (buffer.use_count() == 1) {
+        if (buffer.use_count() == 1)
           outputs.push_back(std::move(*buffer));
-        } else if (buffer->isView()) {
+        else if (buffer->isView())
           outputs.push_back(*buffer);
-        } else { // returned twice, or another value's buffer too
-          Buffer copy;
-          copy.dtype = buffer->dtype;
-          copy.shape = buffer->shape;
-          copy.data = state_.take(buffer->byteSize());
-          std::memcpy(copy.data.data(), buffer->bytes(), buffer->byteSize());
-          outputs.push_back(std::move(copy));
-        }
+        else // another value's buffer too
+          outputs.push_back(pooledCopy(*buffer));
         outputs.back().materialize();
       }
       // What is left goes back to the pool, not to the system: the next run
