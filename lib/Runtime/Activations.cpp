@@ -39,7 +39,7 @@ DINFER_VECTOR_CLONES void portableLogistic(bool timesInput, const float *x, floa
 
 DINFER_VECTOR_CLONES void portableGelu(const float *x, float *y, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
-    y[i] = 0.5f * x[i] * erfcApprox(x[i] * -0.70710678118654752f);
+    y[i] = geluApprox(x[i]);
 }
 
 #ifdef DINFER_HAVE_AVX512_ACTIVATIONS
@@ -107,29 +107,33 @@ __attribute__((target("avx512f"))) inline __m512 gelu16(__m512 x) {
   return _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.5f)), erfc);
 }
 
-__attribute__((target("avx512f"))) void avx512Gelu(const float *x, float *y, int64_t n) {
+/// y[i] = f(x[i]) for i < n, 16 lanes at a time and a masked tail.
+template <typename F>
+__attribute__((target("avx512f"))) inline void map16(const float *x, float *y, int64_t n, F f) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(y + i, gelu16(_mm512_loadu_ps(x + i)));
+    _mm512_storeu_ps(y + i, f(_mm512_loadu_ps(x + i)));
   if (i < n) {
     __mmask16 mask = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(y + i, mask, gelu16(_mm512_maskz_loadu_ps(mask, x + i)));
+    _mm512_mask_storeu_ps(y + i, mask, f(_mm512_maskz_loadu_ps(mask, x + i)));
   }
 }
 
-__attribute__((target("avx512f"))) void avx512Logistic(bool timesInput, const float *x, float *y, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512 v = _mm512_loadu_ps(x + i);
-    __m512 s = logistic16(v);
-    _mm512_storeu_ps(y + i, timesInput ? silu16(v, s) : s);
-  }
-  if (i < n) {
-    __mmask16 mask = static_cast<__mmask16>((1u << (n - i)) - 1);
-    __m512 v = _mm512_maskz_loadu_ps(mask, x + i);
-    __m512 s = logistic16(v);
-    _mm512_mask_storeu_ps(y + i, mask, timesInput ? silu16(v, s) : s);
-  }
+// The lane functions as function objects whose call operator carries the
+// target (a lambda's would not), so that map16 inlines them.
+struct Gelu16 {
+  __attribute__((target("avx512f"))) __m512 operator()(__m512 x) const { return gelu16(x); }
+};
+struct Logistic16 {
+  __attribute__((target("avx512f"))) __m512 operator()(__m512 x) const { return logistic16(x); }
+};
+struct Silu16 {
+  __attribute__((target("avx512f"))) __m512 operator()(__m512 x) const { return silu16(x, logistic16(x)); }
+};
+
+bool hasAvx512() {
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
 }
 #endif
 
@@ -137,18 +141,16 @@ __attribute__((target("avx512f"))) void avx512Logistic(bool timesInput, const fl
 
 void dinfer::kernels::detail::gelu(const float *x, float *y, int64_t n) {
 #ifdef DINFER_HAVE_AVX512_ACTIVATIONS
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512)
-    return avx512Gelu(x, y, n);
+  if (hasAvx512())
+    return map16(x, y, n, Gelu16());
 #endif
   portableGelu(x, y, n);
 }
 
 void dinfer::kernels::detail::logistic(bool timesInput, const float *x, float *y, int64_t n) {
 #ifdef DINFER_HAVE_AVX512_ACTIVATIONS
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512)
-    return avx512Logistic(timesInput, x, y, n);
+  if (hasAvx512())
+    return timesInput ? map16(x, y, n, Silu16()) : map16(x, y, n, Logistic16());
 #endif
   portableLogistic(timesInput, x, y, n);
 }

@@ -243,9 +243,7 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
       }
       // What is left goes back to the pool, not to the system: the next run
       // takes the same storage.
-      for (std::shared_ptr<Buffer> &buffer : retired_)
-        retire(std::move(buffer));
-      retired_.clear();
+      retireReplaced();
       for (auto &entry : values_)
         retire(std::move(entry.second));
       values_.clear();
@@ -279,9 +277,7 @@ llvm::Expected<std::vector<Buffer>> dinfer::interp::Interpreter::run(std::vector
       seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
       ++calls;
     }
-    for (std::shared_ptr<Buffer> &buffer : retired_)
-      retire(std::move(buffer));
-    retired_.clear();
+    retireReplaced();
     for (Value v : dyingHere_)
       release(v);
   }

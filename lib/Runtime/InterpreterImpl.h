@@ -24,7 +24,6 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -224,8 +223,8 @@ public:
       plain->shape = buffer->shape;
       plain->data = state_.take(plain->byteSize());
       toRowMajor(*buffer, plain->data.data());
-      // Pooled once the op is done: the kernel may still hold a pointer it
-      // took from inAnyLayout.
+      // Pooled once the op is done (retireReplaced): the kernel may still
+      // hold a pointer it took from inAnyLayout.
       retired_.push_back(std::move(buffer));
       buffer = std::move(plain);
     }
@@ -308,6 +307,12 @@ public:
   void retire(std::shared_ptr<Buffer> buffer) {
     if (buffer.use_count() == 1 && !buffer->isView())
       state_.keep(std::move(buffer->data));
+  }
+  /// Pools the channels-last buffers the op just run replaced (in()).
+  void retireReplaced() {
+    for (std::shared_ptr<Buffer> &buffer : retired_)
+      retire(std::move(buffer));
+    retired_.clear();
   }
 
   /// A cast of a run-invariant value: converted on the first run (or when

@@ -69,9 +69,9 @@ DINFER_INLINE float apply(float x) {
   case Unary::Sigmoid: return sigmoidApprox(x);
   case Unary::SiLU: return x * sigmoidApprox(x);
   case Unary::ReLU: return x > 0.0f ? x : 0.0f;
-  // 1 + erf(x/√2) = erfc(-x/√2), and 1 + tanh(u) = 2·sigmoid(2u): neither
-  // cancels where x is very negative.
-  case Unary::GeLU: return 0.5f * x * erfcApprox(x * -0.70710678118654752f);
+  // 1 + tanh(u) = 2·sigmoid(2u) does not cancel where x is very negative
+  // (geluApprox's erfc does the same for the exact form).
+  case Unary::GeLU: return geluApprox(x);
   case Unary::GeLUTanh: return x * sigmoidApprox(1.5957691216057308f * (x + 0.044715f * x * x * x));
   case Unary::FastGeLU: {
     float a = std::fabs(x);

@@ -84,6 +84,10 @@ DINFER_INLINE float tanhApprox(float x) {
 
 DINFER_INLINE float sigmoidApprox(float x) { return 1.0f / (1.0f + expApprox(-x)); }
 
+/// GeLU as x/2 · erfc(-x/√2): 1 + erf(x/√2) would cancel where x is very
+/// negative, erfc does not.
+DINFER_INLINE float geluApprox(float x) { return 0.5f * x * erfcApprox(x * -0.70710678118654752f); }
+
 /// y[i] = sigmoid(x[i]), or x[i] · sigmoid(x[i]) (SiLU) when `timesInput`,
 /// for i < n; x and y may be the same array. AVX-512 where the CPU has it
 /// (Activations.cpp), sigmoidApprox otherwise.
